@@ -1,0 +1,14 @@
+//! Shared vocabulary of minewatch: grids, windows, acquisition dates, band roles and
+//! sensor profiles, patch records and units. No I/O lives here, so every stage crate can
+//! depend on it without pulling GDAL or threads in.
+
+pub mod band;
+pub mod date;
+pub mod grid;
+pub mod patch;
+pub mod units;
+
+pub use band::{BandRole, SensorProfile};
+pub use date::{AcqDate, DatePair};
+pub use grid::{Grid, Window};
+pub use patch::{ChannelStat, PatchGeometry, PatchRecord, PixelRing};
