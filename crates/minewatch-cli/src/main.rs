@@ -1,1 +1,39 @@
-fn main(){}
+//! The `minewatch` binary: parses arguments, calls the pipeline, prints. Data goes to
+//! stdout, logs and progress to stderr. Exit codes: 0 ok, 1 input or configuration the
+//! user can fix, 2 internal error.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "minewatch",
+    version,
+    about = "Satellite-image change patches for mineral-resource law enforcement (矿产卫片执法)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare dated images and write suspected change patches (疑似变化图斑).
+    Detect(cmd::detect::DetectArgs),
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Detect(a) => cmd::detect::run(a),
+    };
+    std::process::exit(code);
+}

@@ -17,7 +17,14 @@ pub enum BandRole {
 }
 
 impl BandRole {
-    pub const ALL: [BandRole; 6] = [Self::Blue, Self::Green, Self::Red, Self::Nir, Self::Swir1, Self::Swir2];
+    pub const ALL: [BandRole; 6] = [
+        Self::Blue,
+        Self::Green,
+        Self::Red,
+        Self::Nir,
+        Self::Swir1,
+        Self::Swir2,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -53,7 +60,10 @@ impl SensorProfile {
     fn new(name: &str, bands: &[(BandRole, usize)]) -> Self {
         let mut bands = bands.to_vec();
         bands.sort();
-        Self { name: name.to_string(), bands }
+        Self {
+            name: name.to_string(),
+            bands,
+        }
     }
 
     pub fn band(&self, role: BandRole) -> Option<usize> {
@@ -69,23 +79,76 @@ impl SensorProfile {
         use BandRole::*;
         Some(match name {
             // 13-band L1C stack B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12.
-            "sentinel2" => Self::new(name, &[(Blue, 2), (Green, 3), (Red, 4), (Nir, 8), (Swir1, 12), (Swir2, 13)]),
+            "sentinel2" => Self::new(
+                name,
+                &[
+                    (Blue, 2),
+                    (Green, 3),
+                    (Red, 4),
+                    (Nir, 8),
+                    (Swir1, 12),
+                    (Swir2, 13),
+                ],
+            ),
             // L2A-style 12-band stack without B10.
-            "sentinel2-l2a" => Self::new(name, &[(Blue, 2), (Green, 3), (Red, 4), (Nir, 8), (Swir1, 11), (Swir2, 12)]),
+            "sentinel2-l2a" => Self::new(
+                name,
+                &[
+                    (Blue, 2),
+                    (Green, 3),
+                    (Red, 4),
+                    (Nir, 8),
+                    (Swir1, 11),
+                    (Swir2, 12),
+                ],
+            ),
             // TM / ETM+ reflective bands 1 2 3 4 5 7.
-            "landsat-tm" => Self::new(name, &[(Blue, 1), (Green, 2), (Red, 3), (Nir, 4), (Swir1, 5), (Swir2, 6)]),
+            "landsat-tm" => Self::new(
+                name,
+                &[
+                    (Blue, 1),
+                    (Green, 2),
+                    (Red, 3),
+                    (Nir, 4),
+                    (Swir1, 5),
+                    (Swir2, 6),
+                ],
+            ),
             // OLI bands 1..7 (coastal first).
-            "landsat-oli" => Self::new(name, &[(Blue, 2), (Green, 3), (Red, 4), (Nir, 5), (Swir1, 6), (Swir2, 7)]),
+            "landsat-oli" => Self::new(
+                name,
+                &[
+                    (Blue, 2),
+                    (Green, 3),
+                    (Red, 4),
+                    (Nir, 5),
+                    (Swir1, 6),
+                    (Swir2, 7),
+                ],
+            ),
             // GF-1/GF-6 WFV and GF-2 PMS multispectral: blue green red NIR, no SWIR.
-            "gf-wfv" | "gf2-pms" | "bgrn" => Self::new(name, &[(Blue, 1), (Green, 2), (Red, 3), (Nir, 4)]),
+            "gf-wfv" | "gf2-pms" | "bgrn" => {
+                Self::new(name, &[(Blue, 1), (Green, 2), (Red, 3), (Nir, 4)])
+            }
             // blue green red NIR SWIR1: the peers' synthetic scenes.
-            "bgrns" => Self::new(name, &[(Blue, 1), (Green, 2), (Red, 3), (Nir, 4), (Swir1, 5)]),
+            "bgrns" => Self::new(
+                name,
+                &[(Blue, 1), (Green, 2), (Red, 3), (Nir, 4), (Swir1, 5)],
+            ),
             _ => return None,
         })
     }
 
-    pub const BUILTIN: [&'static str; 8] =
-        ["sentinel2", "sentinel2-l2a", "landsat-tm", "landsat-oli", "gf-wfv", "gf2-pms", "bgrn", "bgrns"];
+    pub const BUILTIN: [&'static str; 8] = [
+        "sentinel2",
+        "sentinel2-l2a",
+        "landsat-tm",
+        "landsat-oli",
+        "gf-wfv",
+        "gf2-pms",
+        "bgrn",
+        "bgrns",
+    ];
 
     /// Build a profile from band descriptions such as `B02`, `B8A`, `blue`, `SWIR1`.
     /// Returns `None` unless at least blue, red and NIR are found.
@@ -133,10 +196,13 @@ mod tests {
 
     #[test]
     fn sentinel2_descriptions_resolve_like_the_builtin() {
-        let d: Vec<String> = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let d: Vec<String> = [
+            "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11",
+            "B12",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let p = SensorProfile::from_descriptions(&d).unwrap();
         assert_eq!(p.bands, SensorProfile::builtin("sentinel2").unwrap().bands);
     }

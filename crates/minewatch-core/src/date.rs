@@ -28,13 +28,19 @@ impl AcqDate {
             2 => 28,
             _ => return None,
         };
-        ((1..=days).contains(&day) && (1950..=2200).contains(&year)).then_some(Self { year, month, day })
+        ((1..=days).contains(&day) && (1950..=2200).contains(&year)).then_some(Self {
+            year,
+            month,
+            day,
+        })
     }
 
     /// Parse `YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYY:MM:DD` (TIFF metadata style,
     /// optionally followed by a time that is ignored).
     pub fn parse(text: &str) -> Result<Self, DateError> {
-        let err = || DateError { text: text.to_string() };
+        let err = || DateError {
+            text: text.to_string(),
+        };
         let t = text.trim();
         let digits: String = t.chars().take(10).filter(|c| c.is_ascii_digit()).collect();
         let head: String = t.chars().take(10).collect();
@@ -125,12 +131,18 @@ mod tests {
         );
         assert_eq!(AcqDate::find_in_name("scene_201803231030.tif"), None);
         assert_eq!(AcqDate::find_in_name("t1_deflate.tif"), None);
-        assert_eq!(AcqDate::find_in_name("x_99999999_20200101.tif"), AcqDate::new(2020, 1, 1));
+        assert_eq!(
+            AcqDate::find_in_name("x_99999999_20200101.tif"),
+            AcqDate::new(2020, 1, 1)
+        );
     }
 
     #[test]
     fn pair_key_is_compact() {
-        let p = DatePair { before: AcqDate::new(2016, 9, 27).unwrap(), after: AcqDate::new(2018, 3, 23).unwrap() };
+        let p = DatePair {
+            before: AcqDate::new(2016, 9, 27).unwrap(),
+            after: AcqDate::new(2018, 3, 23).unwrap(),
+        };
         assert_eq!(p.key(), "20160927_20180323");
     }
 }

@@ -41,9 +41,14 @@ impl Grid {
                 self.width, self.height, other.width, other.height
             ));
         }
-        let px = self.transform[1].abs().max(self.transform[5].abs()).max(1e-300);
+        let px = self.transform[1]
+            .abs()
+            .max(self.transform[5].abs())
+            .max(1e-300);
         for i in 0..6 {
-            if (self.transform[i] - other.transform[i]).abs() > 1e-9 * px.max(1.0) && (self.transform[i] - other.transform[i]).abs() > 1e-6 * px {
+            if (self.transform[i] - other.transform[i]).abs() > 1e-9 * px.max(1.0)
+                && (self.transform[i] - other.transform[i]).abs() > 1e-6 * px
+            {
                 return Some(format!(
                     "geotransform {:?} vs {:?}",
                     self.transform, other.transform
@@ -77,7 +82,13 @@ impl Window {
 
     /// `r3c7`-style name of the window for error messages (row and column of its origin).
     pub fn name(&self) -> String {
-        format!("rows {}..{} cols {}..{}", self.row, self.row + self.height, self.col, self.col + self.width)
+        format!(
+            "rows {}..{} cols {}..{}",
+            self.row,
+            self.row + self.height,
+            self.col,
+            self.col + self.width
+        )
     }
 }
 
@@ -112,12 +123,25 @@ mod tests {
         assert_eq!(rows[0].len(), 4);
         let total: usize = rows.iter().flatten().map(|w| w.len()).sum();
         assert_eq!(total, 1000 * 700);
-        assert_eq!(rows[2][3], Window { col: 768, row: 512, width: 232, height: 188 });
+        assert_eq!(
+            rows[2][3],
+            Window {
+                col: 768,
+                row: 512,
+                width: 232,
+                height: 188
+            }
+        );
     }
 
     #[test]
     fn corners_follow_the_geotransform() {
-        let g = Grid { width: 10, height: 10, transform: [400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0], crs_wkt: String::new() };
+        let g = Grid {
+            width: 10,
+            height: 10,
+            transform: [400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0],
+            crs_wkt: String::new(),
+        };
         assert_eq!(g.corner(3, 2), (400030.0, 4419980.0));
         assert_eq!(g.pixel_area(), 100.0);
         let mut h = g.clone();

@@ -19,7 +19,13 @@ pub enum Index {
 }
 
 impl Index {
-    pub const ALL: [Index; 5] = [Self::Ndvi, Self::Bsi, Self::Mndwi, Self::Ndwi, Self::Brightness];
+    pub const ALL: [Index; 5] = [
+        Self::Ndvi,
+        Self::Bsi,
+        Self::Mndwi,
+        Self::Ndwi,
+        Self::Brightness,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -137,7 +143,15 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in ["ndvi_drop", "bsi_rise", "mndwi_rise", "ndvi_t1", "blue_t2", "swir1_t1", "brightness_rise"] {
+        for s in [
+            "ndvi_drop",
+            "bsi_rise",
+            "mndwi_rise",
+            "ndvi_t1",
+            "blue_t2",
+            "swir1_t1",
+            "brightness_rise",
+        ] {
             assert_eq!(Var::parse(s).unwrap().to_string(), s);
         }
         assert!(Var::parse("ndvi").is_none());
@@ -152,6 +166,9 @@ mod tests {
         let mut out = Vec::new();
         Index::Ndvi.compute(|r| if r == BandRole::Red { &red } else { &nir }, &mut out);
         assert_eq!(out[0], (3100.0f64 / 3900.0) as f32);
-        assert!(out[1].is_nan(), "0/0 is not a number and never passes a threshold");
+        assert!(
+            out[1].is_nan(),
+            "0/0 is not a number and never passes a threshold"
+        );
     }
 }

@@ -19,7 +19,8 @@ impl<'a> Planes<'a> {
     }
 
     fn get(&self, role: BandRole) -> &'a [f32] {
-        self.planes[role as usize].unwrap_or_else(|| panic!("band {role} was not read for this window"))
+        self.planes[role as usize]
+            .unwrap_or_else(|| panic!("band {role} was not read for this window"))
     }
 }
 
@@ -33,8 +34,14 @@ pub struct Kernel {
 impl Kernel {
     /// Roles the kernel needs from each date.
     pub fn roles(&self) -> Vec<BandRole> {
-        let mut r: Vec<BandRole> =
-            self.rule.all.iter().map(|c| c.var).chain(self.channels.iter().copied()).flat_map(|v| v.roles()).collect();
+        let mut r: Vec<BandRole> = self
+            .rule
+            .all
+            .iter()
+            .map(|c| c.var)
+            .chain(self.channels.iter().copied())
+            .flat_map(|v| v.roles())
+            .collect();
         r.sort();
         r.dedup();
         r
@@ -42,7 +49,14 @@ impl Kernel {
 
     /// Evaluate one window. `valid[i] == 0` marks nodata at either date: never change, NaN
     /// in every channel. `mask` gets 0/1; `channels` gets one plane per channel.
-    pub fn run(&self, t1: &Planes, t2: &Planes, valid: &[u8], mask: &mut Vec<u8>, channels: &mut Vec<Vec<f32>>) {
+    pub fn run(
+        &self,
+        t1: &Planes,
+        t2: &Planes,
+        valid: &[u8],
+        mask: &mut Vec<u8>,
+        channels: &mut Vec<Vec<f32>>,
+    ) {
         let n = valid.len();
         let mut cache: HashMap<(Index, Date), Vec<f32>> = HashMap::new();
         let mut plane = Vec::with_capacity(n);
@@ -95,7 +109,9 @@ impl Kernel {
                 out.extend(a.iter().zip(&b).map(|(x, y)| y - x));
             }
             Var::At(i, d) => out.extend_from_slice(&at(i, d)),
-            Var::Band(r, d) => out.extend_from_slice(if d == Date::T1 { t1.get(r) } else { t2.get(r) }),
+            Var::Band(r, d) => {
+                out.extend_from_slice(if d == Date::T1 { t1.get(r) } else { t2.get(r) })
+            }
         }
     }
 }
@@ -118,11 +134,19 @@ mod tests {
         let n2 = [2400.0, 2400.0, 3500.0, 2400.0];
         let s2 = [3000.0, 3000.0, 1700.0, 3000.0];
         let (mut p1, mut p2) = (Planes::default(), Planes::default());
-        for (role, a, b) in [(Blue, &b1, &b2), (Red, &r1, &r2), (Nir, &n1, &n2), (Swir1, &s1, &s2)] {
+        for (role, a, b) in [
+            (Blue, &b1, &b2),
+            (Red, &r1, &r2),
+            (Nir, &n1, &n2),
+            (Swir1, &s1, &s2),
+        ] {
             p1.set(role, a);
             p2.set(role, b);
         }
-        let k = Kernel { rule: Rule::peer_reference(), channels: vec![Var::Drop(Index::Ndvi)] };
+        let k = Kernel {
+            rule: Rule::peer_reference(),
+            channels: vec![Var::Drop(Index::Ndvi)],
+        };
         assert_eq!(k.roles(), vec![Blue, Red, Nir, Swir1]);
         let (mut mask, mut ch) = (Vec::new(), Vec::new());
         k.run(&p1, &p2, &[1, 1, 1, 0], &mut mask, &mut ch);

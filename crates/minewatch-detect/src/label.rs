@@ -84,8 +84,12 @@ impl PatchSweep {
             return ra;
         }
         // Keep the bigger run list in place and move the smaller one: linear total cost.
-        let la = self.accs[ra as usize].as_ref().map_or(0, |x| x.patch.runs.len());
-        let lb = self.accs[rb as usize].as_ref().map_or(0, |x| x.patch.runs.len());
+        let la = self.accs[ra as usize]
+            .as_ref()
+            .map_or(0, |x| x.patch.runs.len());
+        let lb = self.accs[rb as usize]
+            .as_ref()
+            .map_or(0, |x| x.patch.runs.len());
         let (root, child) = if la >= lb { (ra, rb) } else { (rb, ra) };
         self.parent[child as usize] = root;
         let c = self.accs[child as usize].take().expect("child accumulator");
@@ -94,7 +98,12 @@ impl PatchSweep {
         p.first = p.first.min(q.first);
         p.runs.extend(q.runs);
         p.pixels += q.pixels;
-        p.bbox = (p.bbox.0.min(q.bbox.0), p.bbox.1.min(q.bbox.1), p.bbox.2.max(q.bbox.2), p.bbox.3.max(q.bbox.3));
+        p.bbox = (
+            p.bbox.0.min(q.bbox.0),
+            p.bbox.1.min(q.bbox.1),
+            p.bbox.2.max(q.bbox.2),
+            p.bbox.3.max(q.bbox.3),
+        );
         for (a, b) in p.channels.iter_mut().zip(q.channels) {
             a.0 += b.0;
             a.1 += b.1;
@@ -145,12 +154,19 @@ impl PatchSweep {
                     id
                 }
             };
-            let acc = self.accs[label as usize].as_mut().expect("root accumulator");
+            let acc = self.accs[label as usize]
+                .as_mut()
+                .expect("root accumulator");
             acc.last_row = self.y;
             let p = &mut acc.patch;
             p.runs.push((self.y, r.start, r.end));
             p.pixels += (r.end - r.start) as u64;
-            p.bbox = (p.bbox.0.min(r.start), p.bbox.1.min(self.y), p.bbox.2.max(r.end), p.bbox.3.max(self.y + 1));
+            p.bbox = (
+                p.bbox.0.min(r.start),
+                p.bbox.1.min(self.y),
+                p.bbox.2.max(r.end),
+                p.bbox.3.max(self.y + 1),
+            );
             for (c, ch) in p.channels.iter_mut().enumerate() {
                 let vals = &values[c * w + r.start as usize..c * w + r.end as usize];
                 for &v in vals {

@@ -105,7 +105,10 @@ struct Edge {
 
 impl Edge {
     fn dir(&self) -> (i64, i64) {
-        ((self.to.0 - self.from.0).signum(), (self.to.1 - self.from.1).signum())
+        (
+            (self.to.0 - self.from.0).signum(),
+            (self.to.1 - self.from.1).signum(),
+        )
     }
 }
 
@@ -133,15 +136,27 @@ fn trace_part(part: &[(u32, u32, u32)]) -> Vec<PixelRing> {
     for &(y, a, b) in part {
         let (yi, ai, bi) = (y as i64, a as i64, b as i64);
         // Left edge goes up, right edge goes down (clockwise on screen).
-        edges.push(Edge { from: (ai, yi + 1), to: (ai, yi) });
+        edges.push(Edge {
+            from: (ai, yi + 1),
+            to: (ai, yi),
+        });
         uncovered(a, b, row_slice(yi - 1), &mut gaps);
         for &(u, v) in &gaps {
-            edges.push(Edge { from: (u as i64, yi), to: (v as i64, yi) });
+            edges.push(Edge {
+                from: (u as i64, yi),
+                to: (v as i64, yi),
+            });
         }
-        edges.push(Edge { from: (bi, yi), to: (bi, yi + 1) });
+        edges.push(Edge {
+            from: (bi, yi),
+            to: (bi, yi + 1),
+        });
         uncovered(a, b, row_slice(yi + 1), &mut gaps);
         for &(u, v) in gaps.iter().rev() {
-            edges.push(Edge { from: (v as i64, yi + 1), to: (u as i64, yi + 1) });
+            edges.push(Edge {
+                from: (v as i64, yi + 1),
+                to: (u as i64, yi + 1),
+            });
         }
     }
     let mut out_of: HashMap<(i64, i64), [u32; 2]> = HashMap::with_capacity(edges.len());
@@ -218,7 +233,9 @@ fn simplify(ring: Vec<(i64, i64)>) -> PixelRing {
         }
     }
     // Start at the smallest (row, col) vertex so the ring's text does not depend on tracing order.
-    let k = (0..out.len()).min_by_key(|&i| (out[i].1, out[i].0)).unwrap_or(0);
+    let k = (0..out.len())
+        .min_by_key(|&i| (out[i].1, out[i].0))
+        .unwrap_or(0);
     out.rotate_left(k);
     if let Some(&f) = out.first() {
         out.push(f);
@@ -228,5 +245,7 @@ fn simplify(ring: Vec<(i64, i64)>) -> PixelRing {
 
 /// Twice the signed area (screen coordinates, clockwise positive) of a closed ring.
 pub fn signed_area2(ring: &[(i64, i64)]) -> i64 {
-    ring.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
+    ring.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum()
 }

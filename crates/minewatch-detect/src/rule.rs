@@ -51,12 +51,17 @@ impl Condition {
             .find_map(|(s, op)| t.find(s).map(|p| (p, *op, s.len())))
             .ok_or_else(|| RuleError::Syntax(t.to_string()))?;
         let var_text = t[..pos].trim();
-        let value: f32 = t[pos + len..].trim().parse().map_err(|_| RuleError::Syntax(t.to_string()))?;
+        let value: f32 = t[pos + len..]
+            .trim()
+            .parse()
+            .map_err(|_| RuleError::Syntax(t.to_string()))?;
         if !value.is_finite() {
             return Err(RuleError::Syntax(t.to_string()));
         }
-        let var = Var::parse(var_text)
-            .ok_or_else(|| RuleError::UnknownVar { cond: t.to_string(), var: var_text.to_string() })?;
+        let var = Var::parse(var_text).ok_or_else(|| RuleError::UnknownVar {
+            cond: t.to_string(),
+            var: var_text.to_string(),
+        })?;
         Ok(Self { var, op, value })
     }
 
@@ -88,7 +93,10 @@ impl Rule {
         if conditions.is_empty() {
             return Err(RuleError::Empty);
         }
-        let all = conditions.iter().map(|c| Condition::parse(c.as_ref())).collect::<Result<_, _>>()?;
+        let all = conditions
+            .iter()
+            .map(|c| Condition::parse(c.as_ref()))
+            .collect::<Result<_, _>>()?;
         Ok(Self { all })
     }
 
@@ -112,9 +120,18 @@ mod tests {
 
     #[test]
     fn rejects_typos() {
-        assert!(matches!(Condition::parse("ndvi_drp >= 0.2"), Err(RuleError::UnknownVar { .. })));
-        assert!(matches!(Condition::parse("ndvi_drop = 0.2"), Err(RuleError::Syntax(_))));
-        assert!(matches!(Condition::parse("ndvi_drop >= x"), Err(RuleError::Syntax(_))));
+        assert!(matches!(
+            Condition::parse("ndvi_drp >= 0.2"),
+            Err(RuleError::UnknownVar { .. })
+        ));
+        assert!(matches!(
+            Condition::parse("ndvi_drop = 0.2"),
+            Err(RuleError::Syntax(_))
+        ));
+        assert!(matches!(
+            Condition::parse("ndvi_drop >= x"),
+            Err(RuleError::Syntax(_))
+        ));
         assert_eq!(Rule::parse::<&str>(&[]), Err(RuleError::Empty));
     }
 

@@ -28,7 +28,11 @@ pub fn encode_row(row: &[u8], out: &mut Vec<Run>) {
         while i < n && ((row[i] != 0) as u8) == value {
             i += 1;
         }
-        out.push(Run { start: start as u32, end: i as u32, value });
+        out.push(Run {
+            start: start as u32,
+            end: i as u32,
+            value,
+        });
     }
 }
 
@@ -54,7 +58,11 @@ mod tests {
             let v = (v != 0) as u8;
             match out.last_mut() {
                 Some(r) if r.value == v => r.end = i as u32 + 1,
-                _ => out.push(Run { start: i as u32, end: i as u32 + 1, value: v }),
+                _ => out.push(Run {
+                    start: i as u32,
+                    end: i as u32 + 1,
+                    value: v,
+                }),
             }
         }
         out
@@ -66,7 +74,9 @@ mod tests {
         let rows: Vec<Vec<u8>> = vec![
             vec![0; 37],
             vec![1; 9],
-            vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1],
+            vec![
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
+            ],
             vec![1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0],
             vec![0],
         ];

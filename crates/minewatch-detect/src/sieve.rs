@@ -105,7 +105,13 @@ impl<P> SieveSweep<P> {
     fn new_region(&mut self, value: u8) -> u32 {
         let id = self.parent.len() as u32;
         self.parent.push(id);
-        self.regions.push(Region { value, size: 0, last_row: self.y, state: State::Open, nbrs: Vec::new() });
+        self.regions.push(Region {
+            value,
+            size: 0,
+            last_row: self.y,
+            state: State::Open,
+            nbrs: Vec::new(),
+        });
         id
     }
 
@@ -117,7 +123,10 @@ impl<P> SieveSweep<P> {
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.parent[child as usize] = root;
         let c = std::mem::replace(&mut self.regions[child as usize].nbrs, Vec::new());
-        let (csize, clast) = (self.regions[child as usize].size, self.regions[child as usize].last_row);
+        let (csize, clast) = (
+            self.regions[child as usize].size,
+            self.regions[child as usize].last_row,
+        );
         let r = &mut self.regions[root as usize];
         r.size += csize;
         r.last_row = r.last_row.max(clast);

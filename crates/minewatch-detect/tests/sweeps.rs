@@ -56,7 +56,10 @@ fn reference_sieve(mask: &[u8], w: usize, mmu: u64) -> Vec<u8> {
     let mut big: Vec<Option<(u64, u64, usize)>> = vec![None; n];
     for y in 0..h {
         for x in 0..w {
-            for (k, (dy, dx)) in [(-1i64, 0i64), (-1, -1), (-1, 1), (0, -1)].iter().enumerate() {
+            for (k, (dy, dx)) in [(-1i64, 0i64), (-1, -1), (-1, 1), (0, -1)]
+                .iter()
+                .enumerate()
+            {
                 let (yy, xx) = (y as i64 + dy, x as i64 + dx);
                 if yy < 0 || xx < 0 || xx >= w as i64 {
                     continue;
@@ -86,7 +89,9 @@ fn reference_sieve(mask: &[u8], w: usize, mmu: u64) -> Vec<u8> {
         if !small[r] {
             continue;
         }
-        let Some((_, _, mut f)) = big[r] else { continue };
+        let Some((_, _, mut f)) = big[r] else {
+            continue;
+        };
         let mut steps = 0;
         while small[f] && steps <= n {
             match big[f] {
@@ -104,7 +109,10 @@ fn reference_sieve(mask: &[u8], w: usize, mmu: u64) -> Vec<u8> {
 
 fn mask_strategy() -> impl Strategy<Value = (usize, Vec<u8>)> {
     (1usize..24, 1usize..24, 0u32..100).prop_flat_map(|(w, h, density)| {
-        (Just(w), proptest::collection::vec((0u32..100).prop_map(move |r| (r < density) as u8), w * h))
+        (
+            Just(w),
+            proptest::collection::vec((0u32..100).prop_map(move |r| (r < density) as u8), w * h),
+        )
     })
 }
 
@@ -169,7 +177,10 @@ fn ring_with_diagonal_hole_corner_is_one_polygon_with_a_hole() {
     let g = polygons_of_runs(&p.runs);
     assert_eq!(g.polygons.len(), 1);
     assert_eq!(g.polygons[0].len(), 2);
-    assert_eq!(g.polygons[0][0], vec![(0, 0), (0, 4), (4, 4), (4, 0), (0, 0)]);
+    assert_eq!(
+        g.polygons[0][0],
+        vec![(0, 0), (0, 4), (4, 4), (4, 0), (0, 0)]
+    );
 }
 
 #[test]

@@ -1,1 +1,21 @@
+//! Composes the stages into runs: resolves inputs and parameters, streams windows
+//! through the raster reader and the detection kernel on a rayon pool, stitches rows
+//! into patches, georeferences them and writes every output atomically with a manifest.
 
+pub mod detect_run;
+pub mod error;
+pub mod georef;
+pub mod inputs;
+pub mod manifest;
+pub mod params;
+pub mod staging;
+pub mod write;
+
+pub use detect_run::{run_detect, DetectRequest, DetectSummary};
+pub use error::PipelineError;
+pub use params::{DetectParams, MmuMode};
+
+/// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.
+pub fn configure() {
+    minewatch_raster::configure_gdal(128);
+}

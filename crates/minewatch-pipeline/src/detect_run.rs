@@ -1,0 +1,419 @@
+//! `minewatch detect`: dated images in, patches out.
+//!
+//! Per consecutive date pair: windows are read and run through the kernel in parallel
+//! (rayon, one GDAL handle per worker), a batch of window rows at a time; the finished
+//! rows go in raster order to one sweep thread that sieves, labels and closes patches.
+//! Memory is a few window rows of the scene's width plus the open patches; cost is
+//! linear in pixels.
+
+use crate::error::PipelineError;
+use crate::georef::{GeoPatch, Georef};
+use crate::inputs::{check_grids, resolve, DatedImage};
+use crate::manifest::{self, InputRecord, Manifest, PairCounts};
+use crate::params::{DetectParams, MmuMode};
+use crate::staging::Staging;
+use crate::write;
+use minewatch_core::{
+    grid::window_rows, AcqDate, ChannelStat, DatePair, Grid, PatchRecord, Window,
+};
+use minewatch_detect::{
+    polygons_of_runs, Kernel, PatchPixels, PatchSweep, Planes, Rule, SieveSweep, Var,
+};
+use minewatch_raster::reader::{close_thread_handles, read_window};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct DetectRequest {
+    pub images: Vec<PathBuf>,
+    pub dates: Option<Vec<AcqDate>>,
+    pub params: DetectParams,
+    pub out: PathBuf,
+    pub threads: usize,
+    /// Window side in pixels.
+    pub window: usize,
+    pub progress: bool,
+}
+
+/// What `--format json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectSummary {
+    pub out: PathBuf,
+    pub patches: usize,
+    pub total_area_m2: f64,
+    pub total_area_mu: f64,
+    pub pairs: Vec<PairCounts>,
+    pub files: Vec<PathBuf>,
+}
+
+pub const OUTPUT_FILES: [&str; 4] = [
+    "patches.geojson",
+    "patches.gpkg",
+    "patches.csv",
+    "manifest.json",
+];
+
+pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
+    let t0 = Instant::now();
+    req.params.validate().map_err(PipelineError::Input)?;
+    let images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
+    check_grids(&images)?;
+    let rule = Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?;
+    // Rule roles must exist in every date's profile; statistics are skipped where they cannot be computed.
+    for img in &images {
+        for c in &rule.all {
+            for role in c.var.roles() {
+                if !img.profile.has(role) {
+                    return Err(PipelineError::Input(format!(
+                        "{}: rule condition `{c}` needs the {role} band, which profile {} does not have; drop the condition or map the band in [bands]",
+                        img.info.path.display(),
+                        img.profile.name
+                    )));
+                }
+            }
+        }
+    }
+    let mut channels: Option<Vec<Var>> = None;
+    let mut skipped = Vec::new();
+    for img in &images {
+        let (kept, skip) = req
+            .params
+            .stat_channels(&img.profile)
+            .map_err(PipelineError::Input)?;
+        channels = Some(match channels {
+            None => kept,
+            Some(prev) => prev.into_iter().filter(|v| kept.contains(v)).collect(),
+        });
+        skipped.extend(skip);
+    }
+    skipped.sort();
+    skipped.dedup();
+    let kernel = Kernel {
+        rule,
+        channels: channels.unwrap_or_default(),
+    };
+    let staging = Staging::new(&req.out)?;
+    let t_resolve = t0.elapsed().as_secs_f64();
+
+    // Input hashes run beside the detection: they only read files.
+    let hash_paths: Vec<PathBuf> = images.iter().map(|i| i.info.path.clone()).collect();
+    let hasher = std::thread::spawn(move || manifest::hash_files(&hash_paths));
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.max(1))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let grid = images[0].info.grid.clone();
+    let mut all: Vec<GeoPatch> = Vec::new();
+    let mut pair_counts = Vec::new();
+    let t_detect = Instant::now();
+    for w in images.windows(2) {
+        let pair = DatePair {
+            before: w[0].info.date,
+            after: w[1].info.date,
+        };
+        let (patches, counts) =
+            pool.install(|| detect_pair(&w[0], &w[1], pair, &grid, &kernel, req))?;
+        let georef_t = Instant::now();
+        let mut geo = pool.install(|| georeference(&grid, patches))?;
+        let mut counts = counts;
+        counts.georef_s = georef_t.elapsed().as_secs_f64();
+        all.append(&mut geo);
+        pair_counts.push(counts);
+    }
+    pool.broadcast(|_| close_thread_handles());
+    let t_detect = t_detect.elapsed().as_secs_f64();
+    all.sort_by(|a, b| {
+        (a.record.pair, a.record.first_pixel).cmp(&(b.record.pair, b.record.first_pixel))
+    });
+
+    let t_write = Instant::now();
+    let stat_names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    write::geojson::write(&staging.path("patches.geojson"), &all, &stat_names)?;
+    write::csv::write(&staging.path("patches.csv"), &all, &stat_names)?;
+    write::gpkg::write(&staging.path("patches.gpkg"), &grid, &all, &stat_names)?;
+    let t_write = t_write.elapsed().as_secs_f64();
+
+    let hashes = hasher
+        .join()
+        .map_err(|_| PipelineError::Internal("hash thread panicked".into()))??;
+    let inputs: Vec<InputRecord> = images
+        .iter()
+        .zip(hashes)
+        .map(|(img, (size, sha))| InputRecord::new(img, size, sha))
+        .collect();
+    let total_area_m2: f64 = all.iter().map(|p| p.area_m2).sum();
+    let m = Manifest {
+        tool: "minewatch".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        gdal: gdal::version::version_info("RELEASE_NAME"),
+        command: "detect".into(),
+        inputs,
+        params: req.params.clone(),
+        resolved_rule: kernel.rule.all.iter().map(|c| c.to_string()).collect(),
+        statistics: stat_names.clone(),
+        skipped_statistics: skipped,
+        grid: manifest::GridRecord::from(&grid),
+        threads: req.threads,
+        window: req.window,
+        pairs: pair_counts.clone(),
+        patches: all.len(),
+        total_area_m2,
+        timings_s: manifest::Timings {
+            resolve: t_resolve,
+            detect: t_detect,
+            write: t_write,
+            total: t0.elapsed().as_secs_f64(),
+        },
+        outputs: OUTPUT_FILES.iter().map(|s| s.to_string()).collect(),
+    };
+    manifest::write(&staging.path("manifest.json"), &m)?;
+    staging.commit(&OUTPUT_FILES)?;
+    Ok(DetectSummary {
+        out: req.out.clone(),
+        patches: all.len(),
+        total_area_m2,
+        total_area_mu: minewatch_core::units::m2_to_mu(total_area_m2),
+        pairs: pair_counts,
+        files: OUTPUT_FILES.iter().map(|f| req.out.join(f)).collect(),
+    })
+}
+
+/// One block of finished rows: `mask` is `height × width`, `values` is per row
+/// channel-major (`(r * C + c) * width + x`).
+struct RowBlock {
+    height: usize,
+    mask: Vec<u8>,
+    values: Vec<f32>,
+}
+
+struct WindowOut {
+    window: Window,
+    mask: Vec<u8>,
+    channels: Vec<Vec<f32>>,
+    valid: u64,
+    flagged: u64,
+}
+
+fn compute_window(
+    a: &DatedImage,
+    b: &DatedImage,
+    kernel: &Kernel,
+    window: &Window,
+) -> Result<WindowOut, PipelineError> {
+    let roles = kernel.roles();
+    let mut valid = vec![1u8; window.len()];
+    let t1 = read_window(&a.info, &a.profile, &roles, window, &mut valid)?;
+    let t2 = read_window(&b.info, &b.profile, &roles, window, &mut valid)?;
+    let (mut p1, mut p2) = (Planes::default(), Planes::default());
+    for &r in &roles {
+        p1.set(r, t1.get(r).expect("read role"));
+        p2.set(r, t2.get(r).expect("read role"));
+    }
+    let (mut mask, mut channels) = (Vec::new(), Vec::new());
+    kernel.run(&p1, &p2, &valid, &mut mask, &mut channels);
+    let n_valid = valid.iter().map(|&v| v as u64).sum();
+    let flagged = mask.iter().map(|&v| v as u64).sum();
+    Ok(WindowOut {
+        window: *window,
+        mask,
+        channels,
+        valid: n_valid,
+        flagged,
+    })
+}
+
+fn detect_pair(
+    a: &DatedImage,
+    b: &DatedImage,
+    pair: DatePair,
+    grid: &Grid,
+    kernel: &Kernel,
+    req: &DetectRequest,
+) -> Result<(Vec<(PatchRecord, PatchPixels)>, PairCounts), PipelineError> {
+    let t0 = Instant::now();
+    let width = grid.width;
+    let n_ch = kernel.channels.len();
+    let rows = window_rows(grid.width, grid.height, req.window);
+    let per_row = rows.first().map_or(1, |r| r.len()).max(1);
+    // Enough window rows in flight to keep every worker busy, and no more.
+    let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);
+    let params = &req.params;
+    let (mmu_sieve, min_pixels) = match params.mmu_mode {
+        MmuMode::Gdal => (params.mmu_px, 0),
+        MmuMode::Objects => (0, params.mmu_px),
+        MmuMode::None => (0, 0),
+    };
+    let bar = progress_bar(
+        req.progress,
+        grid.height as u64,
+        &format!("detect {}", pair.key()),
+    );
+    let (tx, rx) = sync_channel::<RowBlock>(2);
+    let sweep = std::thread::spawn(move || {
+        let mut sieve = SieveSweep::<Vec<f32>>::new(width, mmu_sieve);
+        let mut label = PatchSweep::new(width, n_ch, min_pixels);
+        let mut patches: Vec<PatchPixels> = Vec::new();
+        let mut sieved_px = 0u64;
+        let mut on_patch = |p: PatchPixels| patches.push(p);
+        {
+            let mut on_row = |row: &[u8], vals: Vec<f32>| {
+                sieved_px += row.iter().map(|&v| (v != 0) as u64).sum::<u64>();
+                label.push_row(row, &vals, &mut on_patch);
+            };
+            for block in rx {
+                for r in 0..block.height {
+                    let vals = block.values[r * n_ch * width..(r + 1) * n_ch * width].to_vec();
+                    sieve.push_row(&block.mask[r * width..(r + 1) * width], vals, &mut on_row);
+                }
+            }
+            sieve.finish(&mut on_row);
+        }
+        label.finish(&mut on_patch);
+        (patches, sieved_px, sieve.flipped_regions, label.dropped)
+    });
+    let (mut valid, mut flagged) = (0u64, 0u64);
+    let mut failure: Option<PipelineError> = None;
+    for chunk in rows.chunks(batch) {
+        let windows: Vec<&Window> = chunk.iter().flatten().collect();
+        let outs: Vec<Result<WindowOut, PipelineError>> = windows
+            .par_iter()
+            .map(|w| compute_window(a, b, kernel, w))
+            .collect();
+        let mut outs_ok = Vec::with_capacity(outs.len());
+        for o in outs {
+            match o {
+                Ok(o) => outs_ok.push(o),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        let mut it = outs_ok.into_iter().peekable();
+        for row in chunk {
+            let h = row[0].height;
+            let mut block = RowBlock {
+                height: h,
+                mask: vec![0; h * width],
+                values: vec![0.0; h * width * n_ch],
+            };
+            for _ in 0..row.len() {
+                let o = it.next().expect("one output per window");
+                valid += o.valid;
+                flagged += o.flagged;
+                let ww = o.window.width;
+                for r in 0..h {
+                    let dst = r * width + o.window.col;
+                    block.mask[dst..dst + ww].copy_from_slice(&o.mask[r * ww..(r + 1) * ww]);
+                    for c in 0..n_ch {
+                        let dst = (r * n_ch + c) * width + o.window.col;
+                        block.values[dst..dst + ww]
+                            .copy_from_slice(&o.channels[c][r * ww..(r + 1) * ww]);
+                    }
+                }
+            }
+            if tx.send(block).is_err() {
+                break;
+            }
+            bar.inc(h as u64);
+        }
+    }
+    drop(tx);
+    let (pixels, sieved_px, flipped, dropped) = sweep
+        .join()
+        .map_err(|_| PipelineError::Internal("sweep thread panicked".into()))?;
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if valid == 0 {
+        return Err(PipelineError::Input(format!(
+            "{} / {}: every pixel is nodata in at least one of the two dates; check the nodata value and that the images overlap",
+            a.info.path.display(),
+            b.info.path.display()
+        )));
+    }
+    let t_sweep = t0.elapsed().as_secs_f64();
+    let names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    let patches: Vec<(PatchRecord, PatchPixels)> = pixels
+        .into_par_iter()
+        .map(|p| {
+            let stats = names
+                .iter()
+                .enumerate()
+                .map(|(c, n)| ChannelStat {
+                    name: n.clone(),
+                    mean: p.mean(c),
+                    max: p.channels[c].2 as f64,
+                })
+                .collect();
+            let rec = PatchRecord {
+                id: PatchRecord::make_id(&pair, p.first.0, p.first.1),
+                pair,
+                first_pixel: p.first,
+                pixels: p.pixels,
+                bbox_px: p.bbox,
+                stats,
+                geometry: polygons_of_runs(&p.runs),
+            };
+            (rec, p)
+        })
+        .collect();
+    let counts = PairCounts {
+        pair: pair.key(),
+        before: a.info.path.clone(),
+        after: b.info.path.clone(),
+        valid_pixels: valid,
+        rule_pixels: flagged,
+        sieved_pixels: sieved_px,
+        sieve_flipped_regions: flipped,
+        dropped_small_patches: dropped,
+        patches: patches.len(),
+        detect_s: t_sweep,
+        georef_s: 0.0,
+    };
+    Ok((patches, counts))
+}
+
+fn georeference(
+    grid: &Grid,
+    patches: Vec<(PatchRecord, PatchPixels)>,
+) -> Result<Vec<GeoPatch>, PipelineError> {
+    patches
+        .into_par_iter()
+        .map_init(
+            || Georef::new(grid),
+            |g, (rec, px)| {
+                let g = g
+                    .as_ref()
+                    .map_err(|e| PipelineError::Input(format!("imagery CRS: {e}")))?;
+                let id = rec.id.clone();
+                g.apply(grid, rec, &px)
+                    .map_err(|e| PipelineError::Internal(format!("patch {id}: {e}")))
+            },
+        )
+        .collect()
+}
+
+fn progress_bar(enabled: bool, len: u64, msg: &str) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}

@@ -1,0 +1,79 @@
+//! Input resolution: dates, date order, band profiles and the grid check, all before any
+//! pixel is read, so a bad input fails in a second with a message naming the file.
+
+use crate::error::PipelineError;
+use crate::params::DetectParams;
+use minewatch_core::{AcqDate, SensorProfile};
+use minewatch_raster::{ImageInfo, RasterError};
+use std::path::PathBuf;
+
+/// One date ready to read.
+#[derive(Debug, Clone)]
+pub struct DatedImage {
+    pub info: ImageInfo,
+    pub profile: SensorProfile,
+}
+
+/// Inspect, date, order and check the images.
+pub fn resolve(
+    paths: &[PathBuf],
+    dates: Option<&[AcqDate]>,
+    params: &DetectParams,
+) -> Result<Vec<DatedImage>, PipelineError> {
+    if paths.len() < 2 {
+        return Err(PipelineError::Input(format!(
+            "need at least two dated images to compare, got {}; pass two or more images",
+            paths.len()
+        )));
+    }
+    if let Some(d) = dates {
+        if d.len() != paths.len() {
+            return Err(PipelineError::Input(format!(
+                "--dates gives {} date(s) for {} image(s); give one date per image, in the same order",
+                d.len(),
+                paths.len()
+            )));
+        }
+    }
+    let mut images = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
+        let profile = match params.custom_profile() {
+            Some(custom) => {
+                info.check_profile(&custom)?;
+                custom
+            }
+            None => info.resolve_profile(&params.profile)?,
+        };
+        images.push(DatedImage { info, profile });
+    }
+    images.sort_by(|a, b| a.info.date.cmp(&b.info.date));
+    for w in images.windows(2) {
+        if w[0].info.date == w[1].info.date {
+            return Err(PipelineError::Input(format!(
+                "{} and {} have the same date {}; give distinct dates with --dates",
+                w[0].info.path.display(),
+                w[1].info.path.display(),
+                w[0].info.date
+            )));
+        }
+    }
+    Ok(images)
+}
+
+/// All dates must share size, transform and CRS with the first.
+pub fn check_grids(images: &[DatedImage]) -> Result<(), PipelineError> {
+    let first = &images[0].info;
+    for other in &images[1..] {
+        let o = &other.info;
+        if let Some(diff) = first.grid.difference(&o.grid, first.same_crs(o)) {
+            return Err(RasterError::GridMismatch {
+                first: first.path.clone(),
+                other: o.path.clone(),
+                difference: diff,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The run manifest: the process record of a run (tool and GDAL versions, inputs with
+//! size and sha256, every parameter, counts per stage, timings). Data files carry no
+//! timestamps; timings live only here.
+
+use crate::error::PipelineError;
+use crate::inputs::DatedImage;
+use crate::params::DetectParams;
+use minewatch_core::Grid;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputRecord {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    pub date: String,
+    pub date_source: minewatch_raster::DateSource,
+    pub profile: String,
+    pub bands: Vec<(String, usize)>,
+}
+
+impl InputRecord {
+    pub fn new(img: &DatedImage, bytes: u64, sha256: String) -> Self {
+        Self {
+            path: img.info.path.clone(),
+            bytes,
+            sha256,
+            date: img.info.date.to_string(),
+            date_source: img.info.date_source,
+            profile: img.profile.name.clone(),
+            bands: img
+                .profile
+                .bands
+                .iter()
+                .map(|(r, b)| (r.to_string(), *b))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GridRecord {
+    pub width: usize,
+    pub height: usize,
+    pub transform: [f64; 6],
+    pub crs_wkt: String,
+}
+
+impl From<&Grid> for GridRecord {
+    fn from(g: &Grid) -> Self {
+        Self {
+            width: g.width,
+            height: g.height,
+            transform: g.transform,
+            crs_wkt: g.crs_wkt.clone(),
+        }
+    }
+}
+
+/// Counts per stage for one date pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairCounts {
+    pub pair: String,
+    pub before: PathBuf,
+    pub after: PathBuf,
+    pub valid_pixels: u64,
+    /// Pixels where every rule condition held.
+    pub rule_pixels: u64,
+    /// Change pixels after the minimum mapping unit.
+    pub sieved_pixels: u64,
+    pub sieve_flipped_regions: u64,
+    pub dropped_small_patches: u64,
+    pub patches: usize,
+    pub detect_s: f64,
+    pub georef_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    pub resolve: f64,
+    pub detect: f64,
+    pub write: f64,
+    pub total: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub version: String,
+    pub gdal: String,
+    pub command: String,
+    pub inputs: Vec<InputRecord>,
+    pub params: DetectParams,
+    pub resolved_rule: Vec<String>,
+    pub statistics: Vec<String>,
+    pub skipped_statistics: Vec<String>,
+    pub grid: GridRecord,
+    pub threads: usize,
+    pub window: usize,
+    pub pairs: Vec<PairCounts>,
+    pub patches: usize,
+    pub total_area_m2: f64,
+    pub timings_s: Timings,
+    pub outputs: Vec<String>,
+}
+
+/// (size, sha256 hex) of each file.
+pub fn hash_files(paths: &[PathBuf]) -> Result<Vec<(u64, String)>, PipelineError> {
+    paths.iter().map(|p| hash_file(p)).collect()
+}
+
+fn hash_file(path: &Path) -> Result<(u64, String), PipelineError> {
+    let err = |e: std::io::Error| {
+        PipelineError::Input(format!("{}: cannot read for hashing: {e}", path.display()))
+    };
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(err)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((n, hex))
+}
+
+pub fn write(path: &Path, m: &Manifest) -> Result<(), PipelineError> {
+    let text =
+        serde_json::to_string_pretty(m).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| PipelineError::Output {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
+}

@@ -1,0 +1,194 @@
+//! Detection parameters: from a TOML params file, flags, or the defaults. Unknown keys are
+//! errors so a misspelt threshold never silently falls back to a default.
+
+use minewatch_core::{BandRole, SensorProfile};
+use minewatch_detect::{Rule, Var};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How the minimum mapping unit is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MmuMode {
+    /// gdal_sieve.py -8 -nomask semantics: small regions of either value take their
+    /// largest neighbour's value (small holes are filled, small patches dropped).
+    #[default]
+    Gdal,
+    /// Drop change patches smaller than the unit; never fill holes.
+    Objects,
+    /// No minimum mapping unit.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectParams {
+    /// `auto` or a built-in profile name.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    /// Custom band mapping (role = 1-based band); overrides `profile` when given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bands: BTreeMap<String, usize>,
+    /// Conditions that must all hold for a pixel to count as change.
+    #[serde(default = "default_rule")]
+    pub rule: Vec<String>,
+    /// Minimum mapping unit in pixels.
+    #[serde(default = "default_mmu")]
+    pub mmu_px: u64,
+    #[serde(default)]
+    pub mmu_mode: MmuMode,
+    /// Pixel connectivity of patches; 8 (the peers' and gdal_sieve -8's) is supported.
+    #[serde(default = "default_connectivity")]
+    pub connectivity: u8,
+    /// Per-patch statistics (mean and max) of these variables; default: the index
+    /// differences the bands allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Vec<String>>,
+}
+
+fn default_profile() -> String {
+    "auto".into()
+}
+fn default_rule() -> Vec<String> {
+    Rule::peer_reference()
+        .all
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+fn default_mmu() -> u64 {
+    10
+}
+fn default_connectivity() -> u8 {
+    8
+}
+
+impl Default for DetectParams {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+impl DetectParams {
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read params file: {e}"))?;
+        let p: Self = toml::from_str(&text).map_err(|e| format!("not a valid params file: {e}"))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.connectivity != 8 {
+            return Err(format!(
+                "connectivity = {}: only 8-connectivity is supported (gdal_sieve -8 semantics)",
+                self.connectivity
+            ));
+        }
+        Rule::parse(&self.rule).map_err(|e| e.to_string())?;
+        for (role, band) in &self.bands {
+            if BandRole::from_name(role).is_none() {
+                return Err(format!(
+                    "[bands] `{role}`: unknown role; known: blue green red nir swir1 swir2"
+                ));
+            }
+            if *band == 0 {
+                return Err(format!("[bands] `{role}` = 0: bands are numbered from 1"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn custom_profile(&self) -> Option<SensorProfile> {
+        if self.bands.is_empty() {
+            return None;
+        }
+        let mut bands: Vec<(BandRole, usize)> = self
+            .bands
+            .iter()
+            .filter_map(|(r, b)| BandRole::from_name(r).map(|r| (r, *b)))
+            .collect();
+        bands.sort();
+        Some(SensorProfile {
+            name: "custom".into(),
+            bands,
+        })
+    }
+
+    /// Statistic channels: the requested ones, or the default differences the profile allows.
+    /// Returns (kept, skipped-with-reason).
+    pub fn stat_channels(
+        &self,
+        profile: &SensorProfile,
+    ) -> Result<(Vec<Var>, Vec<String>), String> {
+        let requested: Vec<String> = match &self.stats {
+            Some(s) => s.clone(),
+            None => ["ndvi_drop", "bsi_rise", "mndwi_rise", "brightness_rise"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let (mut kept, mut skipped) = (Vec::new(), Vec::new());
+        for name in requested {
+            let var =
+                Var::parse(&name).ok_or_else(|| format!("stats: unknown variable `{name}`"))?;
+            let missing: Vec<String> = var
+                .roles()
+                .into_iter()
+                .filter(|r| !profile.has(*r))
+                .map(|r| r.to_string())
+                .collect();
+            if missing.is_empty() {
+                kept.push(var);
+            } else {
+                skipped.push(format!(
+                    "{name}: profile {} has no {}",
+                    profile.name,
+                    missing.join(", ")
+                ));
+            }
+        }
+        Ok((kept, skipped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_peer_rule() {
+        let p = DetectParams::default();
+        assert_eq!(
+            p.rule,
+            ["ndvi_drop >= 0.2", "bsi_rise >= 0.1", "blue_t2 < 2500"]
+        );
+        assert_eq!(
+            (p.mmu_px, p.mmu_mode, p.connectivity),
+            (10, MmuMode::Gdal, 8)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<DetectParams>("mmu = 5").is_err());
+        let p: DetectParams = toml::from_str("connectivity = 4").unwrap();
+        assert!(p.validate().unwrap_err().contains("8-connectivity"));
+        let p: DetectParams = toml::from_str("[bands]\nbleu = 1").unwrap();
+        assert!(p.validate().unwrap_err().contains("bleu"));
+    }
+
+    #[test]
+    fn gf_profile_skips_swir_statistics() {
+        let p = DetectParams::default();
+        let (kept, skipped) = p
+            .stat_channels(&SensorProfile::builtin("gf-wfv").unwrap())
+            .unwrap();
+        assert_eq!(
+            kept.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            ["ndvi_drop", "brightness_rise"]
+        );
+        assert_eq!(skipped.len(), 2);
+    }
+}

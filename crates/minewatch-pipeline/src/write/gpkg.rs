@@ -1,0 +1,95 @@
+//! GeoPackage in the imagery CRS through GDAL/OGR, one `patches` layer of MultiPolygons.
+//! Coordinates are exact pixel corners of the grid.
+
+use super::{attributes, Attr};
+use crate::error::PipelineError;
+use crate::georef::GeoPatch;
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{
+    Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+};
+use gdal::DriverManager;
+use minewatch_core::Grid;
+use std::fmt::Write;
+use std::path::Path;
+
+pub fn write(
+    path: &Path,
+    grid: &Grid,
+    patches: &[GeoPatch],
+    stats: &[String],
+) -> Result<(), PipelineError> {
+    let err = |msg: String| PipelineError::Output {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let drv = DriverManager::get_driver_by_name("GPKG").map_err(|e| err(e.to_string()))?;
+    let mut ds = drv
+        .create_vector_only(path)
+        .map_err(|e| err(e.to_string()))?;
+    let srs = SpatialRef::from_wkt(&grid.crs_wkt).map_err(|e| err(format!("imagery CRS: {e}")))?;
+    let layer_opts = LayerOptions {
+        name: "patches",
+        srs: Some(&srs),
+        ty: OGRwkbGeometryType::wkbMultiPolygon,
+        options: Some(&["FID=fid", "SPATIAL_INDEX=YES"]),
+    };
+    let mut txn = ds.start_transaction().map_err(|e| err(e.to_string()))?;
+    let layer = txn
+        .create_layer(layer_opts)
+        .map_err(|e| err(e.to_string()))?;
+    let sample: Vec<(String, Attr)> = match patches.first() {
+        Some(p) => attributes(p, stats),
+        None => Vec::new(),
+    };
+    let fields: Vec<(&str, OGRFieldType::Type)> = sample
+        .iter()
+        .map(|(k, v)| {
+            let ty = match v {
+                Attr::Text(_) => OGRFieldType::OFTString,
+                Attr::Int(_) => OGRFieldType::OFTInteger64,
+                _ => OGRFieldType::OFTReal,
+            };
+            (k.as_str(), ty)
+        })
+        .collect();
+    layer
+        .create_defn_fields(&fields)
+        .map_err(|e| err(e.to_string()))?;
+    for p in patches {
+        let geom = Geometry::from_wkt(&wkt(&p.map_polygons))
+            .map_err(|e| err(format!("patch {}: {e}", p.record.id)))?;
+        let mut f = Feature::new(layer.defn()).map_err(|e| err(e.to_string()))?;
+        for (i, (_, v)) in attributes(p, stats).into_iter().enumerate() {
+            let r = match v {
+                Attr::Text(s) => f.set_field(i, &FieldValue::StringValue(s)),
+                Attr::Int(n) => f.set_field(i, &FieldValue::Integer64Value(n)),
+                Attr::Real(x) => f.set_field(i, &FieldValue::RealValue(x)),
+                Attr::Null => f.set_field_null(i),
+            };
+            r.map_err(|e| err(e.to_string()))?;
+        }
+        f.set_geometry(geom).map_err(|e| err(e.to_string()))?;
+        f.create(&layer)
+            .map_err(|e| err(format!("patch {}: {e}", p.record.id)))?;
+    }
+    txn.commit().map_err(|e| err(e.to_string()))?;
+    Ok(())
+}
+
+fn wkt(polys: &[Vec<Vec<(f64, f64)>>]) -> String {
+    let mut s = String::from("MULTIPOLYGON (");
+    for (i, rings) in polys.iter().enumerate() {
+        s.push_str(if i == 0 { "(" } else { ",(" });
+        for (j, r) in rings.iter().enumerate() {
+            s.push_str(if j == 0 { "(" } else { ",(" });
+            for (k, (x, y)) in r.iter().enumerate() {
+                let _ = write!(s, "{}{x} {y}", if k == 0 { "" } else { "," });
+            }
+            s.push(')');
+        }
+        s.push(')');
+    }
+    s.push(')');
+    s
+}

@@ -1,0 +1,59 @@
+//! Patch writers: GeoJSON (RFC 7946, lon/lat), CSV, GeoPackage (imagery CRS). All write
+//! patches in one order (pair, then first pixel) with fixed precision, so files are
+//! byte-identical for the same inputs.
+
+pub mod csv;
+pub mod geojson;
+pub mod gpkg;
+
+use crate::georef::GeoPatch;
+
+/// Round to `d` decimals (the nearest double prints with at most `d` decimals).
+pub fn round(x: f64, d: i32) -> f64 {
+    let f = 10f64.powi(d);
+    (x * f).round() / f
+}
+
+/// The attribute columns shared by every writer, in order.
+pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
+    let r = &p.record;
+    let mut v: Vec<(String, Attr)> = vec![
+        ("id".into(), Attr::Text(r.id.clone())),
+        ("date_before".into(), Attr::Text(r.pair.before.to_string())),
+        ("date_after".into(), Attr::Text(r.pair.after.to_string())),
+        ("pixels".into(), Attr::Int(r.pixels as i64)),
+        ("area_m2".into(), Attr::Real(round(p.area_m2, 2))),
+        ("area_mu".into(), Attr::Real(round(p.area_mu, 4))),
+        (
+            "grid_area_m2".into(),
+            p.grid_area_m2
+                .map_or(Attr::Null, |a| Attr::Real(round(a, 4))),
+        ),
+        ("centroid_lon".into(), Attr::Real(round(p.centroid.0, 7))),
+        ("centroid_lat".into(), Attr::Real(round(p.centroid.1, 7))),
+        ("first_row".into(), Attr::Int(r.first_pixel.0 as i64)),
+        ("first_col".into(), Attr::Int(r.first_pixel.1 as i64)),
+        ("parts".into(), Attr::Int(r.geometry.polygons.len() as i64)),
+    ];
+    for name in stats {
+        let s = r.stats.iter().find(|s| &s.name == name);
+        let f = |x: f64| {
+            if x.is_finite() {
+                Attr::Real(round(x, 5))
+            } else {
+                Attr::Null
+            }
+        };
+        v.push((format!("mean_{name}"), s.map_or(Attr::Null, |s| f(s.mean))));
+        v.push((format!("max_{name}"), s.map_or(Attr::Null, |s| f(s.max))));
+    }
+    v
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    Text(String),
+    Int(i64),
+    Real(f64),
+    Null,
+}

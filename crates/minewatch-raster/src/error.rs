@@ -1,0 +1,41 @@
+//! Errors of raster I/O. Each names the file, and the band or window where it applies,
+//! and says what the user can do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RasterError {
+    #[error("{path}: file not found; check the path")]
+    NotFound { path: PathBuf },
+    #[error("{path}: GDAL cannot open it as a raster ({msg}); give a GeoTIFF/COG or another GDAL raster")]
+    NotRaster { path: PathBuf, msg: String },
+    #[error("{path}: has no georeferencing (geotransform or CRS); georeference it first (e.g. gdal_translate -a_srs / -a_ullr)")]
+    NoGeoref { path: PathBuf },
+    #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates")]
+    NoDate { path: PathBuf },
+    #[error("{path}: band profile `{profile}` needs band {band} for {role}, but the file has {count} band(s); choose another --profile or a custom band mapping")]
+    MissingBand {
+        path: PathBuf,
+        profile: String,
+        role: String,
+        band: usize,
+        count: usize,
+    },
+    #[error("{path}: cannot tell which band is which ({count} bands, no usable band descriptions); pass --profile (sentinel2, landsat-tm, landsat-oli, gf-wfv, gf2-pms, bgrn, bgrns) or a custom [bands] mapping")]
+    UnknownProfile { path: PathBuf, count: usize },
+    #[error("{first} and {other} are on different grids ({difference}); reproject/resample them onto one grid, or pass --align to warp every date onto the first date's grid")]
+    GridMismatch {
+        first: PathBuf,
+        other: PathBuf,
+        difference: String,
+    },
+    #[error("{path}: failed to read band {band} in window {window}: {msg}; the file may be truncated or corrupt")]
+    Read {
+        path: PathBuf,
+        band: usize,
+        window: String,
+        msg: String,
+    },
+    #[error("{path}: {msg}")]
+    Other { path: PathBuf, msg: String },
+}

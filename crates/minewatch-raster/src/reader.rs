@@ -1,0 +1,90 @@
+//! Window reads: the bands of one date for one window, as f32 reflectance planes plus a
+//! validity mask. Datasets are cached per thread (GDAL handles are `Send`, not `Sync`).
+
+use crate::error::RasterError;
+use crate::image::{open, ImageInfo};
+use gdal::Dataset;
+use minewatch_core::{BandRole, SensorProfile, Window};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+thread_local! {
+    static HANDLES: RefCell<HashMap<PathBuf, Dataset>> = RefCell::new(HashMap::new());
+}
+
+/// Drop this thread's cached handles (call at the end of a run on every worker).
+pub fn close_thread_handles() {
+    HANDLES.with(|h| h.borrow_mut().clear());
+}
+
+/// Planes of one date for one window, by role.
+pub struct WindowBands {
+    pub planes: Vec<(BandRole, Vec<f32>)>,
+}
+
+impl WindowBands {
+    pub fn get(&self, role: BandRole) -> Option<&[f32]> {
+        self.planes
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, p)| p.as_slice())
+    }
+}
+
+/// Read `roles` of `image` in `window`. Pixels equal to a band's nodata clear `valid`;
+/// scale and offset are applied only when the file carries them, so raw integer values
+/// stay exact.
+pub fn read_window(
+    image: &ImageInfo,
+    profile: &SensorProfile,
+    roles: &[BandRole],
+    window: &Window,
+    valid: &mut [u8],
+) -> Result<WindowBands, RasterError> {
+    HANDLES.with(|cell| {
+        let mut handles = cell.borrow_mut();
+        if !handles.contains_key(&image.path) {
+            let ds = open(&image.path)?;
+            handles.insert(image.path.clone(), ds);
+        }
+        let ds = &handles[&image.path];
+        let mut planes = Vec::with_capacity(roles.len());
+        for &role in roles {
+            let band_no = profile.band(role).expect("profile checked before reading");
+            let info = &image.bands[band_no - 1];
+            let err = |msg: String| RasterError::Read {
+                path: image.path.clone(),
+                band: band_no,
+                window: window.name(),
+                msg,
+            };
+            let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
+            let mut buf = vec![0f32; window.len()];
+            band.read_into_slice::<f32>(
+                (window.col as isize, window.row as isize),
+                (window.width, window.height),
+                (window.width, window.height),
+                &mut buf,
+                None,
+            )
+            .map_err(|e| err(e.to_string()))?;
+            if let Some(nd) = info.nodata {
+                let nd = nd as f32;
+                for (v, ok) in buf.iter().zip(valid.iter_mut()) {
+                    if *v == nd || v.is_nan() {
+                        *ok = 0;
+                    }
+                }
+            }
+            if info.scale != 1.0 || info.offset != 0.0 {
+                let (s, o) = (info.scale as f32, info.offset as f32);
+                for v in buf.iter_mut() {
+                    *v = *v * s + o;
+                }
+            }
+            planes.push((role, buf));
+        }
+        Ok(WindowBands { planes })
+    })
+}
