@@ -1,0 +1,223 @@
+//! Every bad input exits 1 with a message that names the file and says what to do, and
+//! leaves nothing in the output folder.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn assert_user_error(args: &[&str], out: &Path, needles: &[&str]) {
+    let o = minewatch(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "exit code; stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr should mention `{n}`: {err}");
+    }
+    if out.exists() {
+        let left: Vec<PathBuf> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "output folder must stay empty, found {left:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, _] = synth_pair(dir.path(), 64, 64, 1);
+    let out = dir.path().join("out");
+    let missing = dir.path().join("nope_20210101.tif");
+    assert_user_error(
+        &["detect", s(&t1), s(&missing), "--out", s(&out)],
+        &out,
+        &["nope_20210101.tif", "not found"],
+    );
+}
+
+#[test]
+fn not_a_raster() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, _] = synth_pair(dir.path(), 64, 64, 1);
+    let txt = dir.path().join("notes_20210101.tif");
+    std::fs::write(&txt, "this is not an image\n").unwrap();
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), s(&txt), "--out", s(&out)],
+        &out,
+        &["notes_20210101.tif", "cannot open it as a raster"],
+    );
+}
+
+#[test]
+fn truncated_tiff() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 256, 256, 1);
+    let bytes = std::fs::read(&t2).unwrap();
+    let cut = dir.path().join("cut_20220101.tif");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = dir.path().join("out");
+    let o = minewatch(&["detect", s(&t1), s(&cut), "--out", s(&out)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cut_20220101.tif"), "{err}");
+    assert!(
+        err.contains("truncated or corrupt") || err.contains("cannot open it as a raster"),
+        "{err}"
+    );
+    let left = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "no partial output");
+}
+
+#[test]
+fn mismatched_grids() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let [t1, _] = synth_pair(&a, 64, 64, 1);
+    let [_, t2] = synth_pair(&b, 80, 64, 1);
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), s(&t2), "--out", s(&out)],
+        &out,
+        &[
+            "synth_20200601.tif",
+            "synth_20210601.tif",
+            "size 64x64 vs 80x64",
+            "--align",
+        ],
+    );
+}
+
+#[test]
+fn band_missing_for_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let out = dir.path().join("out");
+    assert_user_error(
+        &[
+            "detect",
+            s(&t1),
+            s(&t2),
+            "--profile",
+            "sentinel2",
+            "--out",
+            s(&out),
+        ],
+        &out,
+        &["synth_20200601.tif", "needs band", "5 band(s)"],
+    );
+}
+
+#[test]
+fn rule_needs_a_band_the_profile_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let out = dir.path().join("out");
+    assert_user_error(
+        &[
+            "detect",
+            s(&t1),
+            s(&t2),
+            "--profile",
+            "gf-wfv",
+            "--out",
+            s(&out),
+        ],
+        &out,
+        &["bsi_rise", "swir1", "gf-wfv"],
+    );
+}
+
+#[test]
+fn all_nodata() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = minewatch_synth::SceneSpec::small(64, 64, 1);
+    spec.nodata_rows = 64;
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["e_20200101.tif", "e_20210101.tif"])
+            .unwrap();
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), s(&t2), "--out", s(&out)],
+        &out,
+        &["e_20200101.tif", "nodata"],
+    );
+}
+
+#[test]
+fn fewer_than_two_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, _] = synth_pair(dir.path(), 64, 64, 1);
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), "--out", s(&out)],
+        &out,
+        &["at least two"],
+    );
+}
+
+#[test]
+fn no_date_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let plain = dir.path().join("after.tif");
+    std::fs::copy(&t2, &plain).unwrap();
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), s(&plain), "--out", s(&out)],
+        &out,
+        &["after.tif", "--dates"],
+    );
+    // and with --dates it works
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&plain),
+        "--dates",
+        "20200601,2021-06-01",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn output_folder_not_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("out");
+    let o = minewatch(&["detect", s(&t1), s(&t2), "--out", s(&out)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("file/out") && err.contains("--out"), "{err}");
+}
+
+#[test]
+fn bad_params_file_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, "rule = [\"ndvi_drop >= 0.2\"]\nmmu = 4\n").unwrap();
+    let out = dir.path().join("out");
+    assert_user_error(
+        &[
+            "detect",
+            s(&t1),
+            s(&t2),
+            "--params",
+            s(&p),
+            "--out",
+            s(&out),
+        ],
+        &out,
+        &["p.toml", "mmu"],
+    );
+}

@@ -1,0 +1,53 @@
+//! Helpers shared by the CLI tests: run the binary, find fixtures and outside tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+pub fn minewatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(args)
+        .output()
+        .expect("run minewatch")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// An outside tool is required in CI; locally a missing tool skips with a message.
+pub fn have_tool(name: &str) -> bool {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{name} is required in CI (run scripts/setup.sh)");
+        }
+        eprintln!("skipping: {name} not installed (run scripts/setup.sh)");
+    }
+    ok
+}
+
+pub fn synth_pair(dir: &Path, w: usize, h: usize, seed: u64) -> [PathBuf; 2] {
+    let spec = minewatch_synth::SceneSpec::small(w, h, seed);
+    minewatch_synth::write_scene(&spec, dir, ["synth_20200601.tif", "synth_20210601.tif"]).unwrap()
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

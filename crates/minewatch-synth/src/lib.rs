@@ -1,0 +1,192 @@
+//! Seeded synthetic two-date scenes for tests, fixtures and benchmarks: a vegetated
+//! landscape, planted excavations (vegetation → bright bare soil) of irregular shape with
+//! holes and diagonal pinches, specks below the minimum mapping unit, a bright cloud, and
+//! an optional nodata strip. Written as 5-band uint16 GeoTIFFs (blue, green, red, NIR,
+//! SWIR1; the `bgrns` profile) in EPSG:32650, like the peers' generator.
+//!
+//! Every pixel is a pure function of (seed, row, col, date), so a scene never depends on
+//! how it was written.
+
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::DriverManager;
+use gdal::Metadata;
+use std::path::{Path, PathBuf};
+
+const VEG: [f32; 5] = [300.0, 600.0, 400.0, 3500.0, 1700.0];
+const SOIL: [f32; 5] = [1200.0, 1550.0, 2000.0, 2500.0, 3300.0];
+const CLOUD: [f32; 5] = [4500.0, 4600.0, 4700.0, 5000.0, 3500.0];
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SceneSpec {
+    pub width: usize,
+    pub height: usize,
+    pub seed: u64,
+    /// Planted excavations per 256×256 pixels.
+    pub pits_per_tile: usize,
+    /// Rows at the bottom set to nodata (0) in both dates.
+    pub nodata_rows: usize,
+    /// GTiff creation options, e.g. `["TILED=YES", "COMPRESS=DEFLATE"]`.
+    pub creation: Vec<String>,
+}
+
+impl SceneSpec {
+    pub fn small(width: usize, height: usize, seed: u64) -> Self {
+        Self {
+            width,
+            height,
+            seed,
+            pits_per_tile: 12,
+            nodata_rows: 0,
+            creation: vec![
+                "TILED=YES".into(),
+                "BLOCKXSIZE=128".into(),
+                "BLOCKYSIZE=128".into(),
+                "COMPRESS=DEFLATE".into(),
+                "PREDICTOR=2".into(),
+            ],
+        }
+    }
+}
+
+/// SplitMix64: tiny, seedable, and the same everywhere.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn unit(h: u64) -> f32 {
+    (h >> 40) as f32 / (1u64 << 24) as f32
+}
+
+fn hash(seed: u64, a: u64, b: u64, c: u64) -> u64 {
+    mix(mix(mix(seed ^ a) ^ b.wrapping_mul(0x1000_0000_01B3))
+        ^ c.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pit {
+    cx: f32,
+    cy: f32,
+    r: f32,
+    id: u64,
+}
+
+fn pits(spec: &SceneSpec) -> Vec<Pit> {
+    let tiles = ((spec.width * spec.height) as f32 / 65536.0).max(1.0);
+    let n = (tiles * spec.pits_per_tile as f32).round() as u64;
+    (0..n)
+        .map(|i| {
+            let h = |k| unit(hash(spec.seed, 0xB17, i, k));
+            Pit {
+                cx: h(1) * spec.width as f32,
+                cy: h(2) * spec.height as f32,
+                r: 2.0 + 14.0 * h(3) * h(3),
+                id: i,
+            }
+        })
+        .collect()
+}
+
+/// Is (row, col) inside pit `p`? An irregular blob: the radius wobbles with the angle,
+/// with scattered unchanged holes so the sieve has something to fill.
+fn in_pit(seed: u64, p: &Pit, row: usize, col: usize) -> bool {
+    let (dx, dy) = (col as f32 + 0.5 - p.cx, row as f32 + 0.5 - p.cy);
+    let d = (dx * dx + dy * dy).sqrt();
+    if d > p.r * 1.4 {
+        return false;
+    }
+    let a = dy.atan2(dx);
+    let wob =
+        1.0 + 0.25 * (3.0 * a + p.id as f32).sin() + 0.15 * (5.0 * a + 2.0 * p.id as f32).cos();
+    let hole = unit(hash(seed, 0x401E, row as u64, col as u64)) < 0.02;
+    // Ragged edges, as excavation fronts are: they make diagonal pinch points.
+    let jitter = 2.5 * (unit(hash(seed, 0xED6E, row as u64, col as u64)) - 0.5);
+    d <= p.r * wob + jitter && !hole
+}
+
+/// Band values of one pixel at one date (0 = t1, 1 = t2).
+fn pixel(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize, date: u64) -> [u16; 5] {
+    if row >= spec.height.saturating_sub(spec.nodata_rows) {
+        return [0; 5];
+    }
+    let s = spec.seed;
+    // Smooth-ish landscape: vegetation with a soil fraction varying over 32-px cells.
+    let cell = hash(s, 0xCE11, (row / 32) as u64, (col / 32) as u64);
+    let soil_frac = 0.25 * unit(cell);
+    let mut v = [0f32; 5];
+    for b in 0..5 {
+        v[b] = VEG[b] * (1.0 - soil_frac) + SOIL[b] * soil_frac;
+    }
+    let changed = date == 1 && pits.iter().any(|p| in_pit(s, p, row, col));
+    let speck = date == 1 && unit(hash(s, 0x5BEC, row as u64, col as u64)) < 0.001;
+    if changed || speck {
+        v = SOIL;
+    }
+    // A cloud in date 2 over one corner: bright blue, must not count as change.
+    if date == 1 {
+        let (cx, cy) = (spec.width as f32 * 0.8, spec.height as f32 * 0.2);
+        let (dx, dy) = (col as f32 - cx, row as f32 - cy);
+        if dx * dx + dy * dy < (spec.width.min(spec.height) as f32 * 0.08).powi(2) {
+            v = CLOUD;
+        }
+    }
+    let mut out = [0u16; 5];
+    for b in 0..5 {
+        let noise = (unit(hash(s, date * 8 + b as u64, row as u64, col as u64)) - 0.5) * 120.0;
+        out[b] = (v[b] + noise).clamp(1.0, 10000.0) as u16;
+    }
+    out
+}
+
+/// Write `t1_<date>.tif` and `t2_<date>.tif` into `dir`; returns both paths.
+pub fn write_scene(
+    spec: &SceneSpec,
+    dir: &Path,
+    names: [&str; 2],
+) -> Result<[PathBuf; 2], gdal::errors::GdalError> {
+    let pits = pits(spec);
+    let drv = DriverManager::get_driver_by_name("GTiff")?;
+    let opts = RasterCreationOptions::from_iter(
+        spec.creation
+            .iter()
+            .map(|s| s.as_str())
+            .chain(["INTERLEAVE=PIXEL"]),
+    );
+    let mut out = Vec::new();
+    for (date, name) in names.iter().enumerate() {
+        let path = dir.join(name);
+        let mut ds = drv.create_with_band_type_with_options::<u16, _>(
+            &path,
+            spec.width,
+            spec.height,
+            5,
+            &opts,
+        )?;
+        ds.set_geo_transform(&[400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0])?;
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32650)?)?;
+        let strip = 64;
+        for b in 0..5 {
+            let mut band = ds.rasterband(b + 1)?;
+            band.set_description(["blue", "green", "red", "nir", "swir1"][b])?;
+            if spec.nodata_rows > 0 {
+                band.set_no_data_value(Some(0.0))?;
+            }
+            for r0 in (0..spec.height).step_by(strip) {
+                let h = strip.min(spec.height - r0);
+                let mut data = Vec::with_capacity(h * spec.width);
+                for row in r0..r0 + h {
+                    for col in 0..spec.width {
+                        data.push(pixel(spec, &pits, row, col, date as u64)[b]);
+                    }
+                }
+                let mut buf = Buffer::new((spec.width, h), data);
+                band.write((0, r0 as isize), (spec.width, h), &mut buf)?;
+            }
+        }
+        out.push(path);
+    }
+    Ok([out[0].clone(), out[1].clone()])
+}
