@@ -2,9 +2,13 @@
 //!
 //! Every index is computed in f32 from the band values exactly as the reference peers do
 //! (sums and differences of integer reflectances are exact in f32, so each index is the
-//! correctly rounded quotient): `NDVI = (nir - red) / (nir + red)`, `BSI = ((swir1 + red)
-//! - (nir + blue)) / ((swir1 + red) + (nir + blue))`, `MNDWI = (green - swir1) / (green +
-//! swir1)`, `NDWI = (green - nir) / (green + nir)`, brightness = (blue + green + red) / 3.
+//! correctly rounded quotient):
+//!
+//! - `NDVI = (nir - red) / (nir + red)`
+//! - `BSI = ((swir1 + red) - (nir + blue)) / ((swir1 + red) + (nir + blue))`
+//! - `MNDWI = (green - swir1) / (green + swir1)`
+//! - `NDWI = (green - nir) / (green + nir)`
+//! - brightness = (blue + green + red) / 3
 
 use minewatch_core::BandRole;
 use std::fmt;

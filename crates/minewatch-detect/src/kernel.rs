@@ -3,9 +3,8 @@
 //! order and give the same bits.
 
 use crate::index::{Date, Index, Var};
-use crate::rule::Rule;
+use crate::rule::{Condition, Op, Rule};
 use minewatch_core::BandRole;
-use std::collections::HashMap;
 
 /// Band planes of one date for one window, indexed by role.
 #[derive(Default)]
@@ -57,62 +56,94 @@ impl Kernel {
         mask: &mut Vec<u8>,
         channels: &mut Vec<Vec<f32>>,
     ) {
-        let n = valid.len();
-        let mut cache: HashMap<(Index, Date), Vec<f32>> = HashMap::new();
-        let mut plane = Vec::with_capacity(n);
+        let mut idx = IndexPlanes::default();
         mask.clear();
         mask.extend_from_slice(valid);
         for c in &self.rule.all {
-            self.var_plane(c.var, t1, t2, &mut cache, &mut plane);
-            for (m, &x) in mask.iter_mut().zip(plane.iter()) {
-                *m &= c.holds(x) as u8;
+            let m = mask.as_mut_slice();
+            match c.var {
+                Var::Drop(i) => {
+                    idx.ensure(i, t1, t2);
+                    let (a, b) = idx.pair(i);
+                    and_where(m, a.iter().zip(b).map(|(x, y)| x - y), c);
+                }
+                Var::Rise(i) => {
+                    idx.ensure(i, t1, t2);
+                    let (a, b) = idx.pair(i);
+                    and_where(m, a.iter().zip(b).map(|(x, y)| y - x), c);
+                }
+                Var::At(i, d) => {
+                    idx.ensure(i, t1, t2);
+                    let (a, b) = idx.pair(i);
+                    and_where(m, (if d == Date::T1 { a } else { b }).iter().copied(), c);
+                }
+                Var::Band(r, d) => and_where(
+                    m,
+                    (if d == Date::T1 { t1 } else { t2 }).get(r).iter().copied(),
+                    c,
+                ),
             }
         }
         channels.resize_with(self.channels.len(), Vec::new);
         for (k, v) in self.channels.iter().enumerate() {
-            self.var_plane(*v, t1, t2, &mut cache, &mut channels[k]);
-            for (x, &ok) in channels[k].iter_mut().zip(valid) {
+            let out = &mut channels[k];
+            out.clear();
+            match *v {
+                Var::Drop(i) | Var::Rise(i) | Var::At(i, _) => {
+                    idx.ensure(i, t1, t2);
+                    let (a, b) = idx.pair(i);
+                    match *v {
+                        Var::Drop(_) => out.extend(a.iter().zip(b).map(|(x, y)| x - y)),
+                        Var::Rise(_) => out.extend(a.iter().zip(b).map(|(x, y)| y - x)),
+                        Var::At(_, Date::T1) => out.extend_from_slice(a),
+                        _ => out.extend_from_slice(b),
+                    }
+                }
+                Var::Band(r, d) => {
+                    out.extend_from_slice((if d == Date::T1 { t1 } else { t2 }).get(r))
+                }
+            }
+            for (x, &ok) in out.iter_mut().zip(valid) {
                 if ok == 0 {
                     *x = f32::NAN;
                 }
             }
         }
     }
+}
 
-    fn var_plane(
-        &self,
-        var: Var,
-        t1: &Planes,
-        t2: &Planes,
-        cache: &mut HashMap<(Index, Date), Vec<f32>>,
-        out: &mut Vec<f32>,
-    ) {
-        let mut at = |idx: Index, d: Date| -> Vec<f32> {
-            cache
-                .entry((idx, d))
-                .or_insert_with(|| {
-                    let p = if d == Date::T1 { t1 } else { t2 };
-                    let mut v = Vec::new();
-                    idx.compute(|r| p.get(r), &mut v);
-                    v
-                })
-                .clone()
-        };
-        out.clear();
-        match var {
-            Var::Drop(i) => {
-                let (a, b) = (at(i, Date::T1), at(i, Date::T2));
-                out.extend(a.iter().zip(&b).map(|(x, y)| x - y));
-            }
-            Var::Rise(i) => {
-                let (a, b) = (at(i, Date::T1), at(i, Date::T2));
-                out.extend(a.iter().zip(&b).map(|(x, y)| y - x));
-            }
-            Var::At(i, d) => out.extend_from_slice(&at(i, d)),
-            Var::Band(r, d) => {
-                out.extend_from_slice(if d == Date::T1 { t1.get(r) } else { t2.get(r) })
-            }
+/// Index planes of both dates, computed on first use.
+#[derive(Default)]
+struct IndexPlanes {
+    planes: [[Vec<f32>; 2]; 5],
+    done: [bool; 5],
+}
+
+impl IndexPlanes {
+    fn ensure(&mut self, i: Index, t1: &Planes, t2: &Planes) {
+        let k = i as usize;
+        if !self.done[k] {
+            i.compute(|r| t1.get(r), &mut self.planes[k][0]);
+            i.compute(|r| t2.get(r), &mut self.planes[k][1]);
+            self.done[k] = true;
         }
+    }
+
+    fn pair(&self, i: Index) -> (&[f32], &[f32]) {
+        let p = &self.planes[i as usize];
+        (&p[0], &p[1])
+    }
+}
+
+/// `mask &= (value op threshold)`, with the comparison chosen once per window.
+fn and_where(mask: &mut [u8], values: impl Iterator<Item = f32>, c: &Condition) {
+    let t = c.value;
+    let it = mask.iter_mut().zip(values);
+    match c.op {
+        Op::Ge => it.for_each(|(m, x)| *m &= (x >= t) as u8),
+        Op::Gt => it.for_each(|(m, x)| *m &= (x > t) as u8),
+        Op::Le => it.for_each(|(m, x)| *m &= (x <= t) as u8),
+        Op::Lt => it.for_each(|(m, x)| *m &= (x < t) as u8),
     }
 }
 

@@ -64,13 +64,13 @@ fn four_connected_parts(runs: &[(u32, u32, u32)]) -> Vec<Vec<(u32, u32, u32)>> {
     }
     let mut index: HashMap<usize, usize> = HashMap::new();
     let mut parts: Vec<Vec<(u32, u32, u32)>> = Vec::new();
-    for i in 0..n {
+    for (i, run) in runs.iter().enumerate() {
         let r = find(&mut parent, i);
         let k = *index.entry(r).or_insert_with(|| {
             parts.push(Vec::new());
             parts.len() - 1
         });
-        parts[k].push(runs[i]);
+        parts[k].push(*run);
     }
     parts
 }

@@ -122,7 +122,7 @@ impl<P> SieveSweep<P> {
         }
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.parent[child as usize] = root;
-        let c = std::mem::replace(&mut self.regions[child as usize].nbrs, Vec::new());
+        let c = std::mem::take(&mut self.regions[child as usize].nbrs);
         let (csize, clast) = (
             self.regions[child as usize].size,
             self.regions[child as usize].last_row,

@@ -36,6 +36,8 @@ pub struct DetectRequest {
     /// Window side in pixels.
     pub window: usize,
     pub progress: bool,
+    /// Also write `quicklook.png` (first pair, true colour, patch outlines).
+    pub quicklook: bool,
 }
 
 /// What `--format json` prints.
@@ -132,9 +134,40 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
 
     let t_write = Instant::now();
     let stat_names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
-    write::geojson::write(&staging.path("patches.geojson"), &all, &stat_names)?;
-    write::csv::write(&staging.path("patches.csv"), &all, &stat_names)?;
-    write::gpkg::write(&staging.path("patches.gpkg"), &grid, &all, &stat_names)?;
+    // The three writers are independent: run them side by side.
+    let (gj, (cs, gp)) = pool.install(|| {
+        rayon::join(
+            || write::geojson::write(&staging.path("patches.geojson"), &all, &stat_names),
+            || {
+                rayon::join(
+                    || write::csv::write(&staging.path("patches.csv"), &all, &stat_names),
+                    || write::gpkg::write(&staging.path("patches.gpkg"), &grid, &all, &stat_names),
+                )
+            },
+        )
+    });
+    gj?;
+    cs?;
+    gp?;
+    let mut files: Vec<&str> = OUTPUT_FILES[..3].to_vec();
+    if req.quicklook {
+        let first_pair: Vec<GeoPatch> = all
+            .iter()
+            .filter(|p| {
+                p.record.pair.before == images[0].info.date
+                    && p.record.pair.after == images[1].info.date
+            })
+            .cloned()
+            .collect();
+        write::quicklook::write(
+            &staging.path("quicklook.png"),
+            &images[0],
+            &images[1],
+            &first_pair,
+        )?;
+        files.push("quicklook.png");
+    }
+    files.push("manifest.json");
     let t_write = t_write.elapsed().as_secs_f64();
 
     let hashes = hasher
@@ -168,17 +201,17 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
             write: t_write,
             total: t0.elapsed().as_secs_f64(),
         },
-        outputs: OUTPUT_FILES.iter().map(|s| s.to_string()).collect(),
+        outputs: files.iter().map(|s| s.to_string()).collect(),
     };
     manifest::write(&staging.path("manifest.json"), &m)?;
-    staging.commit(&OUTPUT_FILES)?;
+    staging.commit(&files)?;
     Ok(DetectSummary {
         out: req.out.clone(),
         patches: all.len(),
         total_area_m2,
         total_area_mu: minewatch_core::units::m2_to_mu(total_area_m2),
         pairs: pair_counts,
-        files: OUTPUT_FILES.iter().map(|f| req.out.join(f)).collect(),
+        files: files.iter().map(|f| req.out.join(f)).collect(),
     })
 }
 
@@ -253,6 +286,9 @@ fn detect_pair(
         &format!("detect {}", pair.key()),
     );
     let (tx, rx) = sync_channel::<RowBlock>(2);
+    // Finished blocks come back for reuse: fresh multi-megabyte buffers would page-fault
+    // on every window row.
+    let (back_tx, back_rx) = sync_channel::<RowBlock>(4);
     let sweep = std::thread::spawn(move || {
         let mut sieve = SieveSweep::<Vec<f32>>::new(width, mmu_sieve);
         let mut label = PatchSweep::new(width, n_ch, min_pixels);
@@ -269,6 +305,7 @@ fn detect_pair(
                     let vals = block.values[r * n_ch * width..(r + 1) * n_ch * width].to_vec();
                     sieve.push_row(&block.mask[r * width..(r + 1) * width], vals, &mut on_row);
                 }
+                let _ = back_tx.try_send(block);
             }
             sieve.finish(&mut on_row);
         }
@@ -299,10 +336,18 @@ fn detect_pair(
         let mut it = outs_ok.into_iter().peekable();
         for row in chunk {
             let h = row[0].height;
-            let mut block = RowBlock {
-                height: h,
-                mask: vec![0; h * width],
-                values: vec![0.0; h * width * n_ch],
+            let mut block = match back_rx.try_recv() {
+                Ok(mut b) => {
+                    b.height = h;
+                    b.mask.resize(h * width, 0);
+                    b.values.resize(h * width * n_ch, 0.0);
+                    b
+                }
+                Err(_) => RowBlock {
+                    height: h,
+                    mask: vec![0; h * width],
+                    values: vec![0.0; h * width * n_ch],
+                },
             };
             for _ in 0..row.len() {
                 let o = it.next().expect("one output per window");

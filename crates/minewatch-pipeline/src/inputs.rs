@@ -47,7 +47,7 @@ pub fn resolve(
         };
         images.push(DatedImage { info, profile });
     }
-    images.sort_by(|a, b| a.info.date.cmp(&b.info.date));
+    images.sort_by_key(|a| a.info.date);
     for w in images.windows(2) {
         if w[0].info.date == w[1].info.date {
             return Err(PipelineError::Input(format!(

@@ -20,12 +20,15 @@ pub struct InputRecord {
     pub date_source: minewatch_raster::DateSource,
     pub profile: String,
     pub bands: Vec<(String, usize)>,
+    /// Which decode path read the pixels.
+    pub decode: String,
 }
 
 impl InputRecord {
     pub fn new(img: &DatedImage, bytes: u64, sha256: String) -> Self {
         Self {
             path: img.info.path.clone(),
+            decode: img.info.decode.clone(),
             bytes,
             sha256,
             date: img.info.date.to_string(),

@@ -36,6 +36,11 @@ pub struct ImageInfo {
     pub bands: Vec<BandInfo>,
     /// Block (tile or strip) size of band 1: windows aligned to it decode each block once.
     pub block: (usize, usize),
+    /// The fast decode path for this file, when its layout allows it.
+    #[serde(skip)]
+    pub direct: Option<crate::direct::DirectLayout>,
+    /// `direct (...)` or `gdal`: which path reads the pixels.
+    pub decode: String,
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -108,7 +113,13 @@ impl ImageInfo {
                 }
             },
         };
+        let direct = crate::direct::DirectLayout::probe(path, &ds);
+        let decode = direct
+            .as_ref()
+            .map_or_else(|| "gdal".to_string(), |d| d.describe());
         Ok(Self {
+            direct,
+            decode,
             path: p(),
             date,
             date_source,

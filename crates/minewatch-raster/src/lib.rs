@@ -4,6 +4,7 @@
 //! dataset must not be used from two threads at once.
 
 pub mod crs;
+pub mod direct;
 pub mod error;
 pub mod image;
 pub mod reader;

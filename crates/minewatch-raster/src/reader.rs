@@ -16,6 +16,7 @@ thread_local! {
 /// Drop this thread's cached handles (call at the end of a run on every worker).
 pub fn close_thread_handles() {
     HANDLES.with(|h| h.borrow_mut().clear());
+    crate::direct::close_thread_files();
 }
 
 /// Planes of one date for one window, by role.
@@ -42,6 +43,20 @@ pub fn read_window(
     window: &Window,
     valid: &mut [u8],
 ) -> Result<WindowBands, RasterError> {
+    if let Some(direct) = &image.direct {
+        let samples: Vec<usize> = roles
+            .iter()
+            .map(|r| profile.band(*r).expect("profile checked before reading") - 1)
+            .collect();
+        let mut planes: Vec<Vec<f32>> = vec![Vec::new(); roles.len()];
+        direct.read(window, &samples, &mut planes)?;
+        let mut out = Vec::with_capacity(roles.len());
+        for ((role, mut buf), s) in roles.iter().zip(planes).zip(samples) {
+            finish_plane(&image.bands[s], &mut buf, valid);
+            out.push((*role, buf));
+        }
+        return Ok(WindowBands { planes: out });
+    }
     HANDLES.with(|cell| {
         let mut handles = cell.borrow_mut();
         if !handles.contains_key(&image.path) {
@@ -69,22 +84,27 @@ pub fn read_window(
                 None,
             )
             .map_err(|e| err(e.to_string()))?;
-            if let Some(nd) = info.nodata {
-                let nd = nd as f32;
-                for (v, ok) in buf.iter().zip(valid.iter_mut()) {
-                    if *v == nd || v.is_nan() {
-                        *ok = 0;
-                    }
-                }
-            }
-            if info.scale != 1.0 || info.offset != 0.0 {
-                let (s, o) = (info.scale as f32, info.offset as f32);
-                for v in buf.iter_mut() {
-                    *v = *v * s + o;
-                }
-            }
+            finish_plane(info, &mut buf, valid);
             planes.push((role, buf));
         }
         Ok(WindowBands { planes })
     })
+}
+
+/// Nodata into the validity mask, then scale and offset when the file carries them.
+fn finish_plane(info: &crate::image::BandInfo, buf: &mut [f32], valid: &mut [u8]) {
+    if let Some(nd) = info.nodata {
+        let nd = nd as f32;
+        for (v, ok) in buf.iter().zip(valid.iter_mut()) {
+            if *v == nd || v.is_nan() {
+                *ok = 0;
+            }
+        }
+    }
+    if info.scale != 1.0 || info.offset != 0.0 {
+        let (s, o) = (info.scale as f32, info.offset as f32);
+        for v in buf.iter_mut() {
+            *v = *v * s + o;
+        }
+    }
 }

@@ -54,6 +54,9 @@ pub struct DetectArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write quicklook.png: both dates of the first pair with the patches outlined.
+    #[arg(long)]
+    pub quicklook: bool,
     /// No progress bar on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -121,6 +124,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
         threads,
         window: a.window,
         progress: !a.quiet && std::io::stderr().is_terminal(),
+        quicklook: a.quicklook,
     };
     let s = run_detect(&req).map_err(|e| (e.exit_code(), e.to_string()))?;
     match a.format {

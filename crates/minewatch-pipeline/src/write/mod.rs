@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod geojson;
 pub mod gpkg;
+pub mod quicklook;
 
 use crate::georef::GeoPatch;
 

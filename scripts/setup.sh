@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what building and testing minewatch needs on Debian 12, idempotently:
+# GDAL (library, headers, command-line tools and their Python scripts, which the tests
+# use as outside references), pkg-config, and `just`. Safe to run again: it installs
+# only what is missing.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need_apt=()
+command -v gdal-config >/dev/null 2>&1 || need_apt+=(libgdal-dev)
+command -v gdalinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
+command -v gdal_sieve.py >/dev/null 2>&1 || need_apt+=(python3-gdal)
+/usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || need_apt+=(python3-numpy)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v just >/dev/null 2>&1; then
+  echo "setup: installing just" >&2
+  # Debian 12 has no `just` package; the PyPI wheel ships the binary (seconds, vs minutes for cargo install).
+  if python3 -m pip install -q rust-just==1.59.0 2>/dev/null || python3 -m pip install -q --break-system-packages rust-just==1.59.0; then
+    bin=$(python3 -c 'import shutil,sysconfig,os; p=os.path.join(sysconfig.get_path("scripts"),"just"); print(p if os.path.exists(p) else (shutil.which("just") or ""))')
+    if [ -n "$bin" ] && [ ! -e /usr/local/bin/just ]; then $SUDO cp "$bin" /usr/local/bin/just; fi
+  fi
+  command -v just >/dev/null 2>&1 || cargo install just --locked
+fi
+echo "setup: ok (GDAL $(gdal-config --version), $(just --version))" >&2
