@@ -5,14 +5,12 @@ setup:
     bash scripts/setup.sh
 
 # Run detection on the bundled real Landsat pair (Nanjing, Yangtze) and print where the results are.
-demo: setup
-    cargo build --release --locked -p minewatch-cli
-    ./target/release/minewatch detect fixtures/real/nanjing_L5TM_20000503_clip400.tif fixtures/real/nanjing_L5TM_20020712_clip400.tif --params pipelines/peer-rule.toml --out out/demo --quicklook
-    @echo "results in out/demo/ (patches.geojson, patches.gpkg, patches.csv, manifest.json, quicklook.png)"
+demo:
+    bash scripts/demo.sh
 
 # The full test suite.
-test: setup
-    cargo test --release --locked --workspace
+test:
+    bash scripts/test.sh
 
 # Formatting and lints as CI runs them.
 lint:

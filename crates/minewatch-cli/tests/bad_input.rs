@@ -221,3 +221,80 @@ fn bad_params_file_names_the_key() {
         &["p.toml", "mmu"],
     );
 }
+
+#[test]
+fn align_warps_a_shifted_grid_onto_the_first_date() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 200, 160, 8);
+    // The second date covers a window shifted by (13, 7) pixels and is a bit smaller.
+    let shifted = dir.path().join("shifted_20220101.tif");
+    let st = std::process::Command::new("gdal_translate")
+        .args([
+            "-q",
+            "-srcwin",
+            "13",
+            "7",
+            "180",
+            "150",
+            s(&t2),
+            s(&shifted),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&t1), s(&shifted), "--out", s(&out)],
+        &out,
+        &["different grids", "--align"],
+    );
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&shifted),
+        "--align",
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["inputs"][1]["aligned"], true);
+    assert_eq!(m["inputs"][1]["path"], s(&shifted));
+    assert_eq!(m["grid"]["width"], 200);
+    // Aligned pixel-for-pixel (integer shift): the patches inside the overlap are those of
+    // the unshifted pair, and no staging or warped copy is left behind.
+    let ref_out = dir.path().join("ref");
+    let o = minewatch(&["detect", s(&t1), s(&t2), "--out", s(&ref_out), "--quiet"]);
+    assert!(o.status.success());
+    let inside = |p: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(p.join("patches.csv")).unwrap();
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        rdr.records()
+            .map(|r| r.unwrap())
+            .filter(|r| {
+                let (row, col): (u32, u32) = (r[9].parse().unwrap(), r[10].parse().unwrap());
+                (20..140).contains(&row) && (30..170).contains(&col)
+            })
+            .map(|r| format!("{} {}", &r[9], &r[10]))
+            .collect()
+    };
+    let (a, b) = (inside(&out), inside(&ref_out));
+    assert!(!b.is_empty());
+    let common = a.iter().filter(|x| b.contains(x)).count();
+    assert!(
+        common * 10 >= b.len() * 8,
+        "aligned run should find the same patches inside the overlap: {a:?} vs {b:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(left.iter().all(|n| !n.starts_with('.')), "{left:?}");
+}

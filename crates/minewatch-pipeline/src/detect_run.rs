@@ -38,6 +38,8 @@ pub struct DetectRequest {
     pub progress: bool,
     /// Also write `quicklook.png` (first pair, true colour, patch outlines).
     pub quicklook: bool,
+    /// Warp dates whose grid differs onto the first date's grid instead of failing.
+    pub align: bool,
 }
 
 /// What `--format json` prints.
@@ -61,7 +63,11 @@ pub const OUTPUT_FILES: [&str; 4] = [
 pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t0 = Instant::now();
     req.params.validate().map_err(PipelineError::Input)?;
-    let images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
+    let mut images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
+    let staging = Staging::new(&req.out)?;
+    if req.align {
+        crate::inputs::align(&mut images, &staging.path(".align"))?;
+    }
     check_grids(&images)?;
     let rule = Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?;
     // Rule roles must exist in every date's profile; statistics are skipped where they cannot be computed.
@@ -71,7 +77,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
                 if !img.profile.has(role) {
                     return Err(PipelineError::Input(format!(
                         "{}: rule condition `{c}` needs the {role} band, which profile {} does not have; drop the condition or map the band in [bands]",
-                        img.info.path.display(),
+                        img.source.display(),
                         img.profile.name
                     )));
                 }
@@ -97,11 +103,10 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         rule,
         channels: channels.unwrap_or_default(),
     };
-    let staging = Staging::new(&req.out)?;
     let t_resolve = t0.elapsed().as_secs_f64();
 
     // Input hashes run beside the detection: they only read files.
-    let hash_paths: Vec<PathBuf> = images.iter().map(|i| i.info.path.clone()).collect();
+    let hash_paths: Vec<PathBuf> = images.iter().map(|i| i.source.clone()).collect();
     let hasher = std::thread::spawn(move || manifest::hash_files(&hash_paths));
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -381,8 +386,8 @@ fn detect_pair(
     if valid == 0 {
         return Err(PipelineError::Input(format!(
             "{} / {}: every pixel is nodata in at least one of the two dates; check the nodata value and that the images overlap",
-            a.info.path.display(),
-            b.info.path.display()
+            a.source.display(),
+            b.source.display()
         )));
     }
     let t_sweep = t0.elapsed().as_secs_f64();
@@ -413,8 +418,8 @@ fn detect_pair(
         .collect();
     let counts = PairCounts {
         pair: pair.key(),
-        before: a.info.path.clone(),
-        after: b.info.path.clone(),
+        before: a.source.clone(),
+        after: b.source.clone(),
         valid_pixels: valid,
         rule_pixels: flagged,
         sieved_pixels: sieved_px,

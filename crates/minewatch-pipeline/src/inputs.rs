@@ -12,6 +12,9 @@ use std::path::PathBuf;
 pub struct DatedImage {
     pub info: ImageInfo,
     pub profile: SensorProfile,
+    /// The file the user gave (differs from `info.path` when `--align` warped it).
+    pub source: PathBuf,
+    pub aligned: bool,
 }
 
 /// Inspect, date, order and check the images.
@@ -45,7 +48,12 @@ pub fn resolve(
             }
             None => info.resolve_profile(&params.profile)?,
         };
-        images.push(DatedImage { info, profile });
+        images.push(DatedImage {
+            info,
+            profile,
+            source: p.clone(),
+            aligned: false,
+        });
     }
     images.sort_by_key(|a| a.info.date);
     for w in images.windows(2) {
@@ -74,6 +82,37 @@ pub fn check_grids(images: &[DatedImage]) -> Result<(), PipelineError> {
             }
             .into());
         }
+    }
+    Ok(())
+}
+
+/// `--align`: warp every date whose grid differs from the first date's onto it, into
+/// `dir` (inside the run's staging folder, so the copies vanish with it).
+pub fn align(images: &mut [DatedImage], dir: &std::path::Path) -> Result<(), PipelineError> {
+    let first = images[0].info.clone();
+    std::fs::create_dir_all(dir).map_err(|e| PipelineError::Output {
+        path: dir.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    for (i, img) in images.iter_mut().enumerate().skip(1) {
+        if first
+            .grid
+            .difference(&img.info.grid, first.same_crs(&img.info))
+            .is_none()
+        {
+            continue;
+        }
+        let name = img
+            .info
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let dst = dir.join(format!("{i}_{name}"));
+        let info = minewatch_raster::align::align_to(&img.info, &first.grid, &dst)?;
+        info.check_profile(&img.profile)?;
+        img.info = info;
+        img.aligned = true;
     }
     Ok(())
 }

@@ -22,13 +22,16 @@ pub struct InputRecord {
     pub bands: Vec<(String, usize)>,
     /// Which decode path read the pixels.
     pub decode: String,
+    /// Warped onto the first date's grid by `--align` (bilinear).
+    pub aligned: bool,
 }
 
 impl InputRecord {
     pub fn new(img: &DatedImage, bytes: u64, sha256: String) -> Self {
         Self {
-            path: img.info.path.clone(),
+            path: img.source.clone(),
             decode: img.info.decode.clone(),
+            aligned: img.aligned,
             bytes,
             sha256,
             date: img.info.date.to_string(),

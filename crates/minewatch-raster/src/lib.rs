@@ -3,6 +3,7 @@
 //! planes with a validity mask. One GDAL handle per worker thread, because a GDAL
 //! dataset must not be used from two threads at once.
 
+pub mod align;
 pub mod crs;
 pub mod direct;
 pub mod error;

@@ -54,6 +54,10 @@ pub struct DetectArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Warp dates whose grid differs onto the first date's grid (GDAL warper, bilinear)
+    /// instead of stopping with an error.
+    #[arg(long)]
+    pub align: bool,
     /// Also write quicklook.png: both dates of the first pair with the patches outlined.
     #[arg(long)]
     pub quicklook: bool,
@@ -125,6 +129,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
         window: a.window,
         progress: !a.quiet && std::io::stderr().is_terminal(),
         quicklook: a.quicklook,
+        align: a.align,
     };
     let s = run_detect(&req).map_err(|e| (e.exit_code(), e.to_string()))?;
     match a.format {

@@ -1,0 +1,87 @@
+//! `--align`: warp an image onto another date's grid (same CRS, transform and size) with
+//! GDAL's warper (bilinear, the only resampling `gdal::raster::reproject` offers), into a
+//! GeoTIFF beside the run's staged outputs. The warper works in chunks, so memory stays
+//! bounded; the cost is one extra copy of that date on disk for the length of the run.
+
+use crate::error::RasterError;
+use crate::image::{open, ImageInfo};
+use gdal::raster::{GdalDataType, RasterCreationOptions};
+use gdal::spatial_ref::SpatialRef;
+use gdal::{DriverManager, Metadata};
+use minewatch_core::Grid;
+use std::path::Path;
+
+/// Warp `src` onto `grid`, writing `dst`; returns the inspected result with the source's
+/// date kept.
+pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, RasterError> {
+    let err = |msg: String| RasterError::Other {
+        path: src.path.clone(),
+        msg: format!("--align: {msg}"),
+    };
+    let s = open(&src.path)?;
+    let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| err(e.to_string()))?;
+    let opts = RasterCreationOptions::from_iter([
+        "TILED=YES",
+        "COMPRESS=DEFLATE",
+        "PREDICTOR=2",
+        "BIGTIFF=IF_SAFER",
+    ]);
+    let bands = src.bands.len();
+    let ty = s.rasterband(1).map_err(|e| err(e.to_string()))?.band_type();
+    let mut d = match ty {
+        GdalDataType::UInt8 => drv.create_with_band_type_with_options::<u8, _>(
+            dst,
+            grid.width,
+            grid.height,
+            bands,
+            &opts,
+        ),
+        GdalDataType::UInt16 => drv.create_with_band_type_with_options::<u16, _>(
+            dst,
+            grid.width,
+            grid.height,
+            bands,
+            &opts,
+        ),
+        GdalDataType::Int16 => drv.create_with_band_type_with_options::<i16, _>(
+            dst,
+            grid.width,
+            grid.height,
+            bands,
+            &opts,
+        ),
+        _ => drv.create_with_band_type_with_options::<f32, _>(
+            dst,
+            grid.width,
+            grid.height,
+            bands,
+            &opts,
+        ),
+    }
+    .map_err(|e| err(e.to_string()))?;
+    d.set_geo_transform(&grid.transform)
+        .map_err(|e| err(e.to_string()))?;
+    let srs = SpatialRef::from_wkt(&grid.crs_wkt).map_err(|e| err(e.to_string()))?;
+    d.set_spatial_ref(&srs).map_err(|e| err(e.to_string()))?;
+    // Pixels the source does not cover become nodata, never change.
+    for (i, b) in src.bands.iter().enumerate() {
+        let mut band = d.rasterband(i + 1).map_err(|e| err(e.to_string()))?;
+        band.set_no_data_value(Some(b.nodata.unwrap_or(0.0)))
+            .map_err(|e| err(e.to_string()))?;
+        if !b.description.is_empty() {
+            band.set_description(&b.description)
+                .map_err(|e| err(e.to_string()))?;
+        }
+        if b.scale != 1.0 {
+            band.set_scale(b.scale).map_err(|e| err(e.to_string()))?;
+        }
+        if b.offset != 0.0 {
+            band.set_offset(b.offset).map_err(|e| err(e.to_string()))?;
+        }
+    }
+    gdal::raster::reproject(&s, &d).map_err(|e| err(format!("warp failed: {e}")))?;
+    drop(d);
+    let mut info = ImageInfo::inspect(dst, Some(src.date))?;
+    info.date_source = src.date_source;
+    Ok(info)
+}
