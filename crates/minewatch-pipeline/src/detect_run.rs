@@ -107,10 +107,14 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
 
     // Input hashes run beside the detection: they only read files.
     let hash_paths: Vec<PathBuf> = images.iter().map(|i| i.source.clone()).collect();
-    let hasher = std::thread::spawn(move || manifest::hash_files(&hash_paths));
+    let hasher = std::thread::Builder::new()
+        .name("mw-hash".into())
+        .spawn(move || manifest::hash_files(&hash_paths))
+        .map_err(|e| PipelineError::Internal(format!("hash thread: {e}")))?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(req.threads.max(1))
+        .thread_name(|i| format!("mw-worker-{i}"))
         .build()
         .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
     let grid = images[0].info.grid.clone();
@@ -220,14 +224,6 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     })
 }
 
-/// One block of finished rows: `mask` is `height × width`, `values` is per row
-/// channel-major (`(r * C + c) * width + x`).
-struct RowBlock {
-    height: usize,
-    mask: Vec<u8>,
-    values: Vec<f32>,
-}
-
 struct WindowOut {
     window: Window,
     mask: Vec<u8>,
@@ -290,89 +286,79 @@ fn detect_pair(
         grid.height as u64,
         &format!("detect {}", pair.key()),
     );
-    let (tx, rx) = sync_channel::<RowBlock>(2);
-    // Finished blocks come back for reuse: fresh multi-megabyte buffers would page-fault
-    // on every window row.
-    let (back_tx, back_rx) = sync_channel::<RowBlock>(4);
-    let sweep = std::thread::spawn(move || {
-        let mut sieve = SieveSweep::<Vec<f32>>::new(width, mmu_sieve);
-        let mut label = PatchSweep::new(width, n_ch, min_pixels);
-        let mut patches: Vec<PatchPixels> = Vec::new();
-        let mut sieved_px = 0u64;
-        let mut on_patch = |p: PatchPixels| patches.push(p);
-        {
-            let mut on_row = |row: &[u8], vals: Vec<f32>| {
-                sieved_px += row.iter().map(|&v| (v != 0) as u64).sum::<u64>();
-                label.push_row(row, &vals, &mut on_patch);
-            };
-            for block in rx {
-                for r in 0..block.height {
-                    let vals = block.values[r * n_ch * width..(r + 1) * n_ch * width].to_vec();
-                    sieve.push_row(&block.mask[r * width..(r + 1) * width], vals, &mut on_row);
+    // Window rows go to the sweep thread as computed (at most two in flight); it stitches
+    // each pixel row from the windows' pieces, so the workers never wait on a copy.
+    let (tx, rx) = sync_channel::<Vec<WindowOut>>(2);
+    let sweep = std::thread::Builder::new()
+        .name("mw-sweep".into())
+        .spawn(move || {
+            let mut sieve = SieveSweep::<Vec<f32>>::new(width, mmu_sieve);
+            let mut label = PatchSweep::new(width, n_ch, min_pixels);
+            let mut patches: Vec<PatchPixels> = Vec::new();
+            let mut sieved_px = 0u64;
+            let mut on_patch = |p: PatchPixels| patches.push(p);
+            let mut mask_row = vec![0u8; width];
+            // Row value buffers circle back here once labelled: no fresh pages per row.
+            let spare: std::cell::RefCell<Vec<Vec<f32>>> = Default::default();
+            {
+                let mut on_row = |row: &[u8], vals: Vec<f32>| {
+                    sieved_px += row.iter().map(|&v| (v != 0) as u64).sum::<u64>();
+                    label.push_row(row, &vals, &mut on_patch);
+                    spare.borrow_mut().push(vals);
+                };
+                for outs in rx {
+                    let h = outs.first().map_or(0, |o| o.window.height);
+                    for r in 0..h {
+                        let mut vals = spare
+                            .borrow_mut()
+                            .pop()
+                            .unwrap_or_else(|| vec![0f32; n_ch * width]);
+                        for o in &outs {
+                            let (c0, ww) = (o.window.col, o.window.width);
+                            mask_row[c0..c0 + ww].copy_from_slice(&o.mask[r * ww..(r + 1) * ww]);
+                            for c in 0..n_ch {
+                                vals[c * width + c0..c * width + c0 + ww]
+                                    .copy_from_slice(&o.channels[c][r * ww..(r + 1) * ww]);
+                            }
+                        }
+                        sieve.push_row(&mask_row, vals, &mut on_row);
+                    }
                 }
-                let _ = back_tx.try_send(block);
+                sieve.finish(&mut on_row);
             }
-            sieve.finish(&mut on_row);
-        }
-        label.finish(&mut on_patch);
-        (patches, sieved_px, sieve.flipped_regions, label.dropped)
-    });
+            label.finish(&mut on_patch);
+            (patches, sieved_px, sieve.flipped_regions, label.dropped)
+        })
+        .map_err(|e| PipelineError::Internal(format!("sweep thread: {e}")))?;
     let (mut valid, mut flagged) = (0u64, 0u64);
     let mut failure: Option<PipelineError> = None;
-    for chunk in rows.chunks(batch) {
+    'batches: for chunk in rows.chunks(batch) {
         let windows: Vec<&Window> = chunk.iter().flatten().collect();
         let outs: Vec<Result<WindowOut, PipelineError>> = windows
             .par_iter()
             .map(|w| compute_window(a, b, kernel, w))
             .collect();
-        let mut outs_ok = Vec::with_capacity(outs.len());
-        for o in outs {
-            match o {
-                Ok(o) => outs_ok.push(o),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        if failure.is_some() {
-            break;
-        }
-        let mut it = outs_ok.into_iter().peekable();
+        let mut it = outs.into_iter();
         for row in chunk {
-            let h = row[0].height;
-            let mut block = match back_rx.try_recv() {
-                Ok(mut b) => {
-                    b.height = h;
-                    b.mask.resize(h * width, 0);
-                    b.values.resize(h * width * n_ch, 0.0);
-                    b
-                }
-                Err(_) => RowBlock {
-                    height: h,
-                    mask: vec![0; h * width],
-                    values: vec![0.0; h * width * n_ch],
-                },
-            };
+            let mut row_outs = Vec::with_capacity(row.len());
             for _ in 0..row.len() {
-                let o = it.next().expect("one output per window");
-                valid += o.valid;
-                flagged += o.flagged;
-                let ww = o.window.width;
-                for r in 0..h {
-                    let dst = r * width + o.window.col;
-                    block.mask[dst..dst + ww].copy_from_slice(&o.mask[r * ww..(r + 1) * ww]);
-                    for c in 0..n_ch {
-                        let dst = (r * n_ch + c) * width + o.window.col;
-                        block.values[dst..dst + ww]
-                            .copy_from_slice(&o.channels[c][r * ww..(r + 1) * ww]);
+                match it.next().expect("one output per window") {
+                    Ok(o) => {
+                        valid += o.valid;
+                        flagged += o.flagged;
+                        row_outs.push(o);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break 'batches;
                     }
                 }
             }
-            if tx.send(block).is_err() {
-                break;
+            let h = row[0].height as u64;
+            if tx.send(row_outs).is_err() {
+                break 'batches;
             }
-            bar.inc(h as u64);
+            bar.inc(h);
         }
     }
     drop(tx);

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# minewatch vs the reference peers on the peers' synthetic scene, side by side.
+#
+#   scripts/bench-peers.sh N [RUNS=3] [VARIANT=deflate]
+#
+# Generates the N x N two-date 5-band scene with ../shared/peers/gen_scene.py (seed 42)
+# if missing, runs `minewatch detect` with the peers' rule and both peers (GDAL command
+# line, Python stack) RUNS times each under /usr/bin/time, checks that patch count and
+# total area match the peers exactly, and prints medians of wall time, CPU time and peak
+# RSS with ratios. Also GDAL's single-core decode of both inputs (ref_read.py) as the floor.
+# Until the zone overlay exists the peers' detection stages (calc+sieve+polygonize from
+# their stages.tsv) are reported beside their whole runs.
+# Needs: python3-venv, gdal-bin, python3-gdal, time (installed if missing, as root).
+set -euo pipefail
+N=${1:-8192}; RUNS=${2:-3}; VARIANT=${3:-deflate}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS=${PEERS:-$ROOT/../shared/peers}
+DATA=${DATA:-/tmp/peerdata}; VENV=${VENV:-/tmp/peervenv}; RESULTS=${RESULTS:-/tmp/mw-bench}
+mkdir -p "$RESULTS"
+bash "$ROOT/scripts/setup.sh"
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bench: creating $VENV (rasterio numpy scipy scikit-image shapely geopandas pyogrio)" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q rasterio numpy scipy scikit-image shapely geopandas pyogrio
+fi
+D=$DATA/n$N
+if [ ! -f "$D/t2_$VARIANT.tif" ]; then
+  echo "bench: generating the ${N}² scene into $D" >&2
+  "$VENV/bin/python" "$PEERS/gen_scene.py" --n "$N" --out "$DATA" >&2
+fi
+(cd "$ROOT" && cargo build --release --locked -p minewatch-cli >&2)
+MW=$ROOT/target/release/minewatch
+T1=$D/t1_$VARIANT.tif; T2=$D/t2_$VARIANT.tif
+cat "$T1" "$T2" > /dev/null   # warm the page cache
+
+ROWS=$RESULTS/runs_${N}_$VARIANT.tsv
+: > "$ROWS"
+timed() { # timed LABEL cmd...  -> appends "label wall cpu rss_kb exit"
+  local label=$1; shift
+  local tf; tf=$(mktemp)
+  /usr/bin/time -f "%e %U %S %M %x" -o "$tf" "$@" > /dev/null 2>&1 || true
+  read -r wall user sys rss code < "$tf"
+  echo "$label $wall $(awk "BEGIN{print $user + $sys}") $rss $code" >> "$ROWS"
+  rm -f "$tf"
+}
+for r in $(seq 1 "$RUNS"); do
+  timed minewatch "$MW" detect "$T1" "$T2" --dates 20200101,20210101 --profile bgrns \
+    --params "$ROOT/pipelines/peer-rule.toml" --out "$RESULTS/out_mw_$N" --quiet
+  timed gdal_decode_1core /usr/bin/python3 "$PEERS/ref_read.py" gdal "$T1" "$T2"
+  rm -f "$RESULTS/out_a_$N/stages.tsv"
+  STAGES_LOG=$RESULTS/stages_a_$N.tsv timed peer_a_gdal_cli bash "$PEERS/peer_a_gdal.sh" "$T1" "$T2" "$D/zones.geojson" "$RESULTS/out_a_$N" 10
+  STAGES_LOG=$RESULTS/stages_b_$N.tsv timed peer_b_python "$VENV/bin/python" "$PEERS/peer_b_py.py" "$T1" "$T2" "$D/zones.geojson" "$RESULTS/out_b_$N"
+done
+
+# Same patches as the peers: count and total planar area.
+python3 - "$RESULTS/out_mw_$N/patches.csv" "$RESULTS/out_b_$N/summary.csv" "$RESULTS/out_a_$N/summary.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+n, area = len(rows), sum(float(r["grid_area_m2"]) for r in rows)
+for peer in sys.argv[2:]:
+    s = {r["zone_type"]: r for r in csv.DictReader(open(peer))}["all"]
+    pn, pa = int(s["n_patches"]), float(s["area_m2"])
+    ok = n == pn and abs(area - pa) <= 1e-6 * pa
+    print(f"check: minewatch {n} patches {area:.0f} m2 vs {peer.split('/')[-2]} {pn} patches {pa:.0f} m2: {'MATCH' if ok else 'MISMATCH'}")
+    if not ok:
+        sys.exit(1)
+PY
+
+python3 - "$ROWS" "$RESULTS" "$N" <<'PY'
+import collections, statistics, sys, os, csv
+rows, results, n = sys.argv[1], sys.argv[2], sys.argv[3]
+by = collections.defaultdict(list)
+for line in open(rows):
+    label, wall, cpu, rss, code = line.split()
+    by[label].append((float(wall), float(cpu), int(rss), int(code)))
+def med(label, i):
+    return statistics.median(r[i] for r in by[label])
+mw = med("minewatch", 0)
+print(f"\n{n}² scene, {len(by['minewatch'])} run(s) each, medians")
+print(f"| tool | wall s | CPU s | peak RSS MiB | wall vs minewatch |")
+print(f"|---|---|---|---|---|")
+for label in ["minewatch", "gdal_decode_1core", "peer_a_gdal_cli", "peer_b_python"]:
+    if label in by:
+        bad = [r for r in by[label] if r[3] != 0]
+        print(f"| {label}{' (FAILED)' if bad else ''} | {med(label,0):.2f} | {med(label,1):.2f} | {med(label,2)/1024:.0f} | {med(label,0)/mw:.1f}x |")
+# the peers' detection stages only (before the zone overlay exists in minewatch)
+for peer, stages in [("peer_a_gdal_cli", {"calc", "sieve", "polygonize"}),
+                     ("peer_b_python", {"read_calc", "sieve", "label", "stats", "polygonize"})]:
+    path = os.path.join(results, f"stages_{peer[5]}_{n}.tsv")
+    if not os.path.exists(path):
+        continue
+    runs, cur, seen = [], 0.0, set()
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if f[0] in seen:          # a new run starts when a stage name repeats
+            runs.append(cur); cur, seen = 0.0, set()
+        seen.add(f[0])
+        if f[0] in stages:
+            cur += float(f[1])
+    runs.append(cur)
+    d = statistics.median(runs)
+    print(f"| {peer}: detection stages only | {d:.2f} | | | {d/mw:.1f}x |")
+PY
