@@ -5,21 +5,32 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use minewatch_benches::{blob_mask, Stream};
 use minewatch_core::BandRole;
 use minewatch_detect::label::label_mask;
-use minewatch_detect::{polygons_of_runs, Index, Kernel, PatchSweep, Planes, Rule, SieveSweep, Var};
+use minewatch_detect::{
+    polygons_of_runs, Index, Kernel, PatchSweep, Planes, Rule, SieveSweep, Var,
+};
 use std::hint::black_box;
 
 fn kernel(c: &mut Criterion) {
     let n = 512 * 512;
     let mut s = Stream::new(7);
-    let mut plane = |base: f32| -> Vec<f32> { (0..n).map(|_| (base + 2000.0 * s.unit()).round()).collect() };
+    let mut plane =
+        |base: f32| -> Vec<f32> { (0..n).map(|_| (base + 2000.0 * s.unit()).round()).collect() };
     let (b1, r1, n1, s1) = (plane(300.0), plane(400.0), plane(3000.0), plane(1500.0));
     let (b2, r2, n2, s2) = (plane(600.0), plane(900.0), plane(2200.0), plane(2500.0));
     let (mut p1, mut p2) = (Planes::default(), Planes::default());
-    for (role, a, b) in [(BandRole::Blue, &b1, &b2), (BandRole::Red, &r1, &r2), (BandRole::Nir, &n1, &n2), (BandRole::Swir1, &s1, &s2)] {
+    for (role, a, b) in [
+        (BandRole::Blue, &b1, &b2),
+        (BandRole::Red, &r1, &r2),
+        (BandRole::Nir, &n1, &n2),
+        (BandRole::Swir1, &s1, &s2),
+    ] {
         p1.set(role, a);
         p2.set(role, b);
     }
-    let k = Kernel { rule: Rule::peer_reference(), channels: vec![Var::Drop(Index::Ndvi), Var::Rise(Index::Bsi)] };
+    let k = Kernel {
+        rule: Rule::peer_reference(),
+        channels: vec![Var::Drop(Index::Ndvi), Var::Rise(Index::Bsi)],
+    };
     let valid = vec![1u8; n];
     let (mut mask, mut ch) = (Vec::new(), Vec::new());
     let mut g = c.benchmark_group("kernel");
@@ -68,7 +79,14 @@ fn sweeps(c: &mut Criterion) {
     let px: u64 = patches.iter().map(|p| p.pixels).sum();
     g.throughput(Throughput::Elements(px));
     g.bench_function("polygons_all_patches_2048x2048", |b| {
-        b.iter(|| black_box(patches.iter().map(|p| polygons_of_runs(&p.runs).polygons.len()).sum::<usize>()))
+        b.iter(|| {
+            black_box(
+                patches
+                    .iter()
+                    .map(|p| polygons_of_runs(&p.runs).polygons.len())
+                    .sum::<usize>(),
+            )
+        })
     });
     g.finish();
 }

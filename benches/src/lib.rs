@@ -24,7 +24,11 @@ pub fn blob_mask(n: usize, seed: u64) -> Vec<u8> {
     let mut m = vec![0u8; n * n];
     let blobs = n * n / 14_000;
     for _ in 0..blobs {
-        let (cx, cy, r) = (s.unit() * n as f32, s.unit() * n as f32, 2.0 + 20.0 * s.unit() * s.unit());
+        let (cx, cy, r) = (
+            s.unit() * n as f32,
+            s.unit() * n as f32,
+            2.0 + 20.0 * s.unit() * s.unit(),
+        );
         let (x0, x1) = ((cx - r).max(0.0) as usize, ((cx + r) as usize).min(n - 1));
         let (y0, y1) = ((cy - r).max(0.0) as usize, ((cy + r) as usize).min(n - 1));
         for y in y0..=y1 {

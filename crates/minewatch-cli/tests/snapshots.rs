@@ -189,3 +189,42 @@ fn outputs_open_cleanly_in_ogrinfo() {
         "GeoPackage keeps the imagery CRS"
     );
 }
+
+#[test]
+fn no_change_gives_empty_but_complete_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, _] = synth_pair(dir.path(), 96, 64, 2);
+    let same = dir.path().join("same_20220101.tif");
+    std::fs::copy(&t1, &same).unwrap();
+    let out = dir.path().join("out");
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&same),
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["patches"], 0);
+    let csv = std::fs::read_to_string(out.join("patches.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "header only");
+    assert!(csv.starts_with("id,date_before,date_after,pixels,area_m2,area_mu"));
+    let gj: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("patches.geojson")).unwrap()).unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), 0);
+    if have_tool("ogrinfo") {
+        let o = std::process::Command::new("ogrinfo")
+            .args(["-so", "-al", s(&out.join("patches.gpkg"))])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("Feature Count: 0") && text.contains("area_mu: Real"),
+            "{text}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! One CSV row per patch (no geometry): the table analysts open first.
 
-use super::{attributes, round, Attr};
+use super::{attributes, round, schema, Attr};
 use crate::error::PipelineError;
 use crate::georef::GeoPatch;
 use std::path::Path;
@@ -11,10 +11,7 @@ pub fn write(path: &Path, patches: &[GeoPatch], stats: &[String]) -> Result<(), 
         msg: e.to_string(),
     };
     let mut w = csv::Writer::from_path(path).map_err(err)?;
-    let mut header: Vec<String> = match patches.first() {
-        Some(p) => attributes(p, stats).into_iter().map(|(k, _)| k).collect(),
-        None => attributes_header(stats),
-    };
+    let mut header: Vec<String> = schema(stats).into_iter().map(|(k, _)| k).collect();
     header.extend(["bbox_west", "bbox_south", "bbox_east", "bbox_north"].map(String::from));
     w.write_record(&header).map_err(err)?;
     for p in patches {
@@ -35,28 +32,4 @@ pub fn write(path: &Path, patches: &[GeoPatch], stats: &[String]) -> Result<(), 
         path: path.to_path_buf(),
         msg: e.to_string(),
     })
-}
-
-fn attributes_header(stats: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "id",
-        "date_before",
-        "date_after",
-        "pixels",
-        "area_m2",
-        "area_mu",
-        "grid_area_m2",
-        "centroid_lon",
-        "centroid_lat",
-        "first_row",
-        "first_col",
-        "parts",
-    ]
-    .map(String::from)
-    .to_vec();
-    for s in stats {
-        v.push(format!("mean_{s}"));
-        v.push(format!("max_{s}"));
-    }
-    v
 }

@@ -1,7 +1,7 @@
 //! GeoPackage in the imagery CRS through GDAL/OGR, one `patches` layer of MultiPolygons.
 //! Coordinates are exact pixel corners of the grid.
 
-use super::{attributes, Attr};
+use super::{attributes, schema, Attr, Kind};
 use crate::error::PipelineError;
 use crate::georef::GeoPatch;
 use gdal::spatial_ref::SpatialRef;
@@ -38,17 +38,14 @@ pub fn write(
     let layer = txn
         .create_layer(layer_opts)
         .map_err(|e| err(e.to_string()))?;
-    let sample: Vec<(String, Attr)> = match patches.first() {
-        Some(p) => attributes(p, stats),
-        None => Vec::new(),
-    };
-    let fields: Vec<(&str, OGRFieldType::Type)> = sample
+    let cols = schema(stats);
+    let fields: Vec<(&str, OGRFieldType::Type)> = cols
         .iter()
-        .map(|(k, v)| {
-            let ty = match v {
-                Attr::Text(_) => OGRFieldType::OFTString,
-                Attr::Int(_) => OGRFieldType::OFTInteger64,
-                _ => OGRFieldType::OFTReal,
+        .map(|(k, kind)| {
+            let ty = match kind {
+                Kind::Text => OGRFieldType::OFTString,
+                Kind::Int => OGRFieldType::OFTInteger64,
+                Kind::Real => OGRFieldType::OFTReal,
             };
             (k.as_str(), ty)
         })

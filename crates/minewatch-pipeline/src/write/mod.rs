@@ -51,10 +51,60 @@ pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
     v
 }
 
+/// Column type of an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Int,
+    Real,
+}
+
+/// Names and types of the attribute columns, in `attributes` order: writers create their
+/// schema from this, so an empty result still has every column.
+pub fn schema(stats: &[String]) -> Vec<(String, Kind)> {
+    use Kind::*;
+    let mut v: Vec<(String, Kind)> = [
+        ("id", Text),
+        ("date_before", Text),
+        ("date_after", Text),
+        ("pixels", Int),
+        ("area_m2", Real),
+        ("area_mu", Real),
+        ("grid_area_m2", Real),
+        ("centroid_lon", Real),
+        ("centroid_lat", Real),
+        ("first_row", Int),
+        ("first_col", Int),
+        ("parts", Int),
+    ]
+    .iter()
+    .map(|(n, k)| (n.to_string(), *k))
+    .collect();
+    for s in stats {
+        v.push((format!("mean_{s}"), Real));
+        v.push((format!("max_{s}"), Real));
+    }
+    v
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attr {
     Text(String),
     Int(i64),
     Real(f64),
     Null,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_follow_attributes() {
+        let stats = vec!["ndvi_drop".to_string()];
+        let names: Vec<String> = schema(&stats).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), 14);
+        assert_eq!(names[12], "mean_ndvi_drop");
+        assert_eq!(names[13], "max_ndvi_drop");
+    }
 }

@@ -1,0 +1,225 @@
+//! Band profiles, custom band mappings, sensors without SWIR, nodata and scale/offset.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn custom_band_mapping_equals_the_builtin_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 160, 120, 21);
+    let p = dir.path().join("custom.toml");
+    std::fs::write(
+        &p,
+        "[bands]\nblue = 1\ngreen = 2\nred = 3\nnir = 4\nswir1 = 5\n",
+    )
+    .unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--params",
+        s(&p),
+        "--out",
+        s(&a),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--profile",
+        "bgrns",
+        "--out",
+        s(&b),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert_eq!(manifest(&a)["inputs"][0]["profile"], "custom");
+    assert_eq!(
+        std::fs::read(a.join("patches.csv")).unwrap(),
+        std::fs::read(b.join("patches.csv")).unwrap()
+    );
+}
+
+#[test]
+fn four_band_sensor_skips_swir_statistics() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 160, 120, 22);
+    let mut four = Vec::new();
+    for (t, name) in [(&t1, "gf_20200601.tif"), (&t2, "gf_20210601.tif")] {
+        let p = dir.path().join(name);
+        let st = Command::new("gdal_translate")
+            .args([
+                "-q",
+                "-b",
+                "1",
+                "-b",
+                "2",
+                "-b",
+                "3",
+                "-b",
+                "4",
+                s(t),
+                s(&p),
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        four.push(p);
+    }
+    let out = dir.path().join("out");
+    let summary = json(&minewatch(&[
+        "detect",
+        s(&four[0]),
+        s(&four[1]),
+        "--profile",
+        "gf-wfv",
+        "--rule",
+        "ndvi_drop >= 0.2",
+        "--rule",
+        "blue_t2 < 2500",
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert!(summary["patches"].as_u64().unwrap() > 0);
+    let m = manifest(&out);
+    let skipped: Vec<String> = m["skipped_statistics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.starts_with("bsi_rise") && s.contains("swir1")),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.iter().any(|s| s.starts_with("mndwi_rise")),
+        "{skipped:?}"
+    );
+    let header = std::fs::read_to_string(out.join("patches.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        header.contains("mean_ndvi_drop") && !header.contains("bsi"),
+        "{header}"
+    );
+}
+
+#[test]
+fn nodata_never_becomes_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = minewatch_synth::SceneSpec::small(128, 128, 23);
+    spec.nodata_rows = 40;
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["n_20200101.tif", "n_20210101.tif"])
+            .unwrap();
+    let out = dir.path().join("out");
+    let summary = json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+        "--quiet",
+        "--mmu-mode",
+        "objects",
+    ]));
+    assert_eq!(summary["pairs"][0]["valid_pixels"], 128 * 88);
+    assert!(summary["patches"].as_u64().unwrap() > 0);
+    let text = std::fs::read_to_string(out.join("patches.csv")).unwrap();
+    for line in text.lines().skip(1) {
+        let row: u32 = line.split(',').nth(9).unwrap().parse().unwrap();
+        assert!(row < 88, "patch starting in the nodata strip: {line}");
+    }
+}
+
+#[test]
+fn scale_and_offset_are_applied() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 160, 120, 24);
+    // Scale 2 is exact in f32, so indices are bit-identical and only the blue threshold moves.
+    let mut scaled = Vec::new();
+    for (t, name) in [(&t1, "sc_20200601.tif"), (&t2, "sc_20210601.tif")] {
+        let p = dir.path().join(name);
+        let st = Command::new("gdal_translate")
+            .args(["-q", "-a_scale", "2", "-a_offset", "0", s(t), s(&p)])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        scaled.push(p);
+    }
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let sa = json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--out",
+        s(&a),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    let sb = json(&minewatch(&[
+        "detect",
+        s(&scaled[0]),
+        s(&scaled[1]),
+        "--rule",
+        "ndvi_drop >= 0.2",
+        "--rule",
+        "bsi_rise >= 0.1",
+        "--rule",
+        "blue_t2 < 5000",
+        "--out",
+        s(&b),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert_eq!(sa["patches"], sb["patches"]);
+    assert_eq!(sa["pairs"][0]["rule_pixels"], sb["pairs"][0]["rule_pixels"]);
+    // and with the unscaled threshold the cloud test now passes nothing it should not
+    let c = dir.path().join("c");
+    let sc = json(&minewatch(&[
+        "detect",
+        s(&scaled[0]),
+        s(&scaled[1]),
+        "--out",
+        s(&c),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert!(sc["pairs"][0]["rule_pixels"].as_u64() <= sa["pairs"][0]["rule_pixels"].as_u64());
+}
