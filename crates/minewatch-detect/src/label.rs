@@ -5,6 +5,7 @@
 //! it, so memory holds only open patches. Statistics are summed in raster order within
 //! this one sequential pass, so they are the same for any window size or thread count.
 
+use crate::disjoint::DisjointSets;
 use crate::runs::{encode_row, first_candidate, Run};
 
 /// A finished patch in pixel space.
@@ -43,7 +44,7 @@ pub struct PatchSweep {
     width: u32,
     n_channels: usize,
     min_pixels: u64,
-    parent: Vec<u32>,
+    sets: DisjointSets,
     accs: Vec<Option<Acc>>,
     prev: Vec<(Run, u32)>,
     runs: Vec<Run>,
@@ -60,7 +61,7 @@ impl PatchSweep {
             width: width as u32,
             n_channels,
             min_pixels,
-            parent: Vec::new(),
+            sets: DisjointSets::default(),
             accs: Vec::new(),
             prev: Vec::new(),
             runs: Vec::new(),
@@ -69,13 +70,8 @@ impl PatchSweep {
         }
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let p = self.parent[x as usize];
-            self.parent[x as usize] = self.parent[p as usize];
-            x = p;
-        }
-        x
+    fn find(&mut self, x: u32) -> u32 {
+        self.sets.find(x)
     }
 
     fn union(&mut self, a: u32, b: u32) -> u32 {
@@ -91,7 +87,7 @@ impl PatchSweep {
             .as_ref()
             .map_or(0, |x| x.patch.runs.len());
         let (root, child) = if la >= lb { (ra, rb) } else { (rb, ra) };
-        self.parent[child as usize] = root;
+        self.sets.link(child, root);
         let c = self.accs[child as usize].take().expect("child accumulator");
         let r = self.accs[root as usize].as_mut().expect("root accumulator");
         let (p, q) = (&mut r.patch, c.patch);
@@ -139,8 +135,7 @@ impl PatchSweep {
             let label = match label {
                 Some(l) => l,
                 None => {
-                    let id = self.parent.len() as u32;
-                    self.parent.push(id);
+                    let id = self.sets.add();
                     self.accs.push(Some(Acc {
                         patch: PatchPixels {
                             first: (self.y, r.start),

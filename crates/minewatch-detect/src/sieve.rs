@@ -14,6 +14,7 @@
 //! Because it is one sequential pass in raster order, its output cannot depend on how the
 //! rows were computed (window size, thread count).
 
+use crate::disjoint::DisjointSets;
 use crate::runs::{encode_row, first_candidate, Run};
 use std::collections::VecDeque;
 
@@ -59,7 +60,7 @@ struct Pending<P> {
 pub struct SieveSweep<P> {
     width: u32,
     mmu: u64,
-    parent: Vec<u32>,
+    sets: DisjointSets,
     regions: Vec<Region>,
     prev: Vec<(Run, u32)>,
     runs: Vec<Run>,
@@ -76,7 +77,7 @@ impl<P> SieveSweep<P> {
         Self {
             width: width as u32,
             mmu,
-            parent: Vec::new(),
+            sets: DisjointSets::default(),
             regions: Vec::new(),
             prev: Vec::new(),
             runs: Vec::new(),
@@ -93,18 +94,12 @@ impl<P> SieveSweep<P> {
         self.pending.len()
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let p = self.parent[x as usize];
-            self.parent[x as usize] = self.parent[p as usize];
-            x = p;
-        }
-        x
+    fn find(&mut self, x: u32) -> u32 {
+        self.sets.find(x)
     }
 
     fn new_region(&mut self, value: u8) -> u32 {
-        let id = self.parent.len() as u32;
-        self.parent.push(id);
+        let id = self.sets.add();
         self.regions.push(Region {
             value,
             size: 0,
@@ -121,7 +116,7 @@ impl<P> SieveSweep<P> {
             return ra;
         }
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent[child as usize] = root;
+        self.sets.link(child, root);
         let c = std::mem::take(&mut self.regions[child as usize].nbrs);
         let (csize, clast) = (
             self.regions[child as usize].size,
