@@ -95,16 +95,26 @@ impl Window {
 /// Cut a `width` x `height` grid into rows of `size` x `size` windows, in raster order.
 /// The last row/column of windows is clipped to the grid.
 pub fn window_rows(width: usize, height: usize, size: usize) -> Vec<Vec<Window>> {
-    let size = size.max(1);
+    window_rows_shaped(width, height, size, size)
+}
+
+/// Like [`window_rows`] with windows `cols` wide and `rows` tall.
+pub fn window_rows_shaped(
+    width: usize,
+    height: usize,
+    cols: usize,
+    rows: usize,
+) -> Vec<Vec<Window>> {
+    let (size, cols) = (rows.max(1), cols.max(1));
     (0..height)
         .step_by(size)
         .map(|row| {
             (0..width)
-                .step_by(size)
+                .step_by(cols)
                 .map(|col| Window {
                     col,
                     row,
-                    width: size.min(width - col),
+                    width: cols.min(width - col),
                     height: size.min(height - row),
                 })
                 .collect()

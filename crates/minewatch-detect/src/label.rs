@@ -2,8 +2,10 @@
 //! runs and statistics of the per-pixel channels (index differences).
 //!
 //! Rows arrive top to bottom; a patch is handed out as soon as a row no longer touches
-//! it, so memory holds only open patches. Statistics are summed in raster order within
-//! this one sequential pass, so they are the same for any window size or thread count.
+//! it, so memory holds the open patches' runs plus 12 bytes per label ever created.
+//! Statistics are summed within this one sequential pass (a union adds the partial sums
+//! of the parts it joins, in an order fixed by the data), so they are the same for any
+//! window size or thread count.
 
 use crate::disjoint::DisjointSets;
 use crate::runs::{encode_row, first_candidate, Run};
@@ -45,7 +47,7 @@ pub struct PatchSweep {
     n_channels: usize,
     min_pixels: u64,
     sets: DisjointSets,
-    accs: Vec<Option<Acc>>,
+    accs: Vec<Option<Box<Acc>>>,
     prev: Vec<(Run, u32)>,
     runs: Vec<Run>,
     y: u32,
@@ -136,7 +138,7 @@ impl PatchSweep {
                 Some(l) => l,
                 None => {
                     let id = self.sets.add();
-                    self.accs.push(Some(Acc {
+                    self.accs.push(Some(Box::new(Acc {
                         patch: PatchPixels {
                             first: (self.y, r.start),
                             runs: Vec::new(),
@@ -145,7 +147,7 @@ impl PatchSweep {
                             channels: vec![(0.0, 0, f32::NAN); self.n_channels],
                         },
                         last_row: self.y,
-                    }));
+                    })));
                     id
                 }
             };

@@ -14,7 +14,8 @@ use crate::params::{DetectParams, MmuMode};
 use crate::staging::Staging;
 use crate::write;
 use minewatch_core::{
-    grid::window_rows, AcqDate, ChannelStat, DatePair, Grid, PatchRecord, Window,
+    grid::{window_rows, window_rows_shaped},
+    AcqDate, ChannelStat, DatePair, Grid, PatchRecord, Window,
 };
 use minewatch_detect::{
     polygons_of_runs, Kernel, PatchPixels, PatchSweep, Planes, Rule, SieveSweep, Var,
@@ -64,12 +65,12 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t0 = Instant::now();
     req.params.validate().map_err(PipelineError::Input)?;
     let mut images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
-    let staging = Staging::new(&req.out)?;
-    if req.align {
-        crate::inputs::align(&mut images, &staging.path(".align"))?;
-    }
-    check_grids(&images)?;
     let rule = Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?;
+    // Check everything that can be checked before the output folder is touched; only
+    // --align needs the staging folder early (its warped copies live there).
+    if !req.align {
+        check_grids(&images)?;
+    }
     // Rule roles must exist in every date's profile; statistics are skipped where they cannot be computed.
     for img in &images {
         for c in &rule.all {
@@ -103,14 +104,16 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         rule,
         channels: channels.unwrap_or_default(),
     };
+    let staging = Staging::new(&req.out)?;
+    if req.align {
+        crate::inputs::align(&mut images, &staging.path(".align"))?;
+        check_grids(&images)?;
+    }
     let t_resolve = t0.elapsed().as_secs_f64();
 
     // Input hashes run beside the detection: they only read files.
     let hash_paths: Vec<PathBuf> = images.iter().map(|i| i.source.clone()).collect();
-    let hasher = std::thread::Builder::new()
-        .name("mw-hash".into())
-        .spawn(move || manifest::hash_files(&hash_paths))
-        .map_err(|e| PipelineError::Internal(format!("hash thread: {e}")))?;
+    let hasher = manifest::HashJob::start(hash_paths)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(req.threads.max(1))
@@ -179,9 +182,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     files.push("manifest.json");
     let t_write = t_write.elapsed().as_secs_f64();
 
-    let hashes = hasher
-        .join()
-        .map_err(|_| PipelineError::Internal("hash thread panicked".into()))??;
+    let hashes = hasher.finish()?;
     let inputs: Vec<InputRecord> = images
         .iter()
         .zip(hashes)
@@ -271,7 +272,19 @@ fn detect_pair(
     let t0 = Instant::now();
     let width = grid.width;
     let n_ch = kernel.channels.len();
-    let rows = window_rows(grid.width, grid.height, req.window);
+    // Inputs stored in full-width strips are read in full-width windows: a narrower window
+    // would inflate every strip once per window across.
+    let full_width = [a, b].iter().any(|d| {
+        d.info
+            .direct
+            .as_ref()
+            .is_some_and(|l| l.full_width_blocks())
+    });
+    let rows = if full_width {
+        window_rows_shaped(grid.width, grid.height, grid.width, req.window)
+    } else {
+        window_rows(grid.width, grid.height, req.window)
+    };
     let per_row = rows.first().map_or(1, |r| r.len()).max(1);
     // Enough window rows in flight to keep every worker busy, and no more.
     let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);

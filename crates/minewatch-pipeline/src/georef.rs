@@ -90,6 +90,17 @@ impl Georef {
                     .collect()
             })
             .collect();
+        let mut map_polygons = map_polygons;
+        // Rings are traced counter-clockwise for north-up grids (negative row step in y);
+        // a south-up or mirrored geotransform flips them, so put them back.
+        let t = &grid.transform;
+        if t[1] * t[5] - t[2] * t[4] > 0.0 {
+            for rings in map_polygons.iter_mut() {
+                for r in rings.iter_mut() {
+                    r.reverse();
+                }
+            }
+        }
         let mut lonlat_polygons = map_polygons.clone();
         for rings in lonlat_polygons.iter_mut() {
             for ring in rings.iter_mut() {

@@ -10,6 +10,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InputRecord {
@@ -113,12 +115,45 @@ pub struct Manifest {
     pub outputs: Vec<String>,
 }
 
-/// (size, sha256 hex) of each file.
-pub fn hash_files(paths: &[PathBuf]) -> Result<Vec<(u64, String)>, PipelineError> {
-    paths.iter().map(|p| hash_file(p)).collect()
+/// Input hashing on a side thread. Dropping the job (any early return of a run) cancels
+/// it between 1 MiB reads and joins the thread, so no thread outlives its run.
+pub struct HashJob {
+    handle: Option<std::thread::JoinHandle<Result<Vec<(u64, String)>, PipelineError>>>,
+    cancel: Arc<AtomicBool>,
 }
 
-fn hash_file(path: &Path) -> Result<(u64, String), PipelineError> {
+impl HashJob {
+    pub fn start(paths: Vec<PathBuf>) -> Result<Self, PipelineError> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c = cancel.clone();
+        let handle = std::thread::Builder::new()
+            .name("mw-hash".into())
+            .spawn(move || paths.iter().map(|p| hash_file(p, &c)).collect())
+            .map_err(|e| PipelineError::Internal(format!("hash thread: {e}")))?;
+        Ok(Self {
+            handle: Some(handle),
+            cancel,
+        })
+    }
+
+    /// (size, sha256 hex) of each file, in order.
+    pub fn finish(mut self) -> Result<Vec<(u64, String)>, PipelineError> {
+        let h = self.handle.take().expect("joined once");
+        h.join()
+            .map_err(|_| PipelineError::Internal("hash thread panicked".into()))?
+    }
+}
+
+impl Drop for HashJob {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.cancel.store(true, Ordering::Relaxed);
+            let _ = h.join();
+        }
+    }
+}
+
+fn hash_file(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), PipelineError> {
     let err = |e: std::io::Error| {
         PipelineError::Input(format!("{}: cannot read for hashing: {e}", path.display()))
     };
@@ -127,6 +162,9 @@ fn hash_file(path: &Path) -> Result<(u64, String), PipelineError> {
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
     loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PipelineError::Internal("hashing cancelled".into()));
+        }
         let k = f.read(&mut buf).map_err(err)?;
         if k == 0 {
             break;

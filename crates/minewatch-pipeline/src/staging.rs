@@ -37,6 +37,10 @@ impl Staging {
     /// Move the staged files into the output folder; the manifest (named last) goes last,
     /// so its presence means the run finished.
     pub fn commit(mut self, names: &[&str]) -> Result<(), PipelineError> {
+        // A previous run's manifest must not sit beside this run's half-moved files.
+        for stale in ["manifest.json", "quicklook.png"] {
+            let _ = std::fs::remove_file(self.out.join(stale));
+        }
         for name in names {
             std::fs::rename(self.dir.join(name), self.out.join(name)).map_err(|e| {
                 PipelineError::Output {

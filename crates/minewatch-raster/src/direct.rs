@@ -69,6 +69,16 @@ impl DirectLayout {
             Some("2") => true,
             _ => return None,
         };
+        // Packed samples (NBITS 1-7, 9-15) are Byte/UInt16 to GDAL but not byte-aligned on disk.
+        if let Some(nbits) = ds
+            .rasterband(1)
+            .ok()?
+            .metadata_item("NBITS", "IMAGE_STRUCTURE")
+        {
+            if nbits != "8" && nbits != "16" {
+                return None;
+            }
+        }
         let b1 = ds.rasterband(1).ok()?;
         let bytes_per_sample = match b1.band_type().name().as_str() {
             "Byte" => 1,
@@ -164,13 +174,12 @@ impl DirectLayout {
         }
     }
 
-    /// Rows actually stored in block row `by` (strips are not padded; tiles are).
+    /// Rows that hold image data in block row `by`. Tiles are stored padded to the full
+    /// block height; strips usually are not, but some writers pad them too, and a tiled
+    /// file whose tile width equals the image width looks like a strip: so both sizes are
+    /// accepted when inflating and only these rows are read.
     fn stored_rows(&self, by: usize) -> usize {
-        if self.block_w == self.width {
-            self.block_h.min(self.height - by * self.block_h)
-        } else {
-            self.block_h
-        }
+        self.block_h.min(self.height - by * self.block_h)
     }
 
     fn decode_block(
@@ -184,24 +193,25 @@ impl DirectLayout {
         let rows = self.stored_rows(by);
         let row_len = self.block_w * self.bands * self.bytes_per_sample;
         let expect = rows * row_len;
+        let padded = self.block_h * row_len;
         s.compressed.resize(size as usize, 0);
         let file = &s.files[&self.path];
         file.read_exact_at(&mut s.compressed, off)
             .map_err(|e| self.err(1, window, format!("block {bx},{by}: {e}")))?;
-        s.raw.resize(expect, 0);
+        s.raw.resize(padded, 0);
         match self.compression {
             Compression::None => {
                 if s.compressed.len() < expect {
                     return Err(self.err(1, window, format!("block {bx},{by} is short")));
                 }
-                s.raw.copy_from_slice(&s.compressed[..expect]);
+                s.raw[..expect].copy_from_slice(&s.compressed[..expect]);
             }
             Compression::Deflate => {
                 let n = s
                     .inflater
                     .zlib_decompress(&s.compressed, &mut s.raw)
                     .map_err(|e| self.err(1, window, format!("block {bx},{by}: deflate: {e:?}")))?;
-                if n != expect {
+                if n != expect && n != padded {
                     return Err(self.err(
                         1,
                         window,
@@ -320,6 +330,12 @@ pub fn close_thread_files() {
 
 impl DirectLayout {
     /// Human-readable name of the decode path, for the manifest.
+    /// Blocks span the full width (strips, or full-width tiles): windows should too, or
+    /// every window would inflate whole strips again.
+    pub fn full_width_blocks(&self) -> bool {
+        self.block_w >= self.width
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "direct ({}, predictor {}, {}x{} blocks)",

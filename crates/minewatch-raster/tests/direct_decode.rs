@@ -154,3 +154,41 @@ fn other_layouts_fall_back_to_gdal() {
     assert!(info.direct.is_none());
     assert_eq!(info.decode, "gdal");
 }
+
+#[test]
+fn full_width_tiles_with_a_padded_last_row_decode() {
+    // Tile width = image width: GDAL reports the same block shape as a strip, but the last
+    // tile row is stored padded to the full tile height.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("fullwidth.tif");
+    write(
+        &p,
+        256,
+        300,
+        &[
+            "TILED=YES",
+            "BLOCKXSIZE=256",
+            "BLOCKYSIZE=128",
+            "COMPRESS=DEFLATE",
+            "PREDICTOR=2",
+        ],
+        false,
+    );
+    compare(
+        &p,
+        &[
+            Window {
+                col: 0,
+                row: 0,
+                width: 256,
+                height: 300,
+            },
+            Window {
+                col: 10,
+                row: 250,
+                width: 200,
+                height: 50,
+            },
+        ],
+    );
+}
