@@ -117,8 +117,11 @@ pub struct Manifest {
 
 /// Input hashing on a side thread. Dropping the job (any early return of a run) cancels
 /// it between 1 MiB reads and joins the thread, so no thread outlives its run.
+/// (size in bytes, sha256 hex) per input file.
+pub type FileHashes = Vec<(u64, String)>;
+
 pub struct HashJob {
-    handle: Option<std::thread::JoinHandle<Result<Vec<(u64, String)>, PipelineError>>>,
+    handle: Option<std::thread::JoinHandle<Result<FileHashes, PipelineError>>>,
     cancel: Arc<AtomicBool>,
 }
 
@@ -137,7 +140,7 @@ impl HashJob {
     }
 
     /// (size, sha256 hex) of each file, in order.
-    pub fn finish(mut self) -> Result<Vec<(u64, String)>, PipelineError> {
+    pub fn finish(mut self) -> Result<FileHashes, PipelineError> {
         let h = self.handle.take().expect("joined once");
         h.join()
             .map_err(|_| PipelineError::Internal("hash thread panicked".into()))?
