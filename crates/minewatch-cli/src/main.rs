@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Compare dated images and write suspected change patches (疑似变化图斑).
     Detect(cmd::detect::DetectArgs),
+    /// Score a detection against a reference label raster or sparse samples.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Detect(a) => cmd::detect::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     std::process::exit(code);
 }

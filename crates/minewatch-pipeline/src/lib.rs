@@ -4,6 +4,7 @@
 
 pub mod detect_run;
 pub mod error;
+pub mod eval_run;
 pub mod georef;
 pub mod inputs;
 pub mod manifest;
@@ -13,6 +14,7 @@ pub mod write;
 
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
 pub use error::PipelineError;
+pub use eval_run::{run_eval, EvalReport, EvalRequest};
 pub use params::{DetectParams, MmuMode};
 
 /// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.

@@ -141,6 +141,29 @@ fn pixel(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize, date: u64) -> [
     out
 }
 
+/// The planted change (pits and specks, minus the cloud and the nodata strip) as a 0/1
+/// Byte GeoTIFF on the scene's grid: ground truth for `minewatch eval` tests.
+pub fn write_truth(spec: &SceneSpec, path: &Path) -> Result<(), gdal::errors::GdalError> {
+    let pits = pits(spec);
+    let drv = DriverManager::get_driver_by_name("GTiff")?;
+    let mut ds = drv.create_with_band_type::<u8, _>(path, spec.width, spec.height, 1)?;
+    ds.set_geo_transform(&[400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0])?;
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32650)?)?;
+    let mut data = Vec::with_capacity(spec.width * spec.height);
+    for row in 0..spec.height {
+        for col in 0..spec.width {
+            let before = pixel(spec, &pits, row, col, 0);
+            let after = pixel(spec, &pits, row, col, 1);
+            let cloud = after[0] >= 4000;
+            let changed = after[3] < 3000 && before[3] >= 3000 && !cloud && before[0] != 0;
+            data.push(changed as u8);
+        }
+    }
+    let mut buf = Buffer::new((spec.width, spec.height), data);
+    ds.rasterband(1)?
+        .write((0, 0), (spec.width, spec.height), &mut buf)
+}
+
 /// Write `t1_<date>.tif` and `t2_<date>.tif` into `dir`; returns both paths.
 pub fn write_scene(
     spec: &SceneSpec,

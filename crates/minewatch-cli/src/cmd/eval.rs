@@ -1,0 +1,114 @@
+//! `minewatch eval DETECTION --reference REF`
+
+use clap::Args;
+use minewatch_pipeline::{run_eval, EvalReport, EvalRequest};
+use std::path::PathBuf;
+
+use super::detect::Format;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A `detect` output folder, or a patches file (GeoPackage, GeoJSON, any OGR vector).
+    pub detection: PathBuf,
+    /// Reference raster: a full change label, or sparse samples with --samples.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// Reference values that mean change (comma-separated).
+    #[arg(long = "change", value_delimiter = ',', default_value = "1")]
+    pub change: Vec<f64>,
+    /// Reference values that mean no change (comma-separated); other values are not scored.
+    #[arg(long = "no-change", value_delimiter = ',', default_value = "0")]
+    pub no_change: Vec<f64>,
+    /// The reference is a sparse sample (e.g. Nanjing: --samples --change 1 --no-change 2):
+    /// adds the stratified (Olofsson) estimate; object scores need a full map and are skipped.
+    #[arg(long)]
+    pub samples: bool,
+    /// Date pair to score when the detection holds several (e.g. 20160927_20180323).
+    #[arg(long)]
+    pub pair: Option<String>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(a: EvalArgs) -> i32 {
+    let req = EvalRequest {
+        detection: a.detection,
+        reference: a.reference,
+        change_values: a.change,
+        nochange_values: a.no_change,
+        samples: a.samples,
+        pair: a.pair,
+    };
+    minewatch_pipeline::configure();
+    match run_eval(&req) {
+        Ok(r) => {
+            match a.format {
+                Format::Json => match serde_json::to_string_pretty(&r) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return 2;
+                    }
+                },
+                Format::Text => print_text(&r),
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn print_text(r: &EvalReport) {
+    let c = &r.confusion;
+    let s = &r.pixel;
+    println!(
+        "detection {} ({} patches{})",
+        r.detection.display(),
+        r.patches,
+        r.pair
+            .as_ref()
+            .map(|p| format!(", pair {p}"))
+            .unwrap_or_default()
+    );
+    println!("reference {} ({} reference)", r.reference.display(), r.mode);
+    println!(
+        "pixels scored {}: TP {} FP {} FN {} TN {}",
+        s.scored_pixels, c.tp, c.fp, c.fn_, c.tn
+    );
+    println!(
+        "change class, pixels:  precision {:.3}  recall {:.3}  F1 {:.3}  IoU {:.3}  kappa {:.3}  OA {:.3}",
+        s.precision, s.recall, s.f1, s.iou, s.kappa, s.overall_accuracy
+    );
+    if let Some(o) = &r.objects {
+        println!(
+            "change class, objects: precision {:.3} ({} of {} patches hit change)  recall {:.3} ({} of {} reference objects found)  F1 {:.3}",
+            o.precision, o.detected_correct, o.detected_objects, o.recall, o.reference_found, o.reference_objects, o.f1
+        );
+    }
+    if let Some(e) = &r.stratified {
+        println!("stratified estimate (Olofsson et al. 2014), strata = map classes, weights {:.4} / {:.4}:", e.weights[0], e.weights[1]);
+        println!("  area proportions   ref no-change  ref change");
+        println!(
+            "  map no-change      {:>12.5}  {:>10.5}",
+            e.proportions[0][0], e.proportions[0][1]
+        );
+        println!(
+            "  map change         {:>12.5}  {:>10.5}",
+            e.proportions[1][0], e.proportions[1][1]
+        );
+        println!(
+            "  user's accuracy change {:.3}, no-change {:.3}; producer's accuracy change {:.3}, no-change {:.3}; overall {:.3}",
+            e.users_accuracy[1], e.users_accuracy[0], e.producers_accuracy[1], e.producers_accuracy[0], e.overall_accuracy
+        );
+        println!(
+            "  changed area {:.1} ha ± {:.1} ha (95 % CI); mapped {:.1} ha",
+            e.change_area / 1e4,
+            e.change_area_ci95 / 1e4,
+            e.mapped_change_area / 1e4
+        );
+    }
+}

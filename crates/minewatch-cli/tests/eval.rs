@@ -1,0 +1,208 @@
+//! `minewatch eval` on synthetic truth (always) and on the real labelled pairs in
+//! ../shared/data (skipped with a message when absent: their labels are not in the repo).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn eval_json(args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["eval"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--format", "json"]);
+    let o = minewatch(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn synthetic_truth_scores_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(256, 192, 31);
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["e_20200601.tif", "e_20210601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let out = dir.path().join("out");
+    let o = minewatch(&["detect", s(&t1), s(&t2), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    let f1 = r["pixel"]["f1"].as_f64().unwrap();
+    assert!(f1 > 0.9, "planted pits are found: {r}");
+    // Every patch hits planted change; one-pixel specks in the truth are below the mapping unit.
+    assert_eq!(r["objects"]["precision"].as_f64().unwrap(), 1.0, "{r}");
+    assert!(r["objects"]["reference_objects"].as_u64() > r["objects"]["reference_found"].as_u64());
+    assert_eq!(r["pixel"]["scored_pixels"], 256 * 192);
+    // GeoJSON (lon/lat) gives the same pixels as the GeoPackage (imagery CRS).
+    let r2 = eval_json(&[s(&out.join("patches.geojson")), "--reference", s(&truth)]);
+    assert_eq!(r["confusion"], r2["confusion"]);
+}
+
+#[test]
+fn sparse_samples_give_the_stratified_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(256, 192, 32);
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["e_20200601.tif", "e_20210601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    // Samples coded like the Nanjing file: 1 changed, 2 unchanged, 0 unlabelled; every 5th pixel.
+    let samples = dir.path().join("samples.tif");
+    {
+        let src = gdal::Dataset::open(&truth).unwrap();
+        let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let ds = src
+            .create_copy(&drv, &samples, &gdal::cpl::CslStringList::new())
+            .unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        let mut buf = band
+            .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
+            .unwrap();
+        for (i, v) in buf.data_mut().iter_mut().enumerate() {
+            *v = if i % 5 != 0 {
+                0
+            } else if *v == 1 {
+                1
+            } else {
+                2
+            };
+        }
+        band.write((0, 0), (256, 192), &mut buf).unwrap();
+    }
+    let out = dir.path().join("out");
+    assert!(
+        minewatch(&["detect", s(&t1), s(&t2), "--out", s(&out), "--quiet"])
+            .status
+            .success()
+    );
+    let r = eval_json(&[
+        s(&out),
+        "--reference",
+        s(&samples),
+        "--samples",
+        "--change",
+        "1",
+        "--no-change",
+        "2",
+    ]);
+    assert!(r.get("objects").is_none());
+    let e = &r["stratified"];
+    let true_area = {
+        let ds = gdal::Dataset::open(&truth).unwrap();
+        let b = ds
+            .rasterband(1)
+            .unwrap()
+            .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
+            .unwrap();
+        b.data().iter().filter(|&&v| v == 1).count() as f64 * 100.0
+    };
+    let est = e["change_area"].as_f64().unwrap();
+    let ci = e["change_area_ci95"].as_f64().unwrap();
+    assert!(ci > 0.0);
+    assert!(
+        (est - true_area).abs() <= ci.max(0.05 * true_area),
+        "estimate {est} ± {ci} vs true {true_area}"
+    );
+    assert_eq!(r["pixel"]["scored_pixels"], (256 * 192 + 4) / 5);
+}
+
+#[test]
+fn several_pairs_need_a_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(96, 64, 33);
+    let [a, b] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["m_20190601.tif", "m_20200601.tif"])
+            .unwrap();
+    let sub = dir.path().join("other");
+    std::fs::create_dir_all(&sub).unwrap();
+    let spec2 = minewatch_synth::SceneSpec::small(96, 64, 34);
+    let [_, c] =
+        minewatch_synth::write_scene(&spec2, &sub, ["unused_20000101.tif", "m_20210601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let out = dir.path().join("out");
+    assert!(
+        minewatch(&["detect", s(&a), s(&b), s(&c), "--out", s(&out), "--quiet"])
+            .status
+            .success()
+    );
+    let o = minewatch(&["eval", s(&out), "--reference", s(&truth)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--pair") && stderr(&o).contains("20190601_20200601"),
+        "{}",
+        stderr(&o)
+    );
+    let r = eval_json(&[
+        s(&out),
+        "--reference",
+        s(&truth),
+        "--pair",
+        "20190601_20200601",
+    ]);
+    assert_eq!(r["pair"], "20190601_20200601");
+}
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/data").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} is absent (the labelled real pairs live in ../shared/data, not in the repo)", p.display());
+        None
+    }
+}
+
+fn detect_real(a: &Path, b: &Path, out: &Path) {
+    let o = minewatch(&["detect", s(a), s(b), "--out", s(out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn real_hongkong_full_label() {
+    let (Some(a), Some(b), Some(l)) = (
+        shared("sentinel2-oscd/hongkong_20160927_S2_13band_10m.tif"),
+        shared("sentinel2-oscd/hongkong_20180323_S2_13band_10m.tif"),
+        shared("sentinel2-oscd/hongkong_change_label.tif"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    detect_real(&a, &b, dir.path());
+    let r = eval_json(&[s(dir.path()), "--reference", s(&l)]);
+    assert_eq!(r["pixel"]["scored_pixels"], 540 * 695);
+    let c = &r["confusion"];
+    assert_eq!(
+        c["tp"].as_u64().unwrap() + c["fn_"].as_u64().unwrap(),
+        13379,
+        "label change pixels"
+    );
+    assert!(r["pixel"]["precision"].as_f64().unwrap() > 0.2, "{r}");
+}
+
+#[test]
+fn real_nanjing_samples() {
+    let (Some(a), Some(b), Some(l)) = (
+        shared("landsat/nanjing_L5TM_20000503.tif"),
+        shared("landsat/nanjing_L5TM_20020712.tif"),
+        shared("landsat/nanjing_reference_samples.tif"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    detect_real(&a, &b, dir.path());
+    let r = eval_json(&[
+        s(dir.path()),
+        "--reference",
+        s(&l),
+        "--samples",
+        "--change",
+        "1",
+        "--no-change",
+        "2",
+    ]);
+    assert_eq!(r["pixel"]["scored_pixels"], 14756);
+    assert!(r["stratified"]["change_area"].as_f64().unwrap() > 0.0);
+}

@@ -1,0 +1,241 @@
+//! `minewatch eval`: rasterise a detection's patches onto the reference grid with GDAL
+//! (pixel centres, so pixel-aligned patches land exactly on their pixels) and score them
+//! against a full label raster or sparse samples.
+
+use crate::error::PipelineError;
+use crate::georef::Georef;
+use gdal::raster::{rasterize, RasterizeOptions};
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{Geometry, LayerAccess};
+use gdal::{Dataset, DriverManager};
+use minewatch_core::Grid;
+use minewatch_eval::confusion::Scores;
+use minewatch_eval::{
+    object_scores, stratified_estimate, Confusion, ObjectScores, StratifiedEstimate, Truth,
+};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct EvalRequest {
+    /// A detect output folder or a patches file (GeoPackage, GeoJSON, any OGR vector).
+    pub detection: PathBuf,
+    pub reference: PathBuf,
+    /// Reference values meaning change / no change; anything else is not scored.
+    pub change_values: Vec<f64>,
+    pub nochange_values: Vec<f64>,
+    /// The reference is a sparse sample (adds the stratified estimate, skips object scores).
+    pub samples: bool,
+    /// Date pair key (`20160927_20180323`) when the detection holds several.
+    pub pair: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub detection: PathBuf,
+    pub reference: PathBuf,
+    pub pair: Option<String>,
+    pub mode: &'static str,
+    pub patches: usize,
+    pub confusion: Confusion,
+    pub pixel: Scores,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<ObjectScores>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratified: Option<StratifiedEstimate>,
+    pub pixel_area_m2: f64,
+}
+
+pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
+    let input = |m: String| PipelineError::Input(m);
+    let rpath = &req.reference;
+    let rds = Dataset::open(rpath).map_err(|e| {
+        input(format!(
+            "{}: cannot open the reference raster: {e}",
+            rpath.display()
+        ))
+    })?;
+    let (w, h) = rds.raster_size();
+    let transform = rds.geo_transform().map_err(|_| {
+        input(format!(
+            "{}: reference has no geotransform",
+            rpath.display()
+        ))
+    })?;
+    let grid = Grid {
+        width: w,
+        height: h,
+        transform,
+        crs_wkt: rds.projection(),
+    };
+    if grid.crs_wkt.is_empty() {
+        return Err(input(format!("{}: reference has no CRS", rpath.display())));
+    }
+    let band = rds
+        .rasterband(1)
+        .map_err(|e| input(format!("{}: {e}", rpath.display())))?;
+    let mut values = vec![0f64; w * h];
+    band.read_into_slice::<f64>((0, 0), (w, h), (w, h), &mut values, None)
+        .map_err(|e| input(format!("{}: cannot read band 1: {e}", rpath.display())))?;
+    let truth: Vec<Truth> = values
+        .iter()
+        .map(|v| {
+            if req.change_values.contains(v) {
+                Truth::Change
+            } else if req.nochange_values.contains(v) {
+                Truth::NoChange
+            } else {
+                Truth::Unknown
+            }
+        })
+        .collect();
+    if !truth.contains(&Truth::Change) || !truth.contains(&Truth::NoChange) {
+        return Err(input(format!(
+            "{}: the reference needs both change ({:?}) and no-change ({:?}) values; set --change / --no-change to its coding",
+            rpath.display(),
+            req.change_values,
+            req.nochange_values
+        )));
+    }
+
+    let (geoms, pair) = read_patches(req, &grid)?;
+    let patches = geoms.len();
+    let mut mem = DriverManager::get_driver_by_name("MEM")
+        .and_then(|d| d.create_with_band_type::<u8, _>("", w, h, 1))
+        .map_err(|e| PipelineError::Internal(format!("MEM raster: {e}")))?;
+    mem.set_geo_transform(&grid.transform)
+        .map_err(|e| PipelineError::Internal(e.to_string()))?;
+    if !geoms.is_empty() {
+        let burn = vec![1.0; geoms.len()];
+        rasterize(
+            &mut mem,
+            &[1],
+            &geoms,
+            &burn,
+            Some(RasterizeOptions::default()),
+        )
+        .map_err(|e| PipelineError::Internal(format!("rasterize: {e}")))?;
+    }
+    let mut detected = vec![0u8; w * h];
+    mem.rasterband(1)
+        .and_then(|b| b.read_into_slice::<u8>((0, 0), (w, h), (w, h), &mut detected, None))
+        .map_err(|e| PipelineError::Internal(e.to_string()))?;
+
+    let confusion = Confusion::count(&detected, &truth);
+    let pixel_area_m2 = Georef::new(&grid)
+        .and_then(|g| g.pixel_area_at(&grid, w as f64 / 2.0, h as f64 / 2.0))
+        .map_err(|e| input(format!("{}: {e}", rpath.display())))?;
+    let (objects, stratified) = if req.samples {
+        let mapped1 = detected.iter().filter(|&&d| d != 0).count() as u64;
+        let n = [[confusion.tn, confusion.fn_], [confusion.fp, confusion.tp]];
+        (
+            None,
+            Some(stratified_estimate(
+                [(w * h) as u64 - mapped1, mapped1],
+                n,
+                pixel_area_m2,
+            )),
+        )
+    } else {
+        (Some(object_scores(&detected, &truth, w)), None)
+    };
+    Ok(EvalReport {
+        detection: req.detection.clone(),
+        reference: rpath.clone(),
+        pair,
+        mode: if req.samples { "samples" } else { "full" },
+        patches,
+        pixel: confusion.scores(),
+        confusion,
+        objects,
+        stratified,
+        pixel_area_m2,
+    })
+}
+
+/// Patch geometries of one date pair, in the reference CRS.
+fn read_patches(
+    req: &EvalRequest,
+    grid: &Grid,
+) -> Result<(Vec<Geometry>, Option<String>), PipelineError> {
+    let path: PathBuf = if req.detection.is_dir() {
+        req.detection.join("patches.gpkg")
+    } else {
+        req.detection.clone()
+    };
+    let input = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
+    let ds = Dataset::open(&path).map_err(|e| input(format!("cannot open the detection: {e}")))?;
+    let mut layer = ds
+        .layer_by_name("patches")
+        .or_else(|_| ds.layer(0))
+        .map_err(|e| input(e.to_string()))?;
+    let mut dst = SpatialRef::from_wkt(&grid.crs_wkt).map_err(|e| input(e.to_string()))?;
+    dst.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let transform = match layer.spatial_ref() {
+        Some(mut src) if src != dst => {
+            src.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+            Some(CoordTransform::new(&src, &dst).map_err(|e| input(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let mut by_pair: Vec<(Option<String>, Geometry)> = Vec::new();
+    for f in layer.features() {
+        let pair = match (field(&f, "date_before"), field(&f, "date_after")) {
+            (Some(a), Some(b)) => Some(format!("{}_{}", a.replace('-', ""), b.replace('-', ""))),
+            _ => None,
+        };
+        let Some(g) = f.geometry() else { continue };
+        let g = match &transform {
+            Some(t) => g
+                .transform(t)
+                .map_err(|e| input(format!("reprojecting a patch: {e}")))?,
+            None => g.clone(),
+        };
+        by_pair.push((pair, g));
+    }
+    let pairs: BTreeSet<Option<String>> = by_pair.iter().map(|(p, _)| p.clone()).collect();
+    let chosen = match &req.pair {
+        Some(p) => {
+            if !pairs.contains(&Some(p.clone())) {
+                let known: Vec<String> = pairs.iter().flatten().cloned().collect();
+                return Err(input(format!(
+                    "no patches of pair {p}; pairs present: {}",
+                    known.join(", ")
+                )));
+            }
+            Some(p.clone())
+        }
+        None if pairs.len() > 1 => {
+            let known: Vec<String> = pairs.iter().flatten().cloned().collect();
+            return Err(input(format!(
+                "holds several date pairs ({}); choose one with --pair",
+                known.join(", ")
+            )));
+        }
+        None => pairs.into_iter().next().flatten(),
+    };
+    let geoms = by_pair
+        .into_iter()
+        .filter(|(p, _)| chosen.is_none() || *p == chosen)
+        .map(|(_, g)| g)
+        .collect();
+    Ok((geoms, chosen))
+}
+
+fn field(f: &gdal::vector::Feature, name: &str) -> Option<String> {
+    let i = f.field_index(name).ok()?;
+    f.field_as_string(i).ok().flatten()
+}
+
+/// Convenience for tests and the CLI: the default reference coding (1 change, 0 no change).
+pub fn default_request(detection: &Path, reference: &Path) -> EvalRequest {
+    EvalRequest {
+        detection: detection.to_path_buf(),
+        reference: reference.to_path_buf(),
+        change_values: vec![1.0],
+        nochange_values: vec![0.0],
+        samples: false,
+        pair: None,
+    }
+}
