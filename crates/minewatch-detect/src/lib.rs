@@ -3,6 +3,7 @@
 //! pixel-edge polygons. Everything here is pure Rust over slices, deterministic by
 //! construction, and cheap to test without GDAL.
 
+pub mod auto;
 pub mod disjoint;
 pub mod index;
 pub mod kernel;

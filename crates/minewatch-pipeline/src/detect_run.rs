@@ -10,7 +10,7 @@ use crate::error::PipelineError;
 use crate::georef::{GeoPatch, Georef};
 use crate::inputs::{check_grids, resolve, DatedImage};
 use crate::manifest::{self, InputRecord, Manifest, PairCounts};
-use crate::params::{DetectParams, MmuMode};
+use crate::params::{DetectParams, Method, MmuMode};
 use crate::staging::Staging;
 use crate::write;
 use minewatch_core::{
@@ -65,7 +65,12 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t0 = Instant::now();
     req.params.validate().map_err(PipelineError::Input)?;
     let mut images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
-    let rule = Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?;
+    let auto = req.params.method == Method::Auto;
+    let rule = if auto {
+        Rule { all: Vec::new() }
+    } else {
+        Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?
+    };
     // Check everything that can be checked before the output folder is touched; only
     // --align needs the staging folder early (its warped copies live there).
     if !req.align {
@@ -145,7 +150,10 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     });
 
     let t_write = Instant::now();
-    let stat_names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    let mut stat_names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    if auto {
+        stat_names.push("score".into());
+    }
     // The three writers are independent: run them side by side.
     let (gj, (cs, gp)) = pool.install(|| {
         rayon::join(
@@ -225,12 +233,12 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     })
 }
 
-struct WindowOut {
-    window: Window,
-    mask: Vec<u8>,
-    channels: Vec<Vec<f32>>,
-    valid: u64,
-    flagged: u64,
+pub(crate) struct WindowOut {
+    pub window: Window,
+    pub mask: Vec<u8>,
+    pub channels: Vec<Vec<f32>>,
+    pub valid: u64,
+    pub flagged: u64,
 }
 
 fn compute_window(
@@ -271,7 +279,12 @@ fn detect_pair(
 ) -> Result<(Vec<(PatchRecord, PatchPixels)>, PairCounts), PipelineError> {
     let t0 = Instant::now();
     let width = grid.width;
-    let n_ch = kernel.channels.len();
+    let auto = match req.params.method {
+        Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid)?),
+        Method::Rule => None,
+    };
+    // The automatic method carries its score as one more channel, last.
+    let n_ch = kernel.channels.len() + auto.is_some() as usize;
     // Inputs stored in full-width strips are read in full-width windows: a narrower window
     // would inflate every strip once per window across.
     let full_width = [a, b].iter().any(|d| {
@@ -349,7 +362,10 @@ fn detect_pair(
         let windows: Vec<&Window> = chunk.iter().flatten().collect();
         let outs: Vec<Result<WindowOut, PipelineError>> = windows
             .par_iter()
-            .map(|w| compute_window(a, b, kernel, w))
+            .map(|w| match &auto {
+                Some(setup) => crate::auto_run::compute_window(a, b, kernel, setup, w, grid),
+                None => compute_window(a, b, kernel, w),
+            })
             .collect();
         let mut it = outs.into_iter();
         for row in chunk {
@@ -390,7 +406,25 @@ fn detect_pair(
         )));
     }
     let t_sweep = t0.elapsed().as_secs_f64();
-    let names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    let mut names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    let mut dropped_small_weak = 0;
+    let pixels = match &auto {
+        None => pixels,
+        Some(setup) => {
+            names.push("score".into());
+            // A stricter bar for small patches: isolated specks of modest change are the
+            // commonest false alarm.
+            let small = crate::auto_run::SMALL_PATCH_MMUS * params.mmu_px;
+            let bar = crate::auto_run::SMALL_PATCH_FACTOR * setup.threshold;
+            let before = pixels.len();
+            let kept: Vec<PatchPixels> = pixels
+                .into_iter()
+                .filter(|p| p.pixels >= small || p.mean(n_ch - 1) >= bar)
+                .collect();
+            dropped_small_weak = before - kept.len();
+            kept
+        }
+    };
     let patches: Vec<(PatchRecord, PatchPixels)> = pixels
         .into_par_iter()
         .map(|p| {
@@ -423,7 +457,8 @@ fn detect_pair(
         rule_pixels: flagged,
         sieved_pixels: sieved_px,
         sieve_flipped_regions: flipped,
-        dropped_small_patches: dropped,
+        dropped_small_patches: dropped + dropped_small_weak as u64,
+        auto,
         patches: patches.len(),
         detect_s: t_sweep,
         georef_s: 0.0,

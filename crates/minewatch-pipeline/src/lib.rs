@@ -2,6 +2,7 @@
 //! through the raster reader and the detection kernel on a rayon pool, stitches rows
 //! into patches, georeferences them and writes every output atomically with a manifest.
 
+pub mod auto_run;
 pub mod detect_run;
 pub mod error;
 pub mod eval_run;
@@ -15,7 +16,7 @@ pub mod write;
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
 pub use error::PipelineError;
 pub use eval_run::{run_eval, EvalReport, EvalRequest};
-pub use params::{DetectParams, MmuMode};
+pub use params::{DetectParams, Method, MmuMode};
 
 /// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.
 pub fn configure() {

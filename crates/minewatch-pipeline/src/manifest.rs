@@ -81,6 +81,9 @@ pub struct PairCounts {
     pub sieved_pixels: u64,
     pub sieve_flipped_regions: u64,
     pub dropped_small_patches: u64,
+    /// The automatic method's fitted normalisation and threshold, when used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto: Option<crate::auto_run::AutoSetup>,
     pub patches: usize,
     pub detect_s: f64,
     pub georef_s: f64,

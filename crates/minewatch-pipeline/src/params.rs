@@ -21,9 +21,23 @@ pub enum MmuMode {
     None,
 }
 
+/// How change is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The explicit rule (`rule`), reproducible to the bit.
+    #[default]
+    Rule,
+    /// The automatic score and threshold (minewatch_detect::auto): no per-scene parameters.
+    Auto,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectParams {
+    /// `rule` (default) or `auto`.
+    #[serde(default)]
+    pub method: Method,
     /// `auto` or a built-in profile name.
     #[serde(default = "default_profile")]
     pub profile: String,

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use minewatch_core::AcqDate;
-use minewatch_pipeline::{run_detect, DetectParams, DetectRequest, MmuMode};
+use minewatch_pipeline::{run_detect, DetectParams, DetectRequest, Method, MmuMode};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -10,6 +10,12 @@ use std::path::PathBuf;
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Rule,
+    Auto,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,6 +39,10 @@ pub struct DetectArgs {
     /// Params file (TOML): profile, band mapping, rule, minimum mapping unit.
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// How change is decided: `rule` (the explicit rule) or `auto` (normalised Mahalanobis
+    /// change score with a scene-derived threshold; no per-scene parameters).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
     /// Band profile: auto, sentinel2, sentinel2-l2a, landsat-tm, landsat-oli, gf-wfv, gf2-pms, bgrn, bgrns.
     #[arg(long)]
     pub profile: Option<String>,
@@ -88,6 +98,12 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
     }
     if !a.rule.is_empty() {
         params.rule = a.rule;
+    }
+    if let Some(m) = a.method {
+        params.method = match m {
+            MethodArg::Rule => Method::Rule,
+            MethodArg::Auto => Method::Auto,
+        };
     }
     if let Some(m) = a.mmu {
         params.mmu_px = m;

@@ -1,0 +1,271 @@
+//! The automatic method in a run: fit the normalisation and the threshold on a fixed set
+//! of sample blocks (independent of `--window`, so results do not depend on it), then
+//! score each window with a halo. See `minewatch_detect::auto` for the method.
+
+use crate::detect_run::WindowOut;
+use crate::error::PipelineError;
+use crate::inputs::DatedImage;
+use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
+use minewatch_detect::auto::{fit, robust_sigma, score_window, AutoModel, HALO};
+use minewatch_detect::{Kernel, Planes};
+use minewatch_raster::read_window;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Sample blocks of 256 × 256 pixels, at most this many, evenly spread.
+const SAMPLE_BLOCKS: usize = 48;
+const SAMPLE_BLOCK_SIDE: usize = 256;
+/// At most this many pixels go into the normalisation fit.
+const FIT_PIXELS: usize = 400_000;
+/// Threshold = median + K robust sigma of the scene's score.
+pub const K_SIGMA: f64 = 3.0;
+/// Patches smaller than this many minimum mapping units must score higher to stay.
+pub const SMALL_PATCH_MMUS: u64 = 3;
+pub const SMALL_PATCH_FACTOR: f64 = 1.5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoSetup {
+    pub roles: Vec<BandRole>,
+    pub model: AutoModel,
+    pub score_median: f64,
+    pub score_sigma: f64,
+    pub threshold: f64,
+    pub sample_blocks: usize,
+    pub fit_pixels: usize,
+}
+
+/// The bands the score uses: every reflective band the profiles of both dates share.
+fn score_roles(a: &DatedImage, b: &DatedImage) -> Vec<BandRole> {
+    BandRole::ALL
+        .into_iter()
+        .filter(|r| a.profile.has(*r) && b.profile.has(*r))
+        .collect()
+}
+
+fn sample_blocks(grid: &Grid) -> Vec<Window> {
+    let all: Vec<Window> = window_rows(grid.width, grid.height, SAMPLE_BLOCK_SIDE)
+        .into_iter()
+        .flatten()
+        .collect();
+    if all.len() <= SAMPLE_BLOCKS {
+        return all;
+    }
+    (0..SAMPLE_BLOCKS)
+        .map(|k| all[k * all.len() / SAMPLE_BLOCKS])
+        .collect()
+}
+
+/// Band planes of both dates for one window, and the joint validity mask.
+struct PairPlanes {
+    t1: Vec<Vec<f32>>,
+    t2: Vec<Vec<f32>>,
+    valid: Vec<u8>,
+}
+
+/// The score of a halo-expanded window, with the planes it was computed from.
+struct Scored {
+    score: Vec<f32>,
+    big: Window,
+    ox: usize,
+    oy: usize,
+    planes: PairPlanes,
+}
+
+fn read_pair(
+    a: &DatedImage,
+    b: &DatedImage,
+    roles: &[BandRole],
+    w: &Window,
+) -> Result<PairPlanes, PipelineError> {
+    let mut valid = vec![1u8; w.len()];
+    let t1 = read_window(&a.info, &a.profile, roles, w, &mut valid)?;
+    let t2 = read_window(&b.info, &b.profile, roles, w, &mut valid)?;
+    Ok(PairPlanes {
+        t1: roles
+            .iter()
+            .map(|r| t1.get(*r).expect("read role").to_vec())
+            .collect(),
+        t2: roles
+            .iter()
+            .map(|r| t2.get(*r).expect("read role").to_vec())
+            .collect(),
+        valid,
+    })
+}
+
+/// The window grown by the halo, clipped to the grid, and the inner window's offset in it.
+fn with_halo(w: &Window, grid: &Grid) -> (Window, usize, usize) {
+    let c0 = w.col.saturating_sub(HALO);
+    let r0 = w.row.saturating_sub(HALO);
+    let c1 = (w.col + w.width + HALO).min(grid.width);
+    let r1 = (w.row + w.height + HALO).min(grid.height);
+    (
+        Window {
+            col: c0,
+            row: r0,
+            width: c1 - c0,
+            height: r1 - r0,
+        },
+        w.col - c0,
+        w.row - r0,
+    )
+}
+
+fn score(
+    a: &DatedImage,
+    b: &DatedImage,
+    roles: &[BandRole],
+    model: &AutoModel,
+    w: &Window,
+    grid: &Grid,
+) -> Result<Scored, PipelineError> {
+    let (big, ox, oy) = with_halo(w, grid);
+    let planes = read_pair(a, b, roles, &big)?;
+    let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
+    let r2: Vec<&[f32]> = planes.t2.iter().map(|v| v.as_slice()).collect();
+    let mut score = Vec::new();
+    score_window(
+        model,
+        &r1,
+        &r2,
+        &planes.valid,
+        big.width,
+        big.height,
+        &mut score,
+    );
+    Ok(Scored {
+        score,
+        big,
+        ox,
+        oy,
+        planes,
+    })
+}
+
+fn crop<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window) -> Vec<T> {
+    let mut out = Vec::with_capacity(w.len());
+    for r in 0..w.height {
+        let s = (oy + r) * big.width + ox;
+        out.extend_from_slice(&v[s..s + w.width]);
+    }
+    out
+}
+
+/// Fit normalisation and threshold for one date pair.
+pub fn fit_pair(a: &DatedImage, b: &DatedImage, grid: &Grid) -> Result<AutoSetup, PipelineError> {
+    let roles = score_roles(a, b);
+    if roles.len() < 3 {
+        return Err(PipelineError::Input(format!(
+            "{} / {}: the automatic method needs at least 3 shared bands, found {}",
+            a.source.display(),
+            b.source.display(),
+            roles.len()
+        )));
+    }
+    let blocks = sample_blocks(grid);
+    let reads: Vec<_> = blocks
+        .par_iter()
+        .map(|w| read_pair(a, b, &roles, w))
+        .collect::<Result<_, _>>()?;
+    let total_valid: usize = reads
+        .iter()
+        .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
+        .sum();
+    let stride = total_valid.div_ceil(FIT_PIXELS).max(1);
+    let (mut t1, mut t2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
+    let mut k = 0usize;
+    for p in &reads {
+        for i in 0..p.valid.len() {
+            if p.valid[i] == 0 {
+                continue;
+            }
+            if k.is_multiple_of(stride) {
+                for bnd in 0..roles.len() {
+                    t1[bnd].push(p.t1[bnd][i] as f64);
+                    t2[bnd].push(p.t2[bnd][i] as f64);
+                }
+            }
+            k += 1;
+        }
+    }
+    let fit_pixels = t1[0].len();
+    let model = fit(&t1, &t2).map_err(|e| {
+        PipelineError::Input(format!(
+            "{} / {}: {e}",
+            a.source.display(),
+            b.source.display()
+        ))
+    })?;
+    let scores: Vec<Vec<f64>> = blocks
+        .par_iter()
+        .map(|w| {
+            let sc = score(a, b, &roles, &model, w, grid)?;
+            Ok(crop(&sc.score, &sc.big, sc.ox, sc.oy, w)
+                .into_iter()
+                .filter(|v| v.is_finite())
+                .map(|v| v as f64)
+                .collect())
+        })
+        .collect::<Result<_, PipelineError>>()?;
+    let all: Vec<f64> = scores.into_iter().flatten().collect();
+    let (med, sig) = robust_sigma(&all);
+    Ok(AutoSetup {
+        roles,
+        model,
+        score_median: med,
+        score_sigma: sig,
+        threshold: med + K_SIGMA * sig,
+        sample_blocks: blocks.len(),
+        fit_pixels,
+    })
+}
+
+/// One window of the automatic method: mask = score ≥ threshold; channels = the kernel's
+/// statistic channels plus the score itself (last).
+pub(crate) fn compute_window(
+    a: &DatedImage,
+    b: &DatedImage,
+    kernel: &Kernel,
+    setup: &AutoSetup,
+    window: &Window,
+    grid: &Grid,
+) -> Result<WindowOut, PipelineError> {
+    let Scored {
+        score: s,
+        big,
+        ox,
+        oy,
+        planes,
+    } = score(a, b, &setup.roles, &setup.model, window, grid)?;
+    let valid = crop(&planes.valid, &big, ox, oy, window);
+    let inner1: Vec<Vec<f32>> = planes
+        .t1
+        .iter()
+        .map(|p| crop(p, &big, ox, oy, window))
+        .collect();
+    let inner2: Vec<Vec<f32>> = planes
+        .t2
+        .iter()
+        .map(|p| crop(p, &big, ox, oy, window))
+        .collect();
+    let (mut q1, mut q2) = (Planes::default(), Planes::default());
+    for (k, r) in setup.roles.iter().enumerate() {
+        q1.set(*r, &inner1[k]);
+        q2.set(*r, &inner2[k]);
+    }
+    let (mut mask, mut channels) = (Vec::new(), Vec::new());
+    kernel.run(&q1, &q2, &valid, &mut mask, &mut channels);
+    let score = crop(&s, &big, ox, oy, window);
+    let t = setup.threshold as f32;
+    for (m, &v) in mask.iter_mut().zip(&score) {
+        *m &= (v >= t) as u8;
+    }
+    channels.push(score);
+    Ok(WindowOut {
+        window: *window,
+        valid: valid.iter().map(|&v| v as u64).sum(),
+        flagged: mask.iter().map(|&v| v as u64).sum(),
+        mask,
+        channels,
+    })
+}
