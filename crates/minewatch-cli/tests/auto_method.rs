@@ -114,3 +114,26 @@ fn auto_is_insensitive_to_a_radiometric_gain_between_dates() {
         "area {na} vs {nb} after a gain change"
     );
 }
+
+#[test]
+fn cva_baseline_runs_with_otsu() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 160, 120, 43);
+    let out = dir.path().join("o");
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--method",
+        "cva",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["pairs"][0]["auto"]["score"], "cva");
+    assert!(m["pairs"][0]["auto"]["model"].is_null());
+    assert!(m["pairs"][0]["patches"].as_u64().unwrap() > 0);
+}

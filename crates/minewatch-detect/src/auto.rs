@@ -291,3 +291,71 @@ mod tests {
         assert!((m.offsets[0] - 50.0).abs() < 5.0, "{m:?}");
     }
 }
+
+/// The textbook baseline: magnitude of the raw band-difference vector, no normalisation.
+pub fn cva_window(t1: &[&[f32]], t2: &[&[f32]], valid: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend((0..valid.len()).map(|i| {
+        if valid[i] == 0 {
+            return f32::NAN;
+        }
+        let s: f32 = t1
+            .iter()
+            .zip(t2)
+            .map(|(a, b)| (b[i] - a[i]) * (b[i] - a[i]))
+            .sum();
+        s.sqrt()
+    }));
+}
+
+/// Otsu's threshold of a sample (256 bins between its 0.1 and 99.9 percentiles).
+pub fn otsu(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let (lo, hi) = (
+        v[v.len() / 1000],
+        v[(v.len() * 999 / 1000).min(v.len() - 1)],
+    );
+    if hi <= lo {
+        return lo;
+    }
+    let bins = 256;
+    let mut h = vec![0f64; bins];
+    for x in &v {
+        let k = (((x.clamp(lo, hi) - lo) / (hi - lo)) * bins as f64) as usize;
+        h[k.min(bins - 1)] += 1.0;
+    }
+    let c = |k: usize| lo + (k as f64 + 0.5) * (hi - lo) / bins as f64;
+    let total: f64 = h.iter().sum();
+    let sum_all: f64 = (0..bins).map(|k| h[k] * c(k)).sum();
+    let (mut w0, mut s0, mut best, mut t) = (0.0, 0.0, -1.0, lo);
+    for (k, &hk) in h.iter().enumerate() {
+        w0 += hk;
+        s0 += hk * c(k);
+        let w1 = total - w0;
+        if w0 == 0.0 || w1 == 0.0 {
+            continue;
+        }
+        let (m0, m1) = (s0 / w0, (sum_all - s0) / w1);
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            t = c(k);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod otsu_tests {
+    #[test]
+    fn otsu_splits_two_modes() {
+        let mut v: Vec<f64> = (0..1000).map(|i| 10.0 + (i % 7) as f64).collect();
+        v.extend((0..300).map(|i| 100.0 + (i % 5) as f64));
+        let t = super::otsu(&v);
+        assert!(t > 16.0 && t < 100.0, "{t}");
+    }
+}

@@ -6,7 +6,7 @@ use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use crate::inputs::DatedImage;
 use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
-use minewatch_detect::auto::{fit, robust_sigma, score_window, AutoModel, HALO};
+use minewatch_detect::auto::{cva_window, fit, otsu, robust_sigma, score_window, AutoModel, HALO};
 use minewatch_detect::{Kernel, Planes};
 use minewatch_raster::read_window;
 use rayon::prelude::*;
@@ -25,8 +25,11 @@ pub const SMALL_PATCH_FACTOR: f64 = 1.5;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AutoSetup {
+    /// `auto` (normalised Mahalanobis, median + 3 sigma) or `cva` (raw magnitude, Otsu).
+    pub score: &'static str,
     pub roles: Vec<BandRole>,
-    pub model: AutoModel,
+    /// The fitted normalisation (`auto` only).
+    pub model: Option<AutoModel>,
     pub score_median: f64,
     pub score_sigma: f64,
     pub threshold: f64,
@@ -115,7 +118,7 @@ fn score(
     a: &DatedImage,
     b: &DatedImage,
     roles: &[BandRole],
-    model: &AutoModel,
+    model: Option<&AutoModel>,
     w: &Window,
     grid: &Grid,
 ) -> Result<Scored, PipelineError> {
@@ -124,15 +127,18 @@ fn score(
     let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
     let r2: Vec<&[f32]> = planes.t2.iter().map(|v| v.as_slice()).collect();
     let mut score = Vec::new();
-    score_window(
-        model,
-        &r1,
-        &r2,
-        &planes.valid,
-        big.width,
-        big.height,
-        &mut score,
-    );
+    match model {
+        Some(m) => score_window(
+            m,
+            &r1,
+            &r2,
+            &planes.valid,
+            big.width,
+            big.height,
+            &mut score,
+        ),
+        None => cva_window(&r1, &r2, &planes.valid, &mut score),
+    }
     Ok(Scored {
         score,
         big,
@@ -152,7 +158,12 @@ fn crop<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window) -> Vec
 }
 
 /// Fit normalisation and threshold for one date pair.
-pub fn fit_pair(a: &DatedImage, b: &DatedImage, grid: &Grid) -> Result<AutoSetup, PipelineError> {
+pub fn fit_pair(
+    a: &DatedImage,
+    b: &DatedImage,
+    grid: &Grid,
+    cva: bool,
+) -> Result<AutoSetup, PipelineError> {
     let roles = score_roles(a, b);
     if roles.len() < 3 {
         return Err(PipelineError::Input(format!(
@@ -189,17 +200,21 @@ pub fn fit_pair(a: &DatedImage, b: &DatedImage, grid: &Grid) -> Result<AutoSetup
         }
     }
     let fit_pixels = t1[0].len();
-    let model = fit(&t1, &t2).map_err(|e| {
-        PipelineError::Input(format!(
-            "{} / {}: {e}",
-            a.source.display(),
-            b.source.display()
-        ))
-    })?;
+    let model = if cva {
+        None
+    } else {
+        Some(fit(&t1, &t2).map_err(|e| {
+            PipelineError::Input(format!(
+                "{} / {}: {e}",
+                a.source.display(),
+                b.source.display()
+            ))
+        })?)
+    };
     let scores: Vec<Vec<f64>> = blocks
         .par_iter()
         .map(|w| {
-            let sc = score(a, b, &roles, &model, w, grid)?;
+            let sc = score(a, b, &roles, model.as_ref(), w, grid)?;
             Ok(crop(&sc.score, &sc.big, sc.ox, sc.oy, w)
                 .into_iter()
                 .filter(|v| v.is_finite())
@@ -210,11 +225,12 @@ pub fn fit_pair(a: &DatedImage, b: &DatedImage, grid: &Grid) -> Result<AutoSetup
     let all: Vec<f64> = scores.into_iter().flatten().collect();
     let (med, sig) = robust_sigma(&all);
     Ok(AutoSetup {
+        score: if cva { "cva" } else { "auto" },
+        threshold: if cva { otsu(&all) } else { med + K_SIGMA * sig },
         roles,
         model,
         score_median: med,
         score_sigma: sig,
-        threshold: med + K_SIGMA * sig,
         sample_blocks: blocks.len(),
         fit_pixels,
     })
@@ -236,7 +252,7 @@ pub(crate) fn compute_window(
         ox,
         oy,
         planes,
-    } = score(a, b, &setup.roles, &setup.model, window, grid)?;
+    } = score(a, b, &setup.roles, setup.model.as_ref(), window, grid)?;
     let valid = crop(&planes.valid, &big, ox, oy, window);
     let inner1: Vec<Vec<f32>> = planes
         .t1

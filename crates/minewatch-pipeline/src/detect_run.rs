@@ -65,7 +65,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t0 = Instant::now();
     req.params.validate().map_err(PipelineError::Input)?;
     let mut images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
-    let auto = req.params.method == Method::Auto;
+    let auto = req.params.method != Method::Rule;
     let rule = if auto {
         Rule { all: Vec::new() }
     } else {
@@ -280,7 +280,8 @@ fn detect_pair(
     let t0 = Instant::now();
     let width = grid.width;
     let auto = match req.params.method {
-        Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid)?),
+        Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid, false)?),
+        Method::Cva => Some(crate::auto_run::fit_pair(a, b, grid, true)?),
         Method::Rule => None,
     };
     // The automatic method carries its score as one more channel, last.
@@ -414,7 +415,12 @@ fn detect_pair(
             names.push("score".into());
             // A stricter bar for small patches: isolated specks of modest change are the
             // commonest false alarm.
-            let small = crate::auto_run::SMALL_PATCH_MMUS * params.mmu_px;
+            // (not for the plain baseline)
+            let small = if setup.score == "cva" {
+                0
+            } else {
+                crate::auto_run::SMALL_PATCH_MMUS * params.mmu_px
+            };
             let bar = crate::auto_run::SMALL_PATCH_FACTOR * setup.threshold;
             let before = pixels.len();
             let kept: Vec<PatchPixels> = pixels

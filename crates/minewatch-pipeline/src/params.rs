@@ -30,6 +30,8 @@ pub enum Method {
     Rule,
     /// The automatic score and threshold (minewatch_detect::auto): no per-scene parameters.
     Auto,
+    /// Baseline for accuracy tables: raw change-vector magnitude, Otsu threshold.
+    Cva,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

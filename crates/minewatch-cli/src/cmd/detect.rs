@@ -16,6 +16,7 @@ pub enum Format {
 pub enum MethodArg {
     Rule,
     Auto,
+    Cva,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,8 +40,9 @@ pub struct DetectArgs {
     /// Params file (TOML): profile, band mapping, rule, minimum mapping unit.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// How change is decided: `rule` (the explicit rule) or `auto` (normalised Mahalanobis
-    /// change score with a scene-derived threshold; no per-scene parameters).
+    /// How change is decided: `rule` (the explicit rule), `auto` (normalised Mahalanobis
+    /// change score with a scene-derived threshold; no per-scene parameters) or `cva`
+    /// (the textbook baseline: raw change-vector magnitude, Otsu threshold).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// Band profile: auto, sentinel2, sentinel2-l2a, landsat-tm, landsat-oli, gf-wfv, gf2-pms, bgrn, bgrns.
@@ -103,6 +105,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
         params.method = match m {
             MethodArg::Rule => Method::Rule,
             MethodArg::Auto => Method::Auto,
+            MethodArg::Cva => Method::Cva,
         };
     }
     if let Some(m) = a.mmu {
