@@ -138,6 +138,11 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
             pool.install(|| detect_pair(&w[0], &w[1], pair, &grid, &kernel, req))?;
         let georef_t = Instant::now();
         let mut geo = pool.install(|| georeference(&grid, patches))?;
+        let threshold = counts.auto.as_ref().map(|a| a.threshold);
+        for p in geo.iter_mut() {
+            let v = crate::classify::classify(&p.record.stats, threshold);
+            (p.change_type, p.confidence, p.reasons) = (v.change_type, v.confidence, v.reasons);
+        }
         let mut counts = counts;
         counts.georef_s = georef_t.elapsed().as_secs_f64();
         all.append(&mut geo);

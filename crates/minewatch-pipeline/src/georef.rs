@@ -24,6 +24,10 @@ pub struct GeoPatch {
     pub centroid: (f64, f64),
     /// lon/lat bounding box: west, south, east, north.
     pub bbox: (f64, f64, f64, f64),
+    /// Change type, confidence and reasons (crate::classify), set after georeferencing.
+    pub change_type: &'static str,
+    pub confidence: &'static str,
+    pub reasons: String,
 }
 
 /// Thread-local transformers for one grid.
@@ -145,6 +149,9 @@ impl Georef {
             area_mu: m2_to_mu(area_m2),
             centroid: (cx[0], cy[0]),
             bbox: (w, s, e, n),
+            change_type: "other",
+            confidence: "rule",
+            reasons: String::new(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! into patches, georeferences them and writes every output atomically with a manifest.
 
 pub mod auto_run;
+pub mod classify;
 pub mod detect_run;
 pub mod error;
 pub mod eval_run;

@@ -35,6 +35,9 @@ pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
         ("first_row".into(), Attr::Int(r.first_pixel.0 as i64)),
         ("first_col".into(), Attr::Int(r.first_pixel.1 as i64)),
         ("parts".into(), Attr::Int(r.geometry.polygons.len() as i64)),
+        ("change_type".into(), Attr::Text(p.change_type.to_string())),
+        ("confidence".into(), Attr::Text(p.confidence.to_string())),
+        ("reasons".into(), Attr::Text(p.reasons.clone())),
     ];
     for name in stats {
         let s = r.stats.iter().find(|s| &s.name == name);
@@ -76,6 +79,9 @@ pub fn schema(stats: &[String]) -> Vec<(String, Kind)> {
         ("first_row", Int),
         ("first_col", Int),
         ("parts", Int),
+        ("change_type", Text),
+        ("confidence", Text),
+        ("reasons", Text),
     ]
     .iter()
     .map(|(n, k)| (n.to_string(), *k))
@@ -103,8 +109,8 @@ mod tests {
     fn schema_names_follow_attributes() {
         let stats = vec!["ndvi_drop".to_string()];
         let names: Vec<String> = schema(&stats).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names.len(), 14);
-        assert_eq!(names[12], "mean_ndvi_drop");
-        assert_eq!(names[13], "max_ndvi_drop");
+        assert_eq!(names.len(), 17);
+        assert_eq!(names[15], "mean_ndvi_drop");
+        assert_eq!(names[16], "max_ndvi_drop");
     }
 }
