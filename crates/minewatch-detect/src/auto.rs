@@ -173,29 +173,27 @@ pub fn score_window(
 ) {
     let nb = t1.len();
     let n = w * h;
-    // Whitened planes: u = L (gain·t2 + offset), v = L t1; then |u(p) − v(q)|² is the
-    // Mahalanobis length of the difference between pixel p of date 2 and q of date 1.
+    // Whitened vectors, pixel-interleaved: u = L (gain·t2 + offset), v = L t1; then
+    // |u(p) − v(q)|² is the Mahalanobis length of date 2 at p against date 1 at q.
     let mut u = vec![0f32; nb * n];
     let mut v = vec![0f32; nb * n];
+    let (mut x2, mut x1) = (vec![0f64; nb], vec![0f64; nb]);
     for i in 0..n {
+        for c in 0..nb {
+            x2[c] = t2[c][i] as f64 * model.gains[c] + model.offsets[c];
+            x1[c] = t1[c][i] as f64;
+        }
+        let (ui, vi) = (&mut u[i * nb..(i + 1) * nb], &mut v[i * nb..(i + 1) * nb]);
         for r in 0..nb {
-            let (mut su, mut sv) = (0f64, 0f64);
-            for c in 0..=r {
-                let l = model.whiten[r * nb + c];
-                su += l * (t2[c][i] as f64 * model.gains[c] + model.offsets[c]);
-                sv += l * t1[c][i] as f64;
-            }
-            u[r * n + i] = su as f32;
-            v[r * n + i] = sv as f32;
+            let row = &model.whiten[r * nb..r * nb + r + 1];
+            ui[r] = row.iter().zip(&x2).map(|(l, x)| l * x).sum::<f64>() as f32;
+            vi[r] = row.iter().zip(&x1).map(|(l, x)| l * x).sum::<f64>() as f32;
         }
     }
+    let inv_nb = 1.0 / nb as f32;
     let dist = |p: usize, q: usize| -> f32 {
-        let mut s = 0f32;
-        for b in 0..nb {
-            let d = u[b * n + p] - v[b * n + q];
-            s += d * d;
-        }
-        s / nb as f32
+        let (a, b) = (&u[p * nb..(p + 1) * nb], &v[q * nb..(q + 1) * nb]);
+        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>() * inv_nb
     };
     let mut raw = vec![f32::NAN; n];
     for y in 0..h {
