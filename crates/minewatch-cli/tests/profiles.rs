@@ -223,3 +223,169 @@ fn scale_and_offset_are_applied() {
     ]));
     assert!(sc["pairs"][0]["rule_pixels"].as_u64() <= sa["pairs"][0]["rule_pixels"].as_u64());
 }
+
+#[test]
+fn user_mask_excludes_pixels_and_must_share_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(160, 120, 25);
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["k_20200601.tif", "k_20210601.tif"])
+            .unwrap();
+    // Mask the left half: the truth raster's grid, all ones in columns < 80.
+    let mask = dir.path().join("mask.tif");
+    minewatch_synth::write_truth(&spec, &mask).unwrap();
+    {
+        let ds = gdal::Dataset::open_ex(
+            &mask,
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        let data: Vec<u8> = (0..160 * 120).map(|i| ((i % 160) < 80) as u8).collect();
+        band.write(
+            (0, 0),
+            (160, 120),
+            &mut gdal::raster::Buffer::new((160, 120), data),
+        )
+        .unwrap();
+    }
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let sa = json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--out",
+        s(&a),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    let sb = json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--mask",
+        s(&mask),
+        "--out",
+        s(&b),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert_eq!(sb["pairs"][0]["valid_pixels"], 80 * 120);
+    assert!(
+        sb["patches"].as_u64() < sa["patches"].as_u64(),
+        "{sa} vs {sb}"
+    );
+    let text = std::fs::read_to_string(b.join("patches.csv")).unwrap();
+    for line in text.lines().skip(1) {
+        let col: u32 = line.split(',').nth(10).unwrap().parse().unwrap();
+        assert!(col >= 80, "patch starting in the masked half: {line}");
+    }
+    assert_eq!(manifest(&b)["mask"], s(&mask));
+    // A mask on another grid is refused.
+    let small = dir.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let other = minewatch_synth::SceneSpec::small(100, 100, 1);
+    let bad = small.join("bad_mask.tif");
+    minewatch_synth::write_truth(&other, &bad).unwrap();
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--mask",
+        s(&bad),
+        "--out",
+        s(&dir.path().join("c")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("bad_mask.tif") && stderr(&o).contains("grid"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_nodata_hole_inside_a_patch_is_not_filled_by_the_sieve() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = minewatch_synth::SceneSpec::small(160, 120, 26);
+    spec.nodata_rows = 1; // sets nodata = 0 on every band; the last row is nodata
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["h_20200601.tif", "h_20210601.tif"])
+            .unwrap();
+    let a = dir.path().join("a");
+    json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--out",
+        s(&a),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    // The biggest patch; punch a one-pixel nodata hole at a pixel well inside it (both dates).
+    let text = std::fs::read_to_string(a.join("patches.csv")).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    let big = rows
+        .iter()
+        .max_by_key(|r| r[3].parse::<u64>().unwrap())
+        .unwrap();
+    let (px, first_row, first_col): (u64, usize, usize) = (
+        big[3].parse().unwrap(),
+        big[9].parse().unwrap(),
+        big[10].parse().unwrap(),
+    );
+    let (hr, hc) = (first_row + 2, first_col);
+    for t in [&t1, &t2] {
+        let ds = gdal::Dataset::open_ex(
+            t,
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for band in 1..=5 {
+            let mut b = ds.rasterband(band).unwrap();
+            b.write(
+                (hc as isize, hr as isize),
+                (1, 1),
+                &mut gdal::raster::Buffer::new((1, 1), vec![0u16]),
+            )
+            .unwrap();
+        }
+    }
+    let b = dir.path().join("b");
+    json(&minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--out",
+        s(&b),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    let text = std::fs::read_to_string(b.join("patches.csv")).unwrap();
+    let after: u64 = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
+        .find(|r| r[9] == big[9] && r[10] == big[10])
+        .map(|r| r[3].parse().unwrap())
+        .expect("the patch is still there");
+    assert_eq!(
+        after,
+        px - 1,
+        "the nodata pixel at r{hr}c{hc} must not be part of the patch"
+    );
+}

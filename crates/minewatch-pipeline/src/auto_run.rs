@@ -81,6 +81,9 @@ fn read_pair(
     w: &Window,
 ) -> Result<PairPlanes, PipelineError> {
     let mut valid = vec![1u8; w.len()];
+    if let Some(m) = &a.mask {
+        minewatch_raster::reader::apply_mask(m, w, &mut valid)?;
+    }
     let t1 = read_window(&a.info, &a.profile, roles, w, &mut valid)?;
     let t2 = read_window(&b.info, &b.profile, roles, w, &mut valid)?;
     Ok(PairPlanes {
@@ -282,6 +285,7 @@ pub(crate) fn compute_window(
         valid: valid.iter().map(|&v| v as u64).sum(),
         flagged: mask.iter().map(|&v| v as u64).sum(),
         mask,
+        valid_mask: valid,
         channels,
     })
 }

@@ -20,7 +20,8 @@ use minewatch_core::{
 use minewatch_detect::{
     polygons_of_runs, Kernel, PatchPixels, PatchSweep, Planes, Rule, SieveSweep, Var,
 };
-use minewatch_raster::reader::{close_thread_handles, read_window};
+use minewatch_raster::reader::{apply_mask, close_thread_handles, read_window};
+use minewatch_raster::ImageInfo;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct DetectRequest {
     pub quicklook: bool,
     /// Warp dates whose grid differs onto the first date's grid instead of failing.
     pub align: bool,
+    /// A mask raster on the first date's grid: non-zero pixels are never change.
+    pub mask: Option<PathBuf>,
 }
 
 /// What `--format json` prints.
@@ -109,6 +112,21 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         rule,
         channels: channels.unwrap_or_default(),
     };
+    if let Some(mp) = &req.mask {
+        // Any date will do: the mask carries none of its own.
+        let m = ImageInfo::inspect(mp, Some(images[0].info.date))?;
+        let g = &images[0].info.grid;
+        if let Some(diff) = g.difference(&m.grid, images[0].info.same_crs(&m)) {
+            return Err(PipelineError::Input(format!(
+                "mask {} is not on the grid of {} ({diff}); rasterise or warp it onto that grid",
+                mp.display(),
+                images[0].source.display()
+            )));
+        }
+        for img in images.iter_mut() {
+            img.mask = Some(m.clone());
+        }
+    }
     let staging = Staging::new(&req.out)?;
     if req.align {
         crate::inputs::align(&mut images, &staging.path(".align"))?;
@@ -213,6 +231,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         statistics: stat_names.clone(),
         skipped_statistics: skipped,
         grid: manifest::GridRecord::from(&grid),
+        mask: req.mask.clone(),
         threads: req.threads,
         window: req.window,
         pairs: pair_counts.clone(),
@@ -241,6 +260,9 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
 pub(crate) struct WindowOut {
     pub window: Window,
     pub mask: Vec<u8>,
+    /// 1 where both dates have data (and the user mask allows): the sieve may fill holes,
+    /// but never with these pixels' opposite.
+    pub valid_mask: Vec<u8>,
     pub channels: Vec<Vec<f32>>,
     pub valid: u64,
     pub flagged: u64,
@@ -254,6 +276,9 @@ fn compute_window(
 ) -> Result<WindowOut, PipelineError> {
     let roles = kernel.roles();
     let mut valid = vec![1u8; window.len()];
+    if let Some(m) = &a.mask {
+        apply_mask(m, window, &mut valid)?;
+    }
     let t1 = read_window(&a.info, &a.profile, &roles, window, &mut valid)?;
     let t2 = read_window(&b.info, &b.profile, &roles, window, &mut valid)?;
     let (mut p1, mut p2) = (Planes::default(), Planes::default());
@@ -268,6 +293,7 @@ fn compute_window(
     Ok(WindowOut {
         window: *window,
         mask,
+        valid_mask: valid,
         channels,
         valid: n_valid,
         flagged,
@@ -324,36 +350,44 @@ fn detect_pair(
     let sweep = std::thread::Builder::new()
         .name("mw-sweep".into())
         .spawn(move || {
-            let mut sieve = SieveSweep::<Vec<f32>>::new(width, mmu_sieve);
+            let mut sieve = SieveSweep::<(Vec<f32>, Vec<u8>)>::new(width, mmu_sieve);
             let mut label = PatchSweep::new(width, n_ch, min_pixels);
             let mut patches: Vec<PatchPixels> = Vec::new();
             let mut sieved_px = 0u64;
             let mut on_patch = |p: PatchPixels| patches.push(p);
             let mut mask_row = vec![0u8; width];
             // Row value buffers circle back here once labelled: no fresh pages per row.
-            let spare: std::cell::RefCell<Vec<Vec<f32>>> = Default::default();
+            type RowBufs = (Vec<f32>, Vec<u8>);
+            let spare: std::cell::RefCell<Vec<RowBufs>> = Default::default();
+            let mut clean = vec![0u8; width];
             {
-                let mut on_row = |row: &[u8], vals: Vec<f32>| {
-                    sieved_px += row.iter().map(|&v| (v != 0) as u64).sum::<u64>();
-                    label.push_row(row, &vals, &mut on_patch);
-                    spare.borrow_mut().push(vals);
+                let mut on_row = |row: &[u8], (vals, vrow): RowBufs| {
+                    // The sieve may fill a small hole with change; nodata and masked pixels
+                    // stay out of every patch.
+                    for ((c, &r), &v) in clean.iter_mut().zip(row).zip(&vrow) {
+                        *c = r & v;
+                    }
+                    sieved_px += clean.iter().map(|&v| v as u64).sum::<u64>();
+                    label.push_row(&clean, &vals, &mut on_patch);
+                    spare.borrow_mut().push((vals, vrow));
                 };
                 for outs in rx {
                     let h = outs.first().map_or(0, |o| o.window.height);
                     for r in 0..h {
-                        let mut vals = spare
+                        let (mut vals, mut vrow) = spare
                             .borrow_mut()
                             .pop()
-                            .unwrap_or_else(|| vec![0f32; n_ch * width]);
+                            .unwrap_or_else(|| (vec![0f32; n_ch * width], vec![0u8; width]));
                         for o in &outs {
                             let (c0, ww) = (o.window.col, o.window.width);
                             mask_row[c0..c0 + ww].copy_from_slice(&o.mask[r * ww..(r + 1) * ww]);
+                            vrow[c0..c0 + ww].copy_from_slice(&o.valid_mask[r * ww..(r + 1) * ww]);
                             for c in 0..n_ch {
                                 vals[c * width + c0..c * width + c0 + ww]
                                     .copy_from_slice(&o.channels[c][r * ww..(r + 1) * ww]);
                             }
                         }
-                        sieve.push_row(&mask_row, vals, &mut on_row);
+                        sieve.push_row(&mask_row, (vals, vrow), &mut on_row);
                     }
                 }
                 sieve.finish(&mut on_row);

@@ -15,6 +15,8 @@ pub struct DatedImage {
     /// The file the user gave (differs from `info.path` when `--align` warped it).
     pub source: PathBuf,
     pub aligned: bool,
+    /// The run's user mask (same grid), shared by every date: non-zero = never change.
+    pub mask: Option<ImageInfo>,
 }
 
 /// Inspect, date, order and check the images.
@@ -53,6 +55,7 @@ pub fn resolve(
             profile,
             source: p.clone(),
             aligned: false,
+            mask: None,
         });
     }
     images.sort_by_key(|a| a.info.date);

@@ -109,6 +109,9 @@ pub struct Manifest {
     pub statistics: Vec<String>,
     pub skipped_statistics: Vec<String>,
     pub grid: GridRecord,
+    /// The user mask, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask: Option<PathBuf>,
     pub threads: usize,
     pub window: usize,
     pub pairs: Vec<PairCounts>,

@@ -108,3 +108,23 @@ fn finish_plane(info: &crate::image::BandInfo, buf: &mut [f32], valid: &mut [u8]
         }
     }
 }
+
+/// Apply a user mask raster (band 1, same grid as the run): non-zero pixels are excluded,
+/// i.e. cleared in `valid` (clouds, shadows, areas the user does not want assessed).
+pub fn apply_mask(mask: &ImageInfo, window: &Window, valid: &mut [u8]) -> Result<(), RasterError> {
+    let profile = SensorProfile {
+        name: "mask".into(),
+        bands: vec![(BandRole::Blue, 1)],
+    };
+    let mut ignore = vec![1u8; window.len()];
+    let b = read_window(mask, &profile, &[BandRole::Blue], window, &mut ignore)?;
+    for (v, &m) in valid
+        .iter_mut()
+        .zip(b.get(BandRole::Blue).expect("mask band"))
+    {
+        if m != 0.0 {
+            *v = 0;
+        }
+    }
+    Ok(())
+}

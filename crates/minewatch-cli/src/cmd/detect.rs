@@ -70,6 +70,10 @@ pub struct DetectArgs {
     /// instead of stopping with an error.
     #[arg(long)]
     pub align: bool,
+    /// A mask raster on the first date's grid (band 1): non-zero pixels are never change
+    /// (clouds, shadows, areas not to assess).
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
     /// Also write quicklook.png: both dates of the first pair with the patches outlined.
     #[arg(long)]
     pub quicklook: bool,
@@ -149,6 +153,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
         progress: !a.quiet && std::io::stderr().is_terminal(),
         quicklook: a.quicklook,
         align: a.align,
+        mask: a.mask,
     };
     let s = run_detect(&req).map_err(|e| (e.exit_code(), e.to_string()))?;
     match a.format {
