@@ -5,6 +5,7 @@ use super::{attributes, round, Attr};
 use crate::error::PipelineError;
 use crate::georef::GeoPatch;
 use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -30,29 +31,50 @@ pub fn write(path: &Path, patches: &[GeoPatch], stats: &[String]) -> Result<(), 
                 },
             );
         }
-        let coords: Vec<Vec<Vec<[f64; 2]>>> = p
-            .lonlat_polygons
-            .iter()
-            .map(|rings| {
-                rings
+        if i > 0 {
+            w.write_all(b",\n").map_err(err)?;
+        }
+        // Geometry by hand: no per-vertex allocation.
+        let mut g = String::with_capacity(
+            64 + 48
+                * p.lonlat_polygons
                     .iter()
-                    .map(|r| r.iter().map(|&(x, y)| [round(x, 7), round(y, 7)]).collect())
-                    .collect()
-            })
-            .collect();
+                    .flatten()
+                    .map(|r| r.len())
+                    .sum::<usize>(),
+        );
+        g.push('[');
+        for (k, rings) in p.lonlat_polygons.iter().enumerate() {
+            g.push_str(if k == 0 { "[" } else { ",[" });
+            for (j, r) in rings.iter().enumerate() {
+                g.push_str(if j == 0 { "[" } else { ",[" });
+                for (n, &(x, y)) in r.iter().enumerate() {
+                    if n > 0 {
+                        g.push(',');
+                    }
+                    // Rust prints the shortest decimal that reads back as the same double.
+                    let _ = write!(g, "[{},{}]", round(x, 7), round(y, 7));
+                }
+                g.push(']');
+            }
+            g.push(']');
+        }
+        g.push(']');
         let b = p.bbox;
-        let feature = json!({
+        let head = json!({
             "type": "Feature",
             "id": p.record.id,
             "bbox": [round(b.0, 7), round(b.1, 7), round(b.2, 7), round(b.3, 7)],
             "properties": Value::Object(props),
-            "geometry": {"type": "MultiPolygon", "coordinates": coords},
         });
-        if i > 0 {
-            w.write_all(b",\n").map_err(err)?;
-        }
-        serde_json::to_writer(&mut w, &feature)
-            .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        let head = head.to_string();
+        // `{...}` minus its closing brace, then the geometry member.
+        w.write_all(&head.as_bytes()[..head.len() - 1])
+            .map_err(err)?;
+        w.write_all(b",\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":")
+            .map_err(err)?;
+        w.write_all(g.as_bytes()).map_err(err)?;
+        w.write_all(b"}}").map_err(err)?;
     }
     w.write_all(b"\n]}\n").map_err(err)?;
     w.flush().map_err(err)
