@@ -10,9 +10,8 @@
 //! The sweep reads rows top to bottom as runs, joins them with a union-find and emits a
 //! sieved row as soon as every region touching it is decided. A small region is decided
 //! a few rows after it closes, so only a handful of rows are ever held back. Memory: the
-//! held rows and open regions' neighbour lists (O(width)), plus 48 bytes per region the
-//! scene has (a label table that is not yet compacted: 25 MB for the 16384² peer scene;
-//! a scene of 10⁸ one-pixel specks would need ~5 GB).
+//! held rows and open regions' neighbour lists (O(width)); the label table is compacted
+//! to the regions still in play whenever it doubles past 2²⁰ entries.
 //! Because it is one sequential pass in raster order, its output cannot depend on how the
 //! rows were computed (window size, thread count).
 
@@ -70,6 +69,8 @@ pub struct SieveSweep<P> {
     pending: VecDeque<Pending<P>>,
     undecided: Vec<u32>,
     out_row: Vec<u8>,
+    /// Compact the label table when it reaches this many entries.
+    compact_at: usize,
     /// Regions whose value the sieve flipped, for the run manifest.
     pub flipped_regions: u64,
 }
@@ -87,8 +88,98 @@ impl<P> SieveSweep<P> {
             pending: VecDeque::new(),
             undecided: Vec::new(),
             out_row: vec![0; width],
+            compact_at: 1 << 20,
             flipped_regions: 0,
         }
+    }
+
+    /// Compact the label table from `n` entries on (tests use tiny values).
+    pub fn with_compaction_at(mut self, n: usize) -> Self {
+        self.compact_at = n.max(1);
+        self
+    }
+
+    /// Renumber the regions still referenced (open ones, held rows, undecided ones and
+    /// their neighbours) densely and drop the rest, so the table tracks the regions in
+    /// play instead of every region the scene ever had. Decisions do not depend on label
+    /// numbers, so the output is unchanged.
+    fn compact(&mut self) {
+        let mut map: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        let mut order: Vec<u32> = Vec::new();
+        let visit =
+            |root: u32, map: &mut std::collections::HashMap<u32, u32>, order: &mut Vec<u32>| {
+                map.entry(root).or_insert_with(|| {
+                    order.push(root);
+                    (order.len() - 1) as u32
+                });
+            };
+        let mut labels: Vec<u32> = self.prev.iter().map(|&(_, l)| l).collect();
+        for p in &self.pending {
+            labels.extend(p.runs.iter().map(|&(_, l)| l));
+        }
+        labels.extend(self.undecided.iter().copied());
+        for l in labels {
+            let r = self.find(l);
+            visit(r, &mut map, &mut order);
+        }
+        // Neighbour lists of the regions kept point at regions that must be kept too.
+        let mut i = 0;
+        while i < order.len() {
+            let nbrs: Vec<u32> = self.regions[order[i] as usize]
+                .nbrs
+                .iter()
+                .map(|&(c, _)| c)
+                .collect();
+            for c in nbrs {
+                let r = self.find(c);
+                visit(r, &mut map, &mut order);
+            }
+            i += 1;
+        }
+        let mut regions = Vec::with_capacity(order.len());
+        let mut sets = DisjointSets::default();
+        for &old in &order {
+            let mut r = std::mem::replace(
+                &mut self.regions[old as usize],
+                Region {
+                    value: 0,
+                    size: 0,
+                    last_row: 0,
+                    state: State::Closed,
+                    nbrs: Vec::new(),
+                },
+            );
+            for n in r.nbrs.iter_mut() {
+                let root = self.find(n.0);
+                n.0 = map[&root];
+            }
+            regions.push(r);
+            sets.add();
+        }
+        let remap = |this: &mut Self, l: u32| {
+            let r = this.find(l);
+            map[&r]
+        };
+        let mut prev = std::mem::take(&mut self.prev);
+        for run in prev.iter_mut() {
+            run.1 = remap(self, run.1);
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        for p in pending.iter_mut() {
+            for run in p.runs.iter_mut() {
+                run.1 = remap(self, run.1);
+            }
+        }
+        let undecided: Vec<u32> = std::mem::take(&mut self.undecided)
+            .into_iter()
+            .map(|l| remap(self, l))
+            .collect();
+        self.prev = prev;
+        self.pending = pending;
+        self.undecided = undecided;
+        self.regions = regions;
+        self.sets = sets;
+        self.compact_at = self.compact_at.max(2 * self.regions.len());
     }
 
     /// Rows pushed but not yet emitted (bounded in practice by a few rows).
@@ -223,6 +314,9 @@ impl<P> SieveSweep<P> {
         self.pending.push_back(Pending { runs: cur, payload });
         self.y += 1;
         self.decide_and_emit(emit);
+        if self.regions.len() >= self.compact_at {
+            self.compact();
+        }
     }
 
     /// Flush: close every region and emit all held rows.

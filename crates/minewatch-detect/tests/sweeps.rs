@@ -125,6 +125,18 @@ proptest! {
     }
 
     #[test]
+    fn sieve_with_constant_compaction_matches_reference((w, mask) in mask_strategy(), mmu in 2u64..14, every in 1usize..6) {
+        let mut out = Vec::new();
+        let mut s = minewatch_detect::SieveSweep::<()>::new(w, mmu).with_compaction_at(every);
+        let mut emit = |row: &[u8], _: ()| out.extend_from_slice(row);
+        for row in mask.chunks(w) {
+            s.push_row(row, (), &mut emit);
+        }
+        s.finish(&mut emit);
+        prop_assert_eq!(out, reference_sieve(&mask, w, mmu));
+    }
+
+    #[test]
     fn labels_match_flood_fill((w, mask) in mask_strategy()) {
         let (lab, sizes, values) = components(&mask, w);
         let patches = label_mask(&mask, w);
