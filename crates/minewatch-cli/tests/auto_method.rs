@@ -137,3 +137,68 @@ fn cva_baseline_runs_with_otsu() {
     assert!(m["pairs"][0]["auto"]["model"].is_null());
     assert!(m["pairs"][0]["patches"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn identical_dates_are_refused_not_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, _] = synth_pair(dir.path(), 128, 96, 44);
+    let same = dir.path().join("same_20220101.tif");
+    std::fs::copy(&t1, &same).unwrap();
+    for m in ["auto", "cva"] {
+        let out = dir.path().join(m);
+        let o = minewatch(&["detect", s(&t1), s(&same), "--method", m, "--out", s(&out)]);
+        assert_eq!(o.status.code(), Some(1), "{m}: {}", stderr(&o));
+        assert!(stderr(&o).contains("identical dates"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn nan_pixels_in_float_inputs_never_become_change() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 128, 96, 45);
+    let mut f = Vec::new();
+    for (t, name) in [(&t1, "f_20200601.tif"), (&t2, "f_20210601.tif")] {
+        let p = dir.path().join(name);
+        let st = std::process::Command::new("gdal_translate")
+            .args(["-q", "-ot", "Float32", s(t), s(&p)])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        f.push(p);
+    }
+    // A 3x3 block of NaN in date 2, no nodata tag.
+    {
+        let ds = gdal::Dataset::open_ex(
+            &f[1],
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for band in 1..=5 {
+            let mut b = ds.rasterband(band).unwrap();
+            b.write(
+                (60, 40),
+                (3, 3),
+                &mut gdal::raster::Buffer::new((3, 3), vec![f32::NAN; 9]),
+            )
+            .unwrap();
+        }
+    }
+    let out = dir.path().join("o");
+    let summary = detect(&[s(&f[0]), s(&f[1]), "--out", s(&out)]);
+    assert_eq!(summary["pairs"][0]["valid_pixels"], 128 * 96 - 9);
+    let text = std::fs::read_to_string(out.join("patches.csv")).unwrap();
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        let (r, col): (i64, i64) = (c[9].parse().unwrap(), c[10].parse().unwrap());
+        assert!(
+            !((39..=43).contains(&r) && (59..=63).contains(&col)),
+            "a patch starts at the NaN block: {line}"
+        );
+    }
+}

@@ -206,3 +206,42 @@ fn real_nanjing_samples() {
     assert_eq!(r["pixel"]["scored_pixels"], 14756);
     assert!(r["stratified"]["change_area"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn pair_selection_works_on_geojson_and_for_empty_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(96, 64, 35);
+    let [a, b] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["p_20190601.tif", "p_20200601.tif"])
+            .unwrap();
+    // The third date equals the second: that pair has no patches at all.
+    let c = dir.path().join("p_20210601.tif");
+    std::fs::copy(&b, &c).unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let out = dir.path().join("out");
+    assert!(
+        minewatch(&["detect", s(&a), s(&b), s(&c), "--out", s(&out), "--quiet"])
+            .status
+            .success()
+    );
+    let gj = out.join("patches.geojson");
+    let r = eval_json(&[
+        s(&gj),
+        "--reference",
+        s(&truth),
+        "--pair",
+        "20190601_20200601",
+    ]);
+    assert_eq!(r["pair"], "20190601_20200601");
+    assert!(r["patches"].as_u64().unwrap() > 0);
+    let r = eval_json(&[
+        s(&out),
+        "--reference",
+        s(&truth),
+        "--pair",
+        "20200601_20210601",
+    ]);
+    assert_eq!(r["patches"], 0);
+    assert_eq!(r["confusion"]["tp"], 0);
+}

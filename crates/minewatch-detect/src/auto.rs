@@ -10,8 +10,9 @@
 //!    count; taken as the larger of the two best matches within a 3 × 3 neighbourhood
 //!    (date 2 against shifted date 1 and the reverse), which forgives one pixel of
 //!    misregistration; then the square root and a 3 × 3 mean.
-//! 3. Threshold (in the pipeline): median + 3 robust sigma (1.4826 × MAD) of the scene's
-//!    score — change is what stands out from the scene's own no-change variability.
+//! 3. Threshold (in the pipeline): median + 3 robust sigma (1.4826 × MAD) of the score on
+//!    the sample blocks — change is what stands out from the scene's own no-change
+//!    variability.
 //!
 //! The window kernel needs a halo of [`HALO`] pixels so that every inner pixel sees its
 //! full neighbourhood; scores are then the same for any window size.
@@ -116,8 +117,15 @@ pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
             cov[c * nb + r] = s;
         }
     }
-    let whiten = inverse_cholesky(&cov, nb)
-        .ok_or("the no-change covariance is singular (constant or duplicated bands?)")?;
+    if gains.iter().chain(&offsets).any(|g| !g.is_finite()) {
+        return Err(
+            "the normalisation did not converge (non-finite gain); check the nodata values".into(),
+        );
+    }
+    let whiten = inverse_cholesky(&cov, nb).ok_or(
+        "the dates do not differ anywhere (identical dates?), or bands are constant or duplicated, \
+         or a fill value covers most of the scene without a nodata tag; use --method rule",
+    )?;
     Ok(AutoModel {
         gains,
         offsets,
@@ -136,8 +144,8 @@ fn inverse_cholesky(s: &[f64], n: usize) -> Option<Vec<f64>> {
                 sum -= c[i * n + k] * c[j * n + k];
             }
             if i == j {
-                if sum <= 0.0 {
-                    return None;
+                if sum.is_nan() || sum <= 0.0 {
+                    return None; // not positive definite, or NaN
                 }
                 c[i * n + i] = sum.sqrt();
             } else {

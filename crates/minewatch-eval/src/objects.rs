@@ -57,12 +57,18 @@ pub fn object_scores(detected: &[u8], truth: &[Truth], width: usize) -> ObjectSc
     let (dl, dn) = components(|i| detected[i] != 0, width, h);
     let mut ref_found = vec![false; rn as usize];
     let mut det_ok = vec![false; dn as usize];
+    // Detections lying wholly on unlabelled pixels are neither right nor wrong.
+    let mut det_labelled = vec![false; dn as usize];
     for i in 0..detected.len() {
+        if detected[i] != 0 && truth[i] != Truth::Unknown {
+            det_labelled[dl[i] as usize] = true;
+        }
         if detected[i] != 0 && truth[i] == Truth::Change {
             ref_found[rl[i] as usize] = true;
             det_ok[dl[i] as usize] = true;
         }
     }
+    let dn = det_labelled.iter().filter(|&&l| l).count() as u32;
     let found = ref_found.iter().filter(|&&f| f).count() as u64;
     let correct = det_ok.iter().filter(|&&f| f).count() as u64;
     let recall = if rn == 0 {

@@ -15,6 +15,8 @@ use serde::Serialize;
 /// Sample blocks of 256 × 256 pixels, at most this many, evenly spread.
 const SAMPLE_BLOCKS: usize = 48;
 const SAMPLE_BLOCK_SIDE: usize = 256;
+/// Fewer valid sampled pixels than this: sample every block, or give up.
+const MIN_SAMPLE: usize = 1000;
 /// At most this many pixels go into the normalisation fit.
 const FIT_PIXELS: usize = 400_000;
 /// Threshold = median + K robust sigma of the scene's score.
@@ -176,11 +178,31 @@ pub fn fit_pair(
             roles.len()
         )));
     }
-    let blocks = sample_blocks(grid);
-    let reads: Vec<_> = blocks
+    let mut blocks = sample_blocks(grid);
+    let mut reads: Vec<PairPlanes> = blocks
         .par_iter()
         .map(|w| read_pair(a, b, &roles, w))
         .collect::<Result<_, _>>()?;
+    // A small footprint can miss every evenly spread sample block: then sample them all.
+    let valid_in = |reads: &[PairPlanes]| -> usize {
+        reads
+            .iter()
+            .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
+            .sum()
+    };
+    if valid_in(&reads) < MIN_SAMPLE {
+        let all: Vec<Window> = window_rows(grid.width, grid.height, SAMPLE_BLOCK_SIDE)
+            .into_iter()
+            .flatten()
+            .collect();
+        if all.len() > blocks.len() {
+            reads = all
+                .par_iter()
+                .map(|w| read_pair(a, b, &roles, w))
+                .collect::<Result<_, _>>()?;
+            blocks = all;
+        }
+    }
     let total_valid: usize = reads
         .iter()
         .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
@@ -227,9 +249,25 @@ pub fn fit_pair(
         .collect::<Result<_, PipelineError>>()?;
     let all: Vec<f64> = scores.into_iter().flatten().collect();
     let (med, sig) = robust_sigma(&all);
+    let threshold = if cva { otsu(&all) } else { med + K_SIGMA * sig };
+    // A flat score (identical dates, a constant fill) has no change to separate: refuse
+    // rather than flag every pixel.
+    if all.len() < MIN_SAMPLE
+        || sig.is_nan()
+        || sig <= 0.0
+        || threshold.is_nan()
+        || threshold <= med
+    {
+        return Err(PipelineError::Input(format!(
+            "{} / {}: the change score has no spread on the {} sampled pixels (identical dates or a constant fill?); nothing can be told apart, use --method rule",
+            a.source.display(),
+            b.source.display(),
+            all.len()
+        )));
+    }
     Ok(AutoSetup {
         score: if cva { "cva" } else { "auto" },
-        threshold: if cva { otsu(&all) } else { med + K_SIGMA * sig },
+        threshold,
         roles,
         model,
         score_median: med,
@@ -267,6 +305,14 @@ pub(crate) fn compute_window(
         .iter()
         .map(|p| crop(p, &big, ox, oy, window))
         .collect();
+    // Statistics and change types see date 2 on date 1's radiometric scale, as the score does.
+    let mut inner2 = inner2;
+    if let Some(m) = &setup.model {
+        for (k, p) in inner2.iter_mut().enumerate() {
+            let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
+            p.iter_mut().for_each(|v| *v = *v * g + o);
+        }
+    }
     let (mut q1, mut q2) = (Planes::default(), Planes::default());
     for (k, r) in setup.roles.iter().enumerate() {
         q1.set(*r, &inner1[k]);

@@ -81,6 +81,7 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     let truth: Vec<Truth> = values
         .iter()
         .map(|v| {
+            // Only the coding given is scored: nodata, NaN and any other value are not.
             if req.change_values.contains(v) {
                 Truth::Change
             } else if req.nochange_values.contains(v) {
@@ -181,8 +182,10 @@ fn read_patches(
     };
     let mut by_pair: Vec<(Option<String>, Geometry)> = Vec::new();
     for f in layer.features() {
+        // Digits only: GeoJSON readers turn "2016-09-27" into a date printed "2016/09/27".
+        let digits = |s: String| s.chars().filter(char::is_ascii_digit).collect::<String>();
         let pair = match (field(&f, "date_before"), field(&f, "date_after")) {
-            (Some(a), Some(b)) => Some(format!("{}_{}", a.replace('-', ""), b.replace('-', ""))),
+            (Some(a), Some(b)) => Some(format!("{}_{}", digits(a), digits(b))),
             _ => None,
         };
         let Some(g) = f.geometry() else { continue };
@@ -194,7 +197,22 @@ fn read_patches(
         };
         by_pair.push((pair, g));
     }
-    let pairs: BTreeSet<Option<String>> = by_pair.iter().map(|(p, _)| p.clone()).collect();
+    let mut pairs: BTreeSet<Option<String>> = by_pair.iter().map(|(p, _)| p.clone()).collect();
+    // A pair without patches is a valid (empty) map: the manifest beside the patches knows it.
+    if let Some(dir) = path.parent() {
+        if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
+            if let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) {
+                for p in m["pairs"].as_array().into_iter().flatten() {
+                    if let Some(k) = p["pair"].as_str() {
+                        pairs.insert(Some(k.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    if pairs.len() > 1 {
+        pairs.remove(&None);
+    }
     let chosen = match &req.pair {
         Some(p) => {
             if !pairs.contains(&Some(p.clone())) {

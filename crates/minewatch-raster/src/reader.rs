@@ -93,12 +93,11 @@ pub fn read_window(
 
 /// Nodata into the validity mask, then scale and offset when the file carries them.
 fn finish_plane(info: &crate::image::BandInfo, buf: &mut [f32], valid: &mut [u8]) {
-    if let Some(nd) = info.nodata {
-        let nd = nd as f32;
-        for (v, ok) in buf.iter().zip(valid.iter_mut()) {
-            if *v == nd || v.is_nan() {
-                *ok = 0;
-            }
+    // Non-finite values (NaN fill in float files without a nodata tag) are never data.
+    let nd = info.nodata.map(|v| v as f32);
+    for (v, ok) in buf.iter().zip(valid.iter_mut()) {
+        if !v.is_finite() || Some(*v) == nd {
+            *ok = 0;
         }
     }
     if info.scale != 1.0 || info.offset != 0.0 {
