@@ -93,12 +93,25 @@ pub fn read_window(
 
 /// Nodata into the validity mask, then scale and offset when the file carries them.
 fn finish_plane(info: &crate::image::BandInfo, buf: &mut [f32], valid: &mut [u8]) {
-    // Non-finite values (NaN fill in float files without a nodata tag) are never data.
-    let nd = info.nodata.map(|v| v as f32);
-    for (v, ok) in buf.iter().zip(valid.iter_mut()) {
-        if !v.is_finite() || Some(*v) == nd {
-            *ok = 0;
+    // Non-finite values (NaN fill in float files without a nodata tag) are never data;
+    // integer bands cannot hold them, so they skip the pass unless a nodata value is set.
+    let float = info.data_type.starts_with("Float") || info.data_type.starts_with("CFloat");
+    match (info.nodata.map(|v| v as f32), float) {
+        (Some(nd), _) => {
+            for (v, ok) in buf.iter().zip(valid.iter_mut()) {
+                if !v.is_finite() || *v == nd {
+                    *ok = 0;
+                }
+            }
         }
+        (None, true) => {
+            for (v, ok) in buf.iter().zip(valid.iter_mut()) {
+                if !v.is_finite() {
+                    *ok = 0;
+                }
+            }
+        }
+        (None, false) => {}
     }
     if info.scale != 1.0 || info.offset != 0.0 {
         let (s, o) = (info.scale as f32, info.offset as f32);
