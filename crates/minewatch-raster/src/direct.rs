@@ -155,10 +155,46 @@ impl DirectLayout {
             let bx1 = (window.col + window.width - 1) / self.block_w;
             let by0 = window.row / self.block_h;
             let by1 = (window.row + window.height - 1) / self.block_h;
+            // A window on block boundaries never needs a block twice; only windows with a
+            // halo (which read into their neighbours' blocks) go through the cache.
+            let aligned = window.col.is_multiple_of(self.block_w)
+                && window.row.is_multiple_of(self.block_h)
+                && ((window.col + window.width).is_multiple_of(self.block_w)
+                    || window.col + window.width == self.width)
+                && ((window.row + window.height).is_multiple_of(self.block_h)
+                    || window.row + window.height == self.height);
             for by in by0..=by1 {
                 for bx in bx0..=bx1 {
-                    self.decode_block(bx, by, s, window)?;
-                    self.scatter(bx, by, &s.raw, window, bands, planes);
+                    if aligned {
+                        self.decode_block(bx, by, s, window)?;
+                        self.scatter(bx, by, &s.raw, window, bands, planes);
+                        continue;
+                    }
+                    // Windows with a halo read their neighbours' blocks too: keep the last
+                    // few inflated blocks of this thread instead of inflating them again.
+                    let hit = s
+                        .cache
+                        .iter()
+                        .position(|(p, x, y, _)| *x == bx && *y == by && *p == self.path);
+                    let k = match hit {
+                        Some(k) => k,
+                        None => {
+                            self.decode_block(bx, by, s, window)?;
+                            let raw = std::mem::take(&mut s.raw);
+                            let bytes: usize =
+                                s.cache.iter().map(|c| c.3.len()).sum::<usize>() + raw.len();
+                            if bytes > CACHE_BYTES {
+                                if let Some(old) = s.cache.pop_front() {
+                                    s.raw = old.3; // reuse its allocation
+                                }
+                            }
+                            s.cache.push_back((self.path.clone(), bx, by, raw));
+                            s.cache.len() - 1
+                        }
+                    };
+                    let raw = std::mem::take(&mut s.cache[k].3);
+                    self.scatter(bx, by, &raw, window, bands, planes);
+                    s.cache[k].3 = raw;
                 }
             }
             Ok(())
@@ -307,16 +343,22 @@ impl DirectLayout {
     }
 }
 
+/// Inflated blocks kept per thread (bytes).
+const CACHE_BYTES: usize = 32 << 20;
+
 struct Scratch {
     files: HashMap<PathBuf, File>,
     compressed: Vec<u8>,
     raw: Vec<u8>,
+    /// (file, block col, block row, inflated bytes), oldest first.
+    cache: std::collections::VecDeque<(PathBuf, usize, usize, Vec<u8>)>,
     inflater: libdeflater::Decompressor,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
         files: HashMap::new(),
+        cache: std::collections::VecDeque::new(),
         compressed: Vec::new(),
         raw: Vec::new(),
         inflater: libdeflater::Decompressor::new(),
@@ -325,7 +367,11 @@ thread_local! {
 
 /// Close this thread's files (end of a run).
 pub fn close_thread_files() {
-    SCRATCH.with(|s| s.borrow_mut().files.clear());
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        s.files.clear();
+        s.cache.clear();
+    });
 }
 
 impl DirectLayout {
