@@ -49,8 +49,7 @@ fn auto_finds_planted_pits_and_is_window_independent() {
             );
         }
     }
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(outs[0].join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&outs[0]);
     let auto = &m["pairs"][0]["auto"];
     let t = auto["threshold"].as_f64().unwrap();
     assert!(t > auto["score_median"].as_f64().unwrap());
@@ -86,22 +85,11 @@ fn auto_is_insensitive_to_a_radiometric_gain_between_dates() {
         minewatch_synth::write_scene(&spec, dir.path(), ["g_20200601.tif", "g_20210601.tif"])
             .unwrap();
     let gained = dir.path().join("gained_20210601.tif");
-    let st = std::process::Command::new("gdal_translate")
-        .args([
-            "-q",
-            "-ot",
-            "UInt16",
-            "-scale",
-            "0",
-            "10000",
-            "100",
-            "8100",
-            s(&t2),
-            s(&gained),
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    translate(
+        &["-ot", "UInt16", "-scale", "0", "10000", "100", "8100"],
+        &t2,
+        &gained,
+    );
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let sa = detect(&[s(&t1), s(&t2), "--out", s(&a)]);
     let sb = detect(&[s(&t1), s(&gained), "--out", s(&b)]);
@@ -131,8 +119,7 @@ fn cva_baseline_runs_with_otsu() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert_eq!(m["pairs"][0]["auto"]["score"], "cva");
     assert!(m["pairs"][0]["auto"]["model"].is_null());
     assert!(m["pairs"][0]["patches"].as_u64().unwrap() > 0);
@@ -162,23 +149,12 @@ fn nan_pixels_in_float_inputs_never_become_change() {
     let mut f = Vec::new();
     for (t, name) in [(&t1, "f_20200601.tif"), (&t2, "f_20210601.tif")] {
         let p = dir.path().join(name);
-        let st = std::process::Command::new("gdal_translate")
-            .args(["-q", "-ot", "Float32", s(t), s(&p)])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        translate(&["-ot", "Float32"], t, &p);
         f.push(p);
     }
     // A 3x3 block of NaN in date 2, no nodata tag.
     {
-        let ds = gdal::Dataset::open_ex(
-            &f[1],
-            gdal::DatasetOptions {
-                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let ds = open_update(&f[1]);
         for band in 1..=5 {
             let mut b = ds.rasterband(band).unwrap();
             b.write(

@@ -231,20 +231,7 @@ fn align_warps_a_shifted_grid_onto_the_first_date() {
     let [t1, t2] = synth_pair(dir.path(), 200, 160, 8);
     // The second date covers a window shifted by (13, 7) pixels and is a bit smaller.
     let shifted = dir.path().join("shifted_20220101.tif");
-    let st = std::process::Command::new("gdal_translate")
-        .args([
-            "-q",
-            "-srcwin",
-            "13",
-            "7",
-            "180",
-            "150",
-            s(&t2),
-            s(&shifted),
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    translate(&["-srcwin", "13", "7", "180", "150"], &t2, &shifted);
     let out = dir.path().join("out");
     assert_user_error(
         &["detect", s(&t1), s(&shifted), "--out", s(&out)],
@@ -263,8 +250,7 @@ fn align_warps_a_shifted_grid_onto_the_first_date() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = manifest(&out);
     assert_eq!(m["inputs"][1]["aligned"], true);
     assert_eq!(m["inputs"][1]["path"], s(&shifted));
     assert_eq!(m["grid"]["width"], 200);

@@ -2,16 +2,10 @@
 
 mod common;
 use common::*;
-use std::path::Path;
-use std::process::Command;
 
 fn json(o: &std::process::Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", stderr(o));
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn manifest(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -66,23 +60,7 @@ fn four_band_sensor_skips_swir_statistics() {
     let mut four = Vec::new();
     for (t, name) in [(&t1, "gf_20200601.tif"), (&t2, "gf_20210601.tif")] {
         let p = dir.path().join(name);
-        let st = Command::new("gdal_translate")
-            .args([
-                "-q",
-                "-b",
-                "1",
-                "-b",
-                "2",
-                "-b",
-                "3",
-                "-b",
-                "4",
-                s(t),
-                s(&p),
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        translate(&["-b", "1", "-b", "2", "-b", "3", "-b", "4"], t, &p);
         four.push(p);
     }
     let out = dir.path().join("out");
@@ -173,11 +151,7 @@ fn scale_and_offset_are_applied() {
     let mut scaled = Vec::new();
     for (t, name) in [(&t1, "sc_20200601.tif"), (&t2, "sc_20210601.tif")] {
         let p = dir.path().join(name);
-        let st = Command::new("gdal_translate")
-            .args(["-q", "-a_scale", "2", "-a_offset", "0", s(t), s(&p)])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        translate(&["-a_scale", "2", "-a_offset", "0"], t, &p);
         scaled.push(p);
     }
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -235,14 +209,7 @@ fn user_mask_excludes_pixels_and_must_share_the_grid() {
     let mask = dir.path().join("mask.tif");
     minewatch_synth::write_truth(&spec, &mask).unwrap();
     {
-        let ds = gdal::Dataset::open_ex(
-            &mask,
-            gdal::DatasetOptions {
-                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let ds = open_update(&mask);
         let mut band = ds.rasterband(1).unwrap();
         let data: Vec<u8> = (0..160 * 120).map(|i| ((i % 160) < 80) as u8).collect();
         band.write(
@@ -346,14 +313,7 @@ fn a_nodata_hole_inside_a_patch_is_not_filled_by_the_sieve() {
     );
     let (hr, hc) = (first_row + 2, first_col);
     for t in [&t1, &t2] {
-        let ds = gdal::Dataset::open_ex(
-            t,
-            gdal::DatasetOptions {
-                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let ds = open_update(t);
         for band in 1..=5 {
             let mut b = ds.rasterband(band).unwrap();
             b.write(

@@ -51,3 +51,36 @@ pub fn synth_pair(dir: &Path, w: usize, h: usize, seed: u64) -> [PathBuf; 2] {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `gdal_translate -q ARGS SRC DST`, which must succeed.
+pub fn translate(args: &[&str], src: &Path, dst: &Path) {
+    let st = Command::new("gdal_translate")
+        .arg("-q")
+        .args(args)
+        .args([s(src), s(dst)])
+        .status()
+        .expect("run gdal_translate");
+    assert!(
+        st.success(),
+        "gdal_translate {args:?} {} failed",
+        src.display()
+    );
+}
+
+/// Open a raster for writing (tests edit pixels of generated scenes).
+pub fn open_update(path: &Path) -> gdal::Dataset {
+    gdal::Dataset::open_ex(
+        path,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+            ..Default::default()
+        },
+    )
+    .expect("open for update")
+}
+
+/// The run manifest of an output folder.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest.json"))
+        .expect("manifest JSON")
+}
