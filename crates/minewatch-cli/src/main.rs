@@ -29,6 +29,8 @@ enum Command {
     Detect(cmd::detect::DetectArgs),
     /// Score a detection against a reference label raster or sparse samples.
     Eval(cmd::eval::EvalArgs),
+    /// Place patches against zones, mining rights and admin divisions (findings).
+    Overlay(cmd::overlay::OverlayArgs),
 }
 
 fn main() {
@@ -43,6 +45,7 @@ fn main() {
     let code = match cli.command {
         Command::Detect(a) => cmd::detect::run(a),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Overlay(a) => cmd::overlay::run(a),
     };
     std::process::exit(code);
 }

@@ -1,5 +1,5 @@
 //! Shared vocabulary of minewatch: grids, windows, acquisition dates, band roles and
-//! sensor profiles, patch records and units. No I/O lives here, so every stage crate can
+//! sensor profiles, patch records, zone kinds and findings, and units. No I/O lives here, so every stage crate can
 //! depend on it without pulling GDAL or threads in.
 
 pub mod band;
@@ -7,8 +7,10 @@ pub mod date;
 pub mod grid;
 pub mod patch;
 pub mod units;
+pub mod zone;
 
 pub use band::{BandRole, SensorProfile};
 pub use date::{AcqDate, DatePair};
 pub use grid::{Grid, Window};
 pub use patch::{ChannelStat, PatchGeometry, PatchRecord, PixelRing};
+pub use zone::{AdminLevel, AdminPlace, Finding, LicenceStatus, ZoneHit, ZoneKind};

@@ -246,7 +246,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         outputs: files.iter().map(|s| s.to_string()).collect(),
     };
     manifest::write(&staging.path("manifest.json"), &m)?;
-    staging.commit(&files)?;
+    staging.commit(&files, &["quicklook.png"])?;
     Ok(DetectSummary {
         out: req.out.clone(),
         patches: all.len(),

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub enum PipelineError {
     #[error(transparent)]
     Raster(#[from] RasterError),
+    #[error(transparent)]
+    Zones(#[from] minewatch_zones::ZonesError),
     #[error("{path}: {msg}")]
     Params { path: PathBuf, msg: String },
     #[error("{0}")]
@@ -22,6 +24,7 @@ impl PipelineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             PipelineError::Internal(_) => 2,
+            PipelineError::Zones(z) if z.is_internal() => 2,
             _ => 1,
         }
     }

@@ -10,13 +10,16 @@ pub mod eval_run;
 pub mod georef;
 pub mod inputs;
 pub mod manifest;
+pub mod overlay_run;
 pub mod params;
+pub mod patch_table;
 pub mod staging;
 pub mod write;
 
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
 pub use error::PipelineError;
 pub use eval_run::{run_eval, EvalReport, EvalRequest};
+pub use overlay_run::{run_overlay, Header, OverlayRequest, OverlaySummary};
 pub use params::{DetectParams, Method, MmuMode};
 
 /// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.

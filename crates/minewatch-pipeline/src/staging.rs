@@ -35,11 +35,12 @@ impl Staging {
     }
 
     /// Move the staged files into the output folder; the manifest (named last) goes last,
-    /// so its presence means the run finished.
-    pub fn commit(mut self, names: &[&str]) -> Result<(), PipelineError> {
+    /// so its presence means the run finished. `stale` names optional outputs of an earlier
+    /// run that this run did not make and that must not survive beside it.
+    pub fn commit(mut self, names: &[&str], stale: &[&str]) -> Result<(), PipelineError> {
         // A previous run's manifest must not sit beside this run's half-moved files.
-        for stale in ["manifest.json", "quicklook.png"] {
-            let _ = std::fs::remove_file(self.out.join(stale));
+        for old in names.last().into_iter().chain(stale) {
+            let _ = std::fs::remove_file(self.out.join(old));
         }
         for name in names {
             std::fs::rename(self.dir.join(name), self.out.join(name)).map_err(|e| {

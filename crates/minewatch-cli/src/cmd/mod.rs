@@ -1,2 +1,3 @@
 pub mod detect;
 pub mod eval;
+pub mod overlay;

@@ -38,19 +38,8 @@ pub fn write(
         .create_layer(layer_opts)
         .map_err(|e| err(e.to_string()))?;
     let cols = schema(stats);
-    let fields: Vec<(&str, OGRFieldType::Type)> = cols
-        .iter()
-        .map(|(k, kind)| {
-            let ty = match kind {
-                Kind::Text => OGRFieldType::OFTString,
-                Kind::Int => OGRFieldType::OFTInteger64,
-                Kind::Real => OGRFieldType::OFTReal,
-            };
-            (k.as_str(), ty)
-        })
-        .collect();
     layer
-        .create_defn_fields(&fields)
+        .create_defn_fields(&ogr_fields(&cols))
         .map_err(|e| err(e.to_string()))?;
     for p in patches {
         let geom = Geometry::from_wkb(&wkb(&p.map_polygons))
@@ -73,8 +62,22 @@ pub fn write(
     Ok(())
 }
 
+/// OGR field definitions of typed columns.
+pub(crate) fn ogr_fields(cols: &[(String, Kind)]) -> Vec<(&str, OGRFieldType::Type)> {
+    cols.iter()
+        .map(|(k, kind)| {
+            let ty = match kind {
+                Kind::Text => OGRFieldType::OFTString,
+                Kind::Int => OGRFieldType::OFTInteger64,
+                Kind::Real => OGRFieldType::OFTReal,
+            };
+            (k.as_str(), ty)
+        })
+        .collect()
+}
+
 /// Little-endian WKB MultiPolygon: GDAL parses it several times faster than WKT text.
-fn wkb(polys: &[Vec<Vec<(f64, f64)>>]) -> Vec<u8> {
+pub(crate) fn wkb(polys: &[Vec<Vec<(f64, f64)>>]) -> Vec<u8> {
     let n_pts: usize = polys.iter().flatten().map(|r| r.len()).sum();
     let mut b = Vec::with_capacity(9 + polys.len() * 9 + n_pts * 16 + 64);
     b.push(1);

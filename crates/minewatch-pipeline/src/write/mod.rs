@@ -6,6 +6,7 @@ pub mod csv;
 pub mod geojson;
 pub mod gpkg;
 pub mod quicklook;
+pub mod table;
 
 use crate::georef::GeoPatch;
 

@@ -1,0 +1,602 @@
+//! The overlay run: patches (a `detect` folder or a polygon file) against the layers file,
+//! findings written as GeoPackage (patch CRS, with a `zone_hits` table), RFC 7946 GeoJSON,
+//! CSV (UTF-8 with BOM, English or Chinese header), a hits CSV and a manifest, all through
+//! the staging folder.
+
+use crate::error::PipelineError;
+use crate::manifest::HashJob;
+use crate::patch_table::{self, PatchTable};
+use crate::staging::Staging;
+use crate::write::table::{self, GpkgLayer, Polys};
+use crate::write::{round, Attr, Kind};
+use geo::GeodesicArea;
+use geo_types::MultiPolygon;
+use minewatch_core::units::m2_to_mu;
+use minewatch_core::{Finding, LicenceStatus, ZoneKind};
+use minewatch_zones::{
+    AdminCodes, LayersSpec, LoadOptions, Overlay, PatchInput, PatchShape, Reprojector, WorkCrs,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Column names for the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Header {
+    En,
+    Zh,
+}
+
+#[derive(Debug, Clone)]
+pub struct OverlayRequest {
+    pub patches: PathBuf,
+    pub layers: PathBuf,
+    pub out: PathBuf,
+    pub threads: Option<usize>,
+    pub header: Header,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OverlaySummary {
+    pub out: PathBuf,
+    pub patches: usize,
+    pub patches_with_zone_hits: usize,
+    pub zone_hits: usize,
+    pub licence_status: BTreeMap<String, usize>,
+    pub over_10_mu_illegal: usize,
+    pub in_protected_zones: usize,
+    pub special_land: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct FileRecord {
+    path: PathBuf,
+    bytes: u64,
+    sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct LayerRecord {
+    name: String,
+    kind: String,
+    path: PathBuf,
+    layer: Option<String>,
+    buffer_m: Option<f64>,
+    dissolve: bool,
+    features_read: usize,
+    zones: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct OverlayManifest {
+    tool: String,
+    version: String,
+    gdal: String,
+    command: String,
+    patches: FileRecord,
+    layers_file: FileRecord,
+    layers: Vec<LayerRecord>,
+    other_inputs: Vec<FileRecord>,
+    work_crs_is_patch_crs: bool,
+    work_crs_wkt: String,
+    inside_tolerance_pct: f64,
+    zone_pieces: usize,
+    notes: Vec<String>,
+    threads: usize,
+    header: Header,
+    summary: OverlaySummary,
+    timings_s: BTreeMap<String, f64>,
+    outputs: Vec<String>,
+}
+
+pub const OUTPUTS: [&str; 5] = [
+    "findings.gpkg",
+    "findings.geojson",
+    "findings.csv",
+    "zone_hits.csv",
+    "overlay_manifest.json",
+];
+
+pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError> {
+    let t0 = Instant::now();
+    let mut timings = BTreeMap::new();
+    let spec = LayersSpec::from_file(&req.layers)?;
+    let table = patch_table::read(&req.patches)?;
+    let mut hash_paths = vec![table.path.clone(), req.layers.clone()];
+    let mut other = Vec::new();
+    for l in &spec.layers {
+        hash_paths.push(l.path.clone());
+        if let Some(a) = &l.attributes {
+            other.push(a.clone());
+        }
+    }
+    if let Some(d) = &spec.admin_codes {
+        for f in ["provinces.csv", "cities.csv", "areas.csv"] {
+            other.push(d.join(f));
+        }
+    }
+    // Layer files are checked when loaded (with the layer named); hash only what exists.
+    let hashable: Vec<PathBuf> = hash_paths
+        .iter()
+        .chain(&other)
+        .filter(|p| p.is_file())
+        .cloned()
+        .collect();
+    let hashes = HashJob::start(hashable.clone())?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+
+    // Work CRS, patches in it, and their ellipsoidal areas.
+    let inputs = prepare_patches(&table)?;
+    let work = inputs.work.clone();
+    timings.insert("read_patches".into(), t0.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let set = minewatch_zones::load(
+        &spec,
+        &LoadOptions {
+            work: work.clone(),
+            aoi: inputs.aoi,
+        },
+    )?;
+    let admin = match &spec.admin_codes {
+        Some(d) => Some(AdminCodes::load(d)?),
+        None => None,
+    };
+    timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let (findings, pieces) = pool.install(|| {
+        let ov = Overlay::new(&set, admin.as_ref(), spec.inside_tolerance_pct);
+        (ov.run(&inputs.patches), ov.pieces())
+    });
+    timings.insert("overlay".into(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let summary = summarise(&req.out, &findings);
+    let staging = Staging::new(&req.out)?;
+    let (columns, rows) = finding_rows(&table, &findings);
+    let (hit_cols, hit_rows) = hit_rows(&findings);
+    let polys: Vec<Polys> = table.rows.iter().map(|r| to_polys(&r.geom)).collect();
+    let lonlat = lonlat_polys(&table, &polys)?;
+    table::write_gpkg(
+        &staging.path("findings.gpkg"),
+        &table.crs_wkt,
+        &[
+            GpkgLayer {
+                name: "findings",
+                columns: &columns,
+                rows: &rows,
+                geoms: Some(&polys),
+            },
+            GpkgLayer {
+                name: "zone_hits",
+                columns: &hit_cols,
+                rows: &hit_rows,
+                geoms: None,
+            },
+        ],
+    )?;
+    table::write_geojson(
+        &staging.path("findings.geojson"),
+        "findings",
+        &columns,
+        &rows,
+        &lonlat,
+    )?;
+    let header = |cols: &[(String, Kind)]| -> Vec<String> {
+        cols.iter()
+            .map(|(c, _)| match req.header {
+                Header::En => c.clone(),
+                Header::Zh => zh(c),
+            })
+            .collect()
+    };
+    table::write_csv(&staging.path("findings.csv"), &header(&columns), &rows)?;
+    table::write_csv(
+        &staging.path("zone_hits.csv"),
+        &header(&hit_cols),
+        &hit_rows,
+    )?;
+    timings.insert("write".into(), t.elapsed().as_secs_f64());
+
+    let sums = hashes.finish()?;
+    let rec = |p: &Path| -> FileRecord {
+        let i = hashable.iter().position(|h| h == p);
+        let (bytes, sha256) = i.map(|i| sums[i].clone()).unwrap_or_default();
+        FileRecord {
+            path: p.to_path_buf(),
+            bytes,
+            sha256,
+        }
+    };
+    timings.insert("total".into(), t0.elapsed().as_secs_f64());
+    let m = OverlayManifest {
+        tool: "minewatch overlay".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        gdal: gdal::version::version_info("RELEASE_NAME"),
+        command: req.command.clone(),
+        patches: rec(&table.path),
+        layers_file: rec(&req.layers),
+        layers: spec
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LayerRecord {
+                name: l.name.clone(),
+                kind: l.kind.name(),
+                path: l.path.clone(),
+                layer: l.layer.clone(),
+                buffer_m: l.buffer_m,
+                dissolve: l.dissolve,
+                features_read: set.features_read.get(i).copied().unwrap_or(0),
+                zones: set.zones.iter().filter(|z| z.layer == i).count(),
+            })
+            .collect(),
+        other_inputs: other.iter().map(|p| rec(p)).collect(),
+        work_crs_is_patch_crs: work.is_patch_crs,
+        work_crs_wkt: work.wkt.clone(),
+        inside_tolerance_pct: spec.inside_tolerance_pct,
+        zone_pieces: pieces,
+        notes: set.notes.clone(),
+        threads,
+        header: req.header,
+        summary: summary.clone(),
+        timings_s: timings.into_iter().map(|(k, v)| (k, round(v, 3))).collect(),
+        outputs: OUTPUTS.iter().map(|s| s.to_string()).collect(),
+    };
+    let text =
+        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(staging.path("overlay_manifest.json"), text + "\n").map_err(|e| {
+        PipelineError::Output {
+            path: req.out.clone(),
+            msg: e.to_string(),
+        }
+    })?;
+    staging.commit(&OUTPUTS, &[])?;
+    Ok(summary)
+}
+
+struct Prepared {
+    work: WorkCrs,
+    patches: Vec<PatchInput>,
+    aoi: Option<[f64; 4]>,
+}
+
+fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
+    let input = |m: String| PipelineError::Input(format!("patches {}: {m}", table.path.display()));
+    let patch_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
+    let lonlat_srs = minewatch_zones::crs::from_epsg(4326)?;
+    let to_lonlat = Reprojector::new(&patch_srs, &lonlat_srs)?;
+    // Centre of all patches, for the work CRS when the patches are geographic.
+    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for r in &table.rows {
+        if let Some(b) = minewatch_zones::index::bbox_of(&r.geom) {
+            bb = [
+                bb[0].min(b[0]),
+                bb[1].min(b[1]),
+                bb[2].max(b[2]),
+                bb[3].max(b[3]),
+            ];
+        }
+    }
+    let centre = if table.rows.is_empty() {
+        (117.0, 31.0)
+    } else {
+        let c = to_lonlat
+            .bounds(bb)
+            .map_err(|e| input(format!("cannot place the patches on the globe: {e}")))?;
+        (0.5 * (c[0] + c[2]), 0.5 * (c[1] + c[3]))
+    };
+    let work = WorkCrs::choose(&table.crs_wkt, centre)?;
+    let to_work = Reprojector::new(&patch_srs, &work.srs()?)?;
+    let mut patches = Vec::with_capacity(table.rows.len());
+    let mut aoi: Option<[f64; 4]> = None;
+    for r in &table.rows {
+        let geom = if to_work.is_identity() {
+            r.geom.clone()
+        } else {
+            reproject(&r.geom, &to_work).map_err(|e| input(format!("patch {}: {e}", r.id)))?
+        };
+        let shape = PatchShape::new(geom)
+            .ok_or_else(|| input(format!("patch {} has an empty geometry", r.id)))?;
+        let b = shape.bbox;
+        aoi = Some(match aoi {
+            None => b,
+            Some(a) => [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ],
+        });
+        let area_m2 = match r.area_m2 {
+            Some(a) => a,
+            None => reproject(&r.geom, &to_lonlat)
+                .map_err(|e| input(format!("patch {}: {e}", r.id)))?
+                .geodesic_area_unsigned(),
+        };
+        patches.push(PatchInput {
+            id: r.id.clone(),
+            shape,
+            area_m2,
+            date: r.date_after,
+        });
+    }
+    Ok(Prepared { work, patches, aoi })
+}
+
+fn reproject(g: &MultiPolygon<f64>, r: &Reprojector) -> Result<MultiPolygon<f64>, String> {
+    let mut gg = gdal::vector::Geometry::from_wkb(&crate::write::gpkg::wkb(&to_polys(g)))
+        .map_err(|e| e.to_string())?;
+    r.apply(&mut gg)?;
+    minewatch_zones::source::to_multipolygon(&gg)
+}
+
+fn to_polys(g: &MultiPolygon<f64>) -> Polys {
+    g.0.iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+                .collect()
+        })
+        .collect()
+}
+
+fn lonlat_polys(table: &PatchTable, polys: &[Polys]) -> Result<Vec<Polys>, PipelineError> {
+    let t = minewatch_raster::crs::LonLat::new(&table.crs_wkt, 4326)
+        .map_err(|e| PipelineError::Input(format!("patches {}: {e}", table.path.display())))?;
+    let mut out = Vec::with_capacity(polys.len());
+    for p in polys {
+        let mut xs: Vec<f64> = p.iter().flatten().flatten().map(|c| c.0).collect();
+        let mut ys: Vec<f64> = p.iter().flatten().flatten().map(|c| c.1).collect();
+        t.apply(&mut xs, &mut ys)
+            .map_err(|e| PipelineError::Internal(format!("to lon/lat: {e}")))?;
+        let mut q = p.clone();
+        for (k, c) in q.iter_mut().flatten().flatten().enumerate() {
+            *c = (xs[k], ys[k]);
+        }
+        out.push(q);
+    }
+    Ok(out)
+}
+
+/// Overlap columns by kind: the built-in kinds other than admin divisions, then custom.
+const KIND_COLUMNS: &[&str] = ZoneKind::NAMES.split_at(9).0;
+
+fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    use Kind::*;
+    let mut cols = table.columns.clone();
+    let own: Vec<(&str, Kind)> = vec![
+        ("licence_status", Text),
+        ("licence_status_zh", Text),
+        ("licences", Text),
+        ("outside_licence_m2", Real),
+        ("outside_licence_mu", Real),
+        ("over_10_mu_illegal", Int),
+        ("in_restoration_project", Int),
+        ("in_construction_project", Int),
+        ("special_land", Int),
+        ("false_change_by_rule", Int),
+        ("province_code", Text),
+        ("province_name", Text),
+        ("prefecture_code", Text),
+        ("prefecture_name", Text),
+        ("county_code", Text),
+        ("county_name", Text),
+        ("river_distance_m", Real),
+        ("zone_hits", Int),
+        ("zones", Text),
+    ];
+    cols.extend(own.iter().map(|(n, k)| (n.to_string(), *k)));
+    for k in KIND_COLUMNS {
+        cols.push((format!("{k}_m2"), Real));
+    }
+    cols.push(("custom_m2".into(), Real));
+    let text = |s: &Option<String>| s.clone().map_or(Attr::Null, Attr::Text);
+    let rows = table
+        .rows
+        .iter()
+        .zip(findings)
+        .map(|(r, f)| {
+            let mut v = r.values.clone();
+            let zones: Vec<String> = f
+                .hits
+                .iter()
+                .map(|h| {
+                    let name = if h.zone_name.is_empty() || h.zone_name == h.zone_id {
+                        String::new()
+                    } else {
+                        format!(" {}", h.zone_name)
+                    };
+                    format!("{}/{}{} ({:.1}%)", h.layer, h.zone_id, name, h.overlap_pct)
+                })
+                .collect();
+            v.extend([
+                Attr::Text(f.licence_status.name().into()),
+                Attr::Text(f.licence_status.label_zh().into()),
+                Attr::Text(f.licences.join(";")),
+                Attr::Real(round(f.outside_licence_m2, 2)),
+                Attr::Real(round(m2_to_mu(f.outside_licence_m2), 4)),
+                Attr::Int(f.over_10_mu_illegal as i64),
+                Attr::Int(f.in_restoration_project as i64),
+                Attr::Int(f.in_construction_project as i64),
+                Attr::Int(f.special_land as i64),
+                Attr::Int(f.special_land as i64),
+                text(&f.admin.province_code),
+                text(&f.admin.province_name),
+                text(&f.admin.prefecture_code),
+                text(&f.admin.prefecture_name),
+                text(&f.admin.county_code),
+                text(&f.admin.county_name),
+                f.river_distance_m
+                    .map_or(Attr::Null, |d| Attr::Real(round(d, 2))),
+                Attr::Int(f.hits.len() as i64),
+                Attr::Text(zones.join("; ")),
+            ]);
+            let mut by_kind = [0.0f64; 10];
+            for h in &f.hits {
+                let i = match &h.kind {
+                    ZoneKind::Custom(_) => 9,
+                    k => KIND_COLUMNS
+                        .iter()
+                        .position(|c| *c == k.name())
+                        .unwrap_or(9),
+                };
+                by_kind[i] += h.overlap_m2;
+            }
+            // Zones of one kind may overlap each other: never report more than the patch.
+            v.extend(
+                by_kind
+                    .iter()
+                    .map(|a| Attr::Real(round(a.min(f.area_m2), 2))),
+            );
+            v
+        })
+        .collect();
+    (cols, rows)
+}
+
+fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    use Kind::*;
+    let cols: Vec<(String, Kind)> = [
+        ("patch_id", Text),
+        ("layer", Text),
+        ("kind", Text),
+        ("zone_id", Text),
+        ("zone_name", Text),
+        ("overlap_m2", Real),
+        ("overlap_mu", Real),
+        ("overlap_pct", Real),
+        ("attributes", Text),
+    ]
+    .iter()
+    .map(|(n, k)| (n.to_string(), *k))
+    .collect();
+    let rows = findings
+        .iter()
+        .flat_map(|f| {
+            f.hits.iter().map(|h| {
+                vec![
+                    Attr::Text(f.patch_id.clone()),
+                    Attr::Text(h.layer.clone()),
+                    Attr::Text(h.kind.name()),
+                    Attr::Text(h.zone_id.clone()),
+                    Attr::Text(h.zone_name.clone()),
+                    Attr::Real(round(h.overlap_m2, 2)),
+                    Attr::Real(round(m2_to_mu(h.overlap_m2), 4)),
+                    Attr::Real(round(h.overlap_pct, 3)),
+                    Attr::Text(
+                        h.attrs
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                ]
+            })
+        })
+        .collect();
+    (cols, rows)
+}
+
+fn summarise(out: &Path, findings: &[Finding]) -> OverlaySummary {
+    let mut status = BTreeMap::new();
+    for s in [
+        LicenceStatus::Inside,
+        LicenceStatus::PartlyOutside,
+        LicenceStatus::Expired,
+        LicenceStatus::ExplorationOnly,
+        LicenceStatus::OutsideAllRights,
+    ] {
+        status.insert(s.name().to_string(), 0);
+    }
+    for f in findings {
+        *status
+            .entry(f.licence_status.name().to_string())
+            .or_insert(0) += 1;
+    }
+    OverlaySummary {
+        out: out.to_path_buf(),
+        patches: findings.len(),
+        patches_with_zone_hits: findings.iter().filter(|f| !f.hits.is_empty()).count(),
+        zone_hits: findings.iter().map(|f| f.hits.len()).sum(),
+        licence_status: status,
+        over_10_mu_illegal: findings.iter().filter(|f| f.over_10_mu_illegal).count(),
+        in_protected_zones: findings
+            .iter()
+            .filter(|f| f.hits.iter().any(|h| h.kind.is_protected()))
+            .count(),
+        special_land: findings.iter().filter(|f| f.special_land).count(),
+    }
+}
+
+/// Chinese column names for county offices; names without one stay English.
+pub fn zh(col: &str) -> String {
+    let m: &[(&str, &str)] = &[
+        ("id", "图斑编号"),
+        ("date_before", "前时相"),
+        ("date_after", "后时相"),
+        ("pixels", "像元数"),
+        ("area_m2", "监测面积(平方米)"),
+        ("area_mu", "监测面积(亩)"),
+        ("grid_area_m2", "格网面积(平方米)"),
+        ("centroid_lon", "中心点经度"),
+        ("centroid_lat", "中心点纬度"),
+        ("first_row", "首像元行"),
+        ("first_col", "首像元列"),
+        ("parts", "部件数"),
+        ("change_type", "变化类型"),
+        ("confidence", "置信度"),
+        ("reasons", "判定依据"),
+        ("licence_status", "矿权状态"),
+        ("licence_status_zh", "矿权状态(中文)"),
+        ("licences", "涉及矿权"),
+        ("outside_licence_m2", "证外面积(平方米)"),
+        ("outside_licence_mu", "证外面积(亩)"),
+        ("over_10_mu_illegal", "疑似违法面积≥10亩"),
+        ("in_restoration_project", "位于生态修复项目"),
+        ("in_construction_project", "位于建设项目"),
+        ("special_land", "特殊用地"),
+        ("false_change_by_rule", "按规则判定伪变化"),
+        ("province_code", "省级代码"),
+        ("province_name", "省级名称"),
+        ("prefecture_code", "市级代码"),
+        ("prefecture_name", "市级名称"),
+        ("county_code", "县级代码"),
+        ("county_name", "县级名称"),
+        ("river_distance_m", "距江河干流距离(米)"),
+        ("zone_hits", "压占区域数"),
+        ("zones", "压占区域"),
+        ("ecological_red_line_m2", "压占生态保护红线面积(平方米)"),
+        ("nature_reserve_m2", "压占自然保护地面积(平方米)"),
+        ("no_mining_zone_m2", "压占禁止开采区面积(平方米)"),
+        ("river_corridor_m2", "压占江河廊道面积(平方米)"),
+        ("mining_right_m2", "压占采矿权面积(平方米)"),
+        ("exploration_right_m2", "压占探矿权面积(平方米)"),
+        ("restoration_project_m2", "压占生态修复项目面积(平方米)"),
+        ("construction_project_m2", "压占建设项目面积(平方米)"),
+        ("special_land_m2", "压占特殊用地面积(平方米)"),
+        ("custom_m2", "压占自定义图层面积(平方米)"),
+        ("patch_id", "图斑编号"),
+        ("layer", "图层"),
+        ("kind", "类别"),
+        ("zone_id", "区域编号"),
+        ("zone_name", "区域名称"),
+        ("overlap_m2", "压占面积(平方米)"),
+        ("overlap_mu", "压占面积(亩)"),
+        ("overlap_pct", "占图斑比例(%)"),
+        ("attributes", "属性"),
+    ];
+    m.iter()
+        .find(|(k, _)| *k == col)
+        .map_or_else(|| col.to_string(), |(_, v)| v.to_string())
+}

@@ -1,0 +1,121 @@
+//! Reading patches back from a `detect` output (or any polygon file a user brings): every
+//! attribute with its type, the geometry in the file's CRS, and the facts the overlay
+//! needs (id, ellipsoidal area, later date).
+
+use crate::error::PipelineError;
+use crate::write::{Attr, Kind};
+use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
+use gdal::Dataset;
+use geo_types::MultiPolygon;
+use minewatch_core::AcqDate;
+use std::path::{Path, PathBuf};
+
+pub struct PatchRow {
+    pub id: String,
+    pub values: Vec<Attr>,
+    /// In the file's CRS.
+    pub geom: MultiPolygon<f64>,
+    pub area_m2: Option<f64>,
+    pub date_after: Option<AcqDate>,
+}
+
+pub struct PatchTable {
+    pub path: PathBuf,
+    pub crs_wkt: String,
+    pub columns: Vec<(String, Kind)>,
+    pub rows: Vec<PatchRow>,
+}
+
+/// The patches file of a `detect` folder, or the file itself.
+pub fn patches_path(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("patches.gpkg")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
+    let path = patches_path(input);
+    let err = |m: String| PipelineError::Input(format!("patches {}: {m}", path.display()));
+    if !path.exists() {
+        return Err(err(
+            "not found; give a `minewatch detect` output folder or a patches file".into(),
+        ));
+    }
+    let ds = Dataset::open(&path).map_err(|e| err(format!("cannot open it: {e}")))?;
+    let mut layer = ds
+        .layer_by_name("patches")
+        .or_else(|_| ds.layer(0))
+        .map_err(|e| err(e.to_string()))?;
+    let srs = layer.spatial_ref().ok_or_else(|| {
+        err("the layer has no CRS; write the patches with their CRS (detect does)".into())
+    })?;
+    let crs_wkt = srs.to_wkt().map_err(|e| err(e.to_string()))?;
+    let columns: Vec<(String, Kind)> = layer
+        .defn()
+        .fields()
+        .map(|f| {
+            let k = match f.field_type() {
+                OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => Kind::Int,
+                OGRFieldType::OFTReal => Kind::Real,
+                _ => Kind::Text,
+            };
+            (f.name(), k)
+        })
+        .collect();
+    let find = |n: &str| columns.iter().position(|(c, _)| c == n);
+    let (id_i, area_i, after_i) = (find("id"), find("area_m2"), find("date_after"));
+    let mut rows = Vec::new();
+    for (n, f) in layer.features().enumerate() {
+        let fid = f
+            .fid()
+            .map_or_else(|| (n + 1).to_string(), |x| x.to_string());
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, (_, kind)) in columns.iter().enumerate() {
+            let v = f.field(i).map_err(|e| err(format!("feature {fid}: {e}")))?;
+            values.push(match (v, kind) {
+                (None, _) => Attr::Null,
+                (Some(FieldValue::IntegerValue(x)), _) => Attr::Int(x as i64),
+                (Some(FieldValue::Integer64Value(x)), _) => Attr::Int(x),
+                (Some(FieldValue::RealValue(x)), _) => Attr::Real(x),
+                (Some(FieldValue::StringValue(s)), _) => Attr::Text(s),
+                (Some(FieldValue::DateValue(d)), _) => Attr::Text(d.to_string()),
+                (Some(other), _) => Attr::Text(format!("{other:?}")),
+            });
+        }
+        let text = |i: Option<usize>| match i.map(|i| &values[i]) {
+            Some(Attr::Text(s)) => Some(s.clone()),
+            Some(Attr::Int(x)) => Some(x.to_string()),
+            _ => None,
+        };
+        let id = text(id_i).unwrap_or(fid.clone());
+        let Some(g) = f.geometry().filter(|g| !g.is_empty()) else {
+            return Err(err(format!("patch {id} has no geometry")));
+        };
+        let geom = minewatch_zones::source::to_multipolygon(g)
+            .map_err(|e| err(format!("patch {id}: {e}")))?;
+        if geom.0.is_empty() {
+            return Err(err(format!("patch {id} is not a polygon")));
+        }
+        let area_m2 = match area_i.map(|i| &values[i]) {
+            Some(Attr::Real(a)) => Some(*a),
+            Some(Attr::Int(a)) => Some(*a as f64),
+            _ => None,
+        };
+        let date_after = text(after_i).and_then(|s| AcqDate::parse(&s).ok());
+        rows.push(PatchRow {
+            id,
+            values,
+            geom,
+            area_m2,
+            date_after,
+        });
+    }
+    Ok(PatchTable {
+        path,
+        crs_wkt,
+        columns,
+        rows,
+    })
+}

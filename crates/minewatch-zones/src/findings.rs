@@ -1,0 +1,323 @@
+//! From overlaps to findings: zone hits with areas and shares, the licence status under
+//! 法释〔2016〕25号 (outside the licensed area counts as unlicensed), project and special-land
+//! flags, the admin place from the division holding the largest part, the distance to the
+//! nearest river, and the ≥ 10 亩 provincial-check flag.
+//!
+//! Areas: overlaps are measured in the work CRS and reported as shares of the patch times
+//! the patch's own ellipsoidal area, so a finding's m² are on the ellipsoid like the patch's.
+
+use crate::admin::AdminCodes;
+use crate::index::ZoneIndex;
+use crate::overlap::{zone_overlaps, PatchShape};
+use crate::river::RiverIndex;
+use crate::zoneset::ZoneSet;
+use geo::{Area, BooleanOps};
+use geo_types::MultiPolygon;
+use minewatch_core::units::M2_PER_MU;
+use minewatch_core::{AcqDate, AdminLevel, AdminPlace, Finding, LicenceStatus, ZoneHit, ZoneKind};
+use rayon::prelude::*;
+
+/// One patch to place.
+#[derive(Debug, Clone)]
+pub struct PatchInput {
+    pub id: String,
+    pub shape: PatchShape,
+    /// Area on the ellipsoid, m².
+    pub area_m2: f64,
+    /// The later image date: rights are judged valid or expired on it.
+    pub date: Option<AcqDate>,
+}
+
+pub struct Overlay<'a> {
+    set: &'a ZoneSet,
+    index: ZoneIndex,
+    rivers: RiverIndex,
+    admin: Option<&'a AdminCodes>,
+    inside_tolerance_pct: f64,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(set: &'a ZoneSet, admin: Option<&'a AdminCodes>, inside_tolerance_pct: f64) -> Self {
+        let geoms: Vec<&MultiPolygon<f64>> = set.zones.iter().map(|z| &z.geom).collect();
+        Self {
+            index: ZoneIndex::build(&geoms),
+            rivers: RiverIndex::new(&set.river_lines),
+            set,
+            admin,
+            inside_tolerance_pct,
+        }
+    }
+
+    pub fn pieces(&self) -> usize {
+        self.index.pieces.len()
+    }
+
+    /// Findings for every patch, in input order, computed in parallel.
+    pub fn run(&self, patches: &[PatchInput]) -> Vec<Finding> {
+        patches.par_iter().map(|p| self.finding(p)).collect()
+    }
+
+    /// Planar overlaps in the work CRS (zone number, m²): the raw measure, for checks
+    /// against other tools.
+    pub fn planar_overlaps(&self, shape: &PatchShape) -> Vec<(u32, f64)> {
+        zone_overlaps(shape, &self.index)
+    }
+
+    pub fn finding(&self, p: &PatchInput) -> Finding {
+        let overlaps = zone_overlaps(&p.shape, &self.index);
+        let planar = p.shape.area;
+        let scale = if planar > 0.0 {
+            p.area_m2 / planar
+        } else {
+            1.0
+        };
+        let mut hits = Vec::new();
+        let mut best: [Option<(f64, usize)>; 3] = [None, None, None];
+        let mut valid_mining: Vec<(usize, f64)> = Vec::new();
+        let (mut exploration, mut expired) = (false, false);
+        let (mut restoration, mut construction, mut special) = (false, false, false);
+        let mut licences: Vec<String> = Vec::new();
+        for &(z, a) in &overlaps {
+            let z = z as usize;
+            let zone = &self.set.zones[z];
+            let layer = &self.set.layers[zone.layer];
+            if layer.kind == ZoneKind::AdminDivision {
+                let lvl = match layer.level {
+                    Some(AdminLevel::Province) => 0,
+                    Some(AdminLevel::Prefecture) => 1,
+                    _ => 2,
+                };
+                // Largest part wins; a tie goes to the smaller code, not to load order.
+                let better = match best[lvl] {
+                    None => true,
+                    Some((ba, bz)) => {
+                        a > ba || (a == ba && zone.admin_code < self.set.zones[bz].admin_code)
+                    }
+                };
+                if better {
+                    best[lvl] = Some((a, z));
+                }
+                continue;
+            }
+            match &layer.kind {
+                ZoneKind::MiningRight | ZoneKind::ExplorationRight => {
+                    if let Some(r) = &zone.right {
+                        licences.push(r.licence.clone());
+                        let valid = r.valid_on(p.date);
+                        match (r.exploration, valid) {
+                            (false, true) => valid_mining.push((z, a)),
+                            (true, true) => exploration = true,
+                            (_, false) => expired = true,
+                        }
+                    }
+                }
+                ZoneKind::RestorationProject => restoration = true,
+                ZoneKind::ConstructionProject => construction = true,
+                ZoneKind::SpecialLand => special = true,
+                _ => {}
+            }
+            hits.push(ZoneHit {
+                layer: layer.name.clone(),
+                kind: layer.kind.clone(),
+                zone_id: zone.id.clone(),
+                zone_name: zone.name.clone(),
+                overlap_m2: a * scale,
+                overlap_pct: if planar > 0.0 {
+                    100.0 * a / planar
+                } else {
+                    0.0
+                },
+                attrs: zone.attrs.clone(),
+            });
+        }
+        let covered = match valid_mining.len() {
+            0 => 0.0,
+            1 => valid_mining[0].1,
+            // Adjoining or overlapping licences: measure the union once.
+            _ => {
+                let mut u = self.set.zones[valid_mining[0].0].geom.clone();
+                for &(z, _) in &valid_mining[1..] {
+                    u = u.union(&self.set.zones[z].geom);
+                }
+                p.shape.geom.intersection(&u).unsigned_area()
+            }
+        };
+        let outside_planar = (planar - covered).max(0.0);
+        let outside_m2 = outside_planar * scale;
+        let licence_status = if !valid_mining.is_empty() {
+            if outside_planar <= self.inside_tolerance_pct / 100.0 * planar {
+                LicenceStatus::Inside
+            } else {
+                LicenceStatus::PartlyOutside
+            }
+        } else if exploration {
+            LicenceStatus::ExplorationOnly
+        } else if expired {
+            LicenceStatus::Expired
+        } else {
+            LicenceStatus::OutsideAllRights
+        };
+        licences.sort();
+        licences.dedup();
+        let mut admin = AdminPlace::default();
+        for (lvl, b) in best.iter().enumerate() {
+            let Some((_, z)) = b else { continue };
+            let zone = &self.set.zones[*z];
+            let name = (!zone.name.is_empty()).then(|| zone.name.clone());
+            match lvl {
+                0 => {
+                    admin.province_code = zone.admin_code.clone();
+                    admin.province_name = name;
+                }
+                1 => {
+                    admin.prefecture_code = zone.admin_code.clone();
+                    admin.prefecture_name = name;
+                }
+                _ => {
+                    admin.county_code = zone.admin_code.clone();
+                    admin.county_name = name;
+                }
+            }
+        }
+        if let Some(t) = self.admin {
+            t.complete(&mut admin);
+        }
+        let illegal = licence_status != LicenceStatus::Inside;
+        Finding {
+            patch_id: p.id.clone(),
+            area_m2: p.area_m2,
+            hits,
+            licence_status,
+            outside_licence_m2: outside_m2,
+            licences,
+            in_restoration_project: restoration,
+            in_construction_project: construction,
+            special_land: special,
+            admin,
+            river_distance_m: self.rivers.distance(&p.shape),
+            over_10_mu_illegal: illegal && !special && outside_m2 >= 10.0 * M2_PER_MU,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::rect_polygon;
+    use crate::spec::LayersSpec;
+    use crate::zoneset::{Right, Zone};
+    use std::path::Path;
+
+    fn spec() -> LayersSpec {
+        LayersSpec::from_str(
+            r#"
+[[layer]]
+name = "rights"
+path = "r.gpkg"
+kind = "mining_right"
+[[layer]]
+name = "explore"
+path = "e.gpkg"
+kind = "exploration_right"
+[[layer]]
+name = "army"
+path = "s.gpkg"
+kind = "special_land"
+[[layer]]
+name = "counties"
+path = "c.gpkg"
+kind = "admin_division"
+level = "county"
+code_field = "code"
+"#,
+            Path::new("l.toml"),
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    fn zone(layer: usize, id: &str, b: [f64; 4], right: Option<Right>) -> Zone {
+        Zone {
+            layer,
+            id: id.into(),
+            name: format!("name {id}"),
+            attrs: vec![],
+            geom: MultiPolygon(vec![rect_polygon(b)]),
+            right,
+            admin_code: (layer == 3).then(|| id.to_string()),
+        }
+    }
+
+    fn right(id: &str, to: Option<AcqDate>) -> Option<Right> {
+        Some(Right {
+            licence: id.into(),
+            holder: "h".into(),
+            mineral: "煤".into(),
+            exploration: false,
+            valid_from: None,
+            valid_to: to,
+        })
+    }
+
+    fn patch(b: [f64; 4]) -> PatchInput {
+        let shape = PatchShape::new(MultiPolygon(vec![rect_polygon(b)])).unwrap();
+        PatchInput {
+            id: "p".into(),
+            area_m2: shape.area * 1.001,
+            shape,
+            date: AcqDate::new(2024, 6, 1),
+        }
+    }
+
+    #[test]
+    fn licence_status_follows_the_law() {
+        let d2020 = AcqDate::new(2020, 1, 1);
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "L1", [0.0, 0.0, 100.0, 100.0], right("L1", None)),
+                zone(0, "L2", [100.0, 0.0, 200.0, 100.0], right("L2", None)),
+                zone(0, "OLD", [1000.0, 0.0, 1100.0, 100.0], right("OLD", d2020)),
+                zone(1, "E1", [2000.0, 0.0, 2100.0, 100.0], None),
+                zone(2, "S1", [3000.0, 0.0, 3100.0, 100.0], None),
+                zone(3, "320115", [-5000.0, -5000.0, 2050.0, 5000.0], None),
+                zone(3, "320116", [2050.0, -5000.0, 9000.0, 5000.0], None),
+            ],
+            ..Default::default()
+        };
+        let mut set = set;
+        set.zones[3].right = Some(Right {
+            exploration: true,
+            ..right("E1", None).unwrap()
+        });
+        let ov = Overlay::new(&set, None, 1.0);
+        // Across two adjoining valid licences: inside.
+        let f = ov.finding(&patch([50.0, 10.0, 150.0, 90.0]));
+        assert_eq!(f.licence_status, LicenceStatus::Inside);
+        assert_eq!(f.licences, vec!["L1", "L2"]);
+        assert!(f.outside_licence_m2 < 1e-6);
+        // Half outside: 越界 with the outside area (ellipsoidal scale applied).
+        let f = ov.finding(&patch([150.0, 0.0, 250.0, 100.0]));
+        assert_eq!(f.licence_status, LicenceStatus::PartlyOutside);
+        assert!((f.outside_licence_m2 - 5000.0 * 1.001).abs() < 1e-6);
+        assert!(!f.over_10_mu_illegal, "5000 m² is under 10 亩");
+        // Only an expired licence; only an exploration right; nothing.
+        let f = ov.finding(&patch([1010.0, 10.0, 1020.0, 20.0]));
+        assert_eq!(f.licence_status, LicenceStatus::Expired);
+        let f = ov.finding(&patch([2010.0, 10.0, 2020.0, 20.0]));
+        assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+        let f = ov.finding(&patch([500.0, 500.0, 600.0, 600.0]));
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        assert!(f.over_10_mu_illegal, "10000 m² outside any right");
+        // Special land: false change by rule, never a provincial check.
+        let f = ov.finding(&patch([3000.0, 0.0, 3100.0, 100.0]));
+        assert!(f.special_land && !f.over_10_mu_illegal);
+        // The county holding the larger part wins.
+        let f = ov.finding(&patch([2000.0, 0.0, 2200.0, 10.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320116"));
+        let f = ov.finding(&patch([1950.0, 0.0, 2100.0, 10.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320115"));
+        // Admin divisions are not listed as zone hits.
+        assert!(f.hits.iter().all(|h| h.kind != ZoneKind::AdminDivision));
+    }
+}

@@ -1,0 +1,27 @@
+//! Zones, mining rights and admin divisions against patches: layers declared in a TOML
+//! file and read through GDAL/OGR (or the ministry's corner-coordinate text), reprojected
+//! once onto the work CRS, lines and points buffered in metres, large polygons cut into
+//! pieces under an R-tree, exact overlap areas, and per-patch findings (zone hits, licence
+//! status, admin place, river distance). No patch I/O: the pipeline hands patches in.
+
+pub mod admin;
+pub mod buffer;
+pub mod crs;
+pub mod error;
+pub mod findings;
+pub mod guotu;
+pub mod index;
+pub mod overlap;
+pub mod river;
+pub mod source;
+pub mod spec;
+pub mod zoneset;
+
+pub use admin::AdminCodes;
+pub use crs::{Reprojector, WorkCrs};
+pub use error::ZonesError;
+pub use findings::{Overlay, PatchInput};
+pub use overlap::PatchShape;
+pub use source::{load, LoadOptions};
+pub use spec::{LayerSpec, LayersSpec};
+pub use zoneset::{Right, Zone, ZoneSet};

@@ -1,0 +1,580 @@
+//! Loading the declared layers through GDAL/OGR (or the corner-coordinate parser) into the
+//! work CRS: fields checked up front, geometries reprojected once, invalid polygons
+//! repaired with `make_valid` and reported, lines and points buffered in metres, river
+//! lines kept for distances. Nothing is dropped silently: every skipped or repaired feature
+//! leaves a note.
+
+use crate::buffer;
+use crate::crs::{self, Reprojector, WorkCrs};
+use crate::error::ZonesError;
+use crate::guotu;
+use crate::spec::{Format, LayerSpec, LayersSpec};
+use crate::zoneset::{Right, Zone, ZoneSet};
+use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use geo_types::{LineString, MultiPolygon, Polygon};
+use minewatch_core::{AcqDate, ZoneKind};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// River lines are kept this far beyond the patches for the nearest-river distance.
+pub const RIVER_SEARCH_M: f64 = 50_000.0;
+
+/// Where the patches are, so layers are read only there.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub work: WorkCrs,
+    /// Bounding box of the patches in the work CRS (min x, min y, max x, max y); `None`
+    /// reads every feature.
+    pub aoi: Option<[f64; 4]>,
+}
+
+pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError> {
+    let work_srs = opts.work.srs()?;
+    let mut set = ZoneSet {
+        layers: spec.layers.clone(),
+        ..Default::default()
+    };
+    for (li, l) in spec.layers.iter().enumerate() {
+        let before = set.zones.len();
+        let read = match l.format {
+            Format::Ogr => load_ogr(li, l, &work_srs, opts, &mut set)?,
+            Format::GuotuTxt => load_corners(li, l, &work_srs, &mut set)?,
+        };
+        set.features_read.push(read);
+        if set.zones.len() == before && read > 0 {
+            set.notes.push(format!(
+                "layer `{}`: {read} features read, none near the patches",
+                l.name
+            ));
+        }
+    }
+    Ok(set)
+}
+
+fn layer_err(l: &LayerSpec, msg: impl Into<String>) -> ZonesError {
+    ZonesError::Layer {
+        layer: l.name.clone(),
+        path: l.path.clone(),
+        msg: msg.into(),
+    }
+}
+
+fn feature_err(l: &LayerSpec, feature: &str, msg: impl Into<String>) -> ZonesError {
+    ZonesError::Feature {
+        layer: l.name.clone(),
+        path: l.path.clone(),
+        feature: feature.to_string(),
+        msg: msg.into(),
+    }
+}
+
+fn check_exists(l: &LayerSpec, p: &Path) -> Result<(), ZonesError> {
+    if !p.exists() {
+        return Err(layer_err(
+            l,
+            format!(
+                "file {} not found; fix `path` in the layers file",
+                p.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Field indexes of one layer, checked against its definition.
+struct Fields {
+    id: Option<usize>,
+    name: Option<usize>,
+    code: Option<usize>,
+    carry: Vec<(String, usize)>,
+    holder: Option<usize>,
+    mineral: Option<usize>,
+    right_type: Option<usize>,
+    valid_from: Option<usize>,
+    valid_to: Option<usize>,
+}
+
+fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, ZonesError> {
+    let find = |f: &Option<String>, role: &str| -> Result<Option<usize>, ZonesError> {
+        let Some(f) = f else { return Ok(None) };
+        match names.iter().position(|n| n == f) {
+            Some(i) => Ok(Some(i)),
+            None => Err(ZonesError::Field {
+                layer: l.name.clone(),
+                path: l.path.clone(),
+                field: f.clone(),
+                role: role.to_string(),
+                available: if names.is_empty() {
+                    "no fields".into()
+                } else {
+                    names.join(", ")
+                },
+            }),
+        }
+    };
+    let mut carry = Vec::new();
+    for c in &l.carry {
+        carry.push((c.clone(), find(&Some(c.clone()), "carry")?.unwrap_or(0)));
+    }
+    Ok(Fields {
+        id: find(&l.id_field, "id_field")?,
+        name: find(&l.name_field, "name_field")?,
+        code: find(&l.code_field, "code_field")?,
+        carry,
+        holder: find(&l.right.holder, "holder_field")?,
+        mineral: find(&l.right.mineral, "mineral_field")?,
+        right_type: find(&l.right.right_type, "right_type_field")?,
+        valid_from: find(&l.right.valid_from, "valid_from_field")?,
+        valid_to: find(&l.right.valid_to, "valid_to_field")?,
+    })
+}
+
+/// What one feature contributes before geometry handling.
+struct FeatureInfo {
+    id: String,
+    name: String,
+    attrs: Vec<(String, String)>,
+    right: Option<Right>,
+    admin_code: Option<String>,
+}
+
+fn load_ogr(
+    li: usize,
+    l: &LayerSpec,
+    work_srs: &gdal::spatial_ref::SpatialRef,
+    opts: &LoadOptions,
+    set: &mut ZoneSet,
+) -> Result<usize, ZonesError> {
+    check_exists(l, &l.path)?;
+    let ds = Dataset::open_ex(
+        &l.path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
+    let names: Vec<String> = ds.layers().map(|x| x.name()).collect();
+    let mut layer = match &l.layer {
+        Some(n) => ds.layer_by_name(n).map_err(|_| {
+            layer_err(
+                l,
+                format!("no layer `{n}`; the file has: {}", names.join(", ")),
+            )
+        })?,
+        None => {
+            if names.len() != 1 {
+                return Err(layer_err(
+                    l,
+                    format!(
+                        "the file has {} layers ({}); say which with `layer = \"…\"`",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+            ds.layer(0).map_err(|e| layer_err(l, e.to_string()))?
+        }
+    };
+    let srs = layer.spatial_ref().ok_or_else(|| {
+        layer_err(
+            l,
+            "the layer has no CRS; add a .prj or assign one, e.g. `ogr2ogr -a_srs EPSG:4490 out.gpkg in.shp`",
+        )
+    })?;
+    let field_names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    let fields = resolve_fields(l, &field_names)?;
+    let to_work =
+        Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+    let is_river = l.kind == ZoneKind::RiverCorridor;
+    let margin = l.buffer_m.unwrap_or(0.0) + 1_000.0 + if is_river { RIVER_SEARCH_M } else { 0.0 };
+    if let Some(a) = opts.aoi {
+        let back =
+            Reprojector::new(work_srs, &srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+        let grown = [a[0] - margin, a[1] - margin, a[2] + margin, a[3] + margin];
+        if let Ok(b) = back.bounds(grown) {
+            layer.set_spatial_filter_rect(b[0], b[1], b[2], b[3]);
+        }
+    }
+    let mut read = 0usize;
+    let mut dissolved: Vec<Geometry> = Vec::new();
+    for feature in layer.features() {
+        read += 1;
+        let fid = feature
+            .fid()
+            .map_or_else(|| read.to_string(), |f| f.to_string());
+        let text = |i: Option<usize>| -> Option<String> {
+            i.and_then(|i| feature.field_as_string(i).ok().flatten())
+                .map(|s| s.trim().to_string())
+        };
+        let id = text(fields.id).filter(|s| !s.is_empty()).unwrap_or(fid);
+        let info = FeatureInfo {
+            name: text(fields.name).unwrap_or_default(),
+            attrs: fields
+                .carry
+                .iter()
+                .map(|(n, i)| (n.clone(), text(Some(*i)).unwrap_or_default()))
+                .collect(),
+            right: right_of(l, &id, &fields, &text)?,
+            admin_code: match fields.code {
+                Some(_) => Some(
+                    normalise_code(&text(fields.code).unwrap_or_default())
+                        .map_err(|m| feature_err(l, &id, m))?,
+                ),
+                None => None,
+            },
+            id,
+        };
+        let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
+            set.notes.push(format!(
+                "layer `{}` feature {}: no geometry; skipped",
+                l.name, info.id
+            ));
+            continue;
+        };
+        let mut g = g.clone();
+        to_work
+            .apply(&mut g)
+            .map_err(|e| feature_err(l, &info.id, format!("cannot reproject: {e}")))?;
+        let flat = gdal::vector::geometry_type_flatten(g.geometry_type());
+        let polygonal = matches!(
+            flat,
+            OGRwkbGeometryType::wkbPolygon | OGRwkbGeometryType::wkbMultiPolygon
+        );
+        let collection = flat == OGRwkbGeometryType::wkbGeometryCollection;
+        if is_river && !polygonal {
+            set.river_lines.extend(lines_of(&g));
+        }
+        if !polygonal && !collection && l.buffer_m.is_none() {
+            return Err(feature_err(
+                l,
+                &info.id,
+                format!(
+                    "is a {}; lines and points become zones only with a distance: set `buffer_m`",
+                    g.geometry_name()
+                ),
+            ));
+        }
+        if polygonal && !g.is_valid() {
+            g = g
+                .make_valid(&gdal::cpl::CslStringList::new())
+                .map_err(|e| {
+                    feature_err(
+                        l,
+                        &info.id,
+                        format!("invalid polygon that GEOS cannot repair: {e}"),
+                    )
+                })?;
+            set.notes.push(format!(
+                "layer `{}` feature {}: invalid polygon repaired (make_valid)",
+                l.name, info.id
+            ));
+        }
+        if l.dissolve {
+            dissolved.push(g);
+            continue;
+        }
+        let g = match l.buffer_m {
+            Some(d) => buffer::buffer(&g, d).map_err(|e| feature_err(l, &info.id, e))?,
+            None => g,
+        };
+        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, &info.id, e))?;
+        if geom.0.is_empty() {
+            set.notes.push(format!(
+                "layer `{}` feature {}: no polygon area after repair; skipped",
+                l.name, info.id
+            ));
+            continue;
+        }
+        set.zones.push(Zone {
+            layer: li,
+            id: info.id,
+            name: info.name,
+            attrs: info.attrs,
+            geom,
+            right: info.right,
+            admin_code: info.admin_code,
+        });
+    }
+    if l.dissolve && !dissolved.is_empty() {
+        let merged =
+            buffer::dissolve(&dissolved, l.buffer_m.unwrap_or(0.0)).map_err(|e| layer_err(l, e))?;
+        let geom = to_multipolygon(&merged).map_err(|e| layer_err(l, e))?;
+        set.zones.push(Zone {
+            layer: li,
+            id: l.name.clone(),
+            name: l.name.clone(),
+            attrs: Vec::new(),
+            geom,
+            right: None,
+            admin_code: None,
+        });
+    }
+    Ok(read)
+}
+
+fn right_of(
+    l: &LayerSpec,
+    id: &str,
+    f: &Fields,
+    text: &dyn Fn(Option<usize>) -> Option<String>,
+) -> Result<Option<Right>, ZonesError> {
+    if !matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+        return Ok(None);
+    }
+    let date = |i: Option<usize>, role: &str| -> Result<Option<AcqDate>, ZonesError> {
+        match text(i).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => AcqDate::parse(&s)
+                .map(Some)
+                .map_err(|e| feature_err(l, id, format!("{role}: {e}"))),
+        }
+    };
+    Ok(Some(Right {
+        licence: id.to_string(),
+        holder: text(f.holder).unwrap_or_default(),
+        mineral: text(f.mineral).unwrap_or_default(),
+        exploration: l.kind == ZoneKind::ExplorationRight
+            || text(f.right_type).is_some_and(|t| is_exploration(&t)),
+        valid_from: date(f.valid_from, "valid_from")?,
+        valid_to: date(f.valid_to, "valid_to")?,
+    }))
+}
+
+/// A right-type value that means an exploration right (探矿权).
+fn is_exploration(t: &str) -> bool {
+    let t = t.to_lowercase();
+    t.contains('探') || t.contains("explor")
+}
+
+/// GB/T 2260 codes to six digits: `32` → `320000`, `3201` → `320100`; longer township or
+/// village codes keep their county part.
+pub fn normalise_code(raw: &str) -> Result<String, String> {
+    let d = raw.trim();
+    let d = d.strip_suffix(".0").unwrap_or(d);
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "admin code `{raw}` is not a GB/T 2260 code (2, 4, 6, 9 or 12 digits)"
+        ));
+    }
+    match d.len() {
+        2 => Ok(format!("{d}0000")),
+        4 => Ok(format!("{d}00")),
+        6 => Ok(d.to_string()),
+        9 | 12 => Ok(d[..6].to_string()),
+        _ => Err(format!(
+            "admin code `{raw}` is not a GB/T 2260 code (2, 4, 6, 9 or 12 digits)"
+        )),
+    }
+}
+
+fn load_corners(
+    li: usize,
+    l: &LayerSpec,
+    work_srs: &gdal::spatial_ref::SpatialRef,
+    set: &mut ZoneSet,
+) -> Result<usize, ZonesError> {
+    check_exists(l, &l.path)?;
+    let bytes = std::fs::read(&l.path).map_err(|e| layer_err(l, format!("cannot read: {e}")))?;
+    let file = guotu::parse_bytes(&bytes).map_err(|source| ZonesError::Corners {
+        path: l.path.clone(),
+        source,
+    })?;
+    for w in &file.warnings {
+        set.notes.push(format!("layer `{}`: {w}", l.name));
+    }
+    let gk = crs::from_epsg(file.epsg)?;
+    let to_work = Reprojector::new(&gk, work_srs).map_err(|e| layer_err(l, e.to_string()))?;
+    let attrs = match &l.attributes {
+        Some(p) => {
+            check_exists(l, p)?;
+            licence_table(l, p)?
+        }
+        None => BTreeMap::new(),
+    };
+    // A licence with several separate areas comes as several parcels with one id.
+    let mut by_id: BTreeMap<&str, Vec<&guotu::Parcel>> = BTreeMap::new();
+    for p in &file.parcels {
+        by_id.entry(p.id.as_str()).or_default().push(p);
+    }
+    for (id, parcels) in by_id {
+        let wkt = parcels_wkt(&parcels);
+        let mut g = Geometry::from_wkt(&wkt).map_err(|e| feature_err(l, id, e.to_string()))?;
+        to_work
+            .apply(&mut g)
+            .map_err(|e| feature_err(l, id, format!("cannot reproject: {e}")))?;
+        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, id, e))?;
+        let row = attrs.get(id);
+        if l.attributes.is_some() && row.is_none() {
+            set.notes.push(format!(
+                "layer `{}`: licence {id} has no row in {}",
+                l.name,
+                l.attributes.as_deref().unwrap_or(Path::new("")).display()
+            ));
+        }
+        let get = |k: &str| row.and_then(|r| r.get(k)).cloned().unwrap_or_default();
+        let date = |k: &str| -> Result<Option<AcqDate>, ZonesError> {
+            let v = get(k);
+            if v.is_empty() {
+                return Ok(None);
+            }
+            AcqDate::parse(&v)
+                .map(Some)
+                .map_err(|e| feature_err(l, id, format!("{k} in the attributes table: {e}")))
+        };
+        let right = Right {
+            licence: id.to_string(),
+            holder: get("holder"),
+            mineral: get("mineral"),
+            exploration: l.kind == ZoneKind::ExplorationRight || is_exploration(&get("right_type")),
+            valid_from: date("valid_from")?,
+            valid_to: date("valid_to")?,
+        };
+        set.zones.push(Zone {
+            layer: li,
+            id: id.to_string(),
+            name: if parcels[0].name.is_empty() {
+                right.holder.clone()
+            } else {
+                parcels[0].name.clone()
+            },
+            attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
+            geom,
+            right: Some(right),
+            admin_code: None,
+        });
+    }
+    Ok(file.parcels.len())
+}
+
+fn parcels_wkt(parcels: &[&guotu::Parcel]) -> String {
+    use std::fmt::Write;
+    let ring = |r: &[(f64, f64)], s: &mut String| {
+        s.push('(');
+        for (k, (x, y)) in r.iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{x} {y}");
+        }
+        s.push(')');
+    };
+    let mut s = String::from("MULTIPOLYGON (");
+    for (k, p) in parcels.iter().enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        ring(&p.outer, &mut s);
+        for h in &p.holes {
+            s.push(',');
+            ring(h, &mut s);
+        }
+        s.push(')');
+    }
+    s.push(')');
+    s
+}
+
+/// The licence attribute table of a corner-coordinate layer: first column the licence id.
+fn licence_table(
+    l: &LayerSpec,
+    p: &Path,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, ZonesError> {
+    let bytes = std::fs::read(p).map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?;
+    let text = decode_text(&bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = r
+        .headers()
+        .map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.is_empty() {
+        return Err(layer_err(l, format!("{}: no header row", p.display())));
+    }
+    let mut out = BTreeMap::new();
+    for (n, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| layer_err(l, format!("{} row {}: {e}", p.display(), n + 2)))?;
+        let row: BTreeMap<String, String> = headers
+            .iter()
+            .cloned()
+            .zip(rec.iter().map(|v| v.trim().to_string()))
+            .collect();
+        out.insert(rec.get(0).unwrap_or("").trim().to_string(), row);
+    }
+    Ok(out)
+}
+
+/// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send.
+pub fn decode_text(bytes: &[u8]) -> String {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GB18030.decode(b).0.into_owned(),
+    }
+}
+
+/// Polygon parts of a GDAL geometry as a geo MultiPolygon (lines and points of a
+/// collection are dropped: they have no area).
+pub fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, String> {
+    let geo = g
+        .to_geo()
+        .map_err(|e| format!("geometry conversion: {e}"))?;
+    let mut out: Vec<Polygon<f64>> = Vec::new();
+    collect_polygons(geo, &mut out);
+    Ok(MultiPolygon(out))
+}
+
+fn collect_polygons(g: geo_types::Geometry<f64>, out: &mut Vec<Polygon<f64>>) {
+    use geo_types::Geometry as G;
+    match g {
+        G::Polygon(p) => out.push(p),
+        G::MultiPolygon(m) => out.extend(m.0),
+        G::GeometryCollection(c) => c.0.into_iter().for_each(|g| collect_polygons(g, out)),
+        _ => {}
+    }
+}
+
+fn lines_of(g: &Geometry) -> Vec<LineString<f64>> {
+    use geo_types::Geometry as G;
+    fn walk(g: G<f64>, out: &mut Vec<LineString<f64>>) {
+        match g {
+            G::LineString(l) => out.push(l),
+            G::MultiLineString(m) => out.extend(m.0),
+            G::GeometryCollection(c) => c.0.into_iter().for_each(|g| walk(g, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(geo) = g.to_geo() {
+        walk(geo, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_normalise_to_six_digits() {
+        assert_eq!(normalise_code("32").unwrap(), "320000");
+        assert_eq!(normalise_code("3201").unwrap(), "320100");
+        assert_eq!(normalise_code("320115").unwrap(), "320115");
+        assert_eq!(normalise_code("320115001").unwrap(), "320115");
+        assert!(normalise_code("32a").is_err());
+        assert!(normalise_code("3201151").is_err());
+    }
+
+    #[test]
+    fn gbk_text_is_decoded() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("许可证号,矿种\nC1,煤\n");
+        assert!(std::str::from_utf8(&bytes).is_err());
+        assert_eq!(decode_text(&bytes), "许可证号,矿种\nC1,煤\n");
+        assert_eq!(decode_text("\u{feff}a,b".as_bytes()), "a,b");
+    }
+}
