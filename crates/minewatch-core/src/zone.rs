@@ -191,6 +191,8 @@ pub struct ZoneHit {
     pub zone_name: String,
     /// Overlap on the ellipsoid, m².
     pub overlap_m2: f64,
+    /// Overlap in the plane of the work CRS, m² (what a GIS measures in that CRS).
+    pub grid_overlap_m2: f64,
     /// Share of the patch, 0–100.
     pub overlap_pct: f64,
     /// Carried attributes (name, value), in the layer file's order.

@@ -9,6 +9,7 @@ use crate::patch_table::{self, PatchTable};
 use crate::staging::Staging;
 use crate::write::table::{self, GpkgLayer, Polys};
 use crate::write::{round, Attr, Kind};
+use geo::orient::{Direction, Orient};
 use geo::GeodesicArea;
 use geo_types::MultiPolygon;
 use minewatch_core::units::m2_to_mu;
@@ -64,6 +65,8 @@ struct LayerRecord {
     kind: String,
     path: PathBuf,
     layer: Option<String>,
+    #[serde(rename = "where")]
+    filter: Option<String>,
     buffer_m: Option<f64>,
     dissolve: bool,
     features_read: usize,
@@ -234,6 +237,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
                 kind: l.kind.name(),
                 path: l.path.clone(),
                 layer: l.layer.clone(),
+                filter: l.filter.clone(),
                 buffer_m: l.buffer_m,
                 dissolve: l.dissolve,
                 features_read: set.features_read.get(i).copied().unwrap_or(0),
@@ -321,6 +325,9 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
             Some(a) => a,
             None => reproject(&r.geom, &to_lonlat)
                 .map_err(|e| input(format!("patch {}: {e}", r.id)))?
+                // Karney's area follows ring order: a clockwise shell would measure the
+                // rest of the globe.
+                .orient(Direction::Default)
                 .geodesic_area_unsigned(),
         };
         patches.push(PatchInput {
@@ -375,6 +382,12 @@ const KIND_COLUMNS: &[&str] = ZoneKind::NAMES.split_at(9).0;
 fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
     use Kind::*;
     let mut cols = table.columns.clone();
+    // A patches file from elsewhere may lack areas: add the ellipsoidal ones computed here.
+    let add_area = !cols.iter().any(|(c, _)| c == "area_m2");
+    if add_area {
+        cols.push(("area_m2".into(), Real));
+        cols.push(("area_mu".into(), Real));
+    }
     let own: Vec<(&str, Kind)> = vec![
         ("licence_status", Text),
         ("licence_status_zh", Text),
@@ -408,6 +421,10 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
         .zip(findings)
         .map(|(r, f)| {
             let mut v = r.values.clone();
+            if add_area {
+                v.push(Attr::Real(round(f.area_m2, 2)));
+                v.push(Attr::Real(round(m2_to_mu(f.area_m2), 4)));
+            }
             let zones: Vec<String> = f
                 .hits
                 .iter()
@@ -476,6 +493,7 @@ fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
         ("overlap_m2", Real),
         ("overlap_mu", Real),
         ("overlap_pct", Real),
+        ("overlap_grid_m2", Real),
         ("attributes", Text),
     ]
     .iter()
@@ -494,6 +512,7 @@ fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
                     Attr::Real(round(h.overlap_m2, 2)),
                     Attr::Real(round(m2_to_mu(h.overlap_m2), 4)),
                     Attr::Real(round(h.overlap_pct, 3)),
+                    Attr::Real(round(h.grid_overlap_m2, 6)),
                     Attr::Text(
                         h.attrs
                             .iter()
@@ -594,6 +613,7 @@ pub fn zh(col: &str) -> String {
         ("overlap_m2", "压占面积(平方米)"),
         ("overlap_mu", "压占面积(亩)"),
         ("overlap_pct", "占图斑比例(%)"),
+        ("overlap_grid_m2", "压占面积(投影平面,平方米)"),
         ("attributes", "属性"),
     ];
     m.iter()

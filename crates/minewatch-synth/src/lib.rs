@@ -7,6 +7,8 @@
 //! Every pixel is a pure function of (seed, row, col, date), so a scene never depends on
 //! how it was written.
 
+pub mod zones;
+
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::DriverManager;
 use gdal::Metadata;

@@ -122,6 +122,7 @@ impl<'a> Overlay<'a> {
                 zone_id: zone.id.clone(),
                 zone_name: zone.name.clone(),
                 overlap_m2: a * scale,
+                grid_overlap_m2: a,
                 overlap_pct: if planar > 0.0 {
                     100.0 * a / planar
                 } else {

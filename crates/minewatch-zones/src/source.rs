@@ -35,10 +35,29 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
         layers: spec.layers.clone(),
         ..Default::default()
     };
+    // One open dataset per file: several layers often come from one file (a GeoPackage,
+    // or one GeoJSON split by `where`), and GeoJSON is parsed whole on every open.
+    let mut open: BTreeMap<std::path::PathBuf, Dataset> = BTreeMap::new();
     for (li, l) in spec.layers.iter().enumerate() {
         let before = set.zones.len();
         let read = match l.format {
-            Format::Ogr => load_ogr(li, l, &work_srs, opts, &mut set)?,
+            Format::Ogr => {
+                check_exists(l, &l.path)?;
+                if !open.contains_key(&l.path) {
+                    let ds = Dataset::open_ex(
+                        &l.path,
+                        DatasetOptions {
+                            open_flags: GdalOpenFlags::GDAL_OF_VECTOR
+                                | GdalOpenFlags::GDAL_OF_READONLY,
+                            ..Default::default()
+                        },
+                    )
+                    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
+                    open.insert(l.path.clone(), ds);
+                }
+                let ds = &open[&l.path];
+                load_ogr(li, l, ds, &work_srs, opts, &mut set)?
+            }
             Format::GuotuTxt => load_corners(li, l, &work_srs, &mut set)?,
         };
         set.features_read.push(read);
@@ -142,19 +161,11 @@ struct FeatureInfo {
 fn load_ogr(
     li: usize,
     l: &LayerSpec,
+    ds: &Dataset,
     work_srs: &gdal::spatial_ref::SpatialRef,
     opts: &LoadOptions,
     set: &mut ZoneSet,
 ) -> Result<usize, ZonesError> {
-    check_exists(l, &l.path)?;
-    let ds = Dataset::open_ex(
-        &l.path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
     let names: Vec<String> = ds.layers().map(|x| x.name()).collect();
     let mut layer = match &l.layer {
         Some(n) => ds.layer_by_name(n).map_err(|_| {
@@ -184,6 +195,21 @@ fn load_ogr(
         )
     })?;
     let field_names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    // The dataset is shared between layer entries: start from no filters.
+    layer.clear_attribute_filter();
+    layer.clear_spatial_filter();
+    layer.reset_feature_reading();
+    if let Some(w) = &l.filter {
+        layer.set_attribute_filter(w).map_err(|e| {
+            layer_err(
+                l,
+                format!(
+                    "`where = \"{w}\"` is not a valid filter on fields {}: {e}",
+                    field_names.join(", ")
+                ),
+            )
+        })?;
+    }
     let fields = resolve_fields(l, &field_names)?;
     let to_work =
         Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;

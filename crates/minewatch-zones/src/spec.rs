@@ -25,6 +25,8 @@ struct RawLayer {
     name: String,
     path: PathBuf,
     layer: Option<String>,
+    #[serde(rename = "where")]
+    filter: Option<String>,
     kind: String,
     weight: Option<String>,
     #[serde(default = "default_format")]
@@ -77,6 +79,8 @@ pub struct LayerSpec {
     pub name: String,
     pub path: PathBuf,
     pub layer: Option<String>,
+    /// OGR attribute filter (SQL WHERE), e.g. `zone_type = 'redline'`.
+    pub filter: Option<String>,
     pub kind: ZoneKind,
     pub format: Format,
     pub id_field: Option<String>,
@@ -162,6 +166,9 @@ impl LayersSpec {
                     "format `guotu_txt` is for mining_right or exploration_right layers".into(),
                 ));
             }
+            if l.filter.is_some() && format != Format::Ogr {
+                return Err(lerr("`where` filters OGR layers only".into()));
+            }
             if l.attributes.is_some() && format != Format::GuotuTxt {
                 return Err(lerr(
                     "`attributes` is for corner-coordinate files; OGR layers carry fields".into(),
@@ -209,6 +216,7 @@ impl LayersSpec {
                 attributes: l.attributes.as_deref().map(resolve),
                 name: l.name,
                 layer: l.layer,
+                filter: l.filter,
                 kind,
                 format,
                 id_field: l.id_field,

@@ -1,4 +1,5 @@
-//! `minewatch-synth --width W --height H --seed S --out DIR`: write a synthetic pair.
+//! `minewatch-synth --width W --height H --seed S --out DIR [--zones]`: write a synthetic
+//! pair (and, with `--zones`, enforcement zones like the peers').
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -30,6 +31,15 @@ fn main() {
         Ok(p) => {
             for p in p {
                 println!("{}", p.display());
+            }
+            if args.iter().any(|a| a == "--zones") {
+                let z = out.join("zones.geojson");
+                let counts = minewatch_synth::zones::ZoneCounts::like_peers();
+                if let Err(e) = minewatch_synth::zones::write_zones(&spec, counts, &z) {
+                    eprintln!("error: {}: {e}", z.display());
+                    std::process::exit(2);
+                }
+                println!("{}", z.display());
             }
         }
         Err(e) => {

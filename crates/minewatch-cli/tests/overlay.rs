@@ -1,0 +1,548 @@
+//! `minewatch overlay`: outside reference (GDAL/OGR SQLite dialect), real layers (Yangtze,
+//! Jiangsu, GEM coal-mine licences), corner-coordinate licences in a CGCS2000 GK zone,
+//! bad inputs, determinism and the Chinese header.
+
+mod common;
+use common::*;
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{Geometry, LayerAccess};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            h.iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn detect(dir: &Path, images: &[&Path], extra: &[&str]) -> std::path::PathBuf {
+    let out = dir.join("det");
+    let mut args = vec!["detect"];
+    args.extend(images.iter().map(|p| s(p)));
+    args.extend(["--out", s(&out)]);
+    args.extend(extra);
+    let o = minewatch(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+fn overlay(patches: &Path, layers: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "overlay",
+        s(patches),
+        "--layers",
+        s(layers),
+        "--out",
+        s(out),
+    ];
+    args.extend(extra);
+    minewatch(&args)
+}
+
+const SYNTH_LAYERS: &str = r#"
+[[layer]]
+name = "province"
+path = "zones.geojson"
+where = "zone_type = 'province'"
+kind = "custom"
+weight = "province"
+id_field = "zone_id"
+[[layer]]
+name = "river"
+path = "zones.geojson"
+where = "zone_type = 'river'"
+kind = "river_corridor"
+id_field = "zone_id"
+[[layer]]
+name = "redline"
+path = "zones.geojson"
+where = "zone_type = 'redline'"
+kind = "ecological_red_line"
+id_field = "zone_id"
+[[layer]]
+name = "nomining"
+path = "zones.geojson"
+where = "zone_type = 'nomining'"
+kind = "no_mining_zone"
+id_field = "zone_id"
+[[layer]]
+name = "mine"
+path = "zones.geojson"
+where = "zone_type = 'mine'"
+kind = "mining_right"
+id_field = "zone_id"
+"#;
+
+/// Overlap areas agree with GDAL/OGR's SQLite dialect (GEOS `ST_Intersection` +
+/// `CollectionExtract` + `ST_Area`, as the peer pipeline computes them) to 1e-6 relative,
+/// on generated zones (wavy provinces, a buffered river, stars, rectangles).
+#[test]
+fn overlaps_match_gdal_sqlite_dialect() {
+    if !have_tool("ogr2ogr") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let [a, b] = synth_pair(d.path(), 768, 768, 11);
+    let spec = minewatch_synth::SceneSpec::small(768, 768, 11);
+    let counts = minewatch_synth::zones::ZoneCounts {
+        redlines: 120,
+        nomining: 30,
+        mines: 100,
+    };
+    let zones = d.path().join("zones.geojson");
+    minewatch_synth::zones::write_zones(&spec, counts, &zones).unwrap();
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let layers = d.path().join("layers.toml");
+    std::fs::write(&layers, SYNTH_LAYERS).unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&det, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours: BTreeMap<(String, String), f64> = csv_rows(&out.join("zone_hits.csv"))
+        .into_iter()
+        .map(|r| {
+            (
+                (r["patch_id"].clone(), r["zone_id"].clone()),
+                r["overlap_grid_m2"].parse().unwrap(),
+            )
+        })
+        .collect();
+    // GDAL's answer on the same patches and zones.
+    let work = d.path().join("work.gpkg");
+    let run = |args: &[&str]| {
+        let o = Command::new("ogr2ogr").args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "-f",
+        "GPKG",
+        s(&work),
+        s(&det.join("patches.gpkg")),
+        "patches",
+    ]);
+    run(&["-update", s(&work), s(&zones), "-nln", "zones"]);
+    let sql = "SELECT p.id AS patch_id, z.zone_id AS zone_id, ST_Area(p.geom) AS parea, \
+               COALESCE(ST_Area(CollectionExtract(ST_Intersection(p.geom, z.geom), 3)), 0) AS a \
+               FROM patches p, zones z WHERE ST_Intersects(p.geom, z.geom)";
+    let gcsv = d.path().join("gdal.csv");
+    run(&[
+        "-f",
+        "CSV",
+        s(&gcsv),
+        s(&work),
+        "-dialect",
+        "SQLite",
+        "-sql",
+        sql,
+    ]);
+    let gdal_rows = csv_rows(&gcsv);
+    assert!(gdal_rows.len() > 100, "{} pairs", gdal_rows.len());
+    let mut compared = 0;
+    for r in &gdal_rows {
+        let key = (r["patch_id"].clone(), r["zone_id"].clone());
+        let (g, parea): (f64, f64) = (r["a"].parse().unwrap(), r["parea"].parse().unwrap());
+        match ours.get(&key) {
+            Some(&m) => {
+                assert!(
+                    // 1e-6 relative, plus the 1e-6 m² the CSV rounds to.
+                    (m - g).abs() <= 1e-6 * g + 1e-6,
+                    "{key:?}: minewatch {m} vs GDAL {g}"
+                );
+                compared += 1;
+            }
+            // Touching without area: GDAL lists it, we do not.
+            None => assert!(g <= 1e-6 * parea, "{key:?} missing; GDAL {g}"),
+        }
+    }
+    assert_eq!(compared, ours.len(), "every minewatch hit is one of GDAL's");
+}
+
+/// The README demo: the Nanjing pair against the real Yangtze (1:4M lines, 5 km and 1 km
+/// corridors of both banks dissolved) and Jiangsu province.
+#[test]
+fn nanjing_patches_against_yangtze_and_jiangsu() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let out = d.path().join("ov");
+    let o = overlay(
+        &det,
+        &root().join("pipelines/layers/nanjing.toml"),
+        &out,
+        &["--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(summary["patches"].as_u64().unwrap() as usize, rows.len());
+    assert!(rows.len() > 10);
+    let mut in5 = 0;
+    for r in &rows {
+        assert_eq!(r["province_code"], "320000", "{}", r["id"]);
+        assert_eq!(r["province_name"], "江苏省");
+        let dist: f64 = r["river_distance_m"].parse().unwrap();
+        let zones = &r["zones"];
+        // The buffer is a 64-gon inside the true 5 km disc around each vertex.
+        if zones.contains("yangtze_5km/") {
+            in5 += 1;
+            assert!(dist < 5000.0, "{}: {dist}", r["id"]);
+        } else {
+            assert!(dist > 5000.0 * 0.998, "{}: {dist}", r["id"]);
+        }
+        if zones.contains("yangtze_1km/") {
+            assert!(zones.contains("yangtze_5km/") && dist < 1000.0);
+        }
+        let corridor: f64 = r["river_corridor_m2"].parse().unwrap();
+        let area: f64 = r["area_m2"].parse().unwrap();
+        assert!(corridor <= area + 0.01);
+    }
+    assert!(
+        in5 > 0 && in5 < rows.len(),
+        "{in5} of {} in the corridor",
+        rows.len()
+    );
+    // Outputs open in GDAL: findings polygons and the hits table.
+    if have_tool("ogrinfo") {
+        for (f, layer) in [
+            ("findings.gpkg", "findings"),
+            ("findings.gpkg", "zone_hits"),
+            ("findings.geojson", "findings"),
+        ] {
+            let o = Command::new("ogrinfo")
+                .args(["-ro", "-so", s(&out.join(f)), layer])
+                .output()
+                .unwrap();
+            let t = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success() && t.contains("Feature Count"),
+                "{f} {layer}: {t}"
+            );
+        }
+    }
+}
+
+fn utm49() -> (SpatialRef, SpatialRef) {
+    let mut wgs = SpatialRef::from_epsg(4326).unwrap();
+    wgs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut utm = SpatialRef::from_epsg(32649).unwrap();
+    utm.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    (wgs, utm)
+}
+
+fn square(cx: f64, cy: f64, half: f64) -> Geometry {
+    Geometry::bbox(cx - half, cy - half, cx + half, cy + half).unwrap()
+}
+
+/// Real licence polygons (GEM coal-mine boundaries): a patch inside, one straddling the
+/// boundary (越界, with the outside area GDAL measures), one far away (无证), and the same
+/// inside patch judged against an expiry date (expired).
+#[test]
+fn real_licences_give_inside_partly_outside_and_unlicensed() {
+    let d = tempfile::tempdir().unwrap();
+    let gem = fixture("vectors/gem_mines_sample.geojson");
+    let ds = gdal::Dataset::open(&gem).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let (wgs, utm) = utm49();
+    let to_utm = CoordTransform::new(&wgs, &utm).unwrap();
+    let lic = layer
+        .features()
+        .find(|f| {
+            let i = f.field_index("id").unwrap();
+            f.field_as_string(i).unwrap().as_deref() == Some("M1201.B1")
+        })
+        .unwrap();
+    let lic = lic.geometry().unwrap().transform(&to_utm).unwrap();
+    // A point at least 300 m inside the licence: a vertex of the inward buffer.
+    let core = lic.buffer(-300.0, 8).unwrap();
+    let (cx, cy, _) = core.get_geometry(0).get_point(0);
+    let inside = lic.intersection(&square(cx, cy, 150.0)).unwrap();
+    assert!(
+        (inside.area() - 300.0 * 300.0).abs() < 1.0,
+        "centre square inside"
+    );
+    let (vx, vy, _) = lic.get_geometry(0).get_point(0);
+    let straddle = square(vx, vy, 120.0);
+    let straddle_out = straddle.area() - straddle.intersection(&lic).unwrap().area();
+    assert!(straddle_out > 1000.0 && straddle_out < straddle.area() - 1000.0);
+    let env = lic.envelope();
+    let far = square(env.MaxX + 5000.0, cy, 100.0);
+    // A patches file as a user might bring it: GeoPackage in UTM 49N.
+    let patches = d.path().join("patches.gpkg");
+    {
+        let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut pds = drv.create_vector_only(&patches).unwrap();
+        let l = pds
+            .create_layer(gdal::vector::LayerOptions {
+                name: "patches",
+                srs: Some(&utm),
+                ty: gdal::vector::OGRwkbGeometryType::wkbMultiPolygon,
+                options: None,
+            })
+            .unwrap();
+        l.create_defn_fields(&[
+            ("id", gdal::vector::OGRFieldType::OFTString),
+            ("date_after", gdal::vector::OGRFieldType::OFTString),
+        ])
+        .unwrap();
+        for (id, g) in [("inside", &inside), ("straddle", &straddle), ("far", &far)] {
+            let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+            f.set_field_string(0, id).unwrap();
+            f.set_field_string(1, "2024-06-01").unwrap();
+            f.set_geometry(g.clone()).unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let layers = d.path().join("layers.toml");
+    let mk = |extra: &str| {
+        format!(
+            "[[layer]]\nname = \"licences\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"id\"\nname_field = \"mine_name\"\nholder_field = \"owners\"\n{extra}",
+            gem.display()
+        )
+    };
+    std::fs::write(&layers, mk("")).unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    let by: BTreeMap<&str, &BTreeMap<String, String>> =
+        rows.iter().map(|r| (r["id"].as_str(), r)).collect();
+    assert_eq!(by["inside"]["licence_status"], "inside");
+    assert_eq!(by["inside"]["licences"], "M1201.B1");
+    assert_eq!(by["straddle"]["licence_status"], "partly_outside");
+    assert_eq!(by["straddle"]["licence_status_zh"], "越界");
+    assert_eq!(by["far"]["licence_status"], "outside_all_rights");
+    // The outside area is the share GDAL measures times the ellipsoidal patch area.
+    let area: f64 = by["straddle"]["area_m2"].parse().unwrap();
+    let out_m2: f64 = by["straddle"]["outside_licence_m2"].parse().unwrap();
+    let want = straddle_out / straddle.area() * area;
+    assert!(
+        (out_m2 - want).abs() <= 1e-6 * area + 0.01,
+        "{out_m2} vs {want}"
+    );
+    // UTM scale at this meridian: ellipsoidal area differs from the plane by < 0.1 %.
+    assert!(
+        (area / straddle.area() - 1.0).abs() < 1e-3,
+        "{area} vs {}",
+        straddle.area()
+    );
+    // Judged on 2024-06-01 against a licence valid to its 2020 record date: expired.
+    std::fs::write(&layers, mk("valid_to_field = \"source_date\"\n")).unwrap();
+    let out2 = d.path().join("ov2");
+    let o = overlay(&patches, &layers, &out2, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out2.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "expired");
+}
+
+/// A licence given as 国土 TXT corner coordinates (CGCS2000 GK zone 40 with the zone
+/// prefix, northing first, GBK-encoded) around one Nanjing patch: that patch is inside,
+/// the holder comes from the attribute table, the others are unlicensed.
+#[test]
+fn corner_coordinate_licence_in_gauss_kruger() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let patches = csv_rows(&det.join("patches.csv"));
+    let p = &patches[0];
+    let f = |k: &str| p[k].parse::<f64>().unwrap();
+    let (w, s_, e, n) = (
+        f("bbox_west") - 0.001,
+        f("bbox_south") - 0.001,
+        f("bbox_east") + 0.001,
+        f("bbox_north") + 0.001,
+    );
+    let mut geo = SpatialRef::from_epsg(4490).unwrap();
+    geo.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut gk = SpatialRef::from_epsg(4528).unwrap();
+    gk.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let t = CoordTransform::new(&geo, &gk).unwrap();
+    let mut xs = [w, e, e, w];
+    let mut ys = [s_, s_, n, n];
+    t.transform_coords(&mut xs, &mut ys, &mut [0.0; 4]).unwrap();
+    assert!(xs.iter().all(|x| (40_000_000.0..41_000_000.0).contains(x)));
+    let mut txt = String::from(
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=40\n精度=0.01\n[地块坐标]\n5,,C3200002009011120001234,南京测试矿,面,,采矿用地,,@\n",
+    );
+    for k in 0..5 {
+        let i = k % 4;
+        txt.push_str(&format!("J{},1,{:.2},{:.2}\n", i + 1, ys[i], xs[i]));
+    }
+    let (gbk, _, _) = encoding_rs::GBK.encode(&txt);
+    let corners = d.path().join("licences.txt");
+    std::fs::write(&corners, &gbk).unwrap();
+    let attrs = d.path().join("licences.csv");
+    std::fs::write(
+        &attrs,
+        "licence,holder,mineral,right_type,valid_from,valid_to\nC3200002009011120001234,南京某建材公司,建筑石料用灰岩,采矿权,2001-01-01,2030-12-31\n",
+    )
+    .unwrap();
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"licences.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"licences.csv\"\ncarry = [\"holder\", \"mineral\"]\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&det, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["id"], p["id"]);
+    assert_eq!(rows[0]["licence_status"], "inside");
+    assert_eq!(rows[0]["licences"], "C3200002009011120001234");
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r["licence_status"] == "outside_all_rights"));
+    let hits = csv_rows(&out.join("zone_hits.csv"));
+    assert!(
+        hits[0]["attributes"].contains("holder=南京某建材公司"),
+        "{:?}",
+        hits[0]
+    );
+
+    // A broken file: the error names the file, the line, the licence and the point, and
+    // nothing is written.
+    let broken = txt.replacen(
+        &format!("J1,1,{:.2},{:.2}\n", ys[0], xs[0]),
+        "J1,1,3545000.00,abc\n",
+        1,
+    );
+    std::fs::write(&corners, broken).unwrap();
+    let out3 = d.path().join("ov3");
+    let o = overlay(&det, &layers, &out3, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("licences.txt") && e.contains("line 10") && e.contains("J1"),
+        "{e}"
+    );
+    assert!(!out3.join("findings.csv").exists() && !out3.join("overlay_manifest.json").exists());
+}
+
+#[test]
+fn bad_layers_exit_1_naming_layer_and_field_and_write_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let gpkg = fixture("vectors/china_nanjing.gpkg");
+    // A shapefile without its .prj: no CRS.
+    let shp = d.path().join("noprj.shp");
+    if have_tool("ogr2ogr") {
+        let o = Command::new("ogr2ogr")
+            .args([s(&shp), s(&gpkg), "provinces"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        std::fs::remove_file(d.path().join("noprj.prj")).unwrap();
+    }
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[[layer]]\nname = \"gone\"\npath = \"missing.gpkg\"\nkind = \"nature_reserve\"\n".into(),
+            "layer `gone`",
+        ),
+        (
+            format!("[[layer]]\nname = \"prov\"\npath = \"{}\"\nlayer = \"provinces\"\nkind = \"admin_division\"\nlevel = \"province\"\ncode_field = \"gb_code\"\n", gpkg.display()),
+            "no field `gb_code`",
+        ),
+        (
+            format!("[[layer]]\nname = \"which\"\npath = \"{}\"\nkind = \"nature_reserve\"\n", gpkg.display()),
+            "say which with `layer",
+        ),
+        (
+            format!("[[layer]]\nname = \"lines\"\npath = \"{}\"\nlayer = \"yangtze_lines\"\nkind = \"no_mining_zone\"\n", gpkg.display()),
+            "set `buffer_m`",
+        ),
+        (
+            format!("[[layer]]\nname = \"x\"\npath = \"{}\"\nlayer = \"nope\"\nkind = \"special_land\"\n", gpkg.display()),
+            "no layer `nope`",
+        ),
+        (
+            format!("[[layer]]\nname = \"prj\"\npath = \"{}\"\nkind = \"special_land\"\n", shp.display()),
+            "has no CRS",
+        ),
+        ("[[layer]]\nname = \"k\"\npath = \"a\"\nkind = \"red\"\n".into(), "unknown kind"),
+    ];
+    for (i, (toml, want)) in cases.iter().enumerate() {
+        if want.contains("CRS") && !shp.exists() {
+            continue;
+        }
+        let layers = d.path().join(format!("l{i}.toml"));
+        std::fs::write(&layers, toml).unwrap();
+        let out = d.path().join(format!("ov{i}"));
+        let o = overlay(&det, &layers, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{want}: {e}");
+        assert!(e.contains(want), "want `{want}` in: {e}");
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .map(|r| r.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{want}: left {left:?}");
+    }
+    // The field error lists what the layer has.
+    let l = d.path().join("l1.toml");
+    let o = overlay(&det, &l, &d.path().join("ovx"), &[]);
+    assert!(stderr(&o).contains("adcode99"), "{}", stderr(&o));
+}
+
+#[test]
+fn outputs_are_identical_for_any_thread_count_and_header_zh_is_chinese() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let layers = root().join("pipelines/layers/nanjing.toml");
+    let (o1, o2) = (d.path().join("t1"), d.path().join("t2"));
+    assert!(overlay(&det, &layers, &o1, &["--threads", "1"])
+        .status
+        .success());
+    assert!(overlay(&det, &layers, &o2, &["--threads", "2"])
+        .status
+        .success());
+    for f in [
+        "findings.gpkg",
+        "findings.geojson",
+        "findings.csv",
+        "zone_hits.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(o1.join(f)).unwrap(),
+            std::fs::read(o2.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let zh = d.path().join("zh");
+    assert!(overlay(&det, &layers, &zh, &["--header", "zh"])
+        .status
+        .success());
+    let bytes = std::fs::read(zh.join("findings.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel");
+    let text = String::from_utf8(bytes).unwrap();
+    let header = text.lines().next().unwrap();
+    for col in [
+        "图斑编号",
+        "前时相",
+        "矿权状态",
+        "省级代码",
+        "距江河干流距离(米)",
+    ] {
+        assert!(header.contains(col), "{col} in {header}");
+    }
+    // Same values under either header.
+    let en = std::fs::read_to_string(o1.join("findings.csv")).unwrap();
+    assert_eq!(
+        en.lines().skip(1).collect::<Vec<_>>(),
+        text.lines().skip(1).collect::<Vec<_>>()
+    );
+}
