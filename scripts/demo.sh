@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Quick start, command 1: install what is missing, build, and run minewatch detect on the
-# bundled real Landsat 5 pair (Nanjing, 2000-05-03 / 2002-07-12, crossing the Yangtze).
+# Quick start, command 1: install what is missing, build, and run the chain so far on the
+# bundled real data: minewatch detect on the Landsat 5 pair over Nanjing (2000-05-03 /
+# 2002-07-12, the north-west clip that reaches the Yangtze), then minewatch overlay of
+# its patches against the real Yangtze corridors (1 km, 5 km) and Jiangsu province.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --locked -p minewatch-cli
 OUT=${1:-out/demo}
 ./target/release/minewatch detect \
-  fixtures/real/nanjing_L5TM_20000503_clip400.tif \
-  fixtures/real/nanjing_L5TM_20020712_clip400.tif \
-  --params pipelines/peer-rule.toml --quicklook --out "$OUT"
-echo "results in $OUT/: patches.geojson (lon/lat), patches.gpkg (UTM 50N), patches.csv, quicklook.png, manifest.json" >&2
+  fixtures/real/nanjing_L5TM_20000503_nw400.tif \
+  fixtures/real/nanjing_L5TM_20020712_nw400.tif \
+  --params pipelines/peer-rule.toml --quicklook --out "$OUT/detect"
+./target/release/minewatch overlay "$OUT/detect" \
+  --layers pipelines/layers/nanjing.toml --out "$OUT/overlay"
+echo "results in $OUT/detect/: patches.geojson (lon/lat), patches.gpkg (UTM 50N), patches.csv, quicklook.png, manifest.json" >&2
+echo "findings in $OUT/overlay/: findings.gpkg (+ zone_hits table), findings.geojson, findings.csv (UTF-8 BOM), zone_hits.csv, overlay_manifest.json" >&2
