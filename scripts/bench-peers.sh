@@ -8,8 +8,10 @@
 # line, Python stack) RUNS times each under /usr/bin/time, checks that patch count and
 # total area match the peers exactly, and prints medians of wall time, CPU time and peak
 # RSS with ratios. Also GDAL's single-core decode of both inputs (ref_read.py) as the floor.
-# Until the zone overlay exists the peers' detection stages (calc+sieve+polygonize from
-# their stages.tsv) are reported beside their whole runs.
+# Then `minewatch overlay` of those patches against the scene's zones.geojson (one layer per
+# zone type), checked against the peers' per-type overlap sums; reported as the whole
+# pipeline (detect + overlay vs each peer's whole run) and as the overlay stage against the
+# peers' join stage (their stages.tsv).
 # Needs: python3-venv, gdal-bin, python3-gdal, time (installed if missing, as root).
 set -euo pipefail
 N=${1:-8192}; RUNS=${2:-3}; VARIANT=${3:-deflate}
@@ -34,8 +36,24 @@ MW=$ROOT/target/release/minewatch
 T1=$D/t1_$VARIANT.tif; T2=$D/t2_$VARIANT.tif
 cat "$T1" "$T2" > /dev/null   # warm the page cache
 
+LAYERS=$RESULTS/layers_$N.toml
+: > "$LAYERS"
+for t in province river redline nomining mine; do
+  case $t in
+    province) kind='kind = "custom"
+weight = "province"';;
+    river) kind='kind = "river_corridor"';;
+    redline) kind='kind = "ecological_red_line"';;
+    nomining) kind='kind = "no_mining_zone"';;
+    mine) kind='kind = "mining_right"';;
+  esac
+  printf '[[layer]]\nname = "%s"\npath = "%s"\nwhere = "zone_type = '"'"'%s'"'"'"\n%s\nid_field = "zone_id"\nname_field = "name"\n' \
+    "$t" "$D/zones.geojson" "$t" "$kind" >> "$LAYERS"
+done
+
 ROWS=$RESULTS/runs_${N}_$VARIANT.tsv
 : > "$ROWS"
+: > "$RESULTS/ov_stages_$N.tsv"
 timed() { # timed LABEL cmd...  -> appends "label wall cpu rss_kb exit"
   local label=$1; shift
   local tf; tf=$(mktemp)
@@ -47,6 +65,9 @@ timed() { # timed LABEL cmd...  -> appends "label wall cpu rss_kb exit"
 for r in $(seq 1 "$RUNS"); do
   timed minewatch "$MW" detect "$T1" "$T2" --dates 20200101,20210101 --profile bgrns \
     --params "$ROOT/pipelines/peer-rule.toml" --out "$RESULTS/out_mw_$N" --quiet
+  timed minewatch_overlay "$MW" overlay "$RESULTS/out_mw_$N" --layers "$LAYERS" --out "$RESULTS/ov_mw_$N"
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings_s"]; print(t["load_layers"], t["overlay"])' \
+    "$RESULTS/ov_mw_$N/overlay_manifest.json" >> "$RESULTS/ov_stages_$N.tsv"
   timed gdal_decode_1core /usr/bin/python3 "$PEERS/ref_read.py" gdal "$T1" "$T2"
   rm -f "$RESULTS/out_a_$N/stages.tsv"
   STAGES_LOG=$RESULTS/stages_a_$N.tsv timed peer_a_gdal_cli bash "$PEERS/peer_a_gdal.sh" "$T1" "$T2" "$D/zones.geojson" "$RESULTS/out_a_$N" 10
@@ -67,6 +88,25 @@ for peer in sys.argv[2:]:
         sys.exit(1)
 PY
 
+# Same overlaps as peer A: patches hit and summed plane overlap per zone type.
+python3 - "$RESULTS/ov_mw_$N/zone_hits.csv" "$RESULTS/out_a_$N/summary.csv" <<'PY'
+import csv, sys, collections
+agg = collections.defaultdict(lambda: [set(), 0.0])
+for h in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")):
+    a = agg[h["layer"]]; a[0].add(h["patch_id"]); a[1] += float(h["overlap_grid_m2"])
+for r in csv.DictReader(open(sys.argv[2])):
+    t = r["zone_type"]
+    if t == "all":
+        continue
+    n, area = len(agg[t][0]), agg[t][1]
+    pn, pa = int(r["n_patches"]), float(r["area_m2"])
+    ok = abs(area - pa) <= 1e-6 * pa
+    print(f"check overlay {t}: minewatch {n} patches {area:.2f} m2 vs peer A {pn} patches {pa:.2f} m2: {'MATCH' if ok else 'MISMATCH'}"
+          + ("" if n == pn else " (patch counts differ by zero-area touches)"))
+    if not ok:
+        sys.exit(1)
+PY
+
 python3 - "$ROWS" "$RESULTS" "$N" <<'PY'
 import collections, statistics, sys, os, csv
 rows, results, n = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -80,14 +120,28 @@ mw = med("minewatch", 0)
 print(f"\n{n}² scene, {len(by['minewatch'])} run(s) each, medians")
 print(f"| tool | wall s | CPU s | peak RSS MiB | wall vs minewatch |")
 print(f"|---|---|---|---|---|")
-for label in ["minewatch", "gdal_decode_1core", "peer_a_gdal_cli", "peer_b_python"]:
+# detect + overlay, run by run
+if "minewatch_overlay" in by:
+    by["minewatch_detect_plus_overlay"] = [
+        (a[0] + b[0], a[1] + b[1], max(a[2], b[2]), a[3] or b[3])
+        for a, b in zip(by["minewatch"], by["minewatch_overlay"])]
+for label in ["minewatch", "minewatch_overlay", "minewatch_detect_plus_overlay", "gdal_decode_1core", "peer_a_gdal_cli", "peer_b_python"]:
     if label in by:
         bad = [r for r in by[label] if r[3] != 0]
         print(f"| {label}{' (FAILED)' if bad else ''} | {med(label,0):.2f} | {med(label,1):.2f} | {med(label,2)/1024:.0f} | {med(label,0)/mw:.1f}x |")
-# the peers' detection stages only (before the zone overlay exists in minewatch)
+# stages: the peers' detection stages and join stage beside minewatch's
+ov = [tuple(map(float, l.split())) for l in open(os.path.join(results, f"ov_stages_{n}.tsv"))]
+ov_load = statistics.median(x[0] for x in ov[-len(by["minewatch"]):])
+ov_stage = statistics.median(x[1] for x in ov[-len(by["minewatch"]):])
+print(f"| minewatch overlay stage (index + findings) | {ov_stage:.2f} | | | |")
+print(f"| minewatch overlay: load layers | {ov_load:.2f} | | | |")
 for peer, stages in [("peer_a_gdal_cli", {"calc", "sieve", "polygonize"}),
-                     ("peer_b_python", {"read_calc", "sieve", "label", "stats", "polygonize"})]:
+                     ("peer_b_python", {"read_calc", "sieve", "label", "stats", "polygonize"}),
+                     ("peer_a_gdal_cli join", {"join"}),
+                     ("peer_b_python zones_join", {"zones_join"})]:
     path = os.path.join(results, f"stages_{peer[5]}_{n}.tsv")
+    what = "join stage" if "join" in peer else "detection stages only"
+    peer = peer.split()[0]
     if not os.path.exists(path):
         continue
     runs, cur, seen = [], 0.0, set()
@@ -100,5 +154,6 @@ for peer, stages in [("peer_a_gdal_cli", {"calc", "sieve", "polygonize"}),
             cur += float(f[1])
     runs.append(cur)
     d = statistics.median(runs)
-    print(f"| {peer}: detection stages only | {d:.2f} | | | {d/mw:.1f}x |")
+    ref = ov_stage if what == "join stage" else mw
+    print(f"| {peer}: {what} | {d:.2f} | | | {d/ref:.1f}x vs minewatch {'overlay stage' if what == 'join stage' else 'detect'} |")
 PY

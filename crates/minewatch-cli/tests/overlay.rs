@@ -546,3 +546,110 @@ fn outputs_are_identical_for_any_thread_count_and_header_zh_is_chinese() {
         text.lines().skip(1).collect::<Vec<_>>()
     );
 }
+
+/// Shapefile (with .prj and a .cpg saying GBK) and FlatGeobuf layers read like the
+/// GeoPackage they came from: same findings, Chinese names intact.
+#[test]
+fn shapefile_and_flatgeobuf_layers_match_the_geopackage() {
+    if !have_tool("ogr2ogr") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let gpkg = fixture("vectors/china_nanjing.gpkg");
+    let convert = |dst: &Path, args: &[&str]| {
+        let mut all = vec![s(dst), s(&gpkg)];
+        all.extend(args);
+        let o = Command::new("ogr2ogr").args(&all).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let shp = d.path().join("prov.shp");
+    convert(&shp, &["provinces", "-lco", "ENCODING=GBK"]);
+    let cpg = std::fs::read_to_string(d.path().join("prov.cpg")).unwrap();
+    assert!(cpg.contains("936") || cpg.to_uppercase().contains("GBK"), "{cpg}");
+    assert!(d.path().join("prov.prj").exists());
+    let fgb = d.path().join("lines.fgb");
+    convert(&fgb, &["yangtze_lines", "-f", "FlatGeobuf"]);
+    let layers = |prov: &Path, prov_layer: &str, lines: &Path, lines_layer: &str| {
+        format!(
+            "[[layer]]\nname = \"yangtze_5km\"\npath = \"{}\"\nlayer = \"{lines_layer}\"\nkind = \"river_corridor\"\nbuffer_m = 5000\n\
+             [[layer]]\nname = \"provinces\"\npath = \"{}\"\nlayer = \"{prov_layer}\"\nkind = \"admin_division\"\nlevel = \"province\"\ncode_field = \"adcode99\"\nname_field = \"name\"\n",
+            lines.display(),
+            prov.display()
+        )
+    };
+    let l1 = d.path().join("gpkg.toml");
+    std::fs::write(&l1, layers(&gpkg, "provinces", &gpkg, "yangtze_lines")).unwrap();
+    let l2 = d.path().join("shp.toml");
+    std::fs::write(&l2, layers(&shp, "prov", &fgb, "yangtze_lines")).unwrap();
+    let (o1, o2) = (d.path().join("o1"), d.path().join("o2"));
+    for (l, o) in [(&l1, &o1), (&l2, &o2)] {
+        let r = overlay(&det, l, o, &[]);
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    let (r1, r2) = (csv_rows(&o1.join("findings.csv")), csv_rows(&o2.join("findings.csv")));
+    assert_eq!(r1.len(), r2.len());
+    for (x, y) in r1.iter().zip(&r2) {
+        assert_eq!(x["province_name"], "江苏省");
+        for k in ["province_code", "province_name", "zones", "river_corridor_m2", "river_distance_m"] {
+            assert_eq!(x[k], y[k], "{k} of {}", x["id"]);
+        }
+    }
+}
+
+/// An invalid zone (a bow-tie) is repaired with make_valid, counted with its true area,
+/// and the repair is written in the manifest's notes.
+#[test]
+fn invalid_zone_is_repaired_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let zones = d.path().join("zones.geojson");
+    // Bow-tie: two triangles meeting at (500100, 3500100), each 100 m × 100 m / 2.
+    std::fs::write(
+        &zones,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},
+"features":[{"type":"Feature","properties":{"zid":"BT1"},"geometry":{"type":"Polygon","coordinates":[[[500000,3500000],[500200,3500200],[500200,3500000],[500000,3500200],[500000,3500000]]]}}]}"#,
+    )
+    .unwrap();
+    let mut utm50 = SpatialRef::from_epsg(32650).unwrap();
+    utm50.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let patches = d.path().join("p.gpkg");
+    {
+        let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut pds = drv.create_vector_only(&patches).unwrap();
+        let l = pds
+            .create_layer(gdal::vector::LayerOptions {
+                name: "patches",
+                srs: Some(&utm50),
+                ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+                options: None,
+            })
+            .unwrap();
+        l.create_defn_fields(&[("id", gdal::vector::OGRFieldType::OFTString)])
+            .unwrap();
+        let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+        f.set_field_string(0, "whole").unwrap();
+        f.set_geometry(square(500100.0, 3500100.0, 150.0)).unwrap();
+        f.create(&l).unwrap();
+    }
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"reserve\"\npath = \"zones.geojson\"\nkind = \"nature_reserve\"\nid_field = \"zid\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hits = csv_rows(&out.join("zone_hits.csv"));
+    assert_eq!(hits.len(), 1);
+    let a: f64 = hits[0]["overlap_grid_m2"].parse().unwrap();
+    // The two triangles: 2 × (200 × 100 / 2) = 20,000 m² (a bow-tie's signed area is 0).
+    assert!((a - 20_000.0).abs() < 0.01, "{a}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
+            .unwrap();
+    let notes = m["notes"].to_string();
+    assert!(notes.contains("BT1") && notes.contains("repaired"), "{notes}");
+}

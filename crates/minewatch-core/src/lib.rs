@@ -6,6 +6,7 @@ pub mod band;
 pub mod date;
 pub mod grid;
 pub mod patch;
+pub mod site;
 pub mod units;
 pub mod zone;
 
@@ -13,4 +14,5 @@ pub use band::{BandRole, SensorProfile};
 pub use date::{AcqDate, DatePair};
 pub use grid::{Grid, Window};
 pub use patch::{ChannelStat, PatchGeometry, PatchRecord, PixelRing};
+pub use site::{HistoryRecord, Penalty, Referral, Site, Verdict};
 pub use zone::{AdminLevel, AdminPlace, Finding, LicenceStatus, ZoneHit, ZoneKind};

@@ -222,6 +222,9 @@ pub struct Finding {
     pub outside_licence_m2: f64,
     /// Licence numbers of the rights the patch touches.
     pub licences: Vec<String>,
+    /// Holders and minerals of those rights (sorted, distinct).
+    pub holders: Vec<String>,
+    pub minerals: Vec<String>,
     pub in_restoration_project: bool,
     pub in_construction_project: bool,
     /// On military or other special land: filed as 伪变化 (特殊用地) by rule.

@@ -77,6 +77,8 @@ impl<'a> Overlay<'a> {
         let (mut exploration, mut expired) = (false, false);
         let (mut restoration, mut construction, mut special) = (false, false, false);
         let mut licences: Vec<String> = Vec::new();
+        let mut holders: Vec<String> = Vec::new();
+        let mut minerals: Vec<String> = Vec::new();
         for &(z, a) in &overlaps {
             let z = z as usize;
             let zone = &self.set.zones[z];
@@ -103,6 +105,8 @@ impl<'a> Overlay<'a> {
                 ZoneKind::MiningRight | ZoneKind::ExplorationRight => {
                     if let Some(r) = &zone.right {
                         licences.push(r.licence.clone());
+                        holders.push(r.holder.clone());
+                        minerals.push(r.mineral.clone());
                         let valid = r.valid_on(p.date);
                         match (r.exploration, valid) {
                             (false, true) => valid_mining.push((z, a)),
@@ -158,8 +162,11 @@ impl<'a> Overlay<'a> {
         } else {
             LicenceStatus::OutsideAllRights
         };
-        licences.sort();
-        licences.dedup();
+        for v in [&mut licences, &mut holders, &mut minerals] {
+            v.retain(|s| !s.is_empty());
+            v.sort();
+            v.dedup();
+        }
         let mut admin = AdminPlace::default();
         for (lvl, b) in best.iter().enumerate() {
             let Some((_, z)) = b else { continue };
@@ -191,6 +198,8 @@ impl<'a> Overlay<'a> {
             licence_status,
             outside_licence_m2: outside_m2,
             licences,
+            holders,
+            minerals,
             in_restoration_project: restoration,
             in_construction_project: construction,
             special_land: special,
@@ -230,6 +239,14 @@ path = "c.gpkg"
 kind = "admin_division"
 level = "county"
 code_field = "code"
+[[layer]]
+name = "restore"
+path = "r.gpkg"
+kind = "restoration_project"
+[[layer]]
+name = "build"
+path = "b.gpkg"
+kind = "construction_project"
 "#,
             Path::new("l.toml"),
             Path::new("."),
@@ -283,6 +300,8 @@ code_field = "code"
                 zone(2, "S1", [3000.0, 0.0, 3100.0, 100.0], None),
                 zone(3, "320115", [-5000.0, -5000.0, 2050.0, 5000.0], None),
                 zone(3, "320116", [2050.0, -5000.0, 9000.0, 5000.0], None),
+                zone(4, "R1", [4000.0, 0.0, 4100.0, 100.0], None),
+                zone(5, "B1", [4050.0, 0.0, 4150.0, 100.0], None),
             ],
             ..Default::default()
         };
@@ -313,6 +332,12 @@ code_field = "code"
         // Special land: false change by rule, never a provincial check.
         let f = ov.finding(&patch([3000.0, 0.0, 3100.0, 100.0]));
         assert!(f.special_land && !f.over_10_mu_illegal);
+        // Mining in the name of restoration or construction: flagged, still unlicensed.
+        let f = ov.finding(&patch([4060.0, 10.0, 4090.0, 90.0]));
+        assert!(f.in_restoration_project && f.in_construction_project);
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        let f = ov.finding(&patch([4110.0, 10.0, 4140.0, 90.0]));
+        assert!(!f.in_restoration_project && f.in_construction_project);
         // The county holding the larger part wins.
         let f = ov.finding(&patch([2000.0, 0.0, 2200.0, 10.0]));
         assert_eq!(f.admin.county_code.as_deref(), Some("320116"));

@@ -1,0 +1,109 @@
+//! Sites across years: the ledger links each cycle's patches into sites with stable ids;
+//! the policy ranks sites. Also the outside records both read: earlier verdicts and
+//! administrative penalties.
+
+use crate::date::AcqDate;
+use crate::zone::Finding;
+use serde::{Deserialize, Serialize};
+
+/// A county's field verdict on a patch (核查结果).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 合法
+    Legal,
+    /// 违法
+    Illegal,
+    /// 伪变化 (no mining activity)
+    FalseChange,
+}
+
+impl Verdict {
+    /// Parse the Chinese or English word.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_lowercase().as_str() {
+            "合法" | "legal" => Some(Verdict::Legal),
+            "违法" | "illegal" | "confirmed_illegal" => Some(Verdict::Illegal),
+            "伪变化" | "false_change" | "false" => Some(Verdict::FalseChange),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Legal => "legal",
+            Verdict::Illegal => "illegal",
+            Verdict::FalseChange => "false_change",
+        }
+    }
+}
+
+/// One earlier cycle's verdict, keyed by patch id, site id or location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    /// Where it came from, for messages: `file:row`.
+    pub source: String,
+    pub patch_id: Option<String>,
+    pub site_id: Option<String>,
+    /// (lon, lat) in EPSG:4326 / 4490.
+    pub lonlat: Option<(f64, f64)>,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub case_filed: bool,
+    pub date: AcqDate,
+}
+
+/// An administrative penalty for illegal mining.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Penalty {
+    pub source: String,
+    pub party: String,
+    pub licence: Option<String>,
+    pub date: AcqDate,
+    pub decision: String,
+    pub lonlat: Option<(f64, f64)>,
+}
+
+/// A site: the patches of several cycles at one place, linked by overlap or adjacency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// `S<id of the earliest patch>`, or the id a previous ledger gave it.
+    pub id: String,
+    /// Ids of earlier sites this one absorbed when a new patch joined them.
+    pub merged_ids: Vec<String>,
+    pub patch_ids: Vec<String>,
+    pub first_year: u16,
+    pub change_years: Vec<u16>,
+    pub longest_run: u32,
+    pub multi_year_change: bool,
+    /// (year, m² of change that year).
+    pub area_by_year: Vec<(u16, f64)>,
+    pub total_area_m2: f64,
+    /// Area of the last change year minus the one before, and as a percentage.
+    pub growth_m2: f64,
+    pub growth_pct: Option<f64>,
+    pub last_change_type: String,
+    pub last_confidence: String,
+    /// Changes in the latest date pair of the run.
+    pub new_change: bool,
+    pub last_date: AcqDate,
+    /// (lon, lat) of the area-weighted centre of its latest patches.
+    pub centre_lonlat: (f64, f64),
+    /// Findings of the patches of its last change year.
+    pub latest: Vec<Finding>,
+    /// Earlier verdicts matched to it, oldest first.
+    pub history: Vec<HistoryRecord>,
+    /// Change area after the latest false-change verdict vs before it (None without one).
+    pub grew_since_false_change: Option<bool>,
+    /// Penalised parties linked to it (by licence or location).
+    pub parties: Vec<String>,
+    /// Two penalties within two years, then new change (法释〔2016〕25号 art. 3).
+    pub criminal_referral: Option<Referral>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub party: String,
+    /// Decision numbers cited, oldest first.
+    pub decisions: Vec<String>,
+}

@@ -1,0 +1,290 @@
+//! From linked patches to sites: stable ids, years of change, runs, areas, growth, and the
+//! earlier verdicts and penalties that belong to each site.
+
+use crate::link::{bbox, link, within};
+use geo::Contains;
+use geo_types::{Coord, MultiPolygon, Point};
+use minewatch_core::{
+    AcqDate, DatePair, Finding, HistoryRecord, Penalty, Referral, Site, Verdict,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One patch handed to the ledger.
+#[derive(Debug, Clone)]
+pub struct LedgerPatch {
+    pub id: String,
+    pub pair: DatePair,
+    /// In a projected CRS in metres (the same for all patches).
+    pub geom: MultiPolygon<f64>,
+    pub area_m2: f64,
+    pub change_type: String,
+    pub confidence: String,
+    pub centre_lonlat: (f64, f64),
+    pub finding: Finding,
+}
+
+/// Knobs of the ledger (from the policy file's `[ledger]` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerParams {
+    /// Patches of different pairs this close (m) belong to one site.
+    pub link_distance_m: f64,
+    /// Consecutive change years that make a site `multi_year_change`.
+    pub min_run_years: u32,
+    /// A false-change site counts as grown when its change after the verdict exceeds this
+    /// share (percent) of its change up to the verdict.
+    pub false_change_growth_pct: f64,
+    /// A history record or penalty given by location matches a site this close (m).
+    pub location_link_m: f64,
+}
+
+impl Default for LedgerParams {
+    fn default() -> Self {
+        Self {
+            link_distance_m: 30.0,
+            min_run_years: 2,
+            false_change_growth_pct: 20.0,
+            location_link_m: 100.0,
+        }
+    }
+}
+
+/// History and penalties with their location in the patches' CRS (None: no location).
+pub struct Outside<'a> {
+    pub history: &'a [(HistoryRecord, Option<(f64, f64)>)],
+    pub penalties: &'a [(Penalty, Option<(f64, f64)>)],
+}
+
+/// Build the sites. `prior` maps patch ids of an earlier ledger to their site ids.
+pub fn build(
+    patches: &[LedgerPatch],
+    prior: &BTreeMap<String, String>,
+    outside: &Outside,
+    p: &LedgerParams,
+) -> Vec<Site> {
+    // Data order: by after date, before date, id — never the input order.
+    let mut order: Vec<usize> = (0..patches.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&patches[a], &patches[b]);
+        (x.pair.after, x.pair.before, &x.id).cmp(&(y.pair.after, y.pair.before, &y.id))
+    });
+    let pairs: Vec<DatePair> = {
+        let s: BTreeSet<(AcqDate, AcqDate)> =
+            patches.iter().map(|x| (x.pair.after, x.pair.before)).collect();
+        s.into_iter()
+            .map(|(after, before)| DatePair { before, after })
+            .collect()
+    };
+    let pair_ix: Vec<usize> = order
+        .iter()
+        .map(|&i| {
+            pairs
+                .iter()
+                .position(|q| *q == patches[i].pair)
+                .unwrap_or(0)
+        })
+        .collect();
+    let geoms: Vec<MultiPolygon<f64>> = order.iter().map(|&i| patches[i].geom.clone()).collect();
+    let groups = link(&geoms, &pair_ix, p.link_distance_m);
+    let latest_pair = pairs.last().copied();
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (k, g) in groups.iter().enumerate() {
+        members.entry(*g).or_default().push(order[k]);
+    }
+    let boxes: Vec<Option<[f64; 4]>> = patches.iter().map(|x| bbox(&x.geom)).collect();
+    let mut sites: Vec<Site> = members
+        .values()
+        .map(|m| make_site(patches, m, prior, latest_pair, &boxes, outside, p))
+        .collect();
+    sites.sort_by(|a, b| a.id.cmp(&b.id));
+    sites
+}
+
+fn make_site(
+    patches: &[LedgerPatch],
+    m: &[usize],
+    prior: &BTreeMap<String, String>,
+    latest_pair: Option<DatePair>,
+    boxes: &[Option<[f64; 4]>],
+    outside: &Outside,
+    p: &LedgerParams,
+) -> Site {
+    let earliest = &patches[m[0]];
+    let prior_ids: BTreeSet<&String> = m.iter().filter_map(|&i| prior.get(&patches[i].id)).collect();
+    let (id, merged_ids) = match prior_ids.iter().next() {
+        None => (format!("S{}", earliest.id), Vec::new()),
+        Some(first) => (
+            (*first).clone(),
+            prior_ids.iter().skip(1).map(|s| (*s).clone()).collect(),
+        ),
+    };
+    let mut by_year: BTreeMap<u16, f64> = BTreeMap::new();
+    for &i in m {
+        *by_year.entry(patches[i].pair.after.year).or_default() += patches[i].area_m2;
+    }
+    let years: Vec<u16> = by_year.keys().copied().collect();
+    let mut longest = 0u32;
+    let mut run = 0u32;
+    for (k, y) in years.iter().enumerate() {
+        run = if k > 0 && years[k - 1] + 1 == *y { run + 1 } else { 1 };
+        longest = longest.max(run);
+    }
+    let last_year = *years.last().unwrap_or(&earliest.pair.after.year);
+    let latest: Vec<usize> = m
+        .iter()
+        .copied()
+        .filter(|&i| patches[i].pair.after.year == last_year)
+        .collect();
+    let biggest = latest
+        .iter()
+        .copied()
+        .max_by(|&a, &b| {
+            patches[a]
+                .area_m2
+                .total_cmp(&patches[b].area_m2)
+                .then_with(|| patches[b].id.cmp(&patches[a].id))
+        })
+        .unwrap_or(m[0]);
+    let conf_rank = |c: &str| match c {
+        "highest" => 3,
+        "high" => 2,
+        "low" => 1,
+        _ => 0,
+    };
+    let last_confidence = latest
+        .iter()
+        .map(|&i| patches[i].confidence.as_str())
+        .max_by_key(|c| conf_rank(c))
+        .unwrap_or("")
+        .to_string();
+    let w: f64 = latest.iter().map(|&i| patches[i].area_m2).sum();
+    let centre = if w > 0.0 {
+        let (x, y) = latest.iter().fold((0.0, 0.0), |(x, y), &i| {
+            let a = patches[i].area_m2 / w;
+            (x + a * patches[i].centre_lonlat.0, y + a * patches[i].centre_lonlat.1)
+        });
+        (x, y)
+    } else {
+        earliest.centre_lonlat
+    };
+    let areas: Vec<(u16, f64)> = by_year.into_iter().collect();
+    let (growth_m2, growth_pct) = match areas.len() {
+        0 | 1 => (0.0, None),
+        n => {
+            let (a, b) = (areas[n - 2].1, areas[n - 1].1);
+            (b - a, (a > 0.0).then(|| 100.0 * (b - a) / a))
+        }
+    };
+    let patch_ids: BTreeSet<&str> = m.iter().map(|&i| patches[i].id.as_str()).collect();
+    // A point matches when inside a patch of the site or within the location distance.
+    let near = |pt: (f64, f64)| {
+        let c = Point(Coord { x: pt.0, y: pt.1 });
+        let pb = [pt.0, pt.1, pt.0, pt.1];
+        m.iter().any(|&i| {
+            let Some(b) = boxes[i] else { return false };
+            patches[i].geom.contains(&c)
+                || within(&point_square(pt), pb, &patches[i].geom, b, p.location_link_m)
+        })
+    };
+    let mut history: Vec<HistoryRecord> = outside
+        .history
+        .iter()
+        .filter(|(h, at)| {
+            h.site_id.as_ref().is_some_and(|s| *s == id || merged_ids.contains(s))
+                || h.patch_id.as_ref().is_some_and(|x| patch_ids.contains(x.as_str()))
+                || at.is_some_and(near)
+        })
+        .map(|(h, _)| h.clone())
+        .collect();
+    history.sort_by(|a, b| (a.date, &a.source).cmp(&(b.date, &b.source)));
+    let grew = history
+        .iter()
+        .rev()
+        .find(|h| h.verdict == Verdict::FalseChange)
+        .map(|h| {
+            let (mut before, mut after) = (0.0, 0.0);
+            for &i in m {
+                if patches[i].pair.after <= h.date {
+                    before += patches[i].area_m2;
+                } else {
+                    after += patches[i].area_m2;
+                }
+            }
+            after > before * p.false_change_growth_pct / 100.0
+        });
+    let licences: BTreeSet<&str> = m
+        .iter()
+        .flat_map(|&i| patches[i].finding.licences.iter().map(String::as_str))
+        .collect();
+    let parties: BTreeSet<String> = outside
+        .penalties
+        .iter()
+        .filter(|(pn, at)| {
+            pn.licence.as_deref().is_some_and(|l| licences.contains(l)) || at.is_some_and(near)
+        })
+        .map(|(pn, _)| pn.party.clone())
+        .collect();
+    let last_date = m
+        .iter()
+        .map(|&i| patches[i].pair.after)
+        .max()
+        .unwrap_or(earliest.pair.after);
+    let criminal_referral = parties.iter().find_map(|party| {
+        let mut ps: Vec<&Penalty> = outside
+            .penalties
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| &p.party == party)
+            .collect();
+        ps.sort_by(|a, b| (a.date, &a.decision).cmp(&(b.date, &b.decision)));
+        for j in 1..ps.len() {
+            for i in 0..j {
+                if ps[j].date <= plus_two_years(ps[i].date) && last_date > ps[j].date {
+                    return Some(Referral {
+                        party: party.clone(),
+                        decisions: vec![ps[i].decision.clone(), ps[j].decision.clone()],
+                    });
+                }
+            }
+        }
+        None
+    });
+    Site {
+        merged_ids,
+        patch_ids: m.iter().map(|&i| patches[i].id.clone()).collect(),
+        first_year: years.first().copied().unwrap_or(last_year),
+        change_years: years,
+        longest_run: longest,
+        multi_year_change: longest >= p.min_run_years,
+        total_area_m2: areas.iter().map(|a| a.1).sum(),
+        area_by_year: areas,
+        growth_m2,
+        growth_pct,
+        last_change_type: patches[biggest].change_type.clone(),
+        last_confidence,
+        new_change: latest_pair.is_some_and(|lp| m.iter().any(|&i| patches[i].pair == lp)),
+        last_date,
+        centre_lonlat: centre,
+        latest: latest.iter().map(|&i| patches[i].finding.clone()).collect(),
+        history,
+        grew_since_false_change: grew,
+        parties: parties.into_iter().collect(),
+        criminal_referral,
+        id,
+    }
+}
+
+/// A point as a degenerate polygon, so the vertex-distance test applies to it.
+fn point_square(pt: (f64, f64)) -> MultiPolygon<f64> {
+    use geo_types::{LineString, Polygon};
+    MultiPolygon(vec![Polygon::new(
+        LineString::from(vec![pt, pt, pt, pt]),
+        vec![],
+    )])
+}
+
+/// The same day two years later (29 February → 28 February).
+pub fn plus_two_years(d: AcqDate) -> AcqDate {
+    AcqDate::new(d.year + 2, d.month, d.day)
+        .or_else(|| AcqDate::new(d.year + 2, d.month, d.day - 1))
+        .unwrap_or(d)
+}

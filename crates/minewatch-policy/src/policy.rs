@@ -1,0 +1,307 @@
+//! The priority policy file (TOML). Every table has defaults (the shipped
+//! `pipelines/policy/default.toml` spells them out); unknown keys are refused so a typo
+//! never silently weighs nothing.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub ledger: LedgerTable,
+    pub zone: BTreeMap<String, f64>,
+    pub custom: BTreeMap<String, f64>,
+    pub licence: BTreeMap<String, f64>,
+    pub area: AreaTable,
+    pub persistence: PersistenceTable,
+    pub growth: GrowthTable,
+    pub confidence: BTreeMap<String, f64>,
+    pub change_type: BTreeMap<String, f64>,
+    pub history: HistoryTable,
+    pub repeat_offender: RepeatTable,
+    pub minerals: MineralTable,
+    pub regions: RegionTable,
+    pub trends: TrendTable,
+    pub hotspots: HotspotTable,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerTable {
+    pub link_distance_m: f64,
+    pub min_run_years: u32,
+    pub false_change_growth_pct: f64,
+    pub location_link_m: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AreaTable {
+    pub per_mu: f64,
+    pub cap: f64,
+    pub provincial_check_mu: f64,
+    pub provincial_check: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistenceTable {
+    pub per_extra_year: f64,
+    pub multi_year: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrowthTable {
+    pub per_10_pct: f64,
+    pub cap: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryTable {
+    pub confirmed_illegal: f64,
+    pub case_filed: f64,
+    pub false_change: f64,
+    pub suppress_false_change: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepeatTable {
+    pub criminal_referral: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MineralTable {
+    pub strategic: Vec<String>,
+    pub strategic_weight: f64,
+    pub price_surge_pct: f64,
+    pub price_surge_weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionTable {
+    pub hot_counties: Vec<String>,
+    pub hot_weight: f64,
+    pub rising_fast_weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrendTable {
+    pub rising_min_count: usize,
+    pub rising_growth_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HotspotTable {
+    pub cell_m: f64,
+    pub min_sites: usize,
+}
+
+fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            ledger: LedgerTable::default(),
+            zone: map(&[
+                ("ecological_red_line", 40.0),
+                ("nature_reserve", 40.0),
+                ("no_mining_zone", 35.0),
+                ("river_corridor", 25.0),
+                ("restoration_project", 15.0),
+                ("construction_project", 10.0),
+                ("special_land", -100.0),
+            ]),
+            custom: BTreeMap::new(),
+            licence: map(&[
+                ("outside_all_rights", 30.0),
+                ("partly_outside", 25.0),
+                ("expired", 20.0),
+                ("exploration_only", 20.0),
+                ("inside", 0.0),
+            ]),
+            area: AreaTable::default(),
+            persistence: PersistenceTable::default(),
+            growth: GrowthTable::default(),
+            confidence: map(&[("highest", 10.0), ("high", 5.0), ("low", 0.0), ("rule", 0.0)]),
+            change_type: map(&[
+                ("bare_soil_gain", 10.0),
+                ("vegetation_loss", 8.0),
+                ("water_gain", 6.0),
+                ("water_loss", 4.0),
+                ("brightening", 4.0),
+                ("darkening", 2.0),
+                ("other", 0.0),
+            ]),
+            history: HistoryTable::default(),
+            repeat_offender: RepeatTable::default(),
+            minerals: MineralTable::default(),
+            regions: RegionTable::default(),
+            trends: TrendTable::default(),
+            hotspots: HotspotTable::default(),
+        }
+    }
+}
+
+impl Default for LedgerTable {
+    fn default() -> Self {
+        Self {
+            link_distance_m: 30.0,
+            min_run_years: 2,
+            false_change_growth_pct: 20.0,
+            location_link_m: 100.0,
+        }
+    }
+}
+impl Default for AreaTable {
+    fn default() -> Self {
+        Self {
+            per_mu: 0.5,
+            cap: 30.0,
+            provincial_check_mu: 10.0,
+            provincial_check: 10.0,
+        }
+    }
+}
+impl Default for PersistenceTable {
+    fn default() -> Self {
+        Self {
+            per_extra_year: 10.0,
+            multi_year: 15.0,
+        }
+    }
+}
+impl Default for GrowthTable {
+    fn default() -> Self {
+        Self {
+            per_10_pct: 1.0,
+            cap: 15.0,
+        }
+    }
+}
+impl Default for HistoryTable {
+    fn default() -> Self {
+        Self {
+            confirmed_illegal: 20.0,
+            case_filed: 5.0,
+            false_change: -40.0,
+            suppress_false_change: true,
+        }
+    }
+}
+impl Default for RepeatTable {
+    fn default() -> Self {
+        Self {
+            criminal_referral: 50.0,
+        }
+    }
+}
+impl Default for MineralTable {
+    fn default() -> Self {
+        Self {
+            strategic: ["稀土", "钨", "锡", "锑", "钼", "萤石"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            strategic_weight: 10.0,
+            price_surge_pct: 30.0,
+            price_surge_weight: 15.0,
+        }
+    }
+}
+impl Default for RegionTable {
+    fn default() -> Self {
+        Self {
+            hot_counties: Vec::new(),
+            hot_weight: 10.0,
+            rising_fast_weight: 10.0,
+        }
+    }
+}
+impl Default for TrendTable {
+    fn default() -> Self {
+        Self {
+            rising_min_count: 3,
+            rising_growth_pct: 50.0,
+        }
+    }
+}
+impl Default for HotspotTable {
+    fn default() -> Self {
+        Self {
+            cell_m: 10_000.0,
+            min_sites: 5,
+        }
+    }
+}
+
+impl Policy {
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+        Self::from_str(&text)
+    }
+
+    /// Tables given replace the defaults key by key only within `[ledger]`, `[area]` …;
+    /// a weight map given (e.g. `[zone]`) replaces the default map.
+    pub fn from_str(text: &str) -> Result<Self, String> {
+        let p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        if p.hotspots.cell_m <= 0.0 || p.ledger.link_distance_m < 0.0 {
+            return Err("hotspots.cell_m must be > 0 and ledger.link_distance_m ≥ 0".into());
+        }
+        for (table, m) in [("licence", &p.licence)] {
+            for k in m.keys() {
+                if ![
+                    "outside_all_rights",
+                    "partly_outside",
+                    "expired",
+                    "exploration_only",
+                    "inside",
+                ]
+                .contains(&k.as_str())
+                {
+                    return Err(format!("[{table}] has an unknown status `{k}`"));
+                }
+            }
+        }
+        for k in p.zone.keys() {
+            if !minewatch_core::ZoneKind::NAMES.contains(&k.as_str()) || k == "custom" {
+                return Err(format!(
+                    "[zone] has an unknown kind `{k}`; custom kinds go in [custom]"
+                ));
+            }
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_policy_equals_the_defaults() {
+        let text = include_str!("../../../pipelines/policy/default.toml");
+        let mut shipped = Policy::from_str(text).unwrap();
+        let mut d = Policy::default();
+        // The shipped file lists English strategic names too.
+        shipped.minerals.strategic.retain(|m| !m.is_ascii());
+        d.minerals.strategic.retain(|m| !m.is_ascii());
+        assert_eq!(shipped, d);
+    }
+
+    #[test]
+    fn typos_are_refused() {
+        assert!(Policy::from_str("[area]\nper_mu2 = 1\n").unwrap_err().contains("per_mu2"));
+        assert!(Policy::from_str("[zone]\nred_line = 1\n").unwrap_err().contains("red_line"));
+        assert!(Policy::from_str("[licence]\nunlicensed = 1\n").is_err());
+    }
+}

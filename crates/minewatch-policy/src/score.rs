@@ -1,0 +1,378 @@
+//! Scoring sites into ranked tasks. The score is the sum of named terms in a fixed order,
+//! each from one table of the policy; every non-zero term carries a reason in English and
+//! Chinese. Ranks are within county, prefecture and province, by score then site id.
+
+use crate::policy::Policy;
+use minewatch_core::units::{m2_to_mu, M2_PER_MU};
+use minewatch_core::{LicenceStatus, Site, Verdict, ZoneKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Term names, in breakdown order.
+pub const TERMS: [&str; 12] = [
+    "zone",
+    "licence",
+    "area",
+    "provincial_check",
+    "persistence",
+    "growth",
+    "confidence",
+    "change_type",
+    "history",
+    "repeat_offender",
+    "mineral",
+    "region",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub site_id: String,
+    pub score: f64,
+    /// One value per `TERMS` entry.
+    pub terms: Vec<f64>,
+    pub reasons_en: Vec<String>,
+    pub reasons_zh: Vec<String>,
+    pub licence_status: Option<LicenceStatus>,
+    pub illegal_area_m2: f64,
+    pub provincial_field_check_required: bool,
+    pub criminal_referral_candidate: bool,
+    pub suppressed: bool,
+    pub province_code: Option<String>,
+    pub province_name: Option<String>,
+    pub prefecture_code: Option<String>,
+    pub prefecture_name: Option<String>,
+    pub county_code: Option<String>,
+    pub county_name: Option<String>,
+    pub rank_county: Option<usize>,
+    pub rank_prefecture: Option<usize>,
+    pub rank_province: Option<usize>,
+}
+
+/// Context the scores need beyond the site itself.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Minerals whose price rose past the policy's threshold, with the rise in percent.
+    pub price_surges: BTreeMap<String, f64>,
+    /// Counties whose new patches rise fast in the latest period.
+    pub rising_counties: BTreeSet<String>,
+}
+
+fn severity(s: LicenceStatus) -> u8 {
+    match s {
+        LicenceStatus::OutsideAllRights => 4,
+        LicenceStatus::PartlyOutside => 3,
+        LicenceStatus::Expired => 2,
+        LicenceStatus::ExplorationOnly => 1,
+        LicenceStatus::Inside => 0,
+    }
+}
+
+pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
+    let mut terms = vec![0.0; TERMS.len()];
+    let mut en: Vec<String> = Vec::new();
+    let mut zh: Vec<String> = Vec::new();
+    let latest = &site.latest;
+
+    // Zones: each kind present once.
+    let mut kinds: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in latest {
+        for h in &f.hits {
+            if matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+                continue;
+            }
+            kinds
+                .entry(h.kind.name())
+                .or_default()
+                .push(format!("{} ({:.1}%)", h.zone_id, h.overlap_pct));
+        }
+    }
+    for (k, ids) in &kinds {
+        let w = match k.strip_prefix("custom:") {
+            Some(c) => p.custom.get(c).copied().unwrap_or(0.0),
+            None => p.zone.get(k).copied().unwrap_or(0.0),
+        };
+        if w != 0.0 {
+            terms[0] += w;
+            let zk = ZoneKind::parse(k.split(':').next().unwrap_or(k), k.split(':').nth(1));
+            let label = zk.as_ref().map(|z| z.label_zh()).unwrap_or("区域");
+            en.push(format!("in {k}: {} ({w:+})", ids.join(", ")));
+            zh.push(format!("压占{label}: {} ({w:+})", ids.join(", ")));
+        }
+    }
+
+    // Licence: the worst status of the latest patches.
+    let status = latest
+        .iter()
+        .map(|f| f.licence_status)
+        .max_by_key(|s| severity(*s));
+    if let Some(s) = status {
+        let w = p.licence.get(s.name()).copied().unwrap_or(0.0);
+        if w != 0.0 {
+            terms[1] = w;
+            let lic: BTreeSet<&str> = latest
+                .iter()
+                .flat_map(|f| f.licences.iter().map(String::as_str))
+                .collect();
+            let lic = if lic.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", lic.into_iter().collect::<Vec<_>>().join(", "))
+            };
+            en.push(format!("licence status {}{lic} ({w:+})", s.name()));
+            zh.push(format!("矿权: {}{lic} ({w:+})", s.label_zh()));
+        }
+    }
+
+    // Area of suspected illegal mining.
+    let special = latest.iter().any(|f| f.special_land);
+    let illegal: f64 = latest
+        .iter()
+        .filter(|f| f.licence_status != LicenceStatus::Inside && !f.special_land)
+        .map(|f| f.outside_licence_m2)
+        .sum();
+    let mu = m2_to_mu(illegal);
+    if mu > 0.0 && p.area.per_mu != 0.0 {
+        terms[2] = (p.area.per_mu * mu).min(p.area.cap);
+        en.push(format!("{mu:.1} mu suspected illegal area ({:+.1})", terms[2]));
+        zh.push(format!("疑似违法面积 {mu:.1} 亩 ({:+.1})", terms[2]));
+    }
+    let provincial = !special && illegal >= p.area.provincial_check_mu * M2_PER_MU;
+    if provincial {
+        terms[3] = p.area.provincial_check;
+        en.push(format!(
+            "≥ {} mu: provincial field check required ({:+})",
+            p.area.provincial_check_mu, terms[3]
+        ));
+        zh.push(format!(
+            "疑似违法面积≥{}亩, 需省级实地核查 ({:+})",
+            p.area.provincial_check_mu, terms[3]
+        ));
+    }
+
+    // Persistence over years (多年连续变化).
+    if site.longest_run > 1 || site.multi_year_change {
+        let v = p.persistence.per_extra_year * (site.longest_run.saturating_sub(1)) as f64
+            + if site.multi_year_change {
+                p.persistence.multi_year
+            } else {
+                0.0
+            };
+        if v != 0.0 {
+            terms[4] = v;
+            let years: Vec<String> = site.change_years.iter().map(|y| y.to_string()).collect();
+            en.push(format!(
+                "changed {} consecutive years (years {}) ({v:+})",
+                site.longest_run,
+                years.join(", ")
+            ));
+            zh.push(format!(
+                "连续{}年变化 ({}年) ({v:+})",
+                site.longest_run,
+                years.join("、")
+            ));
+        }
+    }
+
+    // Growth of the last year's change.
+    if let Some(g) = site.growth_pct.filter(|g| *g > 0.0) {
+        let v = (p.growth.per_10_pct * g / 10.0).min(p.growth.cap);
+        if v != 0.0 {
+            terms[5] = v;
+            en.push(format!("change grew {g:.0} % on the year before ({v:+.1})"));
+            zh.push(format!("变化面积较上一年扩大{g:.0}% ({v:+.1})"));
+        }
+    }
+
+    if let Some(&w) = p.confidence.get(&site.last_confidence) {
+        if w != 0.0 {
+            terms[6] = w;
+            en.push(format!("detection confidence {} ({w:+})", site.last_confidence));
+            zh.push(format!("检测置信度 {} ({w:+})", site.last_confidence));
+        }
+    }
+    if let Some(&w) = p.change_type.get(&site.last_change_type) {
+        if w != 0.0 {
+            terms[7] = w;
+            en.push(format!("change type {} ({w:+})", site.last_change_type));
+            zh.push(format!("变化类型 {} ({w:+})", site.last_change_type));
+        }
+    }
+
+    // Earlier cycles' verdicts.
+    let mut suppressed = false;
+    if let Some(h) = site.history.iter().rev().find(|h| h.verdict == Verdict::Illegal) {
+        terms[8] += p.history.confirmed_illegal;
+        en.push(format!(
+            "confirmed illegal on {} ({}) ({:+})",
+            h.date, h.source, p.history.confirmed_illegal
+        ));
+        zh.push(format!(
+            "往期核查为违法 ({}) ({:+})",
+            h.date, p.history.confirmed_illegal
+        ));
+    }
+    if let Some(h) = site.history.iter().rev().find(|h| h.case_filed) {
+        terms[8] += p.history.case_filed;
+        en.push(format!("case filed on {} ({:+})", h.date, p.history.case_filed));
+        zh.push(format!("往期已立案 ({}) ({:+})", h.date, p.history.case_filed));
+    }
+    if let Some(h) = site.history.last().filter(|h| h.verdict == Verdict::FalseChange) {
+        if site.grew_since_false_change == Some(false) {
+            terms[8] += p.history.false_change;
+            suppressed = p.history.suppress_false_change;
+            en.push(format!(
+                "false change on {} ({}) and not grown since ({:+}){}",
+                h.date,
+                h.reason,
+                p.history.false_change,
+                if suppressed { ": not ranked" } else { "" }
+            ));
+            zh.push(format!(
+                "往期核查为伪变化 ({}, {}), 此后未扩大 ({:+}){}",
+                h.date,
+                h.reason,
+                p.history.false_change,
+                if suppressed { ", 不参与排序" } else { "" }
+            ));
+        } else {
+            en.push(format!(
+                "false change on {} ({}) but grown since: ranked again",
+                h.date, h.reason
+            ));
+            zh.push(format!("往期伪变化 ({}), 此后扩大, 重新排序", h.date));
+        }
+    }
+
+    if let Some(r) = &site.criminal_referral {
+        terms[9] = p.repeat_offender.criminal_referral;
+        en.push(format!(
+            "{}: two penalties within two years ({}) and new change since: criminal referral candidate, 法释〔2016〕25号 art. 3 ({:+})",
+            r.party,
+            r.decisions.join(", "),
+            terms[9]
+        ));
+        zh.push(format!(
+            "{}: 二年内受过二次以上行政处罚 ({}) 后又违法开采, 涉嫌犯罪移送 (法释〔2016〕25号第三条) ({:+})",
+            r.party,
+            r.decisions.join("、"),
+            terms[9]
+        ));
+    }
+
+    // Minerals named by the site's rights or zones.
+    let mut names: Vec<String> = latest.iter().flat_map(|f| f.minerals.clone()).collect();
+    names.extend(
+        latest
+            .iter()
+            .flat_map(|f| f.hits.iter())
+            .flat_map(|h| std::iter::once(h.zone_name.clone()).chain(h.attrs.iter().map(|a| a.1.clone()))),
+    );
+    let names_it = |m: &str| names.iter().any(|n| !m.is_empty() && n.contains(m));
+    if let Some(m) = p.minerals.strategic.iter().find(|m| names_it(m)) {
+        terms[10] += p.minerals.strategic_weight;
+        en.push(format!("strategic mineral {m} ({:+})", p.minerals.strategic_weight));
+        zh.push(format!("战略性矿产 {m} ({:+})", p.minerals.strategic_weight));
+    }
+    if let Some((m, up)) = ctx.price_surges.iter().find(|(m, _)| names_it(m)) {
+        terms[10] += p.minerals.price_surge_weight;
+        en.push(format!(
+            "price of {m} up {up:.0} % ({:+})",
+            p.minerals.price_surge_weight
+        ));
+        zh.push(format!(
+            "{m}价格上涨{up:.0}% ({:+})",
+            p.minerals.price_surge_weight
+        ));
+    }
+
+    // Admin place: the largest of the latest patches.
+    let place = latest
+        .iter()
+        .max_by(|a, b| a.area_m2.total_cmp(&b.area_m2).then_with(|| b.patch_id.cmp(&a.patch_id)))
+        .map(|f| f.admin.clone())
+        .unwrap_or_default();
+    if let Some(c) = &place.county_code {
+        if p.regions.hot_counties.contains(c) {
+            terms[11] += p.regions.hot_weight;
+            en.push(format!("hot county {c} ({:+})", p.regions.hot_weight));
+            zh.push(format!("高发地区 {c} ({:+})", p.regions.hot_weight));
+        }
+        if ctx.rising_counties.contains(c) {
+            terms[11] += p.regions.rising_fast_weight;
+            en.push(format!(
+                "new patches in county {c} rise fast ({:+})",
+                p.regions.rising_fast_weight
+            ));
+            zh.push(format!(
+                "所在县新增图斑快速上升 ({:+})",
+                p.regions.rising_fast_weight
+            ));
+        }
+    }
+    // Summing in TERMS order: the breakdown adds up to the score exactly as printed.
+    let score = terms.iter().sum();
+    Task {
+        site_id: site.id.clone(),
+        score,
+        terms,
+        reasons_en: en,
+        reasons_zh: zh,
+        licence_status: status,
+        illegal_area_m2: illegal,
+        provincial_field_check_required: provincial,
+        criminal_referral_candidate: site.criminal_referral.is_some(),
+        suppressed,
+        province_code: place.province_code,
+        province_name: place.province_name,
+        prefecture_code: place.prefecture_code,
+        prefecture_name: place.prefecture_name,
+        county_code: place.county_code,
+        county_name: place.county_name,
+        rank_county: None,
+        rank_prefecture: None,
+        rank_province: None,
+    }
+}
+
+/// Rank tasks within county, prefecture and province (suppressed tasks get no rank), and
+/// sort them by province, county, rank (suppressed last), site id.
+pub fn rank(tasks: &mut [Task]) {
+    type Key = fn(&Task) -> Option<String>;
+    let levels: [(Key, usize); 3] = [
+        (|t| t.county_code.clone(), 0),
+        (|t| t.prefecture_code.clone(), 1),
+        (|t| t.province_code.clone(), 2),
+    ];
+    for (key, lvl) in levels {
+        let mut groups: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+        for (i, t) in tasks.iter().enumerate() {
+            if !t.suppressed {
+                groups.entry(key(t)).or_default().push(i);
+            }
+        }
+        for idx in groups.values_mut() {
+            idx.sort_by(|&a, &b| {
+                tasks[b]
+                    .score
+                    .total_cmp(&tasks[a].score)
+                    .then_with(|| tasks[a].site_id.cmp(&tasks[b].site_id))
+            });
+            for (r, &i) in idx.iter().enumerate() {
+                let slot = match lvl {
+                    0 => &mut tasks[i].rank_county,
+                    1 => &mut tasks[i].rank_prefecture,
+                    _ => &mut tasks[i].rank_province,
+                };
+                *slot = Some(r + 1);
+            }
+        }
+    }
+    tasks.sort_by(|a, b| {
+        (&a.province_code, &a.county_code, a.rank_county.is_none(), a.rank_county, &a.site_id).cmp(&(
+            &b.province_code,
+            &b.county_code,
+            b.rank_county.is_none(),
+            b.rank_county,
+            &b.site_id,
+        ))
+    });
+}

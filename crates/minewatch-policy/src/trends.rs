@@ -1,0 +1,251 @@
+//! Trends and surges: new patches per period (the year of the later image) per county and
+//! per mineral, growth over the previous period, and the `rising_fast` rule: in a period,
+//! at least `rising_min_count` new patches and either none in the period before or a rise
+//! of at least `rising_growth_pct` percent. Hot spots: site centres on a grid of `cell_m`
+//! metres (equirectangular at the sites' mean latitude); cells with at least `min_sites`
+//! sites, joined with their 8 neighbours, are clusters for concentrated rectification.
+
+use crate::policy::Policy;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One patch as the trends see it.
+#[derive(Debug, Clone)]
+pub struct PatchFact {
+    pub year: u16,
+    pub county_code: Option<String>,
+    pub county_name: Option<String>,
+    pub minerals: Vec<String>,
+    pub area_m2: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendRow {
+    /// County code or mineral name.
+    pub key: String,
+    pub name: String,
+    pub period: u16,
+    pub new_patches: usize,
+    pub area_m2: f64,
+    pub previous_patches: usize,
+    pub growth_pct: Option<f64>,
+    pub rising_fast: bool,
+}
+
+/// Rows per key and period (all periods present in the data, zeros included after a
+/// key's first patch), by key then period.
+pub fn trends(
+    facts: &[PatchFact],
+    key: impl Fn(&PatchFact) -> Vec<(String, String)>,
+    p: &Policy,
+) -> Vec<TrendRow> {
+    let periods: BTreeSet<u16> = facts.iter().map(|f| f.year).collect();
+    let mut acc: BTreeMap<(String, u16), (usize, f64)> = BTreeMap::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for f in facts {
+        for (k, n) in key(f) {
+            let e = acc.entry((k.clone(), f.year)).or_default();
+            e.0 += 1;
+            e.1 += f.area_m2;
+            names.entry(k).or_insert(n);
+        }
+    }
+    let mut rows = Vec::new();
+    for (k, name) in &names {
+        let first = periods
+            .iter()
+            .find(|y| acc.contains_key(&(k.clone(), **y)))
+            .copied();
+        let mut prev: Option<usize> = None;
+        for &y in periods.iter().filter(|y| Some(**y) >= first) {
+            let (n, a) = acc.get(&(k.clone(), y)).copied().unwrap_or((0, 0.0));
+            let growth = prev.filter(|&q| q > 0).map(|q| 100.0 * (n as f64 - q as f64) / q as f64);
+            let rising = n >= p.trends.rising_min_count
+                && match prev {
+                    None | Some(0) => true,
+                    Some(_) => growth.is_some_and(|g| g >= p.trends.rising_growth_pct),
+                };
+            rows.push(TrendRow {
+                key: k.clone(),
+                name: name.clone(),
+                period: y,
+                new_patches: n,
+                area_m2: a,
+                previous_patches: prev.unwrap_or(0),
+                growth_pct: growth,
+                rising_fast: rising,
+            });
+            prev = Some(n);
+        }
+    }
+    rows
+}
+
+pub fn by_county(f: &PatchFact) -> Vec<(String, String)> {
+    f.county_code
+        .as_ref()
+        .map(|c| vec![(c.clone(), f.county_name.clone().unwrap_or_default())])
+        .unwrap_or_default()
+}
+
+pub fn by_mineral(f: &PatchFact) -> Vec<(String, String)> {
+    f.minerals
+        .iter()
+        .filter(|m| !m.is_empty())
+        .map(|m| (m.clone(), m.clone()))
+        .collect()
+}
+
+/// Keys rising fast in the latest period of the data.
+pub fn rising_latest(rows: &[TrendRow]) -> BTreeSet<String> {
+    let last = rows.iter().map(|r| r.period).max();
+    rows.iter()
+        .filter(|r| Some(r.period) == last && r.rising_fast)
+        .map(|r| r.key.clone())
+        .collect()
+}
+
+/// One site for the hot-spot grid.
+#[derive(Debug, Clone)]
+pub struct SitePoint {
+    pub site_id: String,
+    pub lonlat: (f64, f64),
+    pub area_m2: f64,
+    pub county: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hotspot {
+    /// `H<row>_<col>` of its first cell (south-west first): from the data.
+    pub id: String,
+    pub cells: usize,
+    pub sites: usize,
+    pub area_m2: f64,
+    pub counties: Vec<String>,
+    /// west, south, east, north of its sites' centres.
+    pub extent: [f64; 4],
+    pub site_ids: Vec<String>,
+}
+
+pub fn hotspots(sites: &[SitePoint], p: &Policy) -> Vec<Hotspot> {
+    if sites.is_empty() {
+        return Vec::new();
+    }
+    let lat0 = sites.iter().map(|s| s.lonlat.1).sum::<f64>() / sites.len() as f64;
+    let kx = 111_320.0 * lat0.to_radians().cos();
+    let ky = 110_540.0;
+    let cell = |s: &SitePoint| -> (i64, i64) {
+        (
+            (s.lonlat.1 * ky / p.hotspots.cell_m).floor() as i64,
+            (s.lonlat.0 * kx / p.hotspots.cell_m).floor() as i64,
+        )
+    };
+    let mut cells: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+    for (i, s) in sites.iter().enumerate() {
+        cells.entry(cell(s)).or_default().push(i);
+    }
+    let dense: BTreeSet<(i64, i64)> = cells
+        .iter()
+        .filter(|(_, v)| v.len() >= p.hotspots.min_sites)
+        .map(|(k, _)| *k)
+        .collect();
+    let mut seen: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut out = Vec::new();
+    for &start in &dense {
+        if !seen.insert(start) {
+            continue;
+        }
+        let mut stack = vec![start];
+        let mut comp = vec![start];
+        while let Some((r, c)) = stack.pop() {
+            for dr in -1..=1 {
+                for dc in -1..=1 {
+                    let n = (r + dr, c + dc);
+                    if dense.contains(&n) && seen.insert(n) {
+                        stack.push(n);
+                        comp.push(n);
+                    }
+                }
+            }
+        }
+        comp.sort();
+        let mut idx: Vec<usize> = comp.iter().flat_map(|c| cells[c].clone()).collect();
+        idx.sort_by(|&a, &b| sites[a].site_id.cmp(&sites[b].site_id));
+        let mut ext = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for &i in &idx {
+            let (x, y) = sites[i].lonlat;
+            ext = [ext[0].min(x), ext[1].min(y), ext[2].max(x), ext[3].max(y)];
+        }
+        let counties: BTreeSet<String> = idx.iter().filter_map(|&i| sites[i].county.clone()).collect();
+        out.push(Hotspot {
+            id: format!("H{}_{}", comp[0].0, comp[0].1),
+            cells: comp.len(),
+            sites: idx.len(),
+            area_m2: idx.iter().map(|&i| sites[i].area_m2).sum(),
+            counties: counties.into_iter().collect(),
+            extent: ext,
+            site_ids: idx.iter().map(|&i| sites[i].site_id.clone()).collect(),
+        });
+    }
+    out.sort_by(|a, b| b.sites.cmp(&a.sites).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(year: u16, county: &str) -> PatchFact {
+        PatchFact {
+            year,
+            county_code: Some(county.into()),
+            county_name: Some(format!("县{county}")),
+            minerals: vec!["稀土".into()],
+            area_m2: 1000.0,
+        }
+    }
+
+    #[test]
+    fn rising_fast_follows_the_documented_rule() {
+        let p = Policy::default();
+        let mut f = Vec::new();
+        // County A: 2, 2, 4 (+100 %) → rising in 2023. County B: 4, 5 (+25 %) → not.
+        for (y, n) in [(2021, 2), (2022, 2), (2023, 4)] {
+            f.extend((0..n).map(|_| fact(y, "A")));
+        }
+        for (y, n) in [(2022, 4), (2023, 5)] {
+            f.extend((0..n).map(|_| fact(y, "B")));
+        }
+        let rows = trends(&f, by_county, &p);
+        let a23 = rows.iter().find(|r| r.key == "A" && r.period == 2023).unwrap();
+        assert_eq!((a23.new_patches, a23.previous_patches), (4, 2));
+        assert_eq!(a23.growth_pct, Some(100.0));
+        assert!(a23.rising_fast);
+        let b23 = rows.iter().find(|r| r.key == "B" && r.period == 2023).unwrap();
+        assert!(!b23.rising_fast);
+        let b22 = rows.iter().find(|r| r.key == "B" && r.period == 2022).unwrap();
+        assert!(b22.rising_fast, "4 new where there were none");
+        assert_eq!(rising_latest(&rows), ["A".to_string()].into());
+        let m = trends(&f, by_mineral, &p);
+        assert_eq!(m.iter().find(|r| r.period == 2023).unwrap().new_patches, 9);
+    }
+
+    #[test]
+    fn hotspots_join_dense_neighbouring_cells() {
+        let mut p = Policy::default();
+        p.hotspots.min_sites = 3;
+        let site = |i: usize, lon: f64, lat: f64| SitePoint {
+            site_id: format!("S{i:03}"),
+            lonlat: (lon, lat),
+            area_m2: 10.0,
+            county: Some("320115".into()),
+        };
+        let mut s: Vec<SitePoint> = (0..3).map(|i| site(i, 118.001 + 0.001 * i as f64, 32.001)).collect();
+        // A neighbouring dense cell (~10 km east) and a lone far site.
+        s.extend((3..6).map(|i| site(i, 118.101 + 0.001 * i as f64, 32.001)));
+        s.push(site(9, 119.5, 33.0));
+        let h = hotspots(&s, &p);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].cells, h[0].sites), (2, 6));
+        assert!(h[0].extent[0] < 118.002 && h[0].extent[2] > 118.1);
+    }
+}
