@@ -31,6 +31,8 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Place patches against zones, mining rights and admin divisions (findings).
     Overlay(cmd::overlay::OverlayArgs),
+    /// Link years into sites and rank them by the law-driven policy (tasks with reasons).
+    Rank(cmd::rank::RankArgs),
 }
 
 fn main() {
@@ -46,6 +48,7 @@ fn main() {
         Command::Detect(a) => cmd::detect::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Overlay(a) => cmd::overlay::run(a),
+        Command::Rank(a) => cmd::rank::run(a),
     };
     std::process::exit(code);
 }

@@ -568,7 +568,10 @@ fn shapefile_and_flatgeobuf_layers_match_the_geopackage() {
     let shp = d.path().join("prov.shp");
     convert(&shp, &["provinces", "-lco", "ENCODING=GBK"]);
     let cpg = std::fs::read_to_string(d.path().join("prov.cpg")).unwrap();
-    assert!(cpg.contains("936") || cpg.to_uppercase().contains("GBK"), "{cpg}");
+    assert!(
+        cpg.contains("936") || cpg.to_uppercase().contains("GBK"),
+        "{cpg}"
+    );
     assert!(d.path().join("prov.prj").exists());
     let fgb = d.path().join("lines.fgb");
     convert(&fgb, &["yangtze_lines", "-f", "FlatGeobuf"]);
@@ -589,11 +592,20 @@ fn shapefile_and_flatgeobuf_layers_match_the_geopackage() {
         let r = overlay(&det, l, o, &[]);
         assert!(r.status.success(), "{}", stderr(&r));
     }
-    let (r1, r2) = (csv_rows(&o1.join("findings.csv")), csv_rows(&o2.join("findings.csv")));
+    let (r1, r2) = (
+        csv_rows(&o1.join("findings.csv")),
+        csv_rows(&o2.join("findings.csv")),
+    );
     assert_eq!(r1.len(), r2.len());
     for (x, y) in r1.iter().zip(&r2) {
         assert_eq!(x["province_name"], "江苏省");
-        for k in ["province_code", "province_name", "zones", "river_corridor_m2", "river_distance_m"] {
+        for k in [
+            "province_code",
+            "province_name",
+            "zones",
+            "river_corridor_m2",
+            "river_distance_m",
+        ] {
             assert_eq!(x[k], y[k], "{k} of {}", x["id"]);
         }
     }
@@ -651,5 +663,8 @@ fn invalid_zone_is_repaired_and_reported() {
         serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
             .unwrap();
     let notes = m["notes"].to_string();
-    assert!(notes.contains("BT1") && notes.contains("repaired"), "{notes}");
+    assert!(
+        notes.contains("BT1") && notes.contains("repaired"),
+        "{notes}"
+    );
 }

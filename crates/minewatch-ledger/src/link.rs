@@ -53,7 +53,13 @@ fn vertex_near(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, bb: [f64; 4], d: f6
 
 /// Overlap, touch or within `d` metres (exact: polygons that do not intersect are
 /// nearest at a vertex of one of them).
-pub fn within(a: &MultiPolygon<f64>, ba: [f64; 4], b: &MultiPolygon<f64>, bb: [f64; 4], d: f64) -> bool {
+pub fn within(
+    a: &MultiPolygon<f64>,
+    ba: [f64; 4],
+    b: &MultiPolygon<f64>,
+    bb: [f64; 4],
+    d: f64,
+) -> bool {
     if ba[0] > bb[2] + d || bb[0] > ba[2] + d || ba[1] > bb[3] + d || bb[1] > ba[3] + d {
         return false;
     }

@@ -4,9 +4,7 @@
 use crate::link::{bbox, link, within};
 use geo::Contains;
 use geo_types::{Coord, MultiPolygon, Point};
-use minewatch_core::{
-    AcqDate, DatePair, Finding, HistoryRecord, Penalty, Referral, Site, Verdict,
-};
+use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Referral, Site, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One patch handed to the ledger.
@@ -68,8 +66,10 @@ pub fn build(
         (x.pair.after, x.pair.before, &x.id).cmp(&(y.pair.after, y.pair.before, &y.id))
     });
     let pairs: Vec<DatePair> = {
-        let s: BTreeSet<(AcqDate, AcqDate)> =
-            patches.iter().map(|x| (x.pair.after, x.pair.before)).collect();
+        let s: BTreeSet<(AcqDate, AcqDate)> = patches
+            .iter()
+            .map(|x| (x.pair.after, x.pair.before))
+            .collect();
         s.into_iter()
             .map(|(after, before)| DatePair { before, after })
             .collect()
@@ -109,7 +109,10 @@ fn make_site(
     p: &LedgerParams,
 ) -> Site {
     let earliest = &patches[m[0]];
-    let prior_ids: BTreeSet<&String> = m.iter().filter_map(|&i| prior.get(&patches[i].id)).collect();
+    let prior_ids: BTreeSet<&String> = m
+        .iter()
+        .filter_map(|&i| prior.get(&patches[i].id))
+        .collect();
     let (id, merged_ids) = match prior_ids.iter().next() {
         None => (format!("S{}", earliest.id), Vec::new()),
         Some(first) => (
@@ -125,7 +128,11 @@ fn make_site(
     let mut longest = 0u32;
     let mut run = 0u32;
     for (k, y) in years.iter().enumerate() {
-        run = if k > 0 && years[k - 1] + 1 == *y { run + 1 } else { 1 };
+        run = if k > 0 && years[k - 1] + 1 == *y {
+            run + 1
+        } else {
+            1
+        };
         longest = longest.max(run);
     }
     let last_year = *years.last().unwrap_or(&earliest.pair.after.year);
@@ -160,7 +167,10 @@ fn make_site(
     let centre = if w > 0.0 {
         let (x, y) = latest.iter().fold((0.0, 0.0), |(x, y), &i| {
             let a = patches[i].area_m2 / w;
-            (x + a * patches[i].centre_lonlat.0, y + a * patches[i].centre_lonlat.1)
+            (
+                x + a * patches[i].centre_lonlat.0,
+                y + a * patches[i].centre_lonlat.1,
+            )
         });
         (x, y)
     } else {
@@ -182,15 +192,25 @@ fn make_site(
         m.iter().any(|&i| {
             let Some(b) = boxes[i] else { return false };
             patches[i].geom.contains(&c)
-                || within(&point_square(pt), pb, &patches[i].geom, b, p.location_link_m)
+                || within(
+                    &point_square(pt),
+                    pb,
+                    &patches[i].geom,
+                    b,
+                    p.location_link_m,
+                )
         })
     };
     let mut history: Vec<HistoryRecord> = outside
         .history
         .iter()
         .filter(|(h, at)| {
-            h.site_id.as_ref().is_some_and(|s| *s == id || merged_ids.contains(s))
-                || h.patch_id.as_ref().is_some_and(|x| patch_ids.contains(x.as_str()))
+            h.site_id
+                .as_ref()
+                .is_some_and(|s| *s == id || merged_ids.contains(s))
+                || h.patch_id
+                    .as_ref()
+                    .is_some_and(|x| patch_ids.contains(x.as_str()))
                 || at.is_some_and(near)
         })
         .map(|(h, _)| h.clone())
@@ -287,4 +307,90 @@ pub fn plus_two_years(d: AcqDate) -> AcqDate {
     AcqDate::new(d.year + 2, d.month, d.day)
         .or_else(|| AcqDate::new(d.year + 2, d.month, d.day - 1))
         .unwrap_or(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{LineString, Polygon};
+    use minewatch_core::{AdminPlace, LicenceStatus};
+
+    fn patch(id: &str, y: u16, x0: f64, x1: f64) -> LedgerPatch {
+        let g = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![
+                (x0, 0.0),
+                (x1, 0.0),
+                (x1, 100.0),
+                (x0, 100.0),
+                (x0, 0.0),
+            ]),
+            vec![],
+        )]);
+        LedgerPatch {
+            id: id.into(),
+            pair: DatePair {
+                before: AcqDate::new(y - 1, 6, 1).unwrap(),
+                after: AcqDate::new(y, 6, 1).unwrap(),
+            },
+            geom: g,
+            area_m2: (x1 - x0) * 100.0,
+            change_type: "bare_soil_gain".into(),
+            confidence: "high".into(),
+            centre_lonlat: (118.0, 32.0),
+            finding: Finding {
+                patch_id: id.into(),
+                area_m2: (x1 - x0) * 100.0,
+                hits: vec![],
+                licence_status: LicenceStatus::OutsideAllRights,
+                outside_licence_m2: 0.0,
+                licences: vec![],
+                holders: vec![],
+                minerals: vec![],
+                in_restoration_project: false,
+                in_construction_project: false,
+                special_land: false,
+                admin: AdminPlace::default(),
+                river_distance_m: None,
+                over_10_mu_illegal: false,
+            },
+        }
+    }
+
+    const NONE: Outside = Outside {
+        history: &[],
+        penalties: &[],
+    };
+
+    #[test]
+    fn a_bridging_patch_merges_sites_and_keeps_both_ids() {
+        let p = LedgerParams::default();
+        let old = vec![
+            patch("e1", 2021, 0.0, 50.0),
+            patch("e2", 2022, 200.0, 250.0),
+        ];
+        let first = build(&old, &BTreeMap::new(), &NONE, &p);
+        assert_eq!(first.len(), 2, "150 m apart: two sites");
+        let prior: BTreeMap<String, String> = first
+            .iter()
+            .flat_map(|s| s.patch_ids.iter().map(move |x| (x.clone(), s.id.clone())))
+            .collect();
+        let mut all = old.clone();
+        all.push(patch("bridge", 2023, 50.0, 200.0));
+        let merged = build(&all, &prior, &NONE, &p);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].id, "Se1");
+        assert_eq!(merged[0].merged_ids, vec!["Se2".to_string()]);
+        assert_eq!(merged[0].change_years, vec![2021, 2022, 2023]);
+        assert_eq!(merged[0].longest_run, 3);
+        // Input order never changes ids.
+        all.reverse();
+        assert_eq!(build(&all, &prior, &NONE, &p), merged);
+    }
+
+    #[test]
+    fn two_years_is_a_calendar_window() {
+        let d = |y, m, dd| AcqDate::new(y, m, dd).unwrap();
+        assert_eq!(plus_two_years(d(2022, 1, 10)), d(2024, 1, 10));
+        assert_eq!(plus_two_years(d(2024, 2, 29)), d(2026, 2, 28));
+    }
 }

@@ -13,7 +13,9 @@ pub mod manifest;
 pub mod overlay_run;
 pub mod params;
 pub mod patch_table;
+pub mod rank_run;
 pub mod staging;
+pub mod table_read;
 pub mod write;
 
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
@@ -21,6 +23,7 @@ pub use error::PipelineError;
 pub use eval_run::{run_eval, EvalReport, EvalRequest};
 pub use overlay_run::{run_overlay, Header, OverlayRequest, OverlaySummary};
 pub use params::{DetectParams, Method, MmuMode};
+pub use rank_run::{run_rank, RankRequest, RankSummary};
 
 /// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.
 pub fn configure() {

@@ -30,6 +30,18 @@ pub enum Header {
     Zh,
 }
 
+impl Header {
+    /// CSV header of typed columns: the field names, or their Chinese names by `zh`.
+    pub fn names(self, cols: &[(String, Kind)], zh: fn(&str) -> String) -> Vec<String> {
+        cols.iter()
+            .map(|(c, _)| match self {
+                Header::En => c.clone(),
+                Header::Zh => zh(c),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OverlayRequest {
     pub patches: PathBuf,
@@ -194,14 +206,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         &rows,
         &lonlat,
     )?;
-    let header = |cols: &[(String, Kind)]| -> Vec<String> {
-        cols.iter()
-            .map(|(c, _)| match req.header {
-                Header::En => c.clone(),
-                Header::Zh => zh(c),
-            })
-            .collect()
-    };
+    let header = |cols: &[(String, Kind)]| req.header.names(cols, zh);
     table::write_csv(&staging.path("findings.csv"), &header(&columns), &rows)?;
     table::write_csv(
         &staging.path("zone_hits.csv"),
@@ -340,14 +345,17 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
     Ok(Prepared { work, patches, aoi })
 }
 
-fn reproject(g: &MultiPolygon<f64>, r: &Reprojector) -> Result<MultiPolygon<f64>, String> {
+pub(crate) fn reproject(
+    g: &MultiPolygon<f64>,
+    r: &Reprojector,
+) -> Result<MultiPolygon<f64>, String> {
     let mut gg = gdal::vector::Geometry::from_wkb(&crate::write::gpkg::wkb(&to_polys(g)))
         .map_err(|e| e.to_string())?;
     r.apply(&mut gg)?;
     minewatch_zones::source::to_multipolygon(&gg)
 }
 
-fn to_polys(g: &MultiPolygon<f64>) -> Polys {
+pub(crate) fn to_polys(g: &MultiPolygon<f64>) -> Polys {
     g.0.iter()
         .map(|p| {
             std::iter::once(p.exterior())
@@ -359,8 +367,13 @@ fn to_polys(g: &MultiPolygon<f64>) -> Polys {
 }
 
 fn lonlat_polys(table: &PatchTable, polys: &[Polys]) -> Result<Vec<Polys>, PipelineError> {
-    let t = minewatch_raster::crs::LonLat::new(&table.crs_wkt, 4326)
-        .map_err(|e| PipelineError::Input(format!("patches {}: {e}", table.path.display())))?;
+    lonlat_of(&table.crs_wkt, polys)
+        .map_err(|e| PipelineError::Input(format!("patches {}: {e}", table.path.display())))
+}
+
+/// Polygons from a CRS to EPSG:4326 lon/lat.
+pub(crate) fn lonlat_of(crs_wkt: &str, polys: &[Polys]) -> Result<Vec<Polys>, PipelineError> {
+    let t = minewatch_raster::crs::LonLat::new(crs_wkt, 4326).map_err(PipelineError::Input)?;
     let mut out = Vec::with_capacity(polys.len());
     for p in polys {
         let mut xs: Vec<f64> = p.iter().flatten().flatten().map(|c| c.0).collect();
@@ -488,7 +501,7 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
 
 fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
     use Kind::*;
-    let cols: Vec<(String, Kind)> = [
+    let cols: Vec<(String, Kind)> = crate::write::columns(&[
         ("patch_id", Text),
         ("layer", Text),
         ("kind", Text),
@@ -499,10 +512,7 @@ fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
         ("overlap_pct", Real),
         ("overlap_grid_m2", Real),
         ("attributes", Text),
-    ]
-    .iter()
-    .map(|(n, k)| (n.to_string(), *k))
-    .collect();
+    ]);
     let rows = findings
         .iter()
         .flat_map(|f| {

@@ -36,7 +36,12 @@ pub fn patches_path(p: &Path) -> PathBuf {
 }
 
 pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
-    let path = patches_path(input);
+    read_layer(&patches_path(input), "patches")
+}
+
+/// Read layer `name` of `path` (or its only / first layer when there is no such layer).
+pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> {
+    let path = path.to_path_buf();
     let err = |m: String| PipelineError::Input(format!("patches {}: {m}", path.display()));
     if !path.exists() {
         return Err(err(
@@ -45,7 +50,7 @@ pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
     }
     let ds = Dataset::open(&path).map_err(|e| err(format!("cannot open it: {e}")))?;
     let mut layer = ds
-        .layer_by_name("patches")
+        .layer_by_name(name)
         .or_else(|_| ds.layer(0))
         .map_err(|e| err(e.to_string()))?;
     let srs = layer.spatial_ref().ok_or_else(|| {

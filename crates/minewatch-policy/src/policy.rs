@@ -33,6 +33,8 @@ pub struct LedgerTable {
     pub min_run_years: u32,
     pub false_change_growth_pct: f64,
     pub location_link_m: f64,
+    /// Rank only sites that change in the latest date pair (others are listed unranked).
+    pub rank_only_new_change: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -132,7 +134,12 @@ impl Default for Policy {
             area: AreaTable::default(),
             persistence: PersistenceTable::default(),
             growth: GrowthTable::default(),
-            confidence: map(&[("highest", 10.0), ("high", 5.0), ("low", 0.0), ("rule", 0.0)]),
+            confidence: map(&[
+                ("highest", 10.0),
+                ("high", 5.0),
+                ("low", 0.0),
+                ("rule", 0.0),
+            ]),
             change_type: map(&[
                 ("bare_soil_gain", 10.0),
                 ("vegetation_loss", 8.0),
@@ -159,6 +166,7 @@ impl Default for LedgerTable {
             min_run_years: 2,
             false_change_growth_pct: 20.0,
             location_link_m: 100.0,
+            rank_only_new_change: true,
         }
     }
 }
@@ -247,12 +255,12 @@ impl Default for HotspotTable {
 impl Policy {
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
-        Self::from_str(&text)
+        Self::parse(&text)
     }
 
     /// Tables given replace the defaults key by key only within `[ledger]`, `[area]` …;
     /// a weight map given (e.g. `[zone]`) replaces the default map.
-    pub fn from_str(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, String> {
         let p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
         if p.hotspots.cell_m <= 0.0 || p.ledger.link_distance_m < 0.0 {
             return Err("hotspots.cell_m must be > 0 and ledger.link_distance_m ≥ 0".into());
@@ -290,7 +298,7 @@ mod tests {
     #[test]
     fn the_shipped_policy_equals_the_defaults() {
         let text = include_str!("../../../pipelines/policy/default.toml");
-        let mut shipped = Policy::from_str(text).unwrap();
+        let mut shipped = Policy::parse(text).unwrap();
         let mut d = Policy::default();
         // The shipped file lists English strategic names too.
         shipped.minerals.strategic.retain(|m| !m.is_ascii());
@@ -300,8 +308,12 @@ mod tests {
 
     #[test]
     fn typos_are_refused() {
-        assert!(Policy::from_str("[area]\nper_mu2 = 1\n").unwrap_err().contains("per_mu2"));
-        assert!(Policy::from_str("[zone]\nred_line = 1\n").unwrap_err().contains("red_line"));
-        assert!(Policy::from_str("[licence]\nunlicensed = 1\n").is_err());
+        assert!(Policy::parse("[area]\nper_mu2 = 1\n")
+            .unwrap_err()
+            .contains("per_mu2"));
+        assert!(Policy::parse("[zone]\nred_line = 1\n")
+            .unwrap_err()
+            .contains("red_line"));
+        assert!(Policy::parse("[licence]\nunlicensed = 1\n").is_err());
     }
 }

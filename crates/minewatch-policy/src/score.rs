@@ -36,6 +36,8 @@ pub struct Task {
     pub provincial_field_check_required: bool,
     pub criminal_referral_candidate: bool,
     pub suppressed: bool,
+    /// No change in the latest date pair: listed, not ranked (policy `rank_only_new_change`).
+    pub no_new_change: bool,
     pub province_code: Option<String>,
     pub province_name: Option<String>,
     pub prefecture_code: Option<String>,
@@ -132,7 +134,10 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     let mu = m2_to_mu(illegal);
     if mu > 0.0 && p.area.per_mu != 0.0 {
         terms[2] = (p.area.per_mu * mu).min(p.area.cap);
-        en.push(format!("{mu:.1} mu suspected illegal area ({:+.1})", terms[2]));
+        en.push(format!(
+            "{mu:.1} mu suspected illegal area ({:+.1})",
+            terms[2]
+        ));
         zh.push(format!("疑似违法面积 {mu:.1} 亩 ({:+.1})", terms[2]));
     }
     let provincial = !special && illegal >= p.area.provincial_check_mu * M2_PER_MU;
@@ -185,7 +190,10 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     if let Some(&w) = p.confidence.get(&site.last_confidence) {
         if w != 0.0 {
             terms[6] = w;
-            en.push(format!("detection confidence {} ({w:+})", site.last_confidence));
+            en.push(format!(
+                "detection confidence {} ({w:+})",
+                site.last_confidence
+            ));
             zh.push(format!("检测置信度 {} ({w:+})", site.last_confidence));
         }
     }
@@ -199,7 +207,12 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
 
     // Earlier cycles' verdicts.
     let mut suppressed = false;
-    if let Some(h) = site.history.iter().rev().find(|h| h.verdict == Verdict::Illegal) {
+    if let Some(h) = site
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.verdict == Verdict::Illegal)
+    {
         terms[8] += p.history.confirmed_illegal;
         en.push(format!(
             "confirmed illegal on {} ({}) ({:+})",
@@ -212,10 +225,20 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     }
     if let Some(h) = site.history.iter().rev().find(|h| h.case_filed) {
         terms[8] += p.history.case_filed;
-        en.push(format!("case filed on {} ({:+})", h.date, p.history.case_filed));
-        zh.push(format!("往期已立案 ({}) ({:+})", h.date, p.history.case_filed));
+        en.push(format!(
+            "case filed on {} ({:+})",
+            h.date, p.history.case_filed
+        ));
+        zh.push(format!(
+            "往期已立案 ({}) ({:+})",
+            h.date, p.history.case_filed
+        ));
     }
-    if let Some(h) = site.history.last().filter(|h| h.verdict == Verdict::FalseChange) {
+    if let Some(h) = site
+        .history
+        .last()
+        .filter(|h| h.verdict == Verdict::FalseChange)
+    {
         if site.grew_since_false_change == Some(false) {
             terms[8] += p.history.false_change;
             suppressed = p.history.suppress_false_change;
@@ -260,17 +283,20 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
 
     // Minerals named by the site's rights or zones.
     let mut names: Vec<String> = latest.iter().flat_map(|f| f.minerals.clone()).collect();
-    names.extend(
-        latest
-            .iter()
-            .flat_map(|f| f.hits.iter())
-            .flat_map(|h| std::iter::once(h.zone_name.clone()).chain(h.attrs.iter().map(|a| a.1.clone()))),
-    );
+    names.extend(latest.iter().flat_map(|f| f.hits.iter()).flat_map(|h| {
+        std::iter::once(h.zone_name.clone()).chain(h.attrs.iter().map(|a| a.1.clone()))
+    }));
     let names_it = |m: &str| names.iter().any(|n| !m.is_empty() && n.contains(m));
     if let Some(m) = p.minerals.strategic.iter().find(|m| names_it(m)) {
         terms[10] += p.minerals.strategic_weight;
-        en.push(format!("strategic mineral {m} ({:+})", p.minerals.strategic_weight));
-        zh.push(format!("战略性矿产 {m} ({:+})", p.minerals.strategic_weight));
+        en.push(format!(
+            "strategic mineral {m} ({:+})",
+            p.minerals.strategic_weight
+        ));
+        zh.push(format!(
+            "战略性矿产 {m} ({:+})",
+            p.minerals.strategic_weight
+        ));
     }
     if let Some((m, up)) = ctx.price_surges.iter().find(|(m, _)| names_it(m)) {
         terms[10] += p.minerals.price_surge_weight;
@@ -287,7 +313,11 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     // Admin place: the largest of the latest patches.
     let place = latest
         .iter()
-        .max_by(|a, b| a.area_m2.total_cmp(&b.area_m2).then_with(|| b.patch_id.cmp(&a.patch_id)))
+        .max_by(|a, b| {
+            a.area_m2
+                .total_cmp(&b.area_m2)
+                .then_with(|| b.patch_id.cmp(&a.patch_id))
+        })
         .map(|f| f.admin.clone())
         .unwrap_or_default();
     if let Some(c) = &place.county_code {
@@ -321,6 +351,7 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
         provincial_field_check_required: provincial,
         criminal_referral_candidate: site.criminal_referral.is_some(),
         suppressed,
+        no_new_change: !site.new_change && p.ledger.rank_only_new_change,
         province_code: place.province_code,
         province_name: place.province_name,
         prefecture_code: place.prefecture_code,
@@ -333,8 +364,14 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     }
 }
 
-/// Rank tasks within county, prefecture and province (suppressed tasks get no rank), and
-/// sort them by province, county, rank (suppressed last), site id.
+impl Task {
+    pub fn is_ranked(&self) -> bool {
+        !self.suppressed && !self.no_new_change
+    }
+}
+
+/// Rank tasks within county, prefecture and province (suppressed tasks and those without
+/// new change get no rank), and sort them by province, county, rank (unranked last), site id.
 pub fn rank(tasks: &mut [Task]) {
     type Key = fn(&Task) -> Option<String>;
     let levels: [(Key, usize); 3] = [
@@ -345,7 +382,7 @@ pub fn rank(tasks: &mut [Task]) {
     for (key, lvl) in levels {
         let mut groups: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
         for (i, t) in tasks.iter().enumerate() {
-            if !t.suppressed {
+            if t.is_ranked() {
                 groups.entry(key(t)).or_default().push(i);
             }
         }
@@ -367,12 +404,19 @@ pub fn rank(tasks: &mut [Task]) {
         }
     }
     tasks.sort_by(|a, b| {
-        (&a.province_code, &a.county_code, a.rank_county.is_none(), a.rank_county, &a.site_id).cmp(&(
-            &b.province_code,
-            &b.county_code,
-            b.rank_county.is_none(),
-            b.rank_county,
-            &b.site_id,
-        ))
+        (
+            &a.province_code,
+            &a.county_code,
+            a.rank_county.is_none(),
+            a.rank_county,
+            &a.site_id,
+        )
+            .cmp(&(
+                &b.province_code,
+                &b.county_code,
+                b.rank_county.is_none(),
+                b.rank_county,
+                &b.site_id,
+            ))
     });
 }

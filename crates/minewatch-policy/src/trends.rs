@@ -58,7 +58,9 @@ pub fn trends(
         let mut prev: Option<usize> = None;
         for &y in periods.iter().filter(|y| Some(**y) >= first) {
             let (n, a) = acc.get(&(k.clone(), y)).copied().unwrap_or((0, 0.0));
-            let growth = prev.filter(|&q| q > 0).map(|q| 100.0 * (n as f64 - q as f64) / q as f64);
+            let growth = prev
+                .filter(|&q| q > 0)
+                .map(|q| 100.0 * (n as f64 - q as f64) / q as f64);
             let rising = n >= p.trends.rising_min_count
                 && match prev {
                     None | Some(0) => true,
@@ -175,7 +177,10 @@ pub fn hotspots(sites: &[SitePoint], p: &Policy) -> Vec<Hotspot> {
             let (x, y) = sites[i].lonlat;
             ext = [ext[0].min(x), ext[1].min(y), ext[2].max(x), ext[3].max(y)];
         }
-        let counties: BTreeSet<String> = idx.iter().filter_map(|&i| sites[i].county.clone()).collect();
+        let counties: BTreeSet<String> = idx
+            .iter()
+            .filter_map(|&i| sites[i].county.clone())
+            .collect();
         out.push(Hotspot {
             id: format!("H{}_{}", comp[0].0, comp[0].1),
             cells: comp.len(),
@@ -216,13 +221,22 @@ mod tests {
             f.extend((0..n).map(|_| fact(y, "B")));
         }
         let rows = trends(&f, by_county, &p);
-        let a23 = rows.iter().find(|r| r.key == "A" && r.period == 2023).unwrap();
+        let a23 = rows
+            .iter()
+            .find(|r| r.key == "A" && r.period == 2023)
+            .unwrap();
         assert_eq!((a23.new_patches, a23.previous_patches), (4, 2));
         assert_eq!(a23.growth_pct, Some(100.0));
         assert!(a23.rising_fast);
-        let b23 = rows.iter().find(|r| r.key == "B" && r.period == 2023).unwrap();
+        let b23 = rows
+            .iter()
+            .find(|r| r.key == "B" && r.period == 2023)
+            .unwrap();
         assert!(!b23.rising_fast);
-        let b22 = rows.iter().find(|r| r.key == "B" && r.period == 2022).unwrap();
+        let b22 = rows
+            .iter()
+            .find(|r| r.key == "B" && r.period == 2022)
+            .unwrap();
         assert!(b22.rising_fast, "4 new where there were none");
         assert_eq!(rising_latest(&rows), ["A".to_string()].into());
         let m = trends(&f, by_mineral, &p);
@@ -239,7 +253,9 @@ mod tests {
             area_m2: 10.0,
             county: Some("320115".into()),
         };
-        let mut s: Vec<SitePoint> = (0..3).map(|i| site(i, 118.001 + 0.001 * i as f64, 32.001)).collect();
+        let mut s: Vec<SitePoint> = (0..3)
+            .map(|i| site(i, 118.001 + 0.001 * i as f64, 32.001))
+            .collect();
         // A neighbouring dense cell (~10 km east) and a lone far site.
         s.extend((3..6).map(|i| site(i, 118.101 + 0.001 * i as f64, 32.001)));
         s.push(site(9, 119.5, 33.0));

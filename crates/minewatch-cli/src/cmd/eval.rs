@@ -41,25 +41,7 @@ pub fn run(a: EvalArgs) -> i32 {
         pair: a.pair,
     };
     minewatch_pipeline::configure();
-    match run_eval(&req) {
-        Ok(r) => {
-            match a.format {
-                Format::Json => match serde_json::to_string_pretty(&r) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return 2;
-                    }
-                },
-                Format::Text => print_text(&r),
-            }
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
-    }
+    super::report(run_eval(&req), a.format, print_text)
 }
 
 fn print_text(r: &EvalReport) {

@@ -33,38 +33,26 @@ pub enum HeaderArg {
     Zh,
 }
 
+impl From<HeaderArg> for Header {
+    fn from(h: HeaderArg) -> Self {
+        match h {
+            HeaderArg::En => Header::En,
+            HeaderArg::Zh => Header::Zh,
+        }
+    }
+}
+
 pub fn run(a: OverlayArgs) -> i32 {
     let req = OverlayRequest {
         patches: a.patches,
         layers: a.layers,
         out: a.out,
         threads: a.threads,
-        header: match a.header {
-            HeaderArg::En => Header::En,
-            HeaderArg::Zh => Header::Zh,
-        },
+        header: a.header.into(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     minewatch_pipeline::configure();
-    match run_overlay(&req) {
-        Ok(s) => {
-            match a.format {
-                Format::Json => match serde_json::to_string_pretty(&s) {
-                    Ok(t) => println!("{t}"),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return 2;
-                    }
-                },
-                Format::Text => print_text(&s),
-            }
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
-    }
+    super::report(run_overlay(&req), a.format, print_text)
 }
 
 fn print_text(s: &OverlaySummary) {

@@ -55,6 +55,11 @@ pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
     v
 }
 
+/// Owned typed columns from a static list.
+pub fn columns(list: &[(&str, Kind)]) -> Vec<(String, Kind)> {
+    list.iter().map(|(n, k)| (n.to_string(), *k)).collect()
+}
+
 /// Column type of an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -1,0 +1,409 @@
+//! `minewatch rank` on a synthetic multi-year fixture with exact expected flags, scores
+//! and ranks: a pit that grows every year (A), one that appears once and recovers (B), a
+//! 伪变化 from the last cycle that did not grow (C), and a licensed site of a party with two
+//! penalties 17 months apart that changes again (D). Also: ids survive a new year, the
+//! breakdown adds up to the score, and bad history rows are named.
+
+mod common;
+use common::*;
+use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
+use gdal::vector::{
+    Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const X0: f64 = 500_000.0;
+const Y0: f64 = 3_500_000.0;
+
+fn utm() -> SpatialRef {
+    let mut s = SpatialRef::from_epsg(32650).unwrap();
+    s.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    s
+}
+
+fn rect(b: [f64; 4]) -> Geometry {
+    Geometry::bbox(X0 + b[0], Y0 + b[1], X0 + b[2], Y0 + b[3]).unwrap()
+}
+
+/// A polygon layer file with string fields.
+fn write_layer(path: &Path, fields: &[&str], rows: &[(Vec<&str>, [f64; 4])]) {
+    let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = drv.create_vector_only(path).unwrap();
+    let srs = utm();
+    let l = ds
+        .create_layer(LayerOptions {
+            name: path.file_stem().unwrap().to_str().unwrap(),
+            srs: Some(&srs),
+            ty: OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .unwrap();
+    let defs: Vec<(&str, OGRFieldType::Type)> = fields
+        .iter()
+        .map(|f| (*f, OGRFieldType::OFTString))
+        .collect();
+    l.create_defn_fields(&defs).unwrap();
+    for (vals, b) in rows {
+        let mut f = Feature::new(l.defn()).unwrap();
+        for (i, v) in vals.iter().enumerate() {
+            f.set_field(i, &FieldValue::StringValue(v.to_string()))
+                .unwrap();
+        }
+        f.set_geometry(rect(*b)).unwrap();
+        f.create(&l).unwrap();
+    }
+}
+
+const DATES: [&str; 5] = [
+    "2020-06-01",
+    "2021-06-01",
+    "2022-06-01",
+    "2023-06-01",
+    "2024-06-01",
+];
+
+/// Patches of pair k (dates k → k+1): (name, box).
+fn pair_patches(k: usize) -> Vec<(&'static str, [f64; 4])> {
+    match k {
+        0 => vec![("A", [0.0, 0.0, 100.0, 100.0])],
+        1 => vec![
+            ("A", [100.0, 0.0, 150.0, 100.0]),
+            ("B", [1000.0, 0.0, 1100.0, 100.0]),
+        ],
+        2 => vec![
+            ("A", [150.0, 0.0, 200.0, 100.0]),
+            ("C", [2000.0, 0.0, 2100.0, 100.0]),
+            ("D", [3000.0, 0.0, 3100.0, 100.0]),
+        ],
+        _ => vec![
+            ("A", [200.0, 0.0, 260.0, 100.0]),
+            ("C", [2100.0, 0.0, 2110.0, 100.0]),
+            ("D", [3100.0, 0.0, 3150.0, 100.0]),
+        ],
+    }
+}
+
+fn patch_id(k: usize, name: &str) -> String {
+    format!(
+        "{}_{}_{name}",
+        DATES[k].replace('-', ""),
+        DATES[k + 1].replace('-', "")
+    )
+}
+
+/// Detect-like patches of pair k, overlaid on the fixture layers.
+fn overlay_pair(dir: &Path, k: usize) -> PathBuf {
+    let pfile = dir.join(format!("patches{k}.gpkg"));
+    let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = drv.create_vector_only(&pfile).unwrap();
+    let srs = utm();
+    let l = ds
+        .create_layer(LayerOptions {
+            name: "patches",
+            srs: Some(&srs),
+            ty: OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .unwrap();
+    l.create_defn_fields(&[
+        ("id", OGRFieldType::OFTString),
+        ("date_before", OGRFieldType::OFTString),
+        ("date_after", OGRFieldType::OFTString),
+        ("area_m2", OGRFieldType::OFTReal),
+        ("change_type", OGRFieldType::OFTString),
+        ("confidence", OGRFieldType::OFTString),
+    ])
+    .unwrap();
+    for (name, b) in pair_patches(k) {
+        let mut f = Feature::new(l.defn()).unwrap();
+        f.set_field_string(0, &patch_id(k, name)).unwrap();
+        f.set_field_string(1, DATES[k]).unwrap();
+        f.set_field_string(2, DATES[k + 1]).unwrap();
+        f.set_field_double(3, (b[2] - b[0]) * (b[3] - b[1]))
+            .unwrap();
+        f.set_field_string(4, "bare_soil_gain").unwrap();
+        f.set_field_string(5, "high").unwrap();
+        f.set_geometry(rect(b)).unwrap();
+        f.create(&l).unwrap();
+    }
+    drop(ds);
+    let out = dir.join(format!("ov{k}"));
+    let o = minewatch(&[
+        "overlay",
+        s(&pfile),
+        "--layers",
+        s(&dir.join("layers.toml")),
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+fn fixture_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    write_layer(
+        &p.join("counties.gpkg"),
+        &["code", "name"],
+        &[
+            (vec!["320115", ""], [-5000.0, -5000.0, 2500.0, 5000.0]),
+            (vec!["320116", ""], [2500.0, -5000.0, 9000.0, 5000.0]),
+        ],
+    );
+    write_layer(
+        &p.join("redlines.gpkg"),
+        &["rid"],
+        &[(vec!["RL-1"], [-100.0, -100.0, 300.0, 200.0])],
+    );
+    write_layer(
+        &p.join("rights.gpkg"),
+        &["licence", "holder", "mineral"],
+        &[(
+            vec!["C001", "某矿业公司", "建筑用砂岩"],
+            [2900.0, -100.0, 3300.0, 200.0],
+        )],
+    );
+    std::fs::write(
+        p.join("layers.toml"),
+        format!(
+            "admin_codes = \"{}\"\n\
+             [[layer]]\nname = \"counties\"\npath = \"counties.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"code\"\n\
+             [[layer]]\nname = \"redlines\"\npath = \"redlines.gpkg\"\nkind = \"ecological_red_line\"\nid_field = \"rid\"\n\
+             [[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n",
+            fixture("admin-codes").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("history.csv"),
+        format!(
+            "patch_id,verdict,reason,handling,date\n{},伪变化,大棚,不处理,2023-10-01\n",
+            patch_id(2, "C")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("penalties.csv"),
+        "party,licence,date,decision\n某矿业公司,C001,2022-01-10,罚〔2022〕1号\n某矿业公司,C001,2023-06-20,罚〔2023〕7号\n",
+    )
+    .unwrap();
+    d
+}
+
+fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|x| {
+            h.iter()
+                .cloned()
+                .zip(x.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn rank(dir: &Path, findings: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["rank"];
+    args.extend(findings.iter().map(|p| s(p)));
+    let (h, pn) = (dir.join("history.csv"), dir.join("penalties.csv"));
+    args.extend(["--history", s(&h), "--penalties", s(&pn), "--out", s(out)]);
+    args.extend(extra);
+    minewatch(&args)
+}
+
+#[test]
+fn multi_year_flags_scores_and_ranks_are_exact() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (0..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let out = d.path().join("rank");
+    let o = rank(d.path(), &ov, &out, &["--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = rows(&out.join("tasks.csv"));
+    assert_eq!(t.len(), 4, "four sites");
+    let by: BTreeMap<String, &BTreeMap<String, String>> = t
+        .iter()
+        .map(|r| {
+            (
+                r["patch_ids"]
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .rsplit('_')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                r,
+            )
+        })
+        .collect();
+    let (a, b, c, dd) = (by["A"], by["B"], by["C"], by["D"]);
+    // Ids come from each site's earliest patch.
+    assert_eq!(a["site_id"], format!("S{}", patch_id(0, "A")));
+    assert_eq!(c["site_id"], format!("S{}", patch_id(2, "C")));
+    // A: four consecutive years, growing, in a red line, unlicensed.
+    assert_eq!(a["change_years"], "2021;2022;2023;2024");
+    assert_eq!(
+        (a["longest_run"].as_str(), a["multi_year_change"].as_str()),
+        ("4", "1")
+    );
+    assert_eq!(a["growth_pct"], "20");
+    assert_eq!(a["score"], "136.5");
+    assert_eq!(a["licence_status"], "outside_all_rights");
+    assert_eq!(a["county_code"], "320115");
+    assert_eq!(a["county_name"], "江宁区");
+    assert_eq!(a["provincial_field_check_required"], "0", "6000 m² is 9 亩");
+    // B: once in 2022, nothing since: listed, not ranked.
+    assert_eq!(
+        (b["multi_year_change"].as_str(), b["no_new_change"].as_str()),
+        ("0", "1")
+    );
+    assert_eq!(b["rank_county"], "");
+    assert_eq!(b["score"], "62.5");
+    assert_eq!(
+        b["provincial_field_check_required"], "1",
+        "15 亩 unlicensed"
+    );
+    // C: 伪变化 in the last cycle, grew by 10 % only: down-ranked and suppressed.
+    assert_eq!(
+        (c["suppressed"].as_str(), c["rank_county"].as_str()),
+        ("1", "")
+    );
+    assert_eq!(c["term_history"], "-40");
+    assert!(c["reasons_zh"].contains("伪变化") && c["reasons_zh"].contains("大棚"));
+    // D: inside its licence, but the holder was penalised twice in 17 months and mined again.
+    assert_eq!(dd["criminal_referral_candidate"], "1");
+    assert_eq!(dd["referral_party"], "某矿业公司");
+    assert_eq!(dd["referral_decisions"], "罚〔2022〕1号;罚〔2023〕7号");
+    assert_eq!(dd["licence_status"], "inside");
+    assert_eq!(dd["score"], "90");
+    assert!(dd["reasons_zh"].contains("法释〔2016〕25号第三条"));
+    // Ranks: A first in its county, D first in its; A before D in the province.
+    assert_eq!(
+        (a["rank_county"].as_str(), a["rank_province"].as_str()),
+        ("1", "1")
+    );
+    assert_eq!(
+        (dd["rank_county"].as_str(), dd["rank_province"].as_str()),
+        ("1", "2")
+    );
+    assert_eq!(a["rank_prefecture"], "1");
+    // Every score is the sum of its terms, as printed.
+    for r in &t {
+        let sum: f64 = r
+            .iter()
+            .filter(|(k, _)| k.starts_with("term_"))
+            .map(|(_, v)| v.parse::<f64>().unwrap())
+            .sum();
+        let score: f64 = r["score"].parse().unwrap();
+        assert!(
+            (sum - score).abs() < 1e-9,
+            "{}: {sum} vs {score}",
+            r["site_id"]
+        );
+    }
+    // Trends: county 320115 new patches per period.
+    let tr = rows(&out.join("trends_county.csv"));
+    let jn: Vec<(String, String)> = tr
+        .iter()
+        .filter(|r| r["county_code"] == "320115")
+        .map(|r| (r["period"].clone(), r["new_patches"].clone()))
+        .collect();
+    let want: Vec<(String, String)> = [("2021", "1"), ("2022", "2"), ("2023", "2"), ("2024", "2")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(jn, want);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["criminal_referral_candidates"], 1);
+    assert_eq!(summary["ranked"], 2);
+}
+
+#[test]
+fn adding_a_year_keeps_every_earlier_site_id() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (0..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let (r3, r4, r4b) = (
+        d.path().join("r3"),
+        d.path().join("r4"),
+        d.path().join("r4b"),
+    );
+    assert!(rank(d.path(), &ov[..3], &r3, &[]).status.success());
+    assert!(rank(d.path(), &ov, &r4, &["--ledger", s(&r3)])
+        .status
+        .success());
+    assert!(rank(d.path(), &ov, &r4b, &[]).status.success());
+    let ids = |p: &Path| -> BTreeMap<String, String> {
+        rows(&p.join("ledger.csv"))
+            .into_iter()
+            .map(|r| (r["patch_id"].clone(), r["site_id"].clone()))
+            .collect()
+    };
+    let (before, after, fresh) = (ids(&r3), ids(&r4), ids(&r4b));
+    assert!(!before.is_empty());
+    for (patch, site) in &before {
+        assert_eq!(&after[patch], site, "{patch} moved site with --ledger");
+        assert_eq!(&fresh[patch], site, "{patch} moved site without --ledger");
+    }
+    assert!(after.len() > before.len(), "the new year's patches joined");
+    // Outputs are byte-identical for any thread count.
+    let r1 = d.path().join("t1");
+    assert!(
+        rank(d.path(), &ov, &r1, &["--threads", "1", "--ledger", s(&r3)])
+            .status
+            .success()
+    );
+    for f in [
+        "tasks.csv",
+        "tasks.gpkg",
+        "tasks.geojson",
+        "ledger.csv",
+        "hotspots.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(r1.join(f)).unwrap(),
+            std::fs::read(r4.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn bad_history_rows_are_named_and_nothing_is_written() {
+    let d = fixture_dir();
+    let ov = vec![overlay_pair(d.path(), 0)];
+    std::fs::write(
+        d.path().join("history.csv"),
+        "patch_id,verdict,date\nx,合法,2023-01-01\ny,可能,2023-01-01\n",
+    )
+    .unwrap();
+    let out = d.path().join("bad");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 3") && e.contains("`verdict`") && e.contains("可能"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
+    std::fs::write(
+        d.path().join("history.csv"),
+        "patch_id,verdict,date\nx,合法,2023-13-01\n",
+    )
+    .unwrap();
+    let e = stderr(&rank(d.path(), &ov, &out, &[]));
+    assert!(e.contains("row 2") && e.contains("`date`"), "{e}");
+    let bad_policy = d.path().join("p.toml");
+    std::fs::write(&bad_policy, "[zone]\nred_lines = 5\n").unwrap();
+    let o = rank(d.path(), &ov, &out, &["--policy", s(&bad_policy)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("red_lines") && stderr(&o).contains("p.toml"),
+        "{}",
+        stderr(&o)
+    );
+}

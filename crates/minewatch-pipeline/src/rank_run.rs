@@ -1,0 +1,1004 @@
+//! The rank run: findings of one or more overlay runs (any number of date pairs) → the
+//! multi-year ledger (sites with stable ids) → history, penalties and prices → the
+//! policy's scores, reasons and ranks → tasks, trends, hot spots, the ledger for the next
+//! run and a manifest, all through the staging folder.
+
+use crate::error::PipelineError;
+use crate::manifest::HashJob;
+use crate::overlay_run::Header;
+use crate::patch_table::{self, PatchTable};
+use crate::staging::Staging;
+use crate::table_read::{self, Table};
+use crate::write::table::{self as tw, GpkgLayer, Polys};
+use crate::write::{round, Attr, Kind};
+use geo_types::MultiPolygon;
+use minewatch_core::units::m2_to_mu;
+use minewatch_core::{
+    AcqDate, AdminPlace, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict,
+    ZoneHit, ZoneKind,
+};
+use minewatch_ledger::{LedgerParams, LedgerPatch, Outside};
+use minewatch_policy::{Context, PatchFact, Policy, SitePoint, Task, TERMS};
+use minewatch_zones::{Reprojector, WorkCrs};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RankRequest {
+    pub findings: Vec<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub history: Option<PathBuf>,
+    pub penalties: Option<PathBuf>,
+    pub prices: Option<PathBuf>,
+    pub ledger: Option<PathBuf>,
+    pub out: PathBuf,
+    pub threads: Option<usize>,
+    pub header: Header,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankSummary {
+    pub out: PathBuf,
+    pub patches: usize,
+    pub pairs: Vec<String>,
+    pub sites: usize,
+    pub ranked: usize,
+    pub suppressed: usize,
+    pub multi_year_change: usize,
+    pub provincial_field_check_required: usize,
+    pub criminal_referral_candidates: usize,
+    pub rising_fast_counties: Vec<String>,
+    pub hotspots: usize,
+}
+
+pub const OUTPUTS: [&str; 10] = [
+    "tasks.csv",
+    "tasks.gpkg",
+    "tasks.geojson",
+    "ledger.csv",
+    "trends_county.csv",
+    "trends_mineral.csv",
+    "hotspots.csv",
+    "hotspots.geojson",
+    "README.txt",
+    "rank_manifest.json",
+];
+
+struct Loaded {
+    patches: Vec<LedgerPatch>,
+    /// Patch polygons in the first input's CRS, by patch id, for the task geometries.
+    polys: BTreeMap<String, MultiPolygon<f64>>,
+    crs_wkt: String,
+    work: WorkCrs,
+}
+
+pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
+    let t0 = Instant::now();
+    let policy = match &req.policy {
+        Some(p) => Policy::from_file(p).map_err(|msg| PipelineError::Params {
+            path: p.clone(),
+            msg,
+        })?,
+        None => Policy::default(),
+    };
+    if req.findings.is_empty() {
+        return Err(PipelineError::Input(
+            "no findings given: name one or more `minewatch overlay` output folders".into(),
+        ));
+    }
+    let inputs: Vec<PathBuf> = req
+        .findings
+        .iter()
+        .map(|p| {
+            if p.is_dir() {
+                p.join("findings.gpkg")
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    let mut hashed: Vec<PathBuf> = inputs.clone();
+    for p in [
+        &req.policy,
+        &req.history,
+        &req.penalties,
+        &req.prices,
+        &req.ledger,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        hashed.push(p.clone());
+    }
+    let hashed: Vec<PathBuf> = hashed.into_iter().filter(|p| p.is_file()).collect();
+    let hashes = HashJob::start(hashed.clone())?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+
+    let loaded = load_findings(&inputs)?;
+    let to_work = Reprojector::new(&minewatch_zones::crs::from_epsg(4326)?, &loaded.work.srs()?)?;
+    let work_point = |ll: (f64, f64)| -> Option<(f64, f64)> {
+        let mut g = gdal::vector::Geometry::from_wkt(&format!("POINT ({} {})", ll.0, ll.1)).ok()?;
+        to_work.apply(&mut g).ok()?;
+        let (x, y, _) = g.get_point(0);
+        Some((x, y))
+    };
+    let history = match &req.history {
+        Some(p) => read_history(&table_read::read(p)?)?,
+        None => Vec::new(),
+    };
+    let penalties = match &req.penalties {
+        Some(p) => read_penalties(&table_read::read(p)?)?,
+        None => Vec::new(),
+    };
+    let prices = match &req.prices {
+        Some(p) => read_prices(&table_read::read(p)?)?,
+        None => Vec::new(),
+    };
+    let prior = match &req.ledger {
+        Some(p) => read_prior(&table_read::read(&if p.is_dir() {
+            p.join("ledger.csv")
+        } else {
+            p.clone()
+        })?)?,
+        None => BTreeMap::new(),
+    };
+    let hist: Vec<(HistoryRecord, Option<(f64, f64)>)> = history
+        .into_iter()
+        .map(|h| {
+            let at = h.lonlat.and_then(work_point);
+            (h, at)
+        })
+        .collect();
+    let pens: Vec<(Penalty, Option<(f64, f64)>)> = penalties
+        .into_iter()
+        .map(|p| {
+            let at = p.lonlat.and_then(work_point);
+            (p, at)
+        })
+        .collect();
+    let lp = LedgerParams {
+        link_distance_m: policy.ledger.link_distance_m,
+        min_run_years: policy.ledger.min_run_years,
+        false_change_growth_pct: policy.ledger.false_change_growth_pct,
+        location_link_m: policy.ledger.location_link_m,
+    };
+    let t_ledger = Instant::now();
+    let sites = pool.install(|| {
+        minewatch_ledger::build(
+            &loaded.patches,
+            &prior,
+            &Outside {
+                history: &hist,
+                penalties: &pens,
+            },
+            &lp,
+        )
+    });
+    let ledger_s = t_ledger.elapsed().as_secs_f64();
+
+    // Trends from every patch; the latest period's fast risers raise their sites.
+    let facts: Vec<PatchFact> = loaded
+        .patches
+        .iter()
+        .map(|p| PatchFact {
+            year: p.pair.after.year,
+            county_code: p.finding.admin.county_code.clone(),
+            county_name: p.finding.admin.county_name.clone(),
+            minerals: p.finding.minerals.clone(),
+            area_m2: p.area_m2,
+        })
+        .collect();
+    let county_trends =
+        minewatch_policy::trends(&facts, minewatch_policy::trends::by_county, &policy);
+    let mineral_trends =
+        minewatch_policy::trends(&facts, minewatch_policy::trends::by_mineral, &policy);
+    let ctx = Context {
+        price_surges: minewatch_policy::prices::surges(&prices, &policy),
+        rising_counties: minewatch_policy::trends::rising_latest(&county_trends),
+    };
+    let t_score = Instant::now();
+    let mut tasks: Vec<Task> = pool.install(|| {
+        use rayon::prelude::*;
+        sites
+            .par_iter()
+            .map(|s| minewatch_policy::score(s, &policy, &ctx))
+            .collect()
+    });
+    minewatch_policy::rank(&mut tasks);
+    let score_s = t_score.elapsed().as_secs_f64();
+    let site_by_id: BTreeMap<&str, &Site> = sites.iter().map(|s| (s.id.as_str(), s)).collect();
+    let spots = minewatch_policy::hotspots(
+        &tasks
+            .iter()
+            .filter(|t| t.is_ranked())
+            .map(|t| {
+                let s = site_by_id[t.site_id.as_str()];
+                SitePoint {
+                    site_id: s.id.clone(),
+                    lonlat: s.centre_lonlat,
+                    area_m2: s.total_area_m2,
+                    county: t.county_code.clone(),
+                }
+            })
+            .collect::<Vec<_>>(),
+        &policy,
+    );
+
+    let staging = Staging::new(&req.out)?;
+    let (cols, rows) = task_rows(&tasks, &site_by_id);
+    let geoms: Vec<Polys> = tasks
+        .iter()
+        .map(|t| {
+            let s = site_by_id[t.site_id.as_str()];
+            let mut all: Polys = Vec::new();
+            for pid in &s.patch_ids {
+                if let Some(g) = loaded.polys.get(pid) {
+                    all.extend(crate::overlay_run::to_polys(g));
+                }
+            }
+            all
+        })
+        .collect();
+    let lonlat = crate::overlay_run::lonlat_of(&loaded.crs_wkt, &geoms)?;
+    tw::write_gpkg(
+        &staging.path("tasks.gpkg"),
+        &loaded.crs_wkt,
+        &[GpkgLayer {
+            name: "tasks",
+            columns: &cols,
+            rows: &rows,
+            geoms: Some(&geoms),
+        }],
+    )?;
+    tw::write_geojson(
+        &staging.path("tasks.geojson"),
+        "tasks",
+        &cols,
+        &rows,
+        &lonlat,
+    )?;
+    let header = |c: &[(String, Kind)]| req.header.names(c, zh);
+    tw::write_csv(&staging.path("tasks.csv"), &header(&cols), &rows)?;
+    let (lc, lr) = ledger_rows(&sites, &loaded.patches);
+    tw::write_csv(&staging.path("ledger.csv"), &header(&lc), &lr)?;
+    let (tc, tr) = trend_rows(&county_trends, "county_code", "county_name");
+    tw::write_csv(&staging.path("trends_county.csv"), &header(&tc), &tr)?;
+    let (mc, mr) = trend_rows(&mineral_trends, "mineral", "mineral_name");
+    tw::write_csv(&staging.path("trends_mineral.csv"), &header(&mc), &mr)?;
+    let (hc, hr, hg) = hotspot_rows(&spots);
+    tw::write_csv(&staging.path("hotspots.csv"), &header(&hc), &hr)?;
+    tw::write_geojson(&staging.path("hotspots.geojson"), "hotspots", &hc, &hr, &hg)?;
+    std::fs::write(staging.path("README.txt"), README).map_err(|e| PipelineError::Output {
+        path: req.out.clone(),
+        msg: e.to_string(),
+    })?;
+
+    let mut pairs: Vec<String> = loaded.patches.iter().map(|p| p.pair.key()).collect();
+    pairs.sort();
+    pairs.dedup();
+    let summary = RankSummary {
+        out: req.out.clone(),
+        patches: loaded.patches.len(),
+        pairs,
+        sites: sites.len(),
+        ranked: tasks.iter().filter(|t| t.is_ranked()).count(),
+        suppressed: tasks.iter().filter(|t| t.suppressed).count(),
+        multi_year_change: sites.iter().filter(|s| s.multi_year_change).count(),
+        provincial_field_check_required: tasks
+            .iter()
+            .filter(|t| t.provincial_field_check_required)
+            .count(),
+        criminal_referral_candidates: tasks
+            .iter()
+            .filter(|t| t.criminal_referral_candidate)
+            .count(),
+        rising_fast_counties: ctx.rising_counties.iter().cloned().collect(),
+        hotspots: spots.len(),
+    };
+    let sums = hashes.finish()?;
+    let files: Vec<serde_json::Value> = hashed
+        .iter()
+        .zip(&sums)
+        .map(|(p, (b, h))| serde_json::json!({"path": p, "bytes": b, "sha256": h}))
+        .collect();
+    let manifest = serde_json::json!({
+        "tool": "minewatch rank",
+        "version": env!("CARGO_PKG_VERSION"),
+        "gdal": gdal::version::version_info("RELEASE_NAME"),
+        "command": req.command,
+        "inputs": files,
+        "policy_file": req.policy,
+        "policy": format!("{policy:?}"),
+        "price_surges": ctx.price_surges,
+        "work_crs_wkt": loaded.work.wkt,
+        "summary": summary,
+        "timings_s": {
+            "ledger": round(ledger_s, 3),
+            "score_and_rank": round(score_s, 3),
+            "total": round(t0.elapsed().as_secs_f64(), 3),
+        },
+        "outputs": OUTPUTS,
+    });
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(staging.path("rank_manifest.json"), text + "\n").map_err(|e| {
+        PipelineError::Output {
+            path: req.out.clone(),
+            msg: e.to_string(),
+        }
+    })?;
+    staging.commit(&OUTPUTS, &[])?;
+    Ok(summary)
+}
+
+/// Typed columns of a table.
+type Columns = Vec<(String, Kind)>;
+
+const README: &str = "minewatch rank outputs\n\
+tasks.csv / .gpkg / .geojson  one row per site: score, term_* breakdown (sums to score), reasons (en, zh), ranks\n\
+ledger.csv                    patch id -> site id; give it to the next run with --ledger to keep site ids\n\
+trends_county.csv, trends_mineral.csv  new patches per period, growth, rising_fast\n\
+hotspots.csv / .geojson       clusters of sites for concentrated rectification (集中整治)\n\
+rank_manifest.json            inputs with sha256, policy, summary, timings\n";
+
+fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
+    let mut patches: Vec<LedgerPatch> = Vec::new();
+    let mut polys = BTreeMap::new();
+    let mut crs_wkt = String::new();
+    let mut work: Option<WorkCrs> = None;
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in inputs {
+        let table = patch_table::read_layer(path, "findings")?;
+        let hits = read_hits(path)?;
+        if work.is_none() {
+            crs_wkt = table.crs_wkt.clone();
+            let c = centre(&table)?;
+            work = Some(WorkCrs::choose(&table.crs_wkt, c)?);
+        }
+        let w = work.as_ref().expect("set above");
+        let src = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
+        let to_work = Reprojector::new(&src, &w.srs()?)?;
+        let to_first = Reprojector::new(&src, &minewatch_zones::crs::from_wkt(&crs_wkt)?)?;
+        let to_ll = Reprojector::new(&src, &minewatch_zones::crs::from_epsg(4326)?)?;
+        let col = |n: &str| table.columns.iter().position(|(c, _)| c == n);
+        for need in ["id", "date_before", "date_after", "licence_status"] {
+            if col(need).is_none() {
+                return Err(PipelineError::Input(format!(
+                    "{}: no `{need}` column; give `minewatch overlay` outputs of detect patches",
+                    path.display()
+                )));
+            }
+        }
+        for (n, r) in table.rows.iter().enumerate() {
+            if let Some(first) = seen.get(&r.id) {
+                if first != path {
+                    return Err(PipelineError::Input(format!(
+                        "{} row {}: patch {} is also in {}; give each pair's findings once",
+                        path.display(),
+                        n + 1,
+                        r.id,
+                        first.display()
+                    )));
+                }
+            }
+            seen.insert(r.id.clone(), path.clone());
+            let text = |c: &str| -> String {
+                match col(c).map(|i| &r.values[i]) {
+                    Some(Attr::Text(s)) => s.clone(),
+                    Some(Attr::Int(x)) => x.to_string(),
+                    Some(Attr::Real(x)) => x.to_string(),
+                    _ => String::new(),
+                }
+            };
+            let num = |c: &str| -> Option<f64> {
+                match col(c).map(|i| &r.values[i]) {
+                    Some(Attr::Real(x)) => Some(*x),
+                    Some(Attr::Int(x)) => Some(*x as f64),
+                    Some(Attr::Text(s)) => s.parse().ok(),
+                    _ => None,
+                }
+            };
+            let date = |c: &str| -> Result<AcqDate, PipelineError> {
+                AcqDate::parse(&text(c)).map_err(|e| {
+                    PipelineError::Input(format!(
+                        "{} row {}, field `{c}`: {e}",
+                        path.display(),
+                        n + 1
+                    ))
+                })
+            };
+            let pair = DatePair {
+                before: date("date_before")?,
+                after: date("date_after")?,
+            };
+            let status = parse_status(&text("licence_status")).ok_or_else(|| {
+                PipelineError::Input(format!(
+                    "{} row {}, field `licence_status`: `{}` is not a licence status",
+                    path.display(),
+                    n + 1,
+                    text("licence_status")
+                ))
+            })?;
+            let opt = |c: &str| Some(text(c)).filter(|s| !s.is_empty());
+            let list = |c: &str| -> Vec<String> {
+                text(c)
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            let area_m2 = num("area_m2").unwrap_or(0.0);
+            let finding = Finding {
+                patch_id: r.id.clone(),
+                area_m2,
+                hits: hits.get(&r.id).cloned().unwrap_or_default(),
+                licence_status: status,
+                outside_licence_m2: num("outside_licence_m2").unwrap_or(0.0),
+                licences: list("licences"),
+                holders: list("licence_holders"),
+                minerals: list("minerals"),
+                in_restoration_project: num("in_restoration_project") == Some(1.0),
+                in_construction_project: num("in_construction_project") == Some(1.0),
+                special_land: num("special_land") == Some(1.0),
+                admin: AdminPlace {
+                    province_code: opt("province_code"),
+                    province_name: opt("province_name"),
+                    prefecture_code: opt("prefecture_code"),
+                    prefecture_name: opt("prefecture_name"),
+                    county_code: opt("county_code"),
+                    county_name: opt("county_name"),
+                },
+                river_distance_m: num("river_distance_m"),
+                over_10_mu_illegal: num("over_10_mu_illegal") == Some(1.0),
+            };
+            let reproject = |g: &MultiPolygon<f64>,
+                             t: &Reprojector|
+             -> Result<MultiPolygon<f64>, PipelineError> {
+                if t.is_identity() {
+                    return Ok(g.clone());
+                }
+                crate::overlay_run::reproject(g, t).map_err(|e| {
+                    PipelineError::Input(format!("{} patch {}: {e}", path.display(), r.id))
+                })
+            };
+            let centre_lonlat = match (num("centroid_lon"), num("centroid_lat")) {
+                (Some(x), Some(y)) => (x, y),
+                _ => {
+                    let b = minewatch_zones::index::bbox_of(&r.geom).unwrap_or([0.0; 4]);
+                    let c = to_ll
+                        .bounds([b[0], b[1], b[2], b[3]])
+                        .map_err(PipelineError::Input)?;
+                    (0.5 * (c[0] + c[2]), 0.5 * (c[1] + c[3]))
+                }
+            };
+            polys.insert(r.id.clone(), reproject(&r.geom, &to_first)?);
+            patches.push(LedgerPatch {
+                id: r.id.clone(),
+                pair,
+                geom: reproject(&r.geom, &to_work)?,
+                area_m2,
+                change_type: text("change_type"),
+                confidence: text("confidence"),
+                centre_lonlat,
+                finding,
+            });
+        }
+    }
+    Ok(Loaded {
+        patches,
+        polys,
+        crs_wkt,
+        work: work.expect("at least one input"),
+    })
+}
+
+fn centre(t: &PatchTable) -> Result<(f64, f64), PipelineError> {
+    let src = minewatch_zones::crs::from_wkt(&t.crs_wkt)?;
+    let ll = Reprojector::new(&src, &minewatch_zones::crs::from_epsg(4326)?)?;
+    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for r in &t.rows {
+        if let Some(b) = minewatch_zones::index::bbox_of(&r.geom) {
+            bb = [
+                bb[0].min(b[0]),
+                bb[1].min(b[1]),
+                bb[2].max(b[2]),
+                bb[3].max(b[3]),
+            ];
+        }
+    }
+    if t.rows.is_empty() {
+        return Ok((117.0, 31.0));
+    }
+    let c = ll.bounds(bb).map_err(PipelineError::Input)?;
+    Ok((0.5 * (c[0] + c[2]), 0.5 * (c[1] + c[3])))
+}
+
+fn parse_status(s: &str) -> Option<LicenceStatus> {
+    use LicenceStatus::*;
+    [
+        Inside,
+        PartlyOutside,
+        Expired,
+        ExplorationOnly,
+        OutsideAllRights,
+    ]
+    .into_iter()
+    .find(|x| x.name() == s)
+}
+
+/// The `zone_hits` table of a findings GeoPackage, by patch id.
+fn read_hits(path: &Path) -> Result<BTreeMap<String, Vec<ZoneHit>>, PipelineError> {
+    use gdal::vector::LayerAccess;
+    let e = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
+    let ds = gdal::Dataset::open(path).map_err(|x| e(x.to_string()))?;
+    let Ok(mut layer) = ds.layer_by_name("zone_hits") else {
+        return Ok(BTreeMap::new());
+    };
+    let names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    let ix = |n: &str| names.iter().position(|c| c == n);
+    let mut out: BTreeMap<String, Vec<ZoneHit>> = BTreeMap::new();
+    for f in layer.features() {
+        let s = |n: &str| {
+            ix(n)
+                .and_then(|i| f.field_as_string(i).ok().flatten())
+                .unwrap_or_default()
+        };
+        let x = |n: &str| {
+            ix(n)
+                .and_then(|i| f.field_as_double(i).ok().flatten())
+                .unwrap_or(0.0)
+        };
+        let kind_name = s("kind");
+        let kind = match kind_name.split_once(':') {
+            Some(("custom", w)) => ZoneKind::Custom(w.to_string()),
+            _ => ZoneKind::parse(&kind_name, None).map_err(|m| e(format!("zone_hits: {m}")))?,
+        };
+        let attrs = s("attributes")
+            .split("; ")
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        out.entry(s("patch_id")).or_default().push(ZoneHit {
+            layer: s("layer"),
+            kind,
+            zone_id: s("zone_id"),
+            zone_name: s("zone_name"),
+            overlap_m2: x("overlap_m2"),
+            grid_overlap_m2: x("overlap_grid_m2"),
+            overlap_pct: x("overlap_pct"),
+            attrs,
+        });
+    }
+    Ok(out)
+}
+
+fn date_field(
+    t: &Table,
+    line: usize,
+    row: &table_read::Row,
+    k: &str,
+) -> Result<AcqDate, PipelineError> {
+    let v = row
+        .get(k)
+        .ok_or_else(|| t.err(line, k, "empty; give a date like 2023-06-30"))?;
+    AcqDate::parse(v).map_err(|e| t.err(line, k, e))
+}
+
+fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
+    t.require(&["verdict", "date"], "history")?;
+    let mut out = Vec::new();
+    for r in &t.rows {
+        let v = r.get("verdict").unwrap_or("");
+        let verdict = Verdict::parse(v).ok_or_else(|| {
+            t.err(
+                r.line,
+                "verdict",
+                format!("`{v}` is not 合法, 违法 or 伪变化"),
+            )
+        })?;
+        let handling = r.get("handling").unwrap_or("");
+        let case_filed = match r.get("case_filed") {
+            Some(x) => matches!(x, "1" | "yes" | "true" | "是"),
+            None => handling == "立案" || handling == "case_filed",
+        };
+        let (patch_id, site_id) = (
+            r.get("patch_id").map(String::from),
+            r.get("site_id").map(String::from),
+        );
+        if patch_id.is_none() && site_id.is_none() && r.lonlat.is_none() {
+            return Err(t.err(
+                r.line,
+                "patch_id",
+                "no patch_id, site_id or location (lon/lat or geometry): cannot place the verdict",
+            ));
+        }
+        out.push(HistoryRecord {
+            source: format!("{}:{}", t.path.display(), r.line),
+            patch_id,
+            site_id,
+            lonlat: r.lonlat,
+            verdict,
+            reason: r.get("reason").unwrap_or("").to_string(),
+            case_filed,
+            date: date_field(t, r.line, r, "date")?,
+        });
+    }
+    Ok(out)
+}
+
+fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
+    t.require(&["party", "date", "decision"], "penalties")?;
+    let mut out = Vec::new();
+    for r in &t.rows {
+        let party = r
+            .get("party")
+            .ok_or_else(|| t.err(r.line, "party", "empty"))?
+            .to_string();
+        let licence = r.get("licence").map(String::from);
+        if licence.is_none() && r.lonlat.is_none() {
+            return Err(t.err(
+                r.line,
+                "licence",
+                "no licence number and no location (lon/lat or geometry): cannot link the penalty",
+            ));
+        }
+        out.push(Penalty {
+            source: format!("{}:{}", t.path.display(), r.line),
+            party,
+            licence,
+            date: date_field(t, r.line, r, "date")?,
+            decision: r
+                .get("decision")
+                .ok_or_else(|| t.err(r.line, "decision", "empty; cite the decision number"))?
+                .to_string(),
+            lonlat: r.lonlat,
+        });
+    }
+    Ok(out)
+}
+
+fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, PipelineError> {
+    t.require(&["mineral", "period"], "prices")?;
+    let mut out = Vec::new();
+    for r in &t.rows {
+        let num = |k: &str| -> Result<Option<f64>, PipelineError> {
+            match r.get(k) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim_end_matches('%')
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| t.err(r.line, k, format!("`{v}` is not a number"))),
+            }
+        };
+        let (price, change_pct) = (num("price")?, num("change_pct")?);
+        if price.is_none() && change_pct.is_none() {
+            return Err(t.err(r.line, "price", "give price or change_pct"));
+        }
+        out.push(minewatch_policy::prices::PriceRow {
+            mineral: r
+                .get("mineral")
+                .ok_or_else(|| t.err(r.line, "mineral", "empty"))?
+                .to_string(),
+            period: r
+                .get("period")
+                .ok_or_else(|| t.err(r.line, "period", "empty"))?
+                .to_string(),
+            price,
+            change_pct,
+        });
+    }
+    Ok(out)
+}
+
+fn read_prior(t: &Table) -> Result<BTreeMap<String, String>, PipelineError> {
+    t.require(&["patch_id", "site_id"], "previous ledger")?;
+    let mut out = BTreeMap::new();
+    for r in &t.rows {
+        let p = r
+            .get("patch_id")
+            .ok_or_else(|| t.err(r.line, "patch_id", "empty"))?;
+        let s = r
+            .get("site_id")
+            .ok_or_else(|| t.err(r.line, "site_id", "empty"))?;
+        out.insert(p.to_string(), s.to_string());
+    }
+    Ok(out)
+}
+
+fn task_rows(
+    tasks: &[Task],
+    sites: &BTreeMap<&str, &Site>,
+) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    use Kind::*;
+    let mut cols: Vec<(String, Kind)> = crate::write::columns(&[
+        ("site_id", Text),
+        ("score", Real),
+        ("rank_county", Int),
+        ("rank_prefecture", Int),
+        ("rank_province", Int),
+        ("suppressed", Int),
+        ("no_new_change", Int),
+        ("provincial_field_check_required", Int),
+        ("multi_year_change", Int),
+        ("criminal_referral_candidate", Int),
+        ("referral_party", Text),
+        ("referral_decisions", Text),
+        ("province_code", Text),
+        ("province_name", Text),
+        ("prefecture_code", Text),
+        ("prefecture_name", Text),
+        ("county_code", Text),
+        ("county_name", Text),
+        ("licence_status", Text),
+        ("illegal_area_m2", Real),
+        ("illegal_area_mu", Real),
+        ("first_year", Int),
+        ("change_years", Text),
+        ("longest_run", Int),
+        ("area_by_year", Text),
+        ("total_area_m2", Real),
+        ("growth_m2", Real),
+        ("growth_pct", Real),
+        ("last_change_type", Text),
+        ("last_confidence", Text),
+        ("new_change", Int),
+        ("last_date", Text),
+        ("centre_lon", Real),
+        ("centre_lat", Real),
+        ("patches", Int),
+        ("patch_ids", Text),
+        ("merged_ids", Text),
+        ("history", Text),
+        ("parties", Text),
+    ]);
+    for t in TERMS {
+        cols.push((format!("term_{t}"), Real));
+    }
+    cols.push(("reasons_en".into(), Text));
+    cols.push(("reasons_zh".into(), Text));
+    let opt = |s: &Option<String>| s.clone().map_or(Attr::Null, Attr::Text);
+    let int = |v: Option<usize>| v.map_or(Attr::Null, |x| Attr::Int(x as i64));
+    let rows = tasks
+        .iter()
+        .map(|t| {
+            let s = sites[t.site_id.as_str()];
+            let mut v = vec![
+                Attr::Text(t.site_id.clone()),
+                // Rounded from the rounded terms, so the columns add up as printed.
+                Attr::Real(round(t.terms.iter().map(|x| round(*x, 4)).sum(), 4)),
+                int(t.rank_county),
+                int(t.rank_prefecture),
+                int(t.rank_province),
+                Attr::Int(t.suppressed as i64),
+                Attr::Int(t.no_new_change as i64),
+                Attr::Int(t.provincial_field_check_required as i64),
+                Attr::Int(s.multi_year_change as i64),
+                Attr::Int(t.criminal_referral_candidate as i64),
+                opt(&s.criminal_referral.as_ref().map(|r| r.party.clone())),
+                opt(&s.criminal_referral.as_ref().map(|r| r.decisions.join(";"))),
+                opt(&t.province_code),
+                opt(&t.province_name),
+                opt(&t.prefecture_code),
+                opt(&t.prefecture_name),
+                opt(&t.county_code),
+                opt(&t.county_name),
+                t.licence_status
+                    .map_or(Attr::Null, |x| Attr::Text(x.name().into())),
+                Attr::Real(round(t.illegal_area_m2, 2)),
+                Attr::Real(round(m2_to_mu(t.illegal_area_m2), 4)),
+                Attr::Int(s.first_year as i64),
+                Attr::Text(
+                    s.change_years
+                        .iter()
+                        .map(|y| y.to_string())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+                Attr::Int(s.longest_run as i64),
+                Attr::Text(
+                    s.area_by_year
+                        .iter()
+                        .map(|(y, a)| format!("{y}:{:.2}", a))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+                Attr::Real(round(s.total_area_m2, 2)),
+                Attr::Real(round(s.growth_m2, 2)),
+                s.growth_pct.map_or(Attr::Null, |g| Attr::Real(round(g, 2))),
+                Attr::Text(s.last_change_type.clone()),
+                Attr::Text(s.last_confidence.clone()),
+                Attr::Int(s.new_change as i64),
+                Attr::Text(s.last_date.to_string()),
+                Attr::Real(round(s.centre_lonlat.0, 7)),
+                Attr::Real(round(s.centre_lonlat.1, 7)),
+                Attr::Int(s.patch_ids.len() as i64),
+                Attr::Text(s.patch_ids.join(";")),
+                Attr::Text(s.merged_ids.join(";")),
+                Attr::Text(
+                    s.history
+                        .iter()
+                        .map(|h| {
+                            format!(
+                                "{} {}{}",
+                                h.date,
+                                h.verdict.name(),
+                                if h.case_filed { " case_filed" } else { "" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+                Attr::Text(s.parties.join(";")),
+            ];
+            v.extend(t.terms.iter().map(|x| Attr::Real(round(*x, 4))));
+            v.push(Attr::Text(t.reasons_en.join("; ")));
+            v.push(Attr::Text(t.reasons_zh.join("; ")));
+            v
+        })
+        .collect();
+    (cols, rows)
+}
+
+fn ledger_rows(sites: &[Site], patches: &[LedgerPatch]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    let pair: BTreeMap<&str, String> = patches
+        .iter()
+        .map(|p| (p.id.as_str(), p.pair.key()))
+        .collect();
+    let cols = vec![
+        ("patch_id".to_string(), Kind::Text),
+        ("site_id".to_string(), Kind::Text),
+        ("pair".to_string(), Kind::Text),
+    ];
+    let mut rows: Vec<Vec<Attr>> = sites
+        .iter()
+        .flat_map(|s| {
+            s.patch_ids.iter().map(|p| {
+                vec![
+                    Attr::Text(p.clone()),
+                    Attr::Text(s.id.clone()),
+                    Attr::Text(pair.get(p.as_str()).cloned().unwrap_or_default()),
+                ]
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| format!("{:?}", a[0]).cmp(&format!("{:?}", b[0])));
+    (cols, rows)
+}
+
+fn trend_rows(
+    rows: &[minewatch_policy::TrendRow],
+    key: &str,
+    name: &str,
+) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    use Kind::*;
+    let cols: Vec<(String, Kind)> = crate::write::columns(&[
+        (key, Text),
+        (name, Text),
+        ("period", Int),
+        ("new_patches", Int),
+        ("area_m2", Real),
+        ("previous_patches", Int),
+        ("growth_pct", Real),
+        ("rising_fast", Int),
+    ]);
+    let out = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Attr::Text(r.key.clone()),
+                Attr::Text(r.name.clone()),
+                Attr::Int(r.period as i64),
+                Attr::Int(r.new_patches as i64),
+                Attr::Real(round(r.area_m2, 2)),
+                Attr::Int(r.previous_patches as i64),
+                r.growth_pct.map_or(Attr::Null, |g| Attr::Real(round(g, 2))),
+                Attr::Int(r.rising_fast as i64),
+            ]
+        })
+        .collect();
+    (cols, out)
+}
+
+fn hotspot_rows(spots: &[minewatch_policy::Hotspot]) -> (Columns, Vec<Vec<Attr>>, Vec<Polys>) {
+    use Kind::*;
+    let cols: Vec<(String, Kind)> = crate::write::columns(&[
+        ("hotspot_id", Text),
+        ("sites", Int),
+        ("cells", Int),
+        ("area_m2", Real),
+        ("counties", Text),
+        ("west", Real),
+        ("south", Real),
+        ("east", Real),
+        ("north", Real),
+        ("site_ids", Text),
+    ]);
+    let rows = spots
+        .iter()
+        .map(|h| {
+            vec![
+                Attr::Text(h.id.clone()),
+                Attr::Int(h.sites as i64),
+                Attr::Int(h.cells as i64),
+                Attr::Real(round(h.area_m2, 2)),
+                Attr::Text(h.counties.join(";")),
+                Attr::Real(round(h.extent[0], 7)),
+                Attr::Real(round(h.extent[1], 7)),
+                Attr::Real(round(h.extent[2], 7)),
+                Attr::Real(round(h.extent[3], 7)),
+                Attr::Text(h.site_ids.join(";")),
+            ]
+        })
+        .collect();
+    let geoms = spots
+        .iter()
+        .map(|h| {
+            let [w, s, e, n] = h.extent;
+            vec![vec![vec![(w, s), (e, s), (e, n), (w, n), (w, s)]]]
+        })
+        .collect();
+    (cols, rows, geoms)
+}
+
+/// Chinese column names of the rank tables.
+fn zh(col: &str) -> String {
+    let m: &[(&str, &str)] = &[
+        ("site_id", "图斑地块编号"),
+        ("score", "优先级得分"),
+        ("rank_county", "县内排序"),
+        ("rank_prefecture", "市内排序"),
+        ("rank_province", "省内排序"),
+        ("suppressed", "暂不排序(伪变化)"),
+        ("no_new_change", "本期无新变化"),
+        ("provincial_field_check_required", "需省级实地核查"),
+        ("multi_year_change", "多年连续变化"),
+        ("criminal_referral_candidate", "涉嫌犯罪移送"),
+        ("referral_party", "当事人"),
+        ("referral_decisions", "处罚决定书"),
+        ("licence_status", "矿权状态"),
+        ("illegal_area_m2", "疑似违法面积(平方米)"),
+        ("illegal_area_mu", "疑似违法面积(亩)"),
+        ("first_year", "首次发现年份"),
+        ("change_years", "变化年份"),
+        ("longest_run", "最长连续变化年数"),
+        ("area_by_year", "逐年变化面积"),
+        ("total_area_m2", "累计变化面积(平方米)"),
+        ("growth_m2", "面积增长(平方米)"),
+        ("growth_pct", "面积增长(%)"),
+        ("last_change_type", "最近变化类型"),
+        ("last_confidence", "最近置信度"),
+        ("new_change", "本期新增变化"),
+        ("last_date", "最近时相"),
+        ("centre_lon", "中心点经度"),
+        ("centre_lat", "中心点纬度"),
+        ("patches", "图斑数"),
+        ("patch_ids", "图斑编号"),
+        ("merged_ids", "合并的原编号"),
+        ("history", "往期核查"),
+        ("parties", "相关当事人"),
+        ("reasons_en", "理由(英文)"),
+        ("reasons_zh", "理由"),
+        ("county_code", "县级代码"),
+        ("county_name", "县级名称"),
+        ("period", "期次"),
+        ("new_patches", "新增图斑数"),
+        ("previous_patches", "上期图斑数"),
+        ("rising_fast", "快速上升"),
+        ("hotspot_id", "热点编号"),
+        ("sites", "地块数"),
+        ("cells", "格网数"),
+        ("counties", "涉及县"),
+    ];
+    m.iter()
+        .find(|(k, _)| *k == col)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_else(|| crate::overlay_run::zh(col))
+}

@@ -1,0 +1,155 @@
+//! Reading the tables users bring (history verdicts, penalties, prices, previous ledgers):
+//! CSV in UTF-8 (with or without BOM) or GBK, or any GDAL vector file (GeoPackage, …) whose
+//! point or polygon geometry gives a location. Rows keep their number for messages.
+
+use crate::error::PipelineError;
+use gdal::vector::LayerAccess;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub struct Row {
+    /// 1-based data row (CSV: line 2 is row 1 … reported as the line number).
+    pub line: usize,
+    pub fields: BTreeMap<String, String>,
+    /// (lon, lat) from the row's geometry (GDAL files) — CSV uses `lon`/`lat` columns.
+    pub lonlat: Option<(f64, f64)>,
+}
+
+pub struct Table {
+    pub path: PathBuf,
+    pub columns: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    pub fn err(&self, line: usize, field: &str, msg: impl std::fmt::Display) -> PipelineError {
+        PipelineError::Input(format!(
+            "{} row {line}, field `{field}`: {msg}",
+            self.path.display()
+        ))
+    }
+
+    /// Fail unless every column is present.
+    pub fn require(&self, cols: &[&str], what: &str) -> Result<(), PipelineError> {
+        for c in cols {
+            if !self.columns.iter().any(|x| x == c) {
+                return Err(PipelineError::Input(format!(
+                    "{} ({what}): no column `{c}`; it has: {}",
+                    self.path.display(),
+                    self.columns.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Row {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.fields
+            .get(k)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+pub fn read(path: &Path) -> Result<Table, PipelineError> {
+    if !path.is_file() {
+        return Err(PipelineError::Input(format!(
+            "{}: not found",
+            path.display()
+        )));
+    }
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"));
+    if is_csv {
+        read_csv(path)
+    } else {
+        read_ogr(path)
+    }
+}
+
+fn read_csv(path: &Path) -> Result<Table, PipelineError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| PipelineError::Input(format!("{}: cannot read: {e}", path.display())))?;
+    let text = minewatch_zones::source::decode_text(&bytes);
+    let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let columns: Vec<String> = r
+        .headers()
+        .map_err(|e| PipelineError::Input(format!("{}: {e}", path.display())))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec =
+            rec.map_err(|e| PipelineError::Input(format!("{} row {line}: {e}", path.display())))?;
+        let fields: BTreeMap<String, String> = columns
+            .iter()
+            .cloned()
+            .zip(rec.iter().map(|v| v.to_string()))
+            .collect();
+        let num = |k: &str| fields.get(k).and_then(|v| v.trim().parse::<f64>().ok());
+        let lonlat = match (num("lon"), num("lat")) {
+            (Some(x), Some(y)) => Some((x, y)),
+            _ => None,
+        };
+        rows.push(Row {
+            line,
+            fields,
+            lonlat,
+        });
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        columns,
+        rows,
+    })
+}
+
+fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
+    let e = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
+    let ds = gdal::Dataset::open(path).map_err(|x| e(format!("cannot open it: {x}")))?;
+    let mut layer = ds.layer(0).map_err(|x| e(x.to_string()))?;
+    let columns: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    let to_lonlat = match layer.spatial_ref() {
+        Some(s) => Some(
+            minewatch_zones::Reprojector::new(&s, &minewatch_zones::crs::from_epsg(4326)?)
+                .map_err(|x| e(x.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut rows = Vec::new();
+    for (i, f) in layer.features().enumerate() {
+        let mut fields = BTreeMap::new();
+        for (k, c) in columns.iter().enumerate() {
+            let v = f.field_as_string(k).ok().flatten().unwrap_or_default();
+            fields.insert(c.clone(), v);
+        }
+        let mut lonlat = None;
+        if let (Some(g), Some(t)) = (f.geometry(), &to_lonlat) {
+            let env = g.envelope();
+            let mut p = gdal::vector::Geometry::from_wkt(&format!(
+                "POINT ({} {})",
+                0.5 * (env.MinX + env.MaxX),
+                0.5 * (env.MinY + env.MaxY)
+            ))
+            .map_err(|x| e(x.to_string()))?;
+            t.apply(&mut p).map_err(e)?;
+            let (x, y, _) = p.get_point(0);
+            lonlat = Some((x, y));
+        }
+        rows.push(Row {
+            line: i + 1,
+            fields,
+            lonlat,
+        });
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        columns,
+        rows,
+    })
+}
