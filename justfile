@@ -4,7 +4,7 @@
 setup:
     bash scripts/setup.sh
 
-# Run detect → overlay on the bundled real Landsat pair (Nanjing, Yangtze corridor, Jiangsu) and print where the results are.
+# Run detect → overlay → rank on the bundled real Landsat pair (Nanjing, Yangtze corridor, Jiangsu) and print where the results are.
 demo:
     bash scripts/demo.sh
 
@@ -17,7 +17,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --release --locked --all-targets -- -D warnings
 
-# Criterion benches of the hot kernels and of the overlay at national scale.
+# Criterion benches: hot kernels, the overlay at national scale, the ledger and ranking of 10⁵ sites.
 bench:
     cargo bench --locked -p minewatch-benches
 

@@ -2,7 +2,8 @@
 # Quick start, command 1: install what is missing, build, and run the chain so far on the
 # bundled real data: minewatch detect on the Landsat 5 pair over Nanjing (2000-05-03 /
 # 2002-07-12, the north-west clip that reaches the Yangtze), then minewatch overlay of
-# its patches against the real Yangtze corridors (1 km, 5 km) and Jiangsu province.
+# its patches against the real Yangtze corridors (1 km, 5 km) and Jiangsu province, then
+# minewatch rank of the findings by the default policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +17,5 @@ OUT=${1:-out/demo}
   --layers pipelines/layers/nanjing.toml --out "$OUT/overlay"
 echo "results in $OUT/detect/: patches.geojson (lon/lat), patches.gpkg (UTM 50N), patches.csv, quicklook.png, manifest.json" >&2
 echo "findings in $OUT/overlay/: findings.gpkg (+ zone_hits table), findings.geojson, findings.csv (UTF-8 BOM), zone_hits.csv, overlay_manifest.json" >&2
+./target/release/minewatch rank "$OUT/overlay" --policy pipelines/policy/default.toml --out "$OUT/rank"
+echo "ranked tasks in $OUT/rank/: tasks.csv (score, term_* breakdown, reasons en/zh), tasks.gpkg, ledger.csv, trends, hot spots" >&2
