@@ -407,3 +407,91 @@ fn bad_history_rows_are_named_and_nothing_is_written() {
         stderr(&o)
     );
 }
+
+/// History given as a GeoPackage of points (matched by location, no ids), a price table
+/// whose surge names D's mineral, and a policy naming A's county as a hot region.
+#[test]
+fn history_by_location_price_surges_and_hot_counties() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (0..4).map(|k| overlay_pair(d.path(), k)).collect();
+    // A point inside A's 2023 patch, in lon/lat: 违法 with a case filed.
+    let mut ll = SpatialRef::from_epsg(4326).unwrap();
+    ll.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let t = gdal::spatial_ref::CoordTransform::new(&utm(), &ll).unwrap();
+    let mut p = Geometry::from_wkt(&format!("POINT ({} {})", X0 + 175.0, Y0 + 50.0)).unwrap();
+    p.transform_inplace(&t).unwrap();
+    let hist = d.path().join("history.gpkg");
+    {
+        let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut ds = drv.create_vector_only(&hist).unwrap();
+        let l = ds
+            .create_layer(LayerOptions {
+                name: "verdicts",
+                srs: Some(&ll),
+                ty: OGRwkbGeometryType::wkbPoint,
+                options: None,
+            })
+            .unwrap();
+        l.create_defn_fields(&[
+            ("verdict", OGRFieldType::OFTString),
+            ("handling", OGRFieldType::OFTString),
+            ("date", OGRFieldType::OFTString),
+        ])
+        .unwrap();
+        let mut f = Feature::new(l.defn()).unwrap();
+        f.set_field_string(0, "违法").unwrap();
+        f.set_field_string(1, "立案").unwrap();
+        f.set_field_string(2, "2023-09-01").unwrap();
+        f.set_geometry(p).unwrap();
+        f.create(&l).unwrap();
+    }
+    let prices = d.path().join("prices.csv");
+    std::fs::write(
+        &prices,
+        "mineral,period,price\n建筑用砂岩,2023,40\n建筑用砂岩,2024,56\n煤,2023,100\n煤,2024,110\n",
+    )
+    .unwrap();
+    let policy = d.path().join("policy.toml");
+    std::fs::write(&policy, "[regions]\nhot_counties = [\"320115\"]\n").unwrap();
+    let out = d.path().join("r");
+    let o = minewatch(&[
+        "rank",
+        s(&ov[0]),
+        s(&ov[1]),
+        s(&ov[2]),
+        s(&ov[3]),
+        "--history",
+        s(&hist),
+        "--penalties",
+        s(&d.path().join("penalties.csv")),
+        "--prices",
+        s(&prices),
+        "--policy",
+        s(&policy),
+        "--out",
+        s(&out),
+        "--header",
+        "zh",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = rows(&out.join("tasks.csv"));
+    let find = |site: &str| t.iter().find(|r| r["图斑地块编号"] == site).unwrap();
+    let a = find(&format!("S{}", patch_id(0, "A")));
+    let dd = find(&format!("S{}", patch_id(2, "D")));
+    // A: confirmed illegal (+20) with a case filed (+5), hot county (+10).
+    assert_eq!(a["term_history"], "25");
+    assert_eq!(a["term_region"], "10");
+    assert_eq!(a["优先级得分"], "171.5");
+    assert!(a["理由"].contains("往期核查为违法") && a["理由"].contains("高发地区"));
+    // D: its licence's mineral rose 40 % (> 30 %).
+    assert_eq!(dd["term_mineral"], "15");
+    assert!(
+        dd["理由"].contains("建筑用砂岩价格上涨40%"),
+        "{}",
+        dd["理由"]
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rank_manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["price_surges"]["建筑用砂岩"], 40.0);
+}
