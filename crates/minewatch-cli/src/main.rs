@@ -33,6 +33,10 @@ enum Command {
     Overlay(cmd::overlay::OverlayArgs),
     /// Link years into sites and rank them by the law-driven policy (tasks with reasons).
     Rank(cmd::rank::RankArgs),
+    /// Draw a seeded spot-check or re-check sample (抽查) of ranked tasks.
+    Sample(cmd::sample::SampleArgs),
+    /// Validate the counties' returned verdicts, flag inconsistencies, draw the re-check.
+    Audit(cmd::audit::AuditArgs),
 }
 
 fn main() {
@@ -49,6 +53,8 @@ fn main() {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Overlay(a) => cmd::overlay::run(a),
         Command::Rank(a) => cmd::rank::run(a),
+        Command::Sample(a) => cmd::sample::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
     };
     std::process::exit(code);
 }

@@ -192,21 +192,6 @@ fn fixture_dir() -> tempfile::TempDir {
     d
 }
 
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let text = text.trim_start_matches('\u{feff}');
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|x| {
-            h.iter()
-                .cloned()
-                .zip(x.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 fn rank(dir: &Path, findings: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["rank"];
     args.extend(findings.iter().map(|p| s(p)));
@@ -223,7 +208,7 @@ fn multi_year_flags_scores_and_ranks_are_exact() {
     let out = d.path().join("rank");
     let o = rank(d.path(), &ov, &out, &["--format", "json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let t = rows(&out.join("tasks.csv"));
+    let t = csv_rows(&out.join("tasks.csv"));
     assert_eq!(t.len(), 4, "four sites");
     let by: BTreeMap<String, &BTreeMap<String, String>> = t
         .iter()
@@ -307,7 +292,7 @@ fn multi_year_flags_scores_and_ranks_are_exact() {
         );
     }
     // Trends: county 320115 new patches per period.
-    let tr = rows(&out.join("trends_county.csv"));
+    let tr = csv_rows(&out.join("trends_county.csv"));
     let jn: Vec<(String, String)> = tr
         .iter()
         .filter(|r| r["county_code"] == "320115")
@@ -338,7 +323,7 @@ fn adding_a_year_keeps_every_earlier_site_id() {
         .success());
     assert!(rank(d.path(), &ov, &r4b, &[]).status.success());
     let ids = |p: &Path| -> BTreeMap<String, String> {
-        rows(&p.join("ledger.csv"))
+        csv_rows(&p.join("ledger.csv"))
             .into_iter()
             .map(|r| (r["patch_id"].clone(), r["site_id"].clone()))
             .collect()
@@ -474,7 +459,7 @@ fn history_by_location_price_surges_and_hot_counties() {
         "zh",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let t = rows(&out.join("tasks.csv"));
+    let t = csv_rows(&out.join("tasks.csv"));
     let find = |site: &str| t.iter().find(|r| r["图斑地块编号"] == site).unwrap();
     let a = find(&format!("S{}", patch_id(0, "A")));
     let dd = find(&format!("S{}", patch_id(2, "D")));

@@ -16,6 +16,7 @@ pub mod patch_table;
 pub mod rank_run;
 pub mod staging;
 pub mod table_read;
+pub mod verify_run;
 pub mod write;
 
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
@@ -24,6 +25,9 @@ pub use eval_run::{run_eval, EvalReport, EvalRequest};
 pub use overlay_run::{run_overlay, Header, OverlayRequest, OverlaySummary};
 pub use params::{DetectParams, Method, MmuMode};
 pub use rank_run::{run_rank, RankRequest, RankSummary};
+pub use verify_run::{
+    run_audit, run_sample, AuditRequest, AuditSummary, SampleRequest, SampleSummary,
+};
 
 /// Process-wide settings (GDAL cache bound, deterministic GeoPackages). Call once at start.
 pub fn configure() {

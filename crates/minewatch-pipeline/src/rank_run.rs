@@ -231,7 +231,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     );
 
     let staging = Staging::new(&req.out)?;
-    let (cols, rows) = task_rows(&tasks, &site_by_id);
+    let (cols, rows) = task_rows(&tasks, &site_by_id, &policy.classes);
     let geoms: Vec<Polys> = tasks
         .iter()
         .map(|t| {
@@ -716,11 +716,13 @@ fn read_prior(t: &Table) -> Result<BTreeMap<String, String>, PipelineError> {
 fn task_rows(
     tasks: &[Task],
     sites: &BTreeMap<&str, &Site>,
-) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+    classes: &minewatch_policy::policy::ClassTable,
+) -> (Columns, Vec<Vec<Attr>>) {
     use Kind::*;
     let mut cols: Vec<(String, Kind)> = crate::write::columns(&[
         ("site_id", Text),
         ("score", Real),
+        ("priority_class", Text),
         ("rank_county", Int),
         ("rank_prefecture", Int),
         ("rank_province", Int),
@@ -738,6 +740,7 @@ fn task_rows(
         ("county_code", Text),
         ("county_name", Text),
         ("licence_status", Text),
+        ("zone_kinds", Text),
         ("illegal_area_m2", Real),
         ("illegal_area_mu", Real),
         ("first_year", Int),
@@ -774,6 +777,7 @@ fn task_rows(
                 Attr::Text(t.site_id.clone()),
                 // Rounded from the rounded terms, so the columns add up as printed.
                 Attr::Real(round(t.terms.iter().map(|x| round(*x, 4)).sum(), 4)),
+                Attr::Text(classes.of(t.score).into()),
                 int(t.rank_county),
                 int(t.rank_prefecture),
                 int(t.rank_province),
@@ -792,6 +796,14 @@ fn task_rows(
                 opt(&t.county_name),
                 t.licence_status
                     .map_or(Attr::Null, |x| Attr::Text(x.name().into())),
+                Attr::Text({
+                    let k: std::collections::BTreeSet<String> = s
+                        .latest
+                        .iter()
+                        .flat_map(|f| f.hits.iter().map(|h| h.kind.name()))
+                        .collect();
+                    k.into_iter().collect::<Vec<_>>().join(";")
+                }),
                 Attr::Real(round(t.illegal_area_m2, 2)),
                 Attr::Real(round(m2_to_mu(t.illegal_area_m2), 4)),
                 Attr::Int(s.first_year as i64),
@@ -956,6 +968,8 @@ fn zh(col: &str) -> String {
         ("rank_county", "县内排序"),
         ("rank_prefecture", "市内排序"),
         ("rank_province", "省内排序"),
+        ("priority_class", "优先级"),
+        ("zone_kinds", "压占区域类别"),
         ("suppressed", "暂不排序(伪变化)"),
         ("no_new_change", "本期无新变化"),
         ("provincial_field_check_required", "需省级实地核查"),
@@ -963,7 +977,6 @@ fn zh(col: &str) -> String {
         ("criminal_referral_candidate", "涉嫌犯罪移送"),
         ("referral_party", "当事人"),
         ("referral_decisions", "处罚决定书"),
-        ("licence_status", "矿权状态"),
         ("illegal_area_m2", "疑似违法面积(平方米)"),
         ("illegal_area_mu", "疑似违法面积(亩)"),
         ("first_year", "首次发现年份"),

@@ -24,6 +24,36 @@ pub struct Policy {
     pub regions: RegionTable,
     pub trends: TrendTable,
     pub hotspots: HotspotTable,
+    pub classes: ClassTable,
+}
+
+/// Priority classes by score, for strata of spot-check samples.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassTable {
+    pub high: f64,
+    pub medium: f64,
+}
+
+impl Default for ClassTable {
+    fn default() -> Self {
+        Self {
+            high: 100.0,
+            medium: 50.0,
+        }
+    }
+}
+
+impl ClassTable {
+    pub fn of(&self, score: f64) -> &'static str {
+        if score >= self.high {
+            "high"
+        } else if score >= self.medium {
+            "medium"
+        } else {
+            "low"
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -155,6 +185,7 @@ impl Default for Policy {
             regions: RegionTable::default(),
             trends: TrendTable::default(),
             hotspots: HotspotTable::default(),
+            classes: ClassTable::default(),
         }
     }
 }

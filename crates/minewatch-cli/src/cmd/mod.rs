@@ -1,7 +1,9 @@
+pub mod audit;
 pub mod detect;
 pub mod eval;
 pub mod overlay;
 pub mod rank;
+pub mod sample;
 
 /// Print a run's summary (JSON or text) on stdout and return the exit code; errors go to
 /// stderr with the code their kind maps to.

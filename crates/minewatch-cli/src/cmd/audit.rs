@@ -1,0 +1,68 @@
+//! `minewatch audit RETURNED... --tasks TASKS --out DIR [--recheck RESULTS]`
+
+use super::detect::Format;
+use clap::Args;
+use minewatch_pipeline::verify_run::{run_audit, AuditRequest, AuditSummary, AUDIT_OUTPUTS};
+use minewatch_verify::sample::Size;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The counties' filled tables (CSV or GeoPackage; English or Chinese headers), or folders of them.
+    #[arg(required = true)]
+    pub returned: Vec<PathBuf>,
+    /// The ranked tasks they answer (a `minewatch rank` folder or its tasks.csv).
+    #[arg(long)]
+    pub tasks: PathBuf,
+    /// Share of valid verdicts drawn for the re-check, per county and verdict.
+    #[arg(long, default_value_t = 0.1)]
+    pub recheck_rate: f64,
+    /// At least this many re-checks per county and verdict (when there are that many).
+    #[arg(long, default_value_t = 1)]
+    pub recheck_min: usize,
+    /// Seed of the re-check draw (recorded in the manifest).
+    #[arg(long)]
+    pub seed: u64,
+    /// Re-check results (site_id, recheck_verdict): adds the misjudgement rate per county.
+    #[arg(long)]
+    pub recheck: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(a: AuditArgs) -> i32 {
+    if !(a.recheck_rate > 0.0 && a.recheck_rate <= 1.0) {
+        eprintln!(
+            "error: --recheck-rate {}: give a share between 0 and 1",
+            a.recheck_rate
+        );
+        return 1;
+    }
+    let req = AuditRequest {
+        returned: a.returned,
+        tasks: a.tasks,
+        recheck_size: Size::Rate(a.recheck_rate),
+        recheck_min_per_stratum: a.recheck_min,
+        seed: a.seed,
+        recheck_results: a.recheck,
+        out: a.out,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    minewatch_pipeline::configure();
+    super::report(run_audit(&req), a.format, print_text)
+}
+
+fn print_text(s: &AuditSummary) {
+    println!(
+        "{} tasks, {} rows returned: {} valid verdicts, {} invalid rows, {} flagged for review, {} not returned",
+        s.tasks, s.returned_rows, s.valid_verdicts, s.invalid_rows, s.review_flags, s.not_returned
+    );
+    println!("re-check sample: {} sites", s.recheck_sample);
+    for f in AUDIT_OUTPUTS {
+        println!("  {}", s.out.join(f).display());
+    }
+}

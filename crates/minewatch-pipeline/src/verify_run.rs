@@ -1,0 +1,668 @@
+//! The `sample` and `audit` runs: tables in (ranked tasks, counties' returned forms,
+//! re-check results), seeded samples, audit findings and statistics out, with manifests,
+//! through the staging folder.
+
+use crate::error::PipelineError;
+use crate::staging::Staging;
+use crate::table_read::{self, Table};
+use crate::write::table as tw;
+use crate::write::{round, Attr};
+use minewatch_core::Verdict;
+use minewatch_verify::audit::{self, Rechecked, Returned, Severity, TaskFacts};
+use minewatch_verify::sample::{self, Allocation, Design, Size, Unit};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct SampleRequest {
+    pub input: PathBuf,
+    pub id_column: String,
+    pub strata: Vec<String>,
+    pub must: Vec<String>,
+    pub size: Size,
+    pub allocation: Allocation,
+    pub neyman_by: Option<String>,
+    pub min_per_stratum: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleSummary {
+    pub out: PathBuf,
+    pub population: usize,
+    pub sampled: usize,
+    pub mandatory: usize,
+    pub strata: usize,
+    pub seed: u64,
+}
+
+/// A rule that forces units into the sample: `col` (truthy), `col=value`, `col~text`,
+/// `col>=number`.
+#[derive(Debug, Clone, PartialEq)]
+enum Rule {
+    Truthy(String),
+    Eq(String, String),
+    Contains(String, String),
+    AtLeast(String, f64),
+}
+
+impl Rule {
+    fn parse(s: &str) -> Result<Self, String> {
+        if let Some((c, v)) = s.split_once(">=") {
+            let n = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("--must {s}: `{v}` is not a number"))?;
+            return Ok(Rule::AtLeast(c.trim().into(), n));
+        }
+        if let Some((c, v)) = s.split_once('~') {
+            return Ok(Rule::Contains(c.trim().into(), v.trim().into()));
+        }
+        if let Some((c, v)) = s.split_once('=') {
+            return Ok(Rule::Eq(c.trim().into(), v.trim().into()));
+        }
+        Ok(Rule::Truthy(s.trim().into()))
+    }
+
+    fn column(&self) -> &str {
+        match self {
+            Rule::Truthy(c) | Rule::Eq(c, _) | Rule::Contains(c, _) | Rule::AtLeast(c, _) => c,
+        }
+    }
+
+    fn holds(&self, row: &table_read::Row) -> bool {
+        let v = row.get(self.column()).unwrap_or("");
+        match self {
+            Rule::Truthy(_) => !matches!(v, "" | "0" | "false" | "否" | "no"),
+            Rule::Eq(_, x) => v == x,
+            Rule::Contains(_, x) => v.contains(x.as_str()),
+            Rule::AtLeast(_, n) => v.parse::<f64>().is_ok_and(|x| x >= *n),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Rule::Truthy(c) => c.clone(),
+            Rule::Eq(c, v) => format!("{c}={v}"),
+            Rule::Contains(c, v) => format!("{c}~{v}"),
+            Rule::AtLeast(c, n) => format!("{c}>={n}"),
+        }
+    }
+}
+
+fn tasks_table(p: &Path) -> Result<Table, PipelineError> {
+    table_read::read(&if p.is_dir() {
+        p.join("tasks.csv")
+    } else {
+        p.to_path_buf()
+    })
+}
+
+fn size_text(s: &Size) -> String {
+    match s {
+        Size::Rate(r) => format!("rate {r}"),
+        Size::Count(c) => format!("count {c}"),
+        Size::Proportion {
+            confidence,
+            margin,
+            p,
+        } => format!("proportion: confidence {confidence}, margin {margin}, p {p}"),
+    }
+}
+
+pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
+    let t = tasks_table(&req.input)?;
+    let rules: Vec<Rule> = req
+        .must
+        .iter()
+        .map(|m| Rule::parse(m).map_err(PipelineError::Input))
+        .collect::<Result<_, _>>()?;
+    let mut needed: Vec<&str> = vec![req.id_column.as_str()];
+    needed.extend(req.strata.iter().map(String::as_str));
+    needed.extend(rules.iter().map(Rule::column));
+    let neyman = req.neyman_by.as_deref().map(|n| match n.split_once('=') {
+        Some((c, v)) => (c.trim().to_string(), Some(v.trim().to_string())),
+        None => (n.trim().to_string(), None),
+    });
+    if let Some((c, _)) = &neyman {
+        needed.push(c);
+    }
+    if req.allocation == Allocation::Neyman && neyman.is_none() {
+        return Err(PipelineError::Input(
+            "Neyman allocation needs --neyman-by COLUMN (a number, e.g. score) or COLUMN=VALUE (an indicator, e.g. verdict=违法)".into(),
+        ));
+    }
+    t.require(&needed, "sample")?;
+    let mut units = Vec::with_capacity(t.rows.len());
+    let mut by_id: BTreeMap<String, &table_read::Row> = BTreeMap::new();
+    for r in &t.rows {
+        let id = r
+            .get(&req.id_column)
+            .ok_or_else(|| t.err(r.line, &req.id_column, "empty id"))?
+            .to_string();
+        if by_id.insert(id.clone(), r).is_some() {
+            return Err(t.err(r.line, &req.id_column, format!("id {id} appears twice")));
+        }
+        let stratum = req
+            .strata
+            .iter()
+            .map(|c| r.get(c).unwrap_or("-"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let value = match &neyman {
+            None => 0.0,
+            Some((c, Some(v))) => (r.get(c) == Some(v.as_str())) as u8 as f64,
+            Some((c, None)) => {
+                let v = r.get(c).unwrap_or("");
+                v.parse()
+                    .map_err(|_| t.err(r.line, c, format!("`{v}` is not a number")))?
+            }
+        };
+        units.push(Unit {
+            mandatory: rules.iter().find(|x| x.holds(r)).map(Rule::text),
+            id,
+            stratum: if stratum.is_empty() {
+                "all".into()
+            } else {
+                stratum
+            },
+            value,
+        });
+    }
+    let design = Design {
+        size: req.size.clone(),
+        allocation: req.allocation,
+        min_per_stratum: req.min_per_stratum,
+        seed: req.seed,
+    };
+    let s = sample::draw_sample(&units, &design);
+    let staging = Staging::new(&req.out)?;
+    let mut header: Vec<String> = [
+        "unit_id",
+        "stratum",
+        "inclusion_probability",
+        "weight",
+        "selection",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(t.columns.iter().cloned());
+    let rows: Vec<Vec<Attr>> = s
+        .picks
+        .iter()
+        .map(|p| {
+            let mut v = vec![
+                Attr::Text(p.id.clone()),
+                Attr::Text(p.stratum.clone()),
+                Attr::Real(round(p.inclusion_probability, 9)),
+                Attr::Real(round(1.0 / p.inclusion_probability, 6)),
+                Attr::Text(p.selection.clone()),
+            ];
+            let r = by_id[&p.id];
+            v.extend(
+                t.columns
+                    .iter()
+                    .map(|c| Attr::Text(r.fields.get(c).cloned().unwrap_or_default())),
+            );
+            v
+        })
+        .collect();
+    tw::write_csv(&staging.path("sample.csv"), &header, &rows)?;
+    let mandatory = s
+        .picks
+        .iter()
+        .filter(|p| p.inclusion_probability == 1.0 && p.selection != "random")
+        .count();
+    let mut rep = format!(
+        "minewatch sample — 抽样设计 / sampling design\n\
+         input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory)\n\
+         allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n\n\
+         stratum 层 | population 总体 | mandatory 必选 | random 随机 | inclusion probability 入样概率\n",
+        t.path.display(),
+        req.seed,
+        size_text(&req.size),
+        s.design_n,
+        units.len() - mandatory,
+        mandatory,
+        req.allocation,
+        req.neyman_by.as_ref().map(|n| format!(" by {n}")).unwrap_or_default(),
+        req.min_per_stratum,
+        if req.strata.is_empty() { "none".into() } else { req.strata.join(", ") },
+        if rules.is_empty() { "none".into() } else { rules.iter().map(Rule::text).collect::<Vec<_>>().join("; ") },
+    );
+    for r in &s.strata {
+        rep.push_str(&format!(
+            "{} | {} | {} | {} | {:.6}\n",
+            r.stratum, r.population, r.mandatory, r.random, r.inclusion_probability
+        ));
+    }
+    std::fs::write(staging.path("sample_report.txt"), rep).map_err(|e| out_err(&req.out, e))?;
+    let summary = SampleSummary {
+        out: req.out.clone(),
+        population: units.len(),
+        sampled: s.picks.len(),
+        mandatory,
+        strata: s.strata.len(),
+        seed: req.seed,
+    };
+    let m = serde_json::json!({
+        "tool": "minewatch sample",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": req.command,
+        "input": t.path,
+        "design": {
+            "size": size_text(&req.size),
+            "design_n": s.design_n,
+            "allocation": format!("{:?}", req.allocation),
+            "neyman_by": req.neyman_by,
+            "min_per_stratum": req.min_per_stratum,
+            "strata": req.strata,
+            "mandatory": rules.iter().map(Rule::text).collect::<Vec<_>>(),
+            "seed": req.seed,
+            "selection": "per stratum, the units with the smallest SplitMix64(FNV-1a(id) ^ SplitMix64(seed))",
+        },
+        "summary": summary,
+        "outputs": ["sample.csv", "sample_report.txt", "sample_manifest.json"],
+    });
+    write_json(&staging.path("sample_manifest.json"), &m, &req.out)?;
+    staging.commit(
+        &["sample.csv", "sample_report.txt", "sample_manifest.json"],
+        &[],
+    )?;
+    Ok(summary)
+}
+
+fn out_err(out: &Path, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Output {
+        path: out.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+fn write_json(path: &Path, v: &serde_json::Value, out: &Path) -> Result<(), PipelineError> {
+    let text =
+        serde_json::to_string_pretty(v).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| out_err(out, e))
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRequest {
+    pub returned: Vec<PathBuf>,
+    pub tasks: PathBuf,
+    pub recheck_size: Size,
+    pub recheck_min_per_stratum: usize,
+    pub seed: u64,
+    pub recheck_results: Option<PathBuf>,
+    pub out: PathBuf,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSummary {
+    pub out: PathBuf,
+    pub tasks: usize,
+    pub returned_rows: usize,
+    pub valid_verdicts: usize,
+    pub invalid_rows: usize,
+    pub review_flags: usize,
+    pub not_returned: usize,
+    pub recheck_sample: usize,
+    pub misjudgement_counties: usize,
+}
+
+pub const AUDIT_OUTPUTS: [&str; 6] = [
+    "audit_issues.csv",
+    "county_stats.csv",
+    "not_returned.csv",
+    "recheck_sample.csv",
+    "misjudgement.csv",
+    "audit_manifest.json",
+];
+
+pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
+    let tt = tasks_table(&req.tasks)?;
+    tt.require(&["site_id", "county_code", "licence_status"], "tasks")?;
+    let flag = |r: &table_read::Row, c: &str| r.get(c) == Some("1");
+    let tasks: Vec<TaskFacts> = tt
+        .rows
+        .iter()
+        .map(|r| TaskFacts {
+            site_id: r.get("site_id").unwrap_or("").to_string(),
+            county: r.get("county_code").unwrap_or("").to_string(),
+            licence_status: r.get("licence_status").unwrap_or("").to_string(),
+            multi_year_change: flag(r, "multi_year_change"),
+            criminal_referral_candidate: flag(r, "criminal_referral_candidate"),
+        })
+        .collect();
+    let county_of: BTreeMap<&str, &str> = tasks
+        .iter()
+        .map(|t| (t.site_id.as_str(), t.county.as_str()))
+        .collect();
+    // Returned files: files, or every CSV / GeoPackage in a folder, in name order.
+    let mut files = Vec::new();
+    for p in &req.returned {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| PipelineError::Input(format!("{}: {e}", p.display())))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|x| x == "csv" || x == "gpkg"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(PipelineError::Input(
+            "no returned tables (CSV or GeoPackage) given".into(),
+        ));
+    }
+    let mut rows = Vec::new();
+    for f in &files {
+        let t = table_read::read(f)?;
+        let canon: Vec<(String, Option<&str>)> = t
+            .columns
+            .iter()
+            .map(|c| (c.clone(), audit::canonical(c)))
+            .collect();
+        for need in ["site_id", "verdict"] {
+            if !canon.iter().any(|(_, c)| *c == Some(need)) {
+                return Err(PipelineError::Input(format!(
+                    "{}: no `{need}` column (Chinese header {}); it has: {}",
+                    f.display(),
+                    if need == "site_id" {
+                        "图斑地块编号"
+                    } else {
+                        "核查结果"
+                    },
+                    t.columns.join(", ")
+                )));
+            }
+        }
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        // The county of a file: a county code in its name, else its known ids' county.
+        let mut county = name
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
+            .unwrap_or("")
+            .to_string();
+        for r in &t.rows {
+            let fields: BTreeMap<String, String> = canon
+                .iter()
+                .filter_map(|(raw, c)| {
+                    c.map(|c| {
+                        (
+                            c.to_string(),
+                            r.fields.get(raw).cloned().unwrap_or_default(),
+                        )
+                    })
+                })
+                .collect();
+            if county.is_empty() {
+                if let Some(c) = fields
+                    .get("site_id")
+                    .and_then(|id| county_of.get(id.trim()))
+                {
+                    county = c.to_string();
+                }
+            }
+            rows.push(Returned {
+                file: name.clone(),
+                line: r.line,
+                county: String::new(),
+                fields,
+            });
+        }
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.file == name && r.county.is_empty())
+        {
+            r.county = county.clone();
+        }
+    }
+    let a = audit::audit(&tasks, &rows);
+    let missing = audit::missing(&tasks, &rows);
+
+    // Re-check sample of the valid verdicts, by county and verdict.
+    let units: Vec<Unit> = a
+        .checked
+        .iter()
+        .map(|c| Unit {
+            id: c.site_id.clone(),
+            stratum: format!("{}|{}", c.county, c.verdict.name()),
+            mandatory: None,
+            value: 0.0,
+        })
+        .collect();
+    let s = sample::draw_sample(
+        &units,
+        &Design {
+            size: req.recheck_size.clone(),
+            allocation: Allocation::Proportional,
+            min_per_stratum: req.recheck_min_per_stratum,
+            seed: req.seed,
+        },
+    );
+    let pop: BTreeMap<&str, usize> = s
+        .strata
+        .iter()
+        .map(|r| (r.stratum.as_str(), r.population))
+        .collect();
+    let checked_by: BTreeMap<&str, &audit::Checked> =
+        a.checked.iter().map(|c| (c.site_id.as_str(), c)).collect();
+
+    let mis = match &req.recheck_results {
+        None => Vec::new(),
+        Some(p) => {
+            let t = table_read::read(p)?;
+            t.require(&["site_id", "recheck_verdict"], "re-check results")?;
+            let in_sample: BTreeMap<&str, &sample::Pick> =
+                s.picks.iter().map(|p| (p.id.as_str(), p)).collect();
+            let mut units = Vec::new();
+            for r in &t.rows {
+                let id = r.get("site_id").unwrap_or("");
+                let Some(pick) = in_sample.get(id) else {
+                    return Err(t.err(r.line, "site_id", format!("{id} is not in this audit's re-check sample (same returned tables and --seed)")));
+                };
+                let v = r.get("recheck_verdict").unwrap_or("");
+                let rv = Verdict::parse(v).ok_or_else(|| {
+                    t.err(
+                        r.line,
+                        "recheck_verdict",
+                        format!("`{v}` is not 合法, 违法 or 伪变化"),
+                    )
+                })?;
+                let c = checked_by[id];
+                units.push(Rechecked {
+                    county: c.county.clone(),
+                    stratum: pick.stratum.clone(),
+                    stratum_population: pop[pick.stratum.as_str()],
+                    wrong: rv != c.verdict,
+                });
+            }
+            audit::misjudgement(&units)
+        }
+    };
+
+    let staging = Staging::new(&req.out)?;
+    let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let issue_rows: Vec<Vec<Attr>> = a
+        .issues
+        .iter()
+        .map(|i| {
+            vec![
+                Attr::Text(match i.severity {
+                    Severity::Invalid => "invalid".into(),
+                    Severity::Review => "review".into(),
+                }),
+                Attr::Text(i.county.clone()),
+                Attr::Text(i.file.clone()),
+                Attr::Int(i.line as i64),
+                Attr::Text(i.site_id.clone()),
+                Attr::Text(i.field.clone()),
+                Attr::Text(i.code.into()),
+                Attr::Text(i.message.clone()),
+                Attr::Text(i.message_zh.clone()),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("audit_issues.csv"),
+        &h(&[
+            "severity",
+            "county_code",
+            "file",
+            "row",
+            "site_id",
+            "field",
+            "code",
+            "message",
+            "说明",
+        ]),
+        &issue_rows,
+    )?;
+    let stat_rows: Vec<Vec<Attr>> = a
+        .counties
+        .iter()
+        .map(|c| {
+            vec![
+                Attr::Text(c.county.clone()),
+                Attr::Int(c.tasks as i64),
+                Attr::Int(c.returned_valid as i64),
+                Attr::Real(round(c.verified_share(), 4)),
+                Attr::Int(c.illegal as i64),
+                Attr::Real(round(c.violation_rate(), 4)),
+                Attr::Int(c.filed as i64),
+                Attr::Real(round(c.filing_rate(), 4)),
+                Attr::Int(c.invalid_rows as i64),
+                Attr::Int(c.review_flags as i64),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("county_stats.csv"),
+        &h(&[
+            "county_code",
+            "tasks",
+            "valid_verdicts",
+            "verified_share",
+            "illegal",
+            "violation_rate",
+            "filed",
+            "filing_rate",
+            "invalid_rows",
+            "review_flags",
+        ]),
+        &stat_rows,
+    )?;
+    let miss_rows: Vec<Vec<Attr>> = missing
+        .iter()
+        .map(|id| {
+            vec![
+                Attr::Text(id.clone()),
+                Attr::Text(county_of.get(id.as_str()).unwrap_or(&"").to_string()),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("not_returned.csv"),
+        &h(&["site_id", "county_code"]),
+        &miss_rows,
+    )?;
+    let rs_rows: Vec<Vec<Attr>> = s
+        .picks
+        .iter()
+        .map(|p| {
+            let c = checked_by[p.id.as_str()];
+            vec![
+                Attr::Text(p.id.clone()),
+                Attr::Text(c.county.clone()),
+                Attr::Text(c.verdict.name().into()),
+                Attr::Text(p.stratum.clone()),
+                Attr::Int(pop[p.stratum.as_str()] as i64),
+                Attr::Real(round(p.inclusion_probability, 9)),
+                Attr::Text(String::new()),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("recheck_sample.csv"),
+        &h(&[
+            "site_id",
+            "county_code",
+            "county_verdict",
+            "stratum",
+            "stratum_population",
+            "inclusion_probability",
+            "recheck_verdict",
+        ]),
+        &rs_rows,
+    )?;
+    let mis_rows: Vec<Vec<Attr>> = mis
+        .iter()
+        .map(|m| {
+            vec![
+                Attr::Text(m.county.clone()),
+                Attr::Int(m.rechecked as i64),
+                Attr::Int(m.wrong as i64),
+                Attr::Real(round(m.rate, 4)),
+                Attr::Real(round(m.low, 4)),
+                Attr::Real(round(m.high, 4)),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("misjudgement.csv"),
+        &h(&[
+            "county_code",
+            "rechecked",
+            "wrong",
+            "misjudgement_rate",
+            "ci95_low",
+            "ci95_high",
+        ]),
+        &mis_rows,
+    )?;
+    let summary = AuditSummary {
+        out: req.out.clone(),
+        tasks: tasks.len(),
+        returned_rows: rows.len(),
+        valid_verdicts: a.checked.len(),
+        invalid_rows: a
+            .issues
+            .iter()
+            .filter(|i| i.severity == Severity::Invalid)
+            .count(),
+        review_flags: a
+            .issues
+            .iter()
+            .filter(|i| i.severity == Severity::Review)
+            .count(),
+        not_returned: missing.len(),
+        recheck_sample: s.picks.len(),
+        misjudgement_counties: mis.len(),
+    };
+    let m = serde_json::json!({
+        "tool": "minewatch audit",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": req.command,
+        "tasks": tt.path,
+        "returned": files,
+        "recheck_results": req.recheck_results,
+        "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed},
+        "summary": summary,
+        "outputs": AUDIT_OUTPUTS,
+    });
+    write_json(&staging.path("audit_manifest.json"), &m, &req.out)?;
+    staging.commit(&AUDIT_OUTPUTS, &[])?;
+    Ok(summary)
+}
