@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing minewatch needs on Debian 12, idempotently:
 # GDAL (library, headers, command-line tools and their Python scripts, which the tests
-# use as outside references), pkg-config, and `just`. Safe to run again: it installs
+# use as outside references), pkg-config, a CJK font, headless Chromium (package page test;
+# skip with MINEWATCH_NO_BROWSER=1), and `just`. Safe to run again: it installs
 # only what is missing.
 set -euo pipefail
 SUDO=""
@@ -13,6 +14,10 @@ command -v gdalinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 command -v gdal_sieve.py >/dev/null 2>&1 || need_apt+=(python3-gdal)
 /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || need_apt+=(python3-numpy)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# A CJK font for the Chinese text of county maps and chips (minewatch package).
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
+# Headless Chromium renders the offline package page in the tests (as a person would see it).
+if [ "${MINEWATCH_NO_BROWSER:-}" = "" ]; then command -v chromium >/dev/null 2>&1 || need_apt+=(chromium); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   $SUDO apt-get update -qq

@@ -33,6 +33,8 @@ enum Command {
     Overlay(cmd::overlay::OverlayArgs),
     /// Link years into sites and rank them by the law-driven policy (tasks with reasons).
     Rank(cmd::rank::RankArgs),
+    /// Write verification packages per county: tables, chips, maps, KML/GPX, offline page.
+    Package(cmd::package::PackageArgs),
     /// Draw a seeded spot-check or re-check sample (抽查) of ranked tasks.
     Sample(cmd::sample::SampleArgs),
     /// Validate the counties' returned verdicts, flag inconsistencies, draw the re-check.
@@ -53,6 +55,7 @@ fn main() {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Overlay(a) => cmd::overlay::run(a),
         Command::Rank(a) => cmd::rank::run(a),
+        Command::Package(a) => cmd::package::run(a),
         Command::Sample(a) => cmd::sample::run(a),
         Command::Audit(a) => cmd::audit::run(a),
     };

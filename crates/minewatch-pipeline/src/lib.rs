@@ -11,6 +11,7 @@ pub mod georef;
 pub mod inputs;
 pub mod manifest;
 pub mod overlay_run;
+pub mod package_run;
 pub mod params;
 pub mod patch_table;
 pub mod rank_run;

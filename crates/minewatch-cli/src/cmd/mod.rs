@@ -2,6 +2,7 @@ pub mod audit;
 pub mod detect;
 pub mod eval;
 pub mod overlay;
+pub mod package;
 pub mod rank;
 pub mod sample;
 

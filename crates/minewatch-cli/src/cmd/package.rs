@@ -1,0 +1,64 @@
+//! `minewatch package TASKS --imagery IMAGE... --out DIR [--layers layers.toml]`
+
+use super::detect::Format;
+use clap::Args;
+use minewatch_pipeline::package_run::{run_package, PackageRequest, PackageSummary};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PackageArgs {
+    /// A `minewatch rank` output folder (its tasks.gpkg) or a tasks GeoPackage.
+    pub tasks: PathBuf,
+    /// The dated images to cut chips from (the detect inputs), two or more.
+    #[arg(long, num_args = 1.., required = true)]
+    pub imagery: Vec<PathBuf>,
+    /// Layers file: outline mining rights (cyan) and zones (magenta) on the chips.
+    #[arg(long)]
+    pub layers: Option<PathBuf>,
+    /// Output folder: one folder and one zip per county.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// TrueType/TTC font with Chinese glyphs (default: WenQuanYi Micro Hei from fonts-wqy-microhei).
+    #[arg(long)]
+    pub font: Option<PathBuf>,
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(a: PackageArgs) -> i32 {
+    let req = PackageRequest {
+        tasks: a.tasks,
+        imagery: a.imagery,
+        layers: a.layers,
+        out: a.out,
+        threads: a.threads,
+        font: a.font,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    minewatch_pipeline::configure();
+    super::report(run_package(&req), a.format, print_text)
+}
+
+fn print_text(s: &PackageSummary) {
+    println!(
+        "{} tasks, {} chips, {} county packages in {}:",
+        s.tasks,
+        s.chips,
+        s.counties.len(),
+        s.out.display()
+    );
+    for c in &s.counties {
+        println!(
+            "  {}/ ({} tasks, {} chips; {}.zip {:.1} MB)",
+            c.folder,
+            c.tasks,
+            c.chips,
+            c.folder,
+            c.zip_bytes as f64 / 1e6
+        );
+    }
+}

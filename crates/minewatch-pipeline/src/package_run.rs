@@ -1,0 +1,762 @@
+//! County verification packages: per county a folder and a zip with the task table (field
+//! form left empty), GeoPackage and GeoJSON, before/after chips of every task for every date
+//! (true colour and, with SWIR and NIR, false colour) with the patch, licence and zone
+//! outlines, scale bar, north arrow and CGCS2000 centre coordinates, the county overview map
+//! (一张图), KML and GPX of the centres, and an offline index.html.
+
+use crate::error::PipelineError;
+use crate::inputs::{self, DatedImage};
+use crate::params::DetectParams;
+use crate::patch_table::{self, PatchRow};
+use crate::staging::Staging;
+use crate::write::table::{self as tw, GpkgLayer, Polys};
+use crate::write::{round, Attr, Kind};
+use ab_glyph::FontRef;
+use image::{imageops, RgbImage};
+use minewatch_core::{BandRole, Window};
+use minewatch_verify::audit::FORM;
+use minewatch_verify::render::{self, CYAN, MAGENTA, YELLOW};
+use minewatch_zones::{LayersSpec, LoadOptions, Reprojector, WorkCrs};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+/// Chip side in pixels.
+const CHIP: u32 = 320;
+
+#[derive(Debug, Clone)]
+pub struct PackageRequest {
+    pub tasks: PathBuf,
+    pub imagery: Vec<PathBuf>,
+    pub layers: Option<PathBuf>,
+    pub out: PathBuf,
+    pub threads: Option<usize>,
+    pub font: Option<PathBuf>,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageSummary {
+    pub out: PathBuf,
+    pub counties: Vec<CountyPackage>,
+    pub tasks: usize,
+    pub chips: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyPackage {
+    pub folder: String,
+    pub tasks: usize,
+    pub chips: usize,
+    pub zip_bytes: u64,
+}
+
+/// Rings of a zone to outline on chips (imagery CRS); true for a mining or exploration right.
+type Outline = (bool, Vec<Vec<(f64, f64)>>);
+
+struct Task<'a> {
+    row: &'a PatchRow,
+    n: usize,
+    site: String,
+    lonlat: (f64, f64),
+    reasons: String,
+    score: String,
+    class: String,
+    status: String,
+    area_mu: String,
+}
+
+pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError> {
+    let t0 = std::time::Instant::now();
+    let font_path = req.font.clone().unwrap_or_else(|| PathBuf::from(FONT));
+    let font_bytes = std::fs::read(&font_path).map_err(|e| {
+        PipelineError::Input(format!(
+            "font {}: {e}; install fonts-wqy-microhei (scripts/setup.sh does) or give --font",
+            font_path.display()
+        ))
+    })?;
+    let font = FontRef::try_from_slice_and_index(&font_bytes, 0)
+        .map_err(|e| PipelineError::Input(format!("font {}: {e}", font_path.display())))?;
+    let tpath = if req.tasks.is_dir() {
+        req.tasks.join("tasks.gpkg")
+    } else {
+        req.tasks.clone()
+    };
+    let table = patch_table::read_layer(&tpath, "tasks")?;
+    let col = |n: &str| table.columns.iter().position(|(c, _)| c == n);
+    if col("site_id").is_none() {
+        return Err(PipelineError::Input(format!(
+            "{}: no site_id column; give a `minewatch rank` output",
+            tpath.display()
+        )));
+    }
+    let images = inputs::resolve(&req.imagery, None, &DetectParams::default())?;
+    inputs::check_grids(&images)?;
+    let grid = images[0].info.grid.clone();
+    let tasks_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
+    let to_img = Reprojector::new(&tasks_srs, &minewatch_zones::crs::from_wkt(&grid.crs_wkt)?)?;
+    let to_ll = Reprojector::new(&tasks_srs, &minewatch_zones::crs::from_epsg(4490)?)?;
+    // Zones to outline, in the imagery CRS.
+    let mut outlines: Vec<Outline> = Vec::new();
+    if let Some(l) = &req.layers {
+        let spec = LayersSpec::from_file(l)?;
+        let work = WorkCrs {
+            wkt: grid.crs_wkt.clone(),
+            is_patch_crs: true,
+        };
+        let g = &grid.transform;
+        let (x0, y0) = (g[0], g[3]);
+        let (x1, y1) = (
+            g[0] + g[1] * grid.width as f64,
+            g[3] + g[5] * grid.height as f64,
+        );
+        let set = minewatch_zones::load(
+            &spec,
+            &LoadOptions {
+                work,
+                aoi: Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]),
+            },
+        )?;
+        for z in &set.zones {
+            let kind = &set.layers[z.layer].kind;
+            if *kind == minewatch_core::ZoneKind::AdminDivision {
+                continue;
+            }
+            let licence = matches!(
+                kind,
+                minewatch_core::ZoneKind::MiningRight | minewatch_core::ZoneKind::ExplorationRight
+            );
+            let rings = z
+                .geom
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+                .collect();
+            outlines.push((licence, rings));
+        }
+    }
+    let text = |r: &PatchRow, c: &str| match col(c).map(|i| &r.values[i]) {
+        Some(Attr::Text(s)) => s.clone(),
+        Some(Attr::Int(x)) => x.to_string(),
+        Some(Attr::Real(x)) => x.to_string(),
+        _ => String::new(),
+    };
+    // Group by county (province when no county is known), in priority order.
+    let mut groups: BTreeMap<(String, String), Vec<&PatchRow>> = BTreeMap::new();
+    for r in &table.rows {
+        let key = match (text(r, "county_code"), text(r, "province_code")) {
+            (c, _) if !c.is_empty() => (c, text(r, "county_name")),
+            (_, p) if !p.is_empty() => (p, text(r, "province_name")),
+            _ => ("000000".into(), "未定县".into()),
+        };
+        groups.entry(key).or_default().push(r);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let staging = Staging::new(&req.out)?;
+    let mut summary = PackageSummary {
+        out: req.out.clone(),
+        counties: Vec::new(),
+        tasks: 0,
+        chips: 0,
+    };
+    let mut names: Vec<String> = Vec::new();
+    for ((code, name), mut rows) in groups {
+        let rank = |r: &PatchRow| {
+            text(r, "rank_county")
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        };
+        rows.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+        let folder = format!("{code}_{}", if name.is_empty() { "未命名" } else { &name });
+        let dir = staging.path(&folder);
+        std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;
+        let mut tasks = Vec::new();
+        for (n, r) in rows.iter().enumerate() {
+            let ll = centre(&r.geom, &to_ll).map_err(PipelineError::Input)?;
+            tasks.push(Task {
+                row: r,
+                n: n + 1,
+                site: text(r, "site_id"),
+                lonlat: ll,
+                reasons: text(r, "reasons_zh"),
+                score: text(r, "score"),
+                class: text(r, "priority_class"),
+                status: text(r, "licence_status"),
+                area_mu: text(r, "illegal_area_mu"),
+            });
+        }
+        // Chips in parallel, one file per task, date and composite.
+        // Patch rings in the imagery CRS (GDAL transforms are not shared between threads).
+        let rings: Vec<Vec<Vec<(f64, f64)>>> = tasks
+            .iter()
+            .map(|t| image_rings(t, &to_img))
+            .collect::<Result<_, _>>()?;
+        let chips: Vec<Vec<String>> = pool.install(|| {
+            tasks
+                .par_iter()
+                .zip(rings.par_iter())
+                .map(|(t, r)| chips_for(t, r, &images, &outlines, &font, &dir))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let nchips: usize = chips.iter().map(Vec::len).sum();
+        // Tables: the task columns, then the form to fill.
+        let mut cols = table.columns.clone();
+        let mut header: Vec<String> = cols.iter().map(|(c, _)| c.clone()).collect();
+        for (en, zh) in FORM {
+            cols.push((en.to_string(), Kind::Text));
+            header.push(zh.to_string());
+        }
+        header[0] = "图斑地块编号".into();
+        let mut vals: Vec<Vec<Attr>> = Vec::new();
+        let mut polys: Vec<Polys> = Vec::new();
+        for t in &tasks {
+            let mut v = t.row.values.clone();
+            v.extend(FORM.iter().map(|_| Attr::Text(String::new())));
+            vals.push(v);
+            polys.push(crate::overlay_run::to_polys(&t.row.geom));
+        }
+        // The first column is site_id in rank outputs; keep the English name in GIS files.
+        tw::write_csv(&dir.join("tasks.csv"), &header, &vals)?;
+        tw::write_gpkg(
+            &dir.join("tasks.gpkg"),
+            &table.crs_wkt,
+            &[GpkgLayer {
+                name: "tasks",
+                columns: &cols,
+                rows: &vals,
+                geoms: Some(&polys),
+            }],
+        )?;
+        let ll = crate::overlay_run::lonlat_of(&table.crs_wkt, &polys)?;
+        tw::write_geojson(&dir.join("tasks.geojson"), "tasks", &cols, &vals, &ll)?;
+        write_kml(&dir.join("centres.kml"), &folder, &tasks)?;
+        write_gpx(&dir.join("centres.gpx"), &tasks)?;
+        let year = rows
+            .iter()
+            .map(|r| text(r, "last_date"))
+            .max()
+            .unwrap_or_default();
+        overview(
+            &dir.join("overview.png"),
+            &font,
+            &code,
+            &name,
+            &year[..year.len().min(4)],
+            &tasks,
+        )?;
+        write_html(
+            &dir.join("index.html"),
+            &code,
+            &name,
+            &tasks,
+            &chips,
+            &images,
+        )?;
+        let zip_name = format!("{folder}.zip");
+        let zip_bytes = zip_folder(&dir, &staging.path(&zip_name), &folder)?;
+        summary.tasks += tasks.len();
+        summary.chips += nchips;
+        summary.counties.push(CountyPackage {
+            folder: folder.clone(),
+            tasks: tasks.len(),
+            chips: nchips,
+            zip_bytes,
+        });
+        names.push(folder);
+        names.push(zip_name);
+    }
+    let m = serde_json::json!({
+        "tool": "minewatch package",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": req.command,
+        "tasks": tpath,
+        "imagery": images.iter().map(|i| serde_json::json!({"path": i.source, "date": i.info.date.to_string(), "profile": i.profile.name})).collect::<Vec<_>>(),
+        "layers": req.layers,
+        "font": font_path,
+        "summary": summary,
+        "seconds": round(t0.elapsed().as_secs_f64(), 3),
+    });
+    let text =
+        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(staging.path("package_manifest.json"), text + "\n")
+        .map_err(|e| out_err(&req.out, e))?;
+    names.push("package_manifest.json".into());
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Folders are replaced whole: an earlier run's folder of the same county goes first.
+    for n in &refs {
+        let p = req.out.join(n);
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
+    staging.commit(&refs, &[])?;
+    Ok(summary)
+}
+
+fn out_err(p: &Path, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Output {
+        path: p.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+fn centre(g: &geo_types::MultiPolygon<f64>, to_ll: &Reprojector) -> Result<(f64, f64), String> {
+    use geo::Centroid;
+    let c = g.centroid().ok_or("empty geometry")?;
+    let mut p = gdal::vector::Geometry::from_wkt(&format!("POINT ({} {})", c.x(), c.y()))
+        .map_err(|e| e.to_string())?;
+    to_ll.apply(&mut p)?;
+    let (x, y, _) = p.get_point(0);
+    Ok((x, y))
+}
+
+/// Chips of one task: for each date a true-colour chip and, with NIR and SWIR1, a false-
+/// colour one. Returns their file names (relative to the county folder).
+fn image_rings(t: &Task, to_img: &Reprojector) -> Result<Vec<Vec<(f64, f64)>>, PipelineError> {
+    let rings: Vec<Vec<(f64, f64)>> = t
+        .row
+        .geom
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+        .collect();
+    let rings: Vec<Vec<(f64, f64)>> = if to_img.is_identity() {
+        rings
+    } else {
+        let mp = crate::overlay_run::reproject(&t.row.geom, to_img)
+            .map_err(|e| PipelineError::Input(format!("task {}: {e}", t.site)))?;
+        mp.0.iter()
+            .flat_map(|p| {
+                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+            })
+            .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+            .collect()
+    };
+    Ok(rings)
+}
+
+fn chips_for(
+    t: &Task,
+    rings: &[Vec<(f64, f64)>],
+    images: &[DatedImage],
+    outlines: &[Outline],
+    font: &FontRef,
+    dir: &Path,
+) -> Result<Vec<String>, PipelineError> {
+    let grid = &images[0].info.grid;
+    let g = grid.transform;
+    let to_px = |x: f64, y: f64| ((x - g[0]) / g[1], (y - g[3]) / g[5]);
+    let (mut c0, mut r0, mut c1, mut r1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(x, y) in rings.iter().flatten() {
+        let (c, r) = to_px(x, y);
+        (c0, r0, c1, r1) = (c0.min(c), r0.min(r), c1.max(c), r1.max(r));
+    }
+    // A square window around the patch with half its size as margin, at least 48 px.
+    let side = ((c1 - c0).max(r1 - r0) * 2.0).max(48.0).ceil() as usize;
+    let side = side.min(grid.width).min(grid.height);
+    let cc = ((c0 + c1) / 2.0 - side as f64 / 2.0).round().max(0.0) as usize;
+    let rr = ((r0 + r1) / 2.0 - side as f64 / 2.0).round().max(0.0) as usize;
+    let win = Window {
+        col: cc.min(grid.width - side),
+        row: rr.min(grid.height - side),
+        width: side,
+        height: side,
+    };
+    let k = CHIP as f64 / side as f64;
+    let to_chip = |x: f64, y: f64| {
+        let (c, r) = to_px(x, y);
+        ((c - win.col as f64) * k, (r - win.row as f64) * k)
+    };
+    let m_per_px = g[1].abs() * metres_per_unit(grid) / k;
+    let mut names = Vec::new();
+    for img in images {
+        let p = &img.profile;
+        let mut combos: Vec<(&str, [BandRole; 3])> =
+            vec![("tc", [BandRole::Red, BandRole::Green, BandRole::Blue])];
+        if p.has(BandRole::Swir1) && p.has(BandRole::Nir) {
+            combos.push(("fc", [BandRole::Swir1, BandRole::Nir, BandRole::Red]));
+        }
+        let roles: Vec<BandRole> = {
+            let mut v: Vec<BandRole> = combos.iter().flat_map(|c| c.1).collect();
+            v.sort();
+            v.dedup();
+            v.retain(|r| p.has(*r));
+            v
+        };
+        let mut valid = vec![1u8; win.len()];
+        let bands = minewatch_raster::read_window(&img.info, p, &roles, &win, &mut valid)?;
+        for (tag, rgb) in combos {
+            if !rgb.iter().all(|r| p.has(*r)) {
+                continue;
+            }
+            let planes: Vec<Vec<f32>> = rgb
+                .iter()
+                .map(|r| {
+                    let mut v = bands.get(*r).map(|x| x.to_vec()).unwrap_or_default();
+                    for (x, ok) in v.iter_mut().zip(&valid) {
+                        if *ok == 0 {
+                            *x = f32::NAN;
+                        }
+                    }
+                    v
+                })
+                .collect();
+            let small = render::composite([&planes[0], &planes[1], &planes[2]], side, side);
+            let mut chip: RgbImage =
+                imageops::resize(&small, CHIP, CHIP, imageops::FilterType::Nearest);
+            for (licence, rs) in outlines {
+                for r in rs {
+                    let pts: Vec<(f64, f64)> = r.iter().map(|&(x, y)| to_chip(x, y)).collect();
+                    render::ring(&mut chip, &pts, if *licence { CYAN } else { MAGENTA }, 1);
+                }
+            }
+            for r in rings {
+                let pts: Vec<(f64, f64)> = r.iter().map(|&(x, y)| to_chip(x, y)).collect();
+                render::ring(&mut chip, &pts, YELLOW, 2);
+            }
+            let label = format!(
+                "{}  {}  {}",
+                t.n,
+                img.info.date,
+                if tag == "tc" {
+                    "真彩色"
+                } else {
+                    "假彩色 SWIR/NIR/R"
+                }
+            );
+            render::text(
+                &mut chip,
+                font,
+                &label,
+                (6.0, 4.0),
+                render::Pen::on_image(15.0),
+            );
+            render::north_arrow(&mut chip, font, CHIP as i64 - 18, 6);
+            render::scale_bar(&mut chip, font, m_per_px, 8, CHIP as i64 - 44);
+            let (lon, lat) = t.lonlat;
+            let c1 = format!(
+                "{} {}",
+                render::dms(lon, 'E', 'W'),
+                render::dms(lat, 'N', 'S')
+            );
+            let c2 = format!("{lon:.6}, {lat:.6} (CGCS2000)");
+            render::text(
+                &mut chip,
+                font,
+                &c1,
+                (6.0, CHIP as f32 - 34.0),
+                render::Pen::on_image(12.0),
+            );
+            render::text(
+                &mut chip,
+                font,
+                &c2,
+                (6.0, CHIP as f32 - 18.0),
+                render::Pen::on_image(12.0),
+            );
+            let name = format!(
+                "chips/{:03}_{}_{}_{tag}.png",
+                t.n,
+                t.site,
+                img.info.date.compact()
+            );
+            chip.save(dir.join(&name))
+                .map_err(|e| out_err(&dir.join(&name), e))?;
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// Metres per CRS unit: 1 for projected grids, ~111 km per degree (at the grid's centre
+/// latitude) for geographic ones.
+fn metres_per_unit(grid: &minewatch_core::Grid) -> f64 {
+    let projected = minewatch_zones::crs::from_wkt(&grid.crs_wkt)
+        .map(|s| s.is_projected())
+        .unwrap_or(true);
+    if projected {
+        1.0
+    } else {
+        let lat = grid.transform[3] + grid.transform[5] * grid.height as f64 / 2.0;
+        111_320.0 * lat.to_radians().cos()
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn write_kml(path: &Path, name: &str, tasks: &[Task]) -> Result<(), PipelineError> {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\n<Document>\n");
+    let _ = writeln!(s, "<name>{}</name>", esc(name));
+    for t in tasks {
+        let _ = writeln!(
+            s,
+            "<Placemark><name>{} {}</name><description>{}</description><Point><coordinates>{:.7},{:.7},0</coordinates></Point></Placemark>",
+            t.n,
+            esc(&t.site),
+            esc(&t.reasons),
+            t.lonlat.0,
+            t.lonlat.1
+        );
+    }
+    s.push_str("</Document>\n</kml>\n");
+    std::fs::write(path, s).map_err(|e| out_err(path, e))
+}
+
+fn write_gpx(path: &Path, tasks: &[Task]) -> Result<(), PipelineError> {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"minewatch\" xmlns=\"http://www.topografix.com/GPX/1/1\">\n");
+    for t in tasks {
+        let _ = writeln!(
+            s,
+            "<wpt lat=\"{:.7}\" lon=\"{:.7}\"><name>{} {}</name><desc>{}</desc></wpt>",
+            t.lonlat.1,
+            t.lonlat.0,
+            t.n,
+            esc(&t.site),
+            esc(&t.reasons)
+        );
+    }
+    s.push_str("</gpx>\n");
+    std::fs::write(path, s).map_err(|e| out_err(path, e))
+}
+
+/// Extent of the tasks' centres with a margin, and a projector into a `size` square.
+fn frame(tasks: &[Task], size: f64, pad: f64) -> (impl Fn((f64, f64)) -> (f64, f64), f64) {
+    let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for t in tasks {
+        (w, s, e, n) = (
+            w.min(t.lonlat.0),
+            s.min(t.lonlat.1),
+            e.max(t.lonlat.0),
+            n.max(t.lonlat.1),
+        );
+    }
+    let lat = (s + n) / 2.0;
+    let kx = lat.to_radians().cos();
+    let span = ((e - w) * kx).max(n - s).max(0.005) * 1.25;
+    let (cx, cy) = ((w + e) / 2.0, (s + n) / 2.0);
+    let inner = size - 2.0 * pad;
+    let f = move |(lon, la): (f64, f64)| {
+        (
+            pad + inner / 2.0 + (lon - cx) * kx / span * inner,
+            pad + inner / 2.0 - (la - cy) / span * inner,
+        )
+    };
+    // metres per map pixel
+    (f, span * 111_320.0 / inner)
+}
+
+/// The county monitoring map (一张图): title, county name and code, year, frame, numbered
+/// patches, legend, projection note, scale bar and north arrow.
+fn overview(
+    path: &Path,
+    font: &FontRef,
+    code: &str,
+    name: &str,
+    year: &str,
+    tasks: &[Task],
+) -> Result<(), PipelineError> {
+    let size = 900u32;
+    let mut img = RgbImage::from_pixel(size, size, image::Rgb([250, 250, 245]));
+    let black = render::BLACK;
+    render::text(
+        &mut img,
+        font,
+        &format!("{year}年度矿产卫片执法监测图"),
+        (30.0, 18.0),
+        render::Pen::on_paper(30.0),
+    );
+    render::text(
+        &mut img,
+        font,
+        &format!(
+            "{name}（行政区划代码 {code}）  疑似违法图斑 {} 个",
+            tasks.len()
+        ),
+        (30.0, 60.0),
+        render::Pen::on_paper(20.0),
+    );
+    let (x0, y0, x1, y1) = (30i64, 100i64, size as i64 - 30, size as i64 - 120);
+    for (a, b) in [
+        ((x0, y0), (x1, y0)),
+        ((x1, y0), (x1, y1)),
+        ((x1, y1), (x0, y1)),
+        ((x0, y1), (x0, y0)),
+    ] {
+        render::line(
+            &mut img,
+            (a.0 as f64, a.1 as f64),
+            (b.0 as f64, b.1 as f64),
+            black,
+            2,
+        );
+    }
+    let (proj, m_per_px) = frame(tasks, (x1 - x0) as f64, 40.0);
+    for t in tasks {
+        let (px, py) = proj(t.lonlat);
+        let (px, py) = (
+            px + x0 as f64,
+            py + y0 as f64 - ((x1 - x0) - (y1 - y0)) as f64 / 2.0,
+        );
+        let py = py.clamp(y0 as f64 + 8.0, y1 as f64 - 8.0);
+        render::fill_rect(&mut img, px as i64 - 4, py as i64 - 4, 9, 9, render::RED);
+        render::text(
+            &mut img,
+            font,
+            &t.n.to_string(),
+            (px as f32 + 6.0, py as f32 - 8.0),
+            render::Pen::on_paper(14.0),
+        );
+    }
+    let ly = y1 + 14;
+    render::fill_rect(&mut img, x0, ly + 6, 9, 9, render::RED);
+    render::text(
+        &mut img,
+        font,
+        "图例：■ 疑似违法图斑（数字为县内优先序号）",
+        (x0 as f32 + 14.0, ly as f32),
+        render::Pen::on_paper(16.0),
+    );
+    render::text(
+        &mut img,
+        font,
+        "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
+        (x0 as f32, ly as f32 + 26.0),
+        render::Pen::on_paper(14.0),
+    );
+    render::text(
+        &mut img,
+        font,
+        "制图：minewatch（卫片图斑为线索，须经实地核查）",
+        (x0 as f32, ly as f32 + 48.0),
+        render::Pen::on_paper(14.0),
+    );
+    // Scale bar and north arrow drawn on a dark plate so their white pen shows.
+    render::fill_rect(
+        &mut img,
+        x1 - 230,
+        ly - 4,
+        230,
+        60,
+        image::Rgb([60, 60, 60]),
+    );
+    let mut plate = RgbImage::from_pixel(230, 60, image::Rgb([60, 60, 60]));
+    render::scale_bar(&mut plate, font, m_per_px, 10, 38);
+    render::north_arrow(&mut plate, font, 205, 6);
+    imageops::overlay(&mut img, &plate, x1 - 230, ly - 4);
+    img.save(path).map_err(|e| out_err(path, e))
+}
+
+fn write_html(
+    path: &Path,
+    code: &str,
+    name: &str,
+    tasks: &[Task],
+    chips: &[Vec<String>],
+    images: &[DatedImage],
+) -> Result<(), PipelineError> {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{name} {code} 核查任务</title>\n<style>\
+body{{font-family:sans-serif;margin:16px;color:#222}} table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #bbb;padding:4px;vertical-align:top;font-size:13px}}\
+th{{background:#eee}} img.chip{{width:160px;height:160px;margin:1px}} .map{{border:1px solid #888;background:#fafaf5}}\
+</style></head>\n<body>\n<h1>{name}（{code}）矿产卫片执法核查任务</h1>\n<p>共 {} 个任务，按优先级排序。影像时相：{}。本页离线可用（无需网络）。</p>\n",
+        tasks.len(),
+        images.iter().map(|i| i.info.date.to_string()).collect::<Vec<_>>().join("、")
+    );
+    // An SVG map of the centres.
+    let (proj, _) = frame(tasks, 480.0, 24.0);
+    s.push_str("<svg class=\"map\" width=\"480\" height=\"480\" viewBox=\"0 0 480 480\">\n");
+    for t in tasks {
+        let (x, y) = proj(t.lonlat);
+        let _ = writeln!(
+            s,
+            "<a href=\"#t{0}\"><circle cx=\"{1:.1}\" cy=\"{2:.1}\" r=\"5\" fill=\"#d22\"/><text x=\"{3:.1}\" y=\"{4:.1}\" font-size=\"11\">{0}</text></a>",
+            t.n,
+            x,
+            y,
+            x + 6.0,
+            y - 4.0
+        );
+    }
+    s.push_str("</svg>\n<table>\n<tr><th>序号</th><th>图斑地块编号</th><th>得分 / 优先级</th><th>矿权状态</th><th>疑似违法面积(亩)</th><th>中心点</th><th>理由</th><th>影像</th></tr>\n");
+    for (t, c) in tasks.iter().zip(chips) {
+        let _ = write!(
+            s,
+            "<tr id=\"t{}\" class=\"task\"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td>{}</td><td>",
+            t.n,
+            t.n,
+            esc(&t.site),
+            esc(&t.score),
+            esc(&t.class),
+            esc(&t.status),
+            esc(&t.area_mu),
+            render::dms(t.lonlat.0, 'E', 'W'),
+            render::dms(t.lonlat.1, 'N', 'S'),
+            t.lonlat.0,
+            t.lonlat.1,
+            esc(&t.reasons)
+        );
+        for f in c {
+            let _ = write!(
+                s,
+                "<img class=\"chip\" src=\"{}\" alt=\"{}\">",
+                esc(f),
+                esc(f)
+            );
+        }
+        s.push_str("</td></tr>\n");
+    }
+    s.push_str("</table>\n<p><a href=\"tasks.csv\">tasks.csv</a>（填写核查结果后返回）· <a href=\"tasks.gpkg\">tasks.gpkg</a> · <a href=\"centres.kml\">centres.kml</a> · <a href=\"centres.gpx\">centres.gpx</a> · <a href=\"overview.png\">一张图</a></p>\n\
+<script>window.addEventListener('load',function(){var im=document.querySelectorAll('img.chip');var ok=0;im.forEach(function(i){if(i.complete&&i.naturalWidth>0)ok++;});document.body.setAttribute('data-chips-loaded',ok);document.body.setAttribute('data-chips',im.length);});</script>\n</body></html>\n");
+    std::fs::write(path, s).map_err(|e| out_err(path, e))
+}
+
+/// Zip a folder (sorted entries, fixed timestamps: the same files give the same bytes).
+fn zip_folder(dir: &Path, zip_path: &Path, root: &str) -> Result<u64, PipelineError> {
+    let f = std::fs::File::create(zip_path).map_err(|e| out_err(zip_path, e))?;
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| out_err(&d, e))?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for p in files {
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        z.start_file(format!("{root}/{rel}"), opts)
+            .map_err(|e| out_err(zip_path, e))?;
+        let bytes = std::fs::read(&p).map_err(|e| out_err(&p, e))?;
+        z.write_all(&bytes).map_err(|e| out_err(zip_path, e))?;
+    }
+    z.finish().map_err(|e| out_err(zip_path, e))?;
+    Ok(std::fs::metadata(zip_path).map(|m| m.len()).unwrap_or(0))
+}
