@@ -673,7 +673,7 @@ fn write_html(
         s,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{name} {code} 核查任务</title>\n<style>\
 body{{font-family:sans-serif;margin:16px;color:#222}} table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #bbb;padding:4px;vertical-align:top;font-size:13px}}\
-th{{background:#eee}} img.chip{{width:160px;height:160px;margin:1px}} .map{{border:1px solid #888;background:#fafaf5}}\
+th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px;margin:1px;display:inline-block}} .map{{border:1px solid #888;background:#fafaf5}}\
 </style></head>\n<body>\n<h1>{name}（{code}）矿产卫片执法核查任务</h1>\n<p>共 {} 个任务，按优先级排序。影像时相：{}。本页离线可用（无需网络）。</p>\n",
         tasks.len(),
         images.iter().map(|i| i.info.date.to_string()).collect::<Vec<_>>().join("、")
@@ -697,7 +697,7 @@ th{{background:#eee}} img.chip{{width:160px;height:160px;margin:1px}} .map{{bord
     for (t, c) in tasks.iter().zip(chips) {
         let _ = write!(
             s,
-            "<tr id=\"t{}\" class=\"task\"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td>{}</td><td>",
+            "<tr id=\"t{}\" class=\"task\"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td>{}</td><td class=\"chips\">",
             t.n,
             t.n,
             esc(&t.site),
