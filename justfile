@@ -4,7 +4,7 @@
 setup:
     bash scripts/setup.sh
 
-# Run detect → overlay → rank on the bundled real Landsat pair (Nanjing, Yangtze corridor, Jiangsu) and print where the results are.
+# Run detect → overlay → rank → package on the bundled real Landsat pair (Nanjing, Yangtze corridor, Jiangsu) and print where the results are.
 demo:
     bash scripts/demo.sh
 
