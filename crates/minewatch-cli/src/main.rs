@@ -35,6 +35,17 @@ enum Command {
     Rank(cmd::rank::RankArgs),
     /// Write verification packages per county: tables, chips, maps, KML/GPX, offline page.
     Package(cmd::package::PackageArgs),
+    /// Run every stage of a pipeline config in order, resuming finished work.
+    Run(cmd::run::RunArgs),
+    /// Check a pipeline config and every input it names; print the resolved settings.
+    Validate(cmd::run::ValidateArgs),
+    /// Print the JSON schema of pipeline configs.
+    Schema,
+    /// Print generated documentation (docs/cli.md, docs/config.md).
+    Docs {
+        #[command(subcommand)]
+        what: cmd::run::DocsWhat,
+    },
     /// Draw a seeded spot-check or re-check sample (抽查) of ranked tasks.
     Sample(cmd::sample::SampleArgs),
     /// Validate the counties' returned verdicts, flag inconsistencies, draw the re-check.
@@ -57,6 +68,10 @@ fn main() {
         Command::Rank(a) => cmd::rank::run(a),
         Command::Package(a) => cmd::package::run(a),
         Command::Sample(a) => cmd::sample::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Validate(a) => cmd::run::validate_cmd(a),
+        Command::Schema => cmd::run::schema(),
+        Command::Docs { what } => cmd::run::docs(what, <Cli as clap::CommandFactory>::command()),
         Command::Audit(a) => cmd::audit::run(a),
     };
     std::process::exit(code);

@@ -15,6 +15,8 @@ pub mod package_run;
 pub mod params;
 pub mod patch_table;
 pub mod rank_run;
+pub mod run_all;
+pub mod run_config;
 pub mod staging;
 pub mod table_read;
 pub mod verify_run;

@@ -4,6 +4,7 @@ pub mod eval;
 pub mod overlay;
 pub mod package;
 pub mod rank;
+pub mod run;
 pub mod sample;
 
 /// Print a run's summary (JSON or text) on stdout and return the exit code; errors go to

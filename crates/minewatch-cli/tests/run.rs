@@ -1,0 +1,219 @@
+//! `minewatch run | validate | schema | docs`: the whole chain from one config, resume after
+//! a real kill with byte-identical outputs, config errors named, generated docs current.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Data files of a run (manifests and the sample report record paths and timings, so they
+/// are left out).
+fn data_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                if !n.contains("manifest")
+                    && !n.contains("report")
+                    && !n.starts_with("run_state")
+                    && !n.starts_with('.')
+                {
+                    out.push(p.strip_prefix(root).unwrap().to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn stages(out: &Path) -> Vec<(String, String)> {
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap())
+            .unwrap();
+    m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn killed_run_resumes_to_byte_identical_outputs() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = root().join("pipelines/demo.toml");
+    let clean = d.path().join("clean");
+    let o = minewatch(&["run", s(&cfg), "--out", s(&clean)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all: Vec<String> = stages(&clean)
+        .into_iter()
+        .map(|(n, st)| format!("{n}:{st}"))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            "detect:done",
+            "overlay:done",
+            "rank:done",
+            "package:done",
+            "sample:done"
+        ]
+    );
+    // Again: nothing to do.
+    assert!(minewatch(&["run", s(&cfg), "--out", s(&clean)])
+        .status
+        .success());
+    assert!(stages(&clean).iter().all(|(_, st)| st == "skipped"));
+
+    // Kill a second run once ranking has finished (packages are being cut), then resume.
+    let killed = d.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(["run", s(&cfg), "--out", s(&killed), "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !killed.join("rank/rank_manifest.json").exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "rank never finished"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !killed.join("run_manifest.json").exists(),
+        "a killed run writes no run manifest"
+    );
+    let o = minewatch(&["run", s(&cfg), "--out", s(&killed)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let st = stages(&killed);
+    // detect and overlay were recorded before ranking started; rank itself may have been
+    // killed between writing its outputs and recording them, and then simply runs again.
+    for (name, status) in &st[..2] {
+        assert_eq!(status, "skipped", "{name} finished before the kill");
+    }
+    assert_ne!(st[3].1, "skipped", "packages were cut after the kill");
+    let (a, b) = (data_files(&clean), data_files(&killed));
+    assert_eq!(a, b, "same files");
+    assert!(a.len() > 100, "{} files", a.len());
+    for f in &a {
+        let same = std::fs::read(clean.join(f)).unwrap() == std::fs::read(killed.join(f)).unwrap();
+        assert!(same, "{} differs after resume", f.display());
+    }
+    // Changing an input re-runs what depends on it: a new sample seed re-draws only the sample.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("../", &format!("{}/", root().display()));
+    let text = text
+        .replace(
+            "\"peer-rule.toml\"",
+            &format!("\"{}/pipelines/peer-rule.toml\"", root().display()),
+        )
+        .replace(
+            "\"layers/nanjing.toml\"",
+            &format!("\"{}/pipelines/layers/nanjing.toml\"", root().display()),
+        )
+        .replace(
+            "\"policy/default.toml\"",
+            &format!("\"{}/pipelines/policy/default.toml\"", root().display()),
+        )
+        .replace("seed = 20241201", "seed = 7");
+    let cfg2 = d.path().join("demo2.toml");
+    std::fs::write(&cfg2, text).unwrap();
+    assert!(minewatch(&["run", s(&cfg2), "--out", s(&clean)])
+        .status
+        .success());
+    let st: Vec<String> = stages(&clean).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(st, ["skipped", "skipped", "skipped", "skipped", "done"]);
+}
+
+#[test]
+fn validate_names_what_is_wrong() {
+    let d = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let imgs = format!(
+        "{}/fixtures/real/nanjing_L5TM_*_nw400.tif",
+        root().display()
+    );
+    let cases = [
+        (format!("name='x'\nout='o'\n[detect]\nimages=['{}/nope_*.tif']\n", root().display()), "matches no file"),
+        (format!("name='x'\nout='o'\n[detect]\nimages=['{imgs}']\n[rank]\n"), "[rank] needs [overlay]"),
+        (format!("name='x'\nout='o'\n[detect]\nimages=['{imgs}']\n[overlay]\nlayers='missing.toml'\n"), "overlay.layers"),
+        (format!("name='x'\nout='o'\nbogus=1\n[detect]\nimages=['{imgs}']\n"), "unknown field `bogus`"),
+        (format!("name='x'\nout='o'\n[detect]\nimages=['{imgs}']\ndates=['2020-13-01','2021-01-01']\n"), "detect.dates"),
+    ];
+    for (i, (body, want)) in cases.iter().enumerate() {
+        let p = write(&format!("c{i}.toml"), body);
+        let o = minewatch(&["validate", s(&p)]);
+        assert_eq!(o.status.code(), Some(1), "{want}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(want) && e.contains(&format!("c{i}.toml")),
+            "want `{want}`: {e}"
+        );
+    }
+    // `@data/` paths resolve against --data-root.
+    let p = write(
+        "data.toml",
+        "name='x'\nout='@data/out'\n[detect]\nimages=['@data/fixtures/real/nanjing_L5TM_*_nw400.tif']\n",
+    );
+    let o = minewatch(&["validate", s(&p), "--data-root", s(&root())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"].as_array().unwrap().len(), 2);
+    // Every shipped example parses (the provincial one needs its data root to validate).
+    for f in ["demo.toml", "smoke.toml"] {
+        let o = minewatch(&["validate", s(&root().join("pipelines").join(f))]);
+        assert!(o.status.success(), "{f}: {}", stderr(&o));
+    }
+    let o = minewatch(&[
+        "validate",
+        s(&root().join("pipelines/provincial.toml")),
+        "--data-root",
+        s(d.path()),
+    ]);
+    assert!(stderr(&o).contains("detect.images"), "{}", stderr(&o));
+}
+
+#[test]
+fn generated_docs_and_schema_are_current() {
+    for (what, file) in [("cli", "docs/cli.md"), ("config", "docs/config.md")] {
+        let o = minewatch(&["docs", what]);
+        assert!(o.status.success());
+        let committed = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(
+            String::from_utf8(o.stdout).unwrap() == committed,
+            "{file} is stale: regenerate with `minewatch docs {what} > {file}`"
+        );
+    }
+    let o = minewatch(&["schema"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in [
+        "name", "out", "detect", "overlay", "rank", "package", "sample",
+    ] {
+        assert!(v["properties"].get(k).is_some(), "{k}");
+    }
+    assert_eq!(v["properties"]["detect"]["required"][0], "images");
+}

@@ -1,0 +1,396 @@
+//! `minewatch run CONFIG`: every configured stage in order (detect → overlay → rank →
+//! package → sample), each into its own sub-folder, with resume: a stage whose fingerprint
+//! (its resolved settings, the sha256 of its input files and its upstream stages'
+//! fingerprints) matches the recorded one and whose manifest exists is skipped. Stages write
+//! through staging folders, so a killed run leaves only whole stage outputs; the state file
+//! is replaced atomically after each stage. The run manifest is the process record.
+
+use crate::error::PipelineError;
+use crate::manifest::HashJob;
+use crate::overlay_run::{run_overlay, Header, OverlayRequest};
+use crate::package_run::{run_package, PackageRequest};
+use crate::params::DetectParams;
+use crate::rank_run::{run_rank, RankRequest};
+use crate::run_config::{Resolved, RunConfig};
+use crate::verify_run::{run_sample, SampleRequest};
+use crate::{run_detect, DetectRequest};
+use minewatch_core::AcqDate;
+use minewatch_verify::sample::{Allocation, Size};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub config: PathBuf,
+    /// Replaces the config's `out`.
+    pub out: Option<PathBuf>,
+    pub data_root: Option<PathBuf>,
+    pub threads: usize,
+    pub progress: bool,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub stage: String,
+    pub status: String,
+    pub seconds: f64,
+    pub out: PathBuf,
+    pub fingerprint: String,
+    pub summary: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub name: String,
+    pub out: PathBuf,
+    pub stages: Vec<StageReport>,
+}
+
+pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
+    let r = RunConfig::load(config, data_root)?;
+    // Inputs that only the stages parse: check them now.
+    if let Some(p) = &r.config.detect.params {
+        DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
+            path: p.clone(),
+            msg,
+        })?;
+    }
+    if let Some(o) = &r.config.overlay {
+        minewatch_zones::LayersSpec::from_file(&o.layers)?;
+    }
+    if let Some(Some(p)) = r.config.rank.as_ref().map(|x| &x.policy) {
+        minewatch_policy::Policy::from_file(p).map_err(|msg| PipelineError::Params {
+            path: p.clone(),
+            msg,
+        })?;
+    }
+    for d in &r.config.detect.dates {
+        AcqDate::parse(d).map_err(|e| PipelineError::Params {
+            path: config.to_path_buf(),
+            msg: format!("detect.dates: {e}"),
+        })?;
+    }
+    Ok(r)
+}
+
+fn sha(parts: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn file_hashes(paths: &[PathBuf]) -> Result<Vec<String>, PipelineError> {
+    let files: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let h = HashJob::start(files)?.finish()?;
+    // Content only: the same files named by another path are the same inputs.
+    Ok(h.into_iter().map(|(n, s)| format!("{n}:{s}")).collect())
+}
+
+/// Input files a layers file refers to (so an edited layer re-runs the overlay).
+fn layer_files(layers: &Path) -> Vec<PathBuf> {
+    let mut v = vec![layers.to_path_buf()];
+    if let Ok(s) = minewatch_zones::LayersSpec::from_file(layers) {
+        for l in s.layers {
+            v.push(l.path);
+            v.extend(l.attributes);
+        }
+        if let Some(d) = s.admin_codes {
+            v.extend(["provinces.csv", "cities.csv", "areas.csv"].map(|f| d.join(f)));
+        }
+    }
+    v
+}
+
+fn gdal_proj_versions() -> (String, String) {
+    let gdal = gdal::version::version_info("RELEASE_NAME");
+    let build = gdal::version::version_info("BUILD_INFO");
+    let proj = build
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("PROJ_RUNTIME_VERSION=")
+                .or_else(|| l.strip_prefix("PROJ_BUILD_VERSION="))
+        })
+        .unwrap_or("unknown")
+        .to_string();
+    (gdal, proj)
+}
+
+pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
+    let t0 = Instant::now();
+    let mut r = validate(&req.config, req.data_root.as_deref())?;
+    if let Some(o) = &req.out {
+        r.config.out = o.clone();
+    }
+    let r = r;
+    let c = &r.config;
+    std::fs::create_dir_all(&c.out).map_err(|e| PipelineError::Output {
+        path: c.out.clone(),
+        msg: format!("cannot create it: {e}"),
+    })?;
+    let state_path = c.out.join("run_state.json");
+    let mut state: BTreeMap<String, String> = std::fs::read_to_string(&state_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let mut reports: Vec<StageReport> = Vec::new();
+    let mut prev = sha(&[format!("{:?}", c.name)]);
+    let threads = req.threads;
+
+    // One closure per stage: (name, out folder, manifest file, input files, settings, run).
+    type Job<'a> = Box<dyn Fn() -> Result<serde_json::Value, PipelineError> + 'a>;
+    let det = c.out.join("detect");
+    let ov = c.out.join("overlay");
+    let rk = c.out.join("rank");
+    let pk = c.out.join("packages");
+    let sp = c.out.join("sample");
+    let dates: Option<Vec<AcqDate>> = if c.detect.dates.is_empty() {
+        None
+    } else {
+        Some(
+            c.detect
+                .dates
+                .iter()
+                .filter_map(|d| AcqDate::parse(d).ok())
+                .collect(),
+        )
+    };
+    /// One stage: name, output folder, the manifest that proves it finished, input files,
+    /// settings that change its output, and the work.
+    struct Stage<'a>(&'a str, PathBuf, &'a str, Vec<PathBuf>, String, Job<'a>);
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut det_inputs = r.images.clone();
+    det_inputs.extend(c.detect.params.clone());
+    stages.push(Stage(
+        "detect",
+        det.clone(),
+        "manifest.json",
+        det_inputs,
+        format!(
+            "images {} dates {:?} params {} quicklook {}",
+            r.images.len(),
+            c.detect.dates,
+            c.detect.params.is_some(),
+            c.detect.quicklook
+        ),
+        Box::new(|| {
+            let params = match &c.detect.params {
+                Some(p) => DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
+                    path: p.clone(),
+                    msg,
+                })?,
+                None => DetectParams::default(),
+            };
+            let s = run_detect(&DetectRequest {
+                images: r.images.clone(),
+                dates: dates.clone(),
+                params,
+                out: det.clone(),
+                threads,
+                window: 512,
+                progress: req.progress,
+                quicklook: c.detect.quicklook,
+                align: false,
+                mask: None,
+            })?;
+            Ok(serde_json::json!({"patches": s.patches, "total_area_m2": s.total_area_m2}))
+        }),
+    ));
+    if let Some(o) = &c.overlay {
+        stages.push(Stage(
+            "overlay",
+            ov.clone(),
+            "overlay_manifest.json",
+            layer_files(&o.layers),
+            String::new(),
+            Box::new(|| {
+                let s = run_overlay(&OverlayRequest {
+                    patches: det.clone(),
+                    layers: o.layers.clone(),
+                    out: ov.clone(),
+                    threads: Some(threads),
+                    header: Header::En,
+                    command: req.command.clone(),
+                })?;
+                Ok(serde_json::to_value(&s).unwrap_or_default())
+            }),
+        ));
+    }
+    if let Some(x) = &c.rank {
+        let files: Vec<PathBuf> = [&x.policy, &x.history, &x.penalties, &x.prices, &x.ledger]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        stages.push(Stage(
+            "rank",
+            rk.clone(),
+            "rank_manifest.json",
+            files,
+            format!(
+                "policy {} history {} penalties {} prices {} ledger {}",
+                x.policy.is_some(),
+                x.history.is_some(),
+                x.penalties.is_some(),
+                x.prices.is_some(),
+                x.ledger.is_some()
+            ),
+            Box::new(|| {
+                let s = run_rank(&RankRequest {
+                    findings: vec![ov.clone()],
+                    policy: x.policy.clone(),
+                    history: x.history.clone(),
+                    penalties: x.penalties.clone(),
+                    prices: x.prices.clone(),
+                    ledger: x.ledger.clone(),
+                    out: rk.clone(),
+                    threads: Some(threads),
+                    header: Header::En,
+                    command: req.command.clone(),
+                })?;
+                Ok(serde_json::to_value(&s).unwrap_or_default())
+            }),
+        ));
+    }
+    if let Some(p) = &c.package {
+        let layers = p
+            .layers
+            .clone()
+            .or_else(|| c.overlay.as_ref().map(|o| o.layers.clone()));
+        let files = layers.as_deref().map(layer_files).unwrap_or_default();
+        stages.push(Stage(
+            "package",
+            pk.clone(),
+            "package_manifest.json",
+            files,
+            format!("layers {}", p.layers.is_some()),
+            Box::new(|| {
+                let s = run_package(&PackageRequest {
+                    tasks: rk.clone(),
+                    imagery: r.images.clone(),
+                    layers: p
+                        .layers
+                        .clone()
+                        .or_else(|| c.overlay.as_ref().map(|o| o.layers.clone())),
+                    out: pk.clone(),
+                    threads: Some(threads),
+                    font: None,
+                    command: req.command.clone(),
+                })?;
+                Ok(serde_json::to_value(&s).unwrap_or_default())
+            }),
+        ));
+    }
+    if let Some(s) = &c.sample {
+        stages.push(Stage(
+            "sample",
+            sp.clone(),
+            "sample_manifest.json",
+            Vec::new(),
+            format!("{s:?}"),
+            Box::new(|| {
+                let size = match (s.rate, s.count) {
+                    (Some(x), _) => Size::Rate(x),
+                    (_, Some(n)) => Size::Count(n),
+                    _ => Size::Rate(0.1),
+                };
+                let out = run_sample(&SampleRequest {
+                    input: rk.clone(),
+                    id_column: "site_id".into(),
+                    strata: s.strata.clone(),
+                    must: s.must.clone(),
+                    size,
+                    allocation: Allocation::Proportional,
+                    neyman_by: None,
+                    min_per_stratum: s.min_per_stratum,
+                    seed: s.seed,
+                    out: sp.clone(),
+                    command: req.command.clone(),
+                })?;
+                Ok(serde_json::to_value(&out).unwrap_or_default())
+            }),
+        ));
+    }
+
+    for Stage(name, out, manifest, inputs, settings, job) in &stages {
+        let t = Instant::now();
+        let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
+        parts.extend(file_hashes(inputs)?);
+        let fp = sha(&parts);
+        let done = state.get(*name) == Some(&fp) && out.join(manifest).is_file();
+        let (status, summary) = if done {
+            eprintln!("run: {name}: done earlier, skipped");
+            ("skipped", serde_json::Value::Null)
+        } else {
+            eprintln!("run: {name} …");
+            // A stage re-runs whole: its old outputs must not survive beside new ones.
+            state.remove(*name);
+            save_state(&state_path, &state)?;
+            (("done"), job()?)
+        };
+        state.insert(name.to_string(), fp.clone());
+        save_state(&state_path, &state)?;
+        reports.push(StageReport {
+            stage: name.to_string(),
+            status: status.into(),
+            seconds: crate::write::round(t.elapsed().as_secs_f64(), 3),
+            out: out.clone(),
+            fingerprint: fp.clone(),
+            summary,
+        });
+        prev = fp;
+    }
+    let (gdal, proj) = gdal_proj_versions();
+    let inputs: Vec<serde_json::Value> = r
+        .images
+        .iter()
+        .zip(file_hashes(&r.images)?)
+        .map(|(p, h)| serde_json::json!({"path": p, "bytes_sha256": h}))
+        .collect();
+    let m = serde_json::json!({
+        "tool": "minewatch run",
+        "version": env!("CARGO_PKG_VERSION"),
+        "gdal": gdal,
+        "proj": proj,
+        "command": req.command,
+        "config": r.source,
+        "resolved": r.config,
+        "images": inputs,
+        "threads": threads,
+        "stages": reports,
+        "failures": [],
+        "seconds": crate::write::round(t0.elapsed().as_secs_f64(), 3),
+    });
+    let text =
+        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let tmp = c.out.join(".run_manifest.json.tmp");
+    std::fs::write(&tmp, text + "\n")
+        .and_then(|_| std::fs::rename(&tmp, c.out.join("run_manifest.json")))
+        .map_err(|e| PipelineError::Output {
+            path: c.out.clone(),
+            msg: e.to_string(),
+        })?;
+    Ok(RunSummary {
+        name: c.name.clone(),
+        out: c.out.clone(),
+        stages: reports,
+    })
+}
+
+fn save_state(path: &Path, state: &BTreeMap<String, String>) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("json.tmp");
+    let text =
+        serde_json::to_string_pretty(state).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| PipelineError::Output {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })
+}

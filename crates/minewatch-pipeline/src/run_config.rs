@@ -1,0 +1,397 @@
+//! The run config (`pipelines/*.toml`): what a whole run computes — images (globs allowed),
+//! detect parameters, layers, policy, history, penalties, prices, packages and the
+//! spot-check design. Paths resolve relative to the config file; `data_root` (or
+//! `--data-root`, or `MINEWATCH_DATA_ROOT`) replaces the config folder for inputs that
+//! start with `@data/`.
+
+use crate::error::PipelineError;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// A name for the run (manifest, messages).
+    pub name: String,
+    /// Output folder; each stage writes a sub-folder.
+    pub out: PathBuf,
+    /// Root for paths written `@data/...`.
+    #[serde(default)]
+    pub data_root: Option<PathBuf>,
+    pub detect: DetectStage,
+    #[serde(default)]
+    pub overlay: Option<OverlayStage>,
+    #[serde(default)]
+    pub rank: Option<RankStage>,
+    #[serde(default)]
+    pub package: Option<PackageStage>,
+    #[serde(default)]
+    pub sample: Option<SampleStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectStage {
+    /// Image paths or globs (`*`, `?` in the file name), dated by metadata or name.
+    pub images: Vec<String>,
+    /// Dates in image order (after glob expansion, sorted by path), when names lack them.
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// A detect params file (method, profile, rule, MMU …); default parameters otherwise.
+    #[serde(default)]
+    pub params: Option<PathBuf>,
+    #[serde(default)]
+    pub quicklook: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlayStage {
+    pub layers: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankStage {
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+    #[serde(default)]
+    pub history: Option<PathBuf>,
+    #[serde(default)]
+    pub penalties: Option<PathBuf>,
+    #[serde(default)]
+    pub prices: Option<PathBuf>,
+    #[serde(default)]
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageStage {
+    /// Layers to outline on chips (default: the overlay's).
+    #[serde(default)]
+    pub layers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleStage {
+    pub seed: u64,
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(default)]
+    pub strata: Vec<String>,
+    #[serde(default)]
+    pub must: Vec<String>,
+    #[serde(default)]
+    pub min_per_stratum: usize,
+}
+
+/// A config with every path resolved and every glob expanded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub source: PathBuf,
+    pub config: RunConfig,
+    pub images: Vec<PathBuf>,
+}
+
+impl RunConfig {
+    pub fn load(path: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
+        let perr = |msg: String| PipelineError::Params {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| perr(format!("cannot read it: {e}")))?;
+        let mut c: RunConfig = toml::from_str(&text).map_err(|e| perr(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let root = data_root
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("MINEWATCH_DATA_ROOT").map(PathBuf::from))
+            .or_else(|| c.data_root.as_ref().map(|d| base.join(d)))
+            .unwrap_or_else(|| base.clone());
+        let res = |p: &Path| -> PathBuf {
+            match p.to_str().and_then(|s| s.strip_prefix("@data/")) {
+                Some(rest) => root.join(rest),
+                None if p.is_absolute() => p.to_path_buf(),
+                None => base.join(p),
+            }
+        };
+        c.out = res(&c.out);
+        let mut images = Vec::new();
+        for g in &c.detect.images {
+            let found = glob(&res(Path::new(g)));
+            if found.is_empty() {
+                return Err(perr(format!("detect.images: `{g}` matches no file")));
+            }
+            images.extend(found);
+        }
+        if images.len() < 2 {
+            return Err(perr(format!(
+                "detect.images: {} image(s) found; a run needs two or more dates",
+                images.len()
+            )));
+        }
+        let opt = |o: &mut Option<PathBuf>| {
+            if let Some(p) = o.as_mut() {
+                *p = res(p);
+            }
+        };
+        opt(&mut c.detect.params);
+        if let Some(o) = c.overlay.as_mut() {
+            o.layers = res(&o.layers);
+        }
+        if let Some(r) = c.rank.as_mut() {
+            for f in [
+                &mut r.policy,
+                &mut r.history,
+                &mut r.penalties,
+                &mut r.prices,
+                &mut r.ledger,
+            ] {
+                opt(f);
+            }
+        }
+        if let Some(p) = c.package.as_mut() {
+            opt(&mut p.layers);
+        }
+        if c.rank.is_some() && c.overlay.is_none() {
+            return Err(perr(
+                "[rank] needs [overlay]: ranking reads the findings".into(),
+            ));
+        }
+        if c.package.is_some() && c.rank.is_none() {
+            return Err(perr(
+                "[package] needs [rank]: packages hold ranked tasks".into(),
+            ));
+        }
+        if c.sample.is_some() && c.rank.is_none() {
+            return Err(perr(
+                "[sample] needs [rank]: samples are drawn from ranked tasks".into(),
+            ));
+        }
+        if let Some(s) = &c.sample {
+            if s.rate.is_some() == s.count.is_some() {
+                return Err(perr(
+                    "[sample] needs exactly one of `rate` or `count`".into(),
+                ));
+            }
+        }
+        // Every named input must exist now, not halfway through a run.
+        let mut named: Vec<(&str, &PathBuf)> = Vec::new();
+        if let Some(p) = &c.detect.params {
+            named.push(("detect.params", p));
+        }
+        if let Some(o) = &c.overlay {
+            named.push(("overlay.layers", &o.layers));
+        }
+        if let Some(r) = &c.rank {
+            for (k, v) in [
+                ("rank.policy", &r.policy),
+                ("rank.history", &r.history),
+                ("rank.penalties", &r.penalties),
+                ("rank.prices", &r.prices),
+                ("rank.ledger", &r.ledger),
+            ] {
+                if let Some(p) = v {
+                    named.push((k, p));
+                }
+            }
+        }
+        if let Some(Some(p)) = c.package.as_ref().map(|p| &p.layers) {
+            named.push(("package.layers", p));
+        }
+        for (k, p) in named {
+            if !p.exists() {
+                return Err(perr(format!("{k}: {} not found", p.display())));
+            }
+        }
+        Ok(Resolved {
+            source: path.to_path_buf(),
+            config: c,
+            images,
+        })
+    }
+}
+
+/// Files matching a path whose last component may hold `*` and `?`, sorted.
+pub fn glob(p: &Path) -> Vec<PathBuf> {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        return if p.is_file() {
+            vec![p.to_path_buf()]
+        } else {
+            Vec::new()
+        };
+    }
+    let dir = p.parent().unwrap_or(Path::new("."));
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|f| f.is_file())
+                .filter(|f| {
+                    f.file_name()
+                        .is_some_and(|n| matches(&name, &n.to_string_lossy()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn matches(pat: &str, s: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    while i < p.len() && p[i] == '*' {
+        i += 1;
+    }
+    i == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_patterns() {
+        assert!(matches(
+            "nanjing_*_nw400.tif",
+            "nanjing_L5TM_20000503_nw400.tif"
+        ));
+        assert!(!matches(
+            "nanjing_*_nw400.tif",
+            "nanjing_L5TM_20000503_clip400.tif"
+        ));
+        assert!(matches("a?c*", "abcdef"));
+        assert!(!matches("a?c", "abcd"));
+    }
+}
+
+/// Keys of the run config with their types and meaning: the source of `minewatch schema`
+/// and of `docs/config.md`.
+pub const KEYS: &[(&str, &str, bool, &str)] = &[
+    ("name", "string", true, "A name for the run, recorded in the run manifest."),
+    ("out", "path", true, "Output folder; each stage writes a sub-folder (detect, overlay, rank, packages, sample) and the run writes run_manifest.json and run_state.json."),
+    ("data_root", "path", false, "Folder that inputs written `@data/...` resolve against (overridden by --data-root or MINEWATCH_DATA_ROOT)."),
+    ("detect.images", "array of path/glob", true, "Dated images (GeoTIFF/COG); `*` and `?` allowed in file names; two or more."),
+    ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them."),
+    ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats)."),
+    ("detect.quicklook", "bool", false, "Also write quicklook.png."),
+    ("overlay.layers", "path", false, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
+    ("rank.policy", "path", false, "Priority policy (default pipelines/policy/default.toml weights). The [rank] table enables ranking."),
+    ("rank.history", "path", false, "Earlier verdicts (CSV or GeoPackage)."),
+    ("rank.penalties", "path", false, "Administrative penalties (CSV or GeoPackage)."),
+    ("rank.prices", "path", false, "Mineral prices by period (CSV)."),
+    ("rank.ledger", "path", false, "The previous run's ledger.csv, to keep site ids."),
+    ("package.layers", "path", false, "Layers to outline on chips (default: overlay.layers). The [package] table enables county packages from the detect images."),
+    ("sample.seed", "integer", false, "Seed of the spot-check draw. The [sample] table enables it."),
+    ("sample.rate", "number", false, "Share of tasks to draw (one of rate or count)."),
+    ("sample.count", "integer", false, "Number of tasks to draw (one of rate or count)."),
+    ("sample.strata", "array of string", false, "Task columns that define strata, e.g. county_code, priority_class."),
+    ("sample.must", "array of string", false, "Mandatory inclusions: COLUMN, COLUMN=VALUE, COLUMN~TEXT or COLUMN>=NUMBER."),
+    ("sample.min_per_stratum", "integer", false, "At least this many random tasks per stratum."),
+];
+
+/// JSON schema of the run config.
+pub fn schema() -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let ty = |t: &str| -> Value {
+        match t {
+            "string" | "path" | "date" => json!({"type": "string"}),
+            "bool" => json!({"type": "boolean"}),
+            "integer" => json!({"type": "integer", "minimum": 0}),
+            "number" => json!({"type": "number"}),
+            _ => json!({"type": "array", "items": {"type": "string"}}),
+        }
+    };
+    let mut top = Map::new();
+    let mut required_top = Vec::new();
+    let mut tables: BTreeMapLike = BTreeMapLike::default();
+    for (k, t, req, d) in KEYS {
+        let mut v = ty(t);
+        v["description"] = json!(d);
+        match k.split_once('.') {
+            None => {
+                top.insert(k.to_string(), v);
+                if *req {
+                    required_top.push(k.to_string());
+                }
+            }
+            Some((tbl, key)) => tables.add(tbl, key, v, *req),
+        }
+    }
+    for (tbl, (props, req)) in tables.0 {
+        top.insert(
+            tbl.clone(),
+            json!({"type": "object", "additionalProperties": false, "properties": props, "required": req}),
+        );
+        if tbl == "detect" {
+            required_top.push(tbl);
+        }
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "minewatch run config (pipelines/*.toml)",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": top,
+        "required": required_top,
+    })
+}
+
+#[derive(Default)]
+struct BTreeMapLike(
+    std::collections::BTreeMap<String, (serde_json::Map<String, serde_json::Value>, Vec<String>)>,
+);
+
+impl BTreeMapLike {
+    fn add(&mut self, tbl: &str, key: &str, v: serde_json::Value, req: bool) {
+        let e = self.0.entry(tbl.to_string()).or_default();
+        e.0.insert(key.to_string(), v);
+        if req {
+            e.1.push(key.to_string());
+        }
+    }
+}
+
+/// `docs/config.md`, generated from `KEYS` (CI checks the committed file is current).
+pub fn config_markdown() -> String {
+    let mut s = String::from(
+        "# Run config reference (`pipelines/*.toml`)\n\n\
+         Generated by `minewatch docs config`; do not edit by hand. Paths are relative to the\n\
+         config file; `@data/...` resolves against `data_root` (or `--data-root`, or\n\
+         `MINEWATCH_DATA_ROOT`). Every input is checked by `minewatch validate CONFIG` before a\n\
+         run. JSON schema: `minewatch schema`.\n\n| key | type | required | meaning |\n|---|---|---|---|\n",
+    );
+    for (k, t, req, d) in KEYS {
+        s.push_str(&format!(
+            "| `{k}` | {t} | {} | {d} |\n",
+            if *req { "yes" } else { "no" }
+        ));
+    }
+    s.push_str("\nExamples: `pipelines/demo.toml` (the bundled Nanjing chain), `pipelines/provincial.toml` (a multi-year provincial run), `pipelines/smoke.toml` (fixture smoke run).\n");
+    s
+}
