@@ -118,7 +118,7 @@ def med(label, i):
     return statistics.median(r[i] for r in by[label])
 mw = med("minewatch", 0)
 print(f"\n{n}² scene, {len(by['minewatch'])} run(s) each, medians")
-print(f"| tool | wall s | CPU s | peak RSS MiB | wall vs minewatch |")
+print(f"| tool | wall s | CPU s | peak RSS MiB | wall vs minewatch detect |")
 print(f"|---|---|---|---|---|")
 # detect + overlay, run by run
 if "minewatch_overlay" in by:
@@ -129,6 +129,11 @@ for label in ["minewatch", "minewatch_overlay", "minewatch_detect_plus_overlay",
     if label in by:
         bad = [r for r in by[label] if r[3] != 0]
         print(f"| {label}{' (FAILED)' if bad else ''} | {med(label,0):.2f} | {med(label,1):.2f} | {med(label,2)/1024:.0f} | {med(label,0)/mw:.1f}x |")
+if "minewatch_detect_plus_overlay" in by:
+    whole = med("minewatch_detect_plus_overlay", 0)
+    for peer in ["peer_a_gdal_cli", "peer_b_python"]:
+        if peer in by:
+            print(f"| whole pipeline: {peer} vs minewatch detect + overlay | {med(peer,0):.2f} vs {whole:.2f} | | | {med(peer,0)/whole:.1f}x |")
 # stages: the peers' detection stages and join stage beside minewatch's
 ov = [tuple(map(float, l.split())) for l in open(os.path.join(results, f"ov_stages_{n}.tsv"))]
 ov_load = statistics.median(x[0] for x in ov[-len(by["minewatch"]):])
