@@ -59,6 +59,32 @@ impl AcqDate {
         Self::new(y, m, d).ok_or_else(err)
     }
 
+    /// Dates as people type them in tables: the strict forms, and also `2024/6/1`,
+    /// `2024.6.1`, `2024-6-1` (Excel exports), with an optional time after a space or `T`.
+    pub fn parse_lenient(text: &str) -> Result<Self, DateError> {
+        if let Ok(d) = Self::parse(text) {
+            return Ok(d);
+        }
+        let err = || DateError {
+            text: text.to_string(),
+        };
+        let head = text.trim().split([' ', 'T']).next().unwrap_or("");
+        let parts: Vec<&str> = head.split(['-', '/', '.']).collect();
+        if parts.len() != 3
+            || parts[0].len() != 4
+            || parts[1].is_empty()
+            || parts[1].len() > 2
+            || parts[2].is_empty()
+            || parts[2].len() > 2
+        {
+            return Err(err());
+        }
+        let y: u16 = parts[0].parse().map_err(|_| err())?;
+        let m: u8 = parts[1].parse().map_err(|_| err())?;
+        let d: u8 = parts[2].parse().map_err(|_| err())?;
+        Self::new(y, m, d).ok_or_else(err)
+    }
+
     /// Find a `YYYYMMDD` run of exactly eight digits in a file name that is a real date.
     /// Longer digit runs (tile numbers, timestamps) are not taken apart, to avoid guessing.
     pub fn find_in_name(name: &str) -> Option<Self> {
@@ -105,6 +131,28 @@ impl DatePair {
     /// `20160927_20180323`: the pair's part of every patch id.
     pub fn key(&self) -> String {
         format!("{}_{}", self.before.compact(), self.after.compact())
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::AcqDate;
+
+    #[test]
+    fn excel_style_dates() {
+        let d = AcqDate::new(2024, 6, 1).unwrap();
+        for t in [
+            "2024/6/1",
+            "2024.06.01",
+            "2024-6-1 00:00:00",
+            "2024-06-01T08:00",
+            "20240601",
+        ] {
+            assert_eq!(AcqDate::parse_lenient(t), Ok(d), "{t}");
+        }
+        for t in ["2024/13/1", "24/6/1", "2024/6", "June 1"] {
+            assert!(AcqDate::parse_lenient(t).is_err(), "{t}");
+        }
     }
 }
 

@@ -95,6 +95,16 @@ pub fn build(
         .values()
         .map(|m| make_site(patches, m, prior, latest_pair, &boxes, outside, p))
         .collect();
+    // An earlier site whose bridging patch is gone splits: the group holding its earliest
+    // patch keeps the id, the others take ids of their own.
+    sites.sort_by(|a, b| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
+    for k in 1..sites.len() {
+        if sites[k].id == sites[k - 1].id || sites[..k].iter().any(|s| s.id == sites[k].id) {
+            let fresh = format!("S{}", sites[k].patch_ids[0]);
+            let old = std::mem::replace(&mut sites[k].id, fresh);
+            sites[k].merged_ids.retain(|m| *m != old);
+        }
+    }
     sites.sort_by(|a, b| a.id.cmp(&b.id));
     sites
 }

@@ -342,6 +342,8 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
             date: r.date_after,
         });
     }
+    // No patches: nothing to place, so read no zone either (a point far from any data).
+    let aoi = aoi.or(Some([0.0, 0.0, 0.0, 0.0]));
     Ok(Prepared { work, patches, aoi })
 }
 

@@ -104,21 +104,32 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     let mut outlines: Vec<Outline> = Vec::new();
     if let Some(l) = &req.layers {
         let spec = LayersSpec::from_file(l)?;
-        let work = WorkCrs {
-            wkt: grid.crs_wkt.clone(),
-            is_patch_crs: true,
-        };
+        // Zones are built in a metric CRS (buffers are metres), then drawn in the imagery's.
         let g = &grid.transform;
         let (x0, y0) = (g[0], g[3]);
         let (x1, y1) = (
             g[0] + g[1] * grid.width as f64,
             g[3] + g[5] * grid.height as f64,
         );
+        let img_box = [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+        let img_srs = minewatch_zones::crs::from_wkt(&grid.crs_wkt)?;
+        let ll = Reprojector::new(&img_srs, &minewatch_zones::crs::from_epsg(4326)?)?
+            .bounds(img_box)
+            .map_err(PipelineError::Input)?;
+        let work = WorkCrs::choose(
+            &grid.crs_wkt,
+            (0.5 * (ll[0] + ll[2]), 0.5 * (ll[1] + ll[3])),
+        )?;
+        let work_srs = work.srs()?;
+        let aoi = Reprojector::new(&img_srs, &work_srs)?
+            .bounds(img_box)
+            .map_err(PipelineError::Input)?;
+        let back = Reprojector::new(&work_srs, &img_srs)?;
         let set = minewatch_zones::load(
             &spec,
             &LoadOptions {
                 work,
-                aoi: Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]),
+                aoi: Some(aoi),
             },
         )?;
         for z in &set.zones {
@@ -130,8 +141,12 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 kind,
                 minewatch_core::ZoneKind::MiningRight | minewatch_core::ZoneKind::ExplorationRight
             );
-            let rings = z
-                .geom
+            let geom = if back.is_identity() {
+                z.geom.clone()
+            } else {
+                crate::overlay_run::reproject(&z.geom, &back).map_err(PipelineError::Input)?
+            };
+            let rings = geom
                 .0
                 .iter()
                 .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
@@ -290,6 +305,22 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         .map_err(|e| out_err(&req.out, e))?;
     names.push("package_manifest.json".into());
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Counties of an earlier run into this folder that this run does not have must not
+    // survive beside it (their names come from the earlier manifest).
+    if let Ok(text) = std::fs::read_to_string(req.out.join("package_manifest.json")) {
+        if let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) {
+            for c in m["summary"]["counties"].as_array().into_iter().flatten() {
+                if let Some(f) = c["folder"]
+                    .as_str()
+                    .filter(|f| !f.contains(['/', '\\']) && !names.iter().any(|n| n == f))
+                {
+                    let _ = std::fs::remove_file(req.out.join("package_manifest.json"));
+                    let _ = std::fs::remove_dir_all(req.out.join(f));
+                    let _ = std::fs::remove_file(req.out.join(format!("{f}.zip")));
+                }
+            }
+        }
+    }
     // Folders are replaced whole: an earlier run's folder of the same county goes first.
     for n in &refs {
         let p = req.out.join(n);

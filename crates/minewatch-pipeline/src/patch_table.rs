@@ -108,7 +108,15 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
             Some(Attr::Int(a)) => Some(*a as f64),
             _ => None,
         };
-        let date_after = text(after_i).and_then(|s| AcqDate::parse(&s).ok());
+        // A date that is there but unreadable must stop the run: without it, expired
+        // licences would count as valid.
+        let date_after = match text(after_i).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(
+                AcqDate::parse_lenient(&s)
+                    .map_err(|e| err(format!("patch {id}, field `date_after`: {e}")))?,
+            ),
+        };
         rows.push(PatchRow {
             id,
             values,

@@ -266,7 +266,12 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     let header = |c: &[(String, Kind)]| req.header.names(c, zh);
     tw::write_csv(&staging.path("tasks.csv"), &header(&cols), &rows)?;
     let (lc, lr) = ledger_rows(&sites, &loaded.patches);
-    tw::write_csv(&staging.path("ledger.csv"), &header(&lc), &lr)?;
+    // Read back by the next run (`--ledger`): English columns whatever --header says.
+    tw::write_csv(
+        &staging.path("ledger.csv"),
+        &lc.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        &lr,
+    )?;
     let (tc, tr) = trend_rows(&county_trends, "county_code", "county_name");
     tw::write_csv(&staging.path("trends_county.csv"), &header(&tc), &tr)?;
     let (mc, mr) = trend_rows(&mineral_trends, "mineral", "mineral_name");
@@ -405,7 +410,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 }
             };
             let date = |c: &str| -> Result<AcqDate, PipelineError> {
-                AcqDate::parse(&text(c)).map_err(|e| {
+                AcqDate::parse_lenient(&text(c)).map_err(|e| {
                     PipelineError::Input(format!(
                         "{} row {}, field `{c}`: {e}",
                         path.display(),
@@ -588,7 +593,7 @@ fn date_field(
     let v = row
         .get(k)
         .ok_or_else(|| t.err(line, k, "empty; give a date like 2023-06-30"))?;
-    AcqDate::parse(v).map_err(|e| t.err(line, k, e))
+    AcqDate::parse_lenient(v).map_err(|e| t.err(line, k, e))
 }
 
 fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {

@@ -98,6 +98,13 @@ fn layer_files(layers: &Path) -> Vec<PathBuf> {
     let mut v = vec![layers.to_path_buf()];
     if let Ok(s) = minewatch_zones::LayersSpec::from_file(layers) {
         for l in s.layers {
+            // A Shapefile's attributes, index, CRS and encoding live in sidecar files.
+            for ext in ["dbf", "shx", "prj", "cpg"] {
+                let side = l.path.with_extension(ext);
+                if side != l.path && side.is_file() {
+                    v.push(side);
+                }
+            }
             v.push(l.path);
             v.extend(l.attributes);
         }

@@ -83,9 +83,10 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         .collect();
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec =
-            rec.map_err(|e| PipelineError::Input(format!("{} row {line}: {e}", path.display())))?;
+        let rec = rec
+            .map_err(|e| PipelineError::Input(format!("{} row {}: {e}", path.display(), i + 2)))?;
+        // The line the row starts on, as an editor shows it (quoted cells may span lines).
+        let line = rec.position().map_or(i + 2, |p| p.line() as usize);
         let fields: BTreeMap<String, String> = columns
             .iter()
             .cloned()

@@ -93,9 +93,11 @@ impl Rule {
     }
 }
 
+/// The tasks of a `rank` folder come from its GeoPackage, whose field names are English
+/// whatever header language the CSV was written with.
 fn tasks_table(p: &Path) -> Result<Table, PipelineError> {
     table_read::read(&if p.is_dir() {
-        p.join("tasks.csv")
+        p.join("tasks.gpkg")
     } else {
         p.to_path_buf()
     })
@@ -468,8 +470,12 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             let in_sample: BTreeMap<&str, &sample::Pick> =
                 s.picks.iter().map(|p| (p.id.as_str(), p)).collect();
             let mut units = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
             for r in &t.rows {
                 let id = r.get("site_id").unwrap_or("");
+                if !seen.insert(id.to_string()) {
+                    return Err(t.err(r.line, "site_id", format!("{id} is listed twice")));
+                }
                 let Some(pick) = in_sample.get(id) else {
                     return Err(t.err(r.line, "site_id", format!("{id} is not in this audit's re-check sample (same returned tables and --seed)")));
                 };

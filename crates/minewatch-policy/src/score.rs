@@ -281,12 +281,28 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
         ));
     }
 
-    // Minerals named by the site's rights or zones.
+    // Minerals named by the site's rights (their mineral field) or by the attributes its
+    // zones carry — not by zone names (锡林郭勒 is no tin mine). Latin names match whole
+    // words only.
     let mut names: Vec<String> = latest.iter().flat_map(|f| f.minerals.clone()).collect();
-    names.extend(latest.iter().flat_map(|f| f.hits.iter()).flat_map(|h| {
-        std::iter::once(h.zone_name.clone()).chain(h.attrs.iter().map(|a| a.1.clone()))
-    }));
-    let names_it = |m: &str| names.iter().any(|n| !m.is_empty() && n.contains(m));
+    names.extend(
+        latest
+            .iter()
+            .flat_map(|f| f.hits.iter())
+            .flat_map(|h| h.attrs.iter().map(|a| a.1.clone())),
+    );
+    let names_it = |m: &str| {
+        !m.is_empty()
+            && names.iter().any(|n| {
+                if m.is_ascii() {
+                    n.to_lowercase()
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| w == m.to_lowercase())
+                } else {
+                    n.contains(m)
+                }
+            })
+    };
     if let Some(m) = p.minerals.strategic.iter().find(|m| names_it(m)) {
         terms[10] += p.minerals.strategic_weight;
         en.push(format!(

@@ -61,7 +61,10 @@ pub fn trends(
             let growth = prev
                 .filter(|&q| q > 0)
                 .map(|q| 100.0 * (n as f64 - q as f64) / q as f64);
-            let rising = n >= p.trends.rising_min_count
+            // The data's first period has nothing to rise from.
+            let first_period = periods.iter().next() == Some(&y);
+            let rising = !first_period
+                && n >= p.trends.rising_min_count
                 && match prev {
                     None | Some(0) => true,
                     Some(_) => growth.is_some_and(|g| g >= p.trends.rising_growth_pct),

@@ -239,7 +239,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             }
         };
         let date = get("check_date");
-        if !date.is_empty() && AcqDate::parse(date).is_err() {
+        if !date.is_empty() && AcqDate::parse_lenient(date).is_err() {
             issue(
                 Invalid,
                 "check_date",

@@ -75,7 +75,8 @@ impl<'a> Overlay<'a> {
         let mut best: [Option<(f64, usize)>; 3] = [None, None, None];
         let mut valid_mining: Vec<(usize, f64)> = Vec::new();
         let (mut exploration, mut expired) = (false, false);
-        let (mut restoration, mut construction, mut special) = (false, false, false);
+        let (mut restoration, mut construction) = (false, false);
+        let mut special_planar = 0.0;
         let mut licences: Vec<String> = Vec::new();
         let mut holders: Vec<String> = Vec::new();
         let mut minerals: Vec<String> = Vec::new();
@@ -117,7 +118,7 @@ impl<'a> Overlay<'a> {
                 }
                 ZoneKind::RestorationProject => restoration = true,
                 ZoneKind::ConstructionProject => construction = true,
-                ZoneKind::SpecialLand => special = true,
+                ZoneKind::SpecialLand => special_planar += a,
                 _ => {}
             }
             hits.push(ZoneHit {
@@ -148,9 +149,16 @@ impl<'a> Overlay<'a> {
             }
         };
         let outside_planar = (planar - covered).max(0.0);
+        // Special land decides a patch only when it holds most of it: a sliver of military
+        // land along an edge must not cancel the check of the rest.
+        let special = planar > 0.0 && special_planar >= 0.5 * planar;
         let outside_m2 = outside_planar * scale;
         let licence_status = if !valid_mining.is_empty() {
-            if outside_planar <= self.inside_tolerance_pct / 100.0 * planar {
+            // A share of the patch, but never more than 1 亩: a large patch cannot hide a
+            // real excursion outside its licence inside the tolerance.
+            let tol =
+                (self.inside_tolerance_pct / 100.0 * planar).min(M2_PER_MU / scale.max(1e-12));
+            if outside_planar <= tol {
                 LicenceStatus::Inside
             } else {
                 LicenceStatus::PartlyOutside
@@ -301,6 +309,8 @@ kind = "construction_project"
                 zone(3, "320115", [-5000.0, -5000.0, 2050.0, 5000.0], None),
                 zone(3, "320116", [2050.0, -5000.0, 9000.0, 5000.0], None),
                 zone(4, "R1", [4000.0, 0.0, 4100.0, 100.0], None),
+                zone(0, "L3", [5000.0, 0.0, 5300.0, 300.0], right("L3", None)),
+                zone(2, "S2", [6000.0, 0.0, 6001.0, 100.0], None),
                 zone(5, "B1", [4050.0, 0.0, 4150.0, 100.0], None),
             ],
             ..Default::default()
@@ -332,6 +342,13 @@ kind = "construction_project"
         // Special land: false change by rule, never a provincial check.
         let f = ov.finding(&patch([3000.0, 0.0, 3100.0, 100.0]));
         assert!(f.special_land && !f.over_10_mu_illegal);
+        // 0.9 % outside a big licence is 810 m² > 1 亩: not hidden by the 1 % tolerance.
+        let f = ov.finding(&patch([4997.3, 0.0, 5297.3, 300.0]));
+        assert_eq!(f.licence_status, LicenceStatus::PartlyOutside);
+        // A 1 m sliver of special land does not cancel a 30 亩 unlicensed patch.
+        let f = ov.finding(&patch([6000.0, 0.0, 6200.0, 100.0]));
+        assert!(!f.special_land && f.over_10_mu_illegal);
+        assert!(f.hits.iter().any(|h| h.kind == ZoneKind::SpecialLand));
         // Mining in the name of restoration or construction: flagged, still unlicensed.
         let f = ov.finding(&patch([4060.0, 10.0, 4090.0, 90.0]));
         assert!(f.in_restoration_project && f.in_construction_project);

@@ -352,7 +352,7 @@ fn right_of(
     let date = |i: Option<usize>, role: &str| -> Result<Option<AcqDate>, ZonesError> {
         match text(i).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(s) => AcqDate::parse(&s)
+            Some(s) => AcqDate::parse_lenient(&s)
                 .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{role}: {e}"))),
         }
@@ -427,6 +427,13 @@ fn load_corners(
     for (id, parcels) in by_id {
         let wkt = parcels_wkt(&parcels);
         let mut g = Geometry::from_wkt(&wkt).map_err(|e| feature_err(l, id, e.to_string()))?;
+        if parcels.len() > 1 {
+            // Parcels of one licence may overlap (depth blocks drawn on one outline): one
+            // union, so an overlap is never counted twice.
+            g = g
+                .buffer(0.0, 8)
+                .map_err(|e| feature_err(l, id, format!("cannot merge its parcels: {e}")))?;
+        }
         to_work
             .apply(&mut g)
             .map_err(|e| feature_err(l, id, format!("cannot reproject: {e}")))?;
@@ -445,7 +452,7 @@ fn load_corners(
             if v.is_empty() {
                 return Ok(None);
             }
-            AcqDate::parse(&v)
+            AcqDate::parse_lenient(&v)
                 .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{k} in the attributes table: {e}")))
         };
