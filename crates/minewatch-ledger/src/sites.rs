@@ -33,6 +33,9 @@ pub struct LedgerParams {
     pub false_change_growth_pct: f64,
     /// A history record or penalty given by location matches a site this close (m).
     pub location_link_m: f64,
+    /// Count the two years back from the new change (the strict reading of art. 3 (3):
+    /// 二年内 before the new act) instead of any two-year window before it.
+    pub referral_window_ends_at_change: bool,
 }
 
 impl Default for LedgerParams {
@@ -42,6 +45,7 @@ impl Default for LedgerParams {
             min_run_years: 2,
             false_change_growth_pct: 20.0,
             location_link_m: 100.0,
+            referral_window_ends_at_change: false,
         }
     }
 }
@@ -268,7 +272,12 @@ fn make_site(
         ps.sort_by(|a, b| (a.date, &a.decision).cmp(&(b.date, &b.decision)));
         for j in 1..ps.len() {
             for i in 0..j {
-                if ps[j].date <= plus_two_years(ps[i].date) && last_date > ps[j].date {
+                let window = if p.referral_window_ends_at_change {
+                    last_date <= plus_two_years(ps[i].date)
+                } else {
+                    ps[j].date <= plus_two_years(ps[i].date)
+                };
+                if window && last_date > ps[j].date {
                     return Some(Referral {
                         party: party.clone(),
                         decisions: vec![ps[i].decision.clone(), ps[j].decision.clone()],
@@ -402,5 +411,93 @@ mod tests {
         let d = |y, m, dd| AcqDate::new(y, m, dd).unwrap();
         assert_eq!(plus_two_years(d(2022, 1, 10)), d(2024, 1, 10));
         assert_eq!(plus_two_years(d(2024, 2, 29)), d(2026, 2, 28));
+    }
+}
+
+#[cfg(test)]
+mod referral_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn the_two_year_window_reading_is_a_policy_choice() {
+        // Penalties 2022-01-10 and 2023-06-20 (17 months apart); change in 2024 (June).
+        let pens = vec![penalty("罚1", 2022, 1, 10), penalty("罚2", 2023, 6, 20)];
+        let pen_refs: Vec<(Penalty, Option<(f64, f64)>)> =
+            pens.into_iter().map(|p| (p, None)).collect();
+        let out = Outside {
+            history: &[],
+            penalties: &pen_refs,
+        };
+        let mut ps = vec![licensed("a", 2023), licensed("b", 2024)];
+        ps[1].geom = ps[0].geom.clone();
+        let mut p = LedgerParams::default();
+        let s = build(&ps, &BTreeMap::new(), &out, &p);
+        assert!(s[0].criminal_referral.is_some(), "any two-year window");
+        p.referral_window_ends_at_change = true;
+        let s = build(&ps, &BTreeMap::new(), &out, &p);
+        assert!(
+            s[0].criminal_referral.is_none(),
+            "2022-01-10 is more than two years before 2024-06-01"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    use geo_types::{LineString, Polygon};
+    use minewatch_core::{AdminPlace, LicenceStatus};
+
+    pub fn penalty(decision: &str, y: u16, m: u8, d: u8) -> Penalty {
+        Penalty {
+            source: "t".into(),
+            party: "某公司".into(),
+            licence: Some("C1".into()),
+            date: AcqDate::new(y, m, d).unwrap(),
+            decision: decision.into(),
+            lonlat: None,
+        }
+    }
+
+    pub fn licensed(id: &str, y: u16) -> LedgerPatch {
+        let g = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (50.0, 0.0),
+                (50.0, 50.0),
+                (0.0, 50.0),
+                (0.0, 0.0),
+            ]),
+            vec![],
+        )]);
+        LedgerPatch {
+            id: id.into(),
+            pair: DatePair {
+                before: AcqDate::new(y - 1, 6, 1).unwrap(),
+                after: AcqDate::new(y, 6, 1).unwrap(),
+            },
+            geom: g,
+            area_m2: 2500.0,
+            change_type: "bare_soil_gain".into(),
+            confidence: "high".into(),
+            centre_lonlat: (118.0, 32.0),
+            finding: Finding {
+                patch_id: id.into(),
+                area_m2: 2500.0,
+                hits: vec![],
+                licence_status: LicenceStatus::Inside,
+                outside_licence_m2: 0.0,
+                licences: vec!["C1".into()],
+                holders: vec![],
+                minerals: vec![],
+                in_restoration_project: false,
+                in_construction_project: false,
+                special_land: false,
+                admin: AdminPlace::default(),
+                river_distance_m: None,
+                over_10_mu_illegal: false,
+            },
+        }
     }
 }

@@ -167,6 +167,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         min_run_years: policy.ledger.min_run_years,
         false_change_growth_pct: policy.ledger.false_change_growth_pct,
         location_link_m: policy.ledger.location_link_m,
+        referral_window_ends_at_change: policy.ledger.referral_window_ends_at_change,
     };
     let t_ledger = Instant::now();
     let sites = pool.install(|| {

@@ -63,6 +63,9 @@ pub struct LedgerTable {
     pub min_run_years: u32,
     pub false_change_growth_pct: f64,
     pub location_link_m: f64,
+    /// Two penalties must both fall within the two years before the new change (strict
+    /// reading of 法释〔2016〕25号 art. 3 (3)); default: within any two-year window before it.
+    pub referral_window_ends_at_change: bool,
     /// Rank only sites that change in the latest date pair (others are listed unranked).
     pub rank_only_new_change: bool,
 }
@@ -197,6 +200,7 @@ impl Default for LedgerTable {
             min_run_years: 2,
             false_change_growth_pct: 20.0,
             location_link_m: 100.0,
+            referral_window_ends_at_change: false,
             rank_only_new_change: true,
         }
     }
