@@ -331,48 +331,9 @@ pub fn plus_two_years(d: AcqDate) -> AcqDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo_types::{LineString, Polygon};
-    use minewatch_core::{AdminPlace, LicenceStatus};
 
     fn patch(id: &str, y: u16, x0: f64, x1: f64) -> LedgerPatch {
-        let g = MultiPolygon(vec![Polygon::new(
-            LineString::from(vec![
-                (x0, 0.0),
-                (x1, 0.0),
-                (x1, 100.0),
-                (x0, 100.0),
-                (x0, 0.0),
-            ]),
-            vec![],
-        )]);
-        LedgerPatch {
-            id: id.into(),
-            pair: DatePair {
-                before: AcqDate::new(y - 1, 6, 1).unwrap(),
-                after: AcqDate::new(y, 6, 1).unwrap(),
-            },
-            geom: g,
-            area_m2: (x1 - x0) * 100.0,
-            change_type: "bare_soil_gain".into(),
-            confidence: "high".into(),
-            centre_lonlat: (118.0, 32.0),
-            finding: Finding {
-                patch_id: id.into(),
-                area_m2: (x1 - x0) * 100.0,
-                hits: vec![],
-                licence_status: LicenceStatus::OutsideAllRights,
-                outside_licence_m2: 0.0,
-                licences: vec![],
-                holders: vec![],
-                minerals: vec![],
-                in_restoration_project: false,
-                in_construction_project: false,
-                special_land: false,
-                admin: AdminPlace::default(),
-                river_distance_m: None,
-                over_10_mu_illegal: false,
-            },
-        }
+        super::tests_support::patch_at(id, y, x0, x1, &[])
     }
 
     const NONE: Outside = Outside {
@@ -461,16 +422,22 @@ mod tests_support {
     }
 
     pub fn licensed(id: &str, y: u16) -> LedgerPatch {
+        patch_at(id, y, 0.0, 50.0, &["C1"])
+    }
+
+    /// A 100 m tall strip from x0 to x1 changed in year `y`, touching `licences`.
+    pub fn patch_at(id: &str, y: u16, x0: f64, x1: f64, licences: &[&str]) -> LedgerPatch {
         let g = MultiPolygon(vec![Polygon::new(
             LineString::from(vec![
-                (0.0, 0.0),
-                (50.0, 0.0),
-                (50.0, 50.0),
-                (0.0, 50.0),
-                (0.0, 0.0),
+                (x0, 0.0),
+                (x1, 0.0),
+                (x1, 100.0),
+                (x0, 100.0),
+                (x0, 0.0),
             ]),
             vec![],
         )]);
+        let area = (x1 - x0) * 100.0;
         LedgerPatch {
             id: id.into(),
             pair: DatePair {
@@ -478,17 +445,17 @@ mod tests_support {
                 after: AcqDate::new(y, 6, 1).unwrap(),
             },
             geom: g,
-            area_m2: 2500.0,
+            area_m2: area,
             change_type: "bare_soil_gain".into(),
             confidence: "high".into(),
             centre_lonlat: (118.0, 32.0),
             finding: Finding {
                 patch_id: id.into(),
-                area_m2: 2500.0,
+                area_m2: area,
                 hits: vec![],
-                licence_status: LicenceStatus::Inside,
+                licence_status: LicenceStatus::OutsideAllRights,
                 outside_licence_m2: 0.0,
-                licences: vec!["C1".into()],
+                licences: licences.iter().map(|l| l.to_string()).collect(),
                 holders: vec![],
                 minerals: vec![],
                 in_restoration_project: false,
