@@ -241,3 +241,76 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
     );
     assert!(!out3.join("audit_issues.csv").exists());
 }
+
+/// A county may return its table as a GeoPackage (the package's tasks.gpkg, filled in
+/// QGIS): read the same way, rows counted by feature.
+#[test]
+fn audit_reads_a_returned_geopackage() {
+    use gdal::vector::{Feature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(
+        p.join("tasks.csv"),
+        "site_id,county_code,licence_status,multi_year_change,criminal_referral_candidate\nS1,320115,partly_outside,0,0\nS2,320115,outside_all_rights,0,0\n",
+    )
+    .unwrap();
+    let gpkg = p.join("320115_returned.gpkg");
+    {
+        let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+        let mut ds = drv.create_vector_only(&gpkg).unwrap();
+        let l = ds
+            .create_layer(LayerOptions {
+                name: "tasks",
+                srs: None,
+                ty: OGRwkbGeometryType::wkbNone,
+                options: None,
+            })
+            .unwrap();
+        l.create_defn_fields(&[
+            ("图斑地块编号", OGRFieldType::OFTString),
+            ("核查结果", OGRFieldType::OFTString),
+            ("处理方式", OGRFieldType::OFTString),
+            ("核查责任人", OGRFieldType::OFTString),
+        ])
+        .unwrap();
+        for (id, v, h) in [("S1", "合法", ""), ("S2", "违法", "立案")] {
+            let mut f = Feature::new(l.defn()).unwrap();
+            f.set_field_string(0, id).unwrap();
+            f.set_field_string(1, v).unwrap();
+            f.set_field_string(2, h).unwrap();
+            f.set_field_string(3, "王五").unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let out = p.join("a");
+    let (tasks, g) = (p.join("tasks.csv"), gpkg.clone());
+    let o = minewatch(&[
+        "audit",
+        s(&g),
+        "--tasks",
+        s(&tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        (
+            issues[0]["file"].as_str(),
+            issues[0]["row"].as_str(),
+            issues[0]["code"].as_str()
+        ),
+        ("320115_returned.gpkg", "1", "outside_licence_legal")
+    );
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    assert_eq!(
+        (
+            stats[0]["valid_verdicts"].as_str(),
+            stats[0]["filed"].as_str()
+        ),
+        ("2", "1")
+    );
+}
