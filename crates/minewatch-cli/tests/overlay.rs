@@ -652,3 +652,96 @@ fn invalid_zone_is_repaired_and_reported() {
         "{notes}"
     );
 }
+
+/// Geographic imagery (the Hong Kong Sentinel-2 clip is EPSG:4326): overlaps and buffers
+/// are measured in a UTM work CRS, so `buffer_m = 200` is 200 metres, not degrees — and the
+/// package draws the same metric zone on the chips.
+#[test]
+fn geographic_imagery_is_measured_in_metres() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/hongkong_S2_20160927_clip320.tif");
+    let b = fixture("real/hongkong_S2_20180323_clip320.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    // An east-west line through the clip, buffered by 200 m.
+    let (lon0, lon1, lat) = (114.240, 114.265, 22.3136);
+    std::fs::write(
+        d.path().join("line.geojson"),
+        format!(
+            "{{\"type\":\"FeatureCollection\",\"features\":[{{\"type\":\"Feature\",\"properties\":{{\"zid\":\"L1\"}},\"geometry\":{{\"type\":\"LineString\",\"coordinates\":[[{lon0},{lat}],[{lon1},{lat}]]}}}}]}}"
+        ),
+    )
+    .unwrap();
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"reserve\"\npath = \"line.geojson\"\nkind = \"nature_reserve\"\nid_field = \"zid\"\nbuffer_m = 200\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&det, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest_of(&out)["work_crs_is_patch_crs"], false);
+    let rows = csv_rows(&out.join("findings.csv"));
+    let (mut hit, mut miss) = (0, 0);
+    for r in &rows {
+        let clat: f64 = r["centroid_lat"].parse().unwrap();
+        let clon: f64 = r["centroid_lon"].parse().unwrap();
+        if clon < lon0 || clon > lon1 {
+            continue;
+        }
+        let metres = (clat - lat).abs() * 110_750.0;
+        let inside = r["nature_reserve_m2"].parse::<f64>().unwrap() > 0.0;
+        // Patches are tens of metres across: judge by the centroid with a margin.
+        if metres < 140.0 {
+            assert!(inside, "{} at {metres:.0} m", r["id"]);
+            hit += 1;
+        } else if metres > 260.0 {
+            assert!(!inside, "{} at {metres:.0} m", r["id"]);
+            miss += 1;
+        }
+    }
+    assert!(hit > 0 && miss > 0, "{hit} near, {miss} far");
+    // The package outlines the same zone (magenta) on the chips of a patch inside it.
+    let rk = d.path().join("rk");
+    assert!(minewatch(&["rank", s(&out), "--out", s(&rk)])
+        .status
+        .success());
+    let pk = d.path().join("pk");
+    let o = minewatch(&[
+        "package",
+        s(&rk),
+        "--imagery",
+        s(&a),
+        s(&b),
+        "--layers",
+        s(&layers),
+        "--out",
+        s(&pk),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let inside_id = rows
+        .iter()
+        .find(|r| r["nature_reserve_m2"].parse::<f64>().unwrap() > 0.0)
+        .map(|r| r["id"].clone())
+        .unwrap();
+    let chips: Vec<_> = std::fs::read_dir(pk.join("000000_未定县/chips"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(&inside_id))
+        .collect();
+    assert_eq!(chips.len(), 4);
+    for c in chips {
+        let img = image::open(&c).unwrap().to_rgb8();
+        assert!(
+            img.pixels().any(|p| p.0 == [255, 0, 200]),
+            "{} has no zone outline",
+            c.display()
+        );
+    }
+}
+
+fn manifest_of(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
+        .unwrap()
+}
