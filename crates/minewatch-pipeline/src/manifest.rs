@@ -185,10 +185,22 @@ fn hash_file(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), Pipeline
     Ok((n, hex))
 }
 
-pub fn write(path: &Path, m: &Manifest) -> Result<(), PipelineError> {
+/// Pretty JSON with a final newline: every run's manifest (into a staging folder).
+pub fn write<T: Serialize + ?Sized>(path: &Path, m: &T) -> Result<(), PipelineError> {
     let text =
         serde_json::to_string_pretty(m).map_err(|e| PipelineError::Internal(e.to_string()))?;
     std::fs::write(path, text + "\n").map_err(|e| PipelineError::Output {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
+}
+
+/// The same, for a file outside any staging folder: written beside it, then renamed over
+/// it, so a reader never sees half of it.
+pub fn write_replacing<T: Serialize + ?Sized>(path: &Path, m: &T) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("json.tmp");
+    write(&tmp, m)?;
+    std::fs::rename(&tmp, path).map_err(|e| PipelineError::Output {
         path: path.to_path_buf(),
         msg: e.to_string(),
     })

@@ -261,14 +261,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         timings_s: timings.into_iter().map(|(k, v)| (k, round(v, 3))).collect(),
         outputs: OUTPUTS.iter().map(|s| s.to_string()).collect(),
     };
-    let text =
-        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(staging.path("overlay_manifest.json"), text + "\n").map_err(|e| {
-        PipelineError::Output {
-            path: req.out.clone(),
-            msg: e.to_string(),
-        }
-    })?;
+    crate::manifest::write(&staging.path("overlay_manifest.json"), &m)?;
     staging.commit(&OUTPUTS, &[])?;
     Ok(summary)
 }

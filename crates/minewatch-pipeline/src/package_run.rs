@@ -264,7 +264,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             &font,
             &code,
             &name,
-            &year[..year.len().min(4)],
+            &year.chars().take(4).collect::<String>(),
             &tasks,
         )?;
         write_html(
@@ -299,10 +299,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         "summary": summary,
         "seconds": round(t0.elapsed().as_secs_f64(), 3),
     });
-    let text =
-        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(staging.path("package_manifest.json"), text + "\n")
-        .map_err(|e| out_err(&req.out, e))?;
+    crate::manifest::write(&staging.path("package_manifest.json"), &m)?;
     names.push("package_manifest.json".into());
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     // Counties of an earlier run into this folder that this run does not have must not
@@ -654,36 +651,22 @@ fn overview(
     }
     let ly = y1 + 14;
     render::fill_rect(&mut img, x0, ly + 6, 9, 9, render::RED);
-    render::text(
-        &mut img,
-        font,
-        "图例：■ 疑似违法图斑（数字为县内优先序号）",
-        (x0 as f32 + 14.0, ly as f32),
-        render::Pen::on_paper(16.0),
-    );
-    render::text(
-        &mut img,
-        font,
-        "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
-        (x0 as f32, ly as f32 + 26.0),
-        render::Pen::on_paper(14.0),
-    );
-    render::text(
-        &mut img,
-        font,
-        "制图：minewatch（卫片图斑为线索，须经实地核查）",
-        (x0 as f32, ly as f32 + 48.0),
-        render::Pen::on_paper(14.0),
-    );
+    for (k, (line, size, dx)) in [
+        ("图例：■ 疑似违法图斑（数字为县内优先序号）", 16.0, 14.0),
+        (
+            "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
+            14.0,
+            0.0,
+        ),
+        ("制图：minewatch（卫片图斑为线索，须经实地核查）", 14.0, 0.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = (x0 as f32 + dx, ly as f32 + [0.0, 26.0, 48.0][k]);
+        render::text(&mut img, font, line, at, render::Pen::on_paper(size));
+    }
     // Scale bar and north arrow drawn on a dark plate so their white pen shows.
-    render::fill_rect(
-        &mut img,
-        x1 - 230,
-        ly - 4,
-        230,
-        60,
-        image::Rgb([60, 60, 60]),
-    );
     let mut plate = RgbImage::from_pixel(230, 60, image::Rgb([60, 60, 60]));
     render::scale_bar(&mut plate, font, m_per_px, 10, 38);
     render::north_arrow(&mut plate, font, 205, 6);

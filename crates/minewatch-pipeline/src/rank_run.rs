@@ -320,7 +320,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         "command": req.command,
         "inputs": files,
         "policy_file": req.policy,
-        "policy": format!("{policy:?}"),
+        "policy": policy,
         "price_surges": ctx.price_surges,
         "work_crs_wkt": loaded.work.wkt,
         "summary": summary,
@@ -331,14 +331,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         },
         "outputs": OUTPUTS,
     });
-    let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(staging.path("rank_manifest.json"), text + "\n").map_err(|e| {
-        PipelineError::Output {
-            path: req.out.clone(),
-            msg: e.to_string(),
-        }
-    })?;
+    crate::manifest::write(&staging.path("rank_manifest.json"), &manifest)?;
     staging.commit(&OUTPUTS, &[])?;
     Ok(summary)
 }

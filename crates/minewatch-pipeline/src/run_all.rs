@@ -374,15 +374,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         "failures": [],
         "seconds": crate::write::round(t0.elapsed().as_secs_f64(), 3),
     });
-    let text =
-        serde_json::to_string_pretty(&m).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    let tmp = c.out.join(".run_manifest.json.tmp");
-    std::fs::write(&tmp, text + "\n")
-        .and_then(|_| std::fs::rename(&tmp, c.out.join("run_manifest.json")))
-        .map_err(|e| PipelineError::Output {
-            path: c.out.clone(),
-            msg: e.to_string(),
-        })?;
+    crate::manifest::write_replacing(&c.out.join("run_manifest.json"), &m)?;
     Ok(RunSummary {
         name: c.name.clone(),
         out: c.out.clone(),
@@ -391,13 +383,5 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
 }
 
 fn save_state(path: &Path, state: &BTreeMap<String, String>) -> Result<(), PipelineError> {
-    let tmp = path.with_extension("json.tmp");
-    let text =
-        serde_json::to_string_pretty(state).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| PipelineError::Output {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        })
+    crate::manifest::write_replacing(path, state)
 }

@@ -270,7 +270,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         "summary": summary,
         "outputs": ["sample.csv", "sample_report.txt", "sample_manifest.json"],
     });
-    write_json(&staging.path("sample_manifest.json"), &m, &req.out)?;
+    crate::manifest::write(&staging.path("sample_manifest.json"), &m)?;
     staging.commit(
         &["sample.csv", "sample_report.txt", "sample_manifest.json"],
         &[],
@@ -283,12 +283,6 @@ fn out_err(out: &Path, e: impl std::fmt::Display) -> PipelineError {
         path: out.to_path_buf(),
         msg: e.to_string(),
     }
-}
-
-fn write_json(path: &Path, v: &serde_json::Value, out: &Path) -> Result<(), PipelineError> {
-    let text =
-        serde_json::to_string_pretty(v).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(path, text + "\n").map_err(|e| out_err(out, e))
 }
 
 #[derive(Debug, Clone)]
@@ -668,7 +662,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         "summary": summary,
         "outputs": AUDIT_OUTPUTS,
     });
-    write_json(&staging.path("audit_manifest.json"), &m, &req.out)?;
+    crate::manifest::write(&staging.path("audit_manifest.json"), &m)?;
     staging.commit(&AUDIT_OUTPUTS, &[])?;
     Ok(summary)
 }

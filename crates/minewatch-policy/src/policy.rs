@@ -2,11 +2,11 @@
 //! `pipelines/policy/default.toml` spells them out); unknown keys are refused so a typo
 //! never silently weighs nothing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     pub ledger: LedgerTable,
@@ -28,7 +28,7 @@ pub struct Policy {
 }
 
 /// Priority classes by score, for strata of spot-check samples.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClassTable {
     pub high: f64,
@@ -56,7 +56,7 @@ impl ClassTable {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LedgerTable {
     pub link_distance_m: f64,
@@ -70,7 +70,7 @@ pub struct LedgerTable {
     pub rank_only_new_change: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AreaTable {
     pub per_mu: f64,
@@ -79,21 +79,21 @@ pub struct AreaTable {
     pub provincial_check: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PersistenceTable {
     pub per_extra_year: f64,
     pub multi_year: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GrowthTable {
     pub per_10_pct: f64,
     pub cap: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryTable {
     pub confirmed_illegal: f64,
@@ -102,13 +102,13 @@ pub struct HistoryTable {
     pub suppress_false_change: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RepeatTable {
     pub criminal_referral: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MineralTable {
     pub strategic: Vec<String>,
@@ -117,7 +117,7 @@ pub struct MineralTable {
     pub price_surge_weight: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegionTable {
     pub hot_counties: Vec<String>,
@@ -125,14 +125,14 @@ pub struct RegionTable {
     pub rising_fast_weight: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrendTable {
     pub rising_min_count: usize,
     pub rising_growth_pct: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HotspotTable {
     pub cell_m: f64,
