@@ -1,6 +1,7 @@
 //! The `minewatch` binary: parses arguments, calls the pipeline, prints. Data goes to
 //! stdout, logs and progress to stderr. Exit codes: 0 ok, 1 input or configuration the
-//! user can fix, 2 internal error.
+//! user can fix, 2 internal error; the commands a batch engine runs (`run --shard`,
+//! `merge`) exit 0 done, 75 transient (retry), 65 permanent.
 
 mod cmd;
 
@@ -37,6 +38,17 @@ enum Command {
     Package(cmd::package::PackageArgs),
     /// Run every stage of a pipeline config in order, resuming finished work.
     Run(cmd::run::RunArgs),
+    /// Cut a run into tiles for a batch engine: OUT/shards/plan.json (tile grid, fitted setup, inputs' sha256).
+    Plan(cmd::shard::PlanArgs),
+    /// List the array indices of shards not yet finished, as ranges for `sbatch --array=`.
+    Missing(cmd::shard::MissingArgs),
+    /// Stitch the finished tiles of a sharded run and run the remaining stages (refuses while tiles are missing).
+    Merge(cmd::shard::MergeArgs),
+    /// Print a launcher for a batch engine: `emit slurm` (sbatch array + afterok merge) or `emit k8s`.
+    Emit {
+        #[command(subcommand)]
+        what: cmd::shard::EmitWhat,
+    },
     /// Check a pipeline config and every input it names; print the resolved settings.
     Validate(cmd::run::ValidateArgs),
     /// Print the JSON schema of pipeline configs.
@@ -69,6 +81,10 @@ fn main() {
         Command::Package(a) => cmd::package::run(a),
         Command::Sample(a) => cmd::sample::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Plan(a) => cmd::shard::plan_cmd(a),
+        Command::Missing(a) => cmd::shard::missing_cmd(a),
+        Command::Merge(a) => cmd::shard::merge_cmd(a),
+        Command::Emit { what } => cmd::shard::emit_cmd(what),
         Command::Validate(a) => cmd::run::validate_cmd(a),
         Command::Schema => cmd::run::schema(),
         Command::Docs { what } => cmd::run::docs(what, <Cli as clap::CommandFactory>::command()),

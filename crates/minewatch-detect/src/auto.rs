@@ -17,13 +17,13 @@
 //! The window kernel needs a halo of [`HALO`] pixels so that every inner pixel sees its
 //! full neighbourhood; scores are then the same for any window size.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Halo (pixels) the score needs around a window.
 pub const HALO: usize = 2;
 
 /// Normalisation and whitening fitted on a sample of the scene.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoModel {
     /// date-2 value × gain + offset ≈ date-1 value, per band.
     pub gains: Vec<f64>,

@@ -10,7 +10,7 @@ use minewatch_detect::auto::{cva_window, fit, otsu, robust_sigma, score_window, 
 use minewatch_detect::{Kernel, Planes};
 use minewatch_raster::read_window;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Sample blocks of 256 × 256 pixels, at most this many, evenly spread.
 const SAMPLE_BLOCKS: usize = 48;
@@ -25,10 +25,10 @@ pub const K_SIGMA: f64 = 3.0;
 pub const SMALL_PATCH_MMUS: u64 = 3;
 pub const SMALL_PATCH_FACTOR: f64 = 1.5;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoSetup {
     /// `auto` (normalised Mahalanobis, median + 3 sigma) or `cva` (raw magnitude, Otsu).
-    pub score: &'static str,
+    pub score: String,
     pub roles: Vec<BandRole>,
     /// The fitted normalisation (`auto` only).
     pub model: Option<AutoModel>,
@@ -266,7 +266,7 @@ pub fn fit_pair(
         )));
     }
     Ok(AutoSetup {
-        score: if cva { "cva" } else { "auto" },
+        score: if cva { "cva" } else { "auto" }.into(),
         threshold,
         roles,
         model,

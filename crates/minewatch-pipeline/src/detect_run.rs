@@ -6,11 +6,12 @@
 //! Memory is a few window rows of the scene's width plus the open patches; cost is
 //! linear in pixels.
 
+use crate::auto_run::AutoSetup;
 use crate::error::PipelineError;
 use crate::georef::{GeoPatch, Georef};
 use crate::inputs::{check_grids, resolve, DatedImage};
 use crate::manifest::{self, InputRecord, Manifest, PairCounts};
-use crate::params::{DetectParams, Method, MmuMode};
+use crate::params::{DetectParams, Method};
 use crate::staging::Staging;
 use crate::write;
 use minewatch_core::{
@@ -44,6 +45,9 @@ pub struct DetectRequest {
     pub align: bool,
     /// A mask raster on the first date's grid: non-zero pixels are never change.
     pub mask: Option<PathBuf>,
+    /// Read the kernel's output from the finished tiles of a sharded run (the folder that
+    /// holds `plan.json`) instead of computing it: `minewatch merge`.
+    pub shards: Option<PathBuf>,
 }
 
 /// What `--format json` prints.
@@ -64,19 +68,78 @@ pub const OUTPUT_FILES: [&str; 4] = [
     "manifest.json",
 ];
 
-pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
-    let t0 = Instant::now();
-    req.params.validate().map_err(PipelineError::Input)?;
-    let mut images = resolve(&req.images, req.dates.as_deref(), &req.params)?;
-    let auto = req.params.method != Method::Rule;
+/// Everything a detection needs before the first pixel is read: dated images in order,
+/// the kernel, the statistics skipped for want of bands, and the grid.
+pub(crate) struct Prepared {
+    pub images: Vec<DatedImage>,
+    pub kernel: Kernel,
+    pub skipped: Vec<String>,
+    pub auto: bool,
+}
+
+impl Prepared {
+    /// The date pairs compared, in order.
+    pub fn pairs(&self) -> Vec<DatePair> {
+        self.images
+            .windows(2)
+            .map(|w| DatePair {
+                before: w[0].info.date,
+                after: w[1].info.date,
+            })
+            .collect()
+    }
+
+    /// The automatic method's fitted setup for pair `k`, or `None` under `method = "rule"`.
+    pub fn fit(&self, k: usize, params: &DetectParams) -> Result<Option<AutoSetup>, PipelineError> {
+        let (a, b) = (&self.images[k], &self.images[k + 1]);
+        let grid = &self.images[0].info.grid;
+        Ok(match params.method {
+            Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid, false)?),
+            Method::Cva => Some(crate::auto_run::fit_pair(a, b, grid, true)?),
+            Method::Rule => None,
+        })
+    }
+
+    /// The kernel's output for one window of pair `k` (before the sieve).
+    pub fn compute_window(
+        &self,
+        k: usize,
+        setup: Option<&AutoSetup>,
+        w: &Window,
+    ) -> Result<WindowOut, PipelineError> {
+        let (a, b) = (&self.images[k], &self.images[k + 1]);
+        match setup {
+            Some(s) => {
+                crate::auto_run::compute_window(a, b, &self.kernel, s, w, &self.images[0].info.grid)
+            }
+            None => compute_window(a, b, &self.kernel, w),
+        }
+    }
+
+    /// Statistic channels carried per pixel (the score last under the automatic method).
+    pub fn n_channels(&self) -> usize {
+        self.kernel.channels.len() + self.auto as usize
+    }
+}
+
+/// Resolve, date and check the images and build the kernel; `check_grid = false` leaves
+/// the grid check to the caller (after `--align`).
+pub(crate) fn prepare(
+    paths: &[PathBuf],
+    dates: Option<&[AcqDate]>,
+    params: &DetectParams,
+    mask: Option<&std::path::Path>,
+    check_grid: bool,
+) -> Result<Prepared, PipelineError> {
+    params.validate().map_err(PipelineError::Input)?;
+    let mut images = resolve(paths, dates, params)?;
+    let auto = params.method != Method::Rule;
     let rule = if auto {
         Rule { all: Vec::new() }
     } else {
-        Rule::parse(&req.params.rule).map_err(|e| PipelineError::Input(e.to_string()))?
+        Rule::parse(&params.rule).map_err(|e| PipelineError::Input(e.to_string()))?
     };
-    // Check everything that can be checked before the output folder is touched; only
-    // --align needs the staging folder early (its warped copies live there).
-    if !req.align {
+    if check_grid {
         check_grids(&images)?;
     }
     // Rule roles must exist in every date's profile; statistics are skipped where they cannot be computed.
@@ -96,8 +159,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let mut channels: Option<Vec<Var>> = None;
     let mut skipped = Vec::new();
     for img in &images {
-        let (kept, skip) = req
-            .params
+        let (kept, skip) = params
             .stat_channels(&img.profile)
             .map_err(PipelineError::Input)?;
         channels = Some(match channels {
@@ -112,7 +174,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         rule,
         channels: channels.unwrap_or_default(),
     };
-    if let Some(mp) = &req.mask {
+    if let Some(mp) = mask {
         // Any date will do: the mask carries none of its own.
         let m = ImageInfo::inspect(mp, Some(images[0].info.date))?;
         let g = &images[0].info.grid;
@@ -127,11 +189,33 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
             img.mask = Some(m.clone());
         }
     }
+    Ok(Prepared {
+        images,
+        kernel,
+        skipped,
+        auto,
+    })
+}
+
+pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
+    let t0 = Instant::now();
+    let mut prep = prepare(
+        &req.images,
+        req.dates.as_deref(),
+        &req.params,
+        req.mask.as_deref(),
+        !req.align,
+    )?;
+    let shards = match &req.shards {
+        Some(dir) => Some(crate::shard::TileStore::open(dir)?),
+        None => None,
+    };
     let staging = Staging::new(&req.out)?;
     if req.align {
-        crate::inputs::align(&mut images, &staging.path(".align"))?;
-        check_grids(&images)?;
+        crate::inputs::align(&mut prep.images, &staging.path(".align"))?;
+        check_grids(&prep.images)?;
     }
+    let (images, kernel, skipped, auto) = (&prep.images, &prep.kernel, &prep.skipped, prep.auto);
     let t_resolve = t0.elapsed().as_secs_f64();
 
     // Input hashes run beside the detection: they only read files.
@@ -147,13 +231,17 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let mut all: Vec<GeoPatch> = Vec::new();
     let mut pair_counts = Vec::new();
     let t_detect = Instant::now();
-    for w in images.windows(2) {
-        let pair = DatePair {
-            before: w[0].info.date,
-            after: w[1].info.date,
+    for (k, pair) in prep.pairs().into_iter().enumerate() {
+        let setup = pool.install(|| prep.fit(k, &req.params))?;
+        let source = match &shards {
+            Some(store) => {
+                store.check_pair(k, pair, setup.as_ref(), &grid)?;
+                RowSource::Tiles(store)
+            }
+            None => RowSource::Compute,
         };
         let (patches, counts) =
-            pool.install(|| detect_pair(&w[0], &w[1], pair, &grid, &kernel, req))?;
+            pool.install(|| detect_pair(&prep, k, pair, setup, &source, req))?;
         let georef_t = Instant::now();
         let mut geo = pool.install(|| georeference(&grid, patches))?;
         let threshold = counts.auto.as_ref().map(|a| a.threshold);
@@ -214,6 +302,9 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t_write = t_write.elapsed().as_secs_f64();
 
     let hashes = hasher.finish()?;
+    if let Some(store) = &shards {
+        store.check_inputs(&hashes)?;
+    }
     let inputs: Vec<InputRecord> = images
         .iter()
         .zip(hashes)
@@ -229,11 +320,12 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         params: req.params.clone(),
         resolved_rule: kernel.rule.all.iter().map(|c| c.to_string()).collect(),
         statistics: stat_names.clone(),
-        skipped_statistics: skipped,
+        skipped_statistics: skipped.clone(),
         grid: manifest::GridRecord::from(&grid),
         mask: req.mask.clone(),
         threads: req.threads,
         window: req.window,
+        from_plan: shards.as_ref().map(|s| s.plan.plan_hash.clone()),
         pairs: pair_counts.clone(),
         patches: all.len(),
         total_area_m2,
@@ -257,7 +349,9 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     })
 }
 
-pub(crate) struct WindowOut {
+/// The kernel's output for one window: what the sieve and the labeller consume.
+#[derive(Debug, Clone)]
+pub struct WindowOut {
     pub window: Window,
     pub mask: Vec<u8>,
     /// 1 where both dates have data (and the user mask allows): the sieve may fill holes,
@@ -300,45 +394,49 @@ fn compute_window(
     })
 }
 
-fn detect_pair(
-    a: &DatedImage,
-    b: &DatedImage,
-    pair: DatePair,
-    grid: &Grid,
-    kernel: &Kernel,
-    req: &DetectRequest,
-) -> Result<(Vec<(PatchRecord, PatchPixels)>, PairCounts), PipelineError> {
-    let t0 = Instant::now();
-    let width = grid.width;
-    let auto = match req.params.method {
-        Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid, false)?),
-        Method::Cva => Some(crate::auto_run::fit_pair(a, b, grid, true)?),
-        Method::Rule => None,
-    };
-    // The automatic method carries its score as one more channel, last.
-    let n_ch = kernel.channels.len() + auto.is_some() as usize;
+/// Where a pair's kernel output comes from: computed from the images here, or read back
+/// from the tiles a sharded run finished. Everything after it is one code path, which is
+/// why a merged run is byte-identical to a single-process one.
+pub(crate) enum RowSource<'a> {
+    Compute,
+    Tiles(&'a crate::shard::TileStore),
+}
+
+/// The window rows a single-process run computes, top to bottom.
+fn compute_rows(prep: &Prepared, window: usize) -> Vec<Vec<Window>> {
+    let grid = &prep.images[0].info.grid;
     // Inputs stored in full-width strips are read in full-width windows: a narrower window
     // would inflate every strip once per window across.
-    let full_width = [a, b].iter().any(|d| {
+    let full_width = prep.images.iter().any(|d| {
         d.info
             .direct
             .as_ref()
             .is_some_and(|l| l.full_width_blocks())
     });
-    let rows = if full_width {
-        window_rows_shaped(grid.width, grid.height, grid.width, req.window)
+    if full_width {
+        window_rows_shaped(grid.width, grid.height, grid.width, window)
     } else {
-        window_rows(grid.width, grid.height, req.window)
-    };
-    let per_row = rows.first().map_or(1, |r| r.len()).max(1);
-    // Enough window rows in flight to keep every worker busy, and no more.
-    let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);
+        window_rows(grid.width, grid.height, window)
+    }
+}
+
+fn detect_pair(
+    prep: &Prepared,
+    k: usize,
+    pair: DatePair,
+    auto: Option<AutoSetup>,
+    source: &RowSource,
+    req: &DetectRequest,
+) -> Result<(Vec<(PatchRecord, PatchPixels)>, PairCounts), PipelineError> {
+    let t0 = Instant::now();
+    let (a, b) = (&prep.images[k], &prep.images[k + 1]);
+    let grid = &a.info.grid;
+    let kernel = &prep.kernel;
+    let width = grid.width;
+    // The automatic method carries its score as one more channel, last.
+    let n_ch = kernel.channels.len() + auto.is_some() as usize;
     let params = &req.params;
-    let (mmu_sieve, min_pixels) = match params.mmu_mode {
-        MmuMode::Gdal => (params.mmu_px, 0),
-        MmuMode::Objects => (0, params.mmu_px),
-        MmuMode::None => (0, 0),
-    };
+    let (mmu_sieve, min_pixels) = params.sieve_split();
     let bar = progress_bar(
         req.progress,
         grid.height as u64,
@@ -397,39 +495,50 @@ fn detect_pair(
         })
         .map_err(|e| PipelineError::Internal(format!("sweep thread: {e}")))?;
     let (mut valid, mut flagged) = (0u64, 0u64);
-    let mut failure: Option<PipelineError> = None;
-    'batches: for chunk in rows.chunks(batch) {
-        let windows: Vec<&Window> = chunk.iter().flatten().collect();
-        let outs: Vec<Result<WindowOut, PipelineError>> = windows
-            .par_iter()
-            .map(|w| match &auto {
-                Some(setup) => crate::auto_run::compute_window(a, b, kernel, setup, w, grid),
-                None => compute_window(a, b, kernel, w),
-            })
-            .collect();
-        let mut it = outs.into_iter();
-        for row in chunk {
-            let mut row_outs = Vec::with_capacity(row.len());
-            for _ in 0..row.len() {
-                match it.next().expect("one output per window") {
-                    Ok(o) => {
-                        valid += o.valid;
-                        flagged += o.flagged;
-                        row_outs.push(o);
-                    }
-                    Err(e) => {
-                        failure = Some(e);
-                        break 'batches;
+    let mut send = |row_outs: Vec<WindowOut>| -> bool {
+        for o in &row_outs {
+            valid += o.valid;
+            flagged += o.flagged;
+        }
+        let h = row_outs.first().map_or(0, |o| o.window.height) as u64;
+        let ok = tx.send(row_outs).is_ok();
+        bar.inc(h);
+        ok
+    };
+    let failure = match source {
+        RowSource::Compute => {
+            let rows = compute_rows(prep, req.window);
+            let per_row = rows.first().map_or(1, |r| r.len()).max(1);
+            // Enough window rows in flight to keep every worker busy, and no more.
+            let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);
+            let mut failure = None;
+            'batches: for chunk in rows.chunks(batch) {
+                let windows: Vec<&Window> = chunk.iter().flatten().collect();
+                let outs: Vec<Result<WindowOut, PipelineError>> = windows
+                    .par_iter()
+                    .map(|w| prep.compute_window(k, auto.as_ref(), w))
+                    .collect();
+                let mut it = outs.into_iter();
+                for row in chunk {
+                    let row_outs: Result<Vec<WindowOut>, PipelineError> =
+                        it.by_ref().take(row.len()).collect();
+                    match row_outs {
+                        Ok(r) => {
+                            if !send(r) {
+                                break 'batches;
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            break 'batches;
+                        }
                     }
                 }
             }
-            let h = row[0].height as u64;
-            if tx.send(row_outs).is_err() {
-                break 'batches;
-            }
-            bar.inc(h);
+            failure
         }
-    }
+        RowSource::Tiles(store) => store.stream_pair(k, n_ch, &mut send).err(),
+    };
     drop(tx);
     let (pixels, sieved_px, flipped, dropped) = sweep
         .join()

@@ -18,6 +18,9 @@ pub enum PipelineError {
     Output { path: PathBuf, msg: String },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Work that is not finished yet (a merge before every shard is done): retry later.
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 impl PipelineError {
@@ -26,6 +29,16 @@ impl PipelineError {
             PipelineError::Internal(_) => 2,
             PipelineError::Zones(z) if z.is_internal() => 2,
             _ => 1,
+        }
+    }
+
+    /// The exit code a batch engine acts on: 75 (EX_TEMPFAIL) for what a retry can fix —
+    /// an output that could not be written, work not yet finished — and 65 (EX_DATAERR)
+    /// for everything a retry would only repeat.
+    pub fn engine_exit_code(&self) -> i32 {
+        match self {
+            PipelineError::Output { .. } | PipelineError::Incomplete(_) => 75,
+            _ => 65,
         }
     }
 }

@@ -114,6 +114,9 @@ pub struct Manifest {
     pub mask: Option<PathBuf>,
     pub threads: usize,
     pub window: usize,
+    /// The plan hash when the kernel's output was read from a sharded run's tiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_plan: Option<String>,
     pub pairs: Vec<PairCounts>,
     pub patches: usize,
     pub total_area_m2: f64,

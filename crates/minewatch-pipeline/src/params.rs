@@ -95,6 +95,16 @@ impl DetectParams {
         Ok(p)
     }
 
+    /// The minimum mapping unit as (sieve threshold, minimum object size) in pixels: the
+    /// GDAL mode sieves, the objects mode drops small patches after labelling.
+    pub fn sieve_split(&self) -> (u64, u64) {
+        match self.mmu_mode {
+            MmuMode::Gdal => (self.mmu_px, 0),
+            MmuMode::Objects => (0, self.mmu_px),
+            MmuMode::None => (0, 0),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.connectivity != 8 {
             return Err(format!(

@@ -31,7 +31,12 @@ pub struct RunRequest {
     pub threads: usize,
     pub progress: bool,
     pub command: String,
+    /// Read detection from the finished tiles of a sharded run (`minewatch merge`).
+    pub from_shards: bool,
 }
+
+/// Window side of a run's detection (results do not depend on it; memory does).
+pub const RUN_WINDOW: usize = 512;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StageReport {
@@ -157,17 +162,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     let rk = c.out.join("rank");
     let pk = c.out.join("packages");
     let sp = c.out.join("sample");
-    let dates: Option<Vec<AcqDate>> = if c.detect.dates.is_empty() {
-        None
-    } else {
-        Some(
-            c.detect
-                .dates
-                .iter()
-                .filter_map(|d| AcqDate::parse(d).ok())
-                .collect(),
-        )
-    };
+    let dates = c.detect_dates();
     /// One stage: name, output folder, the manifest that proves it finished, input files,
     /// settings that change its output, and the work.
     struct Stage<'a>(&'a str, PathBuf, &'a str, Vec<PathBuf>, String, Job<'a>);
@@ -187,24 +182,19 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
             c.detect.quicklook
         ),
         Box::new(|| {
-            let params = match &c.detect.params {
-                Some(p) => DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
-                    path: p.clone(),
-                    msg,
-                })?,
-                None => DetectParams::default(),
-            };
+            let params = c.detect_params()?;
             let s = run_detect(&DetectRequest {
                 images: r.images.clone(),
                 dates: dates.clone(),
                 params,
                 out: det.clone(),
                 threads,
-                window: 512,
+                window: RUN_WINDOW,
                 progress: req.progress,
                 quicklook: c.detect.quicklook,
                 align: false,
                 mask: None,
+                shards: req.from_shards.then(|| crate::shard::shards_dir(&c.out)),
             })?;
             Ok(serde_json::json!({"patches": s.patches, "total_area_m2": s.total_area_m2}))
         }),

@@ -27,6 +27,37 @@ pub struct RunConfig {
     pub package: Option<PackageStage>,
     #[serde(default)]
     pub sample: Option<SampleStage>,
+    /// Tiling of a sharded run (`plan`, `run --shard`, `merge`); defaults apply without it.
+    #[serde(default)]
+    pub shards: Option<ShardsStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardsStage {
+    /// Tile side in pixels (a shard's unit of work and storage).
+    #[serde(default = "default_tile")]
+    pub tile: usize,
+    /// Tiles per array task.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+}
+
+impl Default for ShardsStage {
+    fn default() -> Self {
+        Self {
+            tile: default_tile(),
+            batch: default_batch(),
+        }
+    }
+}
+
+fn default_tile() -> usize {
+    2048
+}
+
+fn default_batch() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +129,31 @@ pub struct Resolved {
 }
 
 impl RunConfig {
+    /// The detect parameters the config names, or the defaults.
+    pub fn detect_params(&self) -> Result<crate::params::DetectParams, PipelineError> {
+        match &self.detect.params {
+            Some(p) => {
+                crate::params::DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
+                    path: p.clone(),
+                    msg,
+                })
+            }
+            None => Ok(crate::params::DetectParams::default()),
+        }
+    }
+
+    /// The configured dates (checked by `validate`), or `None` to date images by name or
+    /// metadata.
+    pub fn detect_dates(&self) -> Option<Vec<minewatch_core::AcqDate>> {
+        (!self.detect.dates.is_empty()).then(|| {
+            self.detect
+                .dates
+                .iter()
+                .filter_map(|d| minewatch_core::AcqDate::parse(d).ok())
+                .collect()
+        })
+    }
+
     pub fn load(path: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
         let perr = |msg: String| PipelineError::Params {
             path: path.to_path_buf(),
@@ -177,6 +233,14 @@ impl RunConfig {
                 return Err(perr(
                     "[sample] needs exactly one of `rate` or `count`".into(),
                 ));
+            }
+        }
+        if let Some(t) = &c.shards {
+            if t.tile < 64 || t.batch == 0 {
+                return Err(perr(format!(
+                    "[shards] tile = {} and batch = {}: the tile must be at least 64 pixels and the batch at least 1",
+                    t.tile, t.batch
+                )));
             }
         }
         // Every named input must exist now, not halfway through a run.
@@ -313,6 +377,8 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("sample.strata", "array of string", false, "Task columns that define strata, e.g. county_code, priority_class."),
     ("sample.must", "array of string", false, "Mandatory inclusions: COLUMN, COLUMN=VALUE, COLUMN~TEXT or COLUMN>=NUMBER."),
     ("sample.min_per_stratum", "integer", false, "At least this many random tasks per stratum."),
+    ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
+    ("shards.batch", "integer", false, "Tiles per array task (default 1); `--batch` on the command line overrides it."),
 ];
 
 /// JSON schema of the run config.

@@ -144,6 +144,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
     }
     minewatch_pipeline::configure();
     let req = DetectRequest {
+        shards: None,
         images: a.images,
         dates,
         params,

@@ -6,6 +6,7 @@ pub mod package;
 pub mod rank;
 pub mod run;
 pub mod sample;
+pub mod shard;
 
 /// Print a run's summary (JSON or text) on stdout and return the exit code; errors go to
 /// stderr with the code their kind maps to.

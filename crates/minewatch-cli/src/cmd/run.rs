@@ -23,6 +23,15 @@ pub struct RunArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Compute only array task I of a planned run (see `minewatch plan`); without a value
+    /// the index comes from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX,
+    /// AWS_BATCH_JOB_ARRAY_INDEX or PBS_ARRAY_INDEX. Exit 0 done or already done, 75
+    /// transient (retry), 65 permanent.
+    #[arg(long, value_name = "I", num_args = 0..=1)]
+    pub shard: Option<Option<usize>>,
+    /// Tiles per array task (default: the config's shards.batch, else 1).
+    #[arg(long, value_name = "K", requires = "shard")]
+    pub batch: Option<usize>,
 }
 
 #[derive(Args)]
@@ -46,6 +55,17 @@ pub fn run(a: RunArgs) -> i32 {
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Some(shard) = a.shard {
+        return super::shard::run_one(
+            a.config,
+            a.out,
+            a.data_root,
+            shard,
+            a.batch,
+            threads,
+            a.format,
+        );
+    }
     let req = RunRequest {
         config: a.config,
         out: a.out,
@@ -53,12 +73,13 @@ pub fn run(a: RunArgs) -> i32 {
         threads,
         progress: std::io::stderr().is_terminal(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        from_shards: false,
     };
     minewatch_pipeline::configure();
     super::report(run_all(&req), a.format, print_text)
 }
 
-fn print_text(s: &RunSummary) {
+pub fn print_text(s: &RunSummary) {
     println!("run {} in {}:", s.name, s.out.display());
     for st in &s.stages {
         println!(

@@ -1,0 +1,275 @@
+//! `minewatch plan | missing | merge | emit slurm|k8s` and `run --shard`: a run split
+//! into array tasks on an existing batch engine.
+
+use super::detect::Format;
+use clap::{Args, Subcommand};
+use minewatch_pipeline::run_all::RunRequest;
+use minewatch_pipeline::shard::emit::{self, EmitOptions};
+use minewatch_pipeline::shard::run::{
+    merge, missing, plan, run_shard, shard_index, MissingSummary, PlanSummary, ShardSummary,
+    ShardTarget,
+};
+use minewatch_pipeline::shard::{shards_dir, Plan};
+use minewatch_pipeline::PipelineError;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// The run a sharded command works on.
+#[derive(Args, Clone)]
+pub struct Target {
+    /// The run config (pipelines/*.toml).
+    pub config: PathBuf,
+    /// Root for inputs written `@data/...` (else MINEWATCH_DATA_ROOT, else the config's data_root).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Output folder (replaces the config's `out`); the plan and tiles live in OUT/shards.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl Target {
+    fn shard_target(&self) -> ShardTarget {
+        ShardTarget {
+            config: self.config.clone(),
+            out: self.out.clone(),
+            data_root: self.data_root.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Tile side in pixels (default: the config's shards.tile, else 2048).
+    #[arg(long)]
+    pub tile: Option<usize>,
+    /// Worker threads for the automatic method's fit (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args)]
+pub struct MissingArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Tiles per array task (default: the config's shards.batch, else 1).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// `text` prints only the compact ranges (`0-3,7`, empty when done) for `sbatch --array=`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Subcommand)]
+pub enum EmitWhat {
+    /// A bash script that submits the missing shards as an sbatch array and the merge
+    /// with `--dependency=afterok`; run it again to resubmit what failed.
+    Slurm(EmitArgs),
+    /// A Kubernetes Indexed Job (one index per shard) and a merge Job, as YAML.
+    K8s(EmitArgs),
+}
+
+#[derive(Args)]
+pub struct EmitArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Tiles per array task (default: the config's shards.batch, else 1).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// The minewatch binary on the compute nodes (default: this binary).
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+    /// CPUs (threads) per task.
+    #[arg(long, default_value_t = 2)]
+    pub cpus: usize,
+    /// Memory per task (Slurm `--mem` / Kubernetes quantity).
+    #[arg(long, default_value = "4G")]
+    pub mem: String,
+    /// Wall time per task (Slurm).
+    #[arg(long, default_value = "02:00:00")]
+    pub time: String,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// At most this many tasks at once (Slurm `%N`, Kubernetes parallelism).
+    #[arg(long)]
+    pub max_parallel: Option<usize>,
+    /// Attempts per task for transient failures (exit 75).
+    #[arg(long, default_value_t = 3)]
+    pub retries: usize,
+    /// Container image (Kubernetes).
+    #[arg(long, default_value = "minewatch:latest")]
+    pub image: String,
+    /// PersistentVolumeClaim holding inputs and outputs (Kubernetes).
+    #[arg(long, default_value = "minewatch-data")]
+    pub claim: String,
+    /// Where the claim is mounted in the pod (Kubernetes).
+    #[arg(long, default_value = "/data")]
+    pub mount: PathBuf,
+}
+
+fn threads(t: Option<usize>) -> usize {
+    t.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Print and map errors to the batch engine's codes (0 / 75 retry / 65 permanent).
+fn engine_report<T: serde::Serialize>(
+    r: Result<T, PipelineError>,
+    format: Format,
+    text: fn(&T),
+) -> i32 {
+    match r {
+        Ok(s) => super::report(Ok::<T, PipelineError>(s), format, text),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.engine_exit_code()
+        }
+    }
+}
+
+pub fn run_one(
+    config: PathBuf,
+    out: Option<PathBuf>,
+    data_root: Option<PathBuf>,
+    shard: Option<usize>,
+    batch: Option<usize>,
+    threads: usize,
+    format: Format,
+) -> i32 {
+    minewatch_pipeline::configure();
+    let t = ShardTarget {
+        config,
+        out,
+        data_root,
+    };
+    let r = shard_index(shard).and_then(|i| run_shard(&t, i, batch, threads));
+    engine_report(r, format, |s: &ShardSummary| {
+        let done = s.tiles.iter().filter(|t| t.status == "done").count();
+        println!(
+            "shard {}/{}: {} tile(s) computed, {} already done",
+            s.shard,
+            s.shards,
+            done,
+            s.tiles.len() - done
+        );
+    })
+}
+
+pub fn plan_cmd(a: PlanArgs) -> i32 {
+    minewatch_pipeline::configure();
+    let r = plan(&a.target.shard_target(), a.tile, threads(a.threads));
+    super::report(r, a.format, |s: &PlanSummary| {
+        println!(
+            "plan {} ({}): {} tiles of {} px, {} shard(s) of {}; {} tile(s) already done",
+            s.plan_hash,
+            if s.changed { "written" } else { "unchanged" },
+            s.tiles,
+            s.tile_px,
+            s.shards,
+            s.batch,
+            s.tiles_done
+        );
+        eprintln!("plan: {}", s.plan.display());
+    })
+}
+
+pub fn missing_cmd(a: MissingArgs) -> i32 {
+    let r = missing(&a.target.shard_target(), a.batch);
+    super::report(r, a.format, |s: &MissingSummary| {
+        println!("{}", s.ranges);
+        eprintln!(
+            "missing: {} of {} tiles unfinished, {} of {} shard(s)",
+            s.tiles_missing,
+            s.tiles,
+            s.missing_shards.len(),
+            s.shards
+        );
+    })
+}
+
+pub fn merge_cmd(a: MergeArgs) -> i32 {
+    minewatch_pipeline::configure();
+    let req = RunRequest {
+        config: a.target.config,
+        out: a.target.out,
+        data_root: a.target.data_root,
+        threads: threads(a.threads),
+        progress: std::io::stderr().is_terminal(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        from_shards: true,
+    };
+    engine_report(merge(&req), a.format, super::run::print_text)
+}
+
+pub fn emit_cmd(what: EmitWhat) -> i32 {
+    let (k8s, a) = match what {
+        EmitWhat::Slurm(a) => (false, a),
+        EmitWhat::K8s(a) => (true, a),
+    };
+    match emit_text(k8s, a) {
+        Ok(text) => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
+    let r = minewatch_pipeline::run_all::validate(&a.target.config, a.target.data_root.as_deref())?;
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let run_out = abs(a.target.out.as_deref().unwrap_or(&r.config.out));
+    let batch = a
+        .batch
+        .or(r.config.shards.as_ref().map(|s| s.batch))
+        .unwrap_or(1)
+        .max(1);
+    // Kubernetes needs the shard count up front; Slurm asks `missing` at submit time.
+    let shards = if k8s {
+        Plan::load(&shards_dir(&run_out))?.shard_count(batch)
+    } else {
+        0
+    };
+    let bin = match a.bin {
+        Some(b) => b,
+        None => std::env::current_exe()
+            .map_err(|e| PipelineError::Internal(format!("cannot tell this binary's path: {e}")))?,
+    };
+    let o = EmitOptions {
+        bin,
+        config: abs(&a.target.config),
+        out: a.target.out.as_deref().map(abs),
+        data_root: a.target.data_root.as_deref().map(abs),
+        run_out,
+        name: r.config.name.clone(),
+        batch,
+        shards,
+        cpus: a.cpus.max(1),
+        mem: a.mem,
+        time: a.time,
+        partition: a.partition,
+        max_parallel: a.max_parallel,
+        retries: a.retries,
+        image: a.image,
+        claim: a.claim,
+        mount: a.mount,
+    };
+    Ok(if k8s { emit::k8s(&o) } else { emit::slurm(&o) })
+}

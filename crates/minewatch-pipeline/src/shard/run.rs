@@ -1,0 +1,370 @@
+//! The commands of a sharded run: `plan`, `run --shard I`, `missing` and `merge`.
+
+use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
+use super::store::{TileStore, TILES_DIR};
+use super::{ranges, shards_dir, tile};
+use crate::detect_run::{prepare, Prepared, WindowOut};
+use crate::error::PipelineError;
+use crate::manifest::HashJob;
+use crate::params::DetectParams;
+use crate::run_all::{run_all, validate, RunRequest, RunSummary, RUN_WINDOW};
+use crate::run_config::{Resolved, ShardsStage};
+use minewatch_core::AcqDate;
+use minewatch_raster::reader::close_thread_handles;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where a sharded command finds its run.
+#[derive(Debug, Clone)]
+pub struct ShardTarget {
+    pub config: PathBuf,
+    pub out: Option<PathBuf>,
+    pub data_root: Option<PathBuf>,
+}
+
+struct Context {
+    resolved: Resolved,
+    params: DetectParams,
+    dates: Option<Vec<AcqDate>>,
+    shards: ShardsStage,
+    dir: PathBuf,
+}
+
+impl Context {
+    fn load(t: &ShardTarget) -> Result<Self, PipelineError> {
+        let mut resolved = validate(&t.config, t.data_root.as_deref())?;
+        if let Some(o) = &t.out {
+            resolved.config.out = o.clone();
+        }
+        let c = &resolved.config;
+        let params = c.detect_params()?;
+        let dates = c.detect_dates();
+        let shards = c.shards.clone().unwrap_or_default();
+        let dir = shards_dir(&c.out);
+        Ok(Self {
+            resolved,
+            params,
+            dates,
+            shards,
+            dir,
+        })
+    }
+
+    fn settings(&self, tile: usize) -> String {
+        settings_digest(
+            &self.resolved.images,
+            &self.resolved.config.detect.dates,
+            &serde_json::to_string(&self.params).unwrap_or_default(),
+            tile,
+            RUN_WINDOW,
+        )
+    }
+
+    fn prepare(&self) -> Result<Prepared, PipelineError> {
+        prepare(
+            &self.resolved.images,
+            self.dates.as_deref(),
+            &self.params,
+            None,
+            true,
+        )
+    }
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, PipelineError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("mw-worker-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSummary {
+    pub plan: PathBuf,
+    pub plan_hash: String,
+    /// `false` when an identical plan was already there (its finished tiles stay valid).
+    pub changed: bool,
+    pub tiles: usize,
+    pub tile_px: usize,
+    pub batch: usize,
+    pub shards: usize,
+    pub tiles_done: usize,
+    pub seconds: f64,
+}
+
+/// `minewatch plan CONFIG`: the tile grid, the fitted automatic setup per pair and the
+/// inputs' sha256, written to `OUT/shards/plan.json`.
+pub fn plan(
+    t: &ShardTarget,
+    tile_px: Option<usize>,
+    threads: usize,
+) -> Result<PlanSummary, PipelineError> {
+    let t0 = Instant::now();
+    let ctx = Context::load(t)?;
+    let tile_px = tile_px.unwrap_or(ctx.shards.tile);
+    if tile_px < 64 {
+        return Err(PipelineError::Input(format!(
+            "--tile {tile_px}: a tile must be at least 64 pixels on a side"
+        )));
+    }
+    let prep = ctx.prepare()?;
+    let hasher = HashJob::start(prep.images.iter().map(|i| i.source.clone()).collect())?;
+    let pool = pool(threads)?;
+    let pairs = prep.pairs();
+    let mut planned = Vec::new();
+    for (k, pair) in pairs.iter().enumerate() {
+        let setup = pool.install(|| prep.fit(k, &ctx.params))?;
+        planned.push(PairPlan {
+            key: pair.key(),
+            before: prep.images[k].source.clone(),
+            after: prep.images[k + 1].source.clone(),
+            setup,
+        });
+    }
+    pool.broadcast(|_| close_thread_handles());
+    let hashes = hasher.finish()?;
+    let grid = prep.images[0].info.grid.clone();
+    let (mmu_sieve, _) = ctx.params.sieve_split();
+    let body = PlanBody {
+        format: PLAN_FORMAT.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        name: ctx.resolved.config.name.clone(),
+        settings: ctx.settings(tile_px),
+        inputs: prep
+            .images
+            .iter()
+            .zip(hashes)
+            .map(|(i, (bytes, sha256))| PlanInput {
+                path: i.source.clone(),
+                bytes,
+                sha256,
+            })
+            .collect(),
+        width: grid.width,
+        height: grid.height,
+        transform: grid.transform,
+        crs_wkt: grid.crs_wkt.clone(),
+        tile: tile_px,
+        window: RUN_WINDOW,
+        keep_radius: mmu_sieve as usize,
+        channels: prep.n_channels(),
+        pairs: planned,
+        tiles: tile_grid(grid.width, grid.height, tile_px),
+    };
+    let plan = Plan::new(body);
+    let changed = Plan::load(&ctx.dir).map_or(true, |old| old.plan_hash != plan.plan_hash);
+    if changed {
+        plan.save(&ctx.dir)?;
+    }
+    let store = TileStore::open_partial(&ctx.dir)?;
+    let missing = store.missing_tiles().len();
+    let batch = ctx.shards.batch;
+    Ok(PlanSummary {
+        plan: ctx.dir.join(super::plan::PLAN_FILE),
+        plan_hash: plan.plan_hash.clone(),
+        changed,
+        tiles: plan.body.tiles.len(),
+        tile_px,
+        batch,
+        shards: plan.shard_count(batch),
+        tiles_done: plan.body.tiles.len() - missing,
+        seconds: crate::write::round(t0.elapsed().as_secs_f64(), 3),
+    })
+}
+
+/// The array index of this task: the flag, else the batch engine's variable.
+pub fn shard_index(flag: Option<usize>) -> Result<usize, PipelineError> {
+    if let Some(i) = flag {
+        return Ok(i);
+    }
+    for var in [
+        "SLURM_ARRAY_TASK_ID",
+        "JOB_COMPLETION_INDEX",
+        "AWS_BATCH_JOB_ARRAY_INDEX",
+        "PBS_ARRAY_INDEX",
+    ] {
+        if let Ok(v) = std::env::var(var) {
+            return v
+                .trim()
+                .parse()
+                .map_err(|_| PipelineError::Input(format!("{var}={v:?} is not a shard index")));
+        }
+    }
+    Err(PipelineError::Input(
+        "no shard index: pass --shard I, or run under a job array (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or PBS_ARRAY_INDEX)".into(),
+    ))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TileReport {
+    pub tile: String,
+    pub status: String,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardSummary {
+    pub shard: usize,
+    pub shards: usize,
+    pub batch: usize,
+    pub plan_hash: String,
+    pub tiles: Vec<TileReport>,
+}
+
+/// `minewatch run CONFIG --shard I`: compute the tiles of array task I (skipping those
+/// already done under this plan), each written atomically.
+pub fn run_shard(
+    t: &ShardTarget,
+    shard: usize,
+    batch: Option<usize>,
+    threads: usize,
+) -> Result<ShardSummary, PipelineError> {
+    let ctx = Context::load(t)?;
+    let store = TileStore::open_partial(&ctx.dir)?;
+    let plan = &store.plan;
+    if ctx.settings(plan.body.tile) != plan.body.settings {
+        return Err(PipelineError::Input(format!(
+            "{}: the config, its images or its detect parameters changed since `minewatch plan`; run `minewatch plan {}` again",
+            ctx.dir.join(super::plan::PLAN_FILE).display(),
+            t.config.display()
+        )));
+    }
+    let batch = batch.unwrap_or(ctx.shards.batch).max(1);
+    let shards = plan.shard_count(batch);
+    if shard >= shards {
+        return Err(PipelineError::Input(format!(
+            "shard {shard} does not exist: the plan has {} tiles, {shards} shard(s) of {batch} (indices 0-{})",
+            plan.body.tiles.len(),
+            shards.saturating_sub(1)
+        )));
+    }
+    let prep = ctx.prepare()?;
+    let grid = &prep.images[0].info.grid;
+    if (grid.width, grid.height, grid.transform)
+        != (plan.body.width, plan.body.height, plan.body.transform)
+    {
+        return Err(PipelineError::Input(format!(
+            "{}: the images' grid differs from the plan's; run `minewatch plan` again",
+            ctx.dir.display()
+        )));
+    }
+    let tiles_dir = ctx.dir.join(TILES_DIR);
+    std::fs::create_dir_all(&tiles_dir).map_err(|e| PipelineError::Output {
+        path: tiles_dir.clone(),
+        msg: format!("cannot create it: {e}"),
+    })?;
+    let pool = pool(threads)?;
+    let mut reports = Vec::new();
+    for spec in plan.shard_tiles(shard, batch) {
+        let t0 = Instant::now();
+        let path = store.tile_path(spec);
+        if store.is_done(spec) {
+            reports.push(TileReport {
+                tile: spec.id.clone(),
+                status: "skipped".into(),
+                bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
+                seconds: 0.0,
+            });
+            continue;
+        }
+        let windows: Vec<_> = spec
+            .windows(plan.body.window)
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut pairs: Vec<Vec<WindowOut>> = Vec::new();
+        for (k, pp) in plan.body.pairs.iter().enumerate() {
+            let outs: Vec<WindowOut> = pool.install(|| {
+                windows
+                    .par_iter()
+                    .map(|w| prep.compute_window(k, pp.setup.as_ref(), w))
+                    .collect::<Result<_, _>>()
+            })?;
+            pairs.push(outs);
+        }
+        let bytes = tile::encode(
+            &plan.plan_hash,
+            &spec.id,
+            &spec.rect(),
+            plan.body.channels,
+            &pairs,
+            plan.body.keep_radius,
+        );
+        tile::write_atomic(&path, &bytes)?;
+        eprintln!(
+            "shard {shard}: tile {} done ({} bytes, {:.2} s)",
+            spec.id,
+            bytes.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        reports.push(TileReport {
+            tile: spec.id.clone(),
+            status: "done".into(),
+            bytes: bytes.len() as u64,
+            seconds: crate::write::round(t0.elapsed().as_secs_f64(), 3),
+        });
+    }
+    pool.broadcast(|_| close_thread_handles());
+    Ok(ShardSummary {
+        shard,
+        shards,
+        batch,
+        plan_hash: plan.plan_hash.clone(),
+        tiles: reports,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingSummary {
+    pub plan_hash: String,
+    pub batch: usize,
+    pub shards: usize,
+    pub tiles: usize,
+    pub tiles_missing: usize,
+    pub missing_shards: Vec<usize>,
+    /// `missing_shards` as compact ranges, ready for `sbatch --array=`.
+    pub ranges: String,
+}
+
+/// `minewatch missing CONFIG`: the shards with at least one unfinished tile.
+pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, PipelineError> {
+    let ctx = Context::load(t)?;
+    let store = TileStore::open_partial(&ctx.dir)?;
+    let batch = batch.unwrap_or(ctx.shards.batch).max(1);
+    let tiles = store.missing_tiles();
+    let mut shards: Vec<usize> = tiles.iter().map(|t| t.index / batch).collect();
+    shards.dedup();
+    Ok(MissingSummary {
+        plan_hash: store.plan.plan_hash.clone(),
+        batch,
+        shards: store.plan.shard_count(batch),
+        tiles: store.plan.body.tiles.len(),
+        tiles_missing: tiles.len(),
+        ranges: ranges::compact(&shards),
+        missing_shards: shards,
+    })
+}
+
+/// `minewatch merge CONFIG`: refuse while tiles are missing, then run every stage with
+/// detection read from the tiles.
+pub fn merge(req: &RunRequest) -> Result<RunSummary, PipelineError> {
+    let ctx = Context::load(&ShardTarget {
+        config: req.config.clone(),
+        out: req.out.clone(),
+        data_root: req.data_root.clone(),
+    })?;
+    let store = TileStore::open(&ctx.dir)?;
+    if ctx.settings(store.plan.body.tile) != store.plan.body.settings {
+        return Err(PipelineError::Input(format!(
+            "{}: the config changed since `minewatch plan`; plan again and rerun the shards",
+            ctx.dir.display()
+        )));
+    }
+    let mut req = req.clone();
+    req.from_shards = true;
+    run_all(&req)
+}

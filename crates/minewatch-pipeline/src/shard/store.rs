@@ -1,0 +1,186 @@
+//! The tiles of a planned run as `merge` reads them: every tile must be present and made
+//! under the current plan; window rows stream out top to bottom, a tile row at a time.
+
+use super::plan::{Plan, TileSpec};
+use super::tile::{self, TileObject};
+use crate::auto_run::AutoSetup;
+use crate::detect_run::WindowOut;
+use crate::error::PipelineError;
+use minewatch_core::{DatePair, Grid};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+pub const TILES_DIR: &str = "tiles";
+
+pub struct TileStore {
+    pub dir: PathBuf,
+    pub plan: Plan,
+}
+
+impl TileStore {
+    /// Open the store and refuse while any tile is missing or stale.
+    pub fn open(dir: &Path) -> Result<Self, PipelineError> {
+        let store = Self {
+            dir: dir.to_path_buf(),
+            plan: Plan::load(dir)?,
+        };
+        let missing = store.missing_tiles();
+        if !missing.is_empty() {
+            let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
+            return Err(PipelineError::Incomplete(format!(
+                "{}: {} of {} tiles are not finished (tile indices {}); run them (`minewatch missing CONFIG`, then `minewatch run CONFIG --shard I`) before merging",
+                dir.display(),
+                missing.len(),
+                store.plan.body.tiles.len(),
+                super::ranges::compact(&shards)
+            )));
+        }
+        Ok(store)
+    }
+
+    /// Open without the completeness check (for `missing` and shards).
+    pub fn open_partial(dir: &Path) -> Result<Self, PipelineError> {
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            plan: Plan::load(dir)?,
+        })
+    }
+
+    pub fn tile_path(&self, t: &TileSpec) -> PathBuf {
+        self.dir.join(TILES_DIR).join(t.file_name())
+    }
+
+    /// Whether a tile object exists, is whole, and belongs to this plan.
+    pub fn is_done(&self, t: &TileSpec) -> bool {
+        tile::peek(&self.tile_path(t)).is_some_and(|h| {
+            h.plan_hash == self.plan.plan_hash
+                && h.tile == t.id
+                && h.pairs.len() == self.plan.body.pairs.len()
+        })
+    }
+
+    pub fn missing_tiles(&self) -> Vec<&TileSpec> {
+        let done: Vec<bool> = self
+            .plan
+            .body
+            .tiles
+            .par_iter()
+            .map(|t| self.is_done(t))
+            .collect();
+        self.plan
+            .body
+            .tiles
+            .iter()
+            .zip(done)
+            .filter(|(_, d)| !d)
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// The plan must describe this pair on this grid with this fitted setup; otherwise the
+    /// inputs or settings changed after `plan`.
+    pub fn check_pair(
+        &self,
+        k: usize,
+        pair: DatePair,
+        setup: Option<&AutoSetup>,
+        grid: &Grid,
+    ) -> Result<(), PipelineError> {
+        let stale = |what: String| {
+            PipelineError::Input(format!(
+                "{}: the plan no longer matches the run ({what}); run `minewatch plan CONFIG` again and rerun the shards",
+                self.dir.display()
+            ))
+        };
+        let b = &self.plan.body;
+        let p = b
+            .pairs
+            .get(k)
+            .ok_or_else(|| stale(format!("no pair {} in the plan", pair.key())))?;
+        if p.key != pair.key() {
+            return Err(stale(format!("pair {} planned as {}", pair.key(), p.key)));
+        }
+        if p.setup.as_ref() != setup {
+            return Err(stale(format!(
+                "the automatic method's fit for {} differs from the planned one",
+                p.key
+            )));
+        }
+        let g = self.plan.grid();
+        if g.width != grid.width || g.height != grid.height || g.transform != grid.transform {
+            return Err(stale("the grid changed".into()));
+        }
+        Ok(())
+    }
+
+    /// Input hashes from the run against the plan's.
+    pub fn check_inputs(&self, hashes: &[(u64, String)]) -> Result<(), PipelineError> {
+        for (inp, (_, sha)) in self.plan.body.inputs.iter().zip(hashes) {
+            if &inp.sha256 != sha {
+                return Err(PipelineError::Input(format!(
+                    "{}: changed since `minewatch plan` (sha256 {} planned, {} now); run `minewatch plan CONFIG` again and rerun the shards",
+                    inp.path.display(),
+                    inp.sha256,
+                    sha
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stream pair `k`'s window rows in raster order. `send` returns false to stop.
+    pub fn stream_pair(
+        &self,
+        k: usize,
+        n_ch: usize,
+        send: &mut dyn FnMut(Vec<WindowOut>) -> bool,
+    ) -> Result<(), PipelineError> {
+        let tiles = &self.plan.body.tiles;
+        let mut i = 0;
+        while i < tiles.len() {
+            let row0 = tiles[i].row;
+            let j = i + tiles[i..].iter().take_while(|t| t.row == row0).count();
+            let row_tiles = &tiles[i..j];
+            let objs: Vec<(PathBuf, TileObject)> = row_tiles
+                .par_iter()
+                .map(|t| {
+                    let p = self.tile_path(t);
+                    let o = tile::read(&p)?;
+                    if o.header.plan_hash != self.plan.plan_hash || o.header.channels != n_ch {
+                        return Err(PipelineError::Input(format!(
+                            "tile object {}: made under another plan; run its shard again",
+                            p.display()
+                        )));
+                    }
+                    Ok((p, o))
+                })
+                .collect::<Result<_, PipelineError>>()?;
+            // Every tile of a tile row has the same window rows (same height).
+            let first = &objs[0].1.header.pairs[k];
+            let mut rows: Vec<usize> = first.iter().map(|e| e.row).collect();
+            rows.dedup();
+            for r in rows {
+                let wanted: Vec<(usize, usize)> = objs
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(ti, (_, o))| {
+                        o.header.pairs[k]
+                            .iter()
+                            .enumerate()
+                            .filter(move |(_, e)| e.row == r)
+                            .map(move |(wi, _)| (ti, wi))
+                    })
+                    .collect();
+                let outs: Vec<WindowOut> = wanted
+                    .par_iter()
+                    .map(|&(ti, wi)| objs[ti].1.window(k, wi, &objs[ti].0))
+                    .collect::<Result<_, _>>()?;
+                if !send(outs) {
+                    return Ok(());
+                }
+            }
+            i = j;
+        }
+        Ok(())
+    }
+}
