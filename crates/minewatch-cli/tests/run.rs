@@ -7,32 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Data files of a run (manifests and the sample report record paths and timings, so they
-/// are left out).
-fn data_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let n = p.file_name().unwrap().to_string_lossy().to_string();
-                if !n.contains("manifest")
-                    && !n.contains("report")
-                    && !n.starts_with("run_state")
-                    && !n.starts_with('.')
-                {
-                    out.push(p.strip_prefix(root).unwrap().to_path_buf());
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn stages(out: &Path) -> Vec<(String, String)> {
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap())

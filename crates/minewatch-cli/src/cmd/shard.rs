@@ -67,6 +67,10 @@ pub struct MissingArgs {
 pub struct MergeArgs {
     #[command(flatten)]
     pub target: Target,
+    /// While tiles are missing, check again every SECONDS instead of exiting 75 (for
+    /// engines without job dependencies, e.g. a Kubernetes merge Job started with the shards).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
     #[arg(long)]
     pub threads: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -211,7 +215,8 @@ pub fn merge_cmd(a: MergeArgs) -> i32 {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         from_shards: true,
     };
-    engine_report(merge(&req), a.format, super::run::print_text)
+    let wait = a.wait.map(|s| std::time::Duration::from_secs(s.max(1)));
+    engine_report(merge(&req, wait), a.format, super::run::print_text)
 }
 
 pub fn emit_cmd(what: EmitWhat) -> i32 {

@@ -100,3 +100,44 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
         })
         .collect()
 }
+
+/// Data files of a run, relative to its folder (manifests, the sample report, run state,
+/// hidden files and the shards folder record paths, timings or work in progress, so they
+/// are left out).
+pub fn data_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            if p.is_dir() {
+                if n != "shards" {
+                    stack.push(p);
+                }
+            } else if !n.contains("manifest")
+                && !n.contains("report")
+                && !n.starts_with("run_state")
+                && !n.starts_with('.')
+            {
+                out.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every data file of `a` exists in `b` with the same bytes; returns how many were compared.
+pub fn assert_same_data(a: &Path, b: &Path, what: &str) -> usize {
+    let fa = data_files(a);
+    assert_eq!(fa, data_files(b), "{what}: different output files");
+    for f in &fa {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{what}: {} differs", f.display());
+    }
+    fa.len()
+}

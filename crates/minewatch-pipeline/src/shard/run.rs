@@ -349,15 +349,26 @@ pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, 
     })
 }
 
-/// `minewatch merge CONFIG`: refuse while tiles are missing, then run every stage with
-/// detection read from the tiles.
-pub fn merge(req: &RunRequest) -> Result<RunSummary, PipelineError> {
+/// `minewatch merge CONFIG`: refuse while tiles are missing (or, with `wait`, check again
+/// every `wait` until none is), then run every stage with detection read from the tiles.
+pub fn merge(
+    req: &RunRequest,
+    wait: Option<std::time::Duration>,
+) -> Result<RunSummary, PipelineError> {
     let ctx = Context::load(&ShardTarget {
         config: req.config.clone(),
         out: req.out.clone(),
         data_root: req.data_root.clone(),
     })?;
-    let store = TileStore::open(&ctx.dir)?;
+    let store = loop {
+        match (TileStore::open(&ctx.dir), wait) {
+            (Err(PipelineError::Incomplete(msg)), Some(w)) => {
+                eprintln!("merge: waiting {} s: {msg}", w.as_secs());
+                std::thread::sleep(w);
+            }
+            (r, _) => break r?,
+        }
+    };
     if ctx.settings(store.plan.body.tile) != store.plan.body.settings {
         return Err(PipelineError::Input(format!(
             "{}: the config changed since `minewatch plan`; plan again and rerun the shards",

@@ -413,7 +413,9 @@ mod tests {
         };
         let n = window.len();
         let valid: Vec<u8> = (0..n).map(|_| !next().is_multiple_of(10) as u8).collect();
-        let mask: Vec<u8> = (0..n).map(|i| valid[i] & next().is_multiple_of(7) as u8).collect();
+        let mask: Vec<u8> = (0..n)
+            .map(|i| valid[i] & next().is_multiple_of(7) as u8)
+            .collect();
         let channels = (0..n_ch)
             .map(|_| (0..n).map(|_| next() as f32 / 7.0).collect())
             .collect();

@@ -1,0 +1,482 @@
+//! Sharded runs: `plan`, `run --shard`, `missing`, `merge`, `emit`. The merged outputs must be
+//! byte-identical to a single-process run for any tiling, shards must be idempotent and
+//! take their index from the batch engines' variables, a merge must refuse while tiles are
+//! missing, and the launchers must match their reviewed golden files.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A run config over a synthetic scene, with patches crossing every tile border.
+fn synth_config(dir: &Path, method: &str) -> PathBuf {
+    let mut spec = minewatch_synth::SceneSpec::small(600, 450, 20261129);
+    spec.pits_per_tile = 16;
+    // Nodata at the bottom: never change, and tiles there are partly empty.
+    spec.nodata_rows = 30;
+    minewatch_synth::write_scene(&spec, dir, ["synth_20200601.tif", "synth_20210601.tif"]).unwrap();
+    let params = if method == "rule" {
+        format!(
+            "params = {:?}\n",
+            s(&root().join("pipelines/peer-rule.toml"))
+        )
+    } else {
+        String::new()
+    };
+    let cfg = dir.join("run.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"synth {method}\"\nout = \"out\"\n[detect]\nimages = [\"synth_*.tif\"]\n{params}"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = minewatch(args);
+    assert!(o.status.success(), "minewatch {args:?}: {}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// plan → every shard → merge into `out`.
+fn sharded(cfg: &Path, out: &Path, tile: usize, batch: usize) {
+    let plan = ok(&[
+        "plan",
+        s(cfg),
+        "--out",
+        s(out),
+        "--tile",
+        &tile.to_string(),
+        "--format",
+        "json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let tiles = plan["tiles"].as_u64().unwrap() as usize;
+    for i in 0..tiles.div_ceil(batch) {
+        ok(&[
+            "run",
+            s(cfg),
+            "--out",
+            s(out),
+            "--shard",
+            &i.to_string(),
+            "--batch",
+            &batch.to_string(),
+        ]);
+    }
+    ok(&["merge", s(cfg), "--out", s(out)]);
+}
+
+/// Pixel bounding boxes of the patches, from the GeoPackage and the grid in the manifest.
+fn patch_boxes(out: &Path) -> Vec<(f64, f64, f64, f64)> {
+    use gdal::vector::LayerAccess;
+    let m = manifest(&out.join("detect"));
+    let t: Vec<f64> = m["grid"]["transform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let ds = gdal::Dataset::open(out.join("detect/patches.gpkg")).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    layer
+        .features()
+        .map(|f| {
+            let e = f.geometry().unwrap().envelope();
+            (
+                (e.MinX - t[0]) / t[1],
+                (e.MaxX - t[0]) / t[1],
+                (e.MaxY - t[3]) / t[5],
+                (e.MinY - t[3]) / t[5],
+            )
+        })
+        .collect()
+}
+
+fn crosses(lo: f64, hi: f64, tile: usize) -> bool {
+    let t = tile as f64;
+    (lo / t).floor() < ((hi - 0.5) / t).floor()
+}
+
+#[test]
+fn merged_output_is_byte_identical_for_any_tiling() {
+    for method in ["rule", "auto"] {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = synth_config(d.path(), method);
+        let single = d.path().join("single");
+        ok(&["run", s(&cfg), "--out", s(&single)]);
+        let boxes = patch_boxes(&single);
+        assert!(boxes.len() > 50, "{method}: {} patches", boxes.len());
+        // Odd sizes, a size above the scene and the minimum, batched several ways.
+        let mut corners = 0;
+        for (tile, batch) in [(64, 5), (97, 1), (173, 2), (256, 3), (700, 1)] {
+            if tile < 600 {
+                let across = boxes.iter().filter(|b| crosses(b.0, b.1, tile)).count();
+                let down = boxes.iter().filter(|b| crosses(b.2, b.3, tile)).count();
+                assert!(
+                    across > 0 && down > 0,
+                    "{method}, tile {tile}: no patch crosses a border"
+                );
+                corners += boxes
+                    .iter()
+                    .any(|b| crosses(b.0, b.1, tile) && crosses(b.2, b.3, tile))
+                    as usize;
+            }
+            let out = d.path().join(format!("sharded_{tile}"));
+            sharded(&cfg, &out, tile, batch);
+            let n = assert_same_data(&single, &out, &format!("{method}, tile {tile}"));
+            assert_eq!(n, 3, "patches.geojson, .gpkg and .csv compared");
+            let m = manifest(&out.join("detect"));
+            assert!(m["from_plan"].is_string(), "the manifest names the plan");
+        }
+        assert!(
+            corners >= 2,
+            "{method}: patches span tile corners in only {corners} tilings"
+        );
+    }
+}
+
+#[test]
+fn the_whole_chain_merges_to_the_single_process_result() {
+    // detect → overlay → rank → packages → sample on the bundled Nanjing data.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = root().join("pipelines/demo.toml");
+    let (single, out) = (d.path().join("single"), d.path().join("sharded"));
+    ok(&["run", s(&cfg), "--out", s(&single)]);
+    sharded(&cfg, &out, 160, 2);
+    let n = assert_same_data(&single, &out, "demo chain");
+    assert!(n > 20, "only {n} files compared");
+    assert!(out.join("packages").is_dir() && out.join("sample").is_dir());
+}
+
+#[test]
+fn shards_are_idempotent_and_take_the_engine_index() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = root().join("pipelines/smoke.toml");
+    let out = d.path().join("o");
+    let plan: serde_json::Value = serde_json::from_str(&ok(&[
+        "plan",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    // smoke.toml: 128 px tiles, 2 per task over the 400 × 400 clip.
+    assert_eq!(
+        (plan["tiles"].as_u64(), plan["shards"].as_u64()),
+        (Some(16), Some(8))
+    );
+    let tile = |id: &str| out.join("shards/tiles").join(format!("{id}.mwt"));
+
+    for (var, idx, ids) in [
+        ("SLURM_ARRAY_TASK_ID", "0", ["t_r0_c0", "t_r0_c128"]),
+        ("JOB_COMPLETION_INDEX", "3", ["t_r128_c256", "t_r128_c384"]),
+        (
+            "AWS_BATCH_JOB_ARRAY_INDEX",
+            "5",
+            ["t_r256_c256", "t_r256_c384"],
+        ),
+        ("PBS_ARRAY_INDEX", "7", ["t_r384_c256", "t_r384_c384"]),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args([
+                "run",
+                s(&cfg),
+                "--out",
+                s(&out),
+                "--shard",
+                "--format",
+                "json",
+            ])
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env(var, idx)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{var}: {}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["shard"].as_u64().unwrap().to_string(), idx);
+        for id in ids {
+            assert!(tile(id).is_file(), "{var}={idx}: {id} missing");
+        }
+    }
+    assert_eq!(
+        ok(&["missing", s(&cfg), "--out", s(&out)]).trim(),
+        "1-2,4,6",
+        "tasks 0, 3, 5, 7 are done"
+    );
+    assert_eq!(
+        ok(&["missing", s(&cfg), "--out", s(&out), "--batch", "4"]).trim(),
+        "0-3",
+        "with 4 tiles per task every task has a tile left"
+    );
+
+    // Again: skipped, and the object is untouched.
+    let before = std::fs::read(tile("t_r0_c0")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--shard",
+        "0",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert!(r["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "skipped"));
+    // Recomputed on one thread: the same bytes.
+    std::fs::remove_file(tile("t_r0_c0")).unwrap();
+    ok(&[
+        "run",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--shard",
+        "0",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(std::fs::read(tile("t_r0_c0")).unwrap(), before);
+
+    // No index anywhere, or one out of range: permanent (65), named.
+    let o = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(["run", s(&cfg), "--out", s(&out), "--shard"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env_remove("PBS_ARRAY_INDEX")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SLURM_ARRAY_TASK_ID"));
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out), "--shard", "8"]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(
+        stderr(&o).contains("shard 8 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn merge_refuses_missing_damaged_or_stale_tiles() {
+    let d = tempfile::tempdir().unwrap();
+    // A private copy of the smoke config, so its parameters can be edited.
+    let cfg = d.path().join("smoke.toml");
+    let params = d.path().join("rule.toml");
+    std::fs::copy(root().join("pipelines/peer-rule.toml"), &params).unwrap();
+    let real = root().join("fixtures/real");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"s\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = \"rule.toml\"\n[shards]\ntile = 128\nbatch = 2\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    ok(&["plan", s(&cfg)]);
+    for i in [0, 1, 3, 4, 6, 7] {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "2,5");
+    let o = minewatch(&["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(75), "retry later: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("4 of 16 tiles are not finished"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.join("detect/manifest.json").exists(),
+        "nothing written"
+    );
+
+    for i in [2, 5] {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "");
+
+    // A damaged object is named and never merged.
+    let t = out.join("shards/tiles/t_r128_c128.mwt");
+    let good = std::fs::read(&t).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    std::fs::write(&t, &bad).unwrap();
+    let o = minewatch(&["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(
+        stderr(&o).contains("t_r128_c128.mwt") && stderr(&o).contains("checksum"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.join("detect/patches.gpkg").exists() && !out.join("detect/manifest.json").exists()
+    );
+    // A truncated one counts as missing.
+    std::fs::write(&t, &good[..good.len() - 10]).unwrap();
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "2");
+    std::fs::write(&t, &good).unwrap();
+
+    // Parameters edited after the plan: shards and merge refuse; a new plan makes every
+    // old tile stale.
+    let text = std::fs::read_to_string(&params).unwrap();
+    std::fs::write(&params, text.replace("mmu_px = 10", "mmu_px = 12")).unwrap();
+    let o = minewatch(&["run", s(&cfg), "--shard", "0"]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(
+        stderr(&o).contains("changed since `minewatch plan`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(minewatch(&["merge", s(&cfg)]).status.code(), Some(65));
+    ok(&["plan", s(&cfg)]);
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "0-7");
+
+    // `merge --wait` (a Kubernetes merge Job started beside the shards) waits for them.
+    let mut merge = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(["merge", s(&cfg), "--wait", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        merge.try_wait().unwrap().is_none(),
+        "merge must wait for the tiles"
+    );
+    for i in 0..8 {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    let o = merge.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("merge: waiting 1 s"), "{}", stderr(&o));
+    assert!(out.join("detect/patches.gpkg").is_file());
+}
+
+/// Replace machine-specific paths so the launchers compare with reviewed golden files.
+fn normalise(text: &str, out: &Path) -> String {
+    text.replace(s(out), "<OUT>").replace(s(&root()), "<REPO>")
+}
+
+fn golden(name: &str, got: &str) {
+    let path = root().join("fixtures/expected/emit").join(name);
+    if std::env::var_os("MINEWATCH_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing; MINEWATCH_BLESS=1 writes it", path.display()));
+    assert_eq!(
+        got, want,
+        "{name} changed; review and rerun with MINEWATCH_BLESS=1"
+    );
+}
+
+#[test]
+fn launchers_match_golden_files_and_submit_only_missing_shards() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = root().join("pipelines/smoke.toml");
+    let out = d.path().join("o");
+    let bin = "/opt/minewatch/bin/minewatch";
+    let o = minewatch(&["emit", "k8s", s(&cfg), "--out", s(&out), "--bin", bin]);
+    assert_eq!(o.status.code(), Some(1), "k8s needs the plan first");
+    assert!(stderr(&o).contains("minewatch plan"), "{}", stderr(&o));
+    ok(&["plan", s(&cfg), "--out", s(&out)]);
+    let common = ["--out", s(&out), "--bin", bin, "--cpus", "4", "--mem", "8G"];
+    let k8s = ok(&[
+        &["emit", "k8s", s(&cfg)][..],
+        &common,
+        &["--max-parallel", "3"],
+    ]
+    .concat());
+    golden("smoke.k8s.yaml", &normalise(&k8s, &out));
+    assert!(k8s.contains("completions: 8") && k8s.contains("completionMode: Indexed"));
+    let slurm = ok(&[
+        &["emit", "slurm", s(&cfg)][..],
+        &common,
+        &["--partition", "cpu", "--time", "00:30:00"],
+    ]
+    .concat());
+    golden("smoke.slurm.sh", &normalise(&slurm, &out));
+
+    // Run the Slurm script against a stand-in sbatch that records its calls, with the
+    // real minewatch answering `plan` and `missing`.
+    let fake = d.path().join("bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let log = d.path().join("sbatch.log");
+    std::fs::write(
+        fake.join("sbatch"),
+        format!(
+            "#!/bin/bash\nn=$(( $(cat {log} 2>/dev/null | wc -l) + 101 ))\necho \"$* | $(grep -c '' -)\" >> {log}\necho \"$n;proof\"\n",
+            log = s(&log)
+        ),
+    )
+    .unwrap();
+    let mw = d.path().join("mw");
+    std::fs::write(
+        &mw,
+        format!(
+            "#!/bin/bash\nexec {} \"$@\"\n",
+            env!("CARGO_BIN_EXE_minewatch")
+        ),
+    )
+    .unwrap();
+    for f in [fake.join("sbatch"), mw.clone()] {
+        Command::new("chmod").arg("+x").arg(&f).status().unwrap();
+    }
+    let script = d.path().join("submit.sh");
+    std::fs::write(
+        &script,
+        ok(&["emit", "slurm", s(&cfg), "--out", s(&out), "--bin", s(&mw)]),
+    )
+    .unwrap();
+    let submit = || {
+        let o = Command::new("bash")
+            .arg(&script)
+            .env(
+                "PATH",
+                format!("{}:{}", s(&fake), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    for i in [0, 1, 2, 4, 5, 6, 7] {
+        ok(&["run", s(&cfg), "--out", s(&out), "--shard", &i.to_string()]);
+    }
+    submit();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 2, "{calls}");
+    assert!(
+        lines[0].contains("--array=3 "),
+        "only task 3 is left: {}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("--dependency=afterok:101 "),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains("mw-fixture-smoke-merge"));
+    // Everything done: only the merge, with no dependency.
+    ok(&["run", s(&cfg), "--out", s(&out), "--shard", "3"]);
+    std::fs::remove_file(&log).unwrap();
+    submit();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(
+        !calls.contains("--array") && !calls.contains("afterok"),
+        "{calls}"
+    );
+}
