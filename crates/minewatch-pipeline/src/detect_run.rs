@@ -302,9 +302,6 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
     let t_write = t_write.elapsed().as_secs_f64();
 
     let hashes = hasher.finish()?;
-    if let Some(store) = &shards {
-        store.check_inputs(&hashes)?;
-    }
     let inputs: Vec<InputRecord> = images
         .iter()
         .zip(hashes)
@@ -444,7 +441,13 @@ fn detect_pair(
     );
     // Window rows go to the sweep thread as computed (at most two in flight); it stitches
     // each pixel row from the windows' pieces, so the workers never wait on a copy.
-    let (tx, rx) = sync_channel::<Vec<WindowOut>>(2);
+    // Tiles decode faster than the sweep consumes; one row in flight bounds the memory.
+    let depth = if matches!(source, RowSource::Tiles(_)) {
+        1
+    } else {
+        2
+    };
+    let (tx, rx) = sync_channel::<Vec<WindowOut>>(depth);
     let sweep = std::thread::Builder::new()
         .name("mw-sweep".into())
         .spawn(move || {

@@ -55,11 +55,29 @@ impl TileSpec {
     }
 }
 
+/// An input as the plan saw it. Contents are not hashed here (a national run has
+/// terabytes of input; the merge's manifest records every sha256): size and modification
+/// time stand for the content, as they do for make and rsync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanInput {
     pub path: PathBuf,
     pub bytes: u64,
-    pub sha256: String,
+    /// Modification time, nanoseconds since 1970 (0 when the file system has none).
+    pub modified_ns: u128,
+}
+
+impl PlanInput {
+    pub fn of(path: &Path) -> Self {
+        let m = std::fs::metadata(path).ok();
+        Self {
+            path: path.to_path_buf(),
+            bytes: m.as_ref().map_or(0, |m| m.len()),
+            modified_ns: m
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,10 +104,9 @@ pub struct PlanBody {
     pub crs_wkt: String,
     pub tile: usize,
     pub window: usize,
-    /// Statistic values are stored only for valid pixels within this many pixels of a
-    /// flagged pixel or of the tile's edge (the sieve can only fill holes smaller than
-    /// the minimum mapping unit); everything else cannot end in a patch.
-    pub keep_radius: usize,
+    /// The sieve threshold (pixels; 0 without a sieve): tiles keep statistic values only
+    /// where they can end in a patch (see `tile::kept_planes`).
+    pub sieve_px: usize,
     pub channels: usize,
     pub pairs: Vec<PairPlan>,
     pub tiles: Vec<TileSpec>,
@@ -105,8 +122,9 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Digest of the things that decide a tile's content, cheap to recompute in every shard
-/// (file names and sizes, not contents: the plan holds the contents' sha256).
+/// Digest of the things that decide a tile's content, cheap to recompute in every shard:
+/// the images' names, sizes and modification times (copy inputs with their times, e.g.
+/// `cp -p` or `rsync -t`, or plan again), the dates, the detect parameters and the tiling.
 pub fn settings_digest(
     images: &[PathBuf],
     dates: &[String],
@@ -118,8 +136,8 @@ pub fn settings_digest(
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     for p in images {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        h.update(format!("{name:?}:{size}\0").as_bytes());
+        let i = PlanInput::of(p);
+        h.update(format!("{name:?}:{}:{}\0", i.bytes, i.modified_ns).as_bytes());
     }
     h.update(format!("{dates:?}\0{params_json}\0{tile}\0{window}").as_bytes());
     hex(&h.finalize())
@@ -257,7 +275,7 @@ mod tests {
             crs_wkt: String::new(),
             tile: 3,
             window: 3,
-            keep_radius: 0,
+            sieve_px: 0,
             channels: 1,
             pairs: vec![],
             tiles: tile_grid(10, 10, 3),

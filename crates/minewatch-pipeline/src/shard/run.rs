@@ -5,7 +5,6 @@ use super::store::{TileStore, TILES_DIR};
 use super::{ranges, shards_dir, tile};
 use crate::detect_run::{prepare, Prepared, WindowOut};
 use crate::error::PipelineError;
-use crate::manifest::HashJob;
 use crate::params::DetectParams;
 use crate::run_all::{run_all, validate, RunRequest, RunSummary, RUN_WINDOW};
 use crate::run_config::{Resolved, ShardsStage};
@@ -96,7 +95,7 @@ pub struct PlanSummary {
 }
 
 /// `minewatch plan CONFIG`: the tile grid, the fitted automatic setup per pair and the
-/// inputs' sha256, written to `OUT/shards/plan.json`.
+/// inputs' identity, written to `OUT/shards/plan.json`.
 pub fn plan(
     t: &ShardTarget,
     tile_px: Option<usize>,
@@ -111,7 +110,6 @@ pub fn plan(
         )));
     }
     let prep = ctx.prepare()?;
-    let hasher = HashJob::start(prep.images.iter().map(|i| i.source.clone()).collect())?;
     let pool = pool(threads)?;
     let pairs = prep.pairs();
     let mut planned = Vec::new();
@@ -125,7 +123,6 @@ pub fn plan(
         });
     }
     pool.broadcast(|_| close_thread_handles());
-    let hashes = hasher.finish()?;
     let grid = prep.images[0].info.grid.clone();
     let (mmu_sieve, _) = ctx.params.sieve_split();
     let body = PlanBody {
@@ -136,12 +133,7 @@ pub fn plan(
         inputs: prep
             .images
             .iter()
-            .zip(hashes)
-            .map(|(i, (bytes, sha256))| PlanInput {
-                path: i.source.clone(),
-                bytes,
-                sha256,
-            })
+            .map(|i| PlanInput::of(&i.source))
             .collect(),
         width: grid.width,
         height: grid.height,
@@ -149,7 +141,7 @@ pub fn plan(
         crs_wkt: grid.crs_wkt.clone(),
         tile: tile_px,
         window: RUN_WINDOW,
-        keep_radius: mmu_sieve as usize,
+        sieve_px: mmu_sieve as usize,
         channels: prep.n_channels(),
         pairs: planned,
         tiles: tile_grid(grid.width, grid.height, tile_px),
@@ -204,6 +196,10 @@ pub struct TileReport {
     pub status: String,
     pub bytes: u64,
     pub seconds: f64,
+    /// Reading and the kernel / encoding the object / writing it.
+    pub compute_s: f64,
+    pub encode_s: f64,
+    pub write_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +264,9 @@ pub fn run_shard(
                 status: "skipped".into(),
                 bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
                 seconds: 0.0,
+                compute_s: 0.0,
+                encode_s: 0.0,
+                write_s: 0.0,
             });
             continue;
         }
@@ -286,15 +285,20 @@ pub fn run_shard(
             })?;
             pairs.push(outs);
         }
-        let bytes = tile::encode(
-            &plan.plan_hash,
-            &spec.id,
-            &spec.rect(),
-            plan.body.channels,
-            &pairs,
-            plan.body.keep_radius,
-        );
+        let compute_s = t0.elapsed().as_secs_f64();
+        let bytes = pool.install(|| {
+            tile::encode(
+                &plan.plan_hash,
+                &spec.id,
+                &spec.rect(),
+                plan.body.channels,
+                &pairs,
+                plan.body.sieve_px,
+            )
+        });
+        let encode_s = t0.elapsed().as_secs_f64() - compute_s;
         tile::write_atomic(&path, &bytes)?;
+        let write_s = t0.elapsed().as_secs_f64() - compute_s - encode_s;
         eprintln!(
             "shard {shard}: tile {} done ({} bytes, {:.2} s)",
             spec.id,
@@ -306,6 +310,9 @@ pub fn run_shard(
             status: "done".into(),
             bytes: bytes.len() as u64,
             seconds: crate::write::round(t0.elapsed().as_secs_f64(), 3),
+            compute_s: crate::write::round(compute_s, 3),
+            encode_s: crate::write::round(encode_s, 3),
+            write_s: crate::write::round(write_s, 3),
         });
     }
     pool.broadcast(|_| close_thread_handles());

@@ -113,21 +113,6 @@ impl TileStore {
         Ok(())
     }
 
-    /// Input hashes from the run against the plan's.
-    pub fn check_inputs(&self, hashes: &[(u64, String)]) -> Result<(), PipelineError> {
-        for (inp, (_, sha)) in self.plan.body.inputs.iter().zip(hashes) {
-            if &inp.sha256 != sha {
-                return Err(PipelineError::Input(format!(
-                    "{}: changed since `minewatch plan` (sha256 {} planned, {} now); run `minewatch plan CONFIG` again and rerun the shards",
-                    inp.path.display(),
-                    inp.sha256,
-                    sha
-                )));
-            }
-        }
-        Ok(())
-    }
-
     /// Stream pair `k`'s window rows in raster order. `send` returns false to stop.
     pub fn stream_pair(
         &self,

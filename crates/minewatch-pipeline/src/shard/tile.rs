@@ -7,14 +7,13 @@
 //! the body, and the sha256 of everything before it. Per window the body holds one
 //! run-length-coded state byte per pixel (bit 0 change, bit 1 valid, bit 2 values kept)
 //! and then, channel by channel, the f32 values of the kept pixels. Values are kept only
-//! where they can reach a patch: valid pixels within `keep_radius` of a changed pixel or
-//! of the tile's edge (the sieve fills only holes smaller than the minimum mapping unit,
-//! and every pixel of such a hole lies within that many pixels of change; at the tile
-//! edge the neighbours are in another tile, so the edge band is kept whole).
+//! where they can reach a patch: flagged valid pixels, and valid pixels of unflagged regions
+//! that are smaller than the sieve threshold inside the tile (see `kept_planes`).
 
 use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use minewatch_core::Window;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -61,50 +60,55 @@ pub struct TileObject {
     body: Vec<u8>,
 }
 
-/// Chebyshev dilation by `r` pixels of a `w` × `h` plane (separable: rows, then columns).
-pub fn dilate(m: &[u8], w: usize, h: usize, r: usize) -> Vec<u8> {
-    let mut hz = vec![0u8; w * h];
-    for y in 0..h {
-        let (row, out) = (&m[y * w..(y + 1) * w], &mut hz[y * w..(y + 1) * w]);
-        let mut last: Option<usize> = None;
-        for x in 0..w {
-            if row[x] != 0 {
-                last = Some(x);
-            }
-            if last.is_some_and(|l| x - l <= r) {
-                out[x] = 1;
-            }
-        }
-        let mut next: Option<usize> = None;
-        for x in (0..w).rev() {
-            if row[x] != 0 {
-                next = Some(x);
-            }
-            if next.is_some_and(|n| n - x <= r) {
-                out[x] = 1;
-            }
-        }
-    }
+/// Zeros that may belong to a region of fewer than `s` zeros (8-connected): those whose
+/// run of zeros along the row and along the column are both shorter than `s`. A region
+/// smaller than `s` has every run shorter than `s`, so this is a superset, found in four
+/// linear passes (an exact labelling costs ten times more and saves little).
+pub fn small_zero_candidates(m: &[u8], w: usize, h: usize, s: usize) -> Vec<u8> {
     let mut out = vec![0u8; w * h];
-    let mut last = vec![usize::MAX; w];
+    // Along rows.
+    for y in 0..h {
+        let (row, o) = (&m[y * w..(y + 1) * w], &mut out[y * w..(y + 1) * w]);
+        let mut x = 0;
+        while x < w {
+            match row[x..].iter().position(|&v| v == 0) {
+                None => break,
+                Some(off) => x += off,
+            }
+            let len = row[x..].iter().position(|&v| v != 0).unwrap_or(w - x);
+            if len < s {
+                o[x..x + len].fill(1);
+            }
+            x += len;
+        }
+    }
+    // Along columns: run lengths from above, then from below.
+    let cap = s.min(u16::MAX as usize) as u16;
+    let mut up = vec![0u16; w * h];
     for y in 0..h {
         for x in 0..w {
-            if hz[y * w + x] != 0 {
-                last[x] = y;
-            }
-            if last[x] != usize::MAX && y - last[x] <= r {
-                out[y * w + x] = 1;
+            if m[y * w + x] == 0 {
+                let above = if y > 0 { up[(y - 1) * w + x] } else { 0 };
+                up[y * w + x] = above.saturating_add(1).min(cap);
             }
         }
     }
-    let mut next = vec![usize::MAX; w];
+    let mut down = vec![0u16; w];
     for y in (0..h).rev() {
-        for x in 0..w {
-            if hz[y * w + x] != 0 {
-                next[x] = y;
-            }
-            if next[x] != usize::MAX && next[x] - y <= r {
-                out[y * w + x] = 1;
+        let row = y * w..(y + 1) * w;
+        for (((d, &v), &u), o) in down
+            .iter_mut()
+            .zip(&m[row.clone()])
+            .zip(&up[row.clone()])
+            .zip(&mut out[row])
+        {
+            *d = if v == 0 {
+                d.saturating_add(1).min(cap)
+            } else {
+                0
+            };
+            if (u as usize + *d as usize).saturating_sub(1) >= s {
+                *o = 0;
             }
         }
     }
@@ -132,10 +136,14 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-/// Which pixels of a tile keep their values, per window (same order as `outs`).
-fn kept_planes(tile: &Window, outs: &[WindowOut], radius: usize) -> Vec<Vec<u8>> {
+/// Which pixels of a tile keep their values, per window (same order as `outs`): valid
+/// pixels that are flagged, or that may lie in a region of unflagged pixels smaller than
+/// the sieve's threshold. Nothing else can end in a patch: the sieve turns a region of
+/// zeros into change only when the whole region is smaller than the threshold, and a
+/// region's runs inside one tile are never longer than its runs in the scene.
+fn kept_planes(tile: &Window, outs: &[WindowOut], sieve_px: usize) -> Vec<Vec<u8>> {
     let (tw, th) = (tile.width, tile.height);
-    if radius == 0 {
+    if sieve_px == 0 {
         // No sieve: only flagged pixels can be in a patch.
         return outs
             .iter()
@@ -157,42 +165,53 @@ fn kept_planes(tile: &Window, outs: &[WindowOut], radius: usize) -> Vec<Vec<u8>>
                 .copy_from_slice(&o.mask[r * o.window.width..(r + 1) * o.window.width]);
         }
     }
-    let near = dilate(&mask, tw, th, radius);
+    let small = small_zero_candidates(&mask, tw, th, sieve_px);
     outs.iter()
         .map(|o| {
-            let ww = o.window.width;
-            (0..o.window.len())
-                .map(|i| {
-                    let (x, y) = (
-                        o.window.col - tile.col + i % ww,
-                        o.window.row - tile.row + i / ww,
-                    );
-                    let edge = x < radius || y < radius || x + radius >= tw || y + radius >= th;
-                    o.valid_mask[i] & (edge as u8 | near[y * tw + x])
-                })
-                .collect()
+            let (x0, y0, ww) = (
+                o.window.col - tile.col,
+                o.window.row - tile.row,
+                o.window.width,
+            );
+            let mut kept = vec![0u8; o.window.len()];
+            for r in 0..o.window.height {
+                let z = &small[(y0 + r) * tw + x0..(y0 + r) * tw + x0 + ww];
+                let (m, v) = (
+                    &o.mask[r * ww..(r + 1) * ww],
+                    &o.valid_mask[r * ww..(r + 1) * ww],
+                );
+                for (((k, &z), &m), &v) in
+                    kept[r * ww..(r + 1) * ww].iter_mut().zip(z).zip(m).zip(v)
+                {
+                    *k = v & ((m != 0) as u8 | z);
+                }
+            }
+            kept
         })
         .collect()
 }
 
 fn encode_window(o: &WindowOut, kept: &[u8], buf: &mut Vec<u8>) {
-    let state = |i: usize| -> u8 {
-        ((o.mask[i] != 0) as u8 * CHANGE)
-            | ((o.valid_mask[i] != 0) as u8 * VALID)
-            | (kept[i] * KEPT)
-    };
-    let n = o.window.len();
+    let state: Vec<u8> = o
+        .mask
+        .iter()
+        .zip(&o.valid_mask)
+        .zip(kept)
+        .map(|((&m, &v), &k)| ((m != 0) as u8 * CHANGE) | ((v != 0) as u8 * VALID) | (k * KEPT))
+        .collect();
     let mut i = 0;
-    while i < n {
-        let s = state(i);
-        let mut j = i + 1;
-        while j < n && state(j) == s {
-            j += 1;
-        }
+    while i < state.len() {
+        let s = state[i];
+        let len = state[i..]
+            .iter()
+            .position(|&x| x != s)
+            .unwrap_or(state.len() - i);
         buf.push(s);
-        put_varint(buf, (j - i) as u64);
-        i = j;
+        put_varint(buf, len as u64);
+        i += len;
     }
+    let n_kept = kept.iter().filter(|&&k| k != 0).count();
+    buf.reserve(n_kept * 4 * o.channels.len());
     for ch in &o.channels {
         for (v, &k) in ch.iter().zip(kept) {
             if k != 0 {
@@ -209,23 +228,33 @@ pub fn encode(
     tile: &Window,
     channels: usize,
     pairs: &[Vec<WindowOut>],
-    keep_radius: usize,
+    sieve_px: usize,
 ) -> Vec<u8> {
     let mut body = Vec::new();
     let mut entries = Vec::new();
     for outs in pairs {
-        let kept = kept_planes(tile, outs, keep_radius);
+        let kept = kept_planes(tile, outs, sieve_px);
+        // Windows encode independently; their bytes are joined in order.
+        let blocks: Vec<Vec<u8>> = outs
+            .par_iter()
+            .zip(&kept)
+            .map(|(o, k)| {
+                let mut b = Vec::new();
+                encode_window(o, k, &mut b);
+                b
+            })
+            .collect();
         let mut pe = Vec::new();
-        for (o, k) in outs.iter().zip(&kept) {
+        for (o, b) in outs.iter().zip(blocks) {
             let offset = body.len() as u64;
-            encode_window(o, k, &mut body);
+            body.extend_from_slice(&b);
             pe.push(WindowEntry {
                 col: o.window.col,
                 row: o.window.row,
                 width: o.window.width,
                 height: o.window.height,
                 offset,
-                len: body.len() as u64 - offset,
+                len: b.len() as u64,
             });
         }
         entries.push(pe);
@@ -373,33 +402,72 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
 mod tests {
     use super::*;
 
-    fn brute_dilate(m: &[u8], w: usize, h: usize, r: usize) -> Vec<u8> {
-        let mut out = vec![0u8; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let near = (y.saturating_sub(r)..(y + r + 1).min(h)).any(|yy| {
-                    (x.saturating_sub(r)..(x + r + 1).min(w)).any(|xx| m[yy * w + xx] != 0)
-                });
-                out[y * w + x] = near as u8;
+    /// Sizes of 8-connected zero regions by flood fill (the reference).
+    fn zero_region_sizes(m: &[u8], w: usize, h: usize) -> Vec<usize> {
+        let mut out = vec![0; w * h];
+        for start in 0..w * h {
+            if m[start] != 0 || out[start] != 0 {
+                continue;
+            }
+            let mut seen = vec![start];
+            let mut stack = vec![start];
+            let mut mark = vec![false; w * h];
+            mark[start] = true;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                for yy in y.saturating_sub(1)..(y + 2).min(h) {
+                    for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                        let j = yy * w + xx;
+                        if m[j] == 0 && !mark[j] {
+                            mark[j] = true;
+                            seen.push(j);
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            for &i in &seen {
+                out[i] = seen.len();
             }
         }
         out
     }
 
     #[test]
-    fn dilation_matches_brute_force() {
-        let (w, h) = (37, 23);
-        let mut s = 12345u64;
-        let m: Vec<u8> = (0..w * h)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (s >> 33).is_multiple_of(29) as u8
-            })
-            .collect();
-        for r in [0, 1, 3, 10] {
-            assert_eq!(dilate(&m, w, h, r), brute_dilate(&m, w, h, r), "radius {r}");
+    fn candidates_cover_every_small_zero_region() {
+        let (w, h) = (53, 37);
+        for (seed, ones) in [(1u64, 3u64), (2, 5), (3, 7), (4, 9)] {
+            let mut st = seed;
+            let m: Vec<u8> = (0..w * h)
+                .map(|_| {
+                    st = st
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((st >> 33) % 10 < ones) as u8
+                })
+                .collect();
+            let sizes = zero_region_sizes(&m, w, h);
+            for s in [1, 4, 10] {
+                let c = small_zero_candidates(&m, w, h, s);
+                for i in 0..w * h {
+                    if m[i] != 0 {
+                        assert_eq!(c[i], 0);
+                    } else if sizes[i] < s {
+                        assert_eq!(
+                            c[i], 1,
+                            "seed {seed}, s {s}, pixel {i} in a region of {}",
+                            sizes[i]
+                        );
+                    }
+                }
+                // And it is not everything: long runs are excluded.
+                if ones <= 3 && s == 4 {
+                    assert!(
+                        c.iter().filter(|&&v| v == 1).count()
+                            < m.iter().filter(|&&v| v == 0).count() / 2
+                    );
+                }
+            }
         }
     }
 
