@@ -441,7 +441,8 @@ fn detect_pair(
     );
     // Window rows go to the sweep thread as computed (at most two in flight); it stitches
     // each pixel row from the windows' pieces, so the workers never wait on a copy.
-    // Tiles decode faster than the sweep consumes; one row in flight bounds the memory.
+    // Tiles decode faster than the sweep consumes: hand each row over directly (one row
+    // decoded ahead), which bounds the memory.
     let depth = if matches!(source, RowSource::Tiles(_)) {
         1
     } else {
