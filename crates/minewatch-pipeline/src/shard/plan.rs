@@ -104,6 +104,9 @@ pub struct PlanBody {
     pub crs_wkt: String,
     pub tile: usize,
     pub window: usize,
+    /// Pixels read around each window beyond the tile (the automatic score's neighbourhood);
+    /// tiles overlap by this much on input and not at all on output.
+    pub halo: usize,
     /// The sieve threshold (pixels; 0 without a sieve): tiles keep statistic values only
     /// where they can end in a patch (see `tile::kept_planes`).
     pub sieve_px: usize,
@@ -275,6 +278,7 @@ mod tests {
             crs_wkt: String::new(),
             tile: 3,
             window: 3,
+            halo: 0,
             sieve_px: 0,
             channels: 1,
             pairs: vec![],

@@ -141,6 +141,11 @@ pub fn plan(
         crs_wkt: grid.crs_wkt.clone(),
         tile: tile_px,
         window: RUN_WINDOW,
+        halo: if prep.auto {
+            minewatch_detect::auto::HALO
+        } else {
+            0
+        },
         sieve_px: mmu_sieve as usize,
         channels: prep.n_channels(),
         pairs: planned,
