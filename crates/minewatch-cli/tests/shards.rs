@@ -15,6 +15,16 @@ fn synth_config(dir: &Path, method: &str) -> PathBuf {
     // Nodata at the bottom: never change, and tiles there are partly empty.
     spec.nodata_rows = 30;
     minewatch_synth::write_scene(&spec, dir, ["synth_20200601.tif", "synth_20210601.tif"]).unwrap();
+    // A third date (another seed's second date): two pairs, so tiles carry two sections.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    spec.seed += 1;
+    minewatch_synth::write_scene(&spec, &other, ["a_20200601.tif", "synth_20220601.tif"]).unwrap();
+    std::fs::rename(
+        other.join("synth_20220601.tif"),
+        dir.join("synth_20220601.tif"),
+    )
+    .unwrap();
     let params = if method == "rule" {
         format!(
             "params = {:?}\n",
@@ -27,7 +37,7 @@ fn synth_config(dir: &Path, method: &str) -> PathBuf {
     std::fs::write(
         &cfg,
         format!(
-            "name = \"synth {method}\"\nout = \"out\"\n[detect]\nimages = [\"synth_*.tif\"]\n{params}"
+            "name = \"synth {method}\"\nout = \"out\"\n[detect]\nimages = [\"synth_*.tif\"]\ndates = [\"2020-06-01\", \"2021-06-01\", \"2022-06-01\"]\n{params}"
         ),
     )
     .unwrap();
@@ -108,10 +118,24 @@ fn merged_output_is_byte_identical_for_any_tiling() {
         let single = d.path().join("single");
         ok(&["run", s(&cfg), "--out", s(&single)]);
         let boxes = patch_boxes(&single);
+        // The sieve fills holes and removes specks here, so the kept-value set matters.
+        let m1 = manifest(&single.join("detect"));
+        assert!(m1["pairs"][0]["sieve_flipped_regions"].as_u64().unwrap() > 10);
         assert!(boxes.len() > 50, "{method}: {} patches", boxes.len());
-        // Odd sizes, a size above the scene and the minimum, batched several ways.
+        // Odd sizes, a size above the scene and the minimum, batched several ways, and two
+        // sizes drawn from an explicit seed (change it to explore other tilings).
+        let seed: u64 = 20261129;
+        let mut tilings = vec![(64, 5), (97, 1), (173, 2), (256, 3), (700, 1)];
+        let mut st = seed;
+        for _ in 0..2 {
+            st = st
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            tilings.push((64 + (st >> 33) as usize % 240, 1 + (st >> 20) as usize % 4));
+        }
+        eprintln!("tilings (seed {seed}): {tilings:?}");
         let mut corners = 0;
-        for (tile, batch) in [(64, 5), (97, 1), (173, 2), (256, 3), (700, 1)] {
+        for (tile, batch) in tilings {
             if tile < 600 {
                 let across = boxes.iter().filter(|b| crosses(b.0, b.1, tile)).count();
                 let down = boxes.iter().filter(|b| crosses(b.2, b.3, tile)).count();
@@ -126,10 +150,39 @@ fn merged_output_is_byte_identical_for_any_tiling() {
             }
             let out = d.path().join(format!("sharded_{tile}"));
             sharded(&cfg, &out, tile, batch);
-            let n = assert_same_data(&single, &out, &format!("{method}, tile {tile}"));
+            let n = assert_same_data(
+                &single,
+                &out,
+                &format!("{method}, tile {tile} (seed {seed})"),
+            );
             assert_eq!(n, 3, "patches.geojson, .gpkg and .csv compared");
-            let m = manifest(&out.join("detect"));
+            // The per-pair counts agree too (they are not in the data files).
+            let (m, m1) = (
+                manifest(&out.join("detect")),
+                manifest(&single.join("detect")),
+            );
             assert!(m["from_plan"].is_string(), "the manifest names the plan");
+            let counts = |m: &serde_json::Value| -> Vec<String> {
+                m["pairs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        [
+                            "pair",
+                            "valid_pixels",
+                            "rule_pixels",
+                            "sieved_pixels",
+                            "sieve_flipped_regions",
+                            "patches",
+                        ]
+                        .map(|k| p[k].to_string())
+                        .join(" ")
+                    })
+                    .collect()
+            };
+            assert_eq!(counts(&m), counts(&m1), "{method}, tile {tile}");
+            assert_eq!(counts(&m).len(), 2, "two date pairs");
         }
         assert!(
             corners >= 2,
@@ -305,7 +358,7 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     }
     assert_eq!(ok(&["missing", s(&cfg)]).trim(), "");
 
-    // A damaged object is named and never merged.
+    // A damaged object is named, never merged, and set aside so its shard runs again.
     let t = out.join("shards/tiles/t_r128_c128.mwt");
     let good = std::fs::read(&t).unwrap();
     let mut bad = good.clone();
@@ -313,7 +366,12 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     bad[mid] ^= 1;
     std::fs::write(&t, &bad).unwrap();
     let o = minewatch(&["merge", s(&cfg)]);
-    assert_eq!(o.status.code(), Some(65));
+    assert_eq!(
+        o.status.code(),
+        Some(75),
+        "retry after the rerun: {}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o).contains("t_r128_c128.mwt") && stderr(&o).contains("checksum"),
         "{}",
@@ -322,10 +380,33 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     assert!(
         !out.join("detect/patches.gpkg").exists() && !out.join("detect/manifest.json").exists()
     );
+    assert!(t.with_extension("mwt.bad").is_file() && !t.exists());
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "2", "tile 5 is in task 2");
+    ok(&["run", s(&cfg), "--shard", "2"]);
+    assert_eq!(
+        std::fs::read(&t).unwrap(),
+        good,
+        "recomputed to the same bytes"
+    );
     // A truncated one counts as missing.
     std::fs::write(&t, &good[..good.len() - 10]).unwrap();
     assert_eq!(ok(&["missing", s(&cfg)]).trim(), "2");
     std::fs::write(&t, &good).unwrap();
+
+    // Launchers pin the plan: a task for another plan refuses.
+    let o = minewatch(&["run", s(&cfg), "--shard", "0", "--plan", "0000"]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(
+        stderr(&o).contains("launched for plan 0000"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        minewatch(&["merge", s(&cfg), "--plan", "0000"])
+            .status
+            .code(),
+        Some(65)
+    );
 
     // Parameters edited after the plan: shards and merge refuse; a new plan makes every
     // old tile stale.
@@ -365,7 +446,12 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
 
 /// Replace machine-specific paths so the launchers compare with reviewed golden files.
 fn normalise(text: &str, out: &Path) -> String {
-    text.replace(s(out), "<OUT>").replace(s(&root()), "<REPO>")
+    // The plan hash covers the inputs' modification times, which differ per checkout.
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("shards/plan.json")).unwrap()).unwrap();
+    text.replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
+        .replace(s(out), "<OUT>")
+        .replace(s(&root()), "<REPO>")
 }
 
 fn golden(name: &str, got: &str) {

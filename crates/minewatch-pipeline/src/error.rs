@@ -33,11 +33,15 @@ impl PipelineError {
     }
 
     /// The exit code a batch engine acts on: 75 (EX_TEMPFAIL) for what a retry can fix —
-    /// an output that could not be written, work not yet finished — and 65 (EX_DATAERR)
+    /// an output that could not be written, a read that failed midway, work not yet
+    /// finished (or a damaged tile set aside for recomputation) — and 65 (EX_DATAERR)
     /// for everything a retry would only repeat.
     pub fn engine_exit_code(&self) -> i32 {
         match self {
             PipelineError::Output { .. } | PipelineError::Incomplete(_) => 75,
+            // A read that failed midway (a network file system, object storage) may work
+            // on the next attempt; a file that is missing or not a raster will not.
+            PipelineError::Raster(minewatch_raster::RasterError::Read { .. }) => 75,
             _ => 65,
         }
     }

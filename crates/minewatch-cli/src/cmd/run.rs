@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Tiles per array task (default: the config's shards.batch, else 1).
     #[arg(long, value_name = "K", requires = "shard")]
     pub batch: Option<usize>,
+    /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
+    #[arg(long, value_name = "HASH", requires = "shard")]
+    pub plan: Option<String>,
 }
 
 #[derive(Args)]
@@ -56,15 +59,7 @@ pub fn run(a: RunArgs) -> i32 {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Some(shard) = a.shard {
-        return super::shard::run_one(
-            a.config,
-            a.out,
-            a.data_root,
-            shard,
-            a.batch,
-            threads,
-            a.format,
-        );
+        return super::shard::run_one(a, shard, threads);
     }
     let req = RunRequest {
         config: a.config,

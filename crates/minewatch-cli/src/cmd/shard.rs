@@ -71,6 +71,9 @@ pub struct MergeArgs {
     /// engines without job dependencies, e.g. a Kubernetes merge Job started with the shards).
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
+    /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
+    #[arg(long, value_name = "HASH")]
+    pub plan: Option<String>,
     #[arg(long)]
     pub threads: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -144,22 +147,16 @@ fn engine_report<T: serde::Serialize>(
     }
 }
 
-pub fn run_one(
-    config: PathBuf,
-    out: Option<PathBuf>,
-    data_root: Option<PathBuf>,
-    shard: Option<usize>,
-    batch: Option<usize>,
-    threads: usize,
-    format: Format,
-) -> i32 {
+/// `minewatch run CONFIG --shard [I]`.
+pub fn run_one(a: super::run::RunArgs, shard: Option<usize>, threads: usize) -> i32 {
     minewatch_pipeline::configure();
     let t = ShardTarget {
-        config,
-        out,
-        data_root,
+        config: a.config,
+        out: a.out,
+        data_root: a.data_root,
     };
-    let r = shard_index(shard).and_then(|i| run_shard(&t, i, batch, threads));
+    let (batch, plan, format) = (a.batch, a.plan, a.format);
+    let r = shard_index(shard).and_then(|i| run_shard(&t, i, batch, plan.as_deref(), threads));
     engine_report(r, format, |s: &ShardSummary| {
         let done = s.tiles.iter().filter(|t| t.status == "done").count();
         println!(
@@ -216,7 +213,11 @@ pub fn merge_cmd(a: MergeArgs) -> i32 {
         from_shards: true,
     };
     let wait = a.wait.map(|s| std::time::Duration::from_secs(s.max(1)));
-    engine_report(merge(&req, wait), a.format, super::run::print_text)
+    engine_report(
+        merge(&req, wait, a.plan.as_deref()),
+        a.format,
+        super::run::print_text,
+    )
 }
 
 pub fn emit_cmd(what: EmitWhat) -> i32 {
@@ -246,11 +247,17 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         .or(r.config.shards.as_ref().map(|s| s.batch))
         .unwrap_or(1)
         .max(1);
-    // Kubernetes needs the shard count up front; Slurm asks `missing` at submit time.
-    let shards = if k8s {
-        Plan::load(&shards_dir(&run_out))?.shard_count(batch)
-    } else {
-        0
+    // Kubernetes needs the shard count up front and pins the plan; Slurm asks `missing`
+    // at submit time and re-plans with the planned tile size.
+    let plan = Plan::load(&shards_dir(&run_out));
+    let (shards, plan_hash, tile) = match (k8s, plan) {
+        (true, Err(e)) => return Err(e),
+        (true, Ok(p)) => (
+            p.shard_count(batch),
+            Some(p.plan_hash.clone()),
+            Some(p.body.tile),
+        ),
+        (false, p) => (0, None, p.ok().map(|p| p.body.tile)),
     };
     let bin = match a.bin {
         Some(b) => b,
@@ -266,6 +273,8 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         name: r.config.name.clone(),
         batch,
         shards,
+        plan_hash,
+        tile,
         cpus: a.cpus.max(1),
         mem: a.mem,
         time: a.time,

@@ -172,6 +172,23 @@ pub fn plan(
     })
 }
 
+/// A launcher emitted for one plan (`--plan HASH`) refuses to work under another: its
+/// index range would no longer match the tiles.
+fn check_expected(
+    plan: &Plan,
+    expect: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<(), PipelineError> {
+    match expect {
+        Some(h) if h != plan.plan_hash => Err(PipelineError::Input(format!(
+            "{}: the plan is {}, this task was launched for plan {h}; emit the launcher again for the current plan",
+            dir.join(super::plan::PLAN_FILE).display(),
+            plan.plan_hash
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The array index of this task: the flag, else the batch engine's variable.
 pub fn shard_index(flag: Option<usize>) -> Result<usize, PipelineError> {
     if let Some(i) = flag {
@@ -222,11 +239,13 @@ pub fn run_shard(
     t: &ShardTarget,
     shard: usize,
     batch: Option<usize>,
+    expect_plan: Option<&str>,
     threads: usize,
 ) -> Result<ShardSummary, PipelineError> {
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(&ctx.dir)?;
     let plan = &store.plan;
+    check_expected(plan, expect_plan, &ctx.dir)?;
     if ctx.settings(plan.body.tile) != plan.body.settings {
         return Err(PipelineError::Input(format!(
             "{}: the config, its images or its detect parameters changed since `minewatch plan`; run `minewatch plan {}` again",
@@ -366,6 +385,7 @@ pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, 
 pub fn merge(
     req: &RunRequest,
     wait: Option<std::time::Duration>,
+    expect_plan: Option<&str>,
 ) -> Result<RunSummary, PipelineError> {
     let ctx = Context::load(&ShardTarget {
         config: req.config.clone(),
@@ -381,6 +401,7 @@ pub fn merge(
             (r, _) => break r?,
         }
     };
+    check_expected(&store.plan, expect_plan, &ctx.dir)?;
     if ctx.settings(store.plan.body.tile) != store.plan.body.settings {
         return Err(PipelineError::Input(format!(
             "{}: the config changed since `minewatch plan`; plan again and rerun the shards",

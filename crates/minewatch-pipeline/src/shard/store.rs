@@ -113,6 +113,20 @@ impl TileStore {
         Ok(())
     }
 
+    /// A damaged tile object is moved out of the way (`.bad`), so `missing` lists its
+    /// shard again and a rerun recomputes it; the merge then fails as retryable.
+    fn set_aside(&self, t: &TileSpec, p: &Path, e: PipelineError) -> PipelineError {
+        let bad = p.with_extension("mwt.bad");
+        match std::fs::rename(p, &bad) {
+            Ok(()) => PipelineError::Incomplete(format!(
+                "{e}; moved to {} — tile index {} is missing again: rerun its shard (`minewatch missing CONFIG`), then merge",
+                bad.display(),
+                t.index
+            )),
+            Err(_) => e,
+        }
+    }
+
     /// Stream pair `k`'s window rows in raster order. `send` returns false to stop.
     pub fn stream_pair(
         &self,
@@ -130,7 +144,7 @@ impl TileStore {
                 .par_iter()
                 .map(|t| {
                     let p = self.tile_path(t);
-                    let o = tile::read(&p)?;
+                    let o = tile::read(&p).map_err(|e| self.set_aside(t, &p, e))?;
                     if o.header.plan_hash != self.plan.plan_hash || o.header.channels != n_ch {
                         return Err(PipelineError::Input(format!(
                             "tile object {}: made under another plan; run its shard again",

@@ -266,6 +266,7 @@ pub fn encode(
         pairs: entries,
     };
     let hj = serde_json::to_vec(&header).unwrap_or_default();
+    assert!(hj.len() < u32::MAX as usize, "tile header over 4 GiB");
     let mut out = Vec::with_capacity(12 + hj.len() + body.len() + 32);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(hj.len() as u32).to_le_bytes());
@@ -315,6 +316,9 @@ pub fn peek(path: &Path) -> Option<TileHeader> {
         return None;
     }
     let hl = u32::from_le_bytes(head[8..12].try_into().ok()?) as usize;
+    if 12 + hl as u64 + 32 > total {
+        return None;
+    }
     let mut h = vec![0u8; hl];
     f.read_exact(&mut h).ok()?;
     let header: TileHeader = serde_json::from_slice(&h).ok()?;
@@ -379,7 +383,10 @@ impl TileObject {
     }
 }
 
-/// Write bytes atomically: a temp file beside the target, flushed, then renamed.
+/// Write bytes atomically: a temp file beside the target, unique to this writer (host,
+/// process, time — two pods of one index may run at once, both as PID 1), flushed, then
+/// renamed. Concurrent writers of one tile write identical bytes, so the last rename wins
+/// harmlessly.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
     use std::io::Write;
     let oe = |e: std::io::Error| PipelineError::Output {
@@ -390,12 +397,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(oe)?;
-    f.write_all(bytes).map_err(oe)?;
-    f.sync_all().map_err(oe)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(oe)
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{host}-{}-{nanos}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(oe)?;
+    let done = f
+        .write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done.map_err(oe)
 }
 
 #[cfg(test)]
