@@ -3,12 +3,12 @@
 use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
 use super::store::{TileStore, TILES_DIR};
 use super::{ranges, shards_dir, tile};
-use crate::detect_run::{prepare, Prepared, WindowOut};
+use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
 use crate::params::DetectParams;
 use crate::run_all::{run_all, validate, RunRequest, RunSummary, RUN_WINDOW};
 use crate::run_config::{Resolved, ShardsStage};
-use minewatch_core::AcqDate;
+use minewatch_core::{AcqDate, Window};
 use minewatch_raster::reader::close_thread_handles;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -218,7 +218,8 @@ pub struct TileReport {
     pub status: String,
     pub bytes: u64,
     pub seconds: f64,
-    /// Reading and the kernel / encoding the object / writing it.
+    /// Reading, the kernel and encoding each window / assembling and hashing the object /
+    /// writing it.
     pub compute_s: f64,
     pub encode_s: f64,
     pub write_s: f64,
@@ -299,27 +300,24 @@ pub fn run_shard(
             .into_iter()
             .flatten()
             .collect();
-        let mut pairs: Vec<Vec<WindowOut>> = Vec::new();
+        // Each window is computed and encoded in one worker; only the small encoded
+        // blocks are kept until the tile is written.
+        let sieve_px = plan.body.sieve_px;
+        let mut pairs: Vec<Vec<(Window, Vec<u8>)>> = Vec::new();
         for (k, pp) in plan.body.pairs.iter().enumerate() {
-            let outs: Vec<WindowOut> = pool.install(|| {
+            let blocks: Vec<(Window, Vec<u8>)> = pool.install(|| {
                 windows
                     .par_iter()
-                    .map(|w| prep.compute_window(k, pp.setup.as_ref(), w))
-                    .collect::<Result<_, _>>()
+                    .map(|w| {
+                        let o = prep.compute_window(k, pp.setup.as_ref(), w)?;
+                        Ok((*w, tile::encode_window_block(&o, sieve_px)))
+                    })
+                    .collect::<Result<_, PipelineError>>()
             })?;
-            pairs.push(outs);
+            pairs.push(blocks);
         }
         let compute_s = t0.elapsed().as_secs_f64();
-        let bytes = pool.install(|| {
-            tile::encode(
-                &plan.plan_hash,
-                &spec.id,
-                &spec.rect(),
-                plan.body.channels,
-                &pairs,
-                plan.body.sieve_px,
-            )
-        });
+        let bytes = tile::assemble(&plan.plan_hash, &spec.id, plan.body.channels, &pairs);
         let encode_s = t0.elapsed().as_secs_f64() - compute_s;
         tile::write_atomic(&path, &bytes)?;
         let write_s = t0.elapsed().as_secs_f64() - compute_s - encode_s;

@@ -8,12 +8,11 @@
 //! run-length-coded state byte per pixel (bit 0 change, bit 1 valid, bit 2 values kept)
 //! and then, channel by channel, the f32 values of the kept pixels. Values are kept only
 //! where they can reach a patch: flagged valid pixels, and valid pixels of unflagged regions
-//! that are smaller than the sieve threshold inside the tile (see `kept_planes`).
+//! that may be smaller than the sieve threshold (see `kept_plane`).
 
 use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use minewatch_core::Window;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -136,59 +135,32 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-/// Which pixels of a tile keep their values, per window (same order as `outs`): valid
-/// pixels that are flagged, or that may lie in a region of unflagged pixels smaller than
-/// the sieve's threshold. Nothing else can end in a patch: the sieve turns a region of
-/// zeros into change only when the whole region is smaller than the threshold, and a
-/// region's runs inside one tile are never longer than its runs in the scene.
-fn kept_planes(tile: &Window, outs: &[WindowOut], sieve_px: usize) -> Vec<Vec<u8>> {
-    let (tw, th) = (tile.width, tile.height);
+/// Which pixels of a window keep their values: valid pixels that are flagged, or that may
+/// lie in a region of unflagged pixels smaller than the sieve's threshold. Nothing else can
+/// end in a patch: the sieve turns a region of zeros into change only when the whole region
+/// is smaller than the threshold, and a region's runs inside one window are never longer
+/// than its runs in the scene. Deciding per window (not per tile) lets a shard encode each
+/// window as soon as it is computed and never hold a whole tile.
+fn kept_plane(o: &WindowOut, sieve_px: usize) -> Vec<u8> {
     if sieve_px == 0 {
         // No sieve: only flagged pixels can be in a patch.
-        return outs
-            .iter()
-            .map(|o| {
-                o.mask
-                    .iter()
-                    .zip(&o.valid_mask)
-                    .map(|(&m, &v)| m & v)
-                    .collect()
-            })
-            .collect();
+        return o.mask.iter().zip(&o.valid_mask).map(|(&m, &v)| m & v).collect();
     }
-    let mut mask = vec![0u8; tw * th];
-    for o in outs {
-        let (x0, y0) = (o.window.col - tile.col, o.window.row - tile.row);
-        for r in 0..o.window.height {
-            let dst = (y0 + r) * tw + x0;
-            mask[dst..dst + o.window.width]
-                .copy_from_slice(&o.mask[r * o.window.width..(r + 1) * o.window.width]);
-        }
-    }
-    let small = small_zero_candidates(&mask, tw, th, sieve_px);
-    outs.iter()
-        .map(|o| {
-            let (x0, y0, ww) = (
-                o.window.col - tile.col,
-                o.window.row - tile.row,
-                o.window.width,
-            );
-            let mut kept = vec![0u8; o.window.len()];
-            for r in 0..o.window.height {
-                let z = &small[(y0 + r) * tw + x0..(y0 + r) * tw + x0 + ww];
-                let (m, v) = (
-                    &o.mask[r * ww..(r + 1) * ww],
-                    &o.valid_mask[r * ww..(r + 1) * ww],
-                );
-                for (((k, &z), &m), &v) in
-                    kept[r * ww..(r + 1) * ww].iter_mut().zip(z).zip(m).zip(v)
-                {
-                    *k = v & ((m != 0) as u8 | z);
-                }
-            }
-            kept
-        })
+    let small = small_zero_candidates(&o.mask, o.window.width, o.window.height, sieve_px);
+    o.mask
+        .iter()
+        .zip(&o.valid_mask)
+        .zip(&small)
+        .map(|((&m, &v), &z)| v & ((m != 0) as u8 | z))
         .collect()
+}
+
+/// One window's block of a tile object (the unit a shard encodes in its workers).
+pub fn encode_window_block(o: &WindowOut, sieve_px: usize) -> Vec<u8> {
+    let kept = kept_plane(o, sieve_px);
+    let mut buf = Vec::new();
+    encode_window(o, &kept, &mut buf);
+    buf
 }
 
 fn encode_window(o: &WindowOut, kept: &[u8], buf: &mut Vec<u8>) {
@@ -221,38 +193,26 @@ fn encode_window(o: &WindowOut, kept: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
-/// Encode one tile: `pairs[k]` are pair k's window outputs in raster order.
-pub fn encode(
+/// A tile object from its windows' blocks: `pairs[k]` holds pair k's windows in raster
+/// order with their encoded blocks.
+pub fn assemble(
     plan_hash: &str,
     tile_id: &str,
-    tile: &Window,
     channels: usize,
-    pairs: &[Vec<WindowOut>],
-    sieve_px: usize,
+    pairs: &[Vec<(Window, Vec<u8>)>],
 ) -> Vec<u8> {
     let mut body = Vec::new();
     let mut entries = Vec::new();
-    for outs in pairs {
-        let kept = kept_planes(tile, outs, sieve_px);
-        // Windows encode independently; their bytes are joined in order.
-        let blocks: Vec<Vec<u8>> = outs
-            .par_iter()
-            .zip(&kept)
-            .map(|(o, k)| {
-                let mut b = Vec::new();
-                encode_window(o, k, &mut b);
-                b
-            })
-            .collect();
+    for blocks in pairs {
         let mut pe = Vec::new();
-        for (o, b) in outs.iter().zip(blocks) {
+        for (w, b) in blocks {
             let offset = body.len() as u64;
-            body.extend_from_slice(&b);
+            body.extend_from_slice(b);
             pe.push(WindowEntry {
-                col: o.window.col,
-                row: o.window.row,
-                width: o.window.width,
-                height: o.window.height,
+                col: w.col,
+                row: w.row,
+                width: w.width,
+                height: w.height,
                 offset,
                 len: b.len() as u64,
             });
@@ -541,7 +501,9 @@ mod tests {
             .enumerate()
             .map(|(i, w)| window_out(w, i as u64 + 1, 3))
             .collect();
-        let bytes = encode("h", "t", &tile, 3, &[outs.clone(), outs.clone()], 2);
+        let blocks: Vec<(Window, Vec<u8>)> =
+            outs.iter().map(|o| (o.window, encode_window_block(o, 2))).collect();
+        let bytes = assemble("h", "t", 3, &[blocks.clone(), blocks]);
         let dir = std::env::temp_dir().join(format!("mw-tile-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("t.mwt");
