@@ -7,8 +7,8 @@
 # Generates the N x N scene with ../shared/peers/gen_scene.py (seed 42) if missing, writes a
 # detect-only run config (the peers' rule, bgrns profile), and times RUNS single-process runs
 # and RUNS sharded runs (shards one after another, each with every core, as an array task
-# on a node of this size would run). Checks the merged patches are byte-identical to the
-# single run's, and prints medians: wall and CPU per step, the overhead of sharding
+# on a node of this size would run), and again with the merge streaming beside the shards
+# (`merge --wait 1`). Checks the merged patches are byte-identical to the single run's, and prints medians: wall and CPU per step, the overhead of sharding
 # ((plan + shards + merge) − single) in seconds and in % of the single run, tile objects'
 # size, and the per-tile cost that docs/scaling.md extrapolates from.
 set -euo pipefail
@@ -68,6 +68,17 @@ for r in $(seq 1 "$RUNS"); do
   done
   du -sb "$RESULTS/sharded/shards/tiles" | cut -f1 > "$RESULTS/tiles_bytes"
   ls "$RESULTS/sharded/shards/tiles" | wc -l > "$RESULTS/tiles_count"
+  # Streaming: the merge starts with the shards (`merge --wait`) and sweeps each tile row
+  # as soon as its tiles are there, as a Kubernetes merge Job does.
+  rm -rf "$RESULTS/streamed"
+  timed "$r" streamed bash -c "
+    '$MW' plan '$CFG' --out '$RESULTS/streamed' >/dev/null
+    '$MW' merge '$CFG' --out '$RESULTS/streamed' --wait 1 >/dev/null & m=\$!
+    for i in \$(seq 0 $((SHARDS - 1))); do '$MW' run '$CFG' --out '$RESULTS/streamed' --shard \$i >/dev/null; done
+    wait \$m"
+  for f in patches.geojson patches.gpkg patches.csv; do
+    cmp "$RESULTS/single/detect/$f" "$RESULTS/streamed/detect/$f" || { echo "bench: streamed $f differs" >&2; exit 1; }
+  done
 done
 python3 - "$ROWS" "$N" "$TILE" "$BATCH" "$(cat "$RESULTS/tiles_bytes")" "$(cat "$RESULTS/tiles_count")" <<'PY'
 import sys, statistics as st, collections
@@ -85,5 +96,8 @@ tot = [med('plan', i) + med('shard', i) + med('merge', i) for i in (0, 1)]
 print(f"| plan + shards + merge | {tot[0]:.2f} | {tot[1]:.2f} | |")
 ow, oc = tot[0] - med('single', 0), tot[1] - med('single', 1)
 print(f"\noverhead of sharding: {ow:+.2f} s wall ({100*ow/med('single',0):+.1f} %), {oc:+.2f} s CPU ({100*oc/med('single',1):+.1f} %)")
+sw, sc = med('streamed', 0) - med('single', 0), med('streamed', 1) - med('single', 1)
+print(f"| merge streaming beside the shards (plan + shards ‖ merge --wait 1) | {med('streamed',0):.2f} | {med('streamed',1):.2f} | |")
+print(f"overhead, streaming merge: {sw:+.2f} s wall ({100*sw/med('single',0):+.1f} %), {sc:+.2f} s CPU ({100*sc/med('single',1):+.1f} %)")
 print(f"per tile: {med('shard',0)/tcount:.3f} s wall, {med('shard',1)/tcount:.3f} s CPU ({tile}² px, 2 dates, 5 bands)")
 PY

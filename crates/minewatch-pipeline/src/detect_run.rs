@@ -45,9 +45,9 @@ pub struct DetectRequest {
     pub align: bool,
     /// A mask raster on the first date's grid: non-zero pixels are never change.
     pub mask: Option<PathBuf>,
-    /// Read the kernel's output from the finished tiles of a sharded run (the folder that
-    /// holds `plan.json`) instead of computing it: `minewatch merge`.
-    pub shards: Option<PathBuf>,
+    /// Read the kernel's output from the tiles of a sharded run instead of computing it:
+    /// `minewatch merge`.
+    pub shards: Option<crate::shard::store::ShardSource>,
 }
 
 /// What `--format json` prints.
@@ -207,7 +207,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         !req.align,
     )?;
     let shards = match &req.shards {
-        Some(dir) => Some(crate::shard::TileStore::open(dir)?),
+        Some(src) => Some(crate::shard::TileStore::open_source(src)?),
         None => None,
     };
     let staging = Staging::new(&req.out)?;

@@ -31,8 +31,10 @@ pub struct RunRequest {
     pub threads: usize,
     pub progress: bool,
     pub command: String,
-    /// Read detection from the finished tiles of a sharded run (`minewatch merge`).
+    /// Read detection from the tiles of a sharded run (`minewatch merge`).
     pub from_shards: bool,
+    /// With `from_shards`: stream, waiting for each tile row this often.
+    pub shard_wait: Option<std::time::Duration>,
 }
 
 /// Window side of a run's detection (results do not depend on it; memory does).
@@ -194,7 +196,10 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
                 quicklook: c.detect.quicklook,
                 align: false,
                 mask: None,
-                shards: req.from_shards.then(|| crate::shard::shards_dir(&c.out)),
+                shards: req.from_shards.then(|| crate::shard::store::ShardSource {
+                    dir: crate::shard::shards_dir(&c.out),
+                    wait: req.shard_wait,
+                }),
             })?;
             Ok(serde_json::json!({"patches": s.patches, "total_area_m2": s.total_area_m2}))
         }),

@@ -69,6 +69,7 @@ pub fn run(a: RunArgs) -> i32 {
         progress: std::io::stderr().is_terminal(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         from_shards: false,
+        shard_wait: None,
     };
     minewatch_pipeline::configure();
     super::report(run_all(&req), a.format, print_text)

@@ -67,8 +67,10 @@ pub struct MissingArgs {
 pub struct MergeArgs {
     #[command(flatten)]
     pub target: Target,
-    /// While tiles are missing, check again every SECONDS instead of exiting 75 (for
-    /// engines without job dependencies, e.g. a Kubernetes merge Job started with the shards).
+    /// Start at once and stream: wait for each tile row's tiles, checking every SECONDS,
+    /// instead of exiting 75 while tiles are missing (for engines without job dependencies,
+    /// e.g. a Kubernetes merge Job started with the shards; the merge then ends soon after
+    /// the last shard).
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
@@ -211,6 +213,7 @@ pub fn merge_cmd(a: MergeArgs) -> i32 {
         progress: std::io::stderr().is_terminal(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         from_shards: true,
+        shard_wait: None,
     };
     let wait = a.wait.map(|s| std::time::Duration::from_secs(s.max(1)));
     engine_report(

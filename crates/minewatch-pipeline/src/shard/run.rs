@@ -378,8 +378,10 @@ pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, 
     })
 }
 
-/// `minewatch merge CONFIG`: refuse while tiles are missing (or, with `wait`, check again
-/// every `wait` until none is), then run every stage with detection read from the tiles.
+/// `minewatch merge CONFIG`: refuse while tiles are missing, then run every stage with
+/// detection read from the tiles; with `wait`, start at once and stream, waiting for each
+/// tile row's tiles (checked every `wait`), so the merge runs beside the shards and ends
+/// soon after the last one.
 pub fn merge(
     req: &RunRequest,
     wait: Option<std::time::Duration>,
@@ -390,14 +392,9 @@ pub fn merge(
         out: req.out.clone(),
         data_root: req.data_root.clone(),
     })?;
-    let store = loop {
-        match (TileStore::open(&ctx.dir), wait) {
-            (Err(PipelineError::Incomplete(msg)), Some(w)) => {
-                eprintln!("merge: waiting {} s: {msg}", w.as_secs());
-                std::thread::sleep(w);
-            }
-            (r, _) => break r?,
-        }
+    let store = match wait {
+        None => TileStore::open(&ctx.dir)?,
+        Some(_) => TileStore::open_partial(&ctx.dir)?,
     };
     check_expected(&store.plan, expect_plan, &ctx.dir)?;
     if ctx.settings(store.plan.body.tile) != store.plan.body.settings {
@@ -408,5 +405,6 @@ pub fn merge(
     }
     let mut req = req.clone();
     req.from_shards = true;
+    req.shard_wait = wait;
     run_all(&req)
 }

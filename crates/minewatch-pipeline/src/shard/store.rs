@@ -15,15 +15,24 @@ pub const TILES_DIR: &str = "tiles";
 pub struct TileStore {
     pub dir: PathBuf,
     pub plan: Plan,
+    /// Streaming merge: wait for each tile row's tiles (checking this often) instead of
+    /// requiring every tile up front, so the merge can run beside the shards.
+    pub wait: Option<std::time::Duration>,
+}
+
+/// Where `merge` reads the kernel's output from.
+#[derive(Debug, Clone)]
+pub struct ShardSource {
+    /// The folder holding `plan.json` and `tiles/`.
+    pub dir: PathBuf,
+    /// Stream: wait for tiles row by row (see [`TileStore::wait`]).
+    pub wait: Option<std::time::Duration>,
 }
 
 impl TileStore {
     /// Open the store and refuse while any tile is missing or stale.
     pub fn open(dir: &Path) -> Result<Self, PipelineError> {
-        let store = Self {
-            dir: dir.to_path_buf(),
-            plan: Plan::load(dir)?,
-        };
+        let store = Self::open_partial(dir)?;
         let missing = store.missing_tiles();
         if !missing.is_empty() {
             let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
@@ -43,7 +52,40 @@ impl TileStore {
         Ok(Self {
             dir: dir.to_path_buf(),
             plan: Plan::load(dir)?,
+            wait: None,
         })
+    }
+
+    /// The store a merge reads: complete now, or (streaming) completed as it goes.
+    pub fn open_source(src: &ShardSource) -> Result<Self, PipelineError> {
+        match src.wait {
+            None => Self::open(&src.dir),
+            Some(w) => Ok(Self {
+                wait: Some(w),
+                ..Self::open_partial(&src.dir)?
+            }),
+        }
+    }
+
+    /// Block until every tile of `row` is done (streaming merge).
+    fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) {
+        let mut told = false;
+        loop {
+            let left: Vec<&TileSpec> = row.iter().filter(|t| !self.is_done(t)).collect();
+            if left.is_empty() {
+                return;
+            }
+            if !told {
+                eprintln!(
+                    "merge: waiting for {} tile(s) of tile row {} ({} …)",
+                    left.len(),
+                    row[0].row,
+                    left[0].id
+                );
+                told = true;
+            }
+            std::thread::sleep(every);
+        }
     }
 
     pub fn tile_path(&self, t: &TileSpec) -> PathBuf {
@@ -140,6 +182,9 @@ impl TileStore {
             let row0 = tiles[i].row;
             let j = i + tiles[i..].iter().take_while(|t| t.row == row0).count();
             let row_tiles = &tiles[i..j];
+            if let Some(w) = self.wait {
+                self.wait_for(row_tiles, w);
+            }
             let objs: Vec<(PathBuf, TileObject)> = row_tiles
                 .par_iter()
                 .map(|t| {

@@ -144,7 +144,12 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
 fn kept_plane(o: &WindowOut, sieve_px: usize) -> Vec<u8> {
     if sieve_px == 0 {
         // No sieve: only flagged pixels can be in a patch.
-        return o.mask.iter().zip(&o.valid_mask).map(|(&m, &v)| m & v).collect();
+        return o
+            .mask
+            .iter()
+            .zip(&o.valid_mask)
+            .map(|(&m, &v)| m & v)
+            .collect();
     }
     let small = small_zero_candidates(&o.mask, o.window.width, o.window.height, sieve_px);
     o.mask
@@ -501,8 +506,10 @@ mod tests {
             .enumerate()
             .map(|(i, w)| window_out(w, i as u64 + 1, 3))
             .collect();
-        let blocks: Vec<(Window, Vec<u8>)> =
-            outs.iter().map(|o| (o.window, encode_window_block(o, 2))).collect();
+        let blocks: Vec<(Window, Vec<u8>)> = outs
+            .iter()
+            .map(|o| (o.window, encode_window_block(o, 2)))
+            .collect();
         let bytes = assemble("h", "t", 3, &[blocks.clone(), blocks]);
         let dir = std::env::temp_dir().join(format!("mw-tile-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
