@@ -3,7 +3,7 @@
 //! and the merge with an `afterok` dependency, so running it again after a failure
 //! resubmits exactly what is missing. The Kubernetes manifest is an Indexed Job (exit 65
 //! fails the index for good, 75 is retried) and a merge Job that waits for the tiles
-//! (`merge --wait`), so both can be applied at once.
+//! (`merge --wait` streams them row by row), so both can be applied at once.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -215,7 +215,7 @@ pub fn k8s(o: &EmitOptions) -> String {
 # (transient) is retried up to backoffLimitPerIndex times (Kubernetes 1.29 or later); pods
 # evicted or preempted are replaced without counting. Shards and merge refuse another plan
 # (`--plan`): after `minewatch plan` changes it, emit this file again. The
-# merge Job waits until every tile is there (`merge --wait 60`). Paths are as given to
+# merge Job streams the tiles as they appear (`merge --wait 60`). Paths are as given to
 # `minewatch emit`: mount the shared volume at the same path in the pods.
 apiVersion: batch/v1
 kind: Job
