@@ -566,3 +566,101 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
         "{calls}"
     );
 }
+
+#[test]
+fn a_killed_shard_leaves_only_whole_tiles_and_resumes() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = synth_config(d.path(), "auto");
+    let (single, out) = (d.path().join("single"), d.path().join("sharded"));
+    ok(&["run", s(&cfg), "--out", s(&single)]);
+    // 64 px tiles: 80 of them, all in one task, killed once a few are written.
+    ok(&["plan", s(&cfg), "--out", s(&out), "--tile", "64"]);
+    let tiles = out.join("shards/tiles");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args([
+            "run",
+            s(&cfg),
+            "--out",
+            s(&out),
+            "--shard",
+            "0",
+            "--batch",
+            "100",
+        ])
+        .args(["--threads", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "mwt"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let t0 = std::time::Instant::now();
+    while done(&tiles).len() < 3 && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = done(&tiles);
+    assert!(
+        written.len() >= 3,
+        "the shard wrote no tile before the kill"
+    );
+    let missing: serde_json::Value = serde_json::from_str(&ok(&[
+        "missing",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--batch",
+        "1",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let left = missing["tiles_missing"].as_u64().unwrap();
+    assert!(
+        left > 0,
+        "killed before the end: some tiles must be missing"
+    );
+    assert_eq!(
+        left as usize + written.len(),
+        missing["tiles"].as_u64().unwrap() as usize,
+        "every visible tile object is whole"
+    );
+    // The merge refuses; rerunning the task computes only what is missing.
+    assert_eq!(
+        minewatch(&["merge", s(&cfg), "--out", s(&out)])
+            .status
+            .code(),
+        Some(75)
+    );
+    let r: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--shard",
+        "0",
+        "--batch",
+        "100",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let skipped = r["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "skipped")
+        .count();
+    assert_eq!(skipped, written.len(), "finished tiles are not recomputed");
+    ok(&["merge", s(&cfg), "--out", s(&out)]);
+    assert_same_data(&single, &out, "after a killed shard");
+}
