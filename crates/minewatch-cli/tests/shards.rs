@@ -664,3 +664,52 @@ fn a_killed_shard_leaves_only_whole_tiles_and_resumes() {
     ok(&["merge", s(&cfg), "--out", s(&out)]);
     assert_same_data(&single, &out, "after a killed shard");
 }
+
+#[test]
+fn emit_slurm_warns_when_the_array_exceeds_slurms_default_size() {
+    let d = tempfile::tempdir().unwrap();
+    // Planning reads no pixel under a rule: empty (sparse) 2048² images will do.
+    use gdal::Metadata;
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let opts = gdal::raster::RasterCreationOptions::from_iter([
+        "TILED=YES",
+        "COMPRESS=DEFLATE",
+        "SPARSE_OK=TRUE",
+    ]);
+    for name in ["big_20200601.tif", "big_20210601.tif"] {
+        let mut ds = drv
+            .create_with_band_type_with_options::<u16, _>(d.path().join(name), 2048, 2048, 5, &opts)
+            .unwrap();
+        ds.set_geo_transform(&[400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0])
+            .unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32650).unwrap())
+            .unwrap();
+        for (b, desc) in ["blue", "green", "red", "nir", "swir1"].iter().enumerate() {
+            ds.rasterband(b + 1).unwrap().set_description(desc).unwrap();
+        }
+    }
+    let cfg = d.path().join("big.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"big\"\nout = \"out\"\n[detect]\nimages = [\"big_*.tif\"]\nparams = {:?}\n",
+            s(&root().join("pipelines/peer-rule.toml"))
+        ),
+    )
+    .unwrap();
+    // 64 px tiles: 32 × 32 = 1024 tiles, one per task by default.
+    ok(&["plan", s(&cfg), "--tile", "64"]);
+    let o = minewatch(&["emit", "slurm", s(&cfg)]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("1024 array tasks") && stderr(&o).contains("--batch 2"),
+        "{}",
+        stderr(&o)
+    );
+    let o = minewatch(&["emit", "slurm", s(&cfg), "--batch", "2"]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("warning"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -130,6 +130,9 @@ pub struct EmitArgs {
     pub mount: PathBuf,
 }
 
+/// Array indices Slurm accepts by default (`MaxArraySize` = 1001).
+const SLURM_DEFAULT_MAX_ARRAY: usize = 1000;
+
 fn threads(t: Option<usize>) -> usize {
     t.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -253,6 +256,16 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
     // Kubernetes needs the shard count up front and pins the plan; Slurm asks `missing`
     // at submit time and re-plans with the planned tile size.
     let plan = Plan::load(&shards_dir(&run_out));
+    if let (false, Ok(p)) = (k8s, &plan) {
+        // Slurm rejects array indices above MaxArraySize - 1 (1000 by default).
+        let n = p.shard_count(batch);
+        if n > SLURM_DEFAULT_MAX_ARRAY {
+            eprintln!(
+                "warning: {n} array tasks of {batch} tile(s): Slurm's default MaxArraySize admits indices up to {SLURM_DEFAULT_MAX_ARRAY}; pass --batch {} (or raise MaxArraySize in slurm.conf)",
+                p.body.tiles.len().div_ceil(SLURM_DEFAULT_MAX_ARRAY)
+            );
+        }
+    }
     let (shards, plan_hash, tile) = match (k8s, plan) {
         (true, Err(e)) => return Err(e),
         (true, Ok(p)) => (
