@@ -218,6 +218,18 @@ fn shards_are_idempotent_and_take_the_engine_index() {
         "json",
     ]))
     .unwrap();
+    // The plan names the build: version and git revision (shards of another build refuse it).
+    let body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("shards/plan.json")).unwrap()).unwrap();
+    let version = body["body"]["version"].as_str().unwrap().to_string();
+    let rev = Command::new("git")
+        .args(["-C", s(&root()), "rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(version, format!("{} ({rev})", env!("CARGO_PKG_VERSION")));
     // smoke.toml: 128 px tiles, 2 per task over the 400 × 400 clip.
     assert_eq!(
         (plan["tiles"].as_u64(), plan["shards"].as_u64()),

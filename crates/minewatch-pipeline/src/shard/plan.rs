@@ -137,6 +137,8 @@ pub fn settings_digest(
 ) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // The revision too: a changed kernel under the same version must not mix tiles.
+    h.update(env!("MINEWATCH_GIT_REV").as_bytes());
     for p in images {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
         let i = PlanInput::of(p);

@@ -127,7 +127,11 @@ pub fn plan(
     let (mmu_sieve, _) = ctx.params.sieve_split();
     let body = PlanBody {
         format: PLAN_FORMAT.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: format!(
+            "{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            env!("MINEWATCH_GIT_REV")
+        ),
         name: ctx.resolved.config.name.clone(),
         settings: ctx.settings(tile_px),
         inputs: prep
