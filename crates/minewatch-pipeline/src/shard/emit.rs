@@ -5,10 +5,9 @@
 //! fails the index for good, 75 is retried) and a merge Job that waits for the tiles
 //! (`merge --wait` streams them row by row), so both can be applied at once.
 
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EmitOptions {
     /// The minewatch binary as the compute nodes see it.
     pub bin: PathBuf,

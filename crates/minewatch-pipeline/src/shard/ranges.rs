@@ -24,31 +24,31 @@ pub fn compact(indices: &[usize]) -> String {
     out.join(",")
 }
 
-/// Parse `0-3,7` back into indices (for `--shards` style arguments and tests).
-pub fn expand(s: &str) -> Result<Vec<usize>, String> {
-    let mut v = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("`{part}` is not an index or a range like 3-7");
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (
-                    a.trim().parse().map_err(|_| bad())?,
-                    b.trim().parse().map_err(|_| bad())?,
-                );
-                if b < a {
-                    return Err(bad());
-                }
-                v.extend(a..=b);
-            }
-            None => v.push(part.parse().map_err(|_| bad())?),
-        }
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `0-3,7` back into indices: the inverse the Slurm array syntax implies.
+    pub fn expand(s: &str) -> Result<Vec<usize>, String> {
+        let mut v = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = || format!("`{part}` is not an index or a range like 3-7");
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b): (usize, usize) = (
+                        a.trim().parse().map_err(|_| bad())?,
+                        b.trim().parse().map_err(|_| bad())?,
+                    );
+                    if b < a {
+                        return Err(bad());
+                    }
+                    v.extend(a..=b);
+                }
+                None => v.push(part.parse().map_err(|_| bad())?),
+            }
+        }
+        Ok(v)
+    }
 
     #[test]
     fn compacts_runs_and_singletons() {

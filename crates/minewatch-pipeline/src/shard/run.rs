@@ -24,6 +24,7 @@ pub struct ShardTarget {
 }
 
 struct Context {
+    config: PathBuf,
     resolved: Resolved,
     params: DetectParams,
     dates: Option<Vec<AcqDate>>,
@@ -43,6 +44,7 @@ impl Context {
         let shards = c.shards.clone().unwrap_or_default();
         let dir = shards_dir(&c.out);
         Ok(Self {
+            config: t.config.clone(),
             resolved,
             params,
             dates,
@@ -59,6 +61,28 @@ impl Context {
             tile,
             RUN_WINDOW,
         )
+    }
+
+    /// The plan must be the one a launcher was emitted for (`--plan HASH`: its index range
+    /// depends on it) and must have been made from this config, these images and this
+    /// build; otherwise shards would compute, or the merge read, tiles of another run.
+    fn check_plan(&self, plan: &Plan, expect: Option<&str>) -> Result<(), PipelineError> {
+        let file = self.dir.join(super::plan::PLAN_FILE);
+        if let Some(h) = expect.filter(|h| *h != plan.plan_hash) {
+            return Err(PipelineError::Input(format!(
+                "{}: the plan is {}, this task was launched for plan {h}; emit the launcher again for the current plan",
+                file.display(),
+                plan.plan_hash
+            )));
+        }
+        if self.settings(plan.body.tile) != plan.body.settings {
+            return Err(PipelineError::Input(format!(
+                "{}: the config, its images, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
+                file.display(),
+                self.config.display()
+            )));
+        }
+        Ok(())
     }
 
     fn prepare(&self) -> Result<Prepared, PipelineError> {
@@ -176,23 +200,6 @@ pub fn plan(
     })
 }
 
-/// A launcher emitted for one plan (`--plan HASH`) refuses to work under another: its
-/// index range would no longer match the tiles.
-fn check_expected(
-    plan: &Plan,
-    expect: Option<&str>,
-    dir: &std::path::Path,
-) -> Result<(), PipelineError> {
-    match expect {
-        Some(h) if h != plan.plan_hash => Err(PipelineError::Input(format!(
-            "{}: the plan is {}, this task was launched for plan {h}; emit the launcher again for the current plan",
-            dir.join(super::plan::PLAN_FILE).display(),
-            plan.plan_hash
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// The array index of this task: the flag, else the batch engine's variable.
 pub fn shard_index(flag: Option<usize>) -> Result<usize, PipelineError> {
     if let Some(i) = flag {
@@ -250,14 +257,7 @@ pub fn run_shard(
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(&ctx.dir)?;
     let plan = &store.plan;
-    check_expected(plan, expect_plan, &ctx.dir)?;
-    if ctx.settings(plan.body.tile) != plan.body.settings {
-        return Err(PipelineError::Input(format!(
-            "{}: the config, its images or its detect parameters changed since `minewatch plan`; run `minewatch plan {}` again",
-            ctx.dir.join(super::plan::PLAN_FILE).display(),
-            t.config.display()
-        )));
-    }
+    ctx.check_plan(plan, expect_plan)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
     let shards = plan.shard_count(batch);
     if shard >= shards {
@@ -400,13 +400,7 @@ pub fn merge(
         None => TileStore::open(&ctx.dir)?,
         Some(_) => TileStore::open_partial(&ctx.dir)?,
     };
-    check_expected(&store.plan, expect_plan, &ctx.dir)?;
-    if ctx.settings(store.plan.body.tile) != store.plan.body.settings {
-        return Err(PipelineError::Input(format!(
-            "{}: the config changed since `minewatch plan`; plan again and rerun the shards",
-            ctx.dir.display()
-        )));
-    }
+    ctx.check_plan(&store.plan, expect_plan)?;
     let mut req = req.clone();
     req.from_shards = true;
     req.shard_wait = wait;

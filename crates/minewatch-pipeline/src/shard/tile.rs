@@ -56,7 +56,9 @@ pub struct TileHeader {
 /// A read and verified tile object.
 pub struct TileObject {
     pub header: TileHeader,
-    body: Vec<u8>,
+    /// The whole file as read; the body starts at `body_start`.
+    bytes: Vec<u8>,
+    body_start: usize,
 }
 
 /// Zeros that may belong to a region of fewer than `s` zeros (8-connected): those whose
@@ -264,9 +266,13 @@ pub fn read(path: &Path) -> Result<TileObject, PipelineError> {
         .get(12..12 + hl)
         .and_then(|h| serde_json::from_slice(h).ok())
         .ok_or_else(|| corrupt(path, "unreadable header"))?;
+    let (body_start, end) = (12 + hl, data.len());
+    let mut bytes = bytes;
+    bytes.truncate(end);
     Ok(TileObject {
         header,
-        body: data[12 + hl..].to_vec(),
+        bytes,
+        body_start,
     })
 }
 
@@ -301,8 +307,8 @@ impl TileObject {
             .get(k)
             .and_then(|p| p.get(i))
             .ok_or_else(|| corrupt(path, &format!("no window {i} for pair {k}")))?;
-        let b = self
-            .body
+        let body = &self.bytes[self.body_start..];
+        let b = body
             .get(e.offset as usize..(e.offset + e.len) as usize)
             .ok_or_else(|| corrupt(path, "window outside the body"))?;
         let w = e.window();
