@@ -6,7 +6,9 @@ use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use crate::inputs::DatedImage;
 use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
-use minewatch_detect::auto::{cva_window, fit, otsu, robust_sigma, score_window, AutoModel, HALO};
+use minewatch_detect::auto::{
+    cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Neighbourhood,
+};
 use minewatch_detect::{Kernel, Planes};
 use minewatch_raster::read_window;
 use rayon::prelude::*;
@@ -32,6 +34,10 @@ pub struct AutoSetup {
     pub roles: Vec<BandRole>,
     /// The fitted normalisation (`auto` only).
     pub model: Option<AutoModel>,
+    /// Ground pixel size (m, square root of the ellipsoidal pixel area at the centre).
+    pub pixel_m: f64,
+    /// The score's neighbourhoods in pixels for that size (`auto` only).
+    pub neighbourhood: Option<Neighbourhood>,
     pub score_median: f64,
     pub score_sigma: f64,
     pub threshold: f64,
@@ -101,12 +107,19 @@ fn read_pair(
     })
 }
 
+impl AutoSetup {
+    /// Halo (pixels) each window is read with.
+    pub fn halo(&self) -> usize {
+        self.neighbourhood.map_or(0, |n| n.halo())
+    }
+}
+
 /// The window grown by the halo, clipped to the grid, and the inner window's offset in it.
-fn with_halo(w: &Window, grid: &Grid) -> (Window, usize, usize) {
-    let c0 = w.col.saturating_sub(HALO);
-    let r0 = w.row.saturating_sub(HALO);
-    let c1 = (w.col + w.width + HALO).min(grid.width);
-    let r1 = (w.row + w.height + HALO).min(grid.height);
+fn with_halo(w: &Window, grid: &Grid, halo: usize) -> (Window, usize, usize) {
+    let c0 = w.col.saturating_sub(halo);
+    let r0 = w.row.saturating_sub(halo);
+    let c1 = (w.col + w.width + halo).min(grid.width);
+    let r1 = (w.row + w.height + halo).min(grid.height);
     (
         Window {
             col: c0,
@@ -123,18 +136,19 @@ fn score(
     a: &DatedImage,
     b: &DatedImage,
     roles: &[BandRole],
-    model: Option<&AutoModel>,
+    model: Option<(&AutoModel, Neighbourhood)>,
     w: &Window,
     grid: &Grid,
 ) -> Result<Scored, PipelineError> {
-    let (big, ox, oy) = with_halo(w, grid);
+    let (big, ox, oy) = with_halo(w, grid, model.map_or(0, |(_, n)| n.halo()));
     let planes = read_pair(a, b, roles, &big)?;
     let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
     let r2: Vec<&[f32]> = planes.t2.iter().map(|v| v.as_slice()).collect();
     let mut score = Vec::new();
     match model {
-        Some(m) => score_window(
+        Some((m, hood)) => score_window(
             m,
+            hood,
             &r1,
             &r2,
             &planes.valid,
@@ -151,6 +165,14 @@ fn score(
         oy,
         planes,
     })
+}
+
+/// Ground pixel size in metres: the square root of the ellipsoidal area of a pixel at
+/// the grid's centre (a geographic grid's degrees become metres at its latitude).
+fn ground_pixel_size(grid: &Grid) -> Result<f64, String> {
+    let g = crate::georef::Georef::new(grid)?;
+    let a = g.pixel_area_at(grid, grid.width as f64 / 2.0, grid.height as f64 / 2.0)?;
+    Ok(a.sqrt())
 }
 
 fn crop<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window) -> Vec<T> {
@@ -225,6 +247,13 @@ pub fn fit_pair(
         }
     }
     let fit_pixels = t1[0].len();
+    let pixel_m = ground_pixel_size(grid).map_err(|e| {
+        PipelineError::Input(format!(
+            "{}: cannot tell the ground size of a pixel: {e}",
+            a.source.display()
+        ))
+    })?;
+    let hood = (!cva).then(|| Neighbourhood::for_pixel_size(pixel_m));
     let model = if cva {
         None
     } else {
@@ -239,7 +268,7 @@ pub fn fit_pair(
     let scores: Vec<Vec<f64>> = blocks
         .par_iter()
         .map(|w| {
-            let sc = score(a, b, &roles, model.as_ref(), w, grid)?;
+            let sc = score(a, b, &roles, model.as_ref().zip(hood), w, grid)?;
             Ok(crop(&sc.score, &sc.big, sc.ox, sc.oy, w)
                 .into_iter()
                 .filter(|v| v.is_finite())
@@ -270,6 +299,8 @@ pub fn fit_pair(
         threshold,
         roles,
         model,
+        pixel_m,
+        neighbourhood: hood,
         score_median: med,
         score_sigma: sig,
         sample_blocks: blocks.len(),
@@ -293,7 +324,14 @@ pub(crate) fn compute_window(
         ox,
         oy,
         planes,
-    } = score(a, b, &setup.roles, setup.model.as_ref(), window, grid)?;
+    } = score(
+        a,
+        b,
+        &setup.roles,
+        setup.model.as_ref().zip(setup.neighbourhood),
+        window,
+        grid,
+    )?;
     let valid = crop(&planes.valid, &big, ox, oy, window);
     let inner1: Vec<Vec<f32>> = planes
         .t1

@@ -169,11 +169,11 @@ pub fn plan(
         crs_wkt: grid.crs_wkt.clone(),
         tile: tile_px,
         window: RUN_WINDOW,
-        halo: if prep.auto {
-            minewatch_detect::auto::HALO
-        } else {
-            0
-        },
+        halo: planned
+            .iter()
+            .filter_map(|p| p.setup.as_ref().map(|s| s.halo()))
+            .max()
+            .unwrap_or(0),
         sieve_px: mmu_sieve as usize,
         channels: prep.n_channels(),
         pairs: planned,
