@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, command 1: install what is missing, build, and run the chain so far on the
-# bundled real data: minewatch detect on the Landsat 5 pair over Nanjing (2000-05-03 /
+# bundled real data: minewatch detect (default automatic method) on the Landsat 5 pair over Nanjing (2000-05-03 /
 # 2002-07-12, the north-west clip that reaches the Yangtze), then minewatch overlay of
 # its patches against the real Yangtze corridors (1 km, 5 km) and Jiangsu province, then
 # minewatch rank of the findings by the default policy, then minewatch package: the county
@@ -13,7 +13,7 @@ OUT=${1:-out/demo}
 ./target/release/minewatch detect \
   fixtures/real/nanjing_L5TM_20000503_nw400.tif \
   fixtures/real/nanjing_L5TM_20020712_nw400.tif \
-  --params pipelines/peer-rule.toml --quicklook --out "$OUT/detect"
+  --quicklook --out "$OUT/detect"
 ./target/release/minewatch overlay "$OUT/detect" \
   --layers pipelines/layers/nanjing.toml --out "$OUT/overlay"
 echo "results in $OUT/detect/: patches.geojson (lon/lat), patches.gpkg (UTM 50N), patches.csv, quicklook.png, manifest.json" >&2

@@ -125,17 +125,40 @@ fn cva_baseline_runs_with_otsu() {
     assert!(m["pairs"][0]["patches"].as_u64().unwrap() > 0);
 }
 
+/// A repeated acquisition (here a copied file) has no change and no no-change variability
+/// to measure change against: the pair gets no patches and the manifest says why, rather
+/// than an error that would stop a multi-date run. Dates without a valid pixel in common
+/// are still refused (`all_nodata` in bad_input.rs).
 #[test]
-fn identical_dates_are_refused_not_flagged() {
+fn identical_dates_give_no_patches_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let [t1, _] = synth_pair(dir.path(), 128, 96, 44);
+    let [t1, t2] = synth_pair(dir.path(), 128, 96, 44);
     let same = dir.path().join("same_20220101.tif");
-    std::fs::copy(&t1, &same).unwrap();
+    std::fs::copy(&t2, &same).unwrap();
     for m in ["auto", "cva"] {
         let out = dir.path().join(m);
-        let o = minewatch(&["detect", s(&t1), s(&same), "--method", m, "--out", s(&out)]);
-        assert_eq!(o.status.code(), Some(1), "{m}: {}", stderr(&o));
-        assert!(stderr(&o).contains("identical dates"), "{}", stderr(&o));
+        let o = minewatch(&[
+            "detect",
+            s(&t1),
+            s(&t2),
+            s(&same),
+            "--method",
+            m,
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{m}: {}", stderr(&o));
+        let man = manifest(&out);
+        let pairs = man["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert!(
+            pairs[0]["patches"].as_u64().unwrap() > 0,
+            "{m}: the real pair"
+        );
+        assert!(pairs[0]["auto"].get("identical").is_none());
+        assert_eq!(pairs[1]["patches"], 0, "{m}");
+        assert_eq!(pairs[1]["auto"]["identical"], true, "{m}");
     }
 }
 

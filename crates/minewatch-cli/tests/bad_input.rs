@@ -125,6 +125,8 @@ fn rule_needs_a_band_the_profile_lacks() {
             s(&t2),
             "--profile",
             "gf-wfv",
+            "--method",
+            "rule",
             "--out",
             s(&out),
         ],

@@ -24,7 +24,18 @@ fn synthetic_truth_scores_high() {
     let truth = dir.path().join("truth.tif");
     minewatch_synth::write_truth(&spec, &truth).unwrap();
     let out = dir.path().join("out");
-    let o = minewatch(&["detect", s(&t1), s(&t2), "--out", s(&out), "--quiet"]);
+    // The planted pits are made for the explicit rule (the automatic method on this
+    // scene is tested in auto_method.rs).
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--method",
+        "rule",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
     let f1 = r["pixel"]["f1"].as_f64().unwrap();
@@ -179,7 +190,10 @@ fn real_hongkong_full_label() {
         13379,
         "label change pixels"
     );
-    assert!(r["pixel"]["precision"].as_f64().unwrap() > 0.2, "{r}");
+    // Issue #3's targets for the default method (docs/accuracy.md): F1 and precision of
+    // the change class both at least 0.45 (measured 0.513 and 0.492).
+    assert!(r["pixel"]["precision"].as_f64().unwrap() >= 0.45, "{r}");
+    assert!(r["pixel"]["f1"].as_f64().unwrap() >= 0.45, "{r}");
 }
 
 #[test]
@@ -205,6 +219,9 @@ fn real_nanjing_samples() {
     ]);
     assert_eq!(r["pixel"]["scored_pixels"], 14756);
     assert!(r["stratified"]["change_area"].as_f64().unwrap() > 0.0);
+    // A guard against regressions of the default method (measured 0.801; the target of
+    // 0.85 is not met, docs/accuracy.md): the baseline CVA + Otsu scores 0.757.
+    assert!(r["pixel"]["f1"].as_f64().unwrap() >= 0.79, "{r}");
 }
 
 #[test]

@@ -337,7 +337,7 @@ fn corner_coordinate_licence_in_gauss_kruger() {
     let d = tempfile::tempdir().unwrap();
     let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
     let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
-    let det = detect(d.path(), &[&a, &b], &[]);
+    let det = detect(d.path(), &[&a, &b], &["--method", "rule"]);
     let patches = csv_rows(&det.join("patches.csv"));
     let p = &patches[0];
     let f = |k: &str| p[k].parse::<f64>().unwrap();

@@ -157,6 +157,8 @@ fn scale_and_offset_are_applied() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let sa = json(&minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&t1),
         s(&t2),
         "--out",
@@ -167,6 +169,8 @@ fn scale_and_offset_are_applied() {
     ]));
     let sb = json(&minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&scaled[0]),
         s(&scaled[1]),
         "--rule",
@@ -187,6 +191,8 @@ fn scale_and_offset_are_applied() {
     let c = dir.path().join("c");
     let sc = json(&minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&scaled[0]),
         s(&scaled[1]),
         "--out",
@@ -222,6 +228,8 @@ fn user_mask_excludes_pixels_and_must_share_the_grid() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let sa = json(&minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&t1),
         s(&t2),
         "--out",
@@ -232,6 +240,8 @@ fn user_mask_excludes_pixels_and_must_share_the_grid() {
     ]));
     let sb = json(&minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&t1),
         s(&t2),
         "--mask",
@@ -261,6 +271,8 @@ fn user_mask_excludes_pixels_and_must_share_the_grid() {
     minewatch_synth::write_truth(&other, &bad).unwrap();
     let o = minewatch(&[
         "detect",
+        "--method",
+        "rule",
         s(&t1),
         s(&t2),
         "--mask",

@@ -43,6 +43,12 @@ pub struct AutoSetup {
     pub threshold: f64,
     pub sample_blocks: usize,
     pub fit_pixels: usize,
+    /// The dates are identical on every sampled pixel (a copied file, a repeated
+    /// acquisition): there is no no-change variability to measure change against, and
+    /// no change; the pair gets no patches rather than an error that would stop a
+    /// multi-date run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identical: bool,
 }
 
 /// The bands the score uses: every reflective band the profiles of both dates share.
@@ -229,6 +235,32 @@ pub fn fit_pair(
         .iter()
         .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
         .sum();
+    if total_valid == 0 {
+        return Err(PipelineError::Input(format!(
+            "{} / {}: no pixel is valid in both dates (nodata or masked everywhere in at least one); check the files' nodata values and that the dates cover the same ground",
+            a.source.display(),
+            b.source.display()
+        )));
+    }
+    let identical = reads.iter().all(|p| {
+        (0..p.valid.len())
+            .all(|i| p.valid[i] == 0 || (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]))
+    });
+    if identical {
+        return Ok(AutoSetup {
+            score: if cva { "cva" } else { "auto" }.into(),
+            roles,
+            model: None,
+            pixel_m: ground_pixel_size(grid).unwrap_or(0.0),
+            neighbourhood: None,
+            score_median: 0.0,
+            score_sigma: 0.0,
+            threshold: 0.0,
+            sample_blocks: blocks.len(),
+            fit_pixels: 0,
+            identical: true,
+        });
+    }
     let stride = total_valid.div_ceil(FIT_PIXELS).max(1);
     let (mut t1, mut t2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
     let mut k = 0usize;
@@ -305,6 +337,7 @@ pub fn fit_pair(
         score_sigma: sig,
         sample_blocks: blocks.len(),
         fit_pixels,
+        identical: false,
     })
 }
 
@@ -361,7 +394,7 @@ pub(crate) fn compute_window(
     let score = crop(&s, &big, ox, oy, window);
     let t = setup.threshold as f32;
     for (m, &v) in mask.iter_mut().zip(&score) {
-        *m &= (v >= t) as u8;
+        *m &= (v >= t && !setup.identical) as u8;
     }
     channels.push(score);
     Ok(WindowOut {

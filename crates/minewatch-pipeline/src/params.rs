@@ -25,10 +25,12 @@ pub enum MmuMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The explicit rule (`rule`), reproducible to the bit.
-    #[default]
+    /// The explicit rule (`rule`), reproducible to the bit. Chosen when a params file
+    /// gives a `rule` and no `method`.
     Rule,
-    /// The automatic score and threshold (minewatch_detect::auto): no per-scene parameters.
+    /// The automatic score and threshold (minewatch_detect::auto): no per-scene
+    /// parameters. The default: a fixed rule tuned on one scene fails on the next.
+    #[default]
     Auto,
     /// Baseline for accuracy tables: raw change-vector magnitude, Otsu threshold.
     Cva,
@@ -37,7 +39,8 @@ pub enum Method {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectParams {
-    /// `rule` (default) or `auto`.
+    /// `auto` (default), `rule`, or `cva`; a file that gives a `rule` but no `method`
+    /// means `rule`.
     #[serde(default)]
     pub method: Method,
     /// `auto` or a built-in profile name.
@@ -90,9 +93,22 @@ impl DetectParams {
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("cannot read params file: {e}"))?;
-        let p: Self = toml::from_str(&text).map_err(|e| format!("not a valid params file: {e}"))?;
+        let p = Self::parse(&text)?;
         p.validate()?;
         Ok(p)
+    }
+
+    /// Parse a params file's text. A file that states a `rule` but no `method` asks for
+    /// that rule, not for the default automatic method that would ignore it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| format!("not a valid params file: {e}"))?;
+        if table.contains_key("rule") && !table.contains_key("method") {
+            table.insert("method".into(), toml::Value::String("rule".into()));
+        }
+        table
+            .try_into()
+            .map_err(|e| format!("not a valid params file: {e}"))
     }
 
     /// The minimum mapping unit as (sieve threshold, minimum object size) in pixels: the
@@ -182,6 +198,20 @@ impl DetectParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_method_is_auto_unless_a_rule_is_given() {
+        assert_eq!(DetectParams::default().method, Method::Auto);
+        let p = DetectParams::parse("rule = [\"ndvi_drop >= 0.3\"]").unwrap();
+        assert_eq!(p.method, Method::Rule);
+        let p = DetectParams::parse("method = \"auto\"\nrule = [\"ndvi_drop >= 0.3\"]").unwrap();
+        assert_eq!(p.method, Method::Auto);
+        assert_eq!(
+            DetectParams::parse("mmu_px = 5").unwrap().method,
+            Method::Auto
+        );
+        assert!(DetectParams::parse("method = \"magic\"").is_err());
+    }
 
     #[test]
     fn defaults_are_the_peer_rule() {

@@ -40,8 +40,9 @@ pub struct DetectArgs {
     /// Params file (TOML): profile, band mapping, rule, minimum mapping unit.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// How change is decided: `rule` (the explicit rule), `auto` (normalised Mahalanobis
-    /// change score with a scene-derived threshold; no per-scene parameters) or `cva`
+    /// How change is decided: `auto` (the default: normalised Mahalanobis change score
+    /// with a scene-derived threshold; no per-scene parameters), `rule` (the explicit rule
+    /// of the params file or `--rule`; chosen by them when this flag is absent) or `cva`
     /// (the textbook baseline: raw change-vector magnitude, Otsu threshold).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
@@ -104,6 +105,8 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
     }
     if !a.rule.is_empty() {
         params.rule = a.rule;
+        // A rule on the command line is what the user wants applied.
+        params.method = Method::Rule;
     }
     if let Some(m) = a.method {
         params.method = match m {
