@@ -227,50 +227,137 @@ pub fn score_window(
     h: usize,
     out: &mut Vec<f32>,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked on the line above. The AVX2 build runs the
+        // same IEEE operations (no FMA is enabled), so the scores are bit-identical to
+        // the baseline build's; it only does eight of them at a time instead of four.
+        #[allow(unsafe_code)]
+        unsafe {
+            return score_window_avx2(model, hood, t1, t2, valid, w, h, out);
+        }
+    }
+    score_window_impl(model, hood, t1, t2, valid, w, h, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn score_window_avx2(
+    model: &AutoModel,
+    hood: Neighbourhood,
+    t1: &[&[f32]],
+    t2: &[&[f32]],
+    valid: &[u8],
+    w: usize,
+    h: usize,
+    out: &mut Vec<f32>,
+) {
+    score_window_impl(model, hood, t1, t2, valid, w, h, out)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn score_window_impl(
+    model: &AutoModel,
+    hood: Neighbourhood,
+    t1: &[&[f32]],
+    t2: &[&[f32]],
+    valid: &[u8],
+    w: usize,
+    h: usize,
+    out: &mut Vec<f32>,
+) {
     let nb = t1.len();
     let n = w * h;
-    // Whitened vectors, pixel-interleaved: u = L (gain·t2 + offset), v = L t1; then
+    // Whitened planes: u = L (gain·t2 + offset), v = L t1, one plane per component; then
     // |u(p) − v(q)|² is the Mahalanobis length of date 2 at p against date 1 at q.
-    let mut u = vec![0f32; nb * n];
-    let mut v = vec![0f32; nb * n];
-    let (mut x2, mut x1) = (vec![0f64; nb], vec![0f64; nb]);
-    for i in 0..n {
-        for c in 0..nb {
-            x2[c] = t2[c][i] as f64 * model.gains[c] + model.offsets[c];
-            x1[c] = t1[c][i] as f64;
+    // Invalid pixels hold NaN, so any distance that touches one is NaN and `min` skips it.
+    let mut u = vec![vec![0f32; n]; nb];
+    let mut v = vec![vec![0f32; n]; nb];
+    // Component by component over whole planes (vectorises); each pixel still sums its
+    // terms in component order from zero, in f64.
+    let (mut acc2, mut acc1) = (vec![0f64; n], vec![0f64; n]);
+    for r in 0..nb {
+        acc2.fill(0.0);
+        acc1.fill(0.0);
+        for c in 0..=r {
+            let l = model.whiten[r * nb + c];
+            let (g, o) = (model.gains[c], model.offsets[c]);
+            for ((a2, a1), (x2, x1)) in acc2
+                .iter_mut()
+                .zip(acc1.iter_mut())
+                .zip(t2[c].iter().zip(t1[c].iter()))
+            {
+                *a2 += l * (*x2 as f64 * g + o);
+                *a1 += l * *x1 as f64;
+            }
         }
-        let (ui, vi) = (&mut u[i * nb..(i + 1) * nb], &mut v[i * nb..(i + 1) * nb]);
-        for r in 0..nb {
-            let row = &model.whiten[r * nb..r * nb + r + 1];
-            ui[r] = row.iter().zip(&x2).map(|(l, x)| l * x).sum::<f64>() as f32;
-            vi[r] = row.iter().zip(&x1).map(|(l, x)| l * x).sum::<f64>() as f32;
+        for (((ui, vi), (a2, a1)), &ok) in u[r]
+            .iter_mut()
+            .zip(v[r].iter_mut())
+            .zip(acc2.iter().zip(acc1.iter()))
+            .zip(valid)
+        {
+            (*ui, *vi) = if ok != 0 {
+                (*a2 as f32, *a1 as f32)
+            } else {
+                (f32::NAN, f32::NAN)
+            };
         }
     }
     let inv_nb = 1.0 / nb as f32;
-    let dist = |p: usize, q: usize| -> f32 {
-        let (a, b) = (&u[p * nb..(p + 1) * nb], &v[q * nb..(q + 1) * nb]);
-        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>() * inv_nb
-    };
-    let r = hood.match_radius;
-    let mut raw = vec![f32::NAN; n];
-    for y in 0..h {
-        for x in 0..w {
-            let p = y * w + x;
-            if valid[p] == 0 {
+    // For each offset o, the distance of every pair (p, p + o) once: date 2 at p against
+    // date 1 at q = p + o is a candidate for p's best match (b1: date 2 here, date 1
+    // nearby) and for q's reverse match (b2: date 2 nearby, date 1 here). Over all offsets
+    // that covers both neighbourhoods of every pixel. Each pixel's candidates, and the
+    // order in which components are summed, do not depend on where the window lies, so
+    // scores are bit-identical for any window; rows of one offset vectorise.
+    let r = hood.match_radius as i64;
+    let (mut b1, mut b2) = (vec![f32::INFINITY; n], vec![f32::INFINITY; n]);
+    let mut d = vec![0f32; w];
+    for dy in -r..=r {
+        for dx in -r..=r {
+            // Rows y with y + dy inside, columns x with x + dx inside.
+            let (y0, y1) = (
+                (-dy).max(0) as usize,
+                (h as i64 - dy.max(0)).max(0) as usize,
+            );
+            let (x0, x1) = (
+                (-dx).max(0) as usize,
+                (w as i64 - dx.max(0)).max(0) as usize,
+            );
+            if x0 >= x1 {
                 continue;
             }
-            let (mut b1, mut b2) = (f32::INFINITY, f32::INFINITY);
-            for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                    let q = yy * w + xx;
-                    if valid[q] == 0 {
-                        continue;
+            let len = x1 - x0;
+            for y in y0..y1 {
+                let pp = y * w + x0;
+                let qq = ((y as i64 + dy) * w as i64 + x0 as i64 + dx) as usize;
+                let dd = &mut d[..len];
+                dd.fill(0.0);
+                for c in 0..nb {
+                    let (a, b) = (&u[c][pp..pp + len], &v[c][qq..qq + len]);
+                    for ((o, x), y) in dd.iter_mut().zip(a).zip(b) {
+                        *o += (x - y) * (x - y);
                     }
-                    b1 = b1.min(dist(p, q)); // date 2 here vs date 1 nearby
-                    b2 = b2.min(dist(q, p)); // date 2 nearby vs date 1 here
+                }
+                for x in dd.iter_mut() {
+                    *x *= inv_nb;
+                }
+                for (m, x) in b1[pp..pp + len].iter_mut().zip(dd.iter()) {
+                    *m = m.min(*x);
+                }
+                for (m, x) in b2[qq..qq + len].iter_mut().zip(dd.iter()) {
+                    *m = m.min(*x);
                 }
             }
-            raw[p] = b1.max(b2).sqrt();
+        }
+    }
+    let mut raw = vec![f32::NAN; n];
+    for i in 0..n {
+        if valid[i] != 0 {
+            raw[i] = b1[i].max(b2[i]).sqrt();
         }
     }
     // Local mean over the valid neighbours, separable: sums and counts along rows, then
@@ -383,6 +470,15 @@ mod tests {
             assert!(
                 whole[10 * w + 15] > 2.0 * whole[25 * w + 30],
                 "change scores high"
+            );
+            let mut plain = Vec::new();
+            score_window_impl(&model, hood, &r1, &r2, &valid, w, h, &mut plain);
+            assert!(
+                whole
+                    .iter()
+                    .zip(&plain)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "the AVX2 build and the baseline build give the same bits"
             );
             let halo = hood.halo();
             for (c0, r0, cw, rh) in [(0usize, 0usize, 17, 13), (17, 13, 23, 20), (9, 4, 8, 8)] {

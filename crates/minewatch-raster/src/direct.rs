@@ -176,14 +176,21 @@ impl DirectLayout {
                         .cache
                         .iter()
                         .position(|(p, x, y, _)| *x == bx && *y == by && *p == self.path);
+                    if hit.is_none() && self.read_edge(bx, by, s, window)? {
+                        let raw = std::mem::take(&mut s.raw);
+                        self.scatter(bx, by, &raw, window, bands, planes);
+                        s.raw = raw;
+                        continue;
+                    }
                     let k = match hit {
                         Some(k) => k,
                         None => {
                             self.decode_block(bx, by, s, window)?;
+                            self.keep_tail(bx, by, &s.raw);
                             let raw = std::mem::take(&mut s.raw);
                             let bytes: usize =
                                 s.cache.iter().map(|c| c.3.len()).sum::<usize>() + raw.len();
-                            if bytes > CACHE_BYTES {
+                            if bytes > CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed) {
                                 if let Some(old) = s.cache.pop_front() {
                                     s.raw = old.3; // reuse its allocation
                                 }
@@ -257,6 +264,69 @@ impl DirectLayout {
             }
         }
         Ok(())
+    }
+
+    /// The rows of block (`bx`, `by`) that `window` covers, relative to the block.
+    fn rows_needed(&self, by: usize, window: &Window) -> (usize, usize) {
+        let y0 = by * self.block_h;
+        let r0 = window.row.max(y0) - y0;
+        let r1 = (window.row + window.height).min(y0 + self.stored_rows(by)) - y0;
+        (r0, r1)
+    }
+
+    /// A halo that reaches only a few edge rows of a block gets them without inflating
+    /// the whole block: the first rows by inflating just that much of the stream, the last
+    /// rows from the copy kept when the block above was inflated whole. Returns whether
+    /// `s.raw` now holds the rows `window` needs (at their places in the block).
+    fn read_edge(
+        &self,
+        bx: usize,
+        by: usize,
+        s: &mut Scratch,
+        window: &Window,
+    ) -> Result<bool, RasterError> {
+        if self.compression != Compression::Deflate {
+            return Ok(false);
+        }
+        let rows = self.stored_rows(by);
+        let (r0, r1) = self.rows_needed(by, window);
+        let row_len = self.block_w * self.bands * self.bytes_per_sample;
+        s.raw.resize(self.block_h * row_len, 0);
+        if r1 <= EDGE_ROWS && r1 < rows {
+            let (off, size) = self.blocks[by * self.blocks_across + bx];
+            s.compressed.resize(size as usize, 0);
+            let file = &s.files[&self.path];
+            file.read_exact_at(&mut s.compressed, off)
+                .map_err(|e| self.err(1, window, format!("block {bx},{by}: {e}")))?;
+            let mut z = flate2::read::ZlibDecoder::new(&s.compressed[..]);
+            std::io::Read::read_exact(&mut z, &mut s.raw[..r1 * row_len])
+                .map_err(|e| self.err(1, window, format!("block {bx},{by}: deflate: {e}")))?;
+            return Ok(true);
+        }
+        if r0 + EDGE_ROWS >= rows && r0 > 0 {
+            let tails = TAILS.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = tails.get(&(self.path.clone(), bx, by)) {
+                let from = rows - t.len() / row_len;
+                if from <= r0 {
+                    s.raw[from * row_len..rows * row_len].copy_from_slice(t);
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Keep the last rows of a block inflated whole, for the halo of the window row below.
+    fn keep_tail(&self, bx: usize, by: usize, raw: &[u8]) {
+        if self.compression != Compression::Deflate {
+            return;
+        }
+        let rows = self.stored_rows(by);
+        let row_len = self.block_w * self.bands * self.bytes_per_sample;
+        let from = rows.saturating_sub(EDGE_ROWS);
+        let tail = raw[from * row_len..rows * row_len].to_vec();
+        let mut tails = TAILS.lock().unwrap_or_else(|p| p.into_inner());
+        tails.insert((self.path.clone(), bx, by), tail);
     }
 
     /// Undo the predictor (per band, along each block row) and write the window's part of
@@ -344,7 +414,59 @@ impl DirectLayout {
 }
 
 /// Inflated blocks kept per thread (bytes).
-const CACHE_BYTES: usize = 32 << 20;
+static CACHE_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(32 << 20);
+
+/// Set how many bytes of whole inflated blocks each thread keeps (default 32 MiB). Tests
+/// set it to 0 so that halo reads take the edge-row paths even on small files.
+#[doc(hidden)]
+pub fn set_block_cache_bytes(n: usize) {
+    CACHE_BYTES.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+/// A halo that reaches at most this many rows into a block above or below is served
+/// from those rows alone (halos are a few pixels: 3 for the automatic method at 10 m).
+const EDGE_ROWS: usize = 8;
+/// Last rows of whole-inflated blocks, kept for the window row below (bytes, all files).
+const TAIL_BYTES: usize = 64 << 20;
+
+/// Last [`EDGE_ROWS`] rows of blocks inflated whole, by (file, block col, block row), with
+/// their insertion order so the oldest go first once [`TAIL_BYTES`] is reached. Windows
+/// are computed a row at a time, top to bottom, so the row below finds them here.
+struct Tails {
+    map: HashMap<(PathBuf, usize, usize), Vec<u8>>,
+    order: std::collections::VecDeque<(PathBuf, usize, usize)>,
+    bytes: usize,
+}
+
+impl Tails {
+    fn get(&self, k: &(PathBuf, usize, usize)) -> Option<&Vec<u8>> {
+        self.map.get(k)
+    }
+
+    fn insert(&mut self, k: (PathBuf, usize, usize), v: Vec<u8>) {
+        if self.map.contains_key(&k) {
+            return;
+        }
+        self.bytes += v.len();
+        self.order.push_back(k.clone());
+        self.map.insert(k, v);
+        while self.bytes > TAIL_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.map.remove(&old) {
+                self.bytes -= v.len();
+            }
+        }
+    }
+}
+
+static TAILS: std::sync::LazyLock<std::sync::Mutex<Tails>> = std::sync::LazyLock::new(|| {
+    std::sync::Mutex::new(Tails {
+        map: HashMap::new(),
+        order: std::collections::VecDeque::new(),
+        bytes: 0,
+    })
+});
 
 struct Scratch {
     files: HashMap<PathBuf, File>,
@@ -372,6 +494,10 @@ pub fn close_thread_files() {
         s.files.clear();
         s.cache.clear();
     });
+    let mut tails = TAILS.lock().unwrap_or_else(|p| p.into_inner());
+    tails.map.clear();
+    tails.order.clear();
+    tails.bytes = 0;
 }
 
 impl DirectLayout {

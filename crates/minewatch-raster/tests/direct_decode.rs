@@ -145,6 +145,53 @@ fn direct_decode_equals_gdal() {
     }
 }
 
+/// Windows grown by a halo, visited a row at a time from the top as a run does: their
+/// edge rows come from the streamed first rows of the block below and from the kept last
+/// rows of the block above. Every value must still be GDAL's.
+#[test]
+fn halo_windows_read_edge_rows_exactly() {
+    // Without the per-thread block cache (which would hold every block of a small file),
+    // so the edge paths are taken.
+    minewatch_raster::direct::set_block_cache_bytes(0);
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (300, 170);
+    for (name, opts) in [
+        (
+            "halo_tiles.tif",
+            &[
+                "TILED=YES",
+                "BLOCKXSIZE=64",
+                "BLOCKYSIZE=32",
+                "COMPRESS=DEFLATE",
+                "PREDICTOR=2",
+            ][..],
+        ),
+        (
+            "halo_strips.tif",
+            &["BLOCKYSIZE=16", "COMPRESS=DEFLATE"][..],
+        ),
+    ] {
+        let p = dir.path().join(name);
+        write(&p, w, h, opts, false);
+        for (side, halo) in [(64usize, 3usize), (32, 1), (48, 8), (40, 9)] {
+            let mut windows = Vec::new();
+            for r in (0..h).step_by(side) {
+                for c in (0..w).step_by(side) {
+                    let (c0, r0) = (c.saturating_sub(halo), r.saturating_sub(halo));
+                    let (c1, r1) = ((c + side + halo).min(w), (r + side + halo).min(h));
+                    windows.push(Window {
+                        col: c0,
+                        row: r0,
+                        width: c1 - c0,
+                        height: r1 - r0,
+                    });
+                }
+            }
+            compare(&p, &windows);
+        }
+    }
+}
+
 #[test]
 fn other_layouts_fall_back_to_gdal() {
     let dir = tempfile::tempdir().unwrap();
