@@ -206,35 +206,31 @@ pub fn fit_pair(
             roles.len()
         )));
     }
-    let mut blocks = sample_blocks(grid);
-    let mut reads: Vec<PairPlanes> = blocks
-        .par_iter()
-        .map(|w| read_pair(a, b, &roles, w))
-        .collect::<Result<_, _>>()?;
-    // A small footprint can miss every evenly spread sample block: then sample them all.
-    let valid_in = |reads: &[PairPlanes]| -> usize {
-        reads
-            .iter()
-            .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
-            .sum()
+    // Two reads of the sample blocks, so that at most one block per thread is held: the
+    // first counts valid pixels (for the sampling stride) and checks for identical dates,
+    // the second takes the sample. The sample is the same as from one read.
+    let summarise = |w: &Window| -> Result<(usize, bool), PipelineError> {
+        let p = read_pair(a, b, &roles, w)?;
+        let n = p.valid.iter().filter(|&&x| x != 0).count();
+        let same = (0..p.valid.len())
+            .all(|i| p.valid[i] == 0 || (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]));
+        Ok((n, same))
     };
-    if valid_in(&reads) < MIN_SAMPLE {
+    let mut blocks = sample_blocks(grid);
+    let mut summary: Vec<(usize, bool)> =
+        blocks.par_iter().map(summarise).collect::<Result<_, _>>()?;
+    // A small footprint can miss every evenly spread sample block: then sample them all.
+    if summary.iter().map(|s| s.0).sum::<usize>() < MIN_SAMPLE {
         let all: Vec<Window> = window_rows(grid.width, grid.height, SAMPLE_BLOCK_SIDE)
             .into_iter()
             .flatten()
             .collect();
         if all.len() > blocks.len() {
-            reads = all
-                .par_iter()
-                .map(|w| read_pair(a, b, &roles, w))
-                .collect::<Result<_, _>>()?;
+            summary = all.par_iter().map(summarise).collect::<Result<_, _>>()?;
             blocks = all;
         }
     }
-    let total_valid: usize = reads
-        .iter()
-        .map(|p| p.valid.iter().filter(|&&x| x != 0).count())
-        .sum();
+    let total_valid: usize = summary.iter().map(|s| s.0).sum();
     if total_valid == 0 {
         return Err(PipelineError::Input(format!(
             "{} / {}: no pixel is valid in both dates (nodata or masked everywhere in at least one); check the files' nodata values and that the dates cover the same ground",
@@ -242,11 +238,7 @@ pub fn fit_pair(
             b.source.display()
         )));
     }
-    let identical = reads.iter().all(|p| {
-        (0..p.valid.len())
-            .all(|i| p.valid[i] == 0 || (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]))
-    });
-    if identical {
+    if summary.iter().all(|s| s.1) {
         return Ok(AutoSetup {
             score: if cva { "cva" } else { "auto" }.into(),
             roles,
@@ -261,21 +253,45 @@ pub fn fit_pair(
             identical: true,
         });
     }
+    // Every stride-th valid pixel in block order: block k starts at the valid pixels of
+    // the blocks before it.
     let stride = total_valid.div_ceil(FIT_PIXELS).max(1);
-    let (mut t1, mut t2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
-    let mut k = 0usize;
-    for p in &reads {
-        for i in 0..p.valid.len() {
-            if p.valid[i] == 0 {
-                continue;
-            }
-            if k.is_multiple_of(stride) {
-                for bnd in 0..roles.len() {
-                    t1[bnd].push(p.t1[bnd][i] as f64);
-                    t2[bnd].push(p.t2[bnd][i] as f64);
+    let starts: Vec<usize> = summary
+        .iter()
+        .scan(0usize, |acc, s| {
+            let k0 = *acc;
+            *acc += s.0;
+            Some(k0)
+        })
+        .collect();
+    type Sample = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+    let samples: Vec<Sample> = blocks
+        .par_iter()
+        .zip(starts.par_iter())
+        .map(|(w, &k0)| {
+            let p = read_pair(a, b, &roles, w)?;
+            let (mut s1, mut s2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
+            let mut k = k0;
+            for i in 0..p.valid.len() {
+                if p.valid[i] == 0 {
+                    continue;
                 }
+                if k.is_multiple_of(stride) {
+                    for bnd in 0..roles.len() {
+                        s1[bnd].push(p.t1[bnd][i] as f64);
+                        s2[bnd].push(p.t2[bnd][i] as f64);
+                    }
+                }
+                k += 1;
             }
-            k += 1;
+            Ok((s1, s2))
+        })
+        .collect::<Result<_, PipelineError>>()?;
+    let (mut t1, mut t2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
+    for (s1, s2) in samples {
+        for bnd in 0..roles.len() {
+            t1[bnd].extend_from_slice(&s1[bnd]);
+            t2[bnd].extend_from_slice(&s2[bnd]);
         }
     }
     let fit_pixels = t1[0].len();
