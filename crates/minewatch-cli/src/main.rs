@@ -65,6 +65,22 @@ enum Command {
 }
 
 fn main() {
+    // `minewatch … | head`: when the reader of stdout goes away, Rust's print macros panic
+    // with a backtrace and exit 101. The outputs were written (atomically) before the
+    // summary is printed, so leave quietly instead.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

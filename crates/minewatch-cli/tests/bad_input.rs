@@ -286,3 +286,33 @@ fn align_warps_a_shifted_grid_onto_the_first_date() {
         .collect();
     assert!(left.iter().all(|n| !n.starts_with('.')), "{left:?}");
 }
+
+/// `minewatch detect … | head -c 1`: the reader goes away before the summary is printed.
+/// The run's files are complete and the process leaves quietly, not with a panic.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 3);
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args([
+            "detect",
+            s(&t1),
+            s(&t2),
+            "--method",
+            "rule",
+            "--out",
+            s(&out),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is printed
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.join("manifest.json").exists() && out.join("patches.gpkg").exists());
+}
