@@ -392,6 +392,8 @@ pub(crate) fn compute_window(
         .iter()
         .map(|p| crop(p, &big, ox, oy, window))
         .collect();
+    // The halo-sized planes are done with: free them before the kernel allocates.
+    drop(planes);
     // Statistics and change types see date 2 on date 1's radiometric scale, as the score does.
     let mut inner2 = inner2;
     if let Some(m) = &setup.model {

@@ -190,7 +190,11 @@ impl DirectLayout {
                             let raw = std::mem::take(&mut s.raw);
                             let bytes: usize =
                                 s.cache.iter().map(|c| c.3.len()).sum::<usize>() + raw.len();
-                            if bytes > CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed) {
+                            // Room for a window's left, own and right blocks of two dates
+                            // whatever the band count, so the next window finds two of them.
+                            let cap = CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed);
+                            let cap = if cap == 0 { 0 } else { cap.max(7 * raw.len()) };
+                            if bytes > cap {
                                 if let Some(old) = s.cache.pop_front() {
                                     s.raw = old.3; // reuse its allocation
                                 }
@@ -413,10 +417,10 @@ impl DirectLayout {
     }
 }
 
-/// Inflated blocks kept per thread (bytes).
-static CACHE_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(32 << 20);
+/// Inflated blocks kept per thread (bytes; at least seven blocks unless set to 0).
+static CACHE_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(24 << 20);
 
-/// Set how many bytes of whole inflated blocks each thread keeps (default 32 MiB). Tests
+/// Set how many bytes of whole inflated blocks each thread keeps (default 24 MiB). Tests
 /// set it to 0 so that halo reads take the edge-row paths even on small files.
 #[doc(hidden)]
 pub fn set_block_cache_bytes(n: usize) {
@@ -445,6 +449,23 @@ impl Tails {
     fn insert(&mut self, k: (PathBuf, usize, usize), v: Vec<u8>) {
         if self.map.contains_key(&k) {
             return;
+        }
+        // Window rows go top to bottom: a tail two block rows above the newest one of the
+        // same file has served its window row. (If it is wanted after all, the block is
+        // inflated whole again: slower, never different.)
+        let row = k.2;
+        if row >= 2 && self.order.iter().any(|o| o.0 == k.0 && o.2 + 2 <= row) {
+            let map = &mut self.map;
+            let bytes = &mut self.bytes;
+            self.order.retain(|o| {
+                let stale = o.0 == k.0 && o.2 + 2 <= row;
+                if stale {
+                    if let Some(v) = map.remove(o) {
+                        *bytes -= v.len();
+                    }
+                }
+                !stale
+            });
         }
         self.bytes += v.len();
         self.order.push_back(k.clone());
