@@ -91,5 +91,49 @@ fn sweeps(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernel, sweeps);
+/// The automatic method's score on a 518² halo window of 5 bands: whitening plus the
+/// best-match search, at Landsat's radius (1) and Sentinel-2's (2).
+fn auto_score(c: &mut Criterion) {
+    use minewatch_detect::auto::{score_window, AutoModel, Neighbourhood};
+    let (w, h, nb) = (518usize, 518usize, 5usize);
+    let n = w * h;
+    let mut s = Stream::new(11);
+    let mut plane =
+        |base: f32| -> Vec<f32> { (0..n).map(|_| (base + 500.0 * s.unit()).round()).collect() };
+    let t1: Vec<Vec<f32>> = (0..nb).map(|b| plane(300.0 + 400.0 * b as f32)).collect();
+    let t2: Vec<Vec<f32>> = (0..nb).map(|b| plane(320.0 + 380.0 * b as f32)).collect();
+    let r1: Vec<&[f32]> = t1.iter().map(|v| v.as_slice()).collect();
+    let r2: Vec<&[f32]> = t2.iter().map(|v| v.as_slice()).collect();
+    let mut whiten = vec![0.0; nb * nb];
+    for i in 0..nb {
+        for j in 0..=i {
+            whiten[i * nb + j] = if i == j { 0.01 } else { -0.002 };
+        }
+    }
+    let model = AutoModel {
+        gains: vec![1.02; nb],
+        offsets: vec![-5.0; nb],
+        whiten,
+        invariant_pixels: 0,
+    };
+    let valid = vec![1u8; n];
+    let mut out = Vec::new();
+    let mut g = c.benchmark_group("auto_score");
+    g.throughput(Throughput::Elements(n as u64));
+    for metres in [30.0, 10.0] {
+        let hood = Neighbourhood::for_pixel_size(metres);
+        g.bench_function(
+            format!("518x518_5_bands_radius_{}", hood.match_radius),
+            |b| {
+                b.iter(|| {
+                    score_window(&model, hood, &r1, &r2, &valid, w, h, &mut out);
+                    black_box(&out);
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernel, sweeps, auto_score);
 criterion_main!(benches);
