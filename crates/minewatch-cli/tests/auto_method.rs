@@ -201,3 +201,48 @@ fn nan_pixels_in_float_inputs_never_become_change() {
         );
     }
 }
+
+/// The misregistration tolerance is about 20 m on the ground whatever the grid: two pixels
+/// on Sentinel-2's 10 m (in UTM or in degrees), one on Landsat's 30 m.
+#[test]
+fn the_match_radius_follows_the_ground_pixel_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |images: [&std::path::Path; 2], out: &str| -> (f64, u64) {
+        let out = dir.path().join(out);
+        detect(&[s(images[0]), s(images[1]), "--out", s(&out)]);
+        let m = manifest(&out);
+        let a = &m["pairs"][0]["auto"];
+        (
+            a["pixel_m"].as_f64().unwrap(),
+            a["neighbourhood"]["match_radius"].as_u64().unwrap(),
+        )
+    };
+    let hk = [
+        fixture("real/hongkong_S2_20160927_clip320.tif"),
+        fixture("real/hongkong_S2_20180323_clip320.tif"),
+    ];
+    let (px, r) = run([&hk[0], &hk[1]], "s2_utm");
+    assert!((px - 10.0).abs() < 0.1 && r == 2, "{px} m, radius {r}");
+    let nj = [
+        fixture("real/nanjing_L5TM_20000503_clip400.tif"),
+        fixture("real/nanjing_L5TM_20020712_clip400.tif"),
+    ];
+    let (px, r) = run([&nj[0], &nj[1]], "landsat");
+    assert!((px - 30.0).abs() < 0.3 && r == 1, "{px} m, radius {r}");
+    if have_tool("gdalwarp") {
+        let geo: Vec<_> = hk
+            .iter()
+            .map(|f| {
+                let g = dir.path().join(f.file_name().unwrap());
+                let o = std::process::Command::new("gdalwarp")
+                    .args(["-q", "-t_srs", "EPSG:4326", "-r", "near", s(f), s(&g)])
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                g
+            })
+            .collect();
+        let (px, r) = run([&geo[0], &geo[1]], "s2_degrees");
+        assert!((px - 10.0).abs() < 0.3 && r == 2, "{px} m, radius {r}");
+    }
+}
