@@ -309,7 +309,7 @@ impl DirectLayout {
         }
         if r0 + EDGE_ROWS >= rows && r0 > 0 {
             let tails = TAILS.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = tails.get(&(self.path.clone(), bx, by)) {
+            if let Some(t) = tails.map.get(&(self.path.clone(), bx, by)) {
                 let from = rows - t.len() / row_len;
                 if from <= r0 {
                     s.raw[from * row_len..rows * row_len].copy_from_slice(t);
@@ -442,10 +442,6 @@ struct Tails {
 }
 
 impl Tails {
-    fn get(&self, k: &(PathBuf, usize, usize)) -> Option<&Vec<u8>> {
-        self.map.get(k)
-    }
-
     fn insert(&mut self, k: (PathBuf, usize, usize), v: Vec<u8>) {
         if self.map.contains_key(&k) {
             return;
