@@ -344,34 +344,83 @@ impl DirectLayout {
         bands: &[usize],
         planes: &mut [Vec<f32>],
     ) {
-        match (self.bytes_per_sample, self.little_endian) {
-            (1, _) => {
-                self.scatter_with(bx, by, raw, window, bands, planes, |r: &[u8], i: usize| {
-                    r[i] as u16
-                })
-            }
-            (_, true) => {
-                self.scatter_with(bx, by, raw, window, bands, planes, |r: &[u8], i: usize| {
-                    u16::from_le_bytes([r[2 * i], r[2 * i + 1]])
-                })
-            }
-            (_, false) => {
-                self.scatter_with(bx, by, raw, window, bands, planes, |r: &[u8], i: usize| {
-                    u16::from_be_bytes([r[2 * i], r[2 * i + 1]])
-                })
-            }
+        let all: Vec<(usize, usize)> = bands.iter().copied().enumerate().collect();
+        // One monomorphised copy per band count keeps each pixel's samples in registers.
+        macro_rules! by_count {
+            ($($n:literal)*) => {
+                match self.bands {
+                    $($n => self.scatter_lanes::<$n>(bx, by, raw, window, 0, &all, planes),)*
+                    // More bands (hyperspectral stacks): groups of 8 lanes, only the groups
+                    // holding a needed band; the last group may overlap the one before, as
+                    // each band's running sum is independent.
+                    n => {
+                        let mut first = 0;
+                        while first < n {
+                            let g = first.min(n - GROUP);
+                            let want: Vec<(usize, usize)> = all
+                                .iter()
+                                .filter(|(_, b)| (g..g + GROUP).contains(b) && *b >= first)
+                                .map(|&(k, b)| (k, b - g))
+                                .collect();
+                            if !want.is_empty() {
+                                self.scatter_lanes::<GROUP>(bx, by, raw, window, g, &want, planes);
+                            }
+                            first += GROUP;
+                        }
+                    }
+                }
+            };
         }
+        const GROUP: usize = 8;
+        by_count!(1 2 3 4 5 6 7 8 9 10 11 12 13)
     }
 
+    /// Samples `first .. first + NB` of each pixel, in the sample format of the file.
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn scatter_with(
+    fn scatter_lanes<const NB: usize>(
         &self,
         bx: usize,
         by: usize,
         raw: &[u8],
         window: &Window,
-        bands: &[usize],
+        first: usize,
+        want: &[(usize, usize)],
+        planes: &mut [Vec<f32>],
+    ) {
+        let a = Lanes {
+            bx,
+            by,
+            raw,
+            window,
+            first,
+            want,
+        };
+        match (self.bytes_per_sample, self.little_endian) {
+            (1, _) => self.scatter_fixed::<NB>(a, planes, |r, i| r[i] as u16),
+            (_, true) => self.scatter_fixed::<NB>(a, planes, |r, i| {
+                u16::from_le_bytes([r[2 * i], r[2 * i + 1]])
+            }),
+            (_, false) => self.scatter_fixed::<NB>(a, planes, |r, i| {
+                u16::from_be_bytes([r[2 * i], r[2 * i + 1]])
+            }),
+        }
+    }
+
+    /// The block's part of `window` for samples `first .. first + NB` of each pixel,
+    /// decoded together: the predictor's running sums are `NB` independent chains (one per
+    /// band) instead of one pass over the row per band. Then each wanted (plane, lane) is
+    /// copied out as f32.
+    #[inline(always)]
+    fn scatter_fixed<const NB: usize>(
+        &self,
+        Lanes {
+            bx,
+            by,
+            raw,
+            window,
+            first,
+            want,
+        }: Lanes,
         planes: &mut [Vec<f32>],
         get: impl Fn(&[u8], usize) -> u16,
     ) {
@@ -384,37 +433,61 @@ impl DirectLayout {
         let cy1 = (window.row + window.height)
             .min(y0 + self.block_h)
             .min(self.height);
-        let nb = self.bands;
-        let row_len = self.block_w * nb * self.bytes_per_sample;
-        let bits = 8 * self.bytes_per_sample as u32;
-        let px = nb * self.bytes_per_sample;
+        let px = self.bands * self.bytes_per_sample;
+        let row_len = self.block_w * px;
+        // Horizontal differencing wraps at the sample's width; sums run in u16 and are
+        // cut to 8 bits on the way out for byte samples.
+        let mask: u16 = if self.bytes_per_sample == 1 {
+            0xFF
+        } else {
+            0xFFFF
+        };
+        let mut pix = vec![[0u16; NB]; cx1 - cx0];
         for y in cy0..cy1 {
             let row = &raw[(y - y0) * row_len..(y - y0 + 1) * row_len];
+            // Pixel chunks make the sample offsets constant: no bounds checks in the loops.
+            let pixels = row.chunks_exact(px);
+            if self.predictor {
+                let mut acc = [0u16; NB];
+                let mut it = pixels.take(cx1 - x0);
+                for p in it.by_ref().take(cx0 - x0) {
+                    for (l, a) in acc.iter_mut().enumerate() {
+                        *a = a.wrapping_add(get(p, first + l));
+                    }
+                }
+                for (t, p) in pix.iter_mut().zip(it) {
+                    for (l, a) in acc.iter_mut().enumerate() {
+                        *a = a.wrapping_add(get(p, first + l));
+                    }
+                    *t = acc;
+                }
+            } else {
+                for (t, p) in pix.iter_mut().zip(pixels.skip(cx0 - x0)) {
+                    for (l, v) in t.iter_mut().enumerate() {
+                        *v = get(p, first + l);
+                    }
+                }
+            }
             let dst_row = (y - window.row) * window.width;
-            for (k, &b) in bands.iter().enumerate() {
+            for &(k, lane) in want {
                 let dst = &mut planes[k][dst_row + cx0 - window.col..dst_row + cx1 - window.col];
-                // Pixel chunks make the sample offset constant, so the hot loop has no bounds checks.
-                let pixels = row.chunks_exact(px);
-                if self.predictor {
-                    // Horizontal differencing wraps at the sample's width.
-                    let mask: u32 = if bits == 8 { 0xFF } else { 0xFFFF };
-                    let mut acc: u32 = 0;
-                    let mut it = pixels.take(cx1 - x0);
-                    for p in it.by_ref().take(cx0 - x0) {
-                        acc = (acc + get(p, b) as u32) & mask;
-                    }
-                    for (d, p) in dst.iter_mut().zip(it) {
-                        acc = (acc + get(p, b) as u32) & mask;
-                        *d = acc as f32;
-                    }
-                } else {
-                    for (d, p) in dst.iter_mut().zip(pixels.skip(cx0 - x0)) {
-                        *d = get(p, b) as f32;
-                    }
+                for (d, t) in dst.iter_mut().zip(&pix) {
+                    *d = (t[lane] & mask) as f32;
                 }
             }
         }
     }
+}
+
+/// What [`DirectLayout::scatter_fixed`] decodes: block (`bx`, `by`) inflated in `raw`, the
+/// part inside `window`, samples `first ..` of each pixel, and which (plane, lane) to write.
+struct Lanes<'a> {
+    bx: usize,
+    by: usize,
+    raw: &'a [u8],
+    window: &'a Window,
+    first: usize,
+    want: &'a [(usize, usize)],
 }
 
 /// Inflated blocks kept per thread (bytes; at least seven blocks unless set to 0).
@@ -510,6 +583,8 @@ pub fn close_thread_files() {
         let mut s = s.borrow_mut();
         s.files.clear();
         s.cache.clear();
+        s.compressed = Vec::new();
+        s.raw = Vec::new();
     });
     let mut tails = TAILS.lock().unwrap_or_else(|p| p.into_inner());
     tails.map.clear();
