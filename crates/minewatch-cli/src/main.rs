@@ -11,6 +11,20 @@ mod cmd;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// Stages that free a large working set ask for it to be handed back (see
+// `minewatch_core::memory`); mimalloc's own delayed purge leaves it counted for seconds.
+#[allow(unsafe_code)]
+mod release {
+    extern "C" {
+        fn mi_collect(force: bool);
+    }
+
+    pub fn freed_memory() {
+        // SAFETY: mi_collect takes no pointers and may be called from any thread at any time.
+        unsafe { mi_collect(true) }
+    }
+}
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -65,6 +79,7 @@ enum Command {
 }
 
 fn main() {
+    minewatch_core::memory::set_release_hook(release::freed_memory);
     // `minewatch … | head`: when the reader of stdout goes away, Rust's print macros panic
     // with a backtrace and exit 101. The outputs were written (atomically) before the
     // summary is printed, so leave quietly instead.

@@ -5,6 +5,7 @@
 pub mod band;
 pub mod date;
 pub mod grid;
+pub mod memory;
 pub mod patch;
 pub mod site;
 pub mod units;

@@ -56,7 +56,19 @@ impl Kernel {
         mask: &mut Vec<u8>,
         channels: &mut Vec<Vec<f32>>,
     ) {
-        let mut idx = IndexPlanes::default();
+        INDEX_PLANES.with(|idx| self.run_with(&mut idx.borrow_mut(), t1, t2, valid, mask, channels))
+    }
+
+    fn run_with(
+        &self,
+        idx: &mut IndexPlanes,
+        t1: &Planes,
+        t2: &Planes,
+        valid: &[u8],
+        mask: &mut Vec<u8>,
+        channels: &mut Vec<Vec<f32>>,
+    ) {
+        idx.done = [false; 5];
         mask.clear();
         mask.extend_from_slice(valid);
         for c in &self.rule.all {
@@ -110,6 +122,16 @@ impl Kernel {
             }
         }
     }
+}
+
+thread_local! {
+    /// Reused from window to window: fresh planes would cost a page fault per 4 KiB.
+    static INDEX_PLANES: std::cell::RefCell<IndexPlanes> = Default::default();
+}
+
+/// Free this thread's reused index planes (when a run's windows are done).
+pub fn release_thread_buffers() {
+    INDEX_PLANES.with(|p| *p.borrow_mut() = IndexPlanes::default());
 }
 
 /// Index planes of both dates, computed on first use.

@@ -98,19 +98,19 @@ fn read_pair(
     if let Some(m) = &a.mask {
         minewatch_raster::reader::apply_mask(m, w, &mut valid)?;
     }
-    let t1 = read_window(&a.info, &a.profile, roles, w, &mut valid)?;
-    let t2 = read_window(&b.info, &b.profile, roles, w, &mut valid)?;
+    let mut t1 = read_window(&a.info, &a.profile, roles, w, &mut valid)?;
+    let mut t2 = read_window(&b.info, &b.profile, roles, w, &mut valid)?;
     Ok(PairPlanes {
-        t1: roles
-            .iter()
-            .map(|r| t1.get(*r).expect("read role").to_vec())
-            .collect(),
-        t2: roles
-            .iter()
-            .map(|r| t2.get(*r).expect("read role").to_vec())
-            .collect(),
+        t1: roles.iter().map(|r| t1.take(*r)).collect(),
+        t2: roles.iter().map(|r| t2.take(*r)).collect(),
         valid,
     })
+}
+
+impl Drop for PairPlanes {
+    fn drop(&mut self) {
+        minewatch_raster::reader::recycle_planes(self.t1.drain(..).chain(self.t2.drain(..)));
+    }
 }
 
 impl AutoSetup {
@@ -183,11 +183,17 @@ fn ground_pixel_size(grid: &Grid) -> Result<f64, String> {
 
 fn crop<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window) -> Vec<T> {
     let mut out = Vec::with_capacity(w.len());
+    crop_into(v, big, ox, oy, w, &mut out);
+    out
+}
+
+/// [`crop`] into an existing buffer (replacing what it held).
+fn crop_into<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window, out: &mut Vec<T>) {
+    out.clear();
     for r in 0..w.height {
         let s = (oy + r) * big.width + ox;
         out.extend_from_slice(&v[s..s + w.width]);
     }
-    out
 }
 
 /// Fit normalisation and threshold for one date pair.
@@ -381,7 +387,8 @@ pub(crate) fn compute_window(
         window,
         grid,
     )?;
-    let valid = crop(&planes.valid, &big, ox, oy, window);
+    let mut out = WindowOut::recycled(window);
+    crop_into(&planes.valid, &big, ox, oy, window, &mut out.valid_mask);
     let inner1: Vec<Vec<f32>> = planes
         .t1
         .iter()
@@ -407,20 +414,20 @@ pub(crate) fn compute_window(
         q1.set(*r, &inner1[k]);
         q2.set(*r, &inner2[k]);
     }
-    let (mut mask, mut channels) = (Vec::new(), Vec::new());
-    kernel.run(&q1, &q2, &valid, &mut mask, &mut channels);
-    let score = crop(&s, &big, ox, oy, window);
+    // A recycled output still holds its score channel (last): keep its buffer.
+    let mut score = if out.channels.len() > kernel.channels.len() {
+        out.channels.pop().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    kernel.run(&q1, &q2, &out.valid_mask, &mut out.mask, &mut out.channels);
+    crop_into(&s, &big, ox, oy, window, &mut score);
     let t = setup.threshold as f32;
-    for (m, &v) in mask.iter_mut().zip(&score) {
+    for (m, &v) in out.mask.iter_mut().zip(&score) {
         *m &= (v >= t && !setup.identical) as u8;
     }
-    channels.push(score);
-    Ok(WindowOut {
-        window: *window,
-        valid: valid.iter().map(|&v| v as u64).sum(),
-        flagged: mask.iter().map(|&v| v as u64).sum(),
-        mask,
-        valid_mask: valid,
-        channels,
-    })
+    out.channels.push(score);
+    out.valid = out.valid_mask.iter().map(|&v| v as u64).sum();
+    out.flagged = out.mask.iter().map(|&v| v as u64).sum();
+    Ok(out)
 }

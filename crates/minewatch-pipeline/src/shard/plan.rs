@@ -108,7 +108,7 @@ pub struct PlanBody {
     /// tiles overlap by this much on input and not at all on output.
     pub halo: usize,
     /// The sieve threshold (pixels; 0 without a sieve): tiles keep statistic values only
-    /// where they can end in a patch (see `tile::kept_planes`).
+    /// where they can end in a patch (see `compact::CompactWindow::new`).
     pub sieve_px: usize,
     pub channels: usize,
     pub pairs: Vec<PairPlan>,

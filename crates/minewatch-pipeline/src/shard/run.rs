@@ -314,7 +314,10 @@ pub fn run_shard(
                     .par_iter()
                     .map(|w| {
                         let o = prep.compute_window(k, pp.setup.as_ref(), w)?;
-                        Ok((*w, tile::encode_window_block(&o, sieve_px)))
+                        let cw = crate::compact::CompactWindow::new(&o, sieve_px);
+                        o.give_back();
+                        let block = tile::encode_compact(&cw);
+                        Ok((*w, block))
                     })
                     .collect::<Result<_, PipelineError>>()
             })?;

@@ -4,7 +4,7 @@
 use super::plan::{Plan, TileSpec};
 use super::tile::{self, TileObject};
 use crate::auto_run::AutoSetup;
-use crate::detect_run::WindowOut;
+use crate::compact::CompactWindow;
 use crate::error::PipelineError;
 use minewatch_core::{DatePair, Grid};
 use rayon::prelude::*;
@@ -174,7 +174,7 @@ impl TileStore {
         &self,
         k: usize,
         n_ch: usize,
-        send: &mut dyn FnMut(Vec<WindowOut>) -> bool,
+        send: &mut dyn FnMut(Vec<CompactWindow>) -> bool,
     ) -> Result<(), PipelineError> {
         let tiles = &self.plan.body.tiles;
         let mut i = 0;
@@ -215,7 +215,7 @@ impl TileStore {
                             .map(move |(wi, _)| (ti, wi))
                     })
                     .collect();
-                let outs: Vec<WindowOut> = wanted
+                let outs: Vec<CompactWindow> = wanted
                     .par_iter()
                     .map(|&(ti, wi)| objs[ti].1.window(k, wi, &objs[ti].0))
                     .collect::<Result<_, _>>()?;

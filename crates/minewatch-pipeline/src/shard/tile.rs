@@ -8,8 +8,9 @@
 //! run-length-coded state byte per pixel (bit 0 change, bit 1 valid, bit 2 values kept)
 //! and then, channel by channel, the f32 values of the kept pixels. Values are kept only
 //! where they can reach a patch: flagged valid pixels, and valid pixels of unflagged regions
-//! that may be smaller than the sieve threshold (see `kept_plane`).
+//! that may be smaller than the sieve threshold (see `crate::compact`).
 
+use crate::compact::{CompactWindow, CHANGE, KEPT, VALID};
 use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use minewatch_core::Window;
@@ -19,9 +20,6 @@ use std::io::Read;
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"MWTILE1\n";
-const CHANGE: u8 = 1;
-const VALID: u8 = 2;
-const KEPT: u8 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowEntry {
@@ -61,61 +59,6 @@ pub struct TileObject {
     body_start: usize,
 }
 
-/// Zeros that may belong to a region of fewer than `s` zeros (8-connected): those whose
-/// run of zeros along the row and along the column are both shorter than `s`. A region
-/// smaller than `s` has every run shorter than `s`, so this is a superset, found in four
-/// linear passes (an exact labelling costs ten times more and saves little).
-pub fn small_zero_candidates(m: &[u8], w: usize, h: usize, s: usize) -> Vec<u8> {
-    let mut out = vec![0u8; w * h];
-    // Along rows.
-    for y in 0..h {
-        let (row, o) = (&m[y * w..(y + 1) * w], &mut out[y * w..(y + 1) * w]);
-        let mut x = 0;
-        while x < w {
-            match row[x..].iter().position(|&v| v == 0) {
-                None => break,
-                Some(off) => x += off,
-            }
-            let len = row[x..].iter().position(|&v| v != 0).unwrap_or(w - x);
-            if len < s {
-                o[x..x + len].fill(1);
-            }
-            x += len;
-        }
-    }
-    // Along columns: run lengths from above, then from below.
-    let cap = s.min(u16::MAX as usize) as u16;
-    let mut up = vec![0u16; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            if m[y * w + x] == 0 {
-                let above = if y > 0 { up[(y - 1) * w + x] } else { 0 };
-                up[y * w + x] = above.saturating_add(1).min(cap);
-            }
-        }
-    }
-    let mut down = vec![0u16; w];
-    for y in (0..h).rev() {
-        let row = y * w..(y + 1) * w;
-        for (((d, &v), &u), o) in down
-            .iter_mut()
-            .zip(&m[row.clone()])
-            .zip(&up[row.clone()])
-            .zip(&mut out[row])
-        {
-            *d = if v == 0 {
-                d.saturating_add(1).min(cap)
-            } else {
-                0
-            };
-            if (u as usize + *d as usize).saturating_sub(1) >= s {
-                *o = 0;
-            }
-        }
-    }
-    out
-}
-
 fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
@@ -137,47 +80,16 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-/// Which pixels of a window keep their values: valid pixels that are flagged, or that may
-/// lie in a region of unflagged pixels smaller than the sieve's threshold. Nothing else can
-/// end in a patch: the sieve turns a region of zeros into change only when the whole region
-/// is smaller than the threshold, and a region's runs inside one window are never longer
-/// than its runs in the scene. Deciding per window (not per tile) lets a shard encode each
-/// window as soon as it is computed and never hold a whole tile.
-fn kept_plane(o: &WindowOut, sieve_px: usize) -> Vec<u8> {
-    if sieve_px == 0 {
-        // No sieve: only flagged pixels can be in a patch.
-        return o
-            .mask
-            .iter()
-            .zip(&o.valid_mask)
-            .map(|(&m, &v)| m & v)
-            .collect();
-    }
-    let small = small_zero_candidates(&o.mask, o.window.width, o.window.height, sieve_px);
-    o.mask
-        .iter()
-        .zip(&o.valid_mask)
-        .zip(&small)
-        .map(|((&m, &v), &z)| v & ((m != 0) as u8 | z))
-        .collect()
-}
-
 /// One window's block of a tile object (the unit a shard encodes in its workers).
 pub fn encode_window_block(o: &WindowOut, sieve_px: usize) -> Vec<u8> {
-    let kept = kept_plane(o, sieve_px);
-    let mut buf = Vec::new();
-    encode_window(o, &kept, &mut buf);
-    buf
+    encode_compact(&CompactWindow::new(o, sieve_px))
 }
 
-fn encode_window(o: &WindowOut, kept: &[u8], buf: &mut Vec<u8>) {
-    let state: Vec<u8> = o
-        .mask
-        .iter()
-        .zip(&o.valid_mask)
-        .zip(kept)
-        .map(|((&m, &v), &k)| ((m != 0) as u8 * CHANGE) | ((v != 0) as u8 * VALID) | (k * KEPT))
-        .collect();
+/// A compact window as a tile block: the state bytes run-length coded, then the kept
+/// values channel by channel.
+pub fn encode_compact(cw: &CompactWindow) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let state = &cw.state;
     let mut i = 0;
     while i < state.len() {
         let s = state[i];
@@ -186,18 +98,16 @@ fn encode_window(o: &WindowOut, kept: &[u8], buf: &mut Vec<u8>) {
             .position(|&x| x != s)
             .unwrap_or(state.len() - i);
         buf.push(s);
-        put_varint(buf, len as u64);
+        put_varint(&mut buf, len as u64);
         i += len;
     }
-    let n_kept = kept.iter().filter(|&&k| k != 0).count();
-    buf.reserve(n_kept * 4 * o.channels.len());
-    for ch in &o.channels {
-        for (v, &k) in ch.iter().zip(kept) {
-            if k != 0 {
-                buf.extend_from_slice(&v.to_le_bytes());
-            }
+    buf.reserve(cw.values.len() * 4);
+    for c in 0..cw.n_ch {
+        for v in cw.channel(c) {
+            buf.extend_from_slice(&v.to_le_bytes());
         }
     }
+    buf
 }
 
 /// A tile object from its windows' blocks: `pairs[k]` holds pair k's windows in raster
@@ -298,9 +208,8 @@ pub fn peek(path: &Path) -> Option<TileHeader> {
 }
 
 impl TileObject {
-    /// Decode one window of pair `k`; values that were not kept read as 0 (no patch
-    /// pixel can be among them).
-    pub fn window(&self, k: usize, i: usize, path: &Path) -> Result<WindowOut, PipelineError> {
+    /// Decode one window of pair `k`.
+    pub fn window(&self, k: usize, i: usize, path: &Path) -> Result<CompactWindow, PipelineError> {
         let e = self
             .header
             .pairs
@@ -313,44 +222,38 @@ impl TileObject {
             .ok_or_else(|| corrupt(path, "window outside the body"))?;
         let w = e.window();
         let n = w.len();
-        let (mut mask, mut valid) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        let mut kept_idx = Vec::new();
+        let mut state = Vec::with_capacity(n);
+        let mut n_kept = 0;
         let mut pos = 0;
-        while mask.len() < n {
+        while state.len() < n {
             let s = *b
                 .get(pos)
                 .ok_or_else(|| corrupt(path, "short state runs"))?;
             pos += 1;
             let len =
                 get_varint(b, &mut pos).ok_or_else(|| corrupt(path, "bad run length"))? as usize;
-            if len == 0 || mask.len() + len > n {
+            if len == 0 || state.len() + len > n || s & !(CHANGE | VALID | KEPT) != 0 {
                 return Err(corrupt(path, "run lengths do not add up to the window"));
             }
             if s & KEPT != 0 {
-                kept_idx.extend(mask.len()..mask.len() + len);
+                n_kept += len;
             }
-            mask.resize(mask.len() + len, (s & CHANGE != 0) as u8);
-            valid.resize(valid.len() + len, (s & VALID != 0) as u8);
+            state.resize(state.len() + len, s);
         }
         let nc = self.header.channels;
-        if b.len() - pos != kept_idx.len() * nc * 4 {
+        if b.len() - pos != n_kept * nc * 4 {
             return Err(corrupt(path, "value count does not match the kept pixels"));
         }
-        let mut channels = vec![vec![0f32; n]; nc];
-        for ch in channels.iter_mut() {
-            for &i in &kept_idx {
-                ch[i] = f32::from_le_bytes(b[pos..pos + 4].try_into().expect("4 bytes"));
+        // Stored channel by channel; held pixel by pixel.
+        let mut values = vec![0f32; n_kept * nc];
+        for c in 0..nc {
+            for i in 0..n_kept {
+                values[i * nc + c] =
+                    f32::from_le_bytes(b[pos..pos + 4].try_into().expect("4 bytes"));
                 pos += 4;
             }
         }
-        Ok(WindowOut {
-            window: w,
-            valid: valid.iter().map(|&v| v as u64).sum(),
-            flagged: mask.iter().map(|&v| v as u64).sum(),
-            mask,
-            valid_mask: valid,
-            channels,
-        })
+        Ok(CompactWindow::from_parts(w, state, values, nc))
     }
 }
 
@@ -393,75 +296,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Sizes of 8-connected zero regions by flood fill (the reference).
-    fn zero_region_sizes(m: &[u8], w: usize, h: usize) -> Vec<usize> {
-        let mut out = vec![0; w * h];
-        for start in 0..w * h {
-            if m[start] != 0 || out[start] != 0 {
-                continue;
-            }
-            let mut seen = vec![start];
-            let mut stack = vec![start];
-            let mut mark = vec![false; w * h];
-            mark[start] = true;
-            while let Some(i) = stack.pop() {
-                let (x, y) = (i % w, i / w);
-                for yy in y.saturating_sub(1)..(y + 2).min(h) {
-                    for xx in x.saturating_sub(1)..(x + 2).min(w) {
-                        let j = yy * w + xx;
-                        if m[j] == 0 && !mark[j] {
-                            mark[j] = true;
-                            seen.push(j);
-                            stack.push(j);
-                        }
-                    }
-                }
-            }
-            for &i in &seen {
-                out[i] = seen.len();
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn candidates_cover_every_small_zero_region() {
-        let (w, h) = (53, 37);
-        for (seed, ones) in [(1u64, 3u64), (2, 5), (3, 7), (4, 9)] {
-            let mut st = seed;
-            let m: Vec<u8> = (0..w * h)
-                .map(|_| {
-                    st = st
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((st >> 33) % 10 < ones) as u8
-                })
-                .collect();
-            let sizes = zero_region_sizes(&m, w, h);
-            for s in [1, 4, 10] {
-                let c = small_zero_candidates(&m, w, h, s);
-                for i in 0..w * h {
-                    if m[i] != 0 {
-                        assert_eq!(c[i], 0);
-                    } else if sizes[i] < s {
-                        assert_eq!(
-                            c[i], 1,
-                            "seed {seed}, s {s}, pixel {i} in a region of {}",
-                            sizes[i]
-                        );
-                    }
-                }
-                // And it is not everything: long runs are excluded.
-                if ones <= 3 && s == 4 {
-                    assert!(
-                        c.iter().filter(|&&v| v == 1).count()
-                            < m.iter().filter(|&&v| v == 0).count() / 2
-                    );
-                }
-            }
-        }
-    }
 
     fn window_out(window: Window, seed: u64, n_ch: usize) -> WindowOut {
         let mut s = seed;
@@ -525,20 +359,24 @@ mod tests {
         let obj = read(&p).unwrap();
         for (i, o) in outs.iter().enumerate() {
             let d = obj.window(1, i, &p).unwrap();
+            assert_eq!(d, CompactWindow::new(o, 2), "decoded as encoded");
             assert_eq!(d.window, o.window);
-            assert_eq!(d.mask, o.mask);
-            assert_eq!(d.valid_mask, o.valid_mask);
             assert_eq!((d.valid, d.flagged), (o.valid, o.flagged));
-            for c in 0..3 {
-                for px in 0..o.window.len() {
-                    let v = d.channels[c][px];
-                    // Flagged valid pixels always keep their exact value.
-                    if o.mask[px] & o.valid_mask[px] != 0 {
-                        assert_eq!(v.to_bits(), o.channels[c][px].to_bits());
-                    } else {
-                        assert!(v == 0.0 || v.to_bits() == o.channels[c][px].to_bits());
-                    }
+            for px in 0..o.window.len() {
+                assert_eq!(d.state[px] & CHANGE, o.mask[px]);
+                assert_eq!((d.state[px] & VALID) >> 1, o.valid_mask[px]);
+                // Flagged valid pixels always keep their exact value.
+                if o.mask[px] & o.valid_mask[px] != 0 {
+                    assert_ne!(d.state[px] & KEPT, 0);
                 }
+            }
+            let kept: Vec<usize> = (0..o.window.len())
+                .filter(|&px| d.state[px] & KEPT != 0)
+                .collect();
+            for c in 0..3 {
+                let got: Vec<u32> = d.channel(c).map(f32::to_bits).collect();
+                let want: Vec<u32> = kept.iter().map(|&px| o.channels[c][px].to_bits()).collect();
+                assert_eq!(got, want);
             }
         }
         // One flipped byte is caught by the checksum.
