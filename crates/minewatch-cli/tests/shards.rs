@@ -201,6 +201,38 @@ fn the_whole_chain_merges_to_the_single_process_result() {
     sharded(&cfg, &out, 160, 2);
     let n = assert_same_data(&single, &out, "demo chain");
     assert!(n > 20, "only {n} files compared");
+    // The shards hashed the inputs for the merge (one record per image), and the merged
+    // manifest names the same inputs with the same sha256 as the single run.
+    let sums = |m: &serde_json::Value| -> Vec<(String, String)> {
+        m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["bytes"].to_string(),
+                    i["sha256"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = sums(&manifest(&single.join("detect")));
+    assert_eq!(sums(&manifest(&out.join("detect"))), want);
+    let mut recorded: Vec<String> = std::fs::read_dir(out.join("shards/hashes"))
+        .unwrap()
+        .map(|e| {
+            let r: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+            r["sha256"].as_str().unwrap().to_string()
+        })
+        .collect();
+    recorded.sort();
+    let mut expected: Vec<String> = want.into_iter().map(|(_, h)| h).collect();
+    expected.sort();
+    assert_eq!(
+        recorded, expected,
+        "one hash record per input, from the shards"
+    );
     assert!(out.join("packages").is_dir() && out.join("sample").is_dir());
 }
 

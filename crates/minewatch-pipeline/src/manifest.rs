@@ -7,8 +7,6 @@ use crate::inputs::DatedImage;
 use crate::params::DetectParams;
 use minewatch_core::Grid;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -165,52 +163,8 @@ impl Drop for HashJob {
     }
 }
 
-/// Hashes already computed in this process, by path, size and modification time: a run
-/// hashes its images for the stage fingerprints, the detect manifest and the run manifest,
-/// and multi-gigabyte inputs should be read once, not three times.
-type HashKey = (PathBuf, u64, Option<std::time::SystemTime>);
-static HASHED: std::sync::Mutex<Vec<(HashKey, String)>> = std::sync::Mutex::new(Vec::new());
-
 fn hash_file(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), PipelineError> {
-    let err = |e: std::io::Error| {
-        PipelineError::Input(format!("{}: cannot read for hashing: {e}", path.display()))
-    };
-    let mut f = std::fs::File::open(path).map_err(err)?;
-    let meta = f.metadata().map_err(err)?;
-    let key: HashKey = (
-        path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
-        meta.len(),
-        meta.modified().ok(),
-    );
-    let cached = HASHED
-        .lock()
-        .ok()
-        .and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, h)| h.clone()));
-    if let Some(h) = cached {
-        return Ok((key.1, h));
-    }
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(PipelineError::Internal("hashing cancelled".into()));
-        }
-        let k = f.read(&mut buf).map_err(err)?;
-        if k == 0 {
-            break;
-        }
-        n += k as u64;
-        h.update(&buf[..k]);
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    // Only a file that did not change while it was read is remembered.
-    if n == key.1 && f.metadata().ok().and_then(|m| m.modified().ok()) == key.2 {
-        if let Ok(mut c) = HASHED.lock() {
-            c.push((key, hex.clone()));
-        }
-    }
-    Ok((n, hex))
+    crate::file_hash::sha256(path, cancel)
 }
 
 /// Pretty JSON with a final newline: every run's manifest (into a staging folder).

@@ -323,9 +323,29 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     for Stage(name, out, manifest, inputs, settings, job) in &stages {
         let t = Instant::now();
         let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
-        parts.extend(file_hashes(inputs)?);
-        let fp = sha(&parts);
-        let done = state.get(*name) == Some(&fp) && out.join(manifest).is_file();
+        // The inputs' hashes are needed first only to tell whether an earlier run did this
+        // stage; otherwise they are read beside the stage (which shares the reads).
+        let files: Vec<PathBuf> = inputs.iter().filter(|p| p.is_file()).cloned().collect();
+        let hashing = HashJob::start(files)?;
+        let mut fp = String::new();
+        let mut fingerprint = |hashing: HashJob| -> Result<String, PipelineError> {
+            // Content only: the same files named by another path are the same inputs.
+            parts.extend(
+                hashing
+                    .finish()?
+                    .into_iter()
+                    .map(|(n, s)| format!("{n}:{s}")),
+            );
+            Ok(sha(&parts))
+        };
+        let mut hashing = Some(hashing);
+        let done = match state.get(*name) {
+            Some(before) => {
+                fp = fingerprint(hashing.take().expect("started"))?;
+                *before == fp && out.join(manifest).is_file()
+            }
+            None => false,
+        };
         let (status, summary) = if done {
             eprintln!("run: {name}: done earlier, skipped");
             ("skipped", serde_json::Value::Null)
@@ -336,6 +356,9 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
             save_state(&state_path, &state)?;
             (("done"), job()?)
         };
+        if let Some(h) = hashing {
+            fp = fingerprint(h)?;
+        }
         state.insert(name.to_string(), fp.clone());
         save_state(&state_path, &state)?;
         reports.push(StageReport {

@@ -2,6 +2,9 @@
 
 use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
 use super::store::{TileStore, TILES_DIR};
+
+/// Input hash records left by the shards for the merge (see `crate::file_hash`).
+const HASHES_DIR: &str = "hashes";
 use super::{ranges, shards_dir, tile};
 use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
@@ -277,6 +280,19 @@ pub fn run_shard(
             ctx.dir.display()
         )));
     }
+    // The merge's manifests need every input's sha256, which would otherwise be read
+    // after the last shard: shard j hashes the inputs i with i mod shards = j beside its
+    // tiles (as a single run hashes beside its windows) and leaves a record.
+    let hash_dir = ctx.dir.join(HASHES_DIR);
+    crate::file_hash::load_records(&hash_dir);
+    let mine: Vec<PathBuf> = prep
+        .images
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % shards == shard)
+        .map(|(_, d)| d.source.clone())
+        .collect();
+    let hashing = crate::manifest::HashJob::start(mine.clone())?;
     let tiles_dir = ctx.dir.join(TILES_DIR);
     std::fs::create_dir_all(&tiles_dir).map_err(|e| PipelineError::Output {
         path: tiles_dir.clone(),
@@ -345,6 +361,8 @@ pub fn run_shard(
         });
     }
     pool.broadcast(|_| close_thread_handles());
+    hashing.finish()?;
+    crate::file_hash::save_records(&hash_dir, &mine)?;
     Ok(ShardSummary {
         shard,
         shards,
@@ -404,6 +422,8 @@ pub fn merge(
         Some(_) => TileStore::open_partial(&ctx.dir)?,
     };
     ctx.check_plan(&store.plan, expect_plan)?;
+    // Input hashes the shards left (still valid for the files as they are now).
+    crate::file_hash::load_records(&ctx.dir.join(HASHES_DIR));
     let mut req = req.clone();
     req.from_shards = true;
     req.shard_wait = wait;

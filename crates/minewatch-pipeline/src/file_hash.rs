@@ -1,0 +1,205 @@
+//! The sha256 of input files, computed once per file and shared: a run hashes its images
+//! for the stage fingerprints, the detect manifest and the run manifest, and a sharded
+//! run's merge needs the hashes its shards could compute beside their tiles.
+//!
+//! Hashes are keyed by canonical path, size and modification time. A hash being computed
+//! is shared too: a second caller waits for it instead of reading the file again (a run
+//! starts hashing for its fingerprint and its detect stage at the same time). Records
+//! written by [`save_records`] and read back by [`load_records`] carry hashes between
+//! processes (shards → merge); one whose file's size or time changed is ignored.
+
+use crate::error::PipelineError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+type HashKey = (PathBuf, u64, Option<SystemTime>);
+/// A hash computed or being computed: `Err` holds why it failed (not kept for later).
+type Cell = Arc<OnceLock<Result<String, Failure>>>;
+
+/// Why a hash failed, cloneable for every caller that waited on it.
+#[derive(Debug, Clone)]
+enum Failure {
+    Input(String),
+    Internal(String),
+}
+
+static HASHES: Mutex<Option<HashMap<HashKey, Cell>>> = Mutex::new(None);
+
+fn key_of(path: &Path) -> std::io::Result<(std::fs::File, HashKey)> {
+    let f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let key = (
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+        meta.len(),
+        meta.modified().ok(),
+    );
+    Ok((f, key))
+}
+
+fn cell(key: &HashKey) -> Cell {
+    let mut m = HASHES.lock().unwrap_or_else(|p| p.into_inner());
+    m.get_or_insert_with(HashMap::new)
+        .entry(key.clone())
+        .or_default()
+        .clone()
+}
+
+fn forget(key: &HashKey) {
+    let mut m = HASHES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(m) = m.as_mut() {
+        m.remove(key);
+    }
+}
+
+/// (size, sha256 hex) of `path`; reads it unless this process already has (or is
+/// computing) the hash of the file as it is now. `cancel` stops the read between 1 MiB
+/// chunks.
+pub fn sha256(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), PipelineError> {
+    let msg = |e: std::io::Error| format!("{}: cannot read for hashing: {e}", path.display());
+    let (mut f, key) = key_of(path).map_err(|e| PipelineError::Input(msg(e)))?;
+    let c = cell(&key);
+    let got = c.get_or_init(|| {
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Failure::Internal("hashing cancelled".into()));
+            }
+            let k = f.read(&mut buf).map_err(|e| Failure::Input(msg(e)))?;
+            if k == 0 {
+                break;
+            }
+            n += k as u64;
+            h.update(&buf[..k]);
+        }
+        // A file that changed while it was read has no hash to share.
+        if n != key.1 || f.metadata().ok().and_then(|m| m.modified().ok()) != key.2 {
+            return Err(Failure::Input(format!(
+                "{}: changed while it was being hashed; run again",
+                path.display()
+            )));
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    });
+    match got {
+        Ok(hex) => Ok((key.1, hex.clone())),
+        Err(e) => {
+            // Failures are not remembered: the next caller reads the file again.
+            forget(&key);
+            Err(match e.clone() {
+                Failure::Input(m) => PipelineError::Input(m),
+                Failure::Internal(m) => PipelineError::Internal(m),
+            })
+        }
+    }
+}
+
+/// A hash as written between processes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HashRecord {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: Option<u128>,
+    pub sha256: String,
+}
+
+fn nanos(t: Option<SystemTime>) -> Option<u128> {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+}
+
+/// Write what this process knows of `paths`' hashes into `dir` (one small JSON file per
+/// input, atomically); files not hashed here are skipped.
+pub fn save_records(dir: &Path, paths: &[PathBuf]) -> Result<(), PipelineError> {
+    std::fs::create_dir_all(dir).map_err(|e| PipelineError::Output {
+        path: dir.to_path_buf(),
+        msg: format!("cannot create it: {e}"),
+    })?;
+    for p in paths {
+        let Ok((_, key)) = key_of(p) else { continue };
+        let Some(Ok(hex)) = cell(&key).get().cloned() else {
+            continue;
+        };
+        let rec = HashRecord {
+            path: key.0.clone(),
+            bytes: key.1,
+            modified_ns: nanos(key.2),
+            sha256: hex,
+        };
+        let name: String = Sha256::digest(key.0.to_string_lossy().as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        crate::manifest::write_replacing(&dir.join(format!("{name}.json")), &rec)?;
+    }
+    Ok(())
+}
+
+/// Take in the records of `dir` whose files are unchanged (same size and time); returns
+/// how many. A missing folder or an unreadable record is no error: the hash is computed.
+pub fn load_records(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let rec: HashRecord = match std::fs::read(e.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            Some(r) => r,
+            None => continue,
+        };
+        let Ok((_, key)) = key_of(&rec.path) else {
+            continue;
+        };
+        if key.1 == rec.bytes && nanos(key.2) == rec.modified_ns && rec.modified_ns.is_some() {
+            let _ = cell(&key).set(Ok(rec.sha256));
+            n += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_read_per_file_records_carry_over_and_a_change_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.bin");
+        std::fs::write(&f, b"abc").unwrap();
+        let no = AtomicBool::new(false);
+        let (n, h) = sha256(&f, &no).unwrap();
+        // sha256("abc"), the FIPS 180-2 example.
+        assert_eq!(
+            (n, h.as_str()),
+            (
+                3,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            )
+        );
+        // Remembered: a cancelled reader still gets it without reading.
+        let yes = AtomicBool::new(true);
+        assert_eq!(sha256(&f, &yes).unwrap().1, h);
+        // Records: written, read back as valid for the same file.
+        let rec_dir = dir.path().join("hashes");
+        save_records(&rec_dir, std::slice::from_ref(&f)).unwrap();
+        assert_eq!(load_records(&rec_dir), 1);
+        // A record of a file that changed since is not taken.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&f, b"abcd").unwrap();
+        assert_eq!(load_records(&rec_dir), 0);
+        assert_ne!(sha256(&f, &no).unwrap().1, h);
+    }
+}
