@@ -28,7 +28,12 @@ pub struct CompactWindow {
 
 impl CompactWindow {
     /// Compact `o`, keeping values where the sieve (threshold `sieve_px`, 0 = none) can
-    /// still put a pixel in a patch.
+    /// still put a pixel in a patch: valid pixels that are flagged, or that may lie in a
+    /// region of unflagged pixels smaller than the threshold. Nothing else can end in a
+    /// patch: the sieve turns a region of zeros into change only when the whole region is
+    /// smaller than the threshold, and a region's runs inside one window are never longer
+    /// than its runs in the scene. Deciding per window (not per tile) lets a worker compact
+    /// each window as soon as it is computed.
     pub fn new(o: &WindowOut, sieve_px: usize) -> Self {
         let (w, h) = (o.window.width, o.window.height);
         let n_ch = o.channels.len();
@@ -53,13 +58,15 @@ impl CompactWindow {
             let chs: Vec<&[f32]> = o.channels.iter().map(|c| &c[..w * h]).collect();
             let mut values = Vec::new();
             let mut row_start = Vec::with_capacity(h + 1);
-            row_start.push(0u32);
+            let mut kept = 0u32;
+            row_start.push(kept);
             for (y, row) in state.chunks(w.max(1)).enumerate() {
                 for (x, _) in row.iter().enumerate().filter(|(_, &s)| s & KEPT != 0) {
                     let i = y * w + x;
                     values.extend(chs.iter().map(|c| c[i]));
+                    kept += 1;
                 }
-                row_start.push((values.len() / n_ch.max(1)) as u32);
+                row_start.push(kept);
             }
             CompactWindow {
                 window: o.window,
@@ -151,12 +158,7 @@ impl CompactWindow {
     }
 }
 
-/// Which pixels of a window keep their values (see [`CompactWindow::new`]): valid pixels
-/// that are flagged, or that may lie in a region of unflagged pixels smaller than the
-/// sieve's threshold. Nothing else can end in a patch: the sieve turns a region of zeros
-/// into change only when the whole region is smaller than the threshold, and a region's
-/// runs inside one window are never longer than its runs in the scene. Deciding per window
-/// (not per tile) lets a worker compact each window as soon as it is computed.
+/// Per-thread buffers of the compaction, reused from window to window.
 #[derive(Default)]
 struct Scratch {
     small: Vec<u8>,
@@ -183,7 +185,7 @@ fn small_zero_candidates(m: &[u8], w: usize, h: usize, s: usize) -> Vec<u8> {
     out
 }
 
-/// [`small_zero_candidates`] into reused buffers (`up` is scratch).
+/// `small_zero_candidates` into reused buffers (`up` is scratch).
 fn small_zero_candidates_into(
     m: &[u8],
     w: usize,
@@ -344,6 +346,14 @@ mod tests {
         // The state bytes agree with the counts (what a tile decode derives from them).
         let again = CompactWindow::from_parts(window, cw.state.clone(), cw.values.clone(), 2);
         assert_eq!(again, cw);
+        // Without statistic channels the kept pixels are still counted.
+        let bare = WindowOut {
+            channels: Vec::new(),
+            ..o.clone()
+        };
+        let cb = CompactWindow::new(&bare, 4);
+        assert_eq!(cb.kept(), cw.kept());
+        assert_eq!(cb, CompactWindow::from_parts(window, cb.state.clone(), Vec::new(), 0));
         assert!(cw.kept() < n, "some pixels lose their values");
         let width = 12;
         let (mut m, mut v, mut vals) = (vec![9u8; width], vec![9u8; width], vec![-1f32; 2 * width]);

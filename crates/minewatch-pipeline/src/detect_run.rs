@@ -364,8 +364,8 @@ static SPARE_OUTS: std::sync::Mutex<Vec<WindowOut>> = std::sync::Mutex::new(Vec:
 const SPARE_OUTS_MAX: usize = 16;
 
 impl WindowOut {
-    /// An output for `window`: every pixel valid, no mask or channels yet, on the buffers
-    /// of a stitched output when there is one.
+    /// An output for `window`: every pixel valid, no mask yet, on the buffers of an output
+    /// already compacted when there is one (its channels are overwritten by the kernel).
     pub(crate) fn recycled(window: &Window) -> WindowOut {
         let spare = SPARE_OUTS.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut out = spare.unwrap_or_else(|| WindowOut {

@@ -2,9 +2,6 @@
 
 use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
 use super::store::{TileStore, TILES_DIR};
-
-/// Input hash records left by the shards for the merge (see `crate::file_hash`).
-const HASHES_DIR: &str = "hashes";
 use super::{ranges, shards_dir, tile};
 use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
@@ -17,6 +14,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// Input hash records left by the shards for the merge (see `crate::file_hash`).
+const HASHES_DIR: &str = "hashes";
 
 /// Where a sharded command finds its run.
 #[derive(Debug, Clone)]
