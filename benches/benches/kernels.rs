@@ -1,5 +1,6 @@
 //! Criterion benches of the hot kernels: the per-window change kernel, the streaming
-//! sieve, streaming labelling and polygon tracing. `cargo bench -p minewatch-benches`.
+//! sieve, streaming labelling, polygon tracing, the automatic score and the compaction of
+//! window outputs for the sweep. `cargo bench -p minewatch-benches`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use minewatch_benches::{blob_mask, Stream};
@@ -135,5 +136,49 @@ fn auto_score(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernel, sweeps, auto_score);
+/// A window's output made compact for the sweep (workers, once per window) and stitched
+/// back row by row (the sweep thread), with the peer rule's 2 channels and the automatic
+/// method's 5.
+fn compact(c: &mut Criterion) {
+    use minewatch_pipeline::compact::CompactWindow;
+    use minewatch_pipeline::detect_run::WindowOut;
+    let w = 512;
+    let mask = blob_mask(w, 7);
+    let mut s = Stream::new(11);
+    let mut g = c.benchmark_group("compact");
+    g.throughput(Throughput::Elements((w * w) as u64));
+    for n_ch in [2usize, 5] {
+        let o = WindowOut {
+            window: minewatch_core::Window {
+                col: 0,
+                row: 0,
+                width: w,
+                height: w,
+            },
+            valid: (w * w) as u64,
+            flagged: mask.iter().map(|&v| v as u64).sum(),
+            mask: mask.clone(),
+            valid_mask: vec![1u8; w * w],
+            channels: (0..n_ch)
+                .map(|_| (0..w * w).map(|_| s.unit()).collect())
+                .collect(),
+        };
+        g.bench_function(format!("new_512x512_{n_ch}_channels_mmu10"), |b| {
+            b.iter(|| black_box(CompactWindow::new(&o, 10).kept()))
+        });
+        let cw = CompactWindow::new(&o, 10);
+        let (mut m, mut v, mut vals) = (vec![0u8; w], vec![0u8; w], vec![0f32; n_ch * w]);
+        g.bench_function(format!("stitch_512_rows_{n_ch}_channels"), |b| {
+            b.iter(|| {
+                for r in 0..w {
+                    cw.stitch_row(r, w, &mut m, &mut v, &mut vals);
+                }
+                black_box(vals[0])
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernel, sweeps, auto_score, compact);
 criterion_main!(benches);

@@ -353,7 +353,10 @@ mod tests {
         };
         let cb = CompactWindow::new(&bare, 4);
         assert_eq!(cb.kept(), cw.kept());
-        assert_eq!(cb, CompactWindow::from_parts(window, cb.state.clone(), Vec::new(), 0));
+        assert_eq!(
+            cb,
+            CompactWindow::from_parts(window, cb.state.clone(), Vec::new(), 0)
+        );
         assert!(cw.kept() < n, "some pixels lose their values");
         let width = 12;
         let (mut m, mut v, mut vals) = (vec![9u8; width], vec![9u8; width], vec![-1f32; 2 * width]);
