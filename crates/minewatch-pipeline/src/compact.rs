@@ -232,17 +232,19 @@ fn small_zero_candidates_into(
         }
     }
     let mut down = vec![0u16; w];
+    // Run lengths are capped at `cap` < s, so u + d fits in u32 and the test is exact.
+    let s32 = s.min(u32::MAX as usize) as u32;
     for y in (0..h).rev() {
         let row = y * w..(y + 1) * w;
-        for (((d, &v), &u), o) in down
-            .iter_mut()
-            .zip(&m[row.clone()])
-            .zip(&up[row.clone()])
-            .zip(&mut out[row])
-        {
-            *d = (*d + 1).min(cap) * (v == 0) as u16;
+        let (mrow, urow, orow) = (&m[row.clone()], &up[row.clone()], &mut out[row]);
+        // Equal lengths up front, so the loop has no bounds checks and vectorises.
+        let (mrow, urow, orow, down) = (&mrow[..w], &urow[..w], &mut orow[..w], &mut down[..w]);
+        for x in 0..w {
+            let z = (mrow[x] == 0) as u16;
+            let d = (down[x] + 1).min(cap) * z;
+            down[x] = d;
             // The column's run through this pixel is u + d - 1 long: keep it if under s.
-            *o &= ((u as u32 + *d as u32) <= s as u32) as u8;
+            orow[x] &= ((urow[x] as u32 + d as u32) <= s32) as u8;
         }
     }
 }
