@@ -345,11 +345,19 @@ impl DirectLayout {
         planes: &mut [Vec<f32>],
     ) {
         let all: Vec<(usize, usize)> = bands.iter().copied().enumerate().collect();
+        let block = Lanes {
+            bx,
+            by,
+            raw,
+            window,
+            first: 0,
+            want: &[],
+        };
         // One monomorphised copy per band count keeps each pixel's samples in registers.
         macro_rules! by_count {
             ($($n:literal)*) => {
                 match self.bands {
-                    $($n => self.scatter_lanes::<$n>(bx, by, raw, window, 0, &all, planes),)*
+                    $($n => self.scatter_lanes::<$n>(Lanes { want: &all, ..block }, planes),)*
                     // More bands (hyperspectral stacks): groups of 8 lanes, only the groups
                     // holding a needed band; the last group may overlap the one before, as
                     // each band's running sum is independent.
@@ -363,7 +371,7 @@ impl DirectLayout {
                                 .map(|&(k, b)| (k, b - g))
                                 .collect();
                             if !want.is_empty() {
-                                self.scatter_lanes::<GROUP>(bx, by, raw, window, g, &want, planes);
+                                self.scatter_lanes::<GROUP>(Lanes { first: g, want: &want, ..block }, planes);
                             }
                             first += GROUP;
                         }
@@ -376,25 +384,7 @@ impl DirectLayout {
     }
 
     /// Samples `first .. first + NB` of each pixel, in the sample format of the file.
-    #[allow(clippy::too_many_arguments)]
-    fn scatter_lanes<const NB: usize>(
-        &self,
-        bx: usize,
-        by: usize,
-        raw: &[u8],
-        window: &Window,
-        first: usize,
-        want: &[(usize, usize)],
-        planes: &mut [Vec<f32>],
-    ) {
-        let a = Lanes {
-            bx,
-            by,
-            raw,
-            window,
-            first,
-            want,
-        };
+    fn scatter_lanes<const NB: usize>(&self, a: Lanes, planes: &mut [Vec<f32>]) {
         match (self.bytes_per_sample, self.little_endian) {
             (1, _) => self.scatter_fixed::<NB>(a, planes, |r, i| r[i] as u16),
             (_, true) => self.scatter_fixed::<NB>(a, planes, |r, i| {
