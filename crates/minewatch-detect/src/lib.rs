@@ -4,6 +4,7 @@
 //! construction, and cheap to test without GDAL.
 
 pub mod auto;
+pub mod cloud;
 pub mod disjoint;
 pub mod index;
 pub mod kernel;
