@@ -41,6 +41,11 @@ pub struct ImageInfo {
     pub direct: Option<crate::direct::DirectLayout>,
     /// `direct (...)` or `gdal`: which path reads the pixels.
     pub decode: String,
+    /// Reflectance = (value + offset) / quantification, when the file says so in the
+    /// Sentinel-2 convention (`QUANTIFICATION_VALUE` or `BOA_QUANTIFICATION_VALUE`, and
+    /// `BOA_ADD_OFFSET` / `RADIO_ADD_OFFSET` from processing baseline 04.00).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantification: Option<(f64, f64)>,
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -113,6 +118,7 @@ impl ImageInfo {
                 }
             },
         };
+        let quantification = metadata_quantification(&ds);
         let direct = crate::direct::DirectLayout::probe(path, &ds);
         let decode = direct
             .as_ref()
@@ -120,6 +126,7 @@ impl ImageInfo {
         Ok(Self {
             direct,
             decode,
+            quantification,
             path: p(),
             date,
             date_source,
@@ -191,6 +198,22 @@ impl ImageInfo {
             _ => false,
         }
     }
+}
+
+/// (quantification value, additive offset) from the dataset's metadata.
+fn metadata_quantification(ds: &Dataset) -> Option<(f64, f64)> {
+    let num = |k: &str| -> Option<f64> {
+        ds.metadata_item(k, "")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    let q = num("QUANTIFICATION_VALUE")
+        .or_else(|| num("BOA_QUANTIFICATION_VALUE"))
+        .filter(|q| *q > 0.0)?;
+    let offset = num("BOA_ADD_OFFSET")
+        .or_else(|| num("RADIO_ADD_OFFSET"))
+        .unwrap_or(0.0);
+    Some((q, offset))
 }
 
 fn metadata_date(ds: &Dataset) -> Option<AcqDate> {
