@@ -64,10 +64,11 @@ fn auto_finds_planted_pits_and_is_window_independent() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    // Every planted pit is found; the false alarms are the date-2 cloud (cloud screening
-    // is not part of the automatic method yet) and the 3x3 smoothing's one-pixel rim.
+    // Every planted pit is found; the date-2 cloud is screened out, so the false alarms
+    // left are the 3x3 smoothing's one-pixel rim.
     assert!(r["pixel"]["recall"].as_f64().unwrap() > 0.95, "{r}");
-    assert!(r["pixel"]["f1"].as_f64().unwrap() > 0.6, "{r}");
+    assert!(r["pixel"]["precision"].as_f64().unwrap() > 0.6, "{r}");
+    assert_eq!(m["pairs"][0]["screened_cloud_patches"], 1, "{m}");
     let header = std::fs::read_to_string(outs[0].join("patches.csv")).unwrap();
     assert!(header.lines().next().unwrap().contains("mean_score"));
 }
@@ -245,4 +246,110 @@ fn the_match_radius_follows_the_ground_pixel_size() {
         let (px, r) = run([&geo[0], &geo[1]], "s2_degrees");
         assert!((px - 10.0).abs() < 0.3 && r == 2, "{px} m, radius {r}");
     }
+}
+
+/// Date 2 carries an opaque cloud, its shadow and a band of haze over a third of the
+/// scene. The screen drops the cloud and the shadow (and says so in the manifest); haze
+/// makes no patch; every planted pit, including any under the haze or the shadow, is
+/// still found. With `cloud_screen = false` the same cloud and shadow come back as patches,
+/// so it is the screen that removes them.
+#[test]
+fn clouds_and_their_shadows_are_screened_and_haze_makes_no_patch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = minewatch_synth::SceneSpec::small(320, 256, 46);
+    spec.weather = true;
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["w_20200601.tif", "w_20210601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let score = |out: &std::path::Path| -> serde_json::Value {
+        let o = minewatch(&["eval", s(out), "--reference", s(&truth), "--format", "json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let on = dir.path().join("on");
+    detect(&[s(&t1), s(&t2), "--out", s(&on)]);
+    let m = manifest(&on);
+    let pair = &m["pairs"][0];
+    assert_eq!(pair["screened_cloud_patches"], 1, "{pair}");
+    assert_eq!(pair["screened_shadow_patches"], 1, "{pair}");
+    let removed: Vec<(String, String)> = pair["screened_patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["reason"].to_string(), p["date"].to_string()))
+        .collect();
+    assert_eq!(removed.len(), 2);
+    assert!(removed.contains(&("\"cloud\"".into(), "\"after\"".into())));
+    assert!(removed.contains(&("\"cloud_shadow\"".into(), "\"after\"".into())));
+    assert_eq!(pair["auto"]["screen"]["after"]["scale"], 1e-4);
+    let r = score(&on);
+    assert!(r["pixel"]["recall"].as_f64().unwrap() > 0.95, "{r}");
+    // What is left beside the pits is the smoothing's rim: no haze, cloud or shadow patch.
+    assert!(r["pixel"]["precision"].as_f64().unwrap() > 0.6, "{r}");
+    assert_eq!(
+        r["objects"]["detected_correct"], r["objects"]["detected_objects"],
+        "every patch left overlaps a planted pit: {r}"
+    );
+
+    let params = dir.path().join("noscreen.toml");
+    std::fs::write(&params, "cloud_screen = false\n").unwrap();
+    let off = dir.path().join("off");
+    detect(&[s(&t1), s(&t2), "--out", s(&off), "--params", s(&params)]);
+    let m = manifest(&off);
+    let pair = &m["pairs"][0];
+    assert_eq!(pair["screened_cloud_patches"], 0);
+    assert!(pair["auto"]["screen_skipped"]
+        .as_str()
+        .unwrap()
+        .contains("cloud_screen = false"));
+    let r_off = score(&off);
+    let (n_on, n_off) = (
+        r["objects"]["detected_objects"].as_u64().unwrap(),
+        r_off["objects"]["detected_objects"].as_u64().unwrap(),
+    );
+    assert!(
+        n_off >= n_on + 2,
+        "cloud and shadow are patches unscreened: {n_on} vs {n_off}"
+    );
+    assert!(
+        r_off["pixel"]["precision"].as_f64().unwrap()
+            < r["pixel"]["precision"].as_f64().unwrap() - 0.1,
+        "{r_off} vs {r}"
+    );
+}
+
+/// Landsat DN (6 bands, no scale in the file) has no known reflectance: the screen stays
+/// off and the manifest says why and what to set.
+#[test]
+fn digital_numbers_of_unknown_scale_are_not_screened() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 128, 96, 47);
+    // Six bands (the Landsat TM count) as 8-bit DN.
+    let mut six = Vec::new();
+    for (t, name) in [(&t1, "tm_20200601.tif"), (&t2, "tm_20210601.tif")] {
+        let p = dir.path().join(name);
+        translate(
+            &[
+                "-ot", "Byte", "-scale", "0", "10000", "0", "255", "-b", "1", "-b", "2", "-b", "3",
+                "-b", "4", "-b", "5", "-b", "5",
+            ],
+            t,
+            &p,
+        );
+        six.push(p);
+    }
+    let out = dir.path().join("o");
+    detect(&[s(&six[0]), s(&six[1]), "--out", s(&out)]);
+    let m = manifest(&out);
+    let why = m["pairs"][0]["auto"]["screen_skipped"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("reflectance_scale"), "{why}");
+    assert!(m["pairs"][0]["auto"].get("screen").is_none());
 }

@@ -5,10 +5,12 @@
 use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use crate::inputs::DatedImage;
+use crate::params::DetectParams;
 use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
 use minewatch_detect::auto::{
     cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Neighbourhood,
 };
+use minewatch_detect::cloud::{Reflectance, Screen, ScreenBands};
 use minewatch_detect::{Kernel, Planes};
 use minewatch_raster::read_window;
 use rayon::prelude::*;
@@ -49,6 +51,116 @@ pub struct AutoSetup {
     /// multi-date run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identical: bool,
+    /// The cloud and shadow screen (`minewatch_detect::cloud`): each date's scale to
+    /// reflectance, when both are known and the bands allow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<Screen>,
+    /// Why the screen is off, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_skipped: Option<String>,
+}
+
+/// Channels the automatic methods carry after the kernel's: score, cloud, shadow.
+pub const AUTO_CHANNELS: usize = 3;
+
+/// Median blue reflectance of a scene's sample must lie in this range, or the scale that
+/// made it is taken to be wrong and the screen stays off (a wrong scale would screen
+/// every pixel or none, silently).
+const PLAUSIBLE_BLUE: (f64, f64) = (0.005, 0.5);
+
+/// How `img`'s values become reflectance, or why that is unknown.
+fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance, String> {
+    if let Some(scale) = params.reflectance_scale {
+        return Ok(Reflectance {
+            scale,
+            offset: params.reflectance_offset.unwrap_or(0.0),
+        });
+    }
+    let used: Vec<&minewatch_raster::image::BandInfo> = img
+        .profile
+        .bands
+        .iter()
+        .filter_map(|(_, b)| img.info.bands.get(b - 1))
+        .collect();
+    // The reader has applied the file's own scale and offset: values are physical.
+    if !used.is_empty() && used.iter().all(|b| b.scale != 1.0 || b.offset != 0.0) {
+        return Ok(Reflectance {
+            scale: 1.0,
+            offset: 0.0,
+        });
+    }
+    // The file states its quantification (the Sentinel-2 convention).
+    if let Some((q, add)) = img.info.quantification {
+        return Ok(Reflectance {
+            scale: 1.0 / q,
+            offset: add / q,
+        });
+    }
+    // Sentinel-2 L1C / L2A digital numbers are reflectance × 10000 (B8A names the stack);
+    // `bgrns` is the peers' synthetic reflectance × 10000.
+    let s2_named = img
+        .info
+        .bands
+        .iter()
+        .any(|b| b.description.trim().eq_ignore_ascii_case("b8a"));
+    if s2_named
+        || matches!(
+            img.profile.name.as_str(),
+            "sentinel2" | "sentinel2-l2a" | "bgrns"
+        )
+    {
+        return Ok(Reflectance {
+            scale: 1e-4,
+            offset: 0.0,
+        });
+    }
+    Err(format!(
+        "{}: digital numbers of unknown scale (profile {}, no QUANTIFICATION_VALUE or band scale in the file); give reflectance_scale in the params file to screen clouds",
+        img.source.display(),
+        img.profile.name
+    ))
+}
+
+/// The pair's screen, or why there is none.
+fn screen_for(
+    a: &DatedImage,
+    b: &DatedImage,
+    roles: &[BandRole],
+    params: &DetectParams,
+    sample: (&[Vec<f64>], &[Vec<f64>]),
+) -> Result<Screen, String> {
+    if !params.cloud_screen {
+        return Err("cloud_screen = false in the params".into());
+    }
+    let need = [
+        BandRole::Blue,
+        BandRole::Green,
+        BandRole::Red,
+        BandRole::Nir,
+        BandRole::Swir1,
+    ];
+    if let Some(r) = need.iter().find(|r| !roles.contains(r)) {
+        return Err(format!(
+            "no {r} band in both dates: clouds cannot be told from bright bare ground without blue, green, red, NIR and SWIR1"
+        ));
+    }
+    let screen = Screen {
+        before: reflectance_of(a, params)?,
+        after: reflectance_of(b, params)?,
+    };
+    let blue = roles.iter().position(|r| *r == BandRole::Blue).unwrap_or(0);
+    for (img, r, t) in [(a, screen.before, sample.0), (b, screen.after, sample.1)] {
+        let m = robust_sigma(&t[blue]).0 * r.scale + r.offset;
+        if !(PLAUSIBLE_BLUE.0..=PLAUSIBLE_BLUE.1).contains(&m) {
+            return Err(format!(
+                "{}: median blue reflectance {m:.4} on the sample is implausible (scale {} offset {}); check reflectance_scale",
+                img.source.display(),
+                r.scale,
+                r.offset
+            ));
+        }
+    }
+    Ok(screen)
 }
 
 /// The bands the score uses: every reflective band the profiles of both dates share.
@@ -202,6 +314,7 @@ pub fn fit_pair(
     b: &DatedImage,
     grid: &Grid,
     cva: bool,
+    params: &DetectParams,
 ) -> Result<AutoSetup, PipelineError> {
     let roles = score_roles(a, b);
     if roles.len() < 3 {
@@ -257,6 +370,8 @@ pub fn fit_pair(
             sample_blocks: blocks.len(),
             fit_pixels: 0,
             identical: true,
+            screen: None,
+            screen_skipped: Some("identical dates".into()),
         });
     }
     // Every stride-th valid pixel in block order: block k starts at the valid pixels of
@@ -308,6 +423,15 @@ pub fn fit_pair(
         ))
     })?;
     let hood = (!cva).then(|| Neighbourhood::for_pixel_size(pixel_m));
+    // The textbook baseline stays unscreened.
+    let (screen, screen_skipped) = if cva {
+        (None, Some("the cva baseline is not screened".to_string()))
+    } else {
+        match screen_for(a, b, &roles, params, (&t1, &t2)) {
+            Ok(s) => (Some(s), None),
+            Err(why) => (None, Some(why)),
+        }
+    };
     let model = if cva {
         None
     } else {
@@ -360,11 +484,30 @@ pub fn fit_pair(
         sample_blocks: blocks.len(),
         fit_pixels,
         identical: false,
+        screen,
+        screen_skipped,
     })
 }
 
+/// Positions of blue, green, red, NIR and SWIR1 among a setup's roles.
+struct ScreenBandsOwned([usize; 5]);
+
+impl ScreenBandsOwned {
+    fn of<'a>(&self, p: &'a [Vec<f32>]) -> ScreenBands<'a> {
+        let [b, g, r, n, s] = self.0;
+        ScreenBands {
+            blue: &p[b],
+            green: &p[g],
+            red: &p[r],
+            nir: &p[n],
+            swir1: &p[s],
+        }
+    }
+}
+
 /// One window of the automatic method: mask = score ≥ threshold; channels = the kernel's
-/// statistic channels plus the score itself (last).
+/// statistic channels, then the score, the cloud flags and the shadow flags
+/// ([`AUTO_CHANNELS`]).
 pub(crate) fn compute_window(
     a: &DatedImage,
     b: &DatedImage,
@@ -402,6 +545,7 @@ pub(crate) fn compute_window(
     // The halo-sized planes are done with: free them before the kernel allocates.
     drop(planes);
     // Statistics and change types see date 2 on date 1's radiometric scale, as the score does.
+    let raw2 = setup.screen.is_some().then(|| inner2.clone());
     let mut inner2 = inner2;
     if let Some(m) = &setup.model {
         for (k, p) in inner2.iter_mut().enumerate() {
@@ -414,19 +558,55 @@ pub(crate) fn compute_window(
         q1.set(*r, &inner1[k]);
         q2.set(*r, &inner2[k]);
     }
-    // A recycled output still holds its score channel (last): keep its buffer.
-    let mut score = if out.channels.len() > kernel.channels.len() {
-        out.channels.pop().unwrap_or_default()
+    // A recycled output still holds its score, cloud and shadow channels (last): keep
+    // their buffers.
+    let mut extra: Vec<Vec<f32>> = if out.channels.len() >= kernel.channels.len() + AUTO_CHANNELS {
+        out.channels.split_off(kernel.channels.len())
     } else {
-        Vec::new()
+        vec![Vec::new(); AUTO_CHANNELS]
     };
     kernel.run(&q1, &q2, &out.valid_mask, &mut out.mask, &mut out.channels);
-    crop_into(&s, &big, ox, oy, window, &mut score);
+    let [score, cloud, shadow] = &mut extra[..] else {
+        unreachable!("three automatic channels")
+    };
+    crop_into(&s, &big, ox, oy, window, score);
     let t = setup.threshold as f32;
-    for (m, &v) in out.mask.iter_mut().zip(&score) {
+    for (m, &v) in out.mask.iter_mut().zip(score.iter()) {
         *m &= (v >= t && !setup.identical) as u8;
     }
-    out.channels.push(score);
+    match (&setup.screen, &raw2) {
+        (Some(sc), Some(raw2)) => {
+            let at = |r: BandRole| {
+                setup
+                    .roles
+                    .iter()
+                    .position(|x| *x == r)
+                    .expect("screened band")
+            };
+            let ix = ScreenBandsOwned([
+                at(BandRole::Blue),
+                at(BandRole::Green),
+                at(BandRole::Red),
+                at(BandRole::Nir),
+                at(BandRole::Swir1),
+            ]);
+            sc.flags(
+                &ix.of(&inner1),
+                &ix.of(raw2),
+                &ix.of(&inner2),
+                &out.valid_mask,
+                cloud,
+                shadow,
+            );
+        }
+        _ => {
+            cloud.clear();
+            cloud.resize(window.len(), 0.0);
+            shadow.clear();
+            shadow.resize(window.len(), 0.0);
+        }
+    }
+    out.channels.append(&mut extra);
     out.valid = out.valid_mask.iter().map(|&v| v as u64).sum();
     out.flagged = out.mask.iter().map(|&v| v as u64).sum();
     Ok(out)

@@ -95,8 +95,8 @@ impl Prepared {
         let (a, b) = (&self.images[k], &self.images[k + 1]);
         let grid = &self.images[0].info.grid;
         Ok(match params.method {
-            Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid, false)?),
-            Method::Cva => Some(crate::auto_run::fit_pair(a, b, grid, true)?),
+            Method::Auto => Some(crate::auto_run::fit_pair(a, b, grid, false, params)?),
+            Method::Cva => Some(crate::auto_run::fit_pair(a, b, grid, true, params)?),
             Method::Rule => None,
         })
     }
@@ -117,9 +117,10 @@ impl Prepared {
         }
     }
 
-    /// Statistic channels carried per pixel (the score last under the automatic method).
+    /// Statistic channels carried per pixel (score, cloud and shadow last under the
+    /// automatic methods).
     pub fn n_channels(&self) -> usize {
-        self.kernel.channels.len() + self.auto as usize
+        self.kernel.channels.len() + self.auto as usize * crate::auto_run::AUTO_CHANNELS
     }
 }
 
@@ -468,8 +469,8 @@ fn detect_pair(
     let grid = &a.info.grid;
     let kernel = &prep.kernel;
     let width = grid.width;
-    // The automatic method carries its score as one more channel, last.
-    let n_ch = kernel.channels.len() + auto.is_some() as usize;
+    // The automatic methods carry score, cloud and shadow as three more channels, last.
+    let n_ch = kernel.channels.len() + auto.is_some() as usize * crate::auto_run::AUTO_CHANNELS;
     let params = &req.params;
     let (mmu_sieve, min_pixels) = params.sieve_split();
     let bar = progress_bar(
@@ -610,6 +611,7 @@ fn detect_pair(
     let t_sweep = t0.elapsed().as_secs_f64();
     let mut names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
     let mut dropped_small_weak = 0;
+    let mut screened = crate::screen::Screened::default();
     let pixels = match &auto {
         None => pixels,
         Some(setup) => {
@@ -623,13 +625,25 @@ fn detect_pair(
                 crate::auto_run::SMALL_PATCH_MMUS * params.mmu_px
             };
             let bar = crate::auto_run::SMALL_PATCH_FACTOR * setup.threshold;
+            let score = kernel.channels.len();
             let before = pixels.len();
             let kept: Vec<PatchPixels> = pixels
                 .into_iter()
-                .filter(|p| p.pixels >= small || p.mean(n_ch - 1) >= bar)
+                .filter(|p| p.pixels >= small || p.mean(score) >= bar)
                 .collect();
             dropped_small_weak = before - kept.len();
-            kept
+            if setup.screen.is_some() {
+                let (kept, s) = crate::screen::drop_clouds_and_shadows(
+                    kept,
+                    score + 1,
+                    score + 2,
+                    setup.pixel_m,
+                );
+                screened = s;
+                kept
+            } else {
+                kept
+            }
         }
     };
     // Records are built and georeferenced in one pass, so a patch's pixel runs are freed
@@ -676,6 +690,22 @@ fn detect_pair(
         sieved_pixels: sieved_px,
         sieve_flipped_regions: flipped,
         dropped_small_patches: dropped + dropped_small_weak as u64,
+        screened_cloud_patches: screened.cloud_patches,
+        screened_cloud_pixels: screened.cloud_pixels,
+        screened_shadow_patches: screened.shadow_patches,
+        screened_shadow_pixels: screened.shadow_pixels,
+        screened_patches: screened
+            .removed
+            .iter()
+            .map(
+                |&(first, reason, date, pixels)| crate::manifest::ScreenedPatch {
+                    id: PatchRecord::make_id(&pair, first.0, first.1),
+                    reason,
+                    date,
+                    pixels,
+                },
+            )
+            .collect(),
         auto,
         patches: patches.len(),
         detect_s: t_sweep,

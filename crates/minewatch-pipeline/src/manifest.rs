@@ -66,6 +66,17 @@ impl From<&Grid> for GridRecord {
     }
 }
 
+/// A patch the cloud screen removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenedPatch {
+    pub id: String,
+    /// `cloud` (or snow) or `cloud_shadow`.
+    pub reason: &'static str,
+    /// The date it was seen at: `before` or `after`.
+    pub date: &'static str,
+    pub pixels: u64,
+}
+
 /// Counts per stage for one date pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct PairCounts {
@@ -79,6 +90,15 @@ pub struct PairCounts {
     pub sieved_pixels: u64,
     pub sieve_flipped_regions: u64,
     pub dropped_small_patches: u64,
+    /// Patches (and their pixels) dropped as clouds or snow, and as cloud shadows, by the
+    /// automatic method's screen (`minewatch_detect::cloud`).
+    pub screened_cloud_patches: u64,
+    pub screened_cloud_pixels: u64,
+    pub screened_shadow_patches: u64,
+    pub screened_shadow_pixels: u64,
+    /// The patches the screen removed, with the id they would have had.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub screened_patches: Vec<ScreenedPatch>,
     /// The automatic method's fitted normalisation and threshold, when used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto: Option<crate::auto_run::AutoSetup>,

@@ -64,6 +64,23 @@ pub struct DetectParams {
     /// differences the bands allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Vec<String>>,
+    /// Reflectance = value × `reflectance_scale` + `reflectance_offset`, for the cloud and
+    /// shadow screen of the automatic method. Needed only where minewatch cannot tell:
+    /// files carrying a scale/offset and Sentinel-2 stacks (× 10000) are known; Landsat
+    /// DN and GF digital numbers are not, and go unscreened unless this is given.
+    /// Sentinel-2 products of processing baseline 04.00 or later (from 2022) need
+    /// `reflectance_offset = -0.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reflectance_scale: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reflectance_offset: Option<f64>,
+    /// Screen clouds and cloud shadows (automatic method). On by default.
+    #[serde(default = "default_true")]
+    pub cloud_screen: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_profile() -> String {
@@ -138,6 +155,16 @@ impl DetectParams {
             if *band == 0 {
                 return Err(format!("[bands] `{role}` = 0: bands are numbered from 1"));
             }
+        }
+        if let Some(s) = self.reflectance_scale {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(format!(
+                    "reflectance_scale = {s}: must be a positive number (1e-4 for values stored as reflectance × 10000)"
+                ));
+            }
+        }
+        if self.reflectance_offset.is_some() && self.reflectance_scale.is_none() {
+            return Err("reflectance_offset is given without reflectance_scale: give both".into());
         }
         Ok(())
     }

@@ -362,7 +362,7 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("data_root", "path", false, "Folder that inputs written `@data/...` resolve against (overridden by --data-root or MINEWATCH_DATA_ROOT)."),
     ("detect.images", "array of path/glob", true, "Dated images (GeoTIFF/COG); `*` and `?` allowed in file names; two or more."),
     ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them."),
-    ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats)."),
+    ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats, reflectance_scale, reflectance_offset, cloud_screen)."),
     ("detect.quicklook", "bool", false, "Also write quicklook.png."),
     ("overlay.layers", "path", false, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
     ("rank.policy", "path", false, "Priority policy (default pipelines/policy/default.toml weights). The [rank] table enables ranking."),

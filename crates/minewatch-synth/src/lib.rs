@@ -1,7 +1,7 @@
 //! Seeded synthetic two-date scenes for tests, fixtures and benchmarks: a vegetated
 //! landscape, planted excavations (vegetation → bright bare soil) of irregular shape with
-//! holes and diagonal pinches, specks below the minimum mapping unit, a bright cloud, and
-//! an optional nodata strip. Written as 5-band uint16 GeoTIFFs (blue, green, red, NIR,
+//! holes and diagonal pinches, specks below the minimum mapping unit, a bright cloud
+//! (optionally with its shadow and a band of haze), and an optional nodata strip. Written as 5-band uint16 GeoTIFFs (blue, green, red, NIR,
 //! SWIR1; the `bgrns` profile) in EPSG:32650, like the peers' generator.
 //!
 //! Every pixel is a pure function of (seed, row, col, date), so a scene never depends on
@@ -30,6 +30,9 @@ pub struct SceneSpec {
     pub nodata_rows: usize,
     /// GTiff creation options, e.g. `["TILED=YES", "COMPRESS=DEFLATE"]`.
     pub creation: Vec<String>,
+    /// Weather in date 2 besides the cloud: the cloud's shadow (a disk of its radius,
+    /// displaced as low sun would cast it) and haze over the left third of the scene.
+    pub weather: bool,
 }
 
 impl SceneSpec {
@@ -47,6 +50,7 @@ impl SceneSpec {
                 "COMPRESS=DEFLATE".into(),
                 "PREDICTOR=2".into(),
             ],
+            weather: false,
         }
     }
 }
@@ -109,6 +113,34 @@ fn in_pit(seed: u64, p: &Pit, row: usize, col: usize) -> bool {
     d <= p.r * wob + jitter && !hole
 }
 
+/// Planted change in date 2: a pit or a speck (none near the cloud's shadow, so that what
+/// the shadow screen removes is shadow only).
+fn planted(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize) -> bool {
+    if spec.weather && near_shadow(spec, row, col, 8.0) {
+        return false;
+    }
+    pits.iter().any(|p| in_pit(spec.seed, p, row, col))
+        || unit(hash(spec.seed, 0x5BEC, row as u64, col as u64)) < 0.001
+}
+
+fn cloud_disk(spec: &SceneSpec) -> (f32, f32, f32) {
+    let m = spec.width.min(spec.height) as f32;
+    (spec.width as f32 * 0.8, spec.height as f32 * 0.2, m * 0.08)
+}
+
+/// In the cloud's shadow (date 2, `weather` only): the cloud's disk moved left and down.
+fn in_shadow(spec: &SceneSpec, row: usize, col: usize) -> bool {
+    near_shadow(spec, row, col, 0.0)
+}
+
+/// Within `margin` pixels of the shadow's disk.
+fn near_shadow(spec: &SceneSpec, row: usize, col: usize, margin: f32) -> bool {
+    let (cx, cy, r) = cloud_disk(spec);
+    let m = spec.width.min(spec.height) as f32;
+    let (dx, dy) = (col as f32 - (cx - 0.2 * m), row as f32 - (cy + 0.2 * m));
+    dx * dx + dy * dy < (r + margin) * (r + margin)
+}
+
 /// Band values of one pixel at one date (0 = t1, 1 = t2).
 fn pixel(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize, date: u64) -> [u16; 5] {
     if row >= spec.height.saturating_sub(spec.nodata_rows) {
@@ -122,16 +154,27 @@ fn pixel(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize, date: u64) -> [
     for b in 0..5 {
         v[b] = VEG[b] * (1.0 - soil_frac) + SOIL[b] * soil_frac;
     }
-    let changed = date == 1 && pits.iter().any(|p| in_pit(s, p, row, col));
-    let speck = date == 1 && unit(hash(s, 0x5BEC, row as u64, col as u64)) < 0.001;
-    if changed || speck {
+    if date == 1 && planted(spec, pits, row, col) {
         v = SOIL;
+    }
+    if date == 1 && spec.weather {
+        // Shade keeps diffuse (blue) skylight and loses the direct beam: NIR and SWIR fall most.
+        if in_shadow(spec, row, col) {
+            for (x, f) in v.iter_mut().zip([0.9, 0.6, 0.5, 0.35, 0.35]) {
+                *x *= f;
+            }
+        }
+        let haze =
+            ((spec.width as f32 / 3.0 - col as f32) / (spec.width as f32 / 6.0)).clamp(0.0, 1.0);
+        for (x, a) in v.iter_mut().zip([300.0, 240.0, 180.0, 110.0, 40.0]) {
+            *x += haze * a;
+        }
     }
     // A cloud in date 2 over one corner: bright blue, must not count as change.
     if date == 1 {
-        let (cx, cy) = (spec.width as f32 * 0.8, spec.height as f32 * 0.2);
+        let (cx, cy, r) = cloud_disk(spec);
         let (dx, dy) = (col as f32 - cx, row as f32 - cy);
-        if dx * dx + dy * dy < (spec.width.min(spec.height) as f32 * 0.08).powi(2) {
+        if dx * dx + dy * dy < r * r {
             v = CLOUD;
         }
     }
@@ -143,7 +186,7 @@ fn pixel(spec: &SceneSpec, pits: &[Pit], row: usize, col: usize, date: u64) -> [
     out
 }
 
-/// The planted change (pits and specks, minus the cloud and the nodata strip) as a 0/1
+/// The planted change (pits and specks, minus the cloud, its shadow and the nodata strip) as a 0/1
 /// Byte GeoTIFF on the scene's grid: ground truth for `minewatch eval` tests.
 pub fn write_truth(spec: &SceneSpec, path: &Path) -> Result<(), gdal::errors::GdalError> {
     let pits = pits(spec);
@@ -157,7 +200,9 @@ pub fn write_truth(spec: &SceneSpec, path: &Path) -> Result<(), gdal::errors::Gd
             let before = pixel(spec, &pits, row, col, 0);
             let after = pixel(spec, &pits, row, col, 1);
             let cloud = after[0] >= 4000;
-            let changed = after[3] < 3000 && before[3] >= 3000 && !cloud && before[0] != 0;
+            let shade = spec.weather && in_shadow(spec, row, col);
+            let changed =
+                after[3] < 3000 && before[3] >= 3000 && !cloud && !shade && before[0] != 0;
             data.push(changed as u8);
         }
     }
@@ -192,6 +237,8 @@ pub fn write_scene(
         )?;
         ds.set_geo_transform(&[400000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0])?;
         ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32650)?)?;
+        // Values are reflectance × 10000, said the Sentinel-2 way.
+        ds.set_metadata_item("QUANTIFICATION_VALUE", "10000", "")?;
         let strip = 64;
         for b in 0..5 {
             let mut band = ds.rasterband(b + 1)?;
