@@ -6,8 +6,9 @@ on real ground (docs/accuracy.md, "Cloud, cloud-shadow and haze screening").
 
 Adds, to a copy of IN (reflectance x 10000): a band of haze over the upper right (band
 offsets falling with wavelength), two opaque clouds (flat white in the visible and NIR,
-lower at 1.6 and 2.2 um, soft 5 px edges) and their shadows 45 px to the right (direct
-beam removed: x0.35, plus a little blue skylight). Positions are for the 540 x 695 Hong Kong
+lower at 1.6 and 2.2 um, soft 5 px edges) and their shadows 46 px to the north-west, away
+from a morning sun in the south-east (direct beam removed: x0.35, plus a little blue
+skylight). Positions are for the 540 x 695 Hong Kong
 pair. Needs numpy and rasterio (the bench virtualenv of scripts/bench-peers.sh has both).
 """
 import sys
@@ -36,7 +37,7 @@ def disk(cy, cx, r, soft=5):
 for cy, cx in [(380, 170), (520, 330)]:
     a = disk(cy, cx, 18)
     x = x * (1 - a) + cloud[:, None, None] * a
-for cy, cx in [(380, 215), (520, 375)]:
+for cy, cx in [(345, 140), (485, 300)]:
     a = disk(cy, cx, 18)
     x = x * (1 - 0.65 * a) + skylight[:, None, None] * a
 profile.update(compress="deflate")

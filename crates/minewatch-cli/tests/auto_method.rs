@@ -250,8 +250,9 @@ fn the_match_radius_follows_the_ground_pixel_size() {
 
 /// Date 2 carries an opaque cloud, its shadow and a band of haze over a third of the
 /// scene. The screen drops the cloud and the shadow (and says so in the manifest); haze
-/// makes no patch; every planted pit, including any under the haze or the shadow, is
-/// still found. With `cloud_screen = false` the same cloud and shadow come back as patches,
+/// makes no patch; every planted pit, including those under the haze, is still found
+/// (the generator plants none within 8 px of the shadow: a change merged into a shadow
+/// patch goes with it, by design). With `cloud_screen = false` the same cloud and shadow come back as patches,
 /// so it is the screen that removes them.
 #[test]
 fn clouds_and_their_shadows_are_screened_and_haze_makes_no_patch() {
@@ -320,8 +321,8 @@ fn clouds_and_their_shadows_are_screened_and_haze_makes_no_patch() {
     );
 }
 
-/// Landsat DN (6 bands, no scale in the file) has no known reflectance: the screen stays
-/// off and the manifest says why and what to set.
+/// Landsat DN (6 bands, no scale and no quantification in the file) has no known
+/// reflectance: the screen stays off and the manifest says why and what to set.
 #[test]
 fn digital_numbers_of_unknown_scale_are_not_screened() {
     if !have_tool("gdal_translate") {
@@ -329,14 +330,33 @@ fn digital_numbers_of_unknown_scale_are_not_screened() {
     }
     let dir = tempfile::tempdir().unwrap();
     let [t1, t2] = synth_pair(dir.path(), 128, 96, 47);
-    // Six bands (the Landsat TM count) as 8-bit DN.
+    // Six bands (the Landsat TM count) as 8-bit DN, the generator's quantification blanked.
     let mut six = Vec::new();
     for (t, name) in [(&t1, "tm_20200601.tif"), (&t2, "tm_20210601.tif")] {
         let p = dir.path().join(name);
         translate(
             &[
-                "-ot", "Byte", "-scale", "0", "10000", "0", "255", "-b", "1", "-b", "2", "-b", "3",
-                "-b", "4", "-b", "5", "-b", "5",
+                "-mo",
+                "QUANTIFICATION_VALUE=",
+                "-ot",
+                "Byte",
+                "-scale",
+                "0",
+                "10000",
+                "0",
+                "255",
+                "-b",
+                "1",
+                "-b",
+                "2",
+                "-b",
+                "3",
+                "-b",
+                "4",
+                "-b",
+                "5",
+                "-b",
+                "5",
             ],
             t,
             &p,
@@ -350,6 +370,31 @@ fn digital_numbers_of_unknown_scale_are_not_screened() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(why.contains("reflectance_scale"), "{why}");
+    assert!(
+        why.contains("unknown scale") && why.contains("reflectance_scale"),
+        "{why}"
+    );
     assert!(m["pairs"][0]["auto"].get("screen").is_none());
+    // A file that keeps a stale quantification after a conversion to 8 bits is caught by
+    // the plausibility of its median blue, not screened with a wrong scale.
+    let stale = dir.path().join("stale_20210601.tif");
+    translate(
+        &["-ot", "Byte", "-scale", "0", "10000", "0", "255"],
+        &t2,
+        &stale,
+    );
+    let t1b = dir.path().join("stale_20200601.tif");
+    translate(
+        &["-ot", "Byte", "-scale", "0", "10000", "0", "255"],
+        &t1,
+        &t1b,
+    );
+    let out = dir.path().join("stale");
+    detect(&[s(&t1b), s(&stale), "--out", s(&out)]);
+    let m = manifest(&out);
+    let why = m["pairs"][0]["auto"]["screen_skipped"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("implausible"), "{why}");
 }

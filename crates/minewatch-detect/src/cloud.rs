@@ -18,7 +18,9 @@
 //! - **Shadow at date k**: NIR and SWIR1 both fall to at most [`SHADOW_RATIO`] of the
 //!   other date's, the blue does not brighten (beyond [`SHADOW_BLUE_TOLERANCE`]), and no water appears (NIR falling below
 //!   red where it was above: shadowed ground keeps its vegetation or soil shape, a pit
-//!   filling with water does not; shadow on water stays water). Darkening
+//!   filling with water does not; shadow on water stays water). Over water (NIR below
+//!   [`SHADOW_DARK`]) the green must fall instead of the NIR, and SWIR1 dark on both
+//!   dates passes. Darkening
 //!   alone is not enough (new asphalt on bare soil looks the same), so a shadow-like patch
 //!   is dropped only when a cloud patch of the same date lies within
 //!   [`SHADOW_REACH_M`]; that decision is made per patch, after labelling.
@@ -38,6 +40,8 @@ pub const CLOUD_BLUE_RISE: f32 = 0.08;
 pub const CLOUD_WHITENESS: f32 = 0.7;
 /// NIR and SWIR1 at most this fraction of the other date's in a cloud shadow.
 pub const SHADOW_RATIO: f32 = 0.6;
+/// NIR reflectance below which ground is dark (water) and NIR ratios are noise.
+pub const SHADOW_DARK: f32 = 0.03;
 /// Blue may rise this much in a shadow (reflectance; noise, and the blue skylight that
 /// still reaches shaded ground, seen through a different atmosphere).
 pub const SHADOW_BLUE_TOLERANCE: f32 = 0.02;
@@ -112,8 +116,17 @@ fn cloud(x: &Px, x_on_common: &Px, other: &Px) -> bool {
 
 /// `x` (on the common scale) is shadowed where `other` was not.
 fn shadow(x: &Px, other: &Px) -> bool {
-    x.nir <= SHADOW_RATIO * other.nir
-        && x.swir1 <= SHADOW_RATIO * other.swir1
+    // Over water NIR and SWIR1 are near zero and their ratios are noise: where NIR is dark
+    // the shadow shows as the green falling instead; SWIR1 dark on both dates says nothing.
+    let dark = other.nir < SHADOW_DARK;
+    let nir = if dark {
+        x.green <= SHADOW_RATIO * other.green
+    } else {
+        x.nir <= SHADOW_RATIO * other.nir
+    };
+    let swir1 = x.swir1 <= SHADOW_RATIO * other.swir1
+        || (x.swir1 < SHADOW_DARK && other.swir1 < SHADOW_DARK);
+    nir && swir1
         && x.blue <= other.blue + SHADOW_BLUE_TOLERANCE
         && !(x.nir <= x.red && other.nir > other.red)
         && other.nir > 0.0
@@ -188,6 +201,8 @@ mod tests {
     const SNOW: [f32; 5] = [0.80, 0.78, 0.76, 0.70, 0.10];
     const WATER: [f32; 5] = [0.06, 0.05, 0.03, 0.015, 0.005];
     const VEG_SHADED: [f32; 5] = [0.035, 0.04, 0.025, 0.12, 0.06];
+    const WATER_SHADED: [f32; 5] = [0.03, 0.02, 0.012, 0.007, 0.003];
+    const WATER_CLEARER: [f32; 5] = [0.05, 0.045, 0.025, 0.01, 0.004];
     const ASPHALT: [f32; 5] = [0.08, 0.09, 0.10, 0.12, 0.14];
 
     fn bands(p: &[Vec<f32>]) -> ScreenBands<'_> {
@@ -252,8 +267,11 @@ mod tests {
             (SOIL, WATER),
             (VEG, VEG),
             (CLOUD, VEG_SHADED),
+            (WATER, WATER_SHADED),
+            (WATER, WATER),
+            (WATER, WATER_CLEARER),
         ]);
-        assert_eq!(s, vec![1.0, -1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(s, vec![1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
         // A pixel cloudy at one date is a cloud, not also a shadow.
         assert_eq!(c[5], -1.0);
         // Asphalt on soil darkens like a shadow: the pixel test cannot tell, which is why

@@ -560,11 +560,13 @@ pub(crate) fn compute_window(
     }
     // A recycled output still holds its score, cloud and shadow channels (last): keep
     // their buffers.
-    let mut extra: Vec<Vec<f32>> = if out.channels.len() >= kernel.channels.len() + AUTO_CHANNELS {
-        out.channels.split_off(kernel.channels.len())
-    } else {
-        vec![Vec::new(); AUTO_CHANNELS]
-    };
+    // (A spare from another run may carry any number of channels: take what is there
+    // past the kernel's, then make it exactly three.)
+    let mut extra: Vec<Vec<f32>> = out
+        .channels
+        .split_off(kernel.channels.len().min(out.channels.len()));
+    extra.truncate(AUTO_CHANNELS);
+    extra.resize_with(AUTO_CHANNELS, Vec::new);
     kernel.run(&q1, &q2, &out.valid_mask, &mut out.mask, &mut out.channels);
     let [score, cloud, shadow] = &mut extra[..] else {
         unreachable!("three automatic channels")

@@ -30,8 +30,9 @@ pub struct SceneSpec {
     pub nodata_rows: usize,
     /// GTiff creation options, e.g. `["TILED=YES", "COMPRESS=DEFLATE"]`.
     pub creation: Vec<String>,
-    /// Weather in date 2 besides the cloud: the cloud's shadow (a disk of its radius,
-    /// displaced as low sun would cast it) and haze over the left third of the scene.
+    /// Weather in date 2 besides the cloud: the cloud's shadow (a disk of its radius, a
+    /// fifth of the scene's side away; the direction is not modelled, the screen does not
+    /// use it) and haze over the left third of the scene.
     pub weather: bool,
 }
 
