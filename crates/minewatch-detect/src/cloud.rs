@@ -2,9 +2,11 @@
 //!
 //! Opaque clouds and their shadows are the false changes a change score cannot refuse on
 //! its own: a cloud replaces the ground's spectrum with its own, which is a change of
-//! spectral shape like any other. Haze is not screened here: it adds a smooth, nearly
-//! band-uniform brightening that the automatic score's whitening already discounts
-//! (`tests/auto_method.rs` plants it and checks no patch comes of it).
+//! spectral shape like any other. Haze over land adds a smooth, nearly band-uniform
+//! brightening that the automatic score's whitening already discounts
+//! (`tests/auto_method.rs` plants it and checks no patch comes of it); over dark water it is
+//! most of the signal, and is flagged with the clouds: water on both dates, brightened most
+//! in the blue and least in the red ([`HAZE_BLUE_RISE`]).
 //!
 //! The tests are physical, so they need reflectance, not digital numbers:
 //! - **Cloud at date k**: blue reflectance at k ≥ [`CLOUD_BLUE`] (thick clouds are
@@ -25,6 +27,10 @@
 //!   is dropped only when a cloud patch of the same date lies within
 //!   [`SHADOW_REACH_M`]; that decision is made per patch, after labelling.
 //!
+//! Cloud flags are opened (isolated cloud-like pixels dropped) and fenced by a one-pixel
+//! moat of invalid pixels ([`open_and_moat`]), so a real change beside a cloud stays its
+//! own patch and only the cloud's patch is removed.
+//!
 //! Each pixel gets a signed flag per test: +1 when it holds at date 2 (after), −1 at
 //! date 1 (before), 0 otherwise; patch means of the flags say which patches are mostly
 //! cloud or shadow and at which date.
@@ -40,6 +46,8 @@ pub const CLOUD_BLUE_RISE: f32 = 0.08;
 pub const CLOUD_WHITENESS: f32 = 0.7;
 /// NIR and SWIR1 at most this fraction of the other date's in a cloud shadow.
 pub const SHADOW_RATIO: f32 = 0.6;
+/// Blue brightening over water from which haze is screened (reflectance).
+pub const HAZE_BLUE_RISE: f32 = 0.02;
 /// NIR reflectance below which ground is dark (water) and NIR ratios are noise.
 pub const SHADOW_DARK: f32 = 0.03;
 /// Blue may rise this much in a shadow (reflectance; noise, and the blue skylight that
@@ -114,6 +122,24 @@ fn cloud(x: &Px, x_on_common: &Px, other: &Px) -> bool {
         && x.swir1 <= x.blue
 }
 
+/// Haze over water at `x` (both on the common scale): water on both dates (NIR below red)
+/// brightened the way scattering does, most in the blue and least in the red. Over dark
+/// water haze is most of the signal, a change of spectral shape the score cannot discount;
+/// sediment (dredging, a tailings outflow) brightens the red and green more than the blue.
+fn haze_over_water(x: &Px, other: &Px) -> bool {
+    let (db, dg, dr) = (
+        x.blue - other.blue,
+        x.green - other.green,
+        x.red - other.red,
+    );
+    x.nir < x.red
+        && other.nir < other.red
+        && db >= HAZE_BLUE_RISE
+        && db >= dg
+        && dg >= dr
+        && dr >= -HAZE_BLUE_RISE
+}
+
 /// `x` (on the common scale) is shadowed where `other` was not.
 fn shadow(x: &Px, other: &Px) -> bool {
     // Over water NIR and SWIR1 are near zero and their ratios are noise: where NIR is dark
@@ -161,9 +187,9 @@ impl Screen {
             let b = Px::at(t2, i, self.after);
             // Date 2 on date 1's scale, in date 1's reflectance.
             let bc = Px::at(t2_common, i, self.before);
-            let c = if cloud(&b, &bc, &a) {
+            let c = if cloud(&b, &bc, &a) || haze_over_water(&bc, &a) {
                 1.0
-            } else if cloud(&a, &a, &bc) {
+            } else if cloud(&a, &a, &bc) || haze_over_water(&a, &bc) {
                 -1.0
             } else {
                 0.0
@@ -181,6 +207,64 @@ impl Screen {
             shadow_out.push(s);
         }
     }
+}
+
+/// Pixels a cloud's flags reach through [`open_and_moat`]: erosion 1, dilation 1, moat 1.
+/// A window needs this much halo for the flags of its inner pixels to be exact.
+pub const CLOUD_REACH: usize = 3;
+
+/// Clean the cloud flags and fence them. An opening (3 × 3 erosion, then dilation) keeps
+/// clouds and drops isolated cloud-like pixels (a white roof here and there is not a
+/// cloud); then the one-pixel moat around what is left is returned, for every pixel, to
+/// be made invalid: no change pixel then touches a cloud pixel, so a cloud and a real
+/// change beside it become separate patches and only the cloud's is removed, and the
+/// cloud's soft edge, which fails the pixel test, goes into the moat. A +1 (date 2)
+/// cloud wins over a −1 where both reach. Exact for pixels at least [`CLOUD_REACH`]
+/// inside the plane's edge; past the edge, pixels count as cloud for the erosion (a
+/// cloud cut by the scene's edge is not eaten away).
+pub fn open_and_moat(cloud: &mut [f32], w: usize, h: usize) -> Vec<bool> {
+    // Separable 3 × 3 max (or min, for the erosion) of an indicator.
+    let pass = |src: &[u8], erode: bool| -> Vec<u8> {
+        let at = |v: &[u8], x: isize, y: isize| -> u8 {
+            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+                return erode as u8;
+            }
+            v[y as usize * w + x as usize]
+        };
+        let mut rows = vec![0u8; src.len()];
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let (a, b, c) = (at(src, x - 1, y), at(src, x, y), at(src, x + 1, y));
+                rows[y as usize * w + x as usize] = if erode { a & b & c } else { a | b | c };
+            }
+        }
+        let mut out = vec![0u8; src.len()];
+        for y in 0..h as isize {
+            for x in 0..w as isize {
+                let (a, b, c) = (at(&rows, x, y - 1), at(&rows, x, y), at(&rows, x, y + 1));
+                out[y as usize * w + x as usize] = if erode { a & b & c } else { a | b | c };
+            }
+        }
+        out
+    };
+    let pos: Vec<u8> = cloud.iter().map(|&v| (v > 0.0) as u8).collect();
+    let any: Vec<u8> = cloud.iter().map(|&v| (v != 0.0) as u8).collect();
+    let kept = pass(&pass(&any, true), false);
+    // The date of a kept pixel: +1 if a date-2 flag is within reach of the opening.
+    let pos_near = pass(&pos, false);
+    let ring = pass(&kept, false);
+    let mut moat = Vec::with_capacity(cloud.len());
+    for i in 0..cloud.len() {
+        cloud[i] = if kept[i] == 0 {
+            0.0
+        } else if pos_near[i] != 0 {
+            1.0
+        } else {
+            -1.0
+        };
+        moat.push(kept[i] == 0 && ring[i] != 0);
+    }
+    moat
 }
 
 #[cfg(test)]
@@ -203,6 +287,8 @@ mod tests {
     const VEG_SHADED: [f32; 5] = [0.035, 0.04, 0.025, 0.12, 0.06];
     const WATER_SHADED: [f32; 5] = [0.03, 0.02, 0.012, 0.007, 0.003];
     const WATER_CLEARER: [f32; 5] = [0.05, 0.045, 0.025, 0.01, 0.004];
+    const WATER_HAZY: [f32; 5] = [0.11, 0.085, 0.06, 0.04, 0.012];
+    const WATER_SILTY: [f32; 5] = [0.08, 0.10, 0.09, 0.05, 0.01];
     const ASPHALT: [f32; 5] = [0.08, 0.09, 0.10, 0.12, 0.14];
 
     fn bands(p: &[Vec<f32>]) -> ScreenBands<'_> {
@@ -254,8 +340,16 @@ mod tests {
             (SOIL, CONCRETE),
             (WATER, LIMESTONE),
             (VEG, VEG),
+            // Haze over water is flagged with the clouds; sediment and new land are not.
+            (WATER, WATER_HAZY),
+            (WATER_HAZY, WATER),
+            (WATER, WATER_SILTY),
+            (WATER, SOIL),
         ]);
-        assert_eq!(c, vec![1.0, -1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            c,
+            vec![1.0, -1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0]
+        );
     }
 
     #[test]
@@ -278,6 +372,48 @@ mod tests {
         // shadows are dropped only beside a cloud (per patch).
         let (_, s) = run(&[(SOIL, ASPHALT)]);
         assert_eq!(s, vec![1.0]);
+    }
+
+    #[test]
+    fn clouds_are_opened_and_moated() {
+        // 9 x 6: a 3 x 3 date-2 cloud at rows 1-3, cols 1-3 with a ragged pixel at (4, 2);
+        // a lone date-1 cloud-like pixel at (1, 7) (a white roof); a 2 x 3 date-1 cloud
+        // cut by the bottom edge at rows 4-5, cols 6-8.
+        let (w, h) = (9, 6);
+        let mut c = vec![0f32; w * h];
+        for y in 1..4 {
+            for x in 1..4 {
+                c[y * w + x] = 1.0;
+            }
+        }
+        c[4 * w + 2] = 1.0;
+        c[w + 7] = -1.0;
+        for y in 4..6 {
+            for x in 6..9 {
+                c[y * w + x] = -1.0;
+            }
+        }
+        let moat = open_and_moat(&mut c, w, h);
+        let show = |f: &dyn Fn(usize) -> char| -> String {
+            (0..h)
+                .map(|y| (0..w).map(|x| f(y * w + x)).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let cl = show(&|i| match c[i] {
+            v if v > 0.0 => '+',
+            v if v < 0.0 => '-',
+            _ => '.',
+        });
+        let mo = show(&|i| if moat[i] { 'm' } else { '.' });
+        assert_eq!(
+            cl,
+            "........./.+++...../.+++...../.+++...../......---/......---"
+        );
+        assert_eq!(
+            mo,
+            "mmmmm..../m...m..../m...m..../m...mmmmm/mmmmmm.../.....m..."
+        );
     }
 
     #[test]

@@ -226,9 +226,15 @@ impl Drop for PairPlanes {
 }
 
 impl AutoSetup {
-    /// Halo (pixels) each window is read with.
+    /// Halo (pixels) each window is read with: the score's, and the cloud screen's reach
+    /// when it is on.
     pub fn halo(&self) -> usize {
-        self.neighbourhood.map_or(0, |n| n.halo())
+        let h = self.neighbourhood.map_or(0, |n| n.halo());
+        if self.screen.is_some() {
+            h.max(minewatch_detect::cloud::CLOUD_REACH)
+        } else {
+            h
+        }
     }
 }
 
@@ -250,6 +256,7 @@ fn with_halo(w: &Window, grid: &Grid, halo: usize) -> (Window, usize, usize) {
     )
 }
 
+/// Scores of window `w` read with `halo` pixels around it (at least the score's own).
 fn score(
     a: &DatedImage,
     b: &DatedImage,
@@ -257,8 +264,10 @@ fn score(
     model: Option<(&AutoModel, Neighbourhood)>,
     w: &Window,
     grid: &Grid,
+    halo: usize,
 ) -> Result<Scored, PipelineError> {
-    let (big, ox, oy) = with_halo(w, grid, model.map_or(0, |(_, n)| n.halo()));
+    let halo = halo.max(model.map_or(0, |(_, n)| n.halo()));
+    let (big, ox, oy) = with_halo(w, grid, halo);
     let planes = read_pair(a, b, roles, &big)?;
     let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
     let r2: Vec<&[f32]> = planes.t2.iter().map(|v| v.as_slice()).collect();
@@ -446,7 +455,7 @@ pub fn fit_pair(
     let scores: Vec<Vec<f64>> = blocks
         .par_iter()
         .map(|w| {
-            let sc = score(a, b, &roles, model.as_ref().zip(hood), w, grid)?;
+            let sc = score(a, b, &roles, model.as_ref().zip(hood), w, grid, 0)?;
             Ok(crop(&sc.score, &sc.big, sc.ox, sc.oy, w)
                 .into_iter()
                 .filter(|v| v.is_finite())
@@ -529,9 +538,60 @@ pub(crate) fn compute_window(
         setup.model.as_ref().zip(setup.neighbourhood),
         window,
         grid,
+        setup.halo(),
     )?;
     let mut out = WindowOut::recycled(window);
     crop_into(&planes.valid, &big, ox, oy, window, &mut out.valid_mask);
+    // Cloud and shadow flags on the halo window, so that opening the clouds and fencing
+    // them with their moat is exact for every inner pixel (CLOUD_REACH ≤ halo).
+    let flags = match (&setup.screen, &setup.model) {
+        (Some(sc), Some(m)) => {
+            let at = |r: BandRole| {
+                setup
+                    .roles
+                    .iter()
+                    .position(|x| *x == r)
+                    .expect("screened band")
+            };
+            let ix = ScreenBandsOwned([
+                at(BandRole::Blue),
+                at(BandRole::Green),
+                at(BandRole::Red),
+                at(BandRole::Nir),
+                at(BandRole::Swir1),
+            ]);
+            let common2: Vec<Vec<f32>> = planes
+                .t2
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
+                    p.iter().map(|v| *v * g + o).collect()
+                })
+                .collect();
+            let (mut c, mut sh) = (Vec::new(), Vec::new());
+            sc.flags(
+                &ix.of(&planes.t1),
+                &ix.of(&planes.t2),
+                &ix.of(&common2),
+                &planes.valid,
+                &mut c,
+                &mut sh,
+            );
+            let moat = minewatch_detect::cloud::open_and_moat(&mut c, big.width, big.height);
+            let moat = crop(&moat, &big, ox, oy, window);
+            for (v, m) in out.valid_mask.iter_mut().zip(&moat) {
+                if *m {
+                    *v = 0;
+                }
+            }
+            Some((
+                crop(&c, &big, ox, oy, window),
+                crop(&sh, &big, ox, oy, window),
+            ))
+        }
+        _ => None,
+    };
     let inner1: Vec<Vec<f32>> = planes
         .t1
         .iter()
@@ -545,7 +605,6 @@ pub(crate) fn compute_window(
     // The halo-sized planes are done with: free them before the kernel allocates.
     drop(planes);
     // Statistics and change types see date 2 on date 1's radiometric scale, as the score does.
-    let raw2 = setup.screen.is_some().then(|| inner2.clone());
     let mut inner2 = inner2;
     if let Some(m) = &setup.model {
         for (k, p) in inner2.iter_mut().enumerate() {
@@ -576,32 +635,12 @@ pub(crate) fn compute_window(
     for (m, &v) in out.mask.iter_mut().zip(score.iter()) {
         *m &= (v >= t && !setup.identical) as u8;
     }
-    match (&setup.screen, &raw2) {
-        (Some(sc), Some(raw2)) => {
-            let at = |r: BandRole| {
-                setup
-                    .roles
-                    .iter()
-                    .position(|x| *x == r)
-                    .expect("screened band")
-            };
-            let ix = ScreenBandsOwned([
-                at(BandRole::Blue),
-                at(BandRole::Green),
-                at(BandRole::Red),
-                at(BandRole::Nir),
-                at(BandRole::Swir1),
-            ]);
-            sc.flags(
-                &ix.of(&inner1),
-                &ix.of(raw2),
-                &ix.of(&inner2),
-                &out.valid_mask,
-                cloud,
-                shadow,
-            );
+    match flags {
+        Some((c, sh)) => {
+            *cloud = c;
+            *shadow = sh;
         }
-        _ => {
+        None => {
             cloud.clear();
             cloud.resize(window.len(), 0.0);
             shadow.clear();
@@ -609,6 +648,8 @@ pub(crate) fn compute_window(
         }
     }
     out.channels.append(&mut extra);
+    // Assessed pixels: data on both dates, not masked, not in a cloud's moat (the tile
+    // objects of a sharded run count the same from their state bytes).
     out.valid = out.valid_mask.iter().map(|&v| v as u64).sum();
     out.flagged = out.mask.iter().map(|&v| v as u64).sum();
     Ok(out)

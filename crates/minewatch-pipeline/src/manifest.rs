@@ -70,7 +70,7 @@ impl From<&Grid> for GridRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScreenedPatch {
     pub id: String,
-    /// `cloud` (or snow) or `cloud_shadow`.
+    /// `cloud` (or snow, or haze over water) or `cloud_shadow`.
     pub reason: &'static str,
     /// The date it was seen at: `before` or `after`.
     pub date: &'static str,
@@ -83,6 +83,8 @@ pub struct PairCounts {
     pub pair: String,
     pub before: PathBuf,
     pub after: PathBuf,
+    /// Assessed pixels: data on both dates, not masked by the user, not in the moat the
+    /// cloud screen puts around clouds.
     pub valid_pixels: u64,
     /// Pixels where every rule condition held.
     pub rule_pixels: u64,

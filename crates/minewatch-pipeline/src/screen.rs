@@ -1,8 +1,8 @@
-//! The patch-level half of the cloud and shadow screen (pixel tests in
-//! `minewatch_detect::cloud`): a patch that is mostly cloud at one date is dropped; a
-//! patch that is mostly shadow-like at one date is dropped only when a cloud patch of the
-//! same date lies within `SHADOW_REACH_M`, because darkening alone is also what new
-//! asphalt or a burnt field looks like.
+//! The patch-level half of the cloud and shadow screen (pixel tests, opening and moat in
+//! `minewatch_detect::cloud`): a patch that is mostly cloud (or haze over water) at one
+//! date is dropped; a patch that is mostly shadow-like at one date is dropped only when a
+//! cloud patch of the same date lies within `SHADOW_REACH_M`, because darkening alone is
+//! also what new asphalt or a burnt field looks like.
 
 use minewatch_detect::cloud::{PATCH_SHARE, SHADOW_REACH_M};
 use minewatch_detect::PatchPixels;
