@@ -1,6 +1,6 @@
 //! Criterion benches of the hot kernels: the per-window change kernel, the streaming
 //! sieve, streaming labelling, polygon tracing, the automatic score and the compaction of
-//! window outputs for the sweep. `cargo bench -p minewatch-benches`.
+//! window outputs for the sweep, and the cloud screen. `cargo bench -p minewatch-benches`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use minewatch_benches::{blob_mask, Stream};
@@ -136,6 +136,76 @@ fn auto_score(c: &mut Criterion) {
     g.finish();
 }
 
+/// The cloud screen of one halo window (518², the automatic method's 512 + 2 × 3): the
+/// per-pixel cloud / shadow / haze tests, then the opening and moat of the cloud flags.
+/// Values are reflectance × 10000; one pixel in 50 is cloud at date 2.
+fn cloud_screen(c: &mut Criterion) {
+    use minewatch_detect::cloud::{open_and_moat, Reflectance, Screen, ScreenBands};
+    let (w, h) = (518usize, 518usize);
+    let n = w * h;
+    let mut s = Stream::new(13);
+    let veg = [400.0, 700.0, 500.0, 3500.0, 1700.0];
+    let cloud = [4500.0, 4400.0, 4400.0, 4600.0, 3200.0];
+    let cloudy: Vec<bool> = (0..n).map(|i| (i / w / 8 + i % w / 8) % 50 == 0).collect();
+    let mut planes = |date: usize| -> Vec<Vec<f32>> {
+        (0..5)
+            .map(|b| {
+                (0..n)
+                    .map(|i| {
+                        let v = if date == 1 && cloudy[i] {
+                            cloud[b]
+                        } else {
+                            veg[b]
+                        };
+                        (v + 200.0 * s.unit()).round()
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (p1, p2) = (planes(0), planes(1));
+    let q1 = ScreenBands {
+        blue: &p1[0],
+        green: &p1[1],
+        red: &p1[2],
+        nir: &p1[3],
+        swir1: &p1[4],
+    };
+    let q2 = ScreenBands {
+        blue: &p2[0],
+        green: &p2[1],
+        red: &p2[2],
+        nir: &p2[3],
+        swir1: &p2[4],
+    };
+    let r = Reflectance {
+        scale: 1e-4,
+        offset: 0.0,
+    };
+    let screen = Screen {
+        before: r,
+        after: r,
+    };
+    let valid = vec![1u8; n];
+    let (mut cl, mut sh) = (Vec::new(), Vec::new());
+    let mut g = c.benchmark_group("cloud_screen");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("518x518_flags", |b| {
+        b.iter(|| {
+            screen.flags(&q1, &q2, &q2, &valid, &mut cl, &mut sh);
+            black_box(&cl);
+        })
+    });
+    screen.flags(&q1, &q2, &q2, &valid, &mut cl, &mut sh);
+    g.bench_function("518x518_open_and_moat", |b| {
+        b.iter(|| {
+            let mut c = cl.clone();
+            black_box(open_and_moat(&mut c, w, h));
+        })
+    });
+    g.finish();
+}
+
 /// A window's output made compact for the sweep (workers, once per window) and stitched
 /// back row by row (the sweep thread), with the peer rule's 2 channels and the automatic
 /// method's 5.
@@ -180,5 +250,5 @@ fn compact(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernel, sweeps, auto_score, compact);
+criterion_group!(benches, kernel, sweeps, auto_score, compact, cloud_screen);
 criterion_main!(benches);

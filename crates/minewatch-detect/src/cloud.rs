@@ -173,6 +173,12 @@ impl Screen {
         shadow_out: &mut Vec<f32>,
     ) {
         let n = valid.len();
+        // Every plane holds the window: stated once, so the loop's indexing needs no checks.
+        for b in [t1, t2, t2_common] {
+            for p in [b.blue, b.green, b.red, b.nir, b.swir1] {
+                assert!(p.len() >= n, "screen planes shorter than the window");
+            }
+        }
         cloud_out.clear();
         shadow_out.clear();
         cloud_out.reserve(n);
@@ -213,6 +219,46 @@ impl Screen {
 /// A window needs this much halo for the flags of its inner pixels to be exact.
 pub const CLOUD_REACH: usize = 3;
 
+/// Separable 3 × 3 minimum (`ERODE`) or maximum of a 0/1 indicator over a `w` × `h` plane;
+/// past the edge the indicator counts as 1 for the minimum and 0 for the maximum. Rows are
+/// combined whole (the loops vectorise).
+fn pass3<const ERODE: bool>(src: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let op = |a: u8, b: u8| if ERODE { a & b } else { a | b };
+    let edge = ERODE as u8;
+    let mut rows = vec![0u8; src.len()];
+    for (s, d) in src.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        for x in 0..w {
+            let l = if x > 0 { s[x - 1] } else { edge };
+            let r = if x + 1 < w { s[x + 1] } else { edge };
+            d[x] = op(op(l, s[x]), r);
+        }
+    }
+    let mut out = vec![0u8; src.len()];
+    let edge_row = vec![edge; w];
+    for y in 0..h {
+        let up = if y > 0 {
+            &rows[(y - 1) * w..y * w]
+        } else {
+            &edge_row[..]
+        };
+        let down = if y + 1 < h {
+            &rows[(y + 1) * w..(y + 2) * w]
+        } else {
+            &edge_row[..]
+        };
+        let mid = &rows[y * w..(y + 1) * w];
+        for (((o, &u), &m), &d) in out[y * w..(y + 1) * w]
+            .iter_mut()
+            .zip(up)
+            .zip(mid)
+            .zip(down)
+        {
+            *o = op(op(u, m), d);
+        }
+    }
+    out
+}
+
 /// Clean the cloud flags and fence them. An opening (3 × 3 erosion, then dilation) keeps
 /// clouds and drops isolated cloud-like pixels (a white roof here and there is not a
 /// cloud); then the one-pixel moat around what is left is returned, for every pixel, to
@@ -223,29 +269,12 @@ pub const CLOUD_REACH: usize = 3;
 /// inside the plane's edge; past the edge, pixels count as cloud for the erosion (a
 /// cloud cut by the scene's edge is not eaten away).
 pub fn open_and_moat(cloud: &mut [f32], w: usize, h: usize) -> Vec<bool> {
-    // Separable 3 × 3 max (or min, for the erosion) of an indicator.
     let pass = |src: &[u8], erode: bool| -> Vec<u8> {
-        let at = |v: &[u8], x: isize, y: isize| -> u8 {
-            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-                return erode as u8;
-            }
-            v[y as usize * w + x as usize]
-        };
-        let mut rows = vec![0u8; src.len()];
-        for y in 0..h as isize {
-            for x in 0..w as isize {
-                let (a, b, c) = (at(src, x - 1, y), at(src, x, y), at(src, x + 1, y));
-                rows[y as usize * w + x as usize] = if erode { a & b & c } else { a | b | c };
-            }
+        if erode {
+            pass3::<true>(src, w, h)
+        } else {
+            pass3::<false>(src, w, h)
         }
-        let mut out = vec![0u8; src.len()];
-        for y in 0..h as isize {
-            for x in 0..w as isize {
-                let (a, b, c) = (at(&rows, x, y - 1), at(&rows, x, y), at(&rows, x, y + 1));
-                out[y as usize * w + x as usize] = if erode { a & b & c } else { a | b | c };
-            }
-        }
-        out
     };
     let pos: Vec<u8> = cloud.iter().map(|&v| (v > 0.0) as u8).collect();
     let any: Vec<u8> = cloud.iter().map(|&v| (v != 0.0) as u8).collect();
