@@ -164,20 +164,8 @@ fn cloud_screen(c: &mut Criterion) {
             .collect()
     };
     let (p1, p2) = (planes(0), planes(1));
-    let q1 = ScreenBands {
-        blue: &p1[0],
-        green: &p1[1],
-        red: &p1[2],
-        nir: &p1[3],
-        swir1: &p1[4],
-    };
-    let q2 = ScreenBands {
-        blue: &p2[0],
-        green: &p2[1],
-        red: &p2[2],
-        nir: &p2[3],
-        swir1: &p2[4],
-    };
+    let q1 = ScreenBands::select(&p1, [0, 1, 2, 3, 4]);
+    let q2 = ScreenBands::select(&p2, [0, 1, 2, 3, 4]);
     let r = Reflectance {
         scale: 1e-4,
         offset: 0.0,

@@ -77,6 +77,20 @@ pub struct ScreenBands<'a> {
     pub swir1: &'a [f32],
 }
 
+impl<'a> ScreenBands<'a> {
+    /// Blue, green, red, NIR and SWIR1 taken from `planes` at the positions `at`.
+    pub fn select(planes: &'a [Vec<f32>], at: [usize; 5]) -> Self {
+        let [b, g, r, n, s] = at;
+        Self {
+            blue: &planes[b],
+            green: &planes[g],
+            red: &planes[r],
+            nir: &planes[n],
+            swir1: &planes[s],
+        }
+    }
+}
+
 /// The screen of one pair: each date's scale to reflectance.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Screen {
@@ -321,13 +335,7 @@ mod tests {
     const ASPHALT: [f32; 5] = [0.08, 0.09, 0.10, 0.12, 0.14];
 
     fn bands(p: &[Vec<f32>]) -> ScreenBands<'_> {
-        ScreenBands {
-            blue: &p[0],
-            green: &p[1],
-            red: &p[2],
-            nir: &p[3],
-            swir1: &p[4],
-        }
+        ScreenBands::select(p, [0, 1, 2, 3, 4])
     }
 
     fn run(pairs: &[([f32; 5], [f32; 5])]) -> (Vec<f32>, Vec<f32>) {

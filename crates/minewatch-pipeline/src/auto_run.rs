@@ -498,22 +498,6 @@ pub fn fit_pair(
     })
 }
 
-/// Positions of blue, green, red, NIR and SWIR1 among a setup's roles.
-struct ScreenBandsOwned([usize; 5]);
-
-impl ScreenBandsOwned {
-    fn of<'a>(&self, p: &'a [Vec<f32>]) -> ScreenBands<'a> {
-        let [b, g, r, n, s] = self.0;
-        ScreenBands {
-            blue: &p[b],
-            green: &p[g],
-            red: &p[r],
-            nir: &p[n],
-            swir1: &p[s],
-        }
-    }
-}
-
 /// One window of the automatic method: mask = score ≥ threshold; channels = the kernel's
 /// statistic channels, then the score, the cloud flags and the shadow flags
 /// ([`AUTO_CHANNELS`]).
@@ -553,13 +537,13 @@ pub(crate) fn compute_window(
                     .position(|x| *x == r)
                     .expect("screened band")
             };
-            let ix = ScreenBandsOwned([
+            let ix = [
                 at(BandRole::Blue),
                 at(BandRole::Green),
                 at(BandRole::Red),
                 at(BandRole::Nir),
                 at(BandRole::Swir1),
-            ]);
+            ];
             let common2: Vec<Vec<f32>> = planes
                 .t2
                 .iter()
@@ -571,9 +555,9 @@ pub(crate) fn compute_window(
                 .collect();
             let (mut c, mut sh) = (Vec::new(), Vec::new());
             sc.flags(
-                &ix.of(&planes.t1),
-                &ix.of(&planes.t2),
-                &ix.of(&common2),
+                &ScreenBands::select(&planes.t1, ix),
+                &ScreenBands::select(&planes.t2, ix),
+                &ScreenBands::select(&common2, ix),
                 &planes.valid,
                 &mut c,
                 &mut sh,
@@ -588,6 +572,7 @@ pub(crate) fn compute_window(
             Some((
                 crop(&c, &big, ox, oy, window),
                 crop(&sh, &big, ox, oy, window),
+                common2,
             ))
         }
         _ => None,
@@ -597,21 +582,33 @@ pub(crate) fn compute_window(
         .iter()
         .map(|p| crop(p, &big, ox, oy, window))
         .collect();
-    let inner2: Vec<Vec<f32>> = planes
-        .t2
-        .iter()
-        .map(|p| crop(p, &big, ox, oy, window))
-        .collect();
+    // Statistics and change types see date 2 on date 1's radiometric scale, as the score
+    // does; the screen has normalised the halo window already.
+    let (flags, inner2) = match flags {
+        Some((c, sh, common2)) => {
+            let inner2 = common2
+                .iter()
+                .map(|p| crop(p, &big, ox, oy, window))
+                .collect();
+            (Some((c, sh)), inner2)
+        }
+        None => {
+            let mut inner2: Vec<Vec<f32>> = planes
+                .t2
+                .iter()
+                .map(|p| crop(p, &big, ox, oy, window))
+                .collect();
+            if let Some(m) = &setup.model {
+                for (k, p) in inner2.iter_mut().enumerate() {
+                    let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
+                    p.iter_mut().for_each(|v| *v = *v * g + o);
+                }
+            }
+            (None, inner2)
+        }
+    };
     // The halo-sized planes are done with: free them before the kernel allocates.
     drop(planes);
-    // Statistics and change types see date 2 on date 1's radiometric scale, as the score does.
-    let mut inner2 = inner2;
-    if let Some(m) = &setup.model {
-        for (k, p) in inner2.iter_mut().enumerate() {
-            let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
-            p.iter_mut().for_each(|v| *v = *v * g + o);
-        }
-    }
     let (mut q1, mut q2) = (Planes::default(), Planes::default());
     for (k, r) in setup.roles.iter().enumerate() {
         q1.set(*r, &inner1[k]);
