@@ -6,7 +6,9 @@
 //! is shared too: a second caller waits for it instead of reading the file again (a run
 //! starts hashing for its fingerprint and its detect stage at the same time). Records
 //! written by [`save_records`] and read back by [`load_records`] carry hashes between
-//! processes (shards → merge); one whose file's size or time changed is ignored.
+//! processes (shards → merge); one whose file's size or time changed is ignored. Across
+//! runs, the per-user cache of [`crate::hash_cache`] spares rereading unchanged files;
+//! [`from_cache`] tells a manifest which hashes came from it.
 
 use crate::error::PipelineError;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,18 @@ enum Failure {
 }
 
 static HASHES: Mutex<Option<HashMap<HashKey, Cell>>> = Mutex::new(None);
+/// Canonical paths whose hash this process took from the per-user cache.
+static CACHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Whether the hash this process has for `path` came from the per-user cache
+/// ([`crate::hash_cache`]) rather than from reading the file.
+pub fn from_cache(path: &Path) -> bool {
+    let p = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    CACHED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&p)
+}
 
 fn key_of(path: &Path) -> std::io::Result<(std::fs::File, HashKey)> {
     let f = std::fs::File::open(path)?;
@@ -65,6 +79,21 @@ pub fn sha256(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), Pipelin
     let (mut f, key) = key_of(path).map_err(|e| PipelineError::Input(msg(e)))?;
     let c = cell(&key);
     let got = c.get_or_init(|| {
+        let cache = crate::hash_cache::dir();
+        let before = f
+            .metadata()
+            .ok()
+            .and_then(|m| crate::hash_cache::Identity::of(&m));
+        if let (Some(dir), Some(id)) = (&cache, &before) {
+            if let Some(hex) = crate::hash_cache::lookup(dir, &key.0, id) {
+                let mut c = CACHED.lock().unwrap_or_else(|e| e.into_inner());
+                if !c.contains(&key.0) {
+                    c.push(key.0.clone());
+                }
+                return Ok(hex);
+            }
+        }
+        let started = crate::hash_cache::now_ns();
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut n = 0u64;
@@ -86,7 +115,17 @@ pub fn sha256(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), Pipelin
                 path.display()
             )));
         }
-        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        if let (Some(dir), Some(before)) = (&cache, &before) {
+            let after = f
+                .metadata()
+                .ok()
+                .and_then(|m| crate::hash_cache::Identity::of(&m));
+            if let Some(after) = after {
+                crate::hash_cache::store(dir, &key.0, before, &after, started, &hex);
+            }
+        }
+        Ok(hex)
     });
     match got {
         Ok(hex) => Ok((key.1, hex.clone())),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod eval_run;
 pub mod file_hash;
 pub mod georef;
+pub mod hash_cache;
 pub mod inputs;
 pub mod manifest;
 pub mod overlay_run;

@@ -16,6 +16,10 @@ pub struct InputRecord {
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
+    /// The hash came from the per-user cache of an earlier read of this very file
+    /// (same path, size, inode and times; `MINEWATCH_HASH_CACHE=off` rereads every file).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sha256_from_cache: bool,
     pub date: String,
     pub date_source: minewatch_raster::DateSource,
     pub profile: String,
@@ -33,6 +37,7 @@ impl InputRecord {
             decode: img.info.decode.clone(),
             aligned: img.aligned,
             bytes,
+            sha256_from_cache: crate::file_hash::from_cache(&img.source),
             sha256,
             date: img.info.date.to_string(),
             date_source: img.info.date_source,
