@@ -207,6 +207,64 @@ fn nan_pixels_in_float_inputs_never_become_change() {
     }
 }
 
+/// Zero fill in an integer file without a nodata tag (a scene edge, the outside of a clipped
+/// scene) is no observation: on the real Nanjing clip, a block of zeros in every band of
+/// date 2 is neither assessed nor a patch.
+#[test]
+fn zero_fill_without_a_nodata_tag_never_becomes_change() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t1 = fixture("real/nanjing_L5TM_20000503_clip400.tif");
+    let t2 = dir.path().join("nanjing_20020712_filled.tif");
+    translate(&[], &fixture("real/nanjing_L5TM_20020712_clip400.tif"), &t2);
+    let (r0, c0, side) = (180usize, 200usize, 40usize);
+    {
+        let ds = open_update(&t2);
+        for band in 1..=6 {
+            let mut b = ds.rasterband(band).unwrap();
+            b.write(
+                (c0 as isize, r0 as isize),
+                (side, side),
+                &mut gdal::raster::Buffer::new((side, side), vec![0u8; side * side]),
+            )
+            .unwrap();
+        }
+    }
+    let orig = dir.path().join("orig");
+    let filled = dir.path().join("filled");
+    let a = detect(&[
+        s(&t1),
+        s(&fixture("real/nanjing_L5TM_20020712_clip400.tif")),
+        "--out",
+        s(&orig),
+    ]);
+    let b = detect(&[s(&t1), s(&t2), "--out", s(&filled)]);
+    assert_eq!(a["pairs"][0]["valid_pixels"], 400 * 400);
+    assert_eq!(b["pairs"][0]["valid_pixels"], 400 * 400 - side * side);
+    // Left as data, the block would be one patch of at least its own 1,600 pixels; as
+    // fill, the patches elsewhere barely move (the threshold's sample lost the block).
+    let total = |out: &std::path::Path| -> i64 {
+        csv_rows(&out.join("patches.csv"))
+            .iter()
+            .map(|r| r["pixels"].parse::<i64>().unwrap())
+            .sum()
+    };
+    let (ta, tb) = (total(&orig), total(&filled));
+    assert!((tb - ta).abs() < 200, "patch pixels {ta} -> {tb}");
+    for r in csv_rows(&filled.join("patches.csv")) {
+        let (row, col): (usize, usize) = (
+            r["first_row"].parse().unwrap(),
+            r["first_col"].parse().unwrap(),
+        );
+        assert!(
+            !((r0..r0 + side).contains(&row) && (c0..c0 + side).contains(&col)),
+            "a patch starts inside the fill: {r:?}"
+        );
+    }
+}
+
 /// The misregistration tolerance is about 20 m on the ground whatever the grid: two pixels
 /// on Sentinel-2's 10 m (in UTM or in degrees), one on Landsat's 30 m.
 #[test]

@@ -2,7 +2,7 @@
 //! validity mask. Datasets are cached per thread (GDAL handles are `Send`, not `Sync`).
 
 use crate::error::RasterError;
-use crate::image::{open, ImageInfo};
+use crate::image::{open, BandInfo, ImageInfo};
 use gdal::Dataset;
 use minewatch_core::{BandRole, SensorProfile, Window};
 use std::cell::RefCell;
@@ -79,7 +79,8 @@ impl WindowBands {
     }
 }
 
-/// Read `roles` of `image` in `window`. Pixels equal to a band's nodata clear `valid`;
+/// Read `roles` of `image` in `window`. Pixels equal to a band's nodata, and zero fill in
+/// untagged integer files ([`finish_planes`]), clear `valid`;
 /// scale and offset are applied only when the file carries them, so raw integer values
 /// stay exact.
 pub fn read_window(
@@ -96,14 +97,11 @@ pub fn read_window(
             .collect();
         let mut planes: Vec<Vec<f32>> = roles.iter().map(|_| take_plane(window.len())).collect();
         direct.read(window, &samples, &mut planes)?;
-        let mut out = WindowBands {
-            planes: Vec::with_capacity(roles.len()),
-        };
-        for ((role, mut buf), s) in roles.iter().zip(planes).zip(samples) {
-            finish_plane(&image.bands[s], &mut buf, valid);
-            out.planes.push((*role, buf));
-        }
-        return Ok(out);
+        let infos: Vec<&BandInfo> = samples.iter().map(|s| &image.bands[*s]).collect();
+        finish_planes(&infos, &mut planes, valid);
+        return Ok(WindowBands {
+            planes: roles.iter().copied().zip(planes).collect(),
+        });
     }
     HANDLES.with(|cell| {
         let mut handles = cell.borrow_mut();
@@ -112,9 +110,8 @@ pub fn read_window(
             handles.insert(image.path.clone(), ds);
         }
         let ds = &handles[&image.path];
-        let mut out = WindowBands {
-            planes: Vec::with_capacity(roles.len()),
-        };
+        let mut planes = Vec::with_capacity(roles.len());
+        let mut infos = Vec::with_capacity(roles.len());
         for &role in roles {
             let band_no = profile.band(role).expect("profile checked before reading");
             let info = &image.bands[band_no - 1];
@@ -134,19 +131,48 @@ pub fn read_window(
                 None,
             )
             .map_err(|e| err(e.to_string()))?;
-            finish_plane(info, &mut buf, valid);
-            out.planes.push((role, buf));
+            planes.push(buf);
+            infos.push(info);
         }
-        Ok(out)
+        finish_planes(&infos, &mut planes, valid);
+        Ok(WindowBands {
+            planes: roles.iter().copied().zip(planes).collect(),
+        })
     })
 }
 
+/// Nodata and fill into the validity mask, then scale and offset where the file has them.
+///
+/// Fill without a nodata tag: a pixel that is 0 in every band read is no observation when
+/// all those bands are integers and none declares a nodata value. Zero is the fill of
+/// Sentinel-2 L1C/L2A, Landsat and GF products (swath edges, scene corners, the area
+/// outside a reprojected or clipped scene), files exported without their tag keep it,
+/// and no land surface is 0 in every band; left as data, the edge of a scene would
+/// become a change patch along its whole length.
+fn finish_planes(infos: &[&BandInfo], planes: &mut [Vec<f32>], valid: &mut [u8]) {
+    let untagged_integers =
+        planes.len() >= 2 && infos.iter().all(|i| i.nodata.is_none() && !is_float(i));
+    if untagged_integers {
+        for (p, ok) in valid.iter_mut().enumerate() {
+            if *ok != 0 && planes.iter().all(|b| b[p] == 0.0) {
+                *ok = 0;
+            }
+        }
+    }
+    for (info, buf) in infos.iter().zip(planes.iter_mut()) {
+        finish_plane(info, buf, valid);
+    }
+}
+
+fn is_float(info: &BandInfo) -> bool {
+    info.data_type.starts_with("Float") || info.data_type.starts_with("CFloat")
+}
+
 /// Nodata into the validity mask, then scale and offset when the file carries them.
-fn finish_plane(info: &crate::image::BandInfo, buf: &mut [f32], valid: &mut [u8]) {
+fn finish_plane(info: &BandInfo, buf: &mut [f32], valid: &mut [u8]) {
     // Non-finite values (NaN fill in float files without a nodata tag) are never data;
     // integer bands cannot hold them, so they skip the pass unless a nodata value is set.
-    let float = info.data_type.starts_with("Float") || info.data_type.starts_with("CFloat");
-    match (info.nodata.map(|v| v as f32), float) {
+    match (info.nodata.map(|v| v as f32), is_float(info)) {
         (Some(nd), _) => {
             for (v, ok) in buf.iter().zip(valid.iter_mut()) {
                 if !v.is_finite() || *v == nd {
