@@ -313,25 +313,31 @@ fn score_window_impl(
     // that covers both neighbourhoods of every pixel. Each pixel's candidates, and the
     // order in which components are summed, do not depend on where the window lies, so
     // scores are bit-identical for any window; rows of one offset vectorise.
+    // Row by row, all offsets of a row before the next: the rows in play (one of `u`,
+    // 2r + 1 of `v`, `b2`) stay in cache, where offset by offset over whole planes
+    // streamed every plane through memory (2r + 1)² times. A minimum does not depend on
+    // the order of its candidates (`f32::min` skips a NaN candidate whichever comes
+    // first, and a sum of squares is never −0), so the scores are bit-identical to the
+    // offset-by-offset order's.
     let r = hood.match_radius as i64;
     let (mut b1, mut b2) = (vec![f32::INFINITY; n], vec![f32::INFINITY; n]);
     let mut d = vec![0f32; w];
-    for dy in -r..=r {
-        for dx in -r..=r {
-            // Rows y with y + dy inside, columns x with x + dx inside.
-            let (y0, y1) = (
-                (-dy).max(0) as usize,
-                (h as i64 - dy.max(0)).max(0) as usize,
-            );
-            let (x0, x1) = (
-                (-dx).max(0) as usize,
-                (w as i64 - dx.max(0)).max(0) as usize,
-            );
-            if x0 >= x1 {
+    for y in 0..h {
+        for dy in -r..=r {
+            let yq = y as i64 + dy;
+            if yq < 0 || yq >= h as i64 {
                 continue;
             }
-            let len = x1 - x0;
-            for y in y0..y1 {
+            for dx in -r..=r {
+                // Columns x with x + dx inside.
+                let (x0, x1) = (
+                    (-dx).max(0) as usize,
+                    (w as i64 - dx.max(0)).max(0) as usize,
+                );
+                if x0 >= x1 {
+                    continue;
+                }
+                let len = x1 - x0;
                 let pp = y * w + x0;
                 let qq = ((y as i64 + dy) * w as i64 + x0 as i64 + dx) as usize;
                 let dd = &mut d[..len];
