@@ -166,14 +166,7 @@ fn cloud_screen(c: &mut Criterion) {
     let (p1, p2) = (planes(0), planes(1));
     let q1 = ScreenBands::select(&p1, [0, 1, 2, 3, 4]);
     let q2 = ScreenBands::select(&p2, [0, 1, 2, 3, 4]);
-    let r = Reflectance {
-        scale: 1e-4,
-        offset: 0.0,
-    };
-    let screen = Screen {
-        before: r,
-        after: r,
-    };
+    let screen = Screen::both(Reflectance::TIMES_10000);
     let valid = vec![1u8; n];
     let (mut cl, mut sh) = (Vec::new(), Vec::new());
     let mut g = c.benchmark_group("cloud_screen");

@@ -67,6 +67,20 @@ pub struct Reflectance {
     pub offset: f64,
 }
 
+impl Reflectance {
+    /// Values already in reflectance.
+    pub const UNIT: Self = Self {
+        scale: 1.0,
+        offset: 0.0,
+    };
+    /// Reflectance × 10000, the Sentinel-2 L1C / L2A convention (before the offset of
+    /// processing baseline 04.00).
+    pub const TIMES_10000: Self = Self {
+        scale: 1e-4,
+        offset: 0.0,
+    };
+}
+
 /// One date's planes for the screen (same length each).
 #[derive(Clone, Copy)]
 pub struct ScreenBands<'a> {
@@ -96,6 +110,16 @@ impl<'a> ScreenBands<'a> {
 pub struct Screen {
     pub before: Reflectance,
     pub after: Reflectance,
+}
+
+impl Screen {
+    /// Both dates on the same scale.
+    pub fn both(r: Reflectance) -> Self {
+        Self {
+            before: r,
+            after: r,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -314,10 +338,7 @@ pub fn open_and_moat(cloud: &mut [f32], w: usize, h: usize) -> Vec<bool> {
 mod tests {
     use super::*;
 
-    const UNIT: Reflectance = Reflectance {
-        scale: 1.0,
-        offset: 0.0,
-    };
+    const UNIT: Reflectance = Reflectance::UNIT;
 
     /// Spectra (blue, green, red, NIR, SWIR1) in reflectance.
     const VEG: [f32; 5] = [0.04, 0.07, 0.05, 0.35, 0.17];
@@ -347,10 +368,7 @@ mod tests {
         };
         let p1: Vec<Vec<f32>> = (0..5).map(|k| band(0, k)).collect();
         let p2: Vec<Vec<f32>> = (0..5).map(|k| band(1, k)).collect();
-        let s = Screen {
-            before: UNIT,
-            after: UNIT,
-        };
+        let s = Screen::both(UNIT);
         let (mut c, mut sh) = (Vec::new(), Vec::new());
         let valid = vec![1u8; pairs.len()];
         s.flags(
@@ -464,14 +482,7 @@ mod tests {
         let p2: Vec<Vec<f32>> = (0..5)
             .map(|k| pairs.iter().map(|p| p.1[k]).collect())
             .collect();
-        let r = Reflectance {
-            scale: 1e-4,
-            offset: 0.0,
-        };
-        let s = Screen {
-            before: r,
-            after: r,
-        };
+        let s = Screen::both(Reflectance::TIMES_10000);
         let (mut c, mut sh) = (Vec::new(), Vec::new());
         s.flags(
             &bands(&p1),

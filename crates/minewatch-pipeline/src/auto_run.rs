@@ -84,10 +84,7 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance
         .collect();
     // The reader has applied the file's own scale and offset: values are physical.
     if !used.is_empty() && used.iter().all(|b| b.scale != 1.0 || b.offset != 0.0) {
-        return Ok(Reflectance {
-            scale: 1.0,
-            offset: 0.0,
-        });
+        return Ok(Reflectance::UNIT);
     }
     // The file states its quantification (the Sentinel-2 convention).
     if let Some((q, add)) = img.info.quantification {
@@ -109,10 +106,7 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance
             "sentinel2" | "sentinel2-l2a" | "bgrns"
         )
     {
-        return Ok(Reflectance {
-            scale: 1e-4,
-            offset: 0.0,
-        });
+        return Ok(Reflectance::TIMES_10000);
     }
     Err(format!(
         "{}: digital numbers of unknown scale (profile {}, no QUANTIFICATION_VALUE or band scale in the file); give reflectance_scale in the params file to screen clouds",
@@ -526,10 +520,24 @@ pub(crate) fn compute_window(
     )?;
     let mut out = WindowOut::recycled(window);
     crop_into(&planes.valid, &big, ox, oy, window, &mut out.valid_mask);
+    // Statistics, change types and the screen see date 2 on date 1's radiometric scale,
+    // as the score does: normalised once, on the halo window.
+    let norm2: Option<Vec<Vec<f32>>> = setup.model.as_ref().map(|m| {
+        planes
+            .t2
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
+                p.iter().map(|v| *v * g + o).collect()
+            })
+            .collect()
+    });
+    let t2n: &[Vec<f32>] = norm2.as_deref().unwrap_or(&planes.t2);
     // Cloud and shadow flags on the halo window, so that opening the clouds and fencing
     // them with their moat is exact for every inner pixel (CLOUD_REACH ≤ halo).
     let flags = match (&setup.screen, &setup.model) {
-        (Some(sc), Some(m)) => {
+        (Some(sc), Some(_)) => {
             let at = |r: BandRole| {
                 setup
                     .roles
@@ -544,20 +552,11 @@ pub(crate) fn compute_window(
                 at(BandRole::Nir),
                 at(BandRole::Swir1),
             ];
-            let common2: Vec<Vec<f32>> = planes
-                .t2
-                .iter()
-                .enumerate()
-                .map(|(k, p)| {
-                    let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
-                    p.iter().map(|v| *v * g + o).collect()
-                })
-                .collect();
             let (mut c, mut sh) = (Vec::new(), Vec::new());
             sc.flags(
                 &ScreenBands::select(&planes.t1, ix),
                 &ScreenBands::select(&planes.t2, ix),
-                &ScreenBands::select(&common2, ix),
+                &ScreenBands::select(t2n, ix),
                 &planes.valid,
                 &mut c,
                 &mut sh,
@@ -572,7 +571,6 @@ pub(crate) fn compute_window(
             Some((
                 crop(&c, &big, ox, oy, window),
                 crop(&sh, &big, ox, oy, window),
-                common2,
             ))
         }
         _ => None,
@@ -582,31 +580,8 @@ pub(crate) fn compute_window(
         .iter()
         .map(|p| crop(p, &big, ox, oy, window))
         .collect();
-    // Statistics and change types see date 2 on date 1's radiometric scale, as the score
-    // does; the screen has normalised the halo window already.
-    let (flags, inner2) = match flags {
-        Some((c, sh, common2)) => {
-            let inner2 = common2
-                .iter()
-                .map(|p| crop(p, &big, ox, oy, window))
-                .collect();
-            (Some((c, sh)), inner2)
-        }
-        None => {
-            let mut inner2: Vec<Vec<f32>> = planes
-                .t2
-                .iter()
-                .map(|p| crop(p, &big, ox, oy, window))
-                .collect();
-            if let Some(m) = &setup.model {
-                for (k, p) in inner2.iter_mut().enumerate() {
-                    let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
-                    p.iter_mut().for_each(|v| *v = *v * g + o);
-                }
-            }
-            (None, inner2)
-        }
-    };
+    let inner2: Vec<Vec<f32>> = t2n.iter().map(|p| crop(p, &big, ox, oy, window)).collect();
+    drop(norm2);
     // The halo-sized planes are done with: free them before the kernel allocates.
     drop(planes);
     let (mut q1, mut q2) = (Planes::default(), Planes::default());
