@@ -463,3 +463,55 @@ fn digital_numbers_of_unknown_scale_are_not_screened() {
         .to_string();
     assert!(why.contains("implausible"), "{why}");
 }
+
+/// A scene whose only valid ground lies outside the evenly spread sample blocks (the last
+/// of 7 × 7 blocks of 256 px, which the 48 sampled blocks miss): the fit falls back to
+/// every block of the scene (read again in each pass instead of held), fits on that
+/// ground alone and finds the change planted there.
+#[test]
+fn a_footprint_between_the_sample_blocks_is_still_fitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, keep) = (1792usize, 1536usize);
+    let [t1, t2] = synth_pair(dir.path(), n, n, 47);
+    // Zero fill in every band of date 1 (no nodata tag: zero fill is no observation)
+    // everywhere except the bottom-right block, from (1536, 1536).
+    {
+        let ds = open_update(&t1);
+        for band in 1..=5 {
+            let mut b = ds.rasterband(band).unwrap();
+            b.write(
+                (0, 0),
+                (n, keep),
+                &mut gdal::raster::Buffer::new((n, keep), vec![0u16; n * keep]),
+            )
+            .unwrap();
+            b.write(
+                (0, keep as isize),
+                (keep, n - keep),
+                &mut gdal::raster::Buffer::new((keep, n - keep), vec![0u16; keep * (n - keep)]),
+            )
+            .unwrap();
+        }
+    }
+    let out = dir.path().join("o");
+    let summary = detect(&[s(&t1), s(&t2), "--out", s(&out), "--threads", "2"]);
+    let corner = ((n - keep) * (n - keep)) as u64;
+    assert_eq!(summary["pairs"][0]["valid_pixels"], corner, "{summary}");
+    let m = manifest(&out);
+    let auto = &m["pairs"][0]["auto"];
+    assert_eq!(auto["sample_blocks"], 49, "every block is sampled: {auto}");
+    let fitted = auto["fit_pixels"].as_u64().unwrap();
+    assert!(fitted > 1000 && fitted <= corner, "{auto}");
+    let rows = csv_rows(&out.join("patches.csv"));
+    assert!(!rows.is_empty(), "the corner's planted pits are found");
+    for r in &rows {
+        let (row, col): (usize, usize) = (
+            r["first_row"].parse().unwrap(),
+            r["first_col"].parse().unwrap(),
+        );
+        assert!(
+            row >= keep && col >= keep,
+            "a patch outside the footprint: {r:?}"
+        );
+    }
+}

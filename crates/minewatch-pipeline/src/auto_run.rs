@@ -263,9 +263,26 @@ fn score(
     let halo = halo.max(model.map_or(0, |(_, n)| n.halo()));
     let (big, ox, oy) = with_halo(w, grid, halo);
     let planes = read_pair(a, b, roles, &big)?;
+    let mut score = Vec::new();
+    score_planes(&planes, model, &big, &mut score);
+    Ok(Scored {
+        score,
+        big,
+        ox,
+        oy,
+        planes,
+    })
+}
+
+/// The score of planes read for window `big` (its halo included).
+fn score_planes(
+    planes: &PairPlanes,
+    model: Option<(&AutoModel, Neighbourhood)>,
+    big: &Window,
+    score: &mut Vec<f32>,
+) {
     let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
     let r2: Vec<&[f32]> = planes.t2.iter().map(|v| v.as_slice()).collect();
-    let mut score = Vec::new();
     match model {
         Some((m, hood)) => score_window(
             m,
@@ -275,17 +292,87 @@ fn score(
             &planes.valid,
             big.width,
             big.height,
-            &mut score,
+            score,
         ),
-        None => cva_window(&r1, &r2, &planes.valid, &mut score),
+        None => cva_window(&r1, &r2, &planes.valid, score),
     }
-    Ok(Scored {
-        score,
-        big,
-        ox,
-        oy,
-        planes,
-    })
+}
+
+/// A sample block read with the halo its score needs: the planes of the grown window
+/// `big` and the block's offset in it.
+struct SampleBlock {
+    w: Window,
+    big: Window,
+    ox: usize,
+    oy: usize,
+    planes: PairPlanes,
+}
+
+impl SampleBlock {
+    /// Indices (in `big`) of the block's own pixels, in raster order.
+    fn inner(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.w.height).flat_map(move |r| {
+            let s = (self.oy + r) * self.big.width + self.ox;
+            s..s + self.w.width
+        })
+    }
+
+    /// Free the planes now (not into this thread's spare pool: a pool sized for window
+    /// planes would keep up to 16 of these after the fit).
+    fn discard(mut self) {
+        self.planes.t1.clear();
+        self.planes.t2.clear();
+    }
+}
+
+/// Where the fit's three passes over the sample blocks (count, sample, score) get their
+/// planes: the 48 evenly spread blocks are read once and held (5 bands of two dates on
+/// 262² grown blocks: ~130 MB, freed before the first window, below the window phase's
+/// peak); when a small footprint makes every block of the scene a sample block, each pass
+/// reads them again instead, so memory stays bounded by a block per thread.
+enum SampleSource {
+    Held(Vec<SampleBlock>),
+    Streamed(Vec<Window>),
+}
+
+impl SampleSource {
+    fn len(&self) -> usize {
+        match self {
+            Self::Held(b) => b.len(),
+            Self::Streamed(w) => w.len(),
+        }
+    }
+
+    /// `f` on every block, in block order, in parallel.
+    fn map<T: Send>(
+        &self,
+        read: &(dyn Fn(&Window) -> Result<SampleBlock, PipelineError> + Sync),
+        f: impl Fn(usize, &SampleBlock) -> T + Sync + Send,
+    ) -> Result<Vec<T>, PipelineError> {
+        match self {
+            Self::Held(blocks) => Ok(blocks
+                .par_iter()
+                .enumerate()
+                .map(|(k, b)| f(k, b))
+                .collect()),
+            Self::Streamed(ws) => ws
+                .par_iter()
+                .enumerate()
+                .map(|(k, w)| {
+                    let b = read(w)?;
+                    let t = f(k, &b);
+                    b.discard();
+                    Ok(t)
+                })
+                .collect(),
+        }
+    }
+
+    fn discard(self) {
+        if let Self::Held(blocks) = self {
+            blocks.into_iter().for_each(SampleBlock::discard);
+        }
+    }
 }
 
 /// Ground pixel size in metres: the square root of the ellipsoidal area of a pixel at
@@ -328,30 +415,56 @@ pub fn fit_pair(
             roles.len()
         )));
     }
-    // Two reads of the sample blocks, so that at most one block per thread is held: the
-    // first counts valid pixels (for the sampling stride) and checks for identical dates,
-    // the second takes the sample. The sample is the same as from one read.
-    let summarise = |w: &Window| -> Result<(usize, bool), PipelineError> {
-        let p = read_pair(a, b, &roles, w)?;
-        let n = p.valid.iter().filter(|&&x| x != 0).count();
-        let same = (0..p.valid.len())
-            .all(|i| p.valid[i] == 0 || (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]));
-        Ok((n, same))
+    // Each sample block is read once, with the halo the score needs, and held for the
+    // three passes (count, sample, score): reading them per pass inflated the same tiles
+    // three times. The counts and the sample come from the block's own pixels, which read
+    // the same with or without the halo (validity and values are per pixel).
+    let pixel_size = ground_pixel_size(grid);
+    let hood = match (&pixel_size, cva) {
+        (Ok(m), false) => Some(Neighbourhood::for_pixel_size(*m)),
+        _ => None,
     };
-    let mut blocks = sample_blocks(grid);
-    let mut summary: Vec<(usize, bool)> =
-        blocks.par_iter().map(summarise).collect::<Result<_, _>>()?;
+    let halo = hood.map_or(0, |n| n.halo());
+    let read = |w: &Window| -> Result<SampleBlock, PipelineError> {
+        let (big, ox, oy) = with_halo(w, grid, halo);
+        Ok(SampleBlock {
+            w: *w,
+            big,
+            ox,
+            oy,
+            planes: read_pair(a, b, &roles, &big)?,
+        })
+    };
+    let summarise = |_: usize, s: &SampleBlock| -> (usize, bool) {
+        let p = &s.planes;
+        let mut n = 0;
+        let mut same = true;
+        for i in s.inner().filter(|&i| p.valid[i] != 0) {
+            n += 1;
+            same = same && (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]);
+        }
+        (n, same)
+    };
+    let mut source = SampleSource::Held(
+        sample_blocks(grid)
+            .par_iter()
+            .map(read)
+            .collect::<Result<_, _>>()?,
+    );
+    let mut summary: Vec<(usize, bool)> = source.map(&read, summarise)?;
     // A small footprint can miss every evenly spread sample block: then sample them all.
     if summary.iter().map(|s| s.0).sum::<usize>() < MIN_SAMPLE {
         let all: Vec<Window> = window_rows(grid.width, grid.height, SAMPLE_BLOCK_SIDE)
             .into_iter()
             .flatten()
             .collect();
-        if all.len() > blocks.len() {
-            summary = all.par_iter().map(summarise).collect::<Result<_, _>>()?;
-            blocks = all;
+        if all.len() > source.len() {
+            source.discard();
+            source = SampleSource::Streamed(all);
+            summary = source.map(&read, summarise)?;
         }
     }
+    let n_blocks = source.len();
     let total_valid: usize = summary.iter().map(|s| s.0).sum();
     if total_valid == 0 {
         return Err(PipelineError::Input(format!(
@@ -361,16 +474,17 @@ pub fn fit_pair(
         )));
     }
     if summary.iter().all(|s| s.1) {
+        source.discard();
         return Ok(AutoSetup {
             score: if cva { "cva" } else { "auto" }.into(),
             roles,
             model: None,
-            pixel_m: ground_pixel_size(grid).unwrap_or(0.0),
+            pixel_m: pixel_size.unwrap_or(0.0),
             neighbourhood: None,
             score_median: 0.0,
             score_sigma: 0.0,
             threshold: 0.0,
-            sample_blocks: blocks.len(),
+            sample_blocks: n_blocks,
             fit_pixels: 0,
             identical: true,
             screen: None,
@@ -389,28 +503,20 @@ pub fn fit_pair(
         })
         .collect();
     type Sample = (Vec<Vec<f64>>, Vec<Vec<f64>>);
-    let samples: Vec<Sample> = blocks
-        .par_iter()
-        .zip(starts.par_iter())
-        .map(|(w, &k0)| {
-            let p = read_pair(a, b, &roles, w)?;
-            let (mut s1, mut s2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
-            let mut k = k0;
-            for i in 0..p.valid.len() {
-                if p.valid[i] == 0 {
-                    continue;
+    let samples: Vec<Sample> = source.map(&read, |block, s| {
+        let p = &s.planes;
+        let (mut s1, mut s2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
+        let valid = s.inner().filter(|&i| p.valid[i] != 0);
+        for (k, i) in (starts[block]..).zip(valid) {
+            if k.is_multiple_of(stride) {
+                for bnd in 0..roles.len() {
+                    s1[bnd].push(p.t1[bnd][i] as f64);
+                    s2[bnd].push(p.t2[bnd][i] as f64);
                 }
-                if k.is_multiple_of(stride) {
-                    for bnd in 0..roles.len() {
-                        s1[bnd].push(p.t1[bnd][i] as f64);
-                        s2[bnd].push(p.t2[bnd][i] as f64);
-                    }
-                }
-                k += 1;
             }
-            Ok((s1, s2))
-        })
-        .collect::<Result<_, PipelineError>>()?;
+        }
+        (s1, s2)
+    })?;
     let (mut t1, mut t2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
     for (s1, s2) in samples {
         for bnd in 0..roles.len() {
@@ -419,13 +525,12 @@ pub fn fit_pair(
         }
     }
     let fit_pixels = t1[0].len();
-    let pixel_m = ground_pixel_size(grid).map_err(|e| {
+    let pixel_m = pixel_size.map_err(|e| {
         PipelineError::Input(format!(
             "{}: cannot tell the ground size of a pixel: {e}",
             a.source.display()
         ))
     })?;
-    let hood = (!cva).then(|| Neighbourhood::for_pixel_size(pixel_m));
     // The textbook baseline stays unscreened.
     let (screen, screen_skipped) = if cva {
         (None, Some("the cva baseline is not screened".to_string()))
@@ -446,17 +551,16 @@ pub fn fit_pair(
             ))
         })?)
     };
-    let scores: Vec<Vec<f64>> = blocks
-        .par_iter()
-        .map(|w| {
-            let sc = score(a, b, &roles, model.as_ref().zip(hood), w, grid, 0)?;
-            Ok(crop(&sc.score, &sc.big, sc.ox, sc.oy, w)
-                .into_iter()
-                .filter(|v| v.is_finite())
-                .map(|v| v as f64)
-                .collect())
-        })
-        .collect::<Result<_, PipelineError>>()?;
+    let scores: Vec<Vec<f64>> = source.map(&read, |_, s| {
+        let mut sc = Vec::new();
+        score_planes(&s.planes, model.as_ref().zip(hood), &s.big, &mut sc);
+        s.inner()
+            .map(|i| sc[i])
+            .filter(|v| v.is_finite())
+            .map(|v| v as f64)
+            .collect()
+    })?;
+    source.discard();
     let all: Vec<f64> = scores.into_iter().flatten().collect();
     let (med, sig) = robust_sigma(&all);
     let threshold = if cva { otsu(&all) } else { med + K_SIGMA * sig };
@@ -484,7 +588,7 @@ pub fn fit_pair(
         neighbourhood: hood,
         score_median: med,
         score_sigma: sig,
-        sample_blocks: blocks.len(),
+        sample_blocks: n_blocks,
         fit_pixels,
         identical: false,
         screen,
