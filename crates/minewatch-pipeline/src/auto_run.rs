@@ -185,15 +185,6 @@ struct PairPlanes {
     valid: Vec<u8>,
 }
 
-/// The score of a halo-expanded window, with the planes it was computed from.
-struct Scored {
-    score: Vec<f32>,
-    big: Window,
-    ox: usize,
-    oy: usize,
-    planes: PairPlanes,
-}
-
 fn read_pair(
     a: &DatedImage,
     b: &DatedImage,
@@ -248,30 +239,6 @@ fn with_halo(w: &Window, grid: &Grid, halo: usize) -> (Window, usize, usize) {
         w.col - c0,
         w.row - r0,
     )
-}
-
-/// Scores of window `w` read with `halo` pixels around it (at least the score's own).
-fn score(
-    a: &DatedImage,
-    b: &DatedImage,
-    roles: &[BandRole],
-    model: Option<(&AutoModel, Neighbourhood)>,
-    w: &Window,
-    grid: &Grid,
-    halo: usize,
-) -> Result<Scored, PipelineError> {
-    let halo = halo.max(model.map_or(0, |(_, n)| n.halo()));
-    let (big, ox, oy) = with_halo(w, grid, halo);
-    let planes = read_pair(a, b, roles, &big)?;
-    let mut score = Vec::new();
-    score_planes(&planes, model, &big, &mut score);
-    Ok(Scored {
-        score,
-        big,
-        ox,
-        oy,
-        planes,
-    })
 }
 
 /// The score of planes read for window `big` (its halo included).
@@ -383,13 +350,8 @@ fn ground_pixel_size(grid: &Grid) -> Result<f64, String> {
     Ok(a.sqrt())
 }
 
-fn crop<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window) -> Vec<T> {
-    let mut out = Vec::with_capacity(w.len());
-    crop_into(v, big, ox, oy, w, &mut out);
-    out
-}
-
-/// [`crop`] into an existing buffer (replacing what it held).
+/// The part of `v` (a plane of window `big`) that is window `w`, at offset (`ox`, `oy`) in
+/// `big`, into `out` (replacing what it held).
 fn crop_into<T: Copy>(v: &[T], big: &Window, ox: usize, oy: usize, w: &Window, out: &mut Vec<T>) {
     out.clear();
     for r in 0..w.height {
@@ -599,6 +561,30 @@ pub fn fit_pair(
 /// One window of the automatic method: mask = score ≥ threshold; channels = the kernel's
 /// statistic channels, then the score, the cloud flags and the shadow flags
 /// ([`AUTO_CHANNELS`]).
+/// A worker's buffers for [`compute_window`], reused from window to window: fresh
+/// halo-sized planes cost a page fault and a page clear per 4 KiB (6 % of an automatic
+/// run's CPU when each window allocated its own).
+#[derive(Default)]
+struct Scratch {
+    score: Vec<f32>,
+    /// Date 2 normalised onto date 1's scale, halo-sized.
+    norm2: Vec<Vec<f32>>,
+    /// Both dates' planes cut to the window (date 2 normalised).
+    inner1: Vec<Vec<f32>>,
+    inner2: Vec<Vec<f32>>,
+    cloud: Vec<f32>,
+    shadow: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = Default::default();
+}
+
+/// Free this thread's window buffers (the pair's windows are done).
+pub(crate) fn release_thread_buffers() {
+    SCRATCH.with(|s| *s.borrow_mut() = Scratch::default());
+}
+
 pub(crate) fn compute_window(
     a: &DatedImage,
     b: &DatedImage,
@@ -607,41 +593,44 @@ pub(crate) fn compute_window(
     window: &Window,
     grid: &Grid,
 ) -> Result<WindowOut, PipelineError> {
-    let Scored {
-        score: s,
-        big,
-        ox,
-        oy,
-        planes,
-    } = score(
-        a,
-        b,
-        &setup.roles,
-        setup.model.as_ref().zip(setup.neighbourhood),
-        window,
-        grid,
-        setup.halo(),
-    )?;
+    SCRATCH.with(|s| compute_window_with(&mut s.borrow_mut(), a, b, kernel, setup, window, grid))
+}
+
+fn compute_window_with(
+    sc: &mut Scratch,
+    a: &DatedImage,
+    b: &DatedImage,
+    kernel: &Kernel,
+    setup: &AutoSetup,
+    window: &Window,
+    grid: &Grid,
+) -> Result<WindowOut, PipelineError> {
+    let model = setup.model.as_ref().zip(setup.neighbourhood);
+    let halo = setup.halo().max(model.map_or(0, |(_, n)| n.halo()));
+    let (big, ox, oy) = with_halo(window, grid, halo);
+    let planes = read_pair(a, b, &setup.roles, &big)?;
+    score_planes(&planes, model, &big, &mut sc.score);
     let mut out = WindowOut::recycled(window);
     crop_into(&planes.valid, &big, ox, oy, window, &mut out.valid_mask);
     // Statistics, change types and the screen see date 2 on date 1's radiometric scale,
     // as the score does: normalised once, on the halo window.
-    let norm2: Option<Vec<Vec<f32>>> = setup.model.as_ref().map(|m| {
-        planes
-            .t2
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
+    let normalised = match &setup.model {
+        Some(m) => {
+            sc.norm2.resize_with(planes.t2.len(), Vec::new);
+            for (k, (p, n)) in planes.t2.iter().zip(sc.norm2.iter_mut()).enumerate() {
                 let (g, o) = (m.gains[k] as f32, m.offsets[k] as f32);
-                p.iter().map(|v| *v * g + o).collect()
-            })
-            .collect()
-    });
-    let t2n: &[Vec<f32>] = norm2.as_deref().unwrap_or(&planes.t2);
+                n.clear();
+                n.extend(p.iter().map(|v| *v * g + o));
+            }
+            true
+        }
+        None => false,
+    };
+    let t2n: &[Vec<f32>] = if normalised { &sc.norm2 } else { &planes.t2 };
     // Cloud and shadow flags on the halo window, so that opening the clouds and fencing
     // them with their moat is exact for every inner pixel (CLOUD_REACH ≤ halo).
-    let flags = match (&setup.screen, &setup.model) {
-        (Some(sc), Some(_)) => {
+    let screened = match (&setup.screen, &setup.model) {
+        (Some(screen), Some(_)) => {
             let at = |r: BandRole| {
                 setup
                     .roles
@@ -656,42 +645,43 @@ pub(crate) fn compute_window(
                 at(BandRole::Nir),
                 at(BandRole::Swir1),
             ];
-            let (mut c, mut sh) = (Vec::new(), Vec::new());
-            sc.flags(
+            let (c, sh) = (&mut sc.cloud, &mut sc.shadow);
+            screen.flags(
                 &ScreenBands::select(&planes.t1, ix),
                 &ScreenBands::select(&planes.t2, ix),
                 &ScreenBands::select(t2n, ix),
                 &planes.valid,
-                &mut c,
-                &mut sh,
+                c,
+                sh,
             );
-            let moat = minewatch_detect::cloud::open_and_moat(&mut c, big.width, big.height);
-            let moat = crop(&moat, &big, ox, oy, window);
-            for (v, m) in out.valid_mask.iter_mut().zip(&moat) {
-                if *m {
-                    *v = 0;
+            let moat = minewatch_detect::cloud::open_and_moat(c, big.width, big.height);
+            for r in 0..window.height {
+                let s = (oy + r) * big.width + ox;
+                let v = &mut out.valid_mask[r * window.width..(r + 1) * window.width];
+                for (v, &m) in v.iter_mut().zip(&moat[s..s + window.width]) {
+                    if m {
+                        *v = 0;
+                    }
                 }
             }
-            Some((
-                crop(&c, &big, ox, oy, window),
-                crop(&sh, &big, ox, oy, window),
-            ))
+            true
         }
-        _ => None,
+        _ => false,
     };
-    let inner1: Vec<Vec<f32>> = planes
-        .t1
-        .iter()
-        .map(|p| crop(p, &big, ox, oy, window))
-        .collect();
-    let inner2: Vec<Vec<f32>> = t2n.iter().map(|p| crop(p, &big, ox, oy, window)).collect();
-    drop(norm2);
-    // The halo-sized planes are done with: free them before the kernel allocates.
+    sc.inner1.resize_with(planes.t1.len(), Vec::new);
+    sc.inner2.resize_with(t2n.len(), Vec::new);
+    for (p, i) in planes.t1.iter().zip(sc.inner1.iter_mut()) {
+        crop_into(p, &big, ox, oy, window, i);
+    }
+    for (p, i) in t2n.iter().zip(sc.inner2.iter_mut()) {
+        crop_into(p, &big, ox, oy, window, i);
+    }
+    // The halo-sized planes are done with: back to the reader's pool for the next window.
     drop(planes);
     let (mut q1, mut q2) = (Planes::default(), Planes::default());
     for (k, r) in setup.roles.iter().enumerate() {
-        q1.set(*r, &inner1[k]);
-        q2.set(*r, &inner2[k]);
+        q1.set(*r, &sc.inner1[k]);
+        q2.set(*r, &sc.inner2[k]);
     }
     // A recycled output still holds its score, cloud and shadow channels (last): keep
     // their buffers.
@@ -706,22 +696,19 @@ pub(crate) fn compute_window(
     let [score, cloud, shadow] = &mut extra[..] else {
         unreachable!("three automatic channels")
     };
-    crop_into(&s, &big, ox, oy, window, score);
+    crop_into(&sc.score, &big, ox, oy, window, score);
     let t = setup.threshold as f32;
     for (m, &v) in out.mask.iter_mut().zip(score.iter()) {
         *m &= (v >= t && !setup.identical) as u8;
     }
-    match flags {
-        Some((c, sh)) => {
-            *cloud = c;
-            *shadow = sh;
-        }
-        None => {
-            cloud.clear();
-            cloud.resize(window.len(), 0.0);
-            shadow.clear();
-            shadow.resize(window.len(), 0.0);
-        }
+    if screened {
+        crop_into(&sc.cloud, &big, ox, oy, window, cloud);
+        crop_into(&sc.shadow, &big, ox, oy, window, shadow);
+    } else {
+        cloud.clear();
+        cloud.resize(window.len(), 0.0);
+        shadow.clear();
+        shadow.resize(window.len(), 0.0);
     }
     out.channels.append(&mut extra);
     // Assessed pixels: data on both dates, not masked, not in a cloud's moat (the tile

@@ -594,6 +594,7 @@ fn detect_pair(
         close_thread_handles();
         minewatch_detect::kernel::release_thread_buffers();
         crate::compact::release_thread_buffers();
+        crate::auto_run::release_thread_buffers();
         minewatch_core::memory::release_freed();
     });
     minewatch_core::memory::release_freed();
