@@ -136,3 +136,53 @@ fn stripped_and_tiled_copies_give_the_same_bytes() {
         );
     }
 }
+
+/// With the explicit rule, patches are georeferenced in batches of 512 while later
+/// windows are still computed, in whatever order the pool runs them: a rule loose enough
+/// to make thousands of small patches (several batches, some georeferenced long before
+/// the sweep ends) gives the same bytes for any thread count and window size.
+#[test]
+fn patches_georeferenced_during_the_sweep_are_in_data_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 320, 300, 8);
+    let params = dir.path().join("loose.toml");
+    std::fs::write(
+        &params,
+        "method = \"rule\"\nrule = [\"ndvi_drop >= 0.005\"]\nmmu_px = 1\nmmu_mode = \"gdal\"\nconnectivity = 8\n",
+    )
+    .unwrap();
+    let outs: Vec<_> = [("1", "64"), ("2", "64"), ("2", "512"), ("8", "100")]
+        .iter()
+        .map(|(t, w)| {
+            let out = dir.path().join(format!("loose_t{t}_w{w}"));
+            let o = minewatch(&[
+                "detect",
+                s(&t1),
+                s(&t2),
+                "--out",
+                s(&out),
+                "--params",
+                s(&params),
+                "--threads",
+                t,
+                "--window",
+                w,
+                "--quiet",
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            out
+        })
+        .collect();
+    let n = manifest(&outs[0])["patches"].as_u64().unwrap();
+    assert!(n > 2 * 512, "several batches must stream: {n} patches");
+    for f in DATA_FILES {
+        let first = std::fs::read(outs[0].join(f)).unwrap();
+        for o in &outs[1..] {
+            assert!(
+                std::fs::read(o.join(f)).unwrap() == first,
+                "{f} differs in {}",
+                o.display()
+            );
+        }
+    }
+}

@@ -456,6 +456,10 @@ fn release_freed(pool: &rayon::ThreadPool) {
     minewatch_core::memory::release_freed();
 }
 
+/// Closed patches per batch handed to georeferencing during the sweep: big enough that
+/// a batch's own PROJ transformations (two per batch) cost little beside its records.
+const GEOREF_BATCH: usize = 512;
+
 fn detect_pair(
     prep: &Prepared,
     k: usize,
@@ -488,6 +492,12 @@ fn detect_pair(
         2
     };
     let (tx, rx) = sync_channel::<Vec<CompactWindow>>(depth);
+    // With the explicit rule a patch's record needs nothing but its own pixels: patches
+    // the sweep closes go out in batches and are georeferenced on the pool while later
+    // windows are computed (or, in a merge, while the sweep goes on), not all after the
+    // sweep. The automatic method's screen needs every patch first.
+    let stream = auto.is_none();
+    let (ptx, prx) = std::sync::mpsc::channel::<Vec<PatchPixels>>();
     let sweep = std::thread::Builder::new()
         .name("mw-sweep".into())
         .spawn(move || {
@@ -495,7 +505,14 @@ fn detect_pair(
             let mut label = PatchSweep::new(width, n_ch, min_pixels);
             let mut patches: Vec<PatchPixels> = Vec::new();
             let mut sieved_px = 0u64;
-            let mut on_patch = |p: PatchPixels| patches.push(p);
+            let mut on_patch = |p: PatchPixels| {
+                patches.push(p);
+                if stream && patches.len() >= GEOREF_BATCH {
+                    // A closed receiver means the run is failing: keep the patch rows
+                    // flowing, the error is reported by the caller.
+                    let _ = ptx.send(std::mem::take(&mut patches));
+                }
+            };
             let mut mask_row = vec![0u8; width];
             // Row value buffers circle back here once labelled: no fresh pages per row.
             type RowBufs = (Vec<f32>, Vec<u8>);
@@ -542,47 +559,112 @@ fn detect_pair(
         bar.inc(h);
         ok
     };
-    let failure = match source {
-        RowSource::Compute => {
-            let rows = compute_rows(prep, req.window);
-            let per_row = rows.first().map_or(1, |r| r.len()).max(1);
-            // Enough window rows in flight to keep every worker busy, and no more.
-            let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);
-            let mut failure = None;
-            'batches: for chunk in rows.chunks(batch) {
-                let windows: Vec<&Window> = chunk.iter().flatten().collect();
-                // Each worker hands the sweep its window in compact form and keeps the
-                // full buffers for its next window.
-                let outs: Vec<Result<CompactWindow, PipelineError>> = windows
-                    .par_iter()
-                    .map(|w| {
-                        let o = prep.compute_window(k, auto.as_ref(), w)?;
-                        let cw = CompactWindow::new(&o, mmu_sieve as usize);
-                        o.give_back();
-                        Ok(cw)
-                    })
-                    .collect();
-                let mut it = outs.into_iter();
-                for row in chunk {
-                    let row_outs: Result<Vec<CompactWindow>, PipelineError> =
-                        it.by_ref().take(row.len()).collect();
-                    match row_outs {
-                        Ok(r) => {
-                            if !send(r) {
+    let mut names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    if auto.is_some() {
+        names.push("score".into());
+    }
+    // Record and georeference of one patch (its pixel runs are freed as it is made).
+    let make = |g: &Result<Georef, String>, p: PatchPixels| -> Result<GeoPatch, PipelineError> {
+        let stats = names
+            .iter()
+            .enumerate()
+            .map(|(c, n)| ChannelStat {
+                name: n.clone(),
+                mean: p.mean(c),
+                max: p.channels[c].2 as f64,
+            })
+            .collect();
+        let rec = PatchRecord {
+            id: PatchRecord::make_id(&pair, p.first.0, p.first.1),
+            pair,
+            first_pixel: p.first,
+            pixels: p.pixels,
+            bbox_px: p.bbox,
+            stats,
+            geometry: polygons_of_runs(&p.runs),
+        };
+        let g = g
+            .as_ref()
+            .map_err(|e| PipelineError::Input(format!("imagery CRS: {e}")))?;
+        let id = rec.id.clone();
+        g.apply(grid, rec, &p)
+            .map_err(|e| PipelineError::Internal(format!("patch {id}: {e}")))
+    };
+    // Batches georeferenced while the windows ran; one job per batch.
+    let streamed: std::sync::Mutex<Vec<GeoPatch>> = Default::default();
+    let stream_failed: std::sync::Mutex<Option<PipelineError>> = Default::default();
+    let georef_batch = |batch: Vec<PatchPixels>| {
+        let g = Georef::new(grid);
+        match batch
+            .into_iter()
+            .map(|p| make(&g, p))
+            .collect::<Result<Vec<GeoPatch>, _>>()
+        {
+            Ok(mut v) => streamed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append(&mut v),
+            Err(e) => {
+                stream_failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+            }
+        }
+    };
+    let failure = rayon::in_place_scope(|scope| {
+        let spawn_ready = || {
+            for batch in prx.try_iter() {
+                scope.spawn(|_| georef_batch(batch));
+            }
+        };
+        let mut send = |row_outs: Vec<CompactWindow>| -> bool {
+            let ok = send(row_outs);
+            spawn_ready();
+            ok
+        };
+        match source {
+            RowSource::Compute => {
+                let rows = compute_rows(prep, req.window);
+                let per_row = rows.first().map_or(1, |r| r.len()).max(1);
+                // Enough window rows in flight to keep every worker busy, and no more.
+                let batch = (2 * rayon::current_num_threads()).div_ceil(per_row).max(1);
+                let mut failure = None;
+                'batches: for chunk in rows.chunks(batch) {
+                    let windows: Vec<&Window> = chunk.iter().flatten().collect();
+                    // Each worker hands the sweep its window in compact form and keeps the
+                    // full buffers for its next window.
+                    let outs: Vec<Result<CompactWindow, PipelineError>> = windows
+                        .par_iter()
+                        .map(|w| {
+                            let o = prep.compute_window(k, auto.as_ref(), w)?;
+                            let cw = CompactWindow::new(&o, mmu_sieve as usize);
+                            o.give_back();
+                            Ok(cw)
+                        })
+                        .collect();
+                    let mut it = outs.into_iter();
+                    for row in chunk {
+                        let row_outs: Result<Vec<CompactWindow>, PipelineError> =
+                            it.by_ref().take(row.len()).collect();
+                        match row_outs {
+                            Ok(r) => {
+                                if !send(r) {
+                                    break 'batches;
+                                }
+                            }
+                            Err(e) => {
+                                failure = Some(e);
                                 break 'batches;
                             }
                         }
-                        Err(e) => {
-                            failure = Some(e);
-                            break 'batches;
-                        }
                     }
                 }
+                failure
             }
-            failure
+            RowSource::Tiles(store) => store.stream_pair(k, n_ch, &mut send).err(),
         }
-        RowSource::Tiles(store) => store.stream_pair(k, n_ch, &mut send).err(),
-    };
+    });
     drop(tx);
     let (pixels, sieved_px, flipped, dropped) = sweep
         .join()
@@ -610,13 +692,22 @@ fn detect_pair(
         )));
     }
     let t_sweep = t0.elapsed().as_secs_f64();
-    let mut names: Vec<String> = kernel.channels.iter().map(|v| v.to_string()).collect();
+    if let Some(e) = stream_failed
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    // The patches closed after the last window row (and, for the automatic method, all).
+    let mut pixels = pixels;
+    for mut batch in prx.try_iter() {
+        pixels.append(&mut batch);
+    }
     let mut dropped_small_weak = 0;
     let mut screened = crate::screen::Screened::default();
     let pixels = match &auto {
         None => pixels,
         Some(setup) => {
-            names.push("score".into());
             // A stricter bar for small patches: isolated specks of modest change are the
             // commonest false alarm.
             // (not for the plain baseline)
@@ -650,38 +741,12 @@ fn detect_pair(
     // Records are built and georeferenced in one pass, so a patch's pixel runs are freed
     // as its georeferenced record is made (not all runs, records and results at once).
     let t_georef = Instant::now();
-    let patches: Vec<GeoPatch> = pixels
+    let mut patches: Vec<GeoPatch> = pixels
         .into_par_iter()
-        .map_init(
-            || Georef::new(grid),
-            |g, p| {
-                let stats = names
-                    .iter()
-                    .enumerate()
-                    .map(|(c, n)| ChannelStat {
-                        name: n.clone(),
-                        mean: p.mean(c),
-                        max: p.channels[c].2 as f64,
-                    })
-                    .collect();
-                let rec = PatchRecord {
-                    id: PatchRecord::make_id(&pair, p.first.0, p.first.1),
-                    pair,
-                    first_pixel: p.first,
-                    pixels: p.pixels,
-                    bbox_px: p.bbox,
-                    stats,
-                    geometry: polygons_of_runs(&p.runs),
-                };
-                let g = g
-                    .as_ref()
-                    .map_err(|e| PipelineError::Input(format!("imagery CRS: {e}")))?;
-                let id = rec.id.clone();
-                g.apply(grid, rec, &p)
-                    .map_err(|e| PipelineError::Internal(format!("patch {id}: {e}")))
-            },
-        )
+        .map_init(|| Georef::new(grid), |g, p| make(g, p))
         .collect::<Result<_, PipelineError>>()?;
+    // Records are sorted by the caller; the streamed ones join in any order.
+    patches.append(&mut streamed.into_inner().unwrap_or_else(|p| p.into_inner()));
     let counts = PairCounts {
         pair: pair.key(),
         before: a.source.clone(),
