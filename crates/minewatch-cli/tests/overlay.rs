@@ -395,6 +395,69 @@ fn corner_coordinate_licence_in_gauss_kruger() {
         hits[0]
     );
 
+    // A register with Chinese headers: its holder and dates are found without
+    // declarations, and a licence that ended before the later image is expired.
+    std::fs::write(
+        &attrs,
+        "许可证号,采矿权人,矿种,有效期起,有效期止\nC3200002009011120001234,南京某建材公司,建筑石料用灰岩,1995-01-01,2001-12-31\n",
+    )
+    .unwrap();
+    let out_zh = d.path().join("ov_zh");
+    let o = overlay(&det, &layers, &out_zh, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out_zh.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "expired", "{:?}", rows[0]);
+    let hits = csv_rows(&out_zh.join("zone_hits.csv"));
+    assert!(
+        hits[0]["attributes"].contains("holder=南京某建材公司"),
+        "{:?}",
+        hits[0]
+    );
+    // A declared column is used; a declared column the table lacks, or a licence listed
+    // twice, stops the run naming the file and what is wrong.
+    std::fs::write(
+        &attrs,
+        "证号,单位,到期日\nC3200002009011120001234,南京某建材公司,2001-12-31\n",
+    )
+    .unwrap();
+    let declared = d.path().join("layers_declared.toml");
+    std::fs::write(
+        &declared,
+        "[[layer]]\nname = \"rights\"\npath = \"licences.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"licences.csv\"\nholder_field = \"单位\"\nvalid_to_field = \"到期日\"\n",
+    )
+    .unwrap();
+    let out_decl = d.path().join("ov_decl");
+    let o = overlay(&det, &declared, &out_decl, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        csv_rows(&out_decl.join("findings.csv"))[0]["licence_status"],
+        "expired"
+    );
+    std::fs::write(
+        &attrs,
+        "证号,单位,截至\nC3200002009011120001234,南京某建材公司,2001-12-31\n",
+    )
+    .unwrap();
+    let o = overlay(&det, &declared, &d.path().join("ov_missing"), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("licences.csv") && stderr(&o).contains("到期日"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        &attrs,
+        "licence,holder,valid_to\nC3200002009011120001234,甲,2030-12-31\nC3200002009011120001234,甲,2001-12-31\n",
+    )
+    .unwrap();
+    let o = overlay(&det, &layers, &d.path().join("ov_twice"), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("listed twice") && stderr(&o).contains("rows 2 and 3"),
+        "{}",
+        stderr(&o)
+    );
+
     // A broken file: the error names the file, the line, the licence and the point, and
     // nothing is written.
     let broken = txt.replacen(
@@ -651,6 +714,47 @@ fn invalid_zone_is_repaired_and_reported() {
         notes.contains("BT1") && notes.contains("repaired"),
         "{notes}"
     );
+}
+
+/// Patches from another tool: a bow-tie patch is repaired (its area is the two
+/// triangles', not the zero of its signed area) and reported, and patches without a
+/// date are said to be unchecked against licence validity.
+#[test]
+fn invalid_and_undated_patches_are_repaired_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("p.geojson");
+    std::fs::write(
+        &patches,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},
+"features":[{"type":"Feature","properties":{"id":"BOW"},"geometry":{"type":"Polygon","coordinates":[[[500000,3500000],[500200,3500200],[500200,3500000],[500000,3500200],[500000,3500000]]]}}]}"#,
+    )
+    .unwrap();
+    let zones = d.path().join("lic.geojson");
+    std::fs::write(
+        &zones,
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},
+"features":[{"type":"Feature","properties":{"lic":"L1","to":"2010-12-31"},"geometry":{"type":"Polygon","coordinates":[[[499000,3499000],[501000,3499000],[501000,3501000],[499000,3501000],[499000,3499000]]]}}]}"#,
+    )
+    .unwrap();
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"lic.geojson\"\nkind = \"mining_right\"\nid_field = \"lic\"\nvalid_to_field = \"to\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    let area: f64 = rows[0]["area_m2"].parse().unwrap();
+    // Two triangles of 200 × 100 / 2 m² on the ground (UTM scale ≈ 0.9996²).
+    assert!((area - 20_000.0).abs() < 50.0, "{area}");
+    let notes = manifest_of(&out)["notes"].to_string();
+    assert!(
+        notes.contains("patch BOW") && notes.contains("repaired"),
+        "{notes}"
+    );
+    assert!(notes.contains("1 patch(es) have no date_after"), "{notes}");
 }
 
 /// Geographic imagery (the Hong Kong Sentinel-2 clip is EPSG:4326): overlaps and buffers

@@ -166,6 +166,21 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         None => None,
     };
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
+    let mut notes = table.notes.clone();
+    notes.extend(set.notes.iter().cloned());
+    // A patch without its date cannot be checked against licence validity: every right
+    // counts as valid for it. Said once, with how many.
+    let undated = inputs.patches.iter().filter(|p| p.date.is_none()).count();
+    let dated_rights = set.zones.iter().any(|z| {
+        z.right
+            .as_ref()
+            .is_some_and(|r| r.valid_from.is_some() || r.valid_to.is_some())
+    });
+    if undated > 0 && dated_rights {
+        notes.push(format!(
+            "{undated} patch(es) have no date_after: licence validity is not checked for them (every right counts as valid); overlay a detect output, or add the column"
+        ));
+    }
 
     let t = Instant::now();
     let (findings, pieces) = pool.install(|| {
@@ -254,7 +269,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         work_crs_wkt: work.wkt.clone(),
         inside_tolerance_pct: spec.inside_tolerance_pct,
         zone_pieces: pieces,
-        notes: set.notes.clone(),
+        notes: notes.clone(),
         threads,
         header: req.header,
         summary: summary.clone(),

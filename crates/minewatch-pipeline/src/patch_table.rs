@@ -24,6 +24,8 @@ pub struct PatchTable {
     pub crs_wkt: String,
     pub columns: Vec<(String, Kind)>,
     pub rows: Vec<PatchRow>,
+    /// What was repaired on the way in (for the run manifest).
+    pub notes: Vec<String>,
 }
 
 /// The patches file of a `detect` folder, or the file itself.
@@ -72,6 +74,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     let find = |n: &str| columns.iter().position(|(c, _)| c == n);
     let (id_i, area_i, after_i) = (find("id"), find("area_m2"), find("date_after"));
     let mut rows = Vec::new();
+    let mut notes = Vec::new();
     for (n, f) in layer.features().enumerate() {
         let fid = f
             .fid()
@@ -97,6 +100,23 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         let id = text(id_i).unwrap_or(fid.clone());
         let Some(g) = f.geometry().filter(|g| !g.is_empty()) else {
             return Err(err(format!("patch {id} has no geometry")));
+        };
+        // Patches from other tools may be invalid (GDAL's polygonize leaves self-touching
+        // rings; hand-drawn ones cross themselves): a bow tie would measure next to
+        // nothing. Repaired as the zone layers are, and reported.
+        let repaired;
+        let g = if g.is_valid() {
+            g
+        } else {
+            repaired = g
+                .make_valid(&gdal::cpl::CslStringList::new())
+                .map_err(|e| {
+                    err(format!(
+                        "patch {id}: invalid polygon that GEOS cannot repair: {e}"
+                    ))
+                })?;
+            notes.push(format!("patch {id}: invalid polygon repaired (make_valid)"));
+            &repaired
         };
         let geom = minewatch_zones::source::to_multipolygon(g)
             .map_err(|e| err(format!("patch {id}: {e}")))?;
@@ -130,5 +150,6 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         crs_wkt,
         columns,
         rows,
+        notes,
     })
 }

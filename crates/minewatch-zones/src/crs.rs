@@ -38,7 +38,15 @@ impl WorkCrs {
     /// Choose from the patches' CRS and their centre in lon/lat.
     pub fn choose(patch_wkt: &str, centre_lonlat: (f64, f64)) -> Result<Self, ZonesError> {
         let srs = from_wkt(patch_wkt)?;
-        if srs.is_projected() && (srs.linear_units() - 1.0).abs() < 1e-12 {
+        // Buffers and river distances are metres on the work CRS, so it must keep scale:
+        // a transverse Mercator (UTM, Gauss-Krüger) does within its zone; Web Mercator
+        // stretches 1 km to 1.18 km at 32° N, and conics or Albers by a few percent.
+        let transverse_mercator = srs
+            .get_attr_value("PROJECTION", 0)
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.eq_ignore_ascii_case("Transverse_Mercator"));
+        if srs.is_projected() && transverse_mercator && (srs.linear_units() - 1.0).abs() < 1e-12 {
             return Ok(Self {
                 wkt: patch_wkt.to_string(),
                 is_patch_crs: true,
@@ -159,5 +167,19 @@ mod tests {
         let w = WorkCrs::choose(&wgs, (114.2, 22.3)).unwrap();
         assert!(!w.is_patch_crs);
         assert_eq!(w.srs().unwrap().auth_code().unwrap(), 32650);
+        // Gauss-Krüger (CGCS2000 3° zone 40) is kept too.
+        let gk = from_epsg(4528).unwrap().to_wkt().unwrap();
+        assert!(WorkCrs::choose(&gk, (120.0, 32.0)).unwrap().is_patch_crs);
+        // Web Mercator and Albers are projected in metres but do not keep scale: a UTM
+        // zone instead, so a 1 km corridor is 1 km on the ground.
+        let albers = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs";
+        for srs in [
+            from_epsg(3857).unwrap(),
+            SpatialRef::from_proj4(albers).unwrap(),
+        ] {
+            let w = WorkCrs::choose(&srs.to_wkt().unwrap(), (118.8, 32.0)).unwrap();
+            assert!(!w.is_patch_crs, "{}", srs.to_wkt().unwrap());
+            assert_eq!(w.srs().unwrap().auth_code().unwrap(), 32650);
+        }
     }
 }

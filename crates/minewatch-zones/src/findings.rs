@@ -10,7 +10,7 @@ use crate::admin::AdminCodes;
 use crate::index::ZoneIndex;
 use crate::overlap::{zone_overlaps, PatchShape};
 use crate::river::RiverIndex;
-use crate::zoneset::ZoneSet;
+use crate::zoneset::{RightState, ZoneSet};
 use geo::{Area, BooleanOps};
 use geo_types::MultiPolygon;
 use minewatch_core::units::M2_PER_MU;
@@ -63,6 +63,22 @@ impl<'a> Overlay<'a> {
         zone_overlaps(shape, &self.index)
     }
 
+    /// Planar area of the patch inside the union of `zones` (zone, overlap) — adjoining
+    /// or overlapping licences are measured once.
+    fn covered(&self, p: &PatchInput, zones: &[(usize, f64)]) -> f64 {
+        match zones {
+            [] => 0.0,
+            [(_, a)] => *a,
+            [(first, _), rest @ ..] => {
+                let mut u = self.set.zones[*first].geom.clone();
+                for &(z, _) in rest {
+                    u = u.union(&self.set.zones[z].geom);
+                }
+                p.shape.geom.intersection(&u).unsigned_area()
+            }
+        }
+    }
+
     pub fn finding(&self, p: &PatchInput) -> Finding {
         let overlaps = zone_overlaps(&p.shape, &self.index);
         let planar = p.shape.area;
@@ -74,7 +90,10 @@ impl<'a> Overlay<'a> {
         let mut hits = Vec::new();
         let mut best: [Option<(f64, usize)>; 3] = [None, None, None];
         let mut valid_mining: Vec<(usize, f64)> = Vec::new();
-        let (mut exploration, mut expired) = (false, false);
+        // Valid exploration rights and expired rights the patch overlaps: they name the
+        // patch's status only where they hold most of it (below).
+        let mut exploration: Vec<(usize, f64)> = Vec::new();
+        let mut expired: Vec<(usize, f64)> = Vec::new();
         let (mut restoration, mut construction) = (false, false);
         let mut special_planar = 0.0;
         let mut licences: Vec<String> = Vec::new();
@@ -108,11 +127,13 @@ impl<'a> Overlay<'a> {
                         licences.push(r.licence.clone());
                         holders.push(r.holder.clone());
                         minerals.push(r.mineral.clone());
-                        let valid = r.valid_on(p.date);
-                        match (r.exploration, valid) {
-                            (false, true) => valid_mining.push((z, a)),
-                            (true, true) => exploration = true,
-                            (_, false) => expired = true,
+                        match (r.exploration, r.state_on(p.date)) {
+                            (false, RightState::Valid) => valid_mining.push((z, a)),
+                            (true, RightState::Valid) => exploration.push((z, a)),
+                            (_, RightState::Expired) => expired.push((z, a)),
+                            // Granted after the image: no right on that date (无证 then);
+                            // the licence is still listed.
+                            (_, RightState::NotYetValid) => {}
                         }
                     }
                 }
@@ -136,18 +157,7 @@ impl<'a> Overlay<'a> {
                 attrs: zone.attrs.clone(),
             });
         }
-        let covered = match valid_mining.len() {
-            0 => 0.0,
-            1 => valid_mining[0].1,
-            // Adjoining or overlapping licences: measure the union once.
-            _ => {
-                let mut u = self.set.zones[valid_mining[0].0].geom.clone();
-                for &(z, _) in &valid_mining[1..] {
-                    u = u.union(&self.set.zones[z].geom);
-                }
-                p.shape.geom.intersection(&u).unsigned_area()
-            }
-        };
+        let covered = self.covered(p, &valid_mining);
         let outside_planar = (planar - covered).max(0.0);
         // Special land decides a patch only when it holds most of it: a sliver of military
         // land along an edge must not cancel the check of the rest.
@@ -163,12 +173,21 @@ impl<'a> Overlay<'a> {
             } else {
                 LicenceStatus::PartlyOutside
             }
-        } else if exploration {
-            LicenceStatus::ExplorationOnly
-        } else if expired {
-            LicenceStatus::Expired
         } else {
-            LicenceStatus::OutsideAllRights
+            // Without a valid mining right the patch is unlicensed (无证) however it is
+            // named; an exploration right (以探代采) or an expired licence names it only
+            // where it holds at least half of the patch, so a sliver along a licence line
+            // does not pin the case on that right's holder.
+            let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
+            if planar > 0.0 && by_expl.max(by_expired) >= 0.5 * planar {
+                if by_expl >= by_expired {
+                    LicenceStatus::ExplorationOnly
+                } else {
+                    LicenceStatus::Expired
+                }
+            } else {
+                LicenceStatus::OutsideAllRights
+            }
         };
         for v in [&mut licences, &mut holders, &mut minerals] {
             v.retain(|s| !s.is_empty());
@@ -362,5 +381,51 @@ kind = "construction_project"
         assert_eq!(f.admin.county_code.as_deref(), Some("320115"));
         // Admin divisions are not listed as zone hits.
         assert!(f.hits.iter().all(|h| h.kind != ZoneKind::AdminDivision));
+        // A 0.5 % sliver of an exploration right or of an expired licence does not name
+        // the patch: it is unlicensed, and the right is still listed.
+        let f = ov.finding(&patch([2099.5, 0.0, 2199.5, 100.0]));
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        assert_eq!(f.licences, vec!["E1"]);
+        let f = ov.finding(&patch([1099.5, 0.0, 1199.5, 100.0]));
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        assert_eq!(f.licences, vec!["OLD"]);
+        // Mostly inside it, the right names the patch.
+        let f = ov.finding(&patch([2040.0, 0.0, 2140.0, 100.0]));
+        assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+    }
+
+    /// A licence granted after the later image was no right on that date: the patch is
+    /// unlicensed, not "expired"; one that ended before it is expired.
+    #[test]
+    fn a_licence_granted_after_the_image_is_not_expired() {
+        let later = Right {
+            valid_from: AcqDate::new(2025, 1, 1),
+            ..right("NEW", None).unwrap()
+        };
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "NEW", [0.0, 0.0, 100.0, 100.0], Some(later.clone())),
+                zone(
+                    0,
+                    "OLD",
+                    [200.0, 0.0, 300.0, 100.0],
+                    right("OLD", AcqDate::new(2024, 5, 31)),
+                ),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([10.0, 10.0, 90.0, 90.0]));
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        assert_eq!(f.licences, vec!["NEW"]);
+        let f = ov.finding(&patch([210.0, 10.0, 290.0, 90.0]));
+        assert_eq!(f.licence_status, LicenceStatus::Expired);
+        // The day it comes into force and the day it ends are both inside it.
+        assert_eq!(later.state_on(AcqDate::new(2025, 1, 1)), RightState::Valid);
+        assert_eq!(
+            later.state_on(AcqDate::new(2024, 12, 31)),
+            RightState::NotYetValid
+        );
     }
 }

@@ -970,6 +970,26 @@ fn build_parcel(raw: RawParcel, warnings: &mut Vec<String>) -> Result<Parcel, Gu
         hole_area += shoelace(&coords).abs();
         holes.push(coords);
     }
+    // Rings do not cross (checked above), so a hole is inside another hole or apart
+    // from it; a hole inside a hole would be land of the licence again, which the
+    // format cannot say and the area would count twice as excluded.
+    let inner: Vec<&Ring> = rings.iter().filter(|r| r.number != 1).collect();
+    for a in &inner {
+        for b in &inner {
+            if a.number != b.number && matches!(locate(b.fixed[0], &a.fixed), Location::Inside) {
+                let p = &b.points[0];
+                return Err(GuotuError::new(
+                    p.line,
+                    format!(
+                        "hole (ring {}) lies inside hole (ring {}); holes must not nest — \
+                         check ring numbers",
+                        b.number, a.number
+                    ),
+                )
+                .at(id, Some(&p.name)));
+            }
+        }
+    }
     let outer_coords = outer.coords(true);
     let planar_area_m2 = shoelace(&outer_coords).abs() - hole_area;
 
@@ -1256,6 +1276,24 @@ mod tests {
         assert_eq!(e.point.as_deref(), Some("J5"));
         let only_hole = attrs("带号=43") + "4,,DK01,,面,,,,@\n" + &ring(2, 1, E43, &hole);
         assert!(err(&only_hole).msg.contains("no outer ring"));
+    }
+
+    #[test]
+    fn a_hole_inside_a_hole_is_refused() {
+        let outer = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)];
+        let big = [(20.0, 20.0), (80.0, 20.0), (80.0, 80.0), (20.0, 80.0)];
+        let small = [(40.0, 40.0), (60.0, 40.0), (60.0, 60.0), (40.0, 60.0)];
+        let text = attrs("带号=43")
+            + "15,,DK01,,面,,,,@\n"
+            + &ring(1, 1, E43, &outer)
+            + &ring(2, 6, E43, &big)
+            + &ring(3, 11, E43, &small);
+        let e = err(&text);
+        assert!(
+            e.msg.contains("ring 3") && e.msg.contains("inside hole (ring 2)"),
+            "{e}"
+        );
+        assert_eq!(e.point.as_deref(), Some("J11"));
     }
 
     #[test]

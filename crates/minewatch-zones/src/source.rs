@@ -282,7 +282,8 @@ fn load_ogr(
                 ),
             ));
         }
-        if polygonal && !g.is_valid() {
+        // Collections too: their polygons are what the overlay measures.
+        if (polygonal || collection) && !g.is_valid() {
             g = g
                 .make_valid(&gdal::cpl::CslStringList::new())
                 .map_err(|e| {
@@ -415,7 +416,7 @@ fn load_corners(
     let attrs = match &l.attributes {
         Some(p) => {
             check_exists(l, p)?;
-            licence_table(l, p)?
+            licence_table(l, p, &mut set.notes)?
         }
         None => BTreeMap::new(),
     };
@@ -510,10 +511,49 @@ fn parcels_wkt(parcels: &[&guotu::Parcel]) -> String {
     s
 }
 
-/// The licence attribute table of a corner-coordinate layer: first column the licence id.
+/// The right fields a licence table can hold, each with the headers that name it when
+/// the layer does not declare its column: the English names and those of the
+/// ministry's and provinces' licence registers.
+const RIGHT_COLUMNS: [(&str, &[&str]); 5] = [
+    (
+        "holder",
+        &["holder", "采矿权人", "探矿权人", "矿业权人", "权利人"],
+    ),
+    (
+        "mineral",
+        &["mineral", "开采矿种", "勘查矿种", "主矿种", "矿种"],
+    ),
+    (
+        "right_type",
+        &["right_type", "矿业权类型", "权利类型", "许可证类型"],
+    ),
+    (
+        "valid_from",
+        &[
+            "valid_from",
+            "有效期起",
+            "有效期限起",
+            "有效期始",
+            "起始日期",
+        ],
+    ),
+    (
+        "valid_to",
+        &["valid_to", "有效期止", "有效期限止", "截止日期", "终止日期"],
+    ),
+];
+
+/// The licence attribute table of a corner-coordinate layer: first column the licence
+/// id. Each row holds every column under its own header, and the right fields also
+/// under their canonical names (`holder`, `mineral`, `right_type`, `valid_from`,
+/// `valid_to`), taken from the column the layer declares (`holder_field`, …) or, when it
+/// declares none, from the first known header present. A declared column that is
+/// missing, or a licence listed twice, is an error; a right field found under no header
+/// is a note (a table without validity dates cannot tell expired licences).
 fn licence_table(
     l: &LayerSpec,
     p: &Path,
+    notes: &mut Vec<String>,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, ZonesError> {
     let bytes = std::fs::read(p).map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?;
     let text = decode_text(&bytes);
@@ -529,15 +569,72 @@ fn licence_table(
     if headers.is_empty() {
         return Err(layer_err(l, format!("{}: no header row", p.display())));
     }
-    let mut out = BTreeMap::new();
+    let declared = [
+        &l.right.holder,
+        &l.right.mineral,
+        &l.right.right_type,
+        &l.right.valid_from,
+        &l.right.valid_to,
+    ];
+    let mut columns: Vec<(&str, usize)> = Vec::new();
+    for ((key, aliases), decl) in RIGHT_COLUMNS.iter().zip(declared) {
+        let found = match decl {
+            Some(f) => Some(headers.iter().position(|h| h == f).ok_or_else(|| {
+                layer_err(
+                    l,
+                    format!(
+                        "{}: no column `{f}` (declared as {key}_field); its columns: {}",
+                        p.display(),
+                        headers.join(", ")
+                    ),
+                )
+            })?),
+            None => aliases
+                .iter()
+                .find_map(|a| headers.iter().position(|h| h == a)),
+        };
+        match found {
+            Some(k) => columns.push((key, k)),
+            None => notes.push(format!(
+                "layer `{}`: {} has no {key} column (looked for {}; declare {key}_field){}",
+                l.name,
+                p.display(),
+                aliases.join(", "),
+                if key.starts_with("valid") {
+                    ": licence validity is not checked"
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut first_row: BTreeMap<String, usize> = BTreeMap::new();
     for (n, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| layer_err(l, format!("{} row {}: {e}", p.display(), n + 2)))?;
-        let row: BTreeMap<String, String> = headers
+        let line = n + 2;
+        let rec = rec.map_err(|e| layer_err(l, format!("{} row {line}: {e}", p.display())))?;
+        let mut row: BTreeMap<String, String> = headers
             .iter()
             .cloned()
             .zip(rec.iter().map(|v| v.trim().to_string()))
             .collect();
-        out.insert(rec.get(0).unwrap_or("").trim().to_string(), row);
+        for (key, k) in &columns {
+            row.insert(
+                key.to_string(),
+                rec.get(*k).unwrap_or("").trim().to_string(),
+            );
+        }
+        let id = rec.get(0).unwrap_or("").trim().to_string();
+        if let Some(before) = first_row.insert(id.clone(), line) {
+            return Err(layer_err(
+                l,
+                format!(
+                    "{}: licence {id} is listed twice (rows {before} and {line}); keep one row per licence",
+                    p.display()
+                ),
+            ));
+        }
+        out.insert(id, row);
     }
     Ok(out)
 }

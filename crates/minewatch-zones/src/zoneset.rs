@@ -5,6 +5,14 @@ use crate::spec::LayerSpec;
 use geo_types::{LineString, MultiPolygon};
 use minewatch_core::AcqDate;
 
+/// A right's standing on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RightState {
+    Valid,
+    Expired,
+    NotYetValid,
+}
+
 /// A mining or exploration right.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Right {
@@ -17,10 +25,20 @@ pub struct Right {
 }
 
 impl Right {
-    /// Valid on `day` (no date known: valid).
-    pub fn valid_on(&self, day: Option<AcqDate>) -> bool {
-        let Some(d) = day else { return true };
-        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+    /// Whether the right was in force on `day` (the later image's date), ended before
+    /// it, or was granted after it. Without a day (a patch file without dates) every
+    /// right counts as valid; the overlay says so in its notes.
+    pub fn state_on(&self, day: Option<AcqDate>) -> RightState {
+        let Some(d) = day else {
+            return RightState::Valid;
+        };
+        if self.valid_from.is_some_and(|f| d < f) {
+            RightState::NotYetValid
+        } else if self.valid_to.is_some_and(|t| t < d) {
+            RightState::Expired
+        } else {
+            RightState::Valid
+        }
     }
 }
 
