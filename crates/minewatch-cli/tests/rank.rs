@@ -1,7 +1,7 @@
 //! `minewatch rank` on a synthetic multi-year fixture with exact expected flags, scores
 //! and ranks: a pit that grows every year (A), one that appears once and recovers (B), a
 //! 伪变化 from the last cycle that did not grow (C), and a licensed site of a party with two
-//! penalties 17 months apart that changes again (D). Also: ids survive a new year, the
+//! penalties 10 months apart that changes again within two years of the first (D). Also: ids survive a new year, the
 //! breakdown adds up to the score, and bad history rows are named.
 
 mod common;
@@ -186,7 +186,8 @@ fn fixture_dir() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         p.join("penalties.csv"),
-        "party,licence,date,decision\n某矿业公司,C001,2022-01-10,罚〔2022〕1号\n某矿业公司,C001,2023-06-20,罚〔2023〕7号\n",
+        // Both within the two years before D's last change (2024-06-01): art. 3 (3).
+        "party,licence,date,decision\n某矿业公司,C001,2022-08-10,罚〔2022〕1号\n某矿业公司,C001,2023-06-20,罚〔2023〕7号\n",
     )
     .unwrap();
     d
@@ -237,6 +238,19 @@ fn multi_year_flags_scores_and_ranks_are_exact() {
         ("4", "1")
     );
     assert_eq!(a["growth_pct"], "20");
+    // The reasons name the dates compared, not "the year before".
+    assert!(
+        a["reasons_en"].contains(
+            "change of 2023-06-01→2024-06-01 grew 20 % on the adjacent pair 2022-06-01→2023-06-01"
+        ),
+        "{}",
+        a["reasons_en"]
+    );
+    assert!(
+        a["reasons_en"].contains("changed in 4 consecutive pairs, 2020-06-01→2024-06-01 (4 years)"),
+        "{}",
+        a["reasons_en"]
+    );
     assert_eq!(a["score"], "136.5");
     assert_eq!(a["licence_status"], "outside_all_rights");
     assert_eq!(a["county_code"], "320115");
@@ -260,7 +274,7 @@ fn multi_year_flags_scores_and_ranks_are_exact() {
     );
     assert_eq!(c["term_history"], "-40");
     assert!(c["reasons_zh"].contains("伪变化") && c["reasons_zh"].contains("大棚"));
-    // D: inside its licence, but the holder was penalised twice in 17 months and mined again.
+    // D: inside its licence, but the holder was penalised twice in 10 months and mined again.
     assert_eq!(dd["criminal_referral_candidate"], "1");
     assert_eq!(dd["referral_party"], "某矿业公司");
     assert_eq!(dd["referral_decisions"], "罚〔2022〕1号;罚〔2023〕7号");
@@ -479,4 +493,174 @@ fn history_by_location_price_surges_and_hot_counties() {
         serde_json::from_str(&std::fs::read_to_string(out.join("rank_manifest.json")).unwrap())
             .unwrap();
     assert_eq!(m["price_surges"]["建筑用砂岩"], 40.0);
+}
+
+/// Review finding: penalties of 2022-01-10 and 2023-06-20 made a change of 2024-06-01 a
+/// referral, though the first is more than two years before it. The loose reading stays a
+/// policy option.
+#[test]
+fn penalties_older_than_two_years_before_the_change_do_not_refer() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
+    std::fs::write(
+        d.path().join("penalties.csv"),
+        "party,licence,date,decision\n某矿业公司,C001,2022-01-10,罚〔2022〕1号\n某矿业公司,C001,2023-06-20,罚〔2023〕7号\n",
+    )
+    .unwrap();
+    let out = d.path().join("strict");
+    let o = rank(d.path(), &ov, &out, &["--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["criminal_referral_candidates"], 0);
+    let loose = d.path().join("loose.toml");
+    std::fs::write(&loose, "[ledger]\nreferral_window_ends_at_change = false\n").unwrap();
+    let out = d.path().join("loose");
+    let o = rank(
+        d.path(),
+        &ov,
+        &out,
+        &["--format", "json", "--policy", s(&loose)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["criminal_referral_candidates"], 1);
+}
+
+/// Review finding: one decision listed twice made a referral citing it twice. The same
+/// decision of the same party with two dates is an input error naming both rows.
+#[test]
+fn one_decision_listed_twice_is_one_penalty() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let pen = d.path().join("penalties.csv");
+    std::fs::write(
+        &pen,
+        "party,licence,date,decision\n某矿业公司,C001,2023-06-20,罚1\n某矿业公司,C001,2023-06-20,罚1\n",
+    )
+    .unwrap();
+    let out = d.path().join("twice");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert!(t.iter().all(|r| r["criminal_referral_candidate"] == "0"));
+    std::fs::write(
+        &pen,
+        "party,licence,date,decision\n某矿业公司,C001,2022-08-10,罚1\n某矿业公司,C001,2023-06-20,罚1\n",
+    )
+    .unwrap();
+    let out = d.path().join("clash");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("penalties.csv")
+            && e.contains("row 3")
+            && e.contains("row 2")
+            && e.contains("罚1")
+            && e.contains("2022-08-10")
+            && e.contains("2023-06-20"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
+}
+
+/// Review finding: history and penalty rows that matched no site vanished without a count.
+#[test]
+fn rows_matching_no_site_are_counted() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
+    std::fs::write(
+        d.path().join("history.csv"),
+        format!(
+            "patch_id,verdict,reason,handling,date\n{},伪变化,大棚,不处理,2023-10-01\nnowhere,违法,,立案,2023-10-01\n",
+            patch_id(2, "C")
+        ),
+    )
+    .unwrap();
+    let mut pen = std::fs::read_to_string(d.path().join("penalties.csv")).unwrap();
+    pen.push_str("别的公司,C999,2023-01-01,罚〔2023〕9号\n");
+    std::fs::write(d.path().join("penalties.csv"), pen).unwrap();
+    let out = d.path().join("r");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rank_manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["summary"]["unmatched_history_rows"], 1, "{m}");
+    assert_eq!(m["summary"]["unmatched_penalty_rows"], 1, "{m}");
+    let e = stderr(&o);
+    assert!(
+        e.contains("1 history row") && e.contains("1 penalty row") && e.contains("no site"),
+        "{e}"
+    );
+}
+
+/// Review finding: `case_filed` = 立案 (or any unknown word) silently became false.
+#[test]
+fn case_filed_takes_known_words_only() {
+    let d = fixture_dir();
+    let ov = vec![overlay_pair(d.path(), 0)];
+    let a = patch_id(0, "A");
+    std::fs::write(
+        d.path().join("history.csv"),
+        format!("patch_id,verdict,case_filed,date\n{a},违法,立案,2023-01-01\n"),
+    )
+    .unwrap();
+    let out = d.path().join("ok");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t[0]["history"], "2023-01-01 illegal case_filed");
+    for (word, filed) in [("Y", true), ("是", true), ("否", false), ("0", false)] {
+        std::fs::write(
+            d.path().join("history.csv"),
+            format!("patch_id,verdict,case_filed,date\n{a},违法,{word},2023-01-01\n"),
+        )
+        .unwrap();
+        let out = d.path().join(format!("w{}", word.len()));
+        let _ = std::fs::remove_dir_all(&out);
+        let o = rank(d.path(), &ov, &out, &[]);
+        assert!(o.status.success(), "{word}: {}", stderr(&o));
+        let t = csv_rows(&out.join("tasks.csv"));
+        assert_eq!(t[0]["history"].ends_with("case_filed"), filed, "{word}");
+    }
+    std::fs::write(
+        d.path().join("history.csv"),
+        format!(
+            "patch_id,verdict,case_filed,date\n{a},违法,0,2023-01-01\n{a},违法,待定,2023-02-01\n"
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("bad");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 3") && e.contains("`case_filed`") && e.contains("待定"),
+        "{e}"
+    );
+}
+
+/// Review finding: a second price row of the same mineral and period silently won or lost.
+#[test]
+fn duplicate_price_rows_are_refused() {
+    let d = fixture_dir();
+    let ov = vec![overlay_pair(d.path(), 0)];
+    let prices = d.path().join("prices.csv");
+    std::fs::write(
+        &prices,
+        "mineral,period,price\n煤,2023,100\n煤,2024,110\n煤,2023,90\n",
+    )
+    .unwrap();
+    let out = d.path().join("r");
+    let o = rank(d.path(), &ov, &out, &["--prices", s(&prices)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("prices.csv row 4")
+            && e.contains("row 2")
+            && e.contains("煤")
+            && e.contains("2023"),
+        "{e}"
+    );
 }

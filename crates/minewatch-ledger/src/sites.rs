@@ -2,9 +2,11 @@
 //! earlier verdicts and penalties that belong to each site.
 
 use crate::link::{bbox, link, within};
+use crate::referral::referral;
+use crate::runs::{persistence, Persistence};
 use geo::Contains;
 use geo_types::{Coord, MultiPolygon, Point};
-use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Referral, Site, Verdict};
+use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Site, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One patch handed to the ledger.
@@ -26,7 +28,8 @@ pub struct LedgerPatch {
 pub struct LedgerParams {
     /// Patches of different pairs this close (m) belong to one site.
     pub link_distance_m: f64,
-    /// Consecutive change years that make a site `multi_year_change`.
+    /// Years a run of consecutive changed comparisons must cover to make a site
+    /// `multi_year_change` (see `runs`).
     pub min_run_years: u32,
     /// A false-change site counts as grown when its change after the verdict exceeds this
     /// share (percent) of its change up to the verdict.
@@ -34,7 +37,7 @@ pub struct LedgerParams {
     /// A history record or penalty given by location matches a site this close (m).
     pub location_link_m: f64,
     /// Count the two years back from the new change (the strict reading of art. 3 (3):
-    /// 二年内 before the new act) instead of any two-year window before it.
+    /// 二年内 before the new act; the default) instead of any two-year window before it.
     pub referral_window_ends_at_change: bool,
 }
 
@@ -45,7 +48,7 @@ impl Default for LedgerParams {
             min_run_years: 2,
             false_change_growth_pct: 20.0,
             location_link_m: 100.0,
-            referral_window_ends_at_change: false,
+            referral_window_ends_at_change: true,
         }
     }
 }
@@ -56,6 +59,20 @@ pub struct Outside<'a> {
     pub penalties: &'a [(Penalty, Option<(f64, f64)>)],
 }
 
+/// The sites with what the ledger knows beyond them.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// By id.
+    pub sites: Vec<Site>,
+    /// Runs and growth of each site, in the order of `sites`.
+    pub persistence: Vec<Persistence>,
+    /// Indices of history rows that matched no site.
+    pub unmatched_history: Vec<usize>,
+    /// Indices of penalty rows that link to no site (by licence or location) and whose
+    /// party links to none either: they weigh nothing.
+    pub unmatched_penalties: Vec<usize>,
+}
+
 /// Build the sites. `prior` maps patch ids of an earlier ledger to their site ids.
 pub fn build(
     patches: &[LedgerPatch],
@@ -63,6 +80,16 @@ pub fn build(
     outside: &Outside,
     p: &LedgerParams,
 ) -> Vec<Site> {
+    build_ledger(patches, prior, outside, p).sites
+}
+
+/// [`build`], keeping each site's runs and the rows that matched nothing.
+pub fn build_ledger(
+    patches: &[LedgerPatch],
+    prior: &BTreeMap<String, String>,
+    outside: &Outside,
+    p: &LedgerParams,
+) -> Ledger {
     // Data order: by after date, before date, id — never the input order.
     let mut order: Vec<usize> = (0..patches.len()).collect();
     order.sort_by(|&a, &b| {
@@ -95,22 +122,51 @@ pub fn build(
         members.entry(*g).or_default().push(order[k]);
     }
     let boxes: Vec<Option<[f64; 4]>> = patches.iter().map(|x| bbox(&x.geom)).collect();
-    let mut sites: Vec<Site> = members
+    let made: Vec<Made> = members
         .values()
         .map(|m| make_site(patches, m, prior, latest_pair, &boxes, outside, p))
         .collect();
+    let mut used_history = vec![false; outside.history.len()];
+    let mut used_penalty = vec![false; outside.penalties.len()];
+    let mut parties: BTreeSet<String> = BTreeSet::new();
+    for x in &made {
+        x.history.iter().for_each(|&i| used_history[i] = true);
+        x.penalties.iter().for_each(|&i| used_penalty[i] = true);
+        parties.extend(x.site.parties.iter().cloned());
+    }
+    let mut sites: Vec<(Site, Persistence)> =
+        made.into_iter().map(|x| (x.site, x.persistence)).collect();
     // An earlier site whose bridging patch is gone splits: the group holding its earliest
     // patch keeps the id, the others take ids of their own.
-    sites.sort_by(|a, b| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
+    sites.sort_by(|(a, _), (b, _)| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
     for k in 1..sites.len() {
-        if sites[k].id == sites[k - 1].id || sites[..k].iter().any(|s| s.id == sites[k].id) {
-            let fresh = format!("S{}", sites[k].patch_ids[0]);
-            let old = std::mem::replace(&mut sites[k].id, fresh);
-            sites[k].merged_ids.retain(|m| *m != old);
+        if sites[..k].iter().any(|(s, _)| s.id == sites[k].0.id) {
+            let site = &mut sites[k].0;
+            let fresh = format!("S{}", site.patch_ids[0]);
+            let old = std::mem::replace(&mut site.id, fresh);
+            site.merged_ids.retain(|m| *m != old);
         }
     }
-    sites.sort_by(|a, b| a.id.cmp(&b.id));
-    sites
+    sites.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
+    let (sites, persistence) = sites.into_iter().unzip();
+    Ledger {
+        sites,
+        persistence,
+        unmatched_history: (0..used_history.len())
+            .filter(|&i| !used_history[i])
+            .collect(),
+        unmatched_penalties: (0..used_penalty.len())
+            .filter(|&i| !used_penalty[i] && !parties.contains(&outside.penalties[i].0.party))
+            .collect(),
+    }
+}
+
+/// One site and the outside rows it took.
+struct Made {
+    site: Site,
+    persistence: Persistence,
+    history: Vec<usize>,
+    penalties: Vec<usize>,
 }
 
 fn make_site(
@@ -121,7 +177,7 @@ fn make_site(
     boxes: &[Option<[f64; 4]>],
     outside: &Outside,
     p: &LedgerParams,
-) -> Site {
+) -> Made {
     let earliest = &patches[m[0]];
     let prior_ids: BTreeSet<&String> = m
         .iter()
@@ -135,20 +191,13 @@ fn make_site(
         ),
     };
     let mut by_year: BTreeMap<u16, f64> = BTreeMap::new();
+    let mut by_pair: BTreeMap<DatePair, f64> = BTreeMap::new();
     for &i in m {
         *by_year.entry(patches[i].pair.after.year).or_default() += patches[i].area_m2;
+        *by_pair.entry(patches[i].pair).or_default() += patches[i].area_m2;
     }
     let years: Vec<u16> = by_year.keys().copied().collect();
-    let mut longest = 0u32;
-    let mut run = 0u32;
-    for (k, y) in years.iter().enumerate() {
-        run = if k > 0 && years[k - 1] + 1 == *y {
-            run + 1
-        } else {
-            1
-        };
-        longest = longest.max(run);
-    }
+    let runs = persistence(&by_pair);
     let last_year = *years.last().unwrap_or(&earliest.pair.after.year);
     let latest: Vec<usize> = m
         .iter()
@@ -191,13 +240,7 @@ fn make_site(
         earliest.centre_lonlat
     };
     let areas: Vec<(u16, f64)> = by_year.into_iter().collect();
-    let (growth_m2, growth_pct) = match areas.len() {
-        0 | 1 => (0.0, None),
-        n => {
-            let (a, b) = (areas[n - 2].1, areas[n - 1].1);
-            (b - a, (a > 0.0).then(|| 100.0 * (b - a) / a))
-        }
-    };
+    let (growth_m2, growth_pct) = runs.growth.map_or((0.0, None), |g| (g.m2, g.pct));
     let patch_ids: BTreeSet<&str> = m.iter().map(|&i| patches[i].id.as_str()).collect();
     // A point matches when inside a patch of the site or within the location distance.
     let near = |pt: (f64, f64)| {
@@ -215,10 +258,9 @@ fn make_site(
                 )
         })
     };
-    let mut history: Vec<HistoryRecord> = outside
-        .history
-        .iter()
-        .filter(|(h, at)| {
+    let history_ix: Vec<usize> = (0..outside.history.len())
+        .filter(|&k| {
+            let (h, at) = &outside.history[k];
             h.site_id
                 .as_ref()
                 .is_some_and(|s| *s == id || merged_ids.contains(s))
@@ -227,7 +269,10 @@ fn make_site(
                     .is_some_and(|x| patch_ids.contains(x.as_str()))
                 || at.is_some_and(near)
         })
-        .map(|(h, _)| h.clone())
+        .collect();
+    let mut history: Vec<HistoryRecord> = history_ix
+        .iter()
+        .map(|&k| outside.history[k].0.clone())
         .collect();
     history.sort_by(|a, b| (a.date, &a.source).cmp(&(b.date, &b.source)));
     let grew = history
@@ -249,51 +294,33 @@ fn make_site(
         .iter()
         .flat_map(|&i| patches[i].finding.licences.iter().map(String::as_str))
         .collect();
-    let parties: BTreeSet<String> = outside
-        .penalties
-        .iter()
-        .filter(|(pn, at)| {
+    let penalty_ix: Vec<usize> = (0..outside.penalties.len())
+        .filter(|&k| {
+            let (pn, at) = &outside.penalties[k];
             pn.licence.as_deref().is_some_and(|l| licences.contains(l)) || at.is_some_and(near)
         })
-        .map(|(pn, _)| pn.party.clone())
+        .collect();
+    let parties: BTreeSet<String> = penalty_ix
+        .iter()
+        .map(|&k| outside.penalties[k].0.party.clone())
         .collect();
     let last_date = m
         .iter()
         .map(|&i| patches[i].pair.after)
         .max()
         .unwrap_or(earliest.pair.after);
-    let criminal_referral = parties.iter().find_map(|party| {
-        let mut ps: Vec<&Penalty> = outside
-            .penalties
-            .iter()
-            .map(|(p, _)| p)
-            .filter(|p| &p.party == party)
-            .collect();
-        ps.sort_by(|a, b| (a.date, &a.decision).cmp(&(b.date, &b.decision)));
-        for j in 1..ps.len() {
-            for i in 0..j {
-                let window = if p.referral_window_ends_at_change {
-                    last_date <= plus_two_years(ps[i].date)
-                } else {
-                    ps[j].date <= plus_two_years(ps[i].date)
-                };
-                if window && last_date > ps[j].date {
-                    return Some(Referral {
-                        party: party.clone(),
-                        decisions: vec![ps[i].decision.clone(), ps[j].decision.clone()],
-                    });
-                }
-            }
-        }
-        None
-    });
-    Site {
+    // A party's penalties count wherever they were given, not only at this site.
+    let all: Vec<&Penalty> = outside.penalties.iter().map(|(pn, _)| pn).collect();
+    let criminal_referral = parties
+        .iter()
+        .find_map(|party| referral(party, &all, last_date, p.referral_window_ends_at_change));
+    let site = Site {
         merged_ids,
         patch_ids: m.iter().map(|&i| patches[i].id.clone()).collect(),
         first_year: years.first().copied().unwrap_or(last_year),
         change_years: years,
-        longest_run: longest,
-        multi_year_change: longest >= p.min_run_years,
+        longest_run: runs.longest.map_or(0, |r| r.years),
+        multi_year_change: runs.multi_year(p.min_run_years),
         total_area_m2: areas.iter().map(|a| a.1).sum(),
         area_by_year: areas,
         growth_m2,
@@ -309,6 +336,12 @@ fn make_site(
         parties: parties.into_iter().collect(),
         criminal_referral,
         id,
+    };
+    Made {
+        site,
+        persistence: runs,
+        history: history_ix,
+        penalties: penalty_ix,
     }
 }
 
@@ -319,13 +352,6 @@ fn point_square(pt: (f64, f64)) -> MultiPolygon<f64> {
         LineString::from(vec![pt, pt, pt, pt]),
         vec![],
     )])
-}
-
-/// The same day two years later (29 February → 28 February).
-pub fn plus_two_years(d: AcqDate) -> AcqDate {
-    AcqDate::new(d.year + 2, d.month, d.day)
-        .or_else(|| AcqDate::new(d.year + 2, d.month, d.day - 1))
-        .unwrap_or(d)
 }
 
 #[cfg(test)]
@@ -366,19 +392,98 @@ mod tests {
         all.reverse();
         assert_eq!(build(&all, &prior, &NONE, &p), merged);
     }
-
-    #[test]
-    fn two_years_is_a_calendar_window() {
-        let d = |y, m, dd| AcqDate::new(y, m, dd).unwrap();
-        assert_eq!(plus_two_years(d(2022, 1, 10)), d(2024, 1, 10));
-        assert_eq!(plus_two_years(d(2024, 2, 29)), d(2026, 2, 28));
-    }
 }
 
 #[cfg(test)]
 mod referral_tests {
     use super::tests_support::*;
     use super::*;
+    use minewatch_core::Referral;
+
+    fn refer(pens: &[Penalty], ps: &[LedgerPatch], p: &LedgerParams) -> Option<Referral> {
+        let pen_refs: Vec<(Penalty, Option<(f64, f64)>)> =
+            pens.iter().cloned().map(|p| (p, None)).collect();
+        let out = Outside {
+            history: &[],
+            penalties: &pen_refs,
+        };
+        let s = build(ps, &BTreeMap::new(), &out, p);
+        assert_eq!(s.len(), 1, "one site");
+        s[0].criminal_referral.clone()
+    }
+
+    /// Review finding: penalties of 1990 and 1991 made a change of 2002 a referral.
+    #[test]
+    fn by_default_the_two_years_end_at_the_new_change() {
+        let old = [penalty("罚1", 1990, 1, 10), penalty("罚2", 1991, 3, 10)];
+        let site = [licensed("a", 2002)];
+        assert_eq!(refer(&old, &site, &LedgerParams::default()), None);
+        // Penalties within the two years before the change (2002-06-01) still refer.
+        let recent = [penalty("罚1", 2000, 8, 1), penalty("罚2", 2001, 3, 10)];
+        let r = refer(&recent, &site, &LedgerParams::default()).expect("referral");
+        assert_eq!(r.decisions, vec!["罚1".to_string(), "罚2".to_string()]);
+    }
+
+    /// Review finding: one decision listed twice made a referral citing "罚1;罚1".
+    #[test]
+    fn one_decision_listed_twice_is_one_penalty() {
+        let site = [licensed("a", 2024)];
+        let twice = [penalty("罚1", 2023, 1, 10), penalty("罚1", 2023, 1, 10)];
+        for strict in [true, false] {
+            let p = LedgerParams {
+                referral_window_ends_at_change: strict,
+                ..LedgerParams::default()
+            };
+            assert_eq!(refer(&twice, &site, &p), None, "strict: {strict}");
+        }
+        let three = [
+            penalty("罚1", 2023, 1, 10),
+            penalty("罚2", 2023, 3, 10),
+            penalty("罚1", 2023, 1, 10),
+        ];
+        let r = refer(&three, &site, &LedgerParams::default()).expect("referral");
+        assert_eq!(r.decisions, vec!["罚1".to_string(), "罚2".to_string()]);
+    }
+
+    /// Review finding: rows matching no site vanished without a count.
+    #[test]
+    fn rows_that_match_no_site_are_listed() {
+        let verdict = |patch: &str| HistoryRecord {
+            source: "h".into(),
+            patch_id: Some(patch.into()),
+            site_id: None,
+            lonlat: None,
+            verdict: Verdict::Illegal,
+            reason: String::new(),
+            case_filed: false,
+            date: AcqDate::new(2023, 1, 1).unwrap(),
+        };
+        let history = [(verdict("zz"), None), (verdict("a"), None)];
+        let mut elsewhere = penalty("罚2", 2023, 3, 1);
+        elsewhere.licence = Some("C9".into());
+        let mut stranger = elsewhere.clone();
+        stranger.party = "乙".into();
+        // Row 1 links by licence; row 2 not, but its party is linked; row 3 weighs nothing.
+        let pens = [
+            (penalty("罚1", 2023, 1, 10), None),
+            (elsewhere, None),
+            (stranger, Some((1.0e6, 1.0e6))),
+        ];
+        let out = Outside {
+            history: &history,
+            penalties: &pens,
+        };
+        let l = build_ledger(
+            &[licensed("a", 2024)],
+            &BTreeMap::new(),
+            &out,
+            &LedgerParams::default(),
+        );
+        assert_eq!(l.unmatched_history, vec![0]);
+        assert_eq!(l.unmatched_penalties, vec![2]);
+        assert_eq!(l.sites[0].history.len(), 1);
+        assert!(l.sites[0].criminal_referral.is_some(), "罚1 and 罚2 count");
+    }
 
     #[test]
     fn the_two_year_window_reading_is_a_policy_choice() {
@@ -394,13 +499,90 @@ mod referral_tests {
         ps[1].geom = ps[0].geom.clone();
         let mut p = LedgerParams::default();
         let s = build(&ps, &BTreeMap::new(), &out, &p);
-        assert!(s[0].criminal_referral.is_some(), "any two-year window");
-        p.referral_window_ends_at_change = true;
-        let s = build(&ps, &BTreeMap::new(), &out, &p);
         assert!(
             s[0].criminal_referral.is_none(),
-            "2022-01-10 is more than two years before 2024-06-01"
+            "default: 2022-01-10 is more than two years before 2024-06-01"
         );
+        p.referral_window_ends_at_change = false;
+        let s = build(&ps, &BTreeMap::new(), &out, &p);
+        assert!(s[0].criminal_referral.is_some(), "any two-year window");
+    }
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    fn d(y: u16, m: u8, dd: u8) -> AcqDate {
+        AcqDate::new(y, m, dd).unwrap()
+    }
+
+    /// Patches of one site (all on the same ground), one per pair, with areas.
+    fn site_of(pairs: &[(AcqDate, AcqDate, f64)]) -> Site {
+        let ps: Vec<LedgerPatch> = pairs
+            .iter()
+            .enumerate()
+            .map(|(k, &(b, a, area))| patch_between(&format!("p{k}"), b, a, area))
+            .collect();
+        let s = build(&ps, &BTreeMap::new(), &NO_OUTSIDE, &LedgerParams::default());
+        assert_eq!(s.len(), 1, "one site");
+        s.into_iter().next().unwrap()
+    }
+
+    /// Review finding: quarterly pairs over a year end were a "2-year run" (+25).
+    #[test]
+    fn quarterly_pairs_across_new_year_are_not_multi_year() {
+        let s = site_of(&[
+            (d(2023, 10, 1), d(2023, 12, 1), 100.0),
+            (d(2023, 12, 1), d(2024, 4, 1), 100.0),
+        ]);
+        assert!(!s.multi_year_change);
+        assert_eq!(s.longest_run, 1, "six months of change is less than a year");
+    }
+
+    /// Review finding: biennial imagery that changes in every pair never counted.
+    #[test]
+    fn biennial_pairs_changing_every_time_are_multi_year() {
+        let s = site_of(&[
+            (d(2019, 6, 1), d(2021, 6, 1), 100.0),
+            (d(2021, 6, 1), d(2023, 6, 1), 150.0),
+        ]);
+        assert!(s.multi_year_change);
+        assert_eq!(s.longest_run, 4, "2019-06-01 to 2023-06-01");
+        assert_eq!(s.growth_pct, Some(50.0));
+    }
+
+    /// One comparison, however long, shows change once: no run of years.
+    #[test]
+    fn a_single_long_pair_is_no_run() {
+        let s = site_of(&[(d(2019, 6, 1), d(2023, 6, 1), 100.0)]);
+        assert!(!s.multi_year_change);
+        assert_eq!(s.longest_run, 1);
+    }
+
+    /// Review finding: growth compared the last two change years however far apart.
+    #[test]
+    fn growth_compares_adjacent_pairs_only() {
+        let far = site_of(&[
+            (d(2018, 6, 1), d(2019, 6, 1), 100.0),
+            (d(2023, 6, 1), d(2024, 6, 1), 300.0),
+        ]);
+        assert!(!far.multi_year_change);
+        assert_eq!((far.growth_m2, far.growth_pct), (0.0, None));
+        // Pairs that do not share an image date are not consecutive either.
+        let gap = site_of(&[
+            (d(2022, 6, 1), d(2023, 6, 1), 100.0),
+            (d(2023, 7, 1), d(2024, 6, 1), 300.0),
+        ]);
+        assert_eq!(gap.growth_pct, None);
+        assert!(!gap.multi_year_change);
+        let next = site_of(&[
+            (d(2022, 6, 1), d(2023, 6, 1), 100.0),
+            (d(2023, 6, 1), d(2024, 6, 1), 300.0),
+        ]);
+        assert_eq!((next.growth_m2, next.growth_pct), (200.0, Some(200.0)));
+        assert!(next.multi_year_change);
     }
 }
 
@@ -419,6 +601,19 @@ mod tests_support {
             decision: decision.into(),
             lonlat: None,
         }
+    }
+
+    pub const NO_OUTSIDE: Outside = Outside {
+        history: &[],
+        penalties: &[],
+    };
+
+    /// A patch on the ground of `patch_at(.., 0.0, 50.0, ..)` between two dates, with its area.
+    pub fn patch_between(id: &str, before: AcqDate, after: AcqDate, area: f64) -> LedgerPatch {
+        let mut p = patch_at(id, after.year, 0.0, 50.0, &[]);
+        p.pair = DatePair { before, after };
+        p.area_m2 = area;
+        p
     }
 
     pub fn licensed(id: &str, y: u16) -> LedgerPatch {

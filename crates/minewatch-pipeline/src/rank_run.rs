@@ -17,8 +17,8 @@ use minewatch_core::{
     AcqDate, AdminPlace, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict,
     ZoneHit, ZoneKind,
 };
-use minewatch_ledger::{LedgerParams, LedgerPatch, Outside};
-use minewatch_policy::{Context, PatchFact, Policy, SitePoint, Task, TERMS};
+use minewatch_ledger::{LedgerParams, LedgerPatch, Outside, Persistence};
+use minewatch_policy::{Context, PatchFact, Policy, RunDates, SitePoint, Task, TERMS};
 use minewatch_zones::{Reprojector, WorkCrs};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -52,6 +52,10 @@ pub struct RankSummary {
     pub criminal_referral_candidates: usize,
     pub rising_fast_counties: Vec<String>,
     pub hotspots: usize,
+    /// History rows that matched no site (by patch id, site id or location).
+    pub unmatched_history_rows: usize,
+    /// Penalty rows that link to no site and whose party links to none: they weigh nothing.
+    pub unmatched_penalty_rows: usize,
 }
 
 pub const OUTPUTS: [&str; 10] = [
@@ -170,8 +174,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         referral_window_ends_at_change: policy.ledger.referral_window_ends_at_change,
     };
     let t_ledger = Instant::now();
-    let sites = pool.install(|| {
-        minewatch_ledger::build(
+    let ledger = pool.install(|| {
+        minewatch_ledger::build_ledger(
             &loaded.patches,
             &prior,
             &Outside {
@@ -182,6 +186,19 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         )
     });
     let ledger_s = t_ledger.elapsed().as_secs_f64();
+    let sites = &ledger.sites;
+    note_unmatched(
+        "history",
+        req.history.as_deref(),
+        &ledger.unmatched_history,
+        |i| &hist[i].0.source,
+    );
+    note_unmatched(
+        "penalty",
+        req.penalties.as_deref(),
+        &ledger.unmatched_penalties,
+        |i| &pens[i].0.source,
+    );
 
     // Trends from every patch; the latest period's fast risers raise their sites.
     let facts: Vec<PatchFact> = loaded
@@ -208,7 +225,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         use rayon::prelude::*;
         sites
             .par_iter()
-            .map(|s| minewatch_policy::score(s, &policy, &ctx))
+            .zip(&ledger.persistence)
+            .map(|(s, r)| minewatch_policy::score(s, &run_dates(r), &policy, &ctx))
             .collect()
     });
     minewatch_policy::rank(&mut tasks);
@@ -266,7 +284,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     )?;
     let header = |c: &[(String, Kind)]| req.header.names(c, zh);
     tw::write_csv(&staging.path("tasks.csv"), &header(&cols), &rows)?;
-    let (lc, lr) = ledger_rows(&sites, &loaded.patches);
+    let (lc, lr) = ledger_rows(sites, &loaded.patches);
     // Read back by the next run (`--ledger`): English columns whatever --header says.
     tw::write_csv(
         &staging.path("ledger.csv"),
@@ -306,6 +324,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
             .count(),
         rising_fast_counties: ctx.rising_counties.iter().cloned().collect(),
         hotspots: spots.len(),
+        unmatched_history_rows: ledger.unmatched_history.len(),
+        unmatched_penalty_rows: ledger.unmatched_penalties.len(),
     };
     let sums = hashes.finish()?;
     let files: Vec<serde_json::Value> = hashed
@@ -338,6 +358,41 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
 
 /// Typed columns of a table.
 type Columns = Vec<(String, Kind)>;
+
+/// The dates a site's persistence and growth reasons cite.
+fn run_dates(r: &Persistence) -> RunDates {
+    RunDates {
+        run: r.longest.map(|x| (x.first, x.last, x.pairs)),
+        growth: r.growth.map(|g| (g.from, g.to)),
+    }
+}
+
+/// Rows that matched no site weigh nothing: say so on stderr (the manifest counts them), so
+/// a wrong id column or a far-off location is not mistaken for "no history".
+fn note_unmatched<'a>(
+    what: &str,
+    file: Option<&Path>,
+    rows: &[usize],
+    source: impl Fn(usize) -> &'a String,
+) {
+    let (Some(file), false) = (file, rows.is_empty()) else {
+        return;
+    };
+    let lines: Vec<&str> = rows
+        .iter()
+        .take(5)
+        .map(|&i| source(i).rsplit(':').next().unwrap_or(""))
+        .collect();
+    eprintln!(
+        "rank: note: {} {what} row{} of {} {} no site (rows {}{}); not used",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        file.display(),
+        if rows.len() == 1 { "matches" } else { "match" },
+        lines.join(", "),
+        if rows.len() > 5 { ", …" } else { "" }
+    );
+}
 
 const README: &str = "minewatch rank outputs\n\
 tasks.csv / .gpkg / .geojson  one row per site: score, term_* breakdown (sums to score), reasons (en, zh), ranks\n\
@@ -604,7 +659,17 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
         })?;
         let handling = r.get("handling").unwrap_or("");
         let case_filed = match r.get("case_filed") {
-            Some(x) => matches!(x, "1" | "yes" | "true" | "是"),
+            Some(x) => case_filed_value(x).ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "case_filed",
+                    format!(
+                        "`{x}` is not one of {} (filed) or {} (not filed)",
+                        CASE_FILED_YES.join(" "),
+                        CASE_FILED_NO.join(" ")
+                    ),
+                )
+            })?,
             None => handling == "立案" || handling == "case_filed",
         };
         let (patch_id, site_id) = (
@@ -632,9 +697,28 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
     Ok(out)
 }
 
+/// Words a `case_filed` cell may hold (ASCII in any case); an empty cell falls back to
+/// `handling`. Anything else is refused: a typo must not read as "not filed".
+const CASE_FILED_YES: [&str; 7] = ["1", "true", "yes", "y", "是", "立案", "已立案"];
+const CASE_FILED_NO: [&str; 8] = ["0", "false", "no", "n", "否", "未立案", "不立案", "非立案"];
+
+fn case_filed_value(v: &str) -> Option<bool> {
+    let v = v.trim().to_lowercase();
+    if CASE_FILED_YES.contains(&v.as_str()) {
+        Some(true)
+    } else if CASE_FILED_NO.contains(&v.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
     t.require(&["party", "date", "decision"], "penalties")?;
-    let mut out = Vec::new();
+    let mut out: Vec<Penalty> = Vec::new();
+    // (party, decision) → (row, date): one decision is one penalty, however many rows
+    // list it (one per licence it covers, say), and it has one date.
+    let mut seen: BTreeMap<(String, String), (usize, AcqDate)> = BTreeMap::new();
     for r in &t.rows {
         let party = r
             .get("party")
@@ -648,15 +732,33 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
                 "no licence number and no location (lon/lat or geometry): cannot link the penalty",
             ));
         }
+        let date = date_field(t, r.line, r, "date")?;
+        let decision = r
+            .get("decision")
+            .ok_or_else(|| t.err(r.line, "decision", "empty; cite the decision number"))?
+            .to_string();
+        let key = (party.clone(), decision.clone());
+        match seen.get(&key) {
+            Some(&(line, first)) if first != date => {
+                return Err(t.err(
+                    r.line,
+                    "date",
+                    format!(
+                        "decision {decision} of {party} is dated {date} here but {first} on row {line}; one decision has one date"
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, (r.line, date));
+            }
+        }
         out.push(Penalty {
             source: format!("{}:{}", t.path.display(), r.line),
             party,
             licence,
-            date: date_field(t, r.line, r, "date")?,
-            decision: r
-                .get("decision")
-                .ok_or_else(|| t.err(r.line, "decision", "empty; cite the decision number"))?
-                .to_string(),
+            date,
+            decision,
             lonlat: r.lonlat,
         });
     }
@@ -666,6 +768,9 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
 fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, PipelineError> {
     t.require(&["mineral", "period"], "prices")?;
     let mut out = Vec::new();
+    // (canonical mineral, period) → row: a second price for the same period would
+    // silently win or lose by row order.
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in &t.rows {
         let num = |k: &str| -> Result<Option<f64>, PipelineError> {
             match r.get(k) {
@@ -681,15 +786,28 @@ fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, Pip
         if price.is_none() && change_pct.is_none() {
             return Err(t.err(r.line, "price", "give price or change_pct"));
         }
+        let mineral = r
+            .get("mineral")
+            .ok_or_else(|| t.err(r.line, "mineral", "empty"))?
+            .to_string();
+        let period = r
+            .get("period")
+            .ok_or_else(|| t.err(r.line, "period", "empty"))?
+            .to_string();
+        let key = (
+            minewatch_policy::minerals::canonical(&mineral),
+            period.clone(),
+        );
+        if let Some(first) = seen.insert(key, r.line) {
+            return Err(t.err(
+                r.line,
+                "period",
+                format!("{mineral} {period} is priced again (first on row {first}); give one row per mineral and period"),
+            ));
+        }
         out.push(minewatch_policy::prices::PriceRow {
-            mineral: r
-                .get("mineral")
-                .ok_or_else(|| t.err(r.line, "mineral", "empty"))?
-                .to_string(),
-            period: r
-                .get("period")
-                .ok_or_else(|| t.err(r.line, "period", "empty"))?
-                .to_string(),
+            mineral,
+            period,
             price,
             change_pct,
         });

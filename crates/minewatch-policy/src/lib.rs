@@ -3,11 +3,12 @@
 //! reasons in English and Chinese, ranks within county / prefecture / province, trends and
 //! surges per county and mineral, and hot-spot clusters. Pure: core `Site`s in, tasks out.
 
+pub mod minerals;
 pub mod policy;
 pub mod prices;
 pub mod score;
 pub mod trends;
 
 pub use policy::Policy;
-pub use score::{rank, score, Context, Task, TERMS};
+pub use score::{rank, score, Context, RunDates, Task, TERMS};
 pub use trends::{hotspots, trends, Hotspot, PatchFact, SitePoint, TrendRow};

@@ -60,11 +60,15 @@ impl ClassTable {
 #[serde(deny_unknown_fields, default)]
 pub struct LedgerTable {
     pub link_distance_m: f64,
+    /// Years a run of consecutive changed comparisons (each pair's earlier image is the
+    /// previous pair's later one) must cover, from its first to its last image rounded to
+    /// whole years, to make a site multi-year change; a run needs two comparisons at least.
     pub min_run_years: u32,
     pub false_change_growth_pct: f64,
     pub location_link_m: f64,
-    /// Two penalties must both fall within the two years before the new change (strict
-    /// reading of 法释〔2016〕25号 art. 3 (3)); default: within any two-year window before it.
+    /// Two penalties must both fall within the two years before the new change (the
+    /// reading of 法释〔2016〕25号 art. 3 (3): 二年内 counts back from the new act; default).
+    /// `false`: any two penalties within two years of each other before the change.
     pub referral_window_ends_at_change: bool,
     /// Rank only sites that change in the latest date pair (others are listed unranked).
     pub rank_only_new_change: bool,
@@ -200,7 +204,7 @@ impl Default for LedgerTable {
             min_run_years: 2,
             false_change_growth_pct: 20.0,
             location_link_m: 100.0,
-            referral_window_ends_at_change: false,
+            referral_window_ends_at_change: true,
             rank_only_new_change: true,
         }
     }
@@ -339,6 +343,29 @@ mod tests {
         shipped.minerals.strategic.retain(|m| !m.is_ascii());
         d.minerals.strategic.retain(|m| !m.is_ascii());
         assert_eq!(shipped, d);
+    }
+
+    /// Review finding: the default accepted two penalties in any two-year window, however
+    /// long before the new change (法释〔2016〕25号 art. 3 (3) counts back from the new act).
+    #[test]
+    fn the_strict_referral_window_is_the_default() {
+        assert!(Policy::default().ledger.referral_window_ends_at_change);
+        let text = include_str!("../../../pipelines/policy/default.toml");
+        assert!(
+            Policy::parse(text)
+                .unwrap()
+                .ledger
+                .referral_window_ends_at_change
+        );
+        // The other reading stays available, and an empty file takes the default.
+        let loose = Policy::parse("[ledger]\nreferral_window_ends_at_change = false\n").unwrap();
+        assert!(!loose.ledger.referral_window_ends_at_change);
+        assert!(
+            Policy::parse("")
+                .unwrap()
+                .ledger
+                .referral_window_ends_at_change
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! periods (or a given `change_pct` of its last period). Periods sort as text
 //! (`2023`, `2023Q4`, `2024-06` all work).
 
+use crate::minerals::canonical;
 use crate::policy::Policy;
 use std::collections::BTreeMap;
 
@@ -14,11 +15,12 @@ pub struct PriceRow {
     pub change_pct: Option<f64>,
 }
 
-/// Minerals whose latest change exceeds the policy's threshold, with the change in percent.
+/// Minerals whose latest change exceeds the policy's threshold, with the change in percent,
+/// by canonical name (金矿 and 金 are one series: see `minerals`).
 pub fn surges(rows: &[PriceRow], p: &Policy) -> BTreeMap<String, f64> {
-    let mut by: BTreeMap<&str, Vec<&PriceRow>> = BTreeMap::new();
+    let mut by: BTreeMap<String, Vec<&PriceRow>> = BTreeMap::new();
     for r in rows {
-        by.entry(r.mineral.as_str()).or_default().push(r);
+        by.entry(canonical(&r.mineral)).or_default().push(r);
     }
     let mut out = BTreeMap::new();
     for (m, mut v) in by {
@@ -32,7 +34,7 @@ pub fn surges(rows: &[PriceRow], p: &Policy) -> BTreeMap<String, f64> {
             }
         });
         if let Some(c) = change.filter(|c| *c > p.minerals.price_surge_pct) {
-            out.insert(m.to_string(), c);
+            out.insert(m, c);
         }
     }
     out

@@ -2,9 +2,10 @@
 //! each from one table of the policy; every non-zero term carries a reason in English and
 //! Chinese. Ranks are within county, prefecture and province, by score then site id.
 
+use crate::minerals;
 use crate::policy::Policy;
 use minewatch_core::units::{m2_to_mu, M2_PER_MU};
-use minewatch_core::{LicenceStatus, Site, Verdict, ZoneKind};
+use minewatch_core::{AcqDate, DatePair, LicenceStatus, Site, Verdict, ZoneKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Term names, in breakdown order.
@@ -58,6 +59,21 @@ pub struct Context {
     pub rising_counties: BTreeSet<String>,
 }
 
+/// The dates the persistence and growth reasons cite (from the ledger's runs), so a reason
+/// says what was compared rather than "the year before".
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunDates {
+    /// The site's longest run of consecutive changed comparisons: first image, last
+    /// image, comparisons.
+    pub run: Option<(AcqDate, AcqDate, u32)>,
+    /// The comparisons the growth is measured between: the adjacent earlier one, the latest.
+    pub growth: Option<(DatePair, DatePair)>,
+}
+
+fn pair_text(p: &DatePair) -> String {
+    format!("{}→{}", p.before, p.after)
+}
+
 fn severity(s: LicenceStatus) -> u8 {
     match s {
         LicenceStatus::OutsideAllRights => 4,
@@ -68,7 +84,7 @@ fn severity(s: LicenceStatus) -> u8 {
     }
 }
 
-pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
+pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     let mut terms = vec![0.0; TERMS.len()];
     let mut en: Vec<String> = Vec::new();
     let mut zh: Vec<String> = Vec::new();
@@ -153,7 +169,8 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
         ));
     }
 
-    // Persistence over years (多年连续变化).
+    // Persistence over years (多年连续变化): `longest_run` is the years the longest run of
+    // consecutive changed comparisons covers.
     if site.longest_run > 1 || site.multi_year_change {
         let v = p.persistence.per_extra_year * (site.longest_run.saturating_sub(1)) as f64
             + if site.multi_year_change {
@@ -163,27 +180,46 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
             };
         if v != 0.0 {
             terms[4] = v;
-            let years: Vec<String> = site.change_years.iter().map(|y| y.to_string()).collect();
-            en.push(format!(
-                "changed {} consecutive years (years {}) ({v:+})",
-                site.longest_run,
-                years.join(", ")
-            ));
-            zh.push(format!(
-                "连续{}年变化 ({}年) ({v:+})",
-                site.longest_run,
-                years.join("、")
-            ));
+            let n = site.longest_run;
+            match dates.run {
+                Some((first, last, pairs)) => {
+                    en.push(format!(
+                        "changed in {pairs} consecutive pairs, {first}→{last} ({n} years) ({v:+})"
+                    ));
+                    zh.push(format!(
+                        "连续{pairs}期变化, {first}至{last} (共{n}年) ({v:+})"
+                    ));
+                }
+                None => {
+                    en.push(format!("changed over {n} consecutive years ({v:+})"));
+                    zh.push(format!("连续{n}年变化 ({v:+})"));
+                }
+            }
         }
     }
 
-    // Growth of the last year's change.
+    // Growth of the latest comparison's change over the adjacent one before it.
     if let Some(g) = site.growth_pct.filter(|g| *g > 0.0) {
         let v = (p.growth.per_10_pct * g / 10.0).min(p.growth.cap);
         if v != 0.0 {
             terms[5] = v;
-            en.push(format!("change grew {g:.0} % on the year before ({v:+.1})"));
-            zh.push(format!("变化面积较上一年扩大{g:.0}% ({v:+.1})"));
+            match &dates.growth {
+                Some((from, to)) => {
+                    let (from, to) = (pair_text(from), pair_text(to));
+                    en.push(format!(
+                        "change of {to} grew {g:.0} % on the adjacent pair {from} ({v:+.1})"
+                    ));
+                    zh.push(format!(
+                        "{to}变化面积较相邻前一期{from}扩大{g:.0}% ({v:+.1})"
+                    ));
+                }
+                None => {
+                    en.push(format!(
+                        "change grew {g:.0} % on the adjacent pair before ({v:+.1})"
+                    ));
+                    zh.push(format!("变化面积较相邻前一期扩大{g:.0}% ({v:+.1})"));
+                }
+            }
         }
     }
 
@@ -282,8 +318,7 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
     }
 
     // Minerals named by the site's rights (their mineral field) or by the attributes its
-    // zones carry — not by zone names (锡林郭勒 is no tin mine). Latin names match whole
-    // words only.
+    // zones carry — not by zone names. Whole names only (see `minerals`).
     let mut names: Vec<String> = latest.iter().flat_map(|f| f.minerals.clone()).collect();
     names.extend(
         latest
@@ -291,18 +326,7 @@ pub fn score(site: &Site, p: &Policy, ctx: &Context) -> Task {
             .flat_map(|f| f.hits.iter())
             .flat_map(|h| h.attrs.iter().map(|a| a.1.clone())),
     );
-    let names_it = |m: &str| {
-        !m.is_empty()
-            && names.iter().any(|n| {
-                if m.is_ascii() {
-                    n.to_lowercase()
-                        .split(|c: char| !c.is_alphanumeric())
-                        .any(|w| w == m.to_lowercase())
-                } else {
-                    n.contains(m)
-                }
-            })
-    };
+    let names_it = |m: &str| minerals::named(m, &names);
     if let Some(m) = p.minerals.strategic.iter().find(|m| names_it(m)) {
         terms[10] += p.minerals.strategic_weight;
         en.push(format!(
@@ -435,4 +459,83 @@ pub fn rank(tasks: &mut [Task]) {
                 &b.site_id,
             ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minewatch_core::{AcqDate, AdminPlace, Finding};
+
+    fn site_with_minerals(minerals: &[&str]) -> Site {
+        let d = AcqDate::new(2024, 6, 1).unwrap();
+        Site {
+            id: "S1".into(),
+            merged_ids: vec![],
+            patch_ids: vec!["p1".into()],
+            first_year: 2024,
+            change_years: vec![2024],
+            longest_run: 1,
+            multi_year_change: false,
+            area_by_year: vec![(2024, 100.0)],
+            total_area_m2: 100.0,
+            growth_m2: 0.0,
+            growth_pct: None,
+            last_change_type: "other".into(),
+            last_confidence: "low".into(),
+            new_change: true,
+            last_date: d,
+            centre_lonlat: (118.0, 32.0),
+            latest: vec![Finding {
+                patch_id: "p1".into(),
+                area_m2: 100.0,
+                hits: vec![],
+                licence_status: LicenceStatus::Inside,
+                outside_licence_m2: 0.0,
+                licences: vec!["C1".into()],
+                holders: vec![],
+                minerals: minerals.iter().map(|m| m.to_string()).collect(),
+                in_restoration_project: false,
+                in_construction_project: false,
+                special_land: false,
+                admin: AdminPlace::default(),
+                river_distance_m: None,
+                over_10_mu_illegal: false,
+            }],
+            history: vec![],
+            grew_since_false_change: None,
+            parties: vec![],
+            criminal_referral: None,
+        }
+    }
+
+    fn mineral_term(minerals: &[&str], surge: &str) -> f64 {
+        let ctx = Context {
+            price_surges: [(surge.to_string(), 40.0)].into_iter().collect(),
+            ..Context::default()
+        };
+        let t = score(
+            &site_with_minerals(minerals),
+            &RunDates::default(),
+            &Policy::default(),
+            &ctx,
+        );
+        t.terms[TERMS.iter().position(|t| *t == "mineral").unwrap()]
+    }
+
+    /// Review finding: names matched as substrings, so a gold price surge raised every
+    /// 有色金属 (non-ferrous metals) right.
+    #[test]
+    fn mineral_names_match_whole_not_as_substrings() {
+        assert_eq!(mineral_term(&["有色金属"], "金"), 0.0);
+        assert_eq!(mineral_term(&["金"], "金"), 15.0);
+        // A trailing 矿 names the same mineral; a list in one field is split.
+        assert_eq!(mineral_term(&["金矿"], "金"), 15.0);
+        assert_eq!(mineral_term(&["铜、金"], "金"), 15.0);
+        // Strategic 钨 and its ore; 钨钼 (an unlisted compound name) is not 钨.
+        assert_eq!(mineral_term(&["钨矿"], "煤"), 10.0);
+        assert_eq!(mineral_term(&["钨钼"], "煤"), 0.0);
+        // English names through the alias list, any case.
+        assert_eq!(mineral_term(&["Tungsten"], "煤"), 10.0);
+        assert_eq!(mineral_term(&["rare earth"], "煤"), 10.0);
+    }
 }
