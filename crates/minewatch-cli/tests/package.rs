@@ -58,6 +58,30 @@ fn county_package_has_every_chip_table_and_page() {
         summary["counties"][0]["zip_bytes"].as_u64().unwrap(),
         zbytes
     );
+    // Review finding 6: the manifest records every input's size and sha256 (here checked
+    // against coreutils' sha256sum), as rank's does.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("package_manifest.json")).unwrap()).unwrap();
+    for f in [rk.join("tasks.gpkg"), a.clone(), b.clone(), layers.clone()] {
+        let rec = m["inputs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no inputs in the manifest: {m}"))
+            .iter()
+            .find(|r| r["path"].as_str() == Some(s(&f)))
+            .unwrap_or_else(|| panic!("{} not in {}", f.display(), m["inputs"]));
+        let o = Command::new("sha256sum").arg(&f).output().unwrap();
+        let want = String::from_utf8(o.stdout).unwrap()[..64].to_string();
+        assert_eq!(
+            rec["sha256"].as_str(),
+            Some(want.as_str()),
+            "{}",
+            f.display()
+        );
+        assert_eq!(
+            rec["bytes"].as_u64(),
+            Some(std::fs::metadata(&f).unwrap().len())
+        );
+    }
     // Table with the field form (Chinese headers), every task once.
     let t = std::fs::read_to_string(folder.join("tasks.csv")).unwrap();
     assert!(t.starts_with('\u{feff}'));

@@ -1,9 +1,42 @@
 //! `minewatch sample` and `minewatch audit`: the committed expected sample (exact
 //! reproducibility), order independence, and an audit of returned county tables with
-//! every problem named, a re-check sample and misjudgement rates.
+//! every problem named, a re-check sample and misjudgement rates; regressions of the
+//! sampling / audit review (strata never drawn, incomplete re-checks, the two id headers
+//! of `rank --header zh`, messages naming only `tasks.csv`, `--p`, input hashes).
 
 mod common;
 use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// sha256 of a file by coreutils' sha256sum: an outside reference for the manifests.
+fn sha256sum(p: &Path) -> String {
+    let o = Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()[..64].to_string()
+}
+
+/// The manifest's record of `p` among its `inputs` has p's size and sha256.
+fn assert_hashed(m: &serde_json::Value, p: &Path) {
+    let rec = m["inputs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no inputs in {m}"))
+        .iter()
+        .find(|r| r["path"].as_str() == Some(s(p)))
+        .unwrap_or_else(|| panic!("{} not in {}", p.display(), m["inputs"]));
+    assert_eq!(
+        rec["bytes"].as_u64(),
+        Some(std::fs::metadata(p).unwrap().len())
+    );
+    assert_eq!(rec["sha256"].as_str(), Some(sha256sum(p).as_str()));
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
 
 const DESIGN: [&str; 16] = [
     "--seed",
@@ -78,6 +111,86 @@ fn sample_matches_the_committed_expectation_and_ignores_row_order() {
         serde_json::from_str(&std::fs::read_to_string(out.join("sample_manifest.json")).unwrap())
             .unwrap();
     assert_eq!(m["design"]["seed"], 42);
+    assert_hashed(&m, &input);
+}
+
+/// Review finding 1: ten counties of three sites at 10 % drew the first three counties only
+/// (ties of the largest remainders went to the lowest keys), whatever the seed.
+#[test]
+fn a_rate_samples_every_stratum() {
+    let d = tempfile::tempdir().unwrap();
+    let mut t = String::from("site_id,county_code\n");
+    for c in 0..10 {
+        for i in 0..3 {
+            t.push_str(&format!("S{c}{i},3201{c:02}\n"));
+        }
+    }
+    let input = d.path().join("tasks.csv");
+    std::fs::write(&input, t).unwrap();
+    for seed in ["1", "2"] {
+        let out = d.path().join(seed);
+        let o = minewatch(&[
+            "sample",
+            s(&input),
+            "--seed",
+            seed,
+            "--rate",
+            "0.1",
+            "--strata",
+            "county_code",
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let picks = csv_rows(&out.join("sample.csv"));
+        let counties: std::collections::BTreeSet<&str> =
+            picks.iter().map(|r| r["county_code"].as_str()).collect();
+        assert_eq!((picks.len(), counties.len()), (10, 10), "{picks:?}");
+        assert!(picks
+            .iter()
+            .all(|r| r["inclusion_probability"] == "0.333333333"));
+    }
+}
+
+/// Review finding 5: `--p` was not checked; 1.5 or 0 ran and exited 0.
+#[test]
+fn sample_refuses_a_prior_p_outside_0_and_1() {
+    let d = tempfile::tempdir().unwrap();
+    let input = fixture("verify/tasks_60.csv");
+    for p in ["1.5", "0", "1"] {
+        let out = d.path().join(format!("s{p}"));
+        let o = minewatch(&[
+            "sample",
+            s(&input),
+            "--seed",
+            "1",
+            "--proportion",
+            "--p",
+            p,
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "--p {p}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("--p {p}")) && stderr(&o).contains("between 0 and 1"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!out.join("sample.csv").exists());
+    }
+    let out = d.path().join("ok");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "1",
+        "--proportion",
+        "--p",
+        "0.2",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -157,7 +270,11 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
                 && i["code"] == code
         })
     };
-    let f1 = "320115_returned.csv";
+    // Files are named by their path as given (here the folder joined with the name).
+    let f1 = dir.join("320115_returned.csv");
+    let f1 = s(&f1);
+    let f2 = dir.join("320116.csv");
+    let f2 = s(&f2);
     assert!(
         has("320115", f1, "3", "verdict", "outside_licence_legal"),
         "{issues:?}"
@@ -172,8 +289,8 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
     assert!(has("320115", f1, "5", "handling", "illegal_not_filed"));
     assert!(has("320115", f1, "5", "reason", "no_reason"));
     assert!(has("320115", f1, "6", "verdict", "unknown_verdict"));
-    assert!(has("320116", "320116.csv", "11", "site_id", "duplicate_id"));
-    assert!(has("320116", "320116.csv", "12", "site_id", "unknown_id"));
+    assert!(has("320116", f2, "11", "site_id", "duplicate_id"));
+    assert!(has("320116", f2, "12", "site_id", "unknown_id"));
     assert!(issues.iter().any(|i| i["说明"].contains("越界")));
     let stats = csv_rows(&out.join("county_stats.csv"));
     let c15 = stats.iter().find(|r| r["county_code"] == "320115").unwrap();
@@ -216,6 +333,13 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
     let mis = csv_rows(&out2.join("misjudgement.csv"));
     let m15 = mis.iter().find(|r| r["county_code"] == "320115").unwrap();
     assert_eq!(m15["misjudgement_rate"], "0");
+    // Every re-check agreed: that is no proof of a zero rate (Wilson, not [0, 0]).
+    let hi15: f64 = m15["ci95_high"].parse().unwrap();
+    assert!(hi15 > 0.05, "{m15:?}");
+    assert!(mis
+        .iter()
+        .all(|m| m["complete"] == "yes" && m["missing"] == "0"));
+    assert!(csv_rows(&out2.join("recheck_missing.csv")).is_empty());
     let m16 = mis.iter().find(|r| r["county_code"] == "320116").unwrap();
     let rate: f64 = m16["misjudgement_rate"].parse().unwrap();
     // 320116 valid verdicts: 5 伪变化 (S10 … S18 even) and 4 合法: all 合法 wrong → 4/9.
@@ -303,7 +427,7 @@ fn audit_reads_a_returned_geopackage() {
             issues[0]["row"].as_str(),
             issues[0]["code"].as_str()
         ),
-        ("320115_returned.gpkg", "1", "outside_licence_legal")
+        (s(&gpkg), "1", "outside_licence_legal")
     );
     let stats = csv_rows(&out.join("county_stats.csv"));
     assert_eq!(
@@ -312,5 +436,261 @@ fn audit_reads_a_returned_geopackage() {
             stats[0]["filed"].as_str()
         ),
         ("2", "1")
+    );
+}
+
+/// Review finding 2: re-check picks without a result were ignored without a word, and the
+/// county's weights recomputed over the strata that came back.
+#[test]
+fn audit_lists_recheck_picks_without_a_result() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut tasks = String::from("site_id,county_code,licence_status\n");
+    let mut ret = String::from("site_id,verdict,handling,responsible\n");
+    for i in 0..40 {
+        let c = if i < 20 { "320115" } else { "320116" };
+        tasks.push_str(&format!("S{i:02},{c},inside\n"));
+        // Both counties: half 合法, half 伪变化.
+        let v = if i % 2 == 0 { "合法" } else { "伪变化" };
+        ret.push_str(&format!("S{i:02},{v},不处理,王五\n"));
+    }
+    let (tasks_csv, ret_csv) = (p.join("tasks.csv"), p.join("returned.csv"));
+    std::fs::write(&tasks_csv, tasks).unwrap();
+    std::fs::write(&ret_csv, ret).unwrap();
+    let run = |out: &Path, recheck: Option<&Path>| {
+        let mut a = vec![
+            "audit",
+            s(&ret_csv),
+            "--tasks",
+            s(&tasks_csv),
+            "--seed",
+            "3",
+            "--recheck-rate",
+            "0.3",
+            "--out",
+            s(out),
+            "--format",
+            "json",
+        ];
+        if let Some(r) = recheck {
+            a.extend(["--recheck", s(r)]);
+        }
+        minewatch(&a)
+    };
+    let out = p.join("a");
+    assert!(run(&out, None).status.success());
+    let rs = csv_rows(&out.join("recheck_sample.csv"));
+    // 320115 returns every re-check but finds nothing wrong; 320116 returns only its 合法
+    // picks but one, and no 伪变化 pick at all.
+    let mut res = String::from("site_id,recheck_verdict\n");
+    let mut dropped = Vec::new();
+    let mut kept_legal_16 = 0;
+    for r in &rs {
+        let keep = r["county_code"] == "320115"
+            || (r["county_verdict"] == "legal" && {
+                kept_legal_16 += 1;
+                kept_legal_16 > 1
+            });
+        if keep {
+            res.push_str(&format!("{},{}\n", r["site_id"], r["county_verdict"]));
+        } else {
+            dropped.push(r["site_id"].clone());
+        }
+    }
+    dropped.sort();
+    assert!(dropped.len() >= 2, "{rs:?}");
+    let rc = p.join("recheck.csv");
+    std::fs::write(&rc, res).unwrap();
+    let out2 = p.join("b");
+    let o = run(&out2, Some(&rc));
+    // Partial results are a normal interim state: the run succeeds and says what is missing.
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("recheck_missing.csv"), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["recheck_missing"], dropped.len());
+    assert_eq!(summary["recheck_complete"], false);
+    let mut listed: Vec<String> = csv_rows(&out2.join("recheck_missing.csv"))
+        .iter()
+        .map(|r| {
+            assert_eq!(r["county_code"], "320116");
+            r["site_id"].clone()
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(listed, dropped);
+    let mis = csv_rows(&out2.join("misjudgement.csv"));
+    let m15 = mis.iter().find(|r| r["county_code"] == "320115").unwrap();
+    assert_eq!(
+        (m15["complete"].as_str(), m15["missing"].as_str()),
+        ("yes", "0")
+    );
+    // 320116: its 伪变化 half is unknown, so no rate (not 0 over the 合法 half), and the
+    // interval reaches at least that half's weight.
+    let m16 = mis.iter().find(|r| r["county_code"] == "320116").unwrap();
+    assert_eq!(m16["complete"], "no");
+    assert_eq!(m16["misjudgement_rate"], "", "{m16:?}");
+    let hi: f64 = m16["ci95_high"].parse().unwrap();
+    assert!(hi >= 0.5, "{m16:?}");
+    let m = json(&out2.join("audit_manifest.json"));
+    assert_eq!(m["recheck"]["complete"], false);
+    let mut in_manifest: Vec<String> = m["recheck"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    in_manifest.sort();
+    assert_eq!(in_manifest, dropped);
+    // Review finding 6: every input with its size and sha256.
+    for f in [&tasks_csv, &ret_csv, &rc] {
+        assert_hashed(&m, f);
+    }
+}
+
+/// Review finding 4: every county package form is called tasks.csv, so messages must name
+/// the path, including the other row of a duplicate.
+#[test]
+fn audit_names_the_path_of_each_county_form() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(
+        p.join("tasks.csv"),
+        "site_id,county_code,licence_status\nS1,320115,inside\nS2,320116,inside\n",
+    )
+    .unwrap();
+    let (a, b) = (p.join("320115_南京"), p.join("320116_南京"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    std::fs::write(
+        a.join("tasks.csv"),
+        "图斑地块编号,核查结果,核查责任人\nS1,合法,王五\n",
+    )
+    .unwrap();
+    std::fs::write(
+        b.join("tasks.csv"),
+        "图斑地块编号,核查结果,核查责任人\nS2,合法,赵六\nS1,违法,赵六\n",
+    )
+    .unwrap();
+    let (fa, fb, tasks) = (
+        a.join("tasks.csv"),
+        b.join("tasks.csv"),
+        p.join("tasks.csv"),
+    );
+    let out = p.join("out");
+    let o = minewatch(&[
+        "audit",
+        s(&fa),
+        s(&fb),
+        "--tasks",
+        s(&tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    let dup = issues.iter().find(|i| i["code"] == "duplicate_id").unwrap();
+    assert_eq!((dup["file"].as_str(), dup["row"].as_str()), (s(&fb), "3"));
+    assert!(
+        dup["message"].contains(&format!("also {} row 2", fa.display())),
+        "{dup:?}"
+    );
+    assert!(dup["说明"].contains(s(&fa)), "{dup:?}");
+    // A missing column names the path too.
+    std::fs::write(b.join("tasks.csv"), "图斑地块编号,备注\nS2,x\n").unwrap();
+    let o = minewatch(&[
+        "audit",
+        s(&fa),
+        s(&fb),
+        "--tasks",
+        s(&tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(&p.join("out2")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(s(&fb)), "{}", stderr(&o));
+}
+
+/// Review finding 3: `rank --header zh` writes 图斑地块编号 (site_id) and 图斑编号
+/// (patch_ids); both read as the site id and the later won, so every row was `unknown_id`.
+#[test]
+fn audit_reads_a_table_written_by_rank_header_zh() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let layers = root().join("pipelines/layers/nanjing.toml");
+    let (det, ov, rk) = (p.join("det"), p.join("ov"), p.join("rank"));
+    for args in [
+        vec!["detect", s(&a), s(&b), "--out", s(&det)],
+        vec!["overlay", s(&det), "--layers", s(&layers), "--out", s(&ov)],
+        vec!["rank", s(&ov), "--header", "zh", "--out", s(&rk)],
+    ] {
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    // The county fills in the verdict and the responsible person beside rank's columns.
+    let text = std::fs::read_to_string(rk.join("tasks.csv")).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert!(head.iter().any(|h| h == "图斑地块编号") && head.iter().any(|h| h == "图斑编号"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h2 = head.clone();
+    h2.extend(["核查结果".to_string(), "核查责任人".to_string()]);
+    w.write_record(&h2).unwrap();
+    let mut n = 0;
+    for rec in r.records() {
+        let mut v: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+        v.extend(["伪变化".to_string(), "王五".to_string()]);
+        w.write_record(&v).unwrap();
+        n += 1;
+    }
+    assert!(n > 0);
+    let filled = p.join("filled.csv");
+    std::fs::write(&filled, w.into_inner().unwrap()).unwrap();
+    let out = p.join("audit");
+    let o = minewatch(&[
+        "audit",
+        s(&filled),
+        "--tasks",
+        s(&rk),
+        "--seed",
+        "1",
+        "--out",
+        s(&out),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["valid_verdicts"], n, "{summary}");
+    assert_eq!(summary["not_returned"], 0);
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    assert!(
+        issues.iter().all(|i| i["code"] != "unknown_id"),
+        "{issues:?}"
+    );
+    // Any other two headers of one field are refused, naming the file and both columns.
+    let bad = p.join("bad.csv");
+    std::fs::write(&bad, "site_id,图斑地块编号,核查结果\nS1,S1,合法\n").unwrap();
+    let o = minewatch(&[
+        "audit",
+        s(&bad),
+        "--tasks",
+        s(&rk),
+        "--seed",
+        "1",
+        "--out",
+        s(&p.join("audit_bad")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(s(&bad)) && e.contains("`site_id`") && e.contains("`图斑地块编号`"),
+        "{e}"
     );
 }

@@ -2,7 +2,8 @@
 //! form left empty), GeoPackage and GeoJSON, before/after chips of every task for every date
 //! (true colour and, with SWIR and NIR, false colour) with the patch, licence and zone
 //! outlines, scale bar, north arrow and CGCS2000 centre coordinates, the county overview map
-//! (一张图), KML and GPX of the centres, and an offline index.html.
+//! (一张图), KML and GPX of the centres, and an offline index.html. The manifest records the
+//! size and sha256 of every input (tasks, imagery, layers), hashed beside the drawing.
 
 use crate::error::PipelineError;
 use crate::inputs::{self, DatedImage};
@@ -96,6 +97,8 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     }
     let images = inputs::resolve(&req.imagery, None, &DetectParams::default())?;
     inputs::check_grids(&images)?;
+    let mut hash_paths: Vec<PathBuf> = vec![tpath.clone()];
+    hash_paths.extend(images.iter().map(|i| i.source.clone()));
     let grid = images[0].info.grid.clone();
     let tasks_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
     let to_img = Reprojector::new(&tasks_srs, &minewatch_zones::crs::from_wkt(&grid.crs_wkt)?)?;
@@ -104,6 +107,14 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     let mut outlines: Vec<Outline> = Vec::new();
     if let Some(l) = &req.layers {
         let spec = LayersSpec::from_file(l)?;
+        hash_paths.push(l.clone());
+        for layer in &spec.layers {
+            hash_paths.push(layer.path.clone());
+            hash_paths.extend(layer.attributes.iter().cloned());
+        }
+        if let Some(d) = &spec.admin_codes {
+            hash_paths.extend(["provinces.csv", "cities.csv", "areas.csv"].map(|f| d.join(f)));
+        }
         // Zones are built in a metric CRS (buffers are metres), then drawn in the imagery's.
         let g = &grid.transform;
         let (x0, y0) = (g[0], g[3]);
@@ -155,6 +166,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             outlines.push((licence, rings));
         }
     }
+    let hashes = crate::verify_run::InputHashes::start(hash_paths)?;
     let text = |r: &PatchRow, c: &str| match col(c).map(|i| &r.values[i]) {
         Some(Attr::Text(s)) => s.clone(),
         Some(Attr::Int(x)) => x.to_string(),
@@ -295,6 +307,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         "tasks": tpath,
         "imagery": images.iter().map(|i| serde_json::json!({"path": i.source, "date": i.info.date.to_string(), "profile": i.profile.name})).collect::<Vec<_>>(),
         "layers": req.layers,
+        "inputs": hashes.records()?,
         "font": font_path,
         "summary": summary,
         "seconds": round(t0.elapsed().as_secs_f64(), 3),

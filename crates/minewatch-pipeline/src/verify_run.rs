@@ -1,17 +1,18 @@
 //! The `sample` and `audit` runs: tables in (ranked tasks, counties' returned forms,
-//! re-check results), seeded samples, audit findings and statistics out, with manifests,
-//! through the staging folder.
+//! re-check results), seeded samples, audit findings and statistics out, with manifests
+//! that record every input's size and sha256, through the staging folder.
 
 use crate::error::PipelineError;
+use crate::manifest::HashJob;
 use crate::staging::Staging;
-use crate::table_read::{self, Table};
+use crate::table_read;
 use crate::write::table as tw;
 use crate::write::{round, Attr};
 use minewatch_core::Verdict;
-use minewatch_verify::audit::{self, Rechecked, Returned, Severity, TaskFacts};
+use minewatch_verify::audit::{self, RecheckStratum, Rechecked, Returned, Severity, TaskFacts};
 use minewatch_verify::sample::{self, Allocation, Design, Size, Unit};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -95,12 +96,45 @@ impl Rule {
 
 /// The tasks of a `rank` folder come from its GeoPackage, whose field names are English
 /// whatever header language the CSV was written with.
-fn tasks_table(p: &Path) -> Result<Table, PipelineError> {
-    table_read::read(&if p.is_dir() {
+fn tasks_path(p: &Path) -> PathBuf {
+    if p.is_dir() {
         p.join("tasks.gpkg")
     } else {
         p.to_path_buf()
-    })
+    }
+}
+
+/// Hash the inputs on a side thread while the run reads them (through the shared hash
+/// cache); `records` turns the hashes into the manifest's `inputs`. Paths that are not
+/// files are left out: reading them fails with a better message.
+pub(crate) struct InputHashes {
+    paths: Vec<PathBuf>,
+    job: HashJob,
+}
+
+impl InputHashes {
+    pub(crate) fn start(paths: impl IntoIterator<Item = PathBuf>) -> Result<Self, PipelineError> {
+        let mut seen = BTreeSet::new();
+        let paths: Vec<PathBuf> = paths
+            .into_iter()
+            .filter(|p| p.is_file() && seen.insert(p.clone()))
+            .collect();
+        let job = HashJob::start(paths.clone())?;
+        Ok(Self { paths, job })
+    }
+
+    /// `[{path, bytes, sha256}]`, in the order given, as `rank` records its inputs.
+    pub(crate) fn records(self) -> Result<Vec<serde_json::Value>, PipelineError> {
+        let sums = self.job.finish()?;
+        Ok(self
+            .paths
+            .iter()
+            .zip(sums)
+            .map(|(p, (bytes, sha256))| {
+                serde_json::json!({"path": p, "bytes": bytes, "sha256": sha256})
+            })
+            .collect())
+    }
 }
 
 fn size_text(s: &Size) -> String {
@@ -116,7 +150,10 @@ fn size_text(s: &Size) -> String {
 }
 
 pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
-    let t = tasks_table(&req.input)?;
+    req.size.check().map_err(PipelineError::Input)?;
+    let input = tasks_path(&req.input);
+    let hashes = InputHashes::start([input.clone()])?;
+    let t = table_read::read(&input)?;
     let rules: Vec<Rule> = req
         .must
         .iter()
@@ -222,8 +259,8 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let mut rep = format!(
         "minewatch sample — 抽样设计 / sampling design\n\
          input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory)\n\
-         allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n\n\
-         stratum 层 | population 总体 | mandatory 必选 | random 随机 | inclusion probability 入样概率\n",
+         allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n{ROUNDING_NOTE}\n\
+         stratum 层 | population 总体 | mandatory 必选 | expected 期望 | random 随机 | inclusion probability 入样概率\n",
         t.path.display(),
         req.seed,
         size_text(&req.size),
@@ -238,8 +275,8 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     );
     for r in &s.strata {
         rep.push_str(&format!(
-            "{} | {} | {} | {} | {:.6}\n",
-            r.stratum, r.population, r.mandatory, r.random, r.inclusion_probability
+            "{} | {} | {} | {:.4} | {} | {:.6}\n",
+            r.stratum, r.population, r.mandatory, r.expected, r.random, r.inclusion_probability
         ));
     }
     std::fs::write(staging.path("sample_report.txt"), rep).map_err(|e| out_err(&req.out, e))?;
@@ -256,6 +293,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         "version": env!("CARGO_PKG_VERSION"),
         "command": req.command,
         "input": t.path,
+        "inputs": hashes.records()?,
         "design": {
             "size": size_text(&req.size),
             "design_n": s.design_n,
@@ -266,6 +304,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             "mandatory": rules.iter().map(Rule::text).collect::<Vec<_>>(),
             "seed": req.seed,
             "selection": "per stratum, the units with the smallest SplitMix64(FNV-1a(id) ^ SplitMix64(seed))",
+            "rounding": ROUNDING,
         },
         "summary": summary,
         "outputs": ["sample.csv", "sample_report.txt", "sample_manifest.json"],
@@ -277,6 +316,11 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     )?;
     Ok(summary)
 }
+
+/// How the design's shares become whole units (see `minewatch_verify::sample`).
+const ROUNDING: &str = "a rate with proportional allocation: ceil(rate * N_h) per stratum (at least the minimum), inclusion probability ceil(rate * N_h) / N_h; otherwise the share s_h rounded down, plus one unit for the strata a seeded systematic draw over the fractional parts picks (probability s_h - floor(s_h)), inclusion probability s_h / N_h";
+
+const ROUNDING_NOTE: &str = "expected 期望: the stratum's share of the design; random 随机: it rounded, by a seeded draw when fractional; inclusion probability 入样概率: expected / (population − mandatory), over seeds";
 
 fn out_err(out: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Output {
@@ -308,19 +352,26 @@ pub struct AuditSummary {
     pub not_returned: usize,
     pub recheck_sample: usize,
     pub misjudgement_counties: usize,
+    /// Re-check picks without a result (listed in recheck_missing.csv); 0 without --recheck.
+    pub recheck_missing: usize,
+    /// Whether every pick has a result; absent without --recheck.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recheck_complete: Option<bool>,
 }
 
-pub const AUDIT_OUTPUTS: [&str; 6] = [
+pub const AUDIT_OUTPUTS: [&str; 7] = [
     "audit_issues.csv",
     "county_stats.csv",
     "not_returned.csv",
     "recheck_sample.csv",
+    "recheck_missing.csv",
     "misjudgement.csv",
     "audit_manifest.json",
 ];
 
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
-    let tt = tasks_table(&req.tasks)?;
+    let tasks_file = tasks_path(&req.tasks);
+    let tt = table_read::read(&tasks_file)?;
     tt.require(&["site_id", "county_code", "licence_status"], "tasks")?;
     let flag = |r: &table_read::Row, c: &str| r.get(c) == Some("1");
     let tasks: Vec<TaskFacts> = tt
@@ -359,14 +410,17 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             "no returned tables (CSV or GeoPackage) given".into(),
         ));
     }
+    let hashes = InputHashes::start(
+        std::iter::once(tasks_file.clone())
+            .chain(files.iter().cloned())
+            .chain(req.recheck_results.iter().cloned()),
+    )?;
     let mut rows = Vec::new();
     for f in &files {
         let t = table_read::read(f)?;
-        let canon: Vec<(String, Option<&str>)> = t
-            .columns
-            .iter()
-            .map(|c| (c.clone(), audit::canonical(c)))
-            .collect();
+        let fields = audit::header_fields(&t.columns)
+            .map_err(|e| PipelineError::Input(format!("{}: {e}", f.display())))?;
+        let canon: Vec<(String, Option<&str>)> = t.columns.iter().cloned().zip(fields).collect();
         for need in ["site_id", "verdict"] {
             if !canon.iter().any(|(_, c)| *c == Some(need)) {
                 return Err(PipelineError::Input(format!(
@@ -381,10 +435,13 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 )));
             }
         }
+        // Every county's package form is called tasks.csv: messages name the path as given.
+        let shown = f.display().to_string();
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
+        let first = rows.len();
         // The county of a file: a county code in its name, else its known ids' county.
         let mut county = name
             .split(|c: char| !c.is_ascii_digit())
@@ -412,16 +469,13 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 }
             }
             rows.push(Returned {
-                file: name.clone(),
+                file: shown.clone(),
                 line: r.line,
                 county: String::new(),
                 fields,
             });
         }
-        for r in rows
-            .iter_mut()
-            .filter(|r| r.file == name && r.county.is_empty())
-        {
+        for r in &mut rows[first..] {
             r.county = county.clone();
         }
     }
@@ -429,14 +483,19 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let missing = audit::missing(&tasks, &rows);
 
     // Re-check sample of the valid verdicts, by county and verdict.
+    let mut county_of_stratum: BTreeMap<String, String> = BTreeMap::new();
     let units: Vec<Unit> = a
         .checked
         .iter()
-        .map(|c| Unit {
-            id: c.site_id.clone(),
-            stratum: format!("{}|{}", c.county, c.verdict.name()),
-            mandatory: None,
-            value: 0.0,
+        .map(|c| {
+            let stratum = format!("{}|{}", c.county, c.verdict.name());
+            county_of_stratum.insert(stratum.clone(), c.county.clone());
+            Unit {
+                id: c.site_id.clone(),
+                stratum,
+                mandatory: None,
+                value: 0.0,
+            }
         })
         .collect();
     let s = sample::draw_sample(
@@ -456,6 +515,8 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let checked_by: BTreeMap<&str, &audit::Checked> =
         a.checked.iter().map(|c| (c.site_id.as_str(), c)).collect();
 
+    // Picks without a result are listed, and their counties' estimates marked incomplete.
+    let mut returned_ids: BTreeSet<String> = BTreeSet::new();
     let mis = match &req.recheck_results {
         None => Vec::new(),
         Some(p) => {
@@ -464,10 +525,9 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             let in_sample: BTreeMap<&str, &sample::Pick> =
                 s.picks.iter().map(|p| (p.id.as_str(), p)).collect();
             let mut units = Vec::new();
-            let mut seen = std::collections::BTreeSet::new();
             for r in &t.rows {
                 let id = r.get("site_id").unwrap_or("");
-                if !seen.insert(id.to_string()) {
+                if !returned_ids.insert(id.to_string()) {
                     return Err(t.err(r.line, "site_id", format!("{id} is listed twice")));
                 }
                 let Some(pick) = in_sample.get(id) else {
@@ -485,13 +545,46 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 units.push(Rechecked {
                     county: c.county.clone(),
                     stratum: pick.stratum.clone(),
-                    stratum_population: pop[pick.stratum.as_str()],
                     wrong: rv != c.verdict,
                 });
             }
-            audit::misjudgement(&units)
+            let design: Vec<RecheckStratum> = s
+                .strata
+                .iter()
+                .map(|r| RecheckStratum {
+                    county: county_of_stratum
+                        .get(&r.stratum)
+                        .cloned()
+                        .unwrap_or_default(),
+                    stratum: r.stratum.clone(),
+                    population: r.population,
+                    sampled: r.random + r.mandatory,
+                })
+                .collect();
+            audit::misjudgement(&design, &units)
         }
     };
+    let recheck_missing: Vec<&sample::Pick> = if req.recheck_results.is_some() {
+        s.picks
+            .iter()
+            .filter(|p| !returned_ids.contains(&p.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !recheck_missing.is_empty() {
+        let counties: BTreeSet<&str> = mis
+            .iter()
+            .filter(|m| !m.complete)
+            .map(|m| m.county.as_str())
+            .collect();
+        eprintln!(
+            "audit: warning: {} of {} re-check picks have no result (listed in recheck_missing.csv); the misjudgement estimates of {} are marked incomplete",
+            recheck_missing.len(),
+            s.picks.len(),
+            counties.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
 
     let staging = Staging::new(&req.out)?;
     let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -607,16 +700,37 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         ]),
         &rs_rows,
     )?;
+    let missing_rows: Vec<Vec<Attr>> = recheck_missing
+        .iter()
+        .map(|p| {
+            let c = checked_by[p.id.as_str()];
+            vec![
+                Attr::Text(p.id.clone()),
+                Attr::Text(c.county.clone()),
+                Attr::Text(c.verdict.name().into()),
+                Attr::Text(p.stratum.clone()),
+            ]
+        })
+        .collect();
+    tw::write_csv(
+        &staging.path("recheck_missing.csv"),
+        &h(&["site_id", "county_code", "county_verdict", "stratum"]),
+        &missing_rows,
+    )?;
     let mis_rows: Vec<Vec<Attr>> = mis
         .iter()
         .map(|m| {
             vec![
                 Attr::Text(m.county.clone()),
+                Attr::Int(m.sampled as i64),
                 Attr::Int(m.rechecked as i64),
+                Attr::Int(m.missing as i64),
                 Attr::Int(m.wrong as i64),
-                Attr::Real(round(m.rate, 4)),
+                // Unknown while a stratum has no result: a blank, not a number.
+                m.rate.map_or(Attr::Null, |r| Attr::Real(round(r, 4))),
                 Attr::Real(round(m.low, 4)),
                 Attr::Real(round(m.high, 4)),
+                Attr::Text(if m.complete { "yes" } else { "no" }.into()),
             ]
         })
         .collect();
@@ -624,11 +738,14 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         &staging.path("misjudgement.csv"),
         &h(&[
             "county_code",
+            "sampled",
             "rechecked",
+            "missing",
             "wrong",
             "misjudgement_rate",
             "ci95_low",
             "ci95_high",
+            "complete",
         ]),
         &mis_rows,
     )?;
@@ -650,6 +767,11 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         not_returned: missing.len(),
         recheck_sample: s.picks.len(),
         misjudgement_counties: mis.len(),
+        recheck_missing: recheck_missing.len(),
+        recheck_complete: req
+            .recheck_results
+            .as_ref()
+            .map(|_| recheck_missing.is_empty()),
     };
     let m = serde_json::json!({
         "tool": "minewatch audit",
@@ -657,8 +779,15 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         "command": req.command,
         "tasks": tt.path,
         "returned": files,
+        "inputs": hashes.records()?,
         "recheck_results": req.recheck_results,
-        "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed},
+        "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed, "rounding": ROUNDING},
+        "recheck": req.recheck_results.as_ref().map(|_| serde_json::json!({
+            "complete": recheck_missing.is_empty(),
+            "missing": recheck_missing.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            "incomplete_counties": mis.iter().filter(|m| !m.complete).map(|m| m.county.as_str()).collect::<Vec<_>>(),
+            "interval": "Wilson score interval at Kish's effective sample size over the county's strata; a stratum without results spans its whole weight",
+        })),
         "summary": summary,
         "outputs": AUDIT_OUTPUTS,
     });

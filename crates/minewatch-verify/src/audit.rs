@@ -1,7 +1,8 @@
 //! The audit of returned verdicts: every row validated (missing or unknown codes, duplicate
 //! or unknown ids, bad dates — each named by county, file, row and field), inconsistencies
 //! flagged for a second look, per-county statistics, and — once re-check results come back —
-//! the misjudgement rate per county with a 95 % interval from the stratified re-check sample.
+//! the misjudgement rate per county with a 95 % interval from the stratified re-check sample,
+//! marked incomplete while re-check picks are missing.
 
 use crate::sample::z_of;
 use minewatch_core::{AcqDate, Verdict};
@@ -19,15 +20,50 @@ pub const FORM: [(&str, &str); 8] = [
     ("referred", "是否移送司法"),
 ];
 
+/// The site id's Chinese header, as `minewatch rank --header zh` and the packages write it.
+pub const SITE_ID_ZH: &str = "图斑地块编号";
+/// Read as the site id when alone (other systems' forms), but `rank --header zh` writes it
+/// for `patch_ids`, the ids of the site's patches, beside [`SITE_ID_ZH`].
+pub const PATCH_IDS_ZH: &str = "图斑编号";
+
 /// English field name of a header, English or Chinese.
 pub fn canonical(col: &str) -> Option<&'static str> {
     let c = col.trim();
-    if matches!(c, "site_id" | "图斑地块编号" | "图斑编号") {
+    if c == "site_id" || c == SITE_ID_ZH || c == PATCH_IDS_ZH {
         return Some("site_id");
     }
     FORM.iter()
         .find(|(en, zh)| *en == c || *zh == c)
         .map(|(en, _)| *en)
+}
+
+/// The field each column of a returned table is read as (`None`: not read). Two columns
+/// read as one field are an error, since one of them would be dropped without a word —
+/// except the pair a `rank --header zh` table carries: [`SITE_ID_ZH`] is the site id and
+/// [`PATCH_IDS_ZH`] (there the patches' ids) is not read.
+pub fn header_fields(columns: &[String]) -> Result<Vec<Option<&'static str>>, String> {
+    let mut fields: Vec<Option<&'static str>> = columns.iter().map(|c| canonical(c)).collect();
+    let has = |h: &str| columns.iter().any(|c| c.trim() == h);
+    if has(SITE_ID_ZH) && has(PATCH_IDS_ZH) {
+        for (c, f) in columns.iter().zip(fields.iter_mut()) {
+            if c.trim() == PATCH_IDS_ZH {
+                *f = None;
+            }
+        }
+    }
+    for (i, fi) in fields.iter().enumerate() {
+        if let Some(j) = fields[..i].iter().position(|fj| fi.is_some() && fj == fi) {
+            return Err(format!(
+                "columns `{}` ({}) and `{}` ({}) both read as `{}`; keep one",
+                columns[j],
+                j + 1,
+                columns[i],
+                i + 1,
+                fi.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(fields)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -355,64 +391,126 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
     }
 }
 
-/// One re-checked unit: its stratum's population and sample size, and whether the county's
-/// verdict was wrong.
+/// One stratum of the re-check design: its valid verdicts and how many were drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecheckStratum {
+    pub county: String,
+    pub stratum: String,
+    pub population: usize,
+    pub sampled: usize,
+}
+
+/// One re-check result: whether the county's verdict was wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rechecked {
     pub county: String,
     pub stratum: String,
-    pub stratum_population: usize,
     pub wrong: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Misjudgement {
     pub county: String,
+    /// Strata of the county in the re-check design, and those with at least one result.
+    pub strata: usize,
+    pub strata_rechecked: usize,
+    /// Units drawn for the re-check, results returned, picks without a result.
+    pub sampled: usize,
     pub rechecked: usize,
+    pub missing: usize,
     pub wrong: usize,
-    /// Stratified estimate of the county's misjudgement rate and its 95 % interval.
-    pub rate: f64,
+    /// Every pick of the county has a result.
+    pub complete: bool,
+    /// Stratified estimate of the county's misjudgement rate; `None` while a stratum has
+    /// no result at all (nothing is known of its share of the county).
+    pub rate: Option<f64>,
+    /// 95 % interval; a stratum without results spans its whole weight.
     pub low: f64,
     pub high: f64,
 }
 
-/// Stratified estimate per county: p = Σ W_h p_h, Var = Σ W_h² (1 − f_h) p_h(1 − p_h)/(n_h − 1)
-/// (W_h = N_h/N over the county's re-checked strata, f_h = n_h/N_h); normal interval, clamped.
-pub fn misjudgement(units: &[Rechecked]) -> Vec<Misjudgement> {
-    let mut by: BTreeMap<&str, BTreeMap<&str, (usize, usize, usize)>> = BTreeMap::new();
-    for u in units {
-        let e = by
-            .entry(u.county.as_str())
+/// Wilson's score interval for a proportion `p` observed on `n` units (n may be an
+/// effective size), clamped to [0, 1]. Unlike the normal interval it keeps a width when
+/// p is 0 or 1.
+pub fn wilson(p: f64, n: f64, z: f64) -> (f64, f64) {
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z / (1.0 + z2n) * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Stratified estimate per county over the strata of the re-check design:
+/// p = Σ W_h p_h with W_h = N_h/N over *all* the county's strata (not only those that came
+/// back), p_h = wrong/returned. The 95 % interval is Wilson's at Kish's effective size
+/// n_eff = 1/Σ W_h²(1 − f_h)/m_h (m_h results, f_h = m_h/N_h): the simple random sample
+/// with the same variance were the rate alike across strata. It needs no plug-in p_h(1−p_h),
+/// which is 0 for a stratum all right or all wrong or with one result and gave [p, p]
+/// before; a census (every unit re-checked) rightly has no width.
+///
+/// Picks without a result make the estimate incomplete. Within a stratum with results the
+/// returned ones are taken as its sample (missing at random — an assumption the
+/// `complete` flag warns of). A stratum with none is unknown: the rate is `None` and the
+/// interval runs from the known strata's low bound (the unknown all right) to their high
+/// bound plus the unknown strata's whole weight (all wrong). Results of strata not in
+/// `design` are the caller's error and ignored.
+pub fn misjudgement(design: &[RecheckStratum], units: &[Rechecked]) -> Vec<Misjudgement> {
+    // county → stratum → (N_h, n_h drawn, m_h returned, wrong)
+    type Cell = (usize, usize, usize, usize);
+    let mut by: BTreeMap<&str, BTreeMap<&str, Cell>> = BTreeMap::new();
+    for d in design {
+        by.entry(d.county.as_str())
             .or_default()
-            .entry(u.stratum.as_str())
-            .or_insert((u.stratum_population, 0, 0));
-        e.1 += 1;
-        e.2 += u.wrong as usize;
+            .insert(d.stratum.as_str(), (d.population, d.sampled, 0, 0));
+    }
+    for u in units {
+        if let Some(e) = by
+            .get_mut(u.county.as_str())
+            .and_then(|c| c.get_mut(u.stratum.as_str()))
+        {
+            e.2 += 1;
+            e.3 += u.wrong as usize;
+        }
     }
     let z = z_of(0.95);
     by.into_iter()
         .map(|(county, strata)| {
             let big_n: usize = strata.values().map(|s| s.0).sum();
-            let (mut p, mut var, mut n, mut w) = (0.0, 0.0, 0, 0);
-            for (nh_pop, nh, wrong) in strata.values() {
-                let wh = *nh_pop as f64 / big_n as f64;
-                let ph = *wrong as f64 / *nh as f64;
-                p += wh * ph;
-                if *nh > 1 {
-                    let f = *nh as f64 / *nh_pop as f64;
-                    var += wh * wh * (1.0 - f) * ph * (1.0 - ph) / (*nh as f64 - 1.0);
-                }
-                n += nh;
-                w += wrong;
+            let obs: Vec<&Cell> = strata.values().filter(|s| s.2 > 0).collect();
+            let n_obs: usize = obs.iter().map(|s| s.0).sum();
+            let (mut p, mut inv_neff) = (0.0, 0.0);
+            for (nh_pop, _, m, wrong) in &obs {
+                let wh = *nh_pop as f64 / n_obs as f64;
+                p += wh * *wrong as f64 / *m as f64;
+                let f = (*m as f64 / *nh_pop as f64).min(1.0);
+                inv_neff += wh * wh * (1.0 - f) / *m as f64;
             }
-            let half = z * var.sqrt();
+            let (lo, hi) = if obs.is_empty() {
+                (0.0, 1.0)
+            } else if inv_neff <= 0.0 {
+                (p, p)
+            } else {
+                wilson(p, 1.0 / inv_neff, z)
+            };
+            // The share of the county the results speak for; the rest is unknown.
+            let known = if big_n == 0 {
+                0.0
+            } else {
+                n_obs as f64 / big_n as f64
+            };
+            let sampled: usize = strata.values().map(|s| s.1).sum();
+            let rechecked: usize = strata.values().map(|s| s.2).sum();
             Misjudgement {
                 county: county.to_string(),
-                rechecked: n,
-                wrong: w,
-                rate: p,
-                low: (p - half).max(0.0),
-                high: (p + half).min(1.0),
+                strata: strata.len(),
+                strata_rechecked: obs.len(),
+                sampled,
+                rechecked,
+                missing: sampled.saturating_sub(rechecked),
+                wrong: strata.values().map(|s| s.3).sum(),
+                complete: rechecked >= sampled,
+                rate: (!obs.is_empty() && n_obs == big_n).then_some(p),
+                low: known * lo,
+                high: (known * hi + (1.0 - known)).min(1.0),
             }
         })
         .collect()
@@ -544,31 +642,143 @@ mod tests {
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
     }
 
+    fn stratum(county: &str, stratum: &str, population: usize, sampled: usize) -> RecheckStratum {
+        RecheckStratum {
+            county: county.into(),
+            stratum: stratum.into(),
+            population,
+            sampled,
+        }
+    }
+
+    fn results(county: &str, stratum: &str, n: usize, wrong: usize) -> Vec<Rechecked> {
+        (0..n)
+            .map(|i| Rechecked {
+                county: county.into(),
+                stratum: stratum.into(),
+                wrong: i < wrong,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // Newcombe (1998), Statistics in Medicine 17:857–872, table II, method 3 (score
+        // interval without continuity correction), to the four decimals printed there.
+        let z = z_of(0.95);
+        for (k, n, lo, hi) in [
+            (81.0, 263.0, 0.2553, 0.3662),
+            (15.0, 148.0, 0.0624, 0.1605),
+            (0.0, 20.0, 0.0, 0.1611),
+            (1.0, 29.0, 0.0061, 0.1718),
+        ] {
+            let (l, h) = wilson(k / n, n, z);
+            assert!(
+                (l - lo).abs() < 5e-5 && (h - hi).abs() < 5e-5,
+                "{k}/{n}: {l} {h}"
+            );
+        }
+    }
+
     #[test]
     fn misjudgement_rate_is_the_stratified_estimate() {
         // County A: stratum 合法 (N=100, 10 re-checked, 2 wrong), 违法 (N=20, 5, 0 wrong).
-        let mut u = Vec::new();
-        for i in 0..10 {
-            u.push(Rechecked {
-                county: "A".into(),
-                stratum: "A|legal".into(),
-                stratum_population: 100,
-                wrong: i < 2,
-            });
-        }
-        for _ in 0..5 {
-            u.push(Rechecked {
-                county: "A".into(),
-                stratum: "A|illegal".into(),
-                stratum_population: 20,
-                wrong: false,
-            });
-        }
-        let m = misjudgement(&u);
-        let want = 100.0 / 120.0 * 0.2;
-        assert!((m[0].rate - want).abs() < 1e-12);
-        let var = (100.0f64 / 120.0).powi(2) * (1.0 - 0.1) * 0.2 * 0.8 / 9.0;
-        assert!((m[0].high - (want + 1.959963984540054 * var.sqrt())).abs() < 1e-9);
-        assert_eq!((m[0].rechecked, m[0].wrong), (15, 2));
+        let design = [
+            stratum("A", "A|legal", 100, 10),
+            stratum("A", "A|illegal", 20, 5),
+        ];
+        let mut u = results("A", "A|legal", 10, 2);
+        u.extend(results("A", "A|illegal", 5, 0));
+        let m = misjudgement(&design, &u);
+        let (w1, w2) = (100.0 / 120.0, 20.0 / 120.0);
+        let want = w1 * 0.2;
+        assert!((m[0].rate.unwrap() - want).abs() < 1e-12);
+        let n_eff = 1.0 / (w1 * w1 * 0.9 / 10.0 + w2 * w2 * 0.75 / 5.0);
+        let (lo, hi) = wilson(want, n_eff, z_of(0.95));
+        assert!((m[0].low - lo).abs() < 1e-12 && (m[0].high - hi).abs() < 1e-12);
+        assert!(m[0].low > 0.0 && m[0].low < want && want < m[0].high);
+        assert_eq!((m[0].sampled, m[0].rechecked, m[0].wrong), (15, 15, 2));
+        assert!(m[0].complete && m[0].missing == 0);
+    }
+
+    /// A county whose strata all agree, and one with a single re-check: the normal
+    /// interval gave [0, 0] and [1, 1]; neither proves anything.
+    #[test]
+    fn all_agree_or_one_recheck_still_has_an_interval() {
+        let design = [
+            stratum("A", "A|legal", 50, 5),
+            stratum("A", "A|illegal", 30, 3),
+            stratum("B", "B|legal", 40, 1),
+        ];
+        let mut u = results("A", "A|legal", 5, 0);
+        u.extend(results("A", "A|illegal", 3, 0));
+        u.extend(results("B", "B|legal", 1, 1));
+        let m = misjudgement(&design, &u);
+        assert_eq!(m[0].rate, Some(0.0));
+        assert!(m[0].low == 0.0 && m[0].high > 0.2, "{:?}", m[0]);
+        assert_eq!(m[1].rate, Some(1.0));
+        assert!(m[1].high == 1.0 && m[1].low < 0.25, "{:?}", m[1]);
+        // Every unit re-checked: the rate is known exactly.
+        let m = misjudgement(
+            &[stratum("C", "C|legal", 4, 4)],
+            &results("C", "C|legal", 4, 1),
+        );
+        assert_eq!((m[0].rate, m[0].low, m[0].high), (Some(0.25), 0.25, 0.25));
+    }
+
+    /// Picks without a result: no silent zero, no weights recomputed over what came back.
+    #[test]
+    fn missing_rechecks_mark_the_estimate_incomplete() {
+        let design = [
+            stratum("A", "A|legal", 90, 9),
+            stratum("A", "A|illegal", 10, 2),
+            stratum("B", "B|legal", 20, 2),
+        ];
+        // A: every 合法 pick back and right, no 违法 pick back; B: one of two back.
+        let mut u = results("A", "A|legal", 9, 0);
+        u.extend(results("B", "B|legal", 1, 0));
+        let m = misjudgement(&design, &u);
+        let a = &m[0];
+        assert_eq!((a.sampled, a.rechecked, a.missing), (11, 9, 2));
+        assert!(!a.complete && a.rate.is_none(), "{a:?}");
+        assert_eq!((a.strata, a.strata_rechecked), (2, 1));
+        // The unknown 违法 stratum (10 % of A) may be all wrong.
+        assert!(a.low == 0.0 && a.high >= 0.1, "{a:?}");
+        let b = &m[1];
+        assert_eq!((b.rate, b.complete, b.missing), (Some(0.0), false, 1));
+        assert!(b.high > 0.0);
+        // A county none of whose picks came back is listed, unknown from 0 to 1.
+        let m = misjudgement(&design, &[]);
+        assert_eq!(m.len(), 2);
+        assert!(m
+            .iter()
+            .all(|x| x.rate.is_none() && x.low == 0.0 && x.high == 1.0));
+    }
+
+    /// `rank --header zh` writes 图斑地块编号 (site_id) and 图斑编号 (patch_ids): the first
+    /// is the site id. Any other two headers of one field are an error.
+    #[test]
+    fn two_headers_of_one_field_are_an_error_except_ranks_pair() {
+        let cols = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let f = header_fields(&cols(&[
+            "图斑地块编号",
+            "优先级得分",
+            "图斑编号",
+            "核查结果",
+        ]))
+        .unwrap();
+        assert_eq!(f, vec![Some("site_id"), None, None, Some("verdict")]);
+        assert_eq!(
+            header_fields(&cols(&["图斑编号", "核查结果"])).unwrap(),
+            vec![Some("site_id"), Some("verdict")]
+        );
+        let e = header_fields(&cols(&["site_id", "图斑地块编号", "核查结果"])).unwrap_err();
+        assert!(
+            e.contains("`site_id`") && e.contains("`图斑地块编号`"),
+            "{e}"
+        );
+        let e = header_fields(&cols(&["site_id", "verdict", "核查结果"])).unwrap_err();
+        assert!(e.contains("`verdict`") && e.contains("核查结果"), "{e}");
+        assert!(header_fields(&cols(&["site_id", "图斑编号"])).is_err());
     }
 }

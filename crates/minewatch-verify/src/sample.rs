@@ -6,8 +6,21 @@
 //! Designs: a rate, a count, or the size that estimates a proportion to a margin at a
 //! confidence (n₀ = z²·p(1−p)/e², with the finite-population correction n = n₀/(1+(n₀−1)/N)).
 //! Strata by any columns (county, priority class, verdict); proportional or Neyman
-//! allocation (N_h·S_h) with a minimum per stratum, by largest remainders; mandatory
-//! units (inclusion probability 1) are taken first and not counted in the design's n.
+//! allocation (N_h·S_h) with a minimum per stratum; mandatory units (inclusion probability
+//! 1) are taken first and not counted in the design's n.
+//!
+//! Every unit keeps a known inclusion probability, positive unless the design itself gives
+//! its stratum nothing (Neyman with S_h = 0 and no minimum):
+//! - a rate with proportional allocation takes ⌈r·N_h⌉ units of every stratum (at least
+//!   the minimum), so each unit is drawn with probability ⌈r·N_h⌉/N_h ≥ r — the rate is a
+//!   share of *each* stratum, as the CLI says, and no stratum is too small to be checked;
+//! - otherwise the design's real-valued share s_h of each stratum (floors, then the rest by
+//!   weight, capped at N_h) is rounded by a seeded systematic draw over the fractional
+//!   parts (strata in a seeded order): stratum h gets ⌈s_h⌉ units with probability
+//!   s_h − ⌊s_h⌋, else ⌊s_h⌋, and the total is exactly n. Each unit's inclusion
+//!   probability is then exactly s_h/N_h over seeds, which is what the sample records.
+//!   (Largest remainders, the former rule, gave ties and small remainders to the same
+//!   strata whatever the seed: their units could never be drawn.)
 
 use std::collections::BTreeMap;
 
@@ -63,7 +76,11 @@ pub struct StratumReport {
     pub stratum: String,
     pub population: usize,
     pub mandatory: usize,
+    /// Random units the design gives the stratum on average over seeds (s_h).
+    pub expected: f64,
+    /// Random units drawn: `expected` itself when whole, else rounded by a seeded draw.
     pub random: usize,
+    /// Of each random-pool unit: `expected` / (population − mandatory).
     pub inclusion_probability: f64,
 }
 
@@ -138,11 +155,53 @@ pub fn z_of(confidence: f64) -> f64 {
     }
 }
 
+impl Size {
+    /// Why the design cannot be drawn, if it cannot. A rate lies in (0, 1]; the
+    /// proportion's confidence, margin and prior p strictly inside (0, 1) — p = 0 or 1 would
+    /// size the sample to nothing, and p outside [0, 1] is no proportion.
+    pub fn check(&self) -> Result<(), String> {
+        match *self {
+            Size::Rate(r) if !(r > 0.0 && r <= 1.0) => {
+                Err(format!("--rate {r}: give a share above 0 and at most 1"))
+            }
+            Size::Proportion {
+                confidence,
+                margin,
+                p,
+            } => {
+                for (flag, v, what) in [
+                    ("--confidence", confidence, "a confidence level, e.g. 0.95"),
+                    ("--margin", margin, "the interval's half-width, e.g. 0.05"),
+                    (
+                        "--p",
+                        p,
+                        "the prior guess of the proportion; 0.5 is the safe maximum",
+                    ),
+                ] {
+                    if !(v > 0.0 && v < 1.0) {
+                        return Err(format!(
+                            "{flag} {v}: must lie strictly between 0 and 1 ({what})"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// ⌈r·n⌉, forgiving the binary error of r·n (0.07 × 100 is 7.000000000000001 in f64).
+fn rate_count(r: f64, n: usize) -> usize {
+    let k = (r * n as f64 - 1e-9).ceil().max(0.0) as usize;
+    k.min(n)
+}
+
 /// The random sample size a design asks of a population of `n` units.
 pub fn design_size(size: &Size, n: usize) -> usize {
     let n_f = n as f64;
     let k = match size {
-        Size::Rate(r) => (r * n_f).ceil(),
+        Size::Rate(r) => return rate_count(*r, n),
         Size::Count(c) => *c as f64,
         Size::Proportion {
             confidence,
@@ -157,47 +216,89 @@ pub fn design_size(size: &Size, n: usize) -> usize {
     (k.max(0.0) as usize).min(n)
 }
 
-/// Largest-remainder rounding of `shares` (summing to `total`) with per-stratum floors and
-/// caps; ties go to the stratum key order.
-fn allocate(total: usize, weights: &[f64], floors: &[usize], caps: &[usize]) -> Vec<usize> {
-    let mut n: Vec<usize> = floors.iter().zip(caps).map(|(f, c)| (*f).min(*c)).collect();
-    let mut left = total.saturating_sub(n.iter().sum());
-    // Repeat while capacity and units remain: caps can push units to other strata.
-    while left > 0 {
-        let open: Vec<usize> = (0..n.len()).filter(|&i| n[i] < caps[i]).collect();
-        if open.is_empty() {
-            break;
-        }
+/// Real-valued allocation: the floors first, then the rest in proportion to `weights`
+/// (equally when the open strata weigh nothing), water-filled under the caps. Sums to
+/// `total`, or to the caps' sum when that is smaller.
+fn shares(total: usize, weights: &[f64], floors: &[usize], caps: &[usize]) -> Vec<f64> {
+    let k = caps.len();
+    let floor: Vec<f64> = (0..k).map(|i| floors[i].min(caps[i]) as f64).collect();
+    let mut full: Vec<bool> = (0..k).map(|i| floor[i] >= caps[i] as f64).collect();
+    // Each round fills at least one more stratum to its cap, so at most k rounds.
+    loop {
+        let open: Vec<usize> = (0..k).filter(|&i| !full[i]).collect();
+        let fixed: f64 = (0..k)
+            .map(|i| if full[i] { caps[i] as f64 } else { floor[i] })
+            .sum();
+        let left = (total as f64 - fixed).max(0.0);
         let wsum: f64 = open.iter().map(|&i| weights[i]).sum();
-        let share = |i: usize| {
+        let part = |i: usize| {
             if wsum > 0.0 {
-                left as f64 * weights[i] / wsum
+                left * weights[i] / wsum
             } else {
-                left as f64 / open.len() as f64
+                left / open.len() as f64
             }
         };
-        let mut given = 0;
-        let mut rema: Vec<(f64, usize)> = Vec::new();
-        for &i in &open {
-            let s = share(i);
-            let whole = (s.floor() as usize).min(caps[i] - n[i]);
-            n[i] += whole;
-            given += whole;
-            if n[i] < caps[i] {
-                rema.push((s - s.floor(), i));
-            }
+        let over: Vec<usize> = open
+            .iter()
+            .copied()
+            .filter(|&i| floor[i] + part(i) >= caps[i] as f64)
+            .collect();
+        if over.is_empty() {
+            return (0..k)
+                .map(|i| {
+                    if full[i] {
+                        caps[i] as f64
+                    } else {
+                        floor[i] + part(i)
+                    }
+                })
+                .collect();
         }
-        left -= given;
-        rema.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in rema {
-            if left == 0 {
-                break;
-            }
+        for i in over {
+            full[i] = true;
+        }
+    }
+}
+
+/// Whole units from real shares: ⌊s_h⌋, plus one for each stratum a seeded systematic
+/// draw hits over the fractional parts laid end to end (strata in a seeded order, one
+/// start in [0, 1), points one apart). A part f_h < 1 holds a point with probability f_h
+/// exactly, so E[n_h] = s_h for every stratum, and the parts sum to a whole number, so the
+/// total is exact. Ties and small remainders get no favour from their key.
+fn round_shares(shares: &[f64], keys: &[&str], seed: u64) -> Vec<usize> {
+    const EPS: f64 = 1e-9;
+    let mut n = Vec::with_capacity(shares.len());
+    let mut frac = Vec::with_capacity(shares.len());
+    for &s in shares {
+        if (s - s.round()).abs() < EPS {
+            n.push(s.round() as usize);
+            frac.push(0.0);
+        } else {
+            n.push(s.floor() as usize);
+            frac.push(s - s.floor());
+        }
+    }
+    let sum: f64 = frac.iter().sum();
+    let extra = sum.round();
+    if extra < 1.0 {
+        return n;
+    }
+    let mut order: Vec<usize> = (0..shares.len()).filter(|&i| frac[i] > 0.0).collect();
+    order.sort_by_key(|&i| (draw(seed, &format!("stratum {}", keys[i])), i));
+    // 53 random bits: a uniform start in [0, 1).
+    let u = (draw(seed, "allocation start") >> 11) as f64 / (1u64 << 53) as f64;
+    let scale = extra / sum;
+    let mut cum = 0.0;
+    for (j, &i) in order.iter().enumerate() {
+        let lo = cum;
+        // The last part ends at the whole number exactly, whatever the rounding on the way.
+        cum = if j + 1 == order.len() {
+            extra
+        } else {
+            cum + frac[i] * scale
+        };
+        if (cum - u).ceil() - (lo - u).ceil() >= 1.0 {
             n[i] += 1;
-            left -= 1;
-        }
-        if given == 0 && left > 0 && open.iter().all(|&i| n[i] >= caps[i]) {
-            break;
         }
     }
     n
@@ -220,27 +321,44 @@ pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
         })
         .collect();
     let pop: usize = pools.iter().map(Vec::len).sum();
-    let n = design_size(&d.size, pop);
-    let weights: Vec<f64> = pools
-        .iter()
-        .map(|p| {
-            let nh = p.len() as f64;
-            match d.allocation {
-                Allocation::Proportional => nh,
-                Allocation::Neyman => {
-                    if p.len() < 2 {
-                        return 0.0;
-                    }
-                    let m = p.iter().map(|u| u.value).sum::<f64>() / nh;
-                    let var = p.iter().map(|u| (u.value - m).powi(2)).sum::<f64>() / (nh - 1.0);
-                    nh * var.sqrt()
-                }
-            }
-        })
-        .collect();
     let caps: Vec<usize> = pools.iter().map(Vec::len).collect();
     let floors: Vec<usize> = caps.iter().map(|&c| d.min_per_stratum.min(c)).collect();
-    let alloc = allocate(n.max(floors.iter().sum()), &weights, &floors, &caps);
+    // The expected number of random units of each stratum.
+    let (targets, n): (Vec<f64>, usize) = match (&d.size, d.allocation) {
+        (Size::Rate(r), Allocation::Proportional) => (
+            caps.iter()
+                .zip(&floors)
+                .map(|(&c, &f)| rate_count(*r, c).max(f) as f64)
+                .collect(),
+            caps.iter().map(|&c| rate_count(*r, c)).sum(),
+        ),
+        _ => {
+            let n = design_size(&d.size, pop);
+            let weights: Vec<f64> = pools
+                .iter()
+                .map(|p| {
+                    let nh = p.len() as f64;
+                    match d.allocation {
+                        Allocation::Proportional => nh,
+                        Allocation::Neyman => {
+                            if p.len() < 2 {
+                                return 0.0;
+                            }
+                            let m = p.iter().map(|u| u.value).sum::<f64>() / nh;
+                            let var =
+                                p.iter().map(|u| (u.value - m).powi(2)).sum::<f64>() / (nh - 1.0);
+                            nh * var.sqrt()
+                        }
+                    }
+                })
+                .collect();
+            (
+                shares(n.max(floors.iter().sum()), &weights, &floors, &caps),
+                n,
+            )
+        }
+    };
+    let alloc = round_shares(&targets, &keys, d.seed);
     let mut picks = Vec::new();
     let mut report = Vec::new();
     for (k, key) in keys.iter().enumerate() {
@@ -258,10 +376,11 @@ pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
         let mut pool: Vec<(u64, &Unit)> =
             pools[k].iter().map(|u| (draw(d.seed, &u.id), *u)).collect();
         pool.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        // Over seeds, not given this seed's rounding: the probability estimates need.
         let pi = if pools[k].is_empty() {
             0.0
         } else {
-            alloc[k] as f64 / pools[k].len() as f64
+            (targets[k] / pools[k].len() as f64).min(1.0)
         };
         let mut chosen: Vec<&Unit> = pool.iter().take(alloc[k]).map(|x| x.1).collect();
         chosen.sort_by(|a, b| a.id.cmp(&b.id));
@@ -277,6 +396,7 @@ pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
             stratum: key.to_string(),
             population: all.len(),
             mandatory: mand.len(),
+            expected: targets[k],
             random: alloc[k],
             inclusion_probability: pi,
         });
@@ -319,6 +439,8 @@ mod tests {
         assert_eq!(design_size(&s, 1000), 278);
         assert_eq!(design_size(&s, 100_000), 383);
         assert_eq!(design_size(&Size::Rate(0.1), 95), 10);
+        // 0.07 × 100 is 7.000000000000001 in binary: still 7, not 8.
+        assert_eq!(design_size(&Size::Rate(0.07), 100), 7);
         assert_eq!(design_size(&Size::Count(500), 95), 95);
     }
 
@@ -344,10 +466,103 @@ mod tests {
         assert_eq!(s.strata[2].random, 2);
         assert_eq!(s.strata.iter().map(|r| r.random).sum::<usize>(), 20);
         for r in &s.strata {
-            assert!(
-                (r.inclusion_probability - r.random as f64 / r.population as f64).abs() < 1e-12
-            );
+            // The recorded probability is the design's share over N_h, and the drawn
+            // count that share rounded one way or the other.
+            assert!((r.inclusion_probability - r.expected / r.population as f64).abs() < 1e-12);
+            assert!((r.random as f64 - r.expected).abs() < 1.0, "{r:?}");
         }
+    }
+
+    /// Ten counties of three units, 10 %: with largest remainders every tie went to the
+    /// lowest keys, so only the first three counties were ever drawn, whatever the seed.
+    #[test]
+    fn every_stratum_can_be_drawn_when_remainders_tie() {
+        let spec: Vec<(String, usize, f64)> =
+            (0..10).map(|c| (format!("3201{c:02}"), 3, 0.0)).collect();
+        let spec: Vec<(&str, usize, f64)> =
+            spec.iter().map(|(s, n, v)| (s.as_str(), *n, *v)).collect();
+        let u = units(&spec);
+        let design = |size: Size, seed| Design {
+            size,
+            allocation: Allocation::Proportional,
+            min_per_stratum: 0,
+            seed,
+        };
+        // A rate is a share of each stratum, rounded up: one unit of every county.
+        let s = draw_sample(&u, &design(Size::Rate(0.1), 1));
+        assert!(s.strata.iter().all(|r| r.random == 1), "{:?}", s.strata);
+        assert!(s
+            .picks
+            .iter()
+            .all(|p| (p.inclusion_probability - 1.0 / 3.0).abs() < 1e-12));
+        // A count of 3: each county drawn with probability 0.3, each unit 0.1, over seeds.
+        const SEEDS: u64 = 4000;
+        let mut per_stratum: BTreeMap<String, u64> = BTreeMap::new();
+        let mut per_unit: BTreeMap<String, u64> = BTreeMap::new();
+        for seed in 0..SEEDS {
+            let s = draw_sample(&u, &design(Size::Count(3), seed));
+            assert_eq!(s.picks.len(), 3, "seed {seed}");
+            for p in &s.picks {
+                assert!((p.inclusion_probability - 0.1).abs() < 1e-12);
+                *per_stratum.entry(p.stratum.clone()).or_default() += 1;
+                *per_unit.entry(p.id.clone()).or_default() += 1;
+            }
+        }
+        assert_eq!(per_stratum.len(), 10, "{per_stratum:?}");
+        assert_eq!(per_unit.len(), 30);
+        // Binomial SD of a unit's share is 0.0047: 0.025 is over 5 SD.
+        for (id, k) in &per_unit {
+            let f = *k as f64 / SEEDS as f64;
+            assert!((f - 0.1).abs() < 0.025, "{id}: drawn in {f} of the seeds");
+        }
+    }
+
+    /// Fractional shares of unequal strata: each stratum's mean count over seeds is its
+    /// share, and every seed's total is the design's n.
+    #[test]
+    fn fractional_shares_are_drawn_at_their_expected_size() {
+        let u = units(&[("a", 7, 0.0), ("b", 5, 0.0), ("c", 3, 0.0)]);
+        const SEEDS: u64 = 4000;
+        let mut sums = [0usize; 3];
+        let mut expected = [0.0; 3];
+        for seed in 0..SEEDS {
+            let s = draw_sample(
+                &u,
+                &Design {
+                    size: Size::Count(4),
+                    allocation: Allocation::Proportional,
+                    min_per_stratum: 0,
+                    seed,
+                },
+            );
+            assert_eq!(s.strata.iter().map(|r| r.random).sum::<usize>(), 4);
+            for (k, r) in s.strata.iter().enumerate() {
+                sums[k] += r.random;
+                expected[k] = r.expected;
+            }
+        }
+        for k in 0..3 {
+            let want = 4.0 * [7.0, 5.0, 3.0][k] / 15.0;
+            assert!((expected[k] - want).abs() < 1e-12);
+            let mean = sums[k] as f64 / SEEDS as f64;
+            assert!((mean - want).abs() < 0.03, "stratum {k}: {mean} vs {want}");
+        }
+    }
+
+    #[test]
+    fn a_proportion_needs_p_strictly_between_0_and_1() {
+        let prop = |p| Size::Proportion {
+            confidence: 0.95,
+            margin: 0.05,
+            p,
+        };
+        for bad in [1.5, 0.0, 1.0, -0.1, f64::NAN] {
+            let e = prop(bad).check().unwrap_err();
+            assert!(e.starts_with("--p "), "{e}");
+        }
+        assert!(prop(0.5).check().is_ok());
+        assert!(Size::Rate(0.0).check().is_err());
+        assert!(Size::Rate(1.0).check().is_ok());
     }
 
     // Computed independently in Python (FNV-1a 64 + SplitMix64).
