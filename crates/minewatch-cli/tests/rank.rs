@@ -495,16 +495,17 @@ fn history_by_location_price_surges_and_hot_counties() {
     assert_eq!(m["price_surges"]["建筑用砂岩"], 40.0);
 }
 
-/// Review finding: penalties of 2022-01-10 and 2023-06-20 made a change of 2024-06-01 a
-/// referral, though the first is more than two years before it. The loose reading stays a
-/// policy option.
+/// Review finding: any two penalties within two years of each other made a referral,
+/// however old. Penalties of 2020-01-10 and 2021-03-20 are both more than two years before
+/// any day the changes between 2022-06-01 and 2024-06-01 can have been dug: no referral by
+/// default. The loose reading stays a policy option.
 #[test]
 fn penalties_older_than_two_years_before_the_change_do_not_refer() {
     let d = fixture_dir();
     let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
     std::fs::write(
         d.path().join("penalties.csv"),
-        "party,licence,date,decision\n某矿业公司,C001,2022-01-10,罚〔2022〕1号\n某矿业公司,C001,2023-06-20,罚〔2023〕7号\n",
+        "party,licence,date,decision\n某矿业公司,C001,2020-01-10,罚〔2020〕1号\n某矿业公司,C001,2021-03-20,罚〔2021〕7号\n",
     )
     .unwrap();
     let out = d.path().join("strict");

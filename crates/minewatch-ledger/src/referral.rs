@@ -27,14 +27,17 @@ pub fn distinct<'a>(penalties: impl IntoIterator<Item = &'a Penalty>) -> Vec<&'a
     v
 }
 
-/// Referral of `party` for a new act on `act` (the later image of the site's latest change,
-/// the latest the act can be). `ends_at_change`: the two years run back from the act and
-/// every penalty in them is cited (the strict reading, the default); otherwise any two
-/// penalties within two years of each other before the act will do.
+/// Referral of `party` for a new act somewhere in one of `acts`: the site's changed date
+/// pairs (earlier image, later image], since the images only bound when the digging was
+/// done. `ends_at_change`: the two years run back from the act, so the party is a
+/// candidate when some day of some pair has at least two of its penalties in the two years
+/// before it (the strict reading, the default) — checked at the latest such day, and every
+/// penalty counting on that day is cited; otherwise any two penalties within two years of
+/// each other before the latest act will do.
 pub fn referral(
     party: &str,
     penalties: &[&Penalty],
-    act: AcqDate,
+    acts: &[(AcqDate, AcqDate)],
     ends_at_change: bool,
 ) -> Option<Referral> {
     let ps = distinct(penalties.iter().copied().filter(|p| p.party == party));
@@ -43,12 +46,30 @@ pub fn referral(
         decisions: v.iter().map(|p| p.decision.clone()).collect(),
     };
     if ends_at_change {
+        // Penalty p counts for an act on day t when p.date < t <= p.date + 2 years. Two
+        // penalties (oldest first) both count on the days (later.date, older.date + 2y];
+        // an act is possible on the days (before, after]. The witness is the latest day of
+        // the overlap.
+        let mut best: Option<AcqDate> = None;
+        for &(before, after) in acts {
+            for j in 1..ps.len() {
+                for i in 0..j {
+                    let from = ps[j].date.max(before);
+                    let to = plus_two_years(ps[i].date).min(after);
+                    if from < to {
+                        best = best.max(Some(to));
+                    }
+                }
+            }
+        }
+        let t = best?;
         let inside: Vec<&Penalty> = ps
             .into_iter()
-            .filter(|p| p.date < act && act <= plus_two_years(p.date))
+            .filter(|p| p.date < t && t <= plus_two_years(p.date))
             .collect();
         return (inside.len() >= 2).then(|| cite(inside));
     }
+    let act = acts.iter().map(|a| a.1).max()?;
     for j in 1..ps.len() {
         for i in 0..j {
             if ps[j].date <= plus_two_years(ps[i].date) && act > ps[j].date {
@@ -88,12 +109,34 @@ mod tests {
     fn the_window_ends_at_the_act_and_includes_its_first_day() {
         let ps = [pen("a", d(2022, 6, 1)), pen("b", d(2023, 1, 1))];
         let refs: Vec<&Penalty> = ps.iter().collect();
-        // Exactly two years after the first penalty: still inside.
-        assert!(referral("甲", &refs, d(2024, 6, 1), true).is_some());
-        assert!(referral("甲", &refs, d(2024, 6, 2), true).is_none());
+        // An act known to the day (a pair one day long): exactly two years after the
+        // first penalty is still inside, the day after is not.
+        let june1 = [(d(2024, 5, 31), d(2024, 6, 1))];
+        let june2 = [(d(2024, 6, 1), d(2024, 6, 2))];
+        assert!(referral("甲", &refs, &june1, true).is_some());
+        assert!(referral("甲", &refs, &june2, true).is_none());
         // On the day of the second penalty there is no act after it yet.
-        assert!(referral("甲", &refs, d(2023, 1, 1), true).is_none());
+        assert!(referral("甲", &refs, &[(d(2022, 12, 31), d(2023, 1, 1))], true).is_none());
         // Another party's penalties do not count.
-        assert!(referral("乙", &refs, d(2024, 6, 1), true).is_none());
+        assert!(referral("乙", &refs, &june1, true).is_none());
+    }
+
+    /// The images only bound the act: a change between 2024-03-01 and 2024-09-01 may have
+    /// been dug on 2024-05-01, within two years of both penalties, though the later image
+    /// is not — a candidate for the prosecutors' review. A pair wholly after the window is
+    /// not.
+    #[test]
+    fn an_act_anywhere_in_the_pair_can_refer() {
+        let ps = [pen("a", d(2022, 6, 1)), pen("b", d(2023, 1, 1))];
+        let refs: Vec<&Penalty> = ps.iter().collect();
+        let r = referral("甲", &refs, &[(d(2024, 3, 1), d(2024, 9, 1))], true).unwrap();
+        assert_eq!(r.decisions, vec!["a", "b"]);
+        assert!(referral("甲", &refs, &[(d(2024, 6, 1), d(2025, 6, 1))], true).is_none());
+        // Any of the site's changed pairs will do.
+        let acts = [
+            (d(2024, 6, 1), d(2025, 6, 1)),
+            (d(2023, 1, 1), d(2023, 6, 1)),
+        ];
+        assert!(referral("甲", &refs, &acts, true).is_some());
     }
 }

@@ -309,11 +309,18 @@ fn make_site(
         .map(|&i| patches[i].pair.after)
         .max()
         .unwrap_or(earliest.pair.after);
+    // Each changed pair bounds one act: dug after its earlier image, by its later one.
+    let mut acts: Vec<(AcqDate, AcqDate)> = m
+        .iter()
+        .map(|&i| (patches[i].pair.before, patches[i].pair.after))
+        .collect();
+    acts.sort();
+    acts.dedup();
     // A party's penalties count wherever they were given, not only at this site.
     let all: Vec<&Penalty> = outside.penalties.iter().map(|(pn, _)| pn).collect();
     let criminal_referral = parties
         .iter()
-        .find_map(|party| referral(party, &all, last_date, p.referral_window_ends_at_change));
+        .find_map(|party| referral(party, &all, &acts, p.referral_window_ends_at_change));
     let site = Site {
         merged_ids,
         patch_ids: m.iter().map(|&i| patches[i].id.clone()).collect(),
@@ -487,8 +494,10 @@ mod referral_tests {
 
     #[test]
     fn the_two_year_window_reading_is_a_policy_choice() {
-        // Penalties 2022-01-10 and 2023-06-20 (17 months apart); change in 2024 (June).
-        let pens = vec![penalty("罚1", 2022, 1, 10), penalty("罚2", 2023, 6, 20)];
+        // Penalties 2020-01-10 and 2021-03-20 (14 months apart); changes dug between
+        // 2022-06-01 and 2024-06-01: more than two years after the first penalty whenever
+        // they were dug.
+        let pens = vec![penalty("罚1", 2020, 1, 10), penalty("罚2", 2021, 3, 20)];
         let pen_refs: Vec<(Penalty, Option<(f64, f64)>)> =
             pens.into_iter().map(|p| (p, None)).collect();
         let out = Outside {
@@ -501,7 +510,7 @@ mod referral_tests {
         let s = build(&ps, &BTreeMap::new(), &out, &p);
         assert!(
             s[0].criminal_referral.is_none(),
-            "default: 2022-01-10 is more than two years before 2024-06-01"
+            "default: 2020-01-10 is more than two years before any day after 2022-06-01"
         );
         p.referral_window_ends_at_change = false;
         let s = build(&ps, &BTreeMap::new(), &out, &p);
