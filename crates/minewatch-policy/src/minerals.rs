@@ -25,6 +25,22 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("graphite", "石墨"),
     ("coal", "煤"),
     ("煤炭", "煤"),
+    // Register names of the focus minerals' deposit types: whole names, so listed here
+    // rather than found by substring (which made 金 match 有色金属).
+    ("离子型稀土", "稀土"),
+    ("离子吸附型稀土", "稀土"),
+    ("轻稀土", "稀土"),
+    ("重稀土", "稀土"),
+    ("中重稀土", "稀土"),
+    ("岩金", "金"),
+    ("砂金", "金"),
+    ("伴生金", "金"),
+    ("黑钨", "钨"),
+    ("白钨", "钨"),
+    ("锡石", "锡"),
+    ("褐煤", "煤"),
+    ("无烟煤", "煤"),
+    ("烟煤", "煤"),
 ];
 
 /// Separators between names in one field.
@@ -75,6 +91,11 @@ mod tests {
         assert!(named("Rare Earth", &f(&["稀土"])));
         assert!(named("锡", &f(&["Tin ore"])));
         assert!(named("煤", &f(&["煤炭"])));
+        // Deposit-type names of the focus minerals, as licence registers write them.
+        assert!(named("稀土", &f(&["离子型稀土矿"])));
+        assert!(named("金", &f(&["岩金"])));
+        assert!(named("钨", &f(&["黑钨矿、白钨矿"])));
+        assert!(named("煤", &f(&["无烟煤"])));
         // The bare word for ore is a name of its own, not an empty one.
         assert_eq!(canonical("矿"), "矿");
         assert!(!named("", &f(&[""])));
