@@ -92,12 +92,17 @@ pub fn by_county(f: &PatchFact) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The minerals a patch's rights name, as the price rule reads them (whole names through
+/// the alias list: 离子型稀土矿 and 稀土 are one series, 铜矿、金矿 two), each once.
 pub fn by_mineral(f: &PatchFact) -> Vec<(String, String)> {
-    f.minerals
+    let mut names: Vec<String> = f
+        .minerals
         .iter()
-        .filter(|m| !m.is_empty())
-        .map(|m| (m.clone(), m.clone()))
-        .collect()
+        .flat_map(|m| crate::minerals::names_in(m))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().map(|n| (n.clone(), n)).collect()
 }
 
 /// Keys rising fast in the latest period of the data.
@@ -244,6 +249,27 @@ mod tests {
         assert_eq!(rising_latest(&rows), ["A".to_string()].into());
         let m = trends(&f, by_mineral, &p);
         assert_eq!(m.iter().find(|r| r.period == 2023).unwrap().new_patches, 9);
+    }
+
+    /// Minerals are grouped by the names the price rule uses: register spellings of one
+    /// mineral are one series, and a right naming two minerals counts for both, once each.
+    #[test]
+    fn mineral_trends_group_register_spellings() {
+        let p = Policy::default();
+        let with = |m: &[&str]| PatchFact {
+            minerals: m.iter().map(|s| s.to_string()).collect(),
+            ..fact(2023, "A")
+        };
+        let f = vec![
+            with(&["离子型稀土矿"]),
+            with(&["稀土"]),
+            with(&["铜矿、金矿", "金"]),
+        ];
+        let rows = trends(&f, by_mineral, &p);
+        let n = |k: &str| rows.iter().find(|r| r.key == k).map(|r| r.new_patches);
+        assert_eq!(n("稀土"), Some(2));
+        assert_eq!((n("铜"), n("金")), (Some(1), Some(1)));
+        assert_eq!(rows.len(), 3, "{rows:?}");
     }
 
     #[test]
