@@ -395,62 +395,62 @@ fn corner_coordinate_licence_in_gauss_kruger() {
         hits[0]
     );
 
+    // The same licence with other attribute tables: write the table, overlay into `name`.
+    let with_table = |table: &str, layers: &Path, name: &str| {
+        std::fs::write(&attrs, table).unwrap();
+        let out = d.path().join(name);
+        (overlay(&det, layers, &out, &[]), out)
+    };
+    let holder_and_status = |out: &Path| {
+        let rows = csv_rows(&out.join("findings.csv"));
+        let hits = csv_rows(&out.join("zone_hits.csv"));
+        (
+            rows[0]["licence_status"].clone(),
+            hits[0]["attributes"].clone(),
+        )
+    };
     // A register with Chinese headers: its holder and dates are found without
     // declarations, and a licence that ended before the later image is expired.
-    std::fs::write(
-        &attrs,
+    let (o, out_zh) = with_table(
         "许可证号,采矿权人,矿种,有效期起,有效期止\nC3200002009011120001234,南京某建材公司,建筑石料用灰岩,1995-01-01,2001-12-31\n",
-    )
-    .unwrap();
-    let out_zh = d.path().join("ov_zh");
-    let o = overlay(&det, &layers, &out_zh, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let rows = csv_rows(&out_zh.join("findings.csv"));
-    assert_eq!(rows[0]["licence_status"], "expired", "{:?}", rows[0]);
-    let hits = csv_rows(&out_zh.join("zone_hits.csv"));
-    assert!(
-        hits[0]["attributes"].contains("holder=南京某建材公司"),
-        "{:?}",
-        hits[0]
+        &layers,
+        "ov_zh",
     );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (status, attributes) = holder_and_status(&out_zh);
+    assert_eq!(status, "expired");
+    assert!(attributes.contains("holder=南京某建材公司"), "{attributes}");
     // A declared column is used; a declared column the table lacks, or a licence listed
     // twice, stops the run naming the file and what is wrong.
-    std::fs::write(
-        &attrs,
-        "证号,单位,到期日\nC3200002009011120001234,南京某建材公司,2001-12-31\n",
-    )
-    .unwrap();
     let declared = d.path().join("layers_declared.toml");
     std::fs::write(
         &declared,
         "[[layer]]\nname = \"rights\"\npath = \"licences.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"licences.csv\"\nholder_field = \"单位\"\nvalid_to_field = \"到期日\"\n",
     )
     .unwrap();
-    let out_decl = d.path().join("ov_decl");
-    let o = overlay(&det, &declared, &out_decl, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        csv_rows(&out_decl.join("findings.csv"))[0]["licence_status"],
-        "expired"
+    let (o, out_decl) = with_table(
+        "证号,单位,到期日\nC3200002009011120001234,南京某建材公司,2001-12-31\n",
+        &declared,
+        "ov_decl",
     );
-    std::fs::write(
-        &attrs,
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(holder_and_status(&out_decl).0, "expired");
+    let (o, _) = with_table(
         "证号,单位,截至\nC3200002009011120001234,南京某建材公司,2001-12-31\n",
-    )
-    .unwrap();
-    let o = overlay(&det, &declared, &d.path().join("ov_missing"), &[]);
+        &declared,
+        "ov_missing",
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("licences.csv") && stderr(&o).contains("到期日"),
         "{}",
         stderr(&o)
     );
-    std::fs::write(
-        &attrs,
+    let (o, _) = with_table(
         "licence,holder,valid_to\nC3200002009011120001234,甲,2030-12-31\nC3200002009011120001234,甲,2001-12-31\n",
-    )
-    .unwrap();
-    let o = overlay(&det, &layers, &d.path().join("ov_twice"), &[]);
+        &layers,
+        "ov_twice",
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("listed twice") && stderr(&o).contains("rows 2 and 3"),

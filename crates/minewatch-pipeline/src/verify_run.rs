@@ -671,20 +671,27 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         &h(&["site_id", "county_code"]),
         &miss_rows,
     )?;
+    // A re-check pick: its id, the county that checked it, the county's verdict, stratum.
+    let pick_cells = |id: &str, stratum: &str| -> Vec<Attr> {
+        let c = checked_by[id];
+        vec![
+            Attr::Text(id.to_string()),
+            Attr::Text(c.county.clone()),
+            Attr::Text(c.verdict.name().into()),
+            Attr::Text(stratum.to_string()),
+        ]
+    };
     let rs_rows: Vec<Vec<Attr>> = s
         .picks
         .iter()
         .map(|p| {
-            let c = checked_by[p.id.as_str()];
-            vec![
-                Attr::Text(p.id.clone()),
-                Attr::Text(c.county.clone()),
-                Attr::Text(c.verdict.name().into()),
-                Attr::Text(p.stratum.clone()),
+            let mut row = pick_cells(&p.id, &p.stratum);
+            row.extend([
                 Attr::Int(pop[p.stratum.as_str()] as i64),
                 Attr::Real(round(p.inclusion_probability, 9)),
                 Attr::Text(String::new()),
-            ]
+            ]);
+            row
         })
         .collect();
     tw::write_csv(
@@ -702,15 +709,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     )?;
     let missing_rows: Vec<Vec<Attr>> = recheck_missing
         .iter()
-        .map(|p| {
-            let c = checked_by[p.id.as_str()];
-            vec![
-                Attr::Text(p.id.clone()),
-                Attr::Text(c.county.clone()),
-                Attr::Text(c.verdict.name().into()),
-                Attr::Text(p.stratum.clone()),
-            ]
-        })
+        .map(|p| pick_cells(&p.id, &p.stratum))
         .collect();
     tw::write_csv(
         &staging.path("recheck_missing.csv"),
