@@ -600,46 +600,74 @@ fn rows_matching_no_site_are_counted() {
 #[test]
 fn case_filed_takes_known_words_only() {
     let d = fixture_dir();
-    let ov = vec![overlay_pair(d.path(), 0)];
     let a = patch_id(0, "A");
-    std::fs::write(
-        d.path().join("history.csv"),
-        format!("patch_id,verdict,case_filed,date\n{a},违法,立案,2023-01-01\n"),
-    )
-    .unwrap();
-    let out = d.path().join("ok");
-    let o = rank(d.path(), &ov, &out, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let t = csv_rows(&out.join("tasks.csv"));
-    assert_eq!(t[0]["history"], "2023-01-01 illegal case_filed");
-    for (word, filed) in [("Y", true), ("是", true), ("否", false), ("0", false)] {
-        std::fs::write(
-            d.path().join("history.csv"),
-            format!("patch_id,verdict,case_filed,date\n{a},违法,{word},2023-01-01\n"),
-        )
-        .unwrap();
-        let out = d.path().join(format!("w{}", word.len()));
-        let _ = std::fs::remove_dir_all(&out);
-        let o = rank(d.path(), &ov, &out, &[]);
+    for (word, filed) in [
+        ("立案", true),
+        ("Y", true),
+        ("是", true),
+        ("否", false),
+        ("0", false),
+    ] {
+        let csv = format!("patch_id,verdict,case_filed,date\n{a},违法,{word},2023-01-01\n");
+        let (o, out) = rank_with_history(d.path(), &csv, &format!("w{}", word.len()));
         assert!(o.status.success(), "{word}: {}", stderr(&o));
         let t = csv_rows(&out.join("tasks.csv"));
         assert_eq!(t[0]["history"].ends_with("case_filed"), filed, "{word}");
     }
-    std::fs::write(
-        d.path().join("history.csv"),
-        format!(
-            "patch_id,verdict,case_filed,date\n{a},违法,0,2023-01-01\n{a},违法,待定,2023-02-01\n"
-        ),
-    )
-    .unwrap();
-    let out = d.path().join("bad");
-    let o = rank(d.path(), &ov, &out, &[]);
+    let csv = format!(
+        "patch_id,verdict,case_filed,date\n{a},违法,0,2023-01-01\n{a},违法,待定,2023-02-01\n"
+    );
+    let (o, _) = rank_with_history(d.path(), &csv, "bad");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
         e.contains("history.csv row 3") && e.contains("`case_filed`") && e.contains("待定"),
         "{e}"
     );
+}
+
+/// Review finding: without `case_filed`, any `handling` other than 立案 read "not filed",
+/// so 已立案 was lost and a typo or "已移送公安" passed silently.
+#[test]
+fn handling_takes_known_words_only() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    for (word, filed) in [
+        ("立案", true),
+        ("已立案", true),
+        ("非立案", false),
+        ("不处理", false),
+        ("", false),
+    ] {
+        let csv = format!("patch_id,verdict,reason,handling,date\n{a},违法,r,{word},2023-01-01\n");
+        let (o, out) = rank_with_history(d.path(), &csv, &format!("h{}", word.len()));
+        assert!(o.status.success(), "{word}: {}", stderr(&o));
+        let t = csv_rows(&out.join("tasks.csv"));
+        assert_eq!(
+            t[0]["history"].ends_with("case_filed"),
+            filed,
+            "{word}: {}",
+            t[0]["history"]
+        );
+    }
+    let csv = format!("patch_id,verdict,reason,handling,date\n{a},违法,r,已移送公安,2023-01-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "bad");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 2") && e.contains("`handling`") && e.contains("已移送公安"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
+}
+
+/// Rank fixture pair 0 with `history.csv` = `csv`, into a fresh folder `out`.
+fn rank_with_history(d: &Path, csv: &str, out: &str) -> (std::process::Output, PathBuf) {
+    let ov = vec![overlay_pair(d, 0)];
+    std::fs::write(d.join("history.csv"), csv).unwrap();
+    let out = d.join(out);
+    let _ = std::fs::remove_dir_all(&out);
+    (rank(d, &ov, &out, &[]), out)
 }
 
 /// Review finding: a second price row of the same mineral and period silently won or lost.

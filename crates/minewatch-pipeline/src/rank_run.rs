@@ -670,7 +670,18 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
                     ),
                 )
             })?,
-            None => handling == "立案" || handling == "case_filed",
+            // The county answers' own column (立案 / 非立案 / 不处理). Anything else is
+            // refused like a bad `case_filed`: "已移送公安" must not silently read as
+            // "no case filed" and lower a repeat offender's standing.
+            None => handling_filed(handling).ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "handling",
+                    format!(
+                        "`{handling}` is not 立案, 非立案 or 不处理; or add a `case_filed` column (是/否)"
+                    ),
+                )
+            })?,
         };
         let (patch_id, site_id) = (
             r.get("patch_id").map(String::from),
@@ -701,6 +712,15 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
 /// `handling`. Anything else is refused: a typo must not read as "not filed".
 const CASE_FILED_YES: [&str; 7] = ["1", "true", "yes", "y", "是", "立案", "已立案"];
 const CASE_FILED_NO: [&str; 8] = ["0", "false", "no", "n", "否", "未立案", "不立案", "非立案"];
+
+/// Whether a `handling` cell says a case was filed; empty means no.
+fn handling_filed(v: &str) -> Option<bool> {
+    match v.trim() {
+        "" | "不处理" | "非立案处理" | "not_filed" | "no_action" => Some(false),
+        "case_filed" => Some(true),
+        h => case_filed_value(h),
+    }
+}
 
 fn case_filed_value(v: &str) -> Option<bool> {
     let v = v.trim().to_lowercase();
