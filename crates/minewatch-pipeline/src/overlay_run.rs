@@ -17,6 +17,7 @@ use minewatch_core::{Finding, LicenceStatus, ZoneKind};
 use minewatch_zones::{
     AdminCodes, LayersSpec, LoadOptions, Overlay, PatchInput, PatchShape, Reprojector, WorkCrs,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,7 +120,12 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     let t0 = Instant::now();
     let mut timings = BTreeMap::new();
     let spec = LayersSpec::from_file(&req.layers)?;
-    let table = patch_table::read(&req.patches)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+    let table = pool.install(|| patch_table::read(&req.patches))?;
     let mut hash_paths = vec![table.path.clone(), req.layers.clone()];
     let mut other = Vec::new();
     for l in &spec.layers {
@@ -141,12 +147,6 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         .cloned()
         .collect();
     let hashes = HashJob::start(hashable.clone())?;
-
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(req.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
-    let threads = pool.current_num_threads();
 
     // Work CRS, patches in it, and their ellipsoidal areas.
     let inputs = prepare_patches(&table)?;
@@ -195,39 +195,50 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     let (columns, rows) = finding_rows(&table, &findings);
     let (hit_cols, hit_rows) = hit_rows(&findings);
     let polys: Vec<Polys> = table.rows.iter().map(|r| to_polys(&r.geom)).collect();
-    let lonlat = lonlat_polys(&table, &polys)?;
-    table::write_gpkg(
-        &staging.path("findings.gpkg"),
-        &table.crs_wkt,
-        &[
-            GpkgLayer {
-                name: "findings",
-                columns: &columns,
-                rows: &rows,
-                geoms: Some(&polys),
-            },
-            GpkgLayer {
-                name: "zone_hits",
-                columns: &hit_cols,
-                rows: &hit_rows,
-                geoms: None,
-            },
-        ],
-    )?;
-    table::write_geojson(
-        &staging.path("findings.geojson"),
-        "findings",
-        &columns,
-        &rows,
-        &lonlat,
-    )?;
     let header = |cols: &[(String, Kind)]| req.header.names(cols, zh);
-    table::write_csv(&staging.path("findings.csv"), &header(&columns), &rows)?;
-    table::write_csv(
-        &staging.path("zone_hits.csv"),
-        &header(&hit_cols),
-        &hit_rows,
-    )?;
+    // The GeoPackage (GDAL, one thread) and the lon/lat files beside it.
+    let (gpkg, rest) = pool.install(|| {
+        rayon::join(
+            || {
+                table::write_gpkg(
+                    &staging.path("findings.gpkg"),
+                    &table.crs_wkt,
+                    &[
+                        GpkgLayer {
+                            name: "findings",
+                            columns: &columns,
+                            rows: &rows,
+                            geoms: Some(&polys),
+                        },
+                        GpkgLayer {
+                            name: "zone_hits",
+                            columns: &hit_cols,
+                            rows: &hit_rows,
+                            geoms: None,
+                        },
+                    ],
+                )
+            },
+            || -> Result<(), PipelineError> {
+                let lonlat = lonlat_polys(&table, &polys)?;
+                table::write_geojson(
+                    &staging.path("findings.geojson"),
+                    "findings",
+                    &columns,
+                    &rows,
+                    &lonlat,
+                )?;
+                table::write_csv(&staging.path("findings.csv"), &header(&columns), &rows)?;
+                table::write_csv(
+                    &staging.path("zone_hits.csv"),
+                    &header(&hit_cols),
+                    &hit_rows,
+                )
+            },
+        )
+    });
+    gpkg?;
+    rest?;
     timings.insert("write".into(), t.elapsed().as_secs_f64());
 
     let sums = hashes.finish()?;
@@ -383,21 +394,40 @@ fn lonlat_polys(table: &PatchTable, polys: &[Polys]) -> Result<Vec<Polys>, Pipel
 
 /// Polygons from a CRS to EPSG:4326 lon/lat.
 pub(crate) fn lonlat_of(crs_wkt: &str, polys: &[Polys]) -> Result<Vec<Polys>, PipelineError> {
-    let t = minewatch_raster::crs::LonLat::new(crs_wkt, 4326).map_err(PipelineError::Input)?;
+    // Checked once here so that a bad CRS is an input error, not a worker's failure.
+    minewatch_raster::crs::LonLat::new(crs_wkt, 4326).map_err(PipelineError::Input)?;
+    // PROJ transforms are most of this; a transformer per chunk keeps them on every
+    // thread (a PROJ object is not shared between threads).
+    let chunks: Vec<Result<Vec<Polys>, PipelineError>> = polys
+        .par_chunks(LONLAT_CHUNK)
+        .map(|chunk| {
+            let t =
+                minewatch_raster::crs::LonLat::new(crs_wkt, 4326).map_err(PipelineError::Input)?;
+            chunk
+                .iter()
+                .map(|p| {
+                    let mut xs: Vec<f64> = p.iter().flatten().flatten().map(|c| c.0).collect();
+                    let mut ys: Vec<f64> = p.iter().flatten().flatten().map(|c| c.1).collect();
+                    t.apply(&mut xs, &mut ys)
+                        .map_err(|e| PipelineError::Internal(format!("to lon/lat: {e}")))?;
+                    let mut q = p.clone();
+                    for (k, c) in q.iter_mut().flatten().flatten().enumerate() {
+                        *c = (xs[k], ys[k]);
+                    }
+                    Ok(q)
+                })
+                .collect()
+        })
+        .collect();
     let mut out = Vec::with_capacity(polys.len());
-    for p in polys {
-        let mut xs: Vec<f64> = p.iter().flatten().flatten().map(|c| c.0).collect();
-        let mut ys: Vec<f64> = p.iter().flatten().flatten().map(|c| c.1).collect();
-        t.apply(&mut xs, &mut ys)
-            .map_err(|e| PipelineError::Internal(format!("to lon/lat: {e}")))?;
-        let mut q = p.clone();
-        for (k, c) in q.iter_mut().flatten().flatten().enumerate() {
-            *c = (xs[k], ys[k]);
-        }
-        out.push(q);
+    for c in chunks {
+        out.extend(c?);
     }
     Ok(out)
 }
+
+/// Patches per lon/lat transformer: enough to amortise creating it (≈ 1 ms).
+const LONLAT_CHUNK: usize = 512;
 
 /// Overlap columns by kind: the built-in kinds other than admin divisions, then custom.
 const KIND_COLUMNS: &[&str] = ZoneKind::NAMES.split_at(9).0;

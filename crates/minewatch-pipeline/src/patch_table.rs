@@ -4,10 +4,11 @@
 
 use crate::error::PipelineError;
 use crate::write::{Attr, Kind};
-use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
+use gdal::vector::{FieldValue, Geometry, LayerAccess, OGRFieldType};
 use gdal::Dataset;
 use geo_types::MultiPolygon;
 use minewatch_core::AcqDate;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub struct PatchRow {
@@ -73,7 +74,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         .collect();
     let find = |n: &str| columns.iter().position(|(c, _)| c == n);
     let (id_i, area_i, after_i) = (find("id"), find("area_m2"), find("date_after"));
-    let mut rows = Vec::new();
+    let mut read = Vec::new();
     let mut notes = Vec::new();
     for (n, f) in layer.features().enumerate() {
         let fid = f
@@ -101,28 +102,9 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         let Some(g) = f.geometry().filter(|g| !g.is_empty()) else {
             return Err(err(format!("patch {id} has no geometry")));
         };
-        // Patches from other tools may be invalid (GDAL's polygonize leaves self-touching
-        // rings; hand-drawn ones cross themselves): a bow tie would measure next to
-        // nothing. Repaired as the zone layers are, and reported.
-        let repaired;
-        let g = if g.is_valid() {
-            g
-        } else {
-            repaired = g
-                .make_valid(&gdal::cpl::CslStringList::new())
-                .map_err(|e| {
-                    err(format!(
-                        "patch {id}: invalid polygon that GEOS cannot repair: {e}"
-                    ))
-                })?;
-            notes.push(format!("patch {id}: invalid polygon repaired (make_valid)"));
-            &repaired
-        };
-        let geom = minewatch_zones::source::to_multipolygon(g)
-            .map_err(|e| err(format!("patch {id}: {e}")))?;
-        if geom.0.is_empty() {
-            return Err(err(format!("patch {id} is not a polygon")));
-        }
+        let wkb = g
+            .wkb()
+            .map_err(|e| err(format!("patch {id}: geometry to WKB: {e}")))?;
         let area_m2 = match area_i.map(|i| &values[i]) {
             Some(Attr::Real(a)) => Some(*a),
             Some(Attr::Int(a)) => Some(*a as f64),
@@ -137,6 +119,22 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
                     .map_err(|e| err(format!("patch {id}, field `date_after`: {e}")))?,
             ),
         };
+        read.push((id, values, wkb, area_m2, date_after));
+    }
+    // GEOS's validity check is most of the reading time (≈ 0.25 s for the 6,751 patches
+    // of the 8192² peers' scene on one core); each geometry is checked on its own, so
+    // the checks run on every thread. Results keep file order; the first error in file
+    // order is the one reported, as a serial read would.
+    let shaped: Vec<Result<(MultiPolygon<f64>, bool), PipelineError>> = read
+        .par_iter()
+        .map(|(id, _, wkb, _, _)| shape(id, wkb).map_err(err))
+        .collect();
+    let mut rows = Vec::with_capacity(read.len());
+    for ((id, values, _, area_m2, date_after), shaped) in read.into_iter().zip(shaped) {
+        let (geom, repaired) = shaped?;
+        if repaired {
+            notes.push(format!("patch {id}: invalid polygon repaired (make_valid)"));
+        }
         rows.push(PatchRow {
             id,
             values,
@@ -152,4 +150,26 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         rows,
         notes,
     })
+}
+
+/// A patch's polygons from its WKB, repaired when invalid (and whether it was).
+fn shape(id: &str, wkb: &[u8]) -> Result<(MultiPolygon<f64>, bool), String> {
+    let g = Geometry::from_wkb(wkb).map_err(|e| format!("patch {id}: geometry from WKB: {e}"))?;
+    // Patches from other tools may be invalid (GDAL's polygonize leaves self-touching
+    // rings; hand-drawn ones cross themselves): a bow tie would measure next to
+    // nothing. Repaired as the zone layers are, and reported.
+    let (g, repaired) = if g.is_valid() {
+        (g, false)
+    } else {
+        let r = g
+            .make_valid(&gdal::cpl::CslStringList::new())
+            .map_err(|e| format!("patch {id}: invalid polygon that GEOS cannot repair: {e}"))?;
+        (r, true)
+    };
+    let geom =
+        minewatch_zones::source::to_multipolygon(&g).map_err(|e| format!("patch {id}: {e}"))?;
+    if geom.0.is_empty() {
+        return Err(format!("patch {id} is not a polygon"));
+    }
+    Ok((geom, repaired))
 }
