@@ -27,6 +27,7 @@ use minewatch_raster::ImageInfo;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -564,37 +565,38 @@ fn detect_pair(
         names.push("score".into());
     }
     // Record and georeference of one patch (its pixel runs are freed as it is made).
-    let make = |g: &Result<Georef, String>, p: PatchPixels| -> Result<GeoPatch, PipelineError> {
-        let stats = names
-            .iter()
-            .enumerate()
-            .map(|(c, n)| ChannelStat {
-                name: n.clone(),
-                mean: p.mean(c),
-                max: p.channels[c].2 as f64,
-            })
-            .collect();
-        let rec = PatchRecord {
-            id: PatchRecord::make_id(&pair, p.first.0, p.first.1),
-            pair,
-            first_pixel: p.first,
-            pixels: p.pixels,
-            bbox_px: p.bbox,
-            stats,
-            geometry: polygons_of_runs(&p.runs),
+    let make =
+        |g: &Result<Rc<Georef>, String>, p: PatchPixels| -> Result<GeoPatch, PipelineError> {
+            let stats = names
+                .iter()
+                .enumerate()
+                .map(|(c, n)| ChannelStat {
+                    name: n.clone(),
+                    mean: p.mean(c),
+                    max: p.channels[c].2 as f64,
+                })
+                .collect();
+            let rec = PatchRecord {
+                id: PatchRecord::make_id(&pair, p.first.0, p.first.1),
+                pair,
+                first_pixel: p.first,
+                pixels: p.pixels,
+                bbox_px: p.bbox,
+                stats,
+                geometry: polygons_of_runs(&p.runs),
+            };
+            let g = g
+                .as_ref()
+                .map_err(|e| PipelineError::Input(format!("imagery CRS: {e}")))?;
+            let id = rec.id.clone();
+            g.apply(grid, rec, &p)
+                .map_err(|e| PipelineError::Internal(format!("patch {id}: {e}")))
         };
-        let g = g
-            .as_ref()
-            .map_err(|e| PipelineError::Input(format!("imagery CRS: {e}")))?;
-        let id = rec.id.clone();
-        g.apply(grid, rec, &p)
-            .map_err(|e| PipelineError::Internal(format!("patch {id}: {e}")))
-    };
     // Batches georeferenced while the windows ran; one job per batch.
     let streamed: std::sync::Mutex<Vec<GeoPatch>> = Default::default();
     let stream_failed: std::sync::Mutex<Option<PipelineError>> = Default::default();
     let georef_batch = |batch: Vec<PatchPixels>| {
-        let g = Georef::new(grid);
+        let g = Georef::for_thread(grid);
         match batch
             .into_iter()
             .map(|p| make(&g, p))
@@ -743,8 +745,10 @@ fn detect_pair(
     let t_georef = Instant::now();
     let mut patches: Vec<GeoPatch> = pixels
         .into_par_iter()
-        .map_init(|| Georef::new(grid), |g, p| make(g, p))
+        .map_init(|| Georef::for_thread(grid), |g, p| make(g, p))
         .collect::<Result<_, PipelineError>>()?;
+    rayon::broadcast(|_| Georef::release_thread());
+    Georef::release_thread();
     // Records are sorted by the caller; the streamed ones join in any order.
     patches.append(&mut streamed.into_inner().unwrap_or_else(|p| p.into_inner()));
     let counts = PairCounts {
