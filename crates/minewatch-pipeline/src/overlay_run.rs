@@ -426,7 +426,8 @@ pub(crate) fn lonlat_of(crs_wkt: &str, polys: &[Polys]) -> Result<Vec<Polys>, Pi
     Ok(out)
 }
 
-/// Patches per lon/lat transformer: enough to amortise creating it (≈ 1 ms).
+/// Patches per lon/lat transformer: enough to amortise creating it (≈ 2.6 ms: 5.4 % of a
+/// 16384² merge's 5.15 s of CPU over its ~108 transformers, `perf record`, session 9).
 const LONLAT_CHUNK: usize = 512;
 
 /// Overlap columns by kind: the built-in kinds other than admin divisions, then custom.

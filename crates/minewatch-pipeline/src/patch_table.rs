@@ -121,9 +121,9 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         };
         read.push((id, values, wkb, area_m2, date_after));
     }
-    // GEOS's validity check is most of the reading time (≈ 0.25 s for the 6,751 patches
-    // of the 8192² peers' scene on one core); each geometry is checked on its own, so
-    // the checks run on every thread. Results keep file order; the first error in file
+    // GEOS's validity check is most of the reading time (22 % of `overlay`'s CPU, ≈ 0.35 s,
+    // on the 6,751 patches of the 8192² peers' scene, `perf record`); each geometry is
+    // checked on its own, so the checks run on every thread. Results keep file order; the first error in file
     // order is the one reported, as a serial read would.
     let shaped: Vec<Result<(MultiPolygon<f64>, bool), PipelineError>> = read
         .par_iter()
