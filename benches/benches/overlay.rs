@@ -148,6 +148,7 @@ fn setup() -> (ZoneSet, Vec<PatchInput>) {
                 area_m2: shape.area,
                 shape,
                 date: None,
+                date_before: None,
             }
         })
         .collect();

@@ -385,6 +385,12 @@ fn corner_coordinate_licence_in_gauss_kruger() {
     assert_eq!(rows[0]["id"], p["id"]);
     assert_eq!(rows[0]["licence_status"], "inside");
     assert_eq!(rows[0]["licences"], "C3200002009011120001234");
+    // Granted 2001-01-01, between the images (2000-05-03, 2002-07-12): the works may
+    // predate it, and the finding says so.
+    assert_eq!(rows[0]["licence_granted_in_pair"], "1");
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r["licence_granted_in_pair"] == "0"));
     assert!(rows[1..]
         .iter()
         .all(|r| r["licence_status"] == "outside_all_rights"));
@@ -420,6 +426,16 @@ fn corner_coordinate_licence_in_gauss_kruger() {
     let (status, attributes) = holder_and_status(&out_zh);
     assert_eq!(status, "expired");
     assert!(attributes.contains("holder=南京某建材公司"), "{attributes}");
+    // Granted before the earlier image: inside, nothing to date.
+    let (o, out_old) = with_table(
+        "licence,holder,valid_from,valid_to\nC3200002009011120001234,甲,1999-01-01,2030-12-31\n",
+        &layers,
+        "ov_old",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out_old.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "inside");
+    assert_eq!(rows[0]["licence_granted_in_pair"], "0");
     // A declared column is used; a declared column the table lacks, or a licence listed
     // twice, stops the run naming the file and what is wrong.
     let declared = d.path().join("layers_declared.toml");

@@ -359,6 +359,7 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
             shape,
             area_m2,
             date: r.date_after,
+            date_before: r.date_before,
         });
     }
     // No patches: nothing to place, so read no zone either (a point far from any data).
@@ -450,6 +451,7 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
         ("minerals", Text),
         ("outside_licence_m2", Real),
         ("outside_licence_mu", Real),
+        ("licence_granted_in_pair", Int),
         ("over_10_mu_illegal", Int),
         ("in_restoration_project", Int),
         ("in_construction_project", Int),
@@ -501,6 +503,7 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
                 Attr::Text(f.minerals.join(";")),
                 Attr::Real(round(f.outside_licence_m2, 2)),
                 Attr::Real(round(m2_to_mu(f.outside_licence_m2), 4)),
+                Attr::Int(f.licence_granted_in_pair as i64),
                 Attr::Int(f.over_10_mu_illegal as i64),
                 Attr::Int(f.in_restoration_project as i64),
                 Attr::Int(f.in_construction_project as i64),
@@ -638,6 +641,7 @@ pub fn zh(col: &str) -> String {
         ("minerals", "矿种"),
         ("outside_licence_m2", "证外面积(平方米)"),
         ("outside_licence_mu", "证外面积(亩)"),
+        ("licence_granted_in_pair", "矿权于前后时相间取得"),
         ("over_10_mu_illegal", "疑似违法面积≥10亩"),
         ("in_restoration_project", "位于生态修复项目"),
         ("in_construction_project", "位于建设项目"),

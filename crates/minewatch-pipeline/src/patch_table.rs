@@ -18,6 +18,7 @@ pub struct PatchRow {
     pub geom: MultiPolygon<f64>,
     pub area_m2: Option<f64>,
     pub date_after: Option<AcqDate>,
+    pub date_before: Option<AcqDate>,
 }
 
 pub struct PatchTable {
@@ -73,7 +74,8 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         })
         .collect();
     let find = |n: &str| columns.iter().position(|(c, _)| c == n);
-    let (id_i, area_i, after_i) = (find("id"), find("area_m2"), find("date_after"));
+    let (id_i, area_i) = (find("id"), find("area_m2"));
+    let (after_i, before_i) = (find("date_after"), find("date_before"));
     let mut read = Vec::new();
     let mut notes = Vec::new();
     for (n, f) in layer.features().enumerate() {
@@ -112,14 +114,15 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         };
         // A date that is there but unreadable must stop the run: without it, expired
         // licences would count as valid.
-        let date_after = match text(after_i).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                AcqDate::parse_lenient(&s)
-                    .map_err(|e| err(format!("patch {id}, field `date_after`: {e}")))?,
-            ),
+        let date = |i: Option<usize>, name: &str| match text(i).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => AcqDate::parse_lenient(&s)
+                .map(Some)
+                .map_err(|e| err(format!("patch {id}, field `{name}`: {e}"))),
         };
-        read.push((id, values, wkb, area_m2, date_after));
+        let date_after = date(after_i, "date_after")?;
+        let date_before = date(before_i, "date_before")?;
+        read.push((id, values, wkb, area_m2, date_after, date_before));
     }
     // GEOS's validity check is most of the reading time (22 % of `overlay`'s CPU, ≈ 0.35 s,
     // on the 6,751 patches of the 8192² peers' scene, `perf record`); each geometry is
@@ -127,10 +130,11 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     // order is the one reported, as a serial read would.
     let shaped: Vec<Result<(MultiPolygon<f64>, bool), PipelineError>> = read
         .par_iter()
-        .map(|(id, _, wkb, _, _)| shape(id, wkb).map_err(err))
+        .map(|(id, _, wkb, _, _, _)| shape(id, wkb).map_err(err))
         .collect();
     let mut rows = Vec::with_capacity(read.len());
-    for ((id, values, _, area_m2, date_after), shaped) in read.into_iter().zip(shaped) {
+    for ((id, values, _, area_m2, date_after, date_before), shaped) in read.into_iter().zip(shaped)
+    {
         let (geom, repaired) = shaped?;
         if repaired {
             notes.push(format!("patch {id}: invalid polygon repaired (make_valid)"));
@@ -141,6 +145,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
             geom,
             area_m2,
             date_after,
+            date_before,
         });
     }
     Ok(PatchTable {

@@ -495,6 +495,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 hits: hits.get(&r.id).cloned().unwrap_or_default(),
                 licence_status: status,
                 outside_licence_m2: num("outside_licence_m2").unwrap_or(0.0),
+                licence_granted_in_pair: num("licence_granted_in_pair") == Some(1.0),
                 licences: list("licences"),
                 holders: list("licence_holders"),
                 minerals: list("minerals"),

@@ -491,6 +491,7 @@ mod tests {
                 hits: vec![],
                 licence_status: LicenceStatus::Inside,
                 outside_licence_m2: 0.0,
+                licence_granted_in_pair: false,
                 licences: vec!["C1".into()],
                 holders: vec![],
                 minerals: minerals.iter().map(|m| m.to_string()).collect(),

@@ -26,6 +26,8 @@ pub struct PatchInput {
     pub area_m2: f64,
     /// The later image date: rights are judged valid or expired on it.
     pub date: Option<AcqDate>,
+    /// The earlier image date: a right granted after it may postdate the works.
+    pub date_before: Option<AcqDate>,
 }
 
 pub struct Overlay<'a> {
@@ -218,12 +220,23 @@ impl<'a> Overlay<'a> {
             t.complete(&mut admin);
         }
         let illegal = licence_status != LicenceStatus::Inside;
+        // A right in force on the later date but granted after the earlier one: the
+        // change may have begun before the grant (先采后批), so the check must date it.
+        let licence_granted_in_pair = p.date_before.is_some_and(|b| {
+            valid_mining.iter().any(|&(z, _)| {
+                self.set.zones[z]
+                    .right
+                    .as_ref()
+                    .is_some_and(|r| r.valid_from.is_some_and(|f| f > b))
+            })
+        });
         Finding {
             patch_id: p.id.clone(),
             area_m2: p.area_m2,
             hits,
             licence_status,
             outside_licence_m2: outside_m2,
+            licence_granted_in_pair,
             licences,
             holders,
             minerals,
@@ -311,6 +324,7 @@ kind = "construction_project"
             area_m2: shape.area * 1.001,
             shape,
             date: AcqDate::new(2024, 6, 1),
+            date_before: AcqDate::new(2023, 6, 1),
         }
     }
 
@@ -426,6 +440,52 @@ kind = "construction_project"
         assert_eq!(
             later.state_on(AcqDate::new(2024, 12, 31)),
             RightState::NotYetValid
+        );
+    }
+
+    /// A licence in force on the later date but granted after the earlier one covers the
+    /// patch (status `inside`) and says the works may predate it; one granted before the
+    /// earlier date does not, nor does any licence when the earlier date is unknown.
+    #[test]
+    fn a_licence_granted_between_the_dates_is_flagged() {
+        let granted = |from| Right {
+            valid_from: from,
+            ..right("L", None).unwrap()
+        };
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(
+                    0,
+                    "MID",
+                    [0.0, 0.0, 100.0, 100.0],
+                    Some(granted(AcqDate::new(2024, 1, 1))),
+                ),
+                zone(
+                    0,
+                    "OLD",
+                    [200.0, 0.0, 300.0, 100.0],
+                    Some(granted(AcqDate::new(2020, 1, 1))),
+                ),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([10.0, 10.0, 90.0, 90.0]));
+        assert_eq!(f.licence_status, LicenceStatus::Inside);
+        assert!(f.licence_granted_in_pair);
+        let f = ov.finding(&patch([210.0, 10.0, 290.0, 90.0]));
+        assert_eq!(f.licence_status, LicenceStatus::Inside);
+        assert!(!f.licence_granted_in_pair);
+        let undated = PatchInput {
+            date_before: None,
+            ..patch([10.0, 10.0, 90.0, 90.0])
+        };
+        assert!(!ov.finding(&undated).licence_granted_in_pair);
+        // Outside every right there is nothing to flag.
+        assert!(
+            !ov.finding(&patch([400.0, 10.0, 480.0, 90.0]))
+                .licence_granted_in_pair
         );
     }
 }
