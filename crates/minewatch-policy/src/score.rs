@@ -139,6 +139,12 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
             zh.push(format!("矿权: {}{lic} ({w:+})", s.label_zh()));
         }
     }
+    // Not scored, but the field check must date the works: the licence came after the
+    // earlier image, so the change may predate it (先采后批).
+    if latest.iter().any(|f| f.licence_granted_in_pair) {
+        en.push("licence granted between the image dates: check when the works began".into());
+        zh.push("矿权于前后时相间取得, 须核实开采起始时间".into());
+    }
 
     // Area of suspected illegal mining.
     let special = latest.iter().any(|f| f.special_land);
@@ -538,5 +544,33 @@ mod tests {
         // English names through the alias list, any case.
         assert_eq!(mineral_term(&["Tungsten"], "煤"), 10.0);
         assert_eq!(mineral_term(&["rare earth"], "煤"), 10.0);
+    }
+
+    /// A licence granted between the image dates is said in the task's reasons (the field
+    /// team reads those, not the findings) and changes no score.
+    #[test]
+    fn a_licence_granted_in_the_pair_is_a_reason_not_a_score() {
+        let plain = site_with_minerals(&["煤"]);
+        let mut flagged = plain.clone();
+        flagged.latest[0].licence_granted_in_pair = true;
+        let run = |s: &Site| {
+            score(
+                s,
+                &RunDates::default(),
+                &Policy::default(),
+                &Context::default(),
+            )
+        };
+        let (a, b) = (run(&plain), run(&flagged));
+        assert_eq!(a.terms, b.terms);
+        assert!(!a.reasons_zh.iter().any(|r| r.contains("前后时相间")));
+        assert!(b
+            .reasons_zh
+            .iter()
+            .any(|r| r.contains("矿权于前后时相间取得")));
+        assert!(b
+            .reasons_en
+            .iter()
+            .any(|r| r.contains("granted between the image dates")));
     }
 }
