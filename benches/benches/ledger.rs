@@ -59,7 +59,7 @@ fn patches() -> Vec<LedgerPatch> {
                     hits: vec![],
                     licence_status: LicenceStatus::OutsideAllRights,
                     outside_licence_m2: area,
-                    licence_granted_in_pair: false,
+                    licence_granted_in_pair: None,
                     licences: vec![],
                     holders: vec![],
                     minerals: vec![],

@@ -773,6 +773,59 @@ fn invalid_and_undated_patches_are_repaired_and_reported() {
     assert!(notes.contains("1 patch(es) have no date_after"), "{notes}");
 }
 
+/// Review findings: errors come in file order (a bad geometry in the first patch before a
+/// bad date in the second, as a serial read reports them), and a patch without
+/// `date_before` leaves `licence_granted_in_pair` empty with a note, not a silent 0.
+#[test]
+fn patch_errors_in_file_order_and_an_unknown_earlier_date_is_said() {
+    let d = tempfile::tempdir().unwrap();
+    let head = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},"features":["#;
+    let square = r#"{"type":"Polygon","coordinates":[[[500000,3500000],[500100,3500000],[500100,3500100],[500000,3500100],[500000,3500000]]]}"#;
+    let patches = d.path().join("p.geojson");
+    std::fs::write(
+        &patches,
+        format!(
+            r#"{head}{{"type":"Feature","properties":{{"id":"P1","date_after":"2024-06-01"}},"geometry":{{"type":"Point","coordinates":[500000,3500000]}}}},
+{{"type":"Feature","properties":{{"id":"P2","date_after":"someday"}},"geometry":{square}}}]}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("lic.geojson"),
+        format!(
+            r#"{head}{{"type":"Feature","properties":{{"lic":"L1","from":"2020-01-01"}},"geometry":{{"type":"Polygon","coordinates":[[[499000,3499000],[501000,3499000],[501000,3501000],[499000,3501000],[499000,3499000]]]}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"lic.geojson\"\nkind = \"mining_right\"\nid_field = \"lic\"\nvalid_from_field = \"from\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("patch P1") && !e.contains("someday"), "{e}");
+    assert!(!out.exists());
+
+    std::fs::write(
+        &patches,
+        format!(
+            r#"{head}{{"type":"Feature","properties":{{"id":"P2","date_after":"2024-06-01"}},"geometry":{square}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "inside");
+    assert_eq!(rows[0]["licence_granted_in_pair"], "");
+    let notes = manifest_of(&out)["notes"].to_string();
+    assert!(notes.contains("1 patch(es) have no date_before"), "{notes}");
+}
+
 /// Geographic imagery (the Hong Kong Sentinel-2 clip is EPSG:4326): overlaps and buffers
 /// are measured in a UTM work CRS, so `buffer_m = 200` is 200 metres, not degrees — and the
 /// package draws the same metric zone on the chips.

@@ -220,9 +220,10 @@ pub struct Finding {
     pub licence_status: LicenceStatus,
     /// Area not covered by any valid mining right, m² (the suspected illegal area).
     pub outside_licence_m2: f64,
-    /// A valid mining right that covers the patch was granted after the earlier image:
-    /// the works may predate it (先采后批), which the field check must date.
-    pub licence_granted_in_pair: bool,
+    /// Part of the patch is covered only by mining rights granted after the earlier image:
+    /// the works may predate them (先采后批), which the field check must date. `None` when
+    /// the earlier image's date is unknown.
+    pub licence_granted_in_pair: Option<bool>,
     /// Licence numbers of the rights the patch touches.
     pub licences: Vec<String>,
     /// Holders and minerals of those rights (sorted, distinct).

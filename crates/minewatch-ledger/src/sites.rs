@@ -659,7 +659,7 @@ mod tests_support {
                 hits: vec![],
                 licence_status: LicenceStatus::OutsideAllRights,
                 outside_licence_m2: 0.0,
-                licence_granted_in_pair: false,
+                licence_granted_in_pair: None,
                 licences: licences.iter().map(|l| l.to_string()).collect(),
                 holders: vec![],
                 minerals: vec![],

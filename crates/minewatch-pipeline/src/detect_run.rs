@@ -679,6 +679,8 @@ fn detect_pair(
         minewatch_detect::kernel::release_thread_buffers();
         crate::compact::release_thread_buffers();
         crate::auto_run::release_thread_buffers();
+        // The batches' transformers too, so an early return below leaves none behind.
+        Georef::release_thread();
         minewatch_core::memory::release_freed();
     });
     minewatch_core::memory::release_freed();
@@ -743,12 +745,14 @@ fn detect_pair(
     // Records are built and georeferenced in one pass, so a patch's pixel runs are freed
     // as its georeferenced record is made (not all runs, records and results at once).
     let t_georef = Instant::now();
-    let mut patches: Vec<GeoPatch> = pixels
+    let patches: Result<Vec<GeoPatch>, PipelineError> = pixels
         .into_par_iter()
         .map_init(|| Georef::for_thread(grid), |g, p| make(g, p))
-        .collect::<Result<_, PipelineError>>()?;
+        .collect::<Result<_, PipelineError>>();
+    // Released on success and failure alike: a transformer must not outlive the stage in
+    // a worker's thread-local (it would be dropped while the process tears GDAL down).
     rayon::broadcast(|_| Georef::release_thread());
-    Georef::release_thread();
+    let mut patches = patches?;
     // Records are sorted by the caller; the streamed ones join in any order.
     patches.append(&mut streamed.into_inner().unwrap_or_else(|p| p.into_inner()));
     let counts = PairCounts {

@@ -87,7 +87,12 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     } else {
         req.tasks.clone()
     };
-    let table = patch_table::read_layer(&tpath, "tasks")?;
+    // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(req.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    let table = pool.install(|| patch_table::read_layer(&tpath, "tasks"))?;
     let col = |n: &str| table.columns.iter().position(|(c, _)| c == n);
     if col("site_id").is_none() {
         return Err(PipelineError::Input(format!(
@@ -183,10 +188,6 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         };
         groups.entry(key).or_default().push(r);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(req.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
     let staging = Staging::new(&req.out)?;
     let mut summary = PackageSummary {
         out: req.out.clone(),
@@ -262,7 +263,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 geoms: Some(&polys),
             }],
         )?;
-        let ll = crate::overlay_run::lonlat_of(&table.crs_wkt, &polys)?;
+        let ll = pool.install(|| crate::overlay_run::lonlat_of(&table.crs_wkt, &polys))?;
         tw::write_geojson(&dir.join("tasks.geojson"), "tasks", &cols, &vals, &ll)?;
         write_kml(&dir.join("centres.kml"), &folder, &tasks)?;
         write_gpx(&dir.join("centres.gpx"), &tasks)?;

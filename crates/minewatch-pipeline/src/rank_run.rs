@@ -124,7 +124,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .build()
         .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
 
-    let loaded = load_findings(&inputs)?;
+    // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
+    let loaded = pool.install(|| load_findings(&inputs))?;
     let to_work = Reprojector::new(&minewatch_zones::crs::from_epsg(4326)?, &loaded.work.srs()?)?;
     let work_point = |ll: (f64, f64)| -> Option<(f64, f64)> {
         let mut g = gdal::vector::Geometry::from_wkt(&format!("POINT ({} {})", ll.0, ll.1)).ok()?;
@@ -264,7 +265,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
             all
         })
         .collect();
-    let lonlat = crate::overlay_run::lonlat_of(&loaded.crs_wkt, &geoms)?;
+    let lonlat = pool.install(|| crate::overlay_run::lonlat_of(&loaded.crs_wkt, &geoms))?;
     tw::write_gpkg(
         &staging.path("tasks.gpkg"),
         &loaded.crs_wkt,
@@ -495,7 +496,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 hits: hits.get(&r.id).cloned().unwrap_or_default(),
                 licence_status: status,
                 outside_licence_m2: num("outside_licence_m2").unwrap_or(0.0),
-                licence_granted_in_pair: num("licence_granted_in_pair") == Some(1.0),
+                licence_granted_in_pair: num("licence_granted_in_pair").map(|x| x == 1.0),
                 licences: list("licences"),
                 holders: list("licence_holders"),
                 minerals: list("minerals"),

@@ -141,7 +141,10 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     }
     // Not scored, but the field check must date the works: the licence came after the
     // earlier image, so the change may predate it (先采后批).
-    if latest.iter().any(|f| f.licence_granted_in_pair) {
+    if latest
+        .iter()
+        .any(|f| f.licence_granted_in_pair == Some(true))
+    {
         en.push("licence granted between the image dates: check when the works began".into());
         zh.push("矿权于前后时相间取得, 须核实开采起始时间".into());
     }
@@ -497,7 +500,7 @@ mod tests {
                 hits: vec![],
                 licence_status: LicenceStatus::Inside,
                 outside_licence_m2: 0.0,
-                licence_granted_in_pair: false,
+                licence_granted_in_pair: None,
                 licences: vec!["C1".into()],
                 holders: vec![],
                 minerals: minerals.iter().map(|m| m.to_string()).collect(),
@@ -552,7 +555,7 @@ mod tests {
     fn a_licence_granted_in_the_pair_is_a_reason_not_a_score() {
         let plain = site_with_minerals(&["煤"]);
         let mut flagged = plain.clone();
-        flagged.latest[0].licence_granted_in_pair = true;
+        flagged.latest[0].licence_granted_in_pair = Some(true);
         let run = |s: &Site| {
             score(
                 s,

@@ -165,11 +165,10 @@ impl<'a> Overlay<'a> {
         // land along an edge must not cancel the check of the rest.
         let special = planar > 0.0 && special_planar >= 0.5 * planar;
         let outside_m2 = outside_planar * scale;
+        // A share of the patch, but never more than 1 亩: a large patch cannot hide a real
+        // excursion outside its licence inside the tolerance.
+        let tol = (self.inside_tolerance_pct / 100.0 * planar).min(M2_PER_MU / scale.max(1e-12));
         let licence_status = if !valid_mining.is_empty() {
-            // A share of the patch, but never more than 1 亩: a large patch cannot hide a
-            // real excursion outside its licence inside the tolerance.
-            let tol =
-                (self.inside_tolerance_pct / 100.0 * planar).min(M2_PER_MU / scale.max(1e-12));
             if outside_planar <= tol {
                 LicenceStatus::Inside
             } else {
@@ -220,15 +219,22 @@ impl<'a> Overlay<'a> {
             t.complete(&mut admin);
         }
         let illegal = licence_status != LicenceStatus::Inside;
-        // A right in force on the later date but granted after the earlier one: the
-        // change may have begun before the grant (先采后批), so the check must date it.
-        let licence_granted_in_pair = p.date_before.is_some_and(|b| {
-            valid_mining.iter().any(|&(z, _)| {
-                self.set.zones[z]
-                    .right
-                    .as_ref()
-                    .is_some_and(|r| r.valid_from.is_some_and(|f| f > b))
-            })
+        // Part of the patch is covered only by rights granted after the earlier image: the
+        // change there may have begun before the grant (先采后批), so the check must date
+        // it. Renewals and touching neighbours do not count (`Right::held_on`), and only
+        // coverage beyond the inside tolerance does. `None` without an earlier date.
+        let licence_granted_in_pair = p.date_before.map(|b| {
+            let held: Vec<(usize, f64)> = valid_mining
+                .iter()
+                .copied()
+                .filter(|&(z, _)| {
+                    self.set.zones[z]
+                        .right
+                        .as_ref()
+                        .is_some_and(|r| r.held_on(b))
+                })
+                .collect();
+            held.len() < valid_mining.len() && covered - self.covered(p, &held) > tol
         });
         Finding {
             patch_id: p.id.clone(),
@@ -443,14 +449,16 @@ kind = "construction_project"
         );
     }
 
-    /// A licence in force on the later date but granted after the earlier one covers the
-    /// patch (status `inside`) and says the works may predate it; one granted before the
-    /// earlier date does not, nor does any licence when the earlier date is unknown.
+    /// Part of a patch covered only by a licence granted between the image dates is flagged
+    /// (the works may predate it); not a licence held since before the earlier image, a
+    /// sliver of a new neighbour within the inside tolerance, or a renewal (first issue in
+    /// the licence number before the earlier date, new validity dates in the register);
+    /// unknown without the earlier date.
     #[test]
     fn a_licence_granted_between_the_dates_is_flagged() {
-        let granted = |from| Right {
+        let granted = |licence: &str, from| Right {
             valid_from: from,
-            ..right("L", None).unwrap()
+            ..right(licence, None).unwrap()
         };
         let set = ZoneSet {
             layers: spec().layers,
@@ -459,33 +467,73 @@ kind = "construction_project"
                     0,
                     "MID",
                     [0.0, 0.0, 100.0, 100.0],
-                    Some(granted(AcqDate::new(2024, 1, 1))),
+                    Some(granted("MID", AcqDate::new(2024, 1, 1))),
                 ),
                 zone(
                     0,
                     "OLD",
-                    [200.0, 0.0, 300.0, 100.0],
-                    Some(granted(AcqDate::new(2020, 1, 1))),
+                    [100.0, 0.0, 200.0, 100.0],
+                    Some(granted("OLD", AcqDate::new(2020, 1, 1))),
+                ),
+                zone(
+                    0,
+                    "REN",
+                    [300.0, 0.0, 400.0, 100.0],
+                    Some(granted("C3200002009011120001234", AcqDate::new(2024, 1, 1))),
                 ),
             ],
             ..Default::default()
         };
         let ov = Overlay::new(&set, None, 1.0);
-        let f = ov.finding(&patch([10.0, 10.0, 90.0, 90.0]));
-        assert_eq!(f.licence_status, LicenceStatus::Inside);
-        assert!(f.licence_granted_in_pair);
-        let f = ov.finding(&patch([210.0, 10.0, 290.0, 90.0]));
-        assert_eq!(f.licence_status, LicenceStatus::Inside);
-        assert!(!f.licence_granted_in_pair);
+        let flag = |b: [f64; 4]| {
+            let f = ov.finding(&patch(b));
+            (f.licence_status, f.licence_granted_in_pair)
+        };
+        assert_eq!(
+            flag([10.0, 10.0, 90.0, 90.0]),
+            (LicenceStatus::Inside, Some(true))
+        );
+        assert_eq!(
+            flag([110.0, 10.0, 190.0, 90.0]),
+            (LicenceStatus::Inside, Some(false))
+        );
+        // Half in the new licence, half in the old: the new half is flagged.
+        assert_eq!(
+            flag([60.0, 10.0, 140.0, 90.0]),
+            (LicenceStatus::Inside, Some(true))
+        );
+        // 0.6 % of the patch in the new licence: within the 1 % tolerance.
+        assert_eq!(
+            flag([99.5, 10.0, 179.5, 90.0]),
+            (LicenceStatus::Inside, Some(false))
+        );
+        assert_eq!(
+            flag([310.0, 10.0, 390.0, 90.0]),
+            (LicenceStatus::Inside, Some(false))
+        );
+        assert_eq!(
+            flag([500.0, 10.0, 580.0, 90.0]),
+            (LicenceStatus::OutsideAllRights, Some(false))
+        );
         let undated = PatchInput {
             date_before: None,
             ..patch([10.0, 10.0, 90.0, 90.0])
         };
-        assert!(!ov.finding(&undated).licence_granted_in_pair);
-        // Outside every right there is nothing to flag.
-        assert!(
-            !ov.finding(&patch([400.0, 10.0, 480.0, 90.0]))
-                .licence_granted_in_pair
-        );
+        assert_eq!(ov.finding(&undated).licence_granted_in_pair, None);
+    }
+
+    #[test]
+    fn first_issue_comes_from_a_mining_licence_number_only() {
+        let r = |licence: &str| Right {
+            valid_from: AcqDate::new(2024, 1, 1),
+            ..right(licence, None).unwrap()
+        };
+        let day = AcqDate::new(2023, 6, 1).unwrap();
+        assert!(r("C3200002009011120001234").held_on(day));
+        assert!(!r("C3200002023071120001234").held_on(day));
+        // Exploration (T…), short or non-numeric numbers say nothing.
+        assert!(!r("T3200002009011120001234").held_on(day));
+        assert!(!r("C32000020090111").held_on(day));
+        assert!(!r("C32000020091311200012x4").held_on(day));
     }
 }

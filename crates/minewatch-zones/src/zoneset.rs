@@ -25,6 +25,15 @@ pub struct Right {
 }
 
 impl Right {
+    /// Whether the right was already held on `day`: in force by its dates, or — for a
+    /// mining licence renewed since (延续 or 变更 issue new validity dates, which registers
+    /// list) — first issued before it, as the licence number says: `C` + the six-digit
+    /// division code + the year and month of first issue + … (采矿许可证号).
+    pub fn held_on(&self, day: AcqDate) -> bool {
+        self.state_on(Some(day)) == RightState::Valid
+            || first_issue(&self.licence).is_some_and(|ym| ym <= (day.year, day.month))
+    }
+
     /// Whether the right was in force on `day` (the later image's date), ended before
     /// it, or was granted after it. Without a day (a patch file without dates) every
     /// right counts as valid; the overlay says so in its notes.
@@ -67,4 +76,16 @@ pub struct ZoneSet {
     pub notes: Vec<String>,
     /// Features read per layer, in layer order.
     pub features_read: Vec<usize>,
+}
+
+/// Year and month of first issue from a mining licence number (`C` and 22 digits: the
+/// division code, then YYYYMM), or `None` when the number has another form.
+fn first_issue(licence: &str) -> Option<(u16, u8)> {
+    let l = licence.trim().as_bytes();
+    if l.len() != 23 || l[0] != b'C' || !l[1..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |a: usize, b: usize| std::str::from_utf8(&l[a..b]).ok()?.parse::<u16>().ok();
+    let (year, month) = (num(7, 11)?, num(11, 13)?);
+    ((1949..=2100).contains(&year) && (1..=12).contains(&month)).then_some((year, month as u8))
 }
