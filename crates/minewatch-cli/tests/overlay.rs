@@ -823,7 +823,10 @@ fn patch_errors_in_file_order_and_an_unknown_earlier_date_is_said() {
     assert_eq!(rows[0]["licence_status"], "inside");
     assert_eq!(rows[0]["licence_granted_in_pair"], "");
     let notes = manifest_of(&out)["notes"].to_string();
-    assert!(notes.contains("1 patch(es) have no date_before"), "{notes}");
+    assert!(
+        notes.contains("1 patch(es) lack date_before or date_after"),
+        "{notes}"
+    );
 }
 
 /// Geographic imagery (the Hong Kong Sentinel-2 clip is EPSG:4326): overlaps and buffers

@@ -668,11 +668,9 @@ fn detect_pair(
         }
     });
     drop(tx);
-    let (pixels, sieved_px, flipped, dropped) = sweep
-        .join()
-        .map_err(|_| PipelineError::Internal("sweep thread panicked".into()))?;
+    let swept = sweep.join();
     // The windows are done: free their buffers and caches on every worker before the
-    // patch records take the memory.
+    // patch records take the memory (and before any return below).
     WindowOut::drop_spares();
     rayon::broadcast(|_| {
         close_thread_handles();
@@ -685,6 +683,8 @@ fn detect_pair(
     });
     minewatch_core::memory::release_freed();
     bar.finish_and_clear();
+    let (pixels, sieved_px, flipped, dropped) =
+        swept.map_err(|_| PipelineError::Internal("sweep thread panicked".into()))?;
     if let Some(e) = failure {
         return Err(e);
     }

@@ -184,15 +184,15 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     let no_before = inputs
         .patches
         .iter()
-        .filter(|p| p.date_before.is_none())
+        .filter(|p| p.date_before.is_none() || p.date.is_none())
         .count();
     let granted_dates = set
         .zones
         .iter()
-        .any(|z| z.right.as_ref().is_some_and(|r| r.valid_from.is_some()));
+        .any(|z| z.right.as_ref().is_some_and(|r| r.grant_known()));
     if no_before > 0 && granted_dates {
         notes.push(format!(
-            "{no_before} patch(es) have no date_before: whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column"
+            "{no_before} patch(es) lack date_before or date_after: whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column"
         ));
     }
 

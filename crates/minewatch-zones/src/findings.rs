@@ -221,21 +221,24 @@ impl<'a> Overlay<'a> {
         let illegal = licence_status != LicenceStatus::Inside;
         // Part of the patch is covered only by rights granted after the earlier image: the
         // change there may have begun before the grant (先采后批), so the check must date
-        // it. Renewals and touching neighbours do not count (`Right::held_on`), and only
-        // coverage beyond the inside tolerance does. `None` without an earlier date.
-        let licence_granted_in_pair = p.date_before.map(|b| {
-            let held: Vec<(usize, f64)> = valid_mining
-                .iter()
-                .copied()
-                .filter(|&(z, _)| {
-                    self.set.zones[z]
-                        .right
-                        .as_ref()
-                        .is_some_and(|r| r.held_on(b))
-                })
-                .collect();
-            held.len() < valid_mining.len() && covered - self.covered(p, &held) > tol
-        });
+        // it. Renewals and touching neighbours do not count (`Right::granted_after`, the
+        // inside tolerance). `None` unless both dates are known and in order.
+        let licence_granted_in_pair = match (p.date_before, p.date) {
+            (Some(b), Some(a)) if b < a => {
+                let held: Vec<(usize, f64)> = valid_mining
+                    .iter()
+                    .copied()
+                    .filter(|&(z, _)| {
+                        self.set.zones[z]
+                            .right
+                            .as_ref()
+                            .is_some_and(|r| !r.granted_after(b))
+                    })
+                    .collect();
+                Some(held.len() < valid_mining.len() && covered - self.covered(p, &held) > tol)
+            }
+            _ => None,
+        };
         Finding {
             patch_id: p.id.clone(),
             area_m2: p.area_m2,
@@ -520,6 +523,12 @@ kind = "construction_project"
             ..patch([10.0, 10.0, 90.0, 90.0])
         };
         assert_eq!(ov.finding(&undated).licence_granted_in_pair, None);
+        // Without the later date every right counts as valid; no flag either.
+        let no_after = PatchInput {
+            date: None,
+            ..patch([10.0, 10.0, 90.0, 90.0])
+        };
+        assert_eq!(ov.finding(&no_after).licence_granted_in_pair, None);
     }
 
     #[test]
@@ -529,11 +538,49 @@ kind = "construction_project"
             ..right(licence, None).unwrap()
         };
         let day = AcqDate::new(2023, 6, 1).unwrap();
-        assert!(r("C3200002009011120001234").held_on(day));
-        assert!(!r("C3200002023071120001234").held_on(day));
-        // Exploration (T…), short or non-numeric numbers say nothing.
-        assert!(!r("T3200002009011120001234").held_on(day));
-        assert!(!r("C32000020090111").held_on(day));
-        assert!(!r("C32000020091311200012x4").held_on(day));
+        // A renewal: the start (2024) moved, the number (2009-01) did not.
+        assert!(!r("C3200002009011120001234").granted_after(day));
+        assert!(r("C3200002023071120001234").granted_after(day));
+        // An old licence with a new-format number: its start (1999) says it was held.
+        let renumbered = Right {
+            valid_from: AcqDate::new(1999, 1, 1),
+            ..r("C3200002023071120001234")
+        };
+        assert!(!renumbered.granted_after(day));
+        // Exploration (T…), short, non-numeric, month 13 or multibyte numbers say nothing:
+        // the start date decides.
+        for other in [
+            "T3200002009011120001234",
+            "C32000020090111",
+            "C320000200901112000123x",
+            "C3200002009131120001234",
+            "C3200002009011120001三",
+        ] {
+            assert!(r(other).granted_after(day), "{other}");
+            let old = Right {
+                valid_from: AcqDate::new(2001, 1, 1),
+                ..r(other)
+            };
+            assert!(!old.granted_after(day), "{other}");
+        }
+        // Same month: the start date decides; without one, it counts as granted after.
+        assert!(!Right {
+            valid_from: AcqDate::new(2023, 6, 1),
+            ..r("C3200002023061120001234")
+        }
+        .granted_after(day));
+        assert!(Right {
+            valid_from: None,
+            ..r("C3200002023061120001234")
+        }
+        .granted_after(day));
+        // A register without dates: the number alone.
+        let undated = |n: &str| Right {
+            valid_from: None,
+            ..r(n)
+        };
+        assert!(undated("C3200002024011120001234").granted_after(day));
+        assert!(!undated("C3200002009011120001234").granted_after(day));
+        assert!(!undated("L1").granted_after(day));
     }
 }

@@ -25,13 +25,26 @@ pub struct Right {
 }
 
 impl Right {
-    /// Whether the right was already held on `day`: in force by its dates, or — for a
-    /// mining licence renewed since (延续 or 变更 issue new validity dates, which registers
-    /// list) — first issued before it, as the licence number says: `C` + the six-digit
-    /// division code + the year and month of first issue + … (采矿许可证号).
-    pub fn held_on(&self, day: AcqDate) -> bool {
-        self.state_on(Some(day)) == RightState::Valid
-            || first_issue(&self.licence).is_some_and(|ym| ym <= (day.year, day.month))
+    /// Whether the right was first granted after `day`: only when every date known for
+    /// it says so — its validity start, and the year and month of issue in a mining
+    /// licence's number (`C` + the six-digit division code + YYYYMM + …, 采矿许可证号). A
+    /// renewal (延续) or change (变更) moves the start that registers list but keeps the
+    /// number; an old licence given a new-format number keeps its start. A number of
+    /// `day`'s own month counts as after (the field check dates it rather than miss it).
+    /// Nothing known: not granted after.
+    pub fn granted_after(&self, day: AcqDate) -> bool {
+        let by_start = self.valid_from.map(|f| f > day);
+        let by_number = first_issue(&self.licence).map(|ym| ym >= (day.year, day.month));
+        match (by_start, by_number) {
+            (Some(s), Some(n)) => s && n,
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => false,
+        }
+    }
+
+    /// Whether anything says when the right was granted (its start date or its number).
+    pub fn grant_known(&self) -> bool {
+        self.valid_from.is_some() || first_issue(&self.licence).is_some()
     }
 
     /// Whether the right was in force on `day` (the later image's date), ended before
