@@ -5,29 +5,13 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-fn chain(dir: &Path) -> (PathBuf, [PathBuf; 2]) {
-    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
-    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
-    let layers = root().join("pipelines/layers/nanjing.toml");
-    let (det, ov, rk) = (dir.join("det"), dir.join("ov"), dir.join("rank"));
-    for args in [
-        vec!["detect", s(&a), s(&b), "--out", s(&det)],
-        vec!["overlay", s(&det), "--layers", s(&layers), "--out", s(&ov)],
-        vec!["rank", s(&ov), "--out", s(&rk)],
-    ] {
-        let o = minewatch(&args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    }
-    (rk, [a, b])
-}
 
 #[test]
 fn county_package_has_every_chip_table_and_page() {
     let d = tempfile::tempdir().unwrap();
-    let (rk, [a, b]) = chain(d.path());
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
     let out = d.path().join("pkg");
     let layers = root().join("pipelines/layers/nanjing.toml");
     let o = minewatch(&[

@@ -141,3 +141,23 @@ pub fn assert_same_data(a: &Path, b: &Path, what: &str) -> usize {
     }
     fa.len()
 }
+
+/// The real Nanjing chain detect → overlay → rank into `dir` (`det`, `ov`, `rank`), with
+/// `rank_args` added to rank's command line; the rank folder and the two images.
+pub fn nanjing_chain(dir: &Path, rank_args: &[&str]) -> (PathBuf, [PathBuf; 2]) {
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let layers = root().join("pipelines/layers/nanjing.toml");
+    let (det, ov, rk) = (dir.join("det"), dir.join("ov"), dir.join("rank"));
+    let mut rank = vec!["rank", s(&ov), "--out", s(&rk)];
+    rank.extend_from_slice(rank_args);
+    for args in [
+        vec!["detect", s(&a), s(&b), "--out", s(&det)],
+        vec!["overlay", s(&det), "--layers", s(&layers), "--out", s(&ov)],
+        rank,
+    ] {
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    (rk, [a, b])
+}
