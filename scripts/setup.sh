@@ -2,7 +2,8 @@
 # Install what building and testing minewatch needs on Debian 12, idempotently:
 # GDAL (library, headers, command-line tools and their Python scripts, which the tests
 # use as outside references), pkg-config, a CJK font, headless Chromium (package page test;
-# skip with MINEWATCH_NO_BROWSER=1), and `just`. Safe to run again: it installs
+# skip with MINEWATCH_NO_BROWSER=1), `just`, and moto_server (a local S3-compatible
+# server for the object-storage shard test). Safe to run again: it installs
 # only what is missing.
 set -euo pipefail
 SUDO=""
@@ -32,5 +33,14 @@ if ! command -v just >/dev/null 2>&1; then
     if [ -n "$bin" ] && [ ! -e /usr/local/bin/just ]; then $SUDO cp "$bin" /usr/local/bin/just; fi
   fi
   command -v just >/dev/null 2>&1 || cargo install just --locked
+fi
+# A local S3-compatible server for the test of shards exchanged through object storage
+# (moto, from PyPI, in its own virtualenv; linked as /usr/local/bin/moto_server).
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "setup: installing moto_server (S3-compatible test server)" >&2
+  S3VENV=${MINEWATCH_S3_VENV:-$HOME/.cache/minewatch/s3venv}
+  python3 -m venv "$S3VENV" 2>/dev/null || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$S3VENV"; }
+  "$S3VENV/bin/pip" install -q 'moto[server]==5.2.5'
+  $SUDO ln -sf "$S3VENV/bin/moto_server" /usr/local/bin/moto_server
 fi
 echo "setup: ok (GDAL $(gdal-config --version), $(just --version))" >&2

@@ -757,3 +757,195 @@ fn emit_slurm_warns_when_the_array_exceeds_slurms_default_size() {
         stderr(&o)
     );
 }
+
+/// A local S3-compatible server (moto, which scripts/setup.sh installs) on a free loopback
+/// port; stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl S3Server {
+    fn start() -> Option<Self> {
+        if !have_tool("moto_server") {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let server = Self { child, port };
+        for _ in 0..300 {
+            if server.http("GET", "/", b"").is_some() {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto_server did not answer on port {port} within 30 s");
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One HTTP/1.1 request with a dummy signature (moto checks who asks, not the
+    /// signature); the status code and body.
+    fn http(&self, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=minewatch-test/20261130/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        c.write_all(head.as_bytes()).ok()?;
+        c.write_all(body).ok()?;
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).ok()?;
+        let status = std::str::from_utf8(got.get(9..12)?).ok()?.parse().ok()?;
+        let at = got.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        Some((status, got[at..].to_vec()))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `minewatch ARGS` with the AWS variables pointing at `endpoint`.
+fn minewatch_s3(endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "minewatch-test")
+        .env("AWS_SECRET_ACCESS_KEY", "minewatch-test")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("run minewatch")
+}
+
+#[test]
+fn shards_exchange_through_s3_object_storage() {
+    let Some(srv) = S3Server::start() else {
+        return;
+    };
+    let (code, _) = srv.http("PUT", "/mw-shards", b"").unwrap();
+    assert_eq!(code, 200, "create the bucket");
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("s3.toml");
+    let real = root().join("fixtures/real");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"s3\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = {:?}\n[shards]\ntile = 128\nbatch = 2\nstore = \"s3://mw-shards/runs/nanjing\"\n",
+            real.display(),
+            s(&root().join("pipelines/peer-rule.toml"))
+        ),
+    )
+    .unwrap();
+    let ep = srv.endpoint();
+    let run = |args: &[&str]| {
+        let o = minewatch_s3(&ep, args);
+        assert!(o.status.success(), "minewatch {args:?}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let out = d.path().join("out");
+    let plan: serde_json::Value =
+        serde_json::from_str(&run(&["plan", s(&cfg), "--format", "json"])).unwrap();
+    assert_eq!(plan["plan"], "s3://mw-shards/runs/nanjing/plan.json");
+    assert_eq!(plan["tiles"], 16);
+    for i in [0, 1, 2, 4, 5, 6, 7] {
+        run(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    assert_eq!(run(&["missing", s(&cfg)]).trim(), "3");
+    let o = minewatch_s3(&ep, &["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(75), "retry later: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s3://mw-shards/runs/nanjing: 2 of 16 tiles are not finished"),
+        "{}",
+        stderr(&o)
+    );
+    run(&["run", s(&cfg), "--shard", "3"]);
+    assert_eq!(run(&["missing", s(&cfg)]).trim(), "");
+    // A damaged object is named by its URL, set aside, and listed as missing again.
+    let key = "/mw-shards/runs/nanjing/tiles/t_r128_c256.mwt";
+    let (_, good) = srv.http("GET", key, b"").unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    assert_eq!(srv.http("PUT", key, &bad).unwrap().0, 200);
+    let o = minewatch_s3(&ep, &["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s3://mw-shards/runs/nanjing/tiles/t_r128_c256.mwt")
+            && stderr(&o).contains("checksum"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(srv.http("GET", key, b"").unwrap().0, 404);
+    assert_eq!(
+        srv.http("GET", &format!("{key}.bad"), b"").unwrap().0,
+        200,
+        "kept aside for inspection"
+    );
+    assert_eq!(
+        run(&["missing", s(&cfg)]).trim(),
+        "3",
+        "tile 6 is in task 3"
+    );
+    run(&["run", s(&cfg), "--shard", "3"]);
+    assert_eq!(srv.http("GET", key, b"").unwrap().1, good, "recomputed");
+
+    run(&["merge", s(&cfg)]);
+    assert!(
+        !out.join("shards").exists(),
+        "nothing of the exchange is written locally"
+    );
+    // The same bytes as one process on one machine.
+    run(&["run", s(&cfg), "--out", s(&d.path().join("single"))]);
+    for f in ["patches.geojson", "patches.gpkg", "patches.csv"] {
+        assert_eq!(
+            std::fs::read(out.join("detect").join(f)).unwrap(),
+            std::fs::read(d.path().join("single/detect").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // The shards' input hashes reached the merge through the store.
+    let (code, listing) = srv
+        .http(
+            "GET",
+            "/mw-shards?list-type=2&prefix=runs/nanjing/hashes/",
+            b"",
+        )
+        .unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&listing).matches("<Key>").count(),
+        2,
+        "one record per input"
+    );
+
+    // The Kubernetes launcher reads the plan from the store.
+    assert!(run(&["emit", "k8s", s(&cfg)]).contains(&plan["plan_hash"].as_str().unwrap()[..12]));
+
+    // A store that cannot be reached: the task fails as retryable, naming the store.
+    drop(srv);
+    let o = minewatch_s3(&ep, &["run", s(&cfg), "--shard", "0"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s3://mw-shards/runs/nanjing/plan.json"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -5,8 +5,8 @@
 //! Hashes are keyed by canonical path, size and modification time. A hash being computed
 //! is shared too: a second caller waits for it instead of reading the file again (a run
 //! starts hashing for its fingerprint and its detect stage at the same time). Records
-//! written by [`save_records`] and read back by [`load_records`] carry hashes between
-//! processes (shards → merge); one whose file's size or time changed is ignored. Across
+//! made by [`records`] and taken in by [`take_record`] carry hashes between processes
+//! (shards → merge, through the shard store); one whose file's size or time changed is ignored. Across
 //! runs, the per-user cache of [`crate::hash_cache`] spares rereading unchanged files;
 //! [`from_cache`] tells a manifest which hashes came from it.
 
@@ -155,13 +155,10 @@ fn nanos(t: Option<SystemTime>) -> Option<u128> {
         .map(|d| d.as_nanos())
 }
 
-/// Write what this process knows of `paths`' hashes into `dir` (one small JSON file per
-/// input, atomically); files not hashed here are skipped.
-pub fn save_records(dir: &Path, paths: &[PathBuf]) -> Result<(), PipelineError> {
-    std::fs::create_dir_all(dir).map_err(|e| PipelineError::Output {
-        path: dir.to_path_buf(),
-        msg: format!("cannot create it: {e}"),
-    })?;
+/// What this process knows of `paths`' hashes, as records to hand to another process:
+/// (a file name unique to the input, the record's JSON); files not hashed here are skipped.
+pub fn records(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
     for p in paths {
         let Ok((_, key)) = key_of(p) else { continue };
         let Some(Ok(hex)) = cell(&key).get().cloned() else {
@@ -178,35 +175,27 @@ pub fn save_records(dir: &Path, paths: &[PathBuf]) -> Result<(), PipelineError> 
             .take(8)
             .map(|b| format!("{b:02x}"))
             .collect();
-        crate::manifest::write_replacing(&dir.join(format!("{name}.json")), &rec)?;
-    }
-    Ok(())
-}
-
-/// Take in the records of `dir` whose files are unchanged (same size and time); returns
-/// how many. A missing folder or an unreadable record is no error: the hash is computed.
-pub fn load_records(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in entries.flatten() {
-        let rec: HashRecord = match std::fs::read(e.path())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-        {
-            Some(r) => r,
-            None => continue,
-        };
-        let Ok((_, key)) = key_of(&rec.path) else {
-            continue;
-        };
-        if key.1 == rec.bytes && nanos(key.2) == rec.modified_ns && rec.modified_ns.is_some() {
-            let _ = cell(&key).set(Ok(rec.sha256));
-            n += 1;
+        if let Ok(json) = serde_json::to_vec_pretty(&rec) {
+            out.push((format!("{name}.json"), json));
         }
     }
-    n
+    out
+}
+
+/// Take in one record if its file is unchanged (same size and time); returns whether it
+/// was taken. An unreadable record is no error: the hash is computed.
+pub fn take_record(bytes: &[u8]) -> bool {
+    let Ok(rec) = serde_json::from_slice::<HashRecord>(bytes) else {
+        return false;
+    };
+    let Ok((_, key)) = key_of(&rec.path) else {
+        return false;
+    };
+    if key.1 == rec.bytes && nanos(key.2) == rec.modified_ns && rec.modified_ns.is_some() {
+        let _ = cell(&key).set(Ok(rec.sha256));
+        return true;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -231,14 +220,15 @@ mod tests {
         // Remembered: a cancelled reader still gets it without reading.
         let yes = AtomicBool::new(true);
         assert_eq!(sha256(&f, &yes).unwrap().1, h);
-        // Records: written, read back as valid for the same file.
-        let rec_dir = dir.path().join("hashes");
-        save_records(&rec_dir, std::slice::from_ref(&f)).unwrap();
-        assert_eq!(load_records(&rec_dir), 1);
+        // Records: made, read back as valid for the same file.
+        let recs = records(std::slice::from_ref(&f));
+        assert_eq!(recs.len(), 1);
+        assert!(take_record(&recs[0].1));
+        assert!(!take_record(b"not json"));
         // A record of a file that changed since is not taken.
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&f, b"abcd").unwrap();
-        assert_eq!(load_records(&rec_dir), 0);
+        assert!(!take_record(&recs[0].1));
         assert_ne!(sha256(&f, &no).unwrap().1, h);
     }
 }

@@ -197,6 +197,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
                 align: false,
                 mask: None,
                 shards: req.from_shards.then(|| crate::shard::store::ShardSource {
+                    store: c.shards.as_ref().and_then(|s| s.store.clone()),
                     dir: crate::shard::shards_dir(&c.out),
                     wait: req.shard_wait,
                 }),

@@ -41,6 +41,12 @@ pub struct ShardsStage {
     /// Tiles per array task.
     #[serde(default = "default_batch")]
     pub batch: usize,
+    /// Where the plan, tile objects and input-hash records live: a folder (relative to the
+    /// config; default `OUT/shards`) or `s3://BUCKET/PREFIX` on S3-compatible object
+    /// storage, for tasks that share no file system (credentials and endpoint from the
+    /// AWS_* environment variables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 impl Default for ShardsStage {
@@ -48,6 +54,7 @@ impl Default for ShardsStage {
         Self {
             tile: default_tile(),
             batch: default_batch(),
+            store: None,
         }
     }
 }
@@ -212,6 +219,15 @@ impl RunConfig {
         }
         if let Some(p) = c.package.as_mut() {
             opt(&mut p.layers);
+        }
+        if let Some(st) = c.shards.as_mut().and_then(|t| t.store.as_mut()) {
+            if !st.contains("://") {
+                *st = res(Path::new(st.as_str())).to_string_lossy().into_owned();
+            } else if !st.starts_with("s3://") || st.len() <= "s3://".len() {
+                return Err(perr(format!(
+                    "[shards] store = \"{st}\": a folder or an s3://BUCKET/PREFIX URL"
+                )));
+            }
         }
         if c.rank.is_some() && c.overlay.is_none() {
             return Err(perr(
@@ -379,6 +395,7 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("sample.min_per_stratum", "integer", false, "At least this many random tasks per stratum."),
     ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
     ("shards.batch", "integer", false, "Tiles per array task (default 1); `--batch` on the command line overrides it."),
+    ("shards.store", "string", false, "Where `plan`, the shards and `merge` exchange the plan, tile objects and input-hash records: a folder (default `OUT/shards`; a shared file system) or `s3://BUCKET/PREFIX` on S3-compatible object storage, for tasks that share no file system. Endpoint, region and credentials come from the usual AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for a server other than AWS). Each object is written by one PUT, so a half-written tile never exists."),
 ];
 
 /// JSON schema of the run config.

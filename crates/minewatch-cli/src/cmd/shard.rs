@@ -9,7 +9,7 @@ use minewatch_pipeline::shard::run::{
     merge, missing, plan, run_shard, shard_index, MissingSummary, PlanSummary, ShardSummary,
     ShardTarget,
 };
-use minewatch_pipeline::shard::{shards_dir, Plan};
+use minewatch_pipeline::shard::{objects_of, Plan};
 use minewatch_pipeline::PipelineError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -188,7 +188,7 @@ pub fn plan_cmd(a: PlanArgs) -> i32 {
             s.batch,
             s.tiles_done
         );
-        eprintln!("plan: {}", s.plan.display());
+        eprintln!("plan: {}", s.plan);
     })
 }
 
@@ -255,7 +255,7 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         .max(1);
     // Kubernetes needs the shard count up front and pins the plan; Slurm asks `missing`
     // at submit time and re-plans with the planned tile size.
-    let plan = Plan::load(&shards_dir(&run_out));
+    let plan = objects_of(r.config.shards.as_ref(), &run_out).and_then(|o| Plan::load(&o));
     if let (false, Ok(p)) = (k8s, &plan) {
         // Slurm rejects array indices above MaxArraySize - 1 (1000 by default).
         let n = p.shard_count(batch);

@@ -6,12 +6,14 @@
 //! Kubernetes. See docs/decisions/0002-scale-out-design.md.
 
 pub mod emit;
+pub mod objects;
 pub mod plan;
 pub mod ranges;
 pub mod run;
 pub mod store;
 pub mod tile;
 
+pub use objects::ShardObjects;
 pub use plan::{Plan, TileSpec};
 pub use store::TileStore;
 
@@ -20,4 +22,12 @@ use std::path::{Path, PathBuf};
 /// The folder of a run's plan and tiles, inside the run's output folder.
 pub fn shards_dir(out: &Path) -> PathBuf {
     out.join("shards")
+}
+
+/// The store of a resolved run config whose outputs go to `out`.
+pub fn objects_of(
+    shards: Option<&crate::run_config::ShardsStage>,
+    out: &Path,
+) -> Result<ShardObjects, crate::error::PipelineError> {
+    objects::open(shards.and_then(|s| s.store.as_deref()), &shards_dir(out))
 }

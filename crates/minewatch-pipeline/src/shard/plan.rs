@@ -2,6 +2,7 @@
 //! tile exactly as the single-process run would (the fitted automatic setup per pair
 //! included, so shards never refit), with a hash that every tile object carries.
 
+use super::objects::ShardObjects;
 use crate::auto_run::AutoSetup;
 use crate::error::PipelineError;
 use minewatch_core::{Grid, Window};
@@ -199,40 +200,34 @@ impl Plan {
         &self.body.tiles[lo..(lo + b).min(n)]
     }
 
-    pub fn save(&self, dir: &Path) -> Result<(), PipelineError> {
-        std::fs::create_dir_all(dir).map_err(|e| PipelineError::Output {
-            path: dir.to_path_buf(),
-            msg: format!("cannot create it: {e}"),
-        })?;
-        crate::manifest::write_replacing(&dir.join(PLAN_FILE), self)
+    pub fn save(&self, objects: &ShardObjects) -> Result<(), PipelineError> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        objects.write(PLAN_FILE, (text + "\n").as_bytes())
     }
 
     /// Read and check a plan; a missing, unreadable or edited plan is an input problem.
-    pub fn load(dir: &Path) -> Result<Self, PipelineError> {
-        let path = dir.join(PLAN_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+    pub fn load(objects: &ShardObjects) -> Result<Self, PipelineError> {
+        let path = objects.describe(PLAN_FILE);
+        let bytes = objects.read(PLAN_FILE)?.ok_or_else(|| {
             PipelineError::Input(format!(
-                "{}: cannot read the plan ({e}); run `minewatch plan CONFIG` first",
-                path.display()
+                "{path}: no plan there; run `minewatch plan CONFIG` first"
             ))
         })?;
-        let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
             PipelineError::Input(format!(
-                "{}: not a minewatch plan ({e}); run `minewatch plan CONFIG` again",
-                path.display()
+                "{path}: not a minewatch plan ({e}); run `minewatch plan CONFIG` again"
             ))
         })?;
         if plan.body.format != PLAN_FORMAT {
             return Err(PipelineError::Input(format!(
-                "{}: plan format {} (this minewatch reads {PLAN_FORMAT}); run `minewatch plan CONFIG` again",
-                path.display(),
+                "{path}: plan format {} (this minewatch reads {PLAN_FORMAT}); run `minewatch plan CONFIG` again",
                 plan.body.format
             )));
         }
         if Self::hash_of(&plan.body) != plan.plan_hash {
             return Err(PipelineError::Input(format!(
-                "{}: the plan's content does not match its plan_hash (edited by hand?); run `minewatch plan CONFIG` again",
-                path.display()
+                "{path}: the plan's content does not match its plan_hash (edited by hand?); run `minewatch plan CONFIG` again"
             )));
         }
         Ok(plan)

@@ -1,8 +1,9 @@
 //! The commands of a sharded run: `plan`, `run --shard I`, `missing` and `merge`.
 
+use super::objects::ShardObjects;
 use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
-use super::store::{TileStore, TILES_DIR};
-use super::{ranges, shards_dir, tile};
+use super::store::TileStore;
+use super::{ranges, tile};
 use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
 use crate::params::DetectParams;
@@ -32,7 +33,6 @@ struct Context {
     params: DetectParams,
     dates: Option<Vec<AcqDate>>,
     shards: ShardsStage,
-    dir: PathBuf,
 }
 
 impl Context {
@@ -45,15 +45,29 @@ impl Context {
         let params = c.detect_params()?;
         let dates = c.detect_dates();
         let shards = c.shards.clone().unwrap_or_default();
-        let dir = shards_dir(&c.out);
         Ok(Self {
             config: t.config.clone(),
             resolved,
             params,
             dates,
             shards,
-            dir,
         })
+    }
+
+    /// The store of the plan, tiles and hash records (`[shards] store`, else `OUT/shards`).
+    fn objects(&self) -> Result<ShardObjects, PipelineError> {
+        super::objects_of(Some(&self.shards), &self.resolved.config.out)
+    }
+
+    /// Take in the input hashes the shards left in the store.
+    fn load_hash_records(objects: &ShardObjects) -> Result<usize, PipelineError> {
+        let mut n = 0;
+        for name in objects.list(HASHES_DIR)? {
+            if let Some(b) = objects.read(&name)? {
+                n += crate::file_hash::take_record(&b) as usize;
+            }
+        }
+        Ok(n)
     }
 
     fn settings(&self, tile: usize) -> String {
@@ -69,19 +83,18 @@ impl Context {
     /// The plan must be the one a launcher was emitted for (`--plan HASH`: its index range
     /// depends on it) and must have been made from this config, these images and this
     /// build; otherwise shards would compute, or the merge read, tiles of another run.
-    fn check_plan(&self, plan: &Plan, expect: Option<&str>) -> Result<(), PipelineError> {
-        let file = self.dir.join(super::plan::PLAN_FILE);
+    fn check_plan(&self, store: &TileStore, expect: Option<&str>) -> Result<(), PipelineError> {
+        let plan = &store.plan;
+        let file = store.objects.describe(super::plan::PLAN_FILE);
         if let Some(h) = expect.filter(|h| *h != plan.plan_hash) {
             return Err(PipelineError::Input(format!(
-                "{}: the plan is {}, this task was launched for plan {h}; emit the launcher again for the current plan",
-                file.display(),
+                "{file}: the plan is {}, this task was launched for plan {h}; emit the launcher again for the current plan",
                 plan.plan_hash
             )));
         }
         if self.settings(plan.body.tile) != plan.body.settings {
             return Err(PipelineError::Input(format!(
-                "{}: the config, its images, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
-                file.display(),
+                "{file}: the config, its images, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
                 self.config.display()
             )));
         }
@@ -109,7 +122,8 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, PipelineError> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanSummary {
-    pub plan: PathBuf,
+    /// Where the plan is: a file, or an object's URL.
+    pub plan: String,
     pub plan_hash: String,
     /// `false` when an identical plan was already there (its finished tiles stay valid).
     pub changed: bool,
@@ -183,15 +197,16 @@ pub fn plan(
         tiles: tile_grid(grid.width, grid.height, tile_px),
     };
     let plan = Plan::new(body);
-    let changed = Plan::load(&ctx.dir).map_or(true, |old| old.plan_hash != plan.plan_hash);
+    let objects = ctx.objects()?;
+    let changed = Plan::load(&objects).map_or(true, |old| old.plan_hash != plan.plan_hash);
     if changed {
-        plan.save(&ctx.dir)?;
+        plan.save(&objects)?;
     }
-    let store = TileStore::open_partial(&ctx.dir)?;
-    let missing = store.missing_tiles().len();
+    let store = TileStore::open_partial(objects)?;
+    let missing = pool.install(|| store.missing_tiles()).len();
     let batch = ctx.shards.batch;
     Ok(PlanSummary {
-        plan: ctx.dir.join(super::plan::PLAN_FILE),
+        plan: store.objects.describe(super::plan::PLAN_FILE),
         plan_hash: plan.plan_hash.clone(),
         changed,
         tiles: plan.body.tiles.len(),
@@ -258,9 +273,9 @@ pub fn run_shard(
     threads: usize,
 ) -> Result<ShardSummary, PipelineError> {
     let ctx = Context::load(t)?;
-    let store = TileStore::open_partial(&ctx.dir)?;
+    let store = TileStore::open_partial(ctx.objects()?)?;
     let plan = &store.plan;
-    ctx.check_plan(plan, expect_plan)?;
+    ctx.check_plan(&store, expect_plan)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
     let shards = plan.shard_count(batch);
     if shard >= shards {
@@ -277,14 +292,13 @@ pub fn run_shard(
     {
         return Err(PipelineError::Input(format!(
             "{}: the images' grid differs from the plan's; run `minewatch plan` again",
-            ctx.dir.display()
+            store.objects.describe(super::plan::PLAN_FILE)
         )));
     }
     // The merge's manifests need every input's sha256, which would otherwise be read
     // after the last shard: shard j hashes the inputs i with i mod shards = j beside its
     // tiles (as a single run hashes beside its windows) and leaves a record.
-    let hash_dir = ctx.dir.join(HASHES_DIR);
-    crate::file_hash::load_records(&hash_dir);
+    Context::load_hash_records(&store.objects)?;
     let mine: Vec<PathBuf> = prep
         .images
         .iter()
@@ -293,21 +307,16 @@ pub fn run_shard(
         .map(|(_, d)| d.source.clone())
         .collect();
     let hashing = crate::manifest::HashJob::start(mine.clone())?;
-    let tiles_dir = ctx.dir.join(TILES_DIR);
-    std::fs::create_dir_all(&tiles_dir).map_err(|e| PipelineError::Output {
-        path: tiles_dir.clone(),
-        msg: format!("cannot create it: {e}"),
-    })?;
     let pool = pool(threads)?;
     let mut reports = Vec::new();
     for spec in plan.shard_tiles(shard, batch) {
         let t0 = Instant::now();
-        let path = store.tile_path(spec);
+        let name = store.tile_name(spec);
         if store.is_done(spec) {
             reports.push(TileReport {
                 tile: spec.id.clone(),
                 status: "skipped".into(),
-                bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
+                bytes: store.objects.head(&name, 0).map_or(0, |(n, _)| n),
                 seconds: 0.0,
                 compute_s: 0.0,
                 encode_s: 0.0,
@@ -342,7 +351,7 @@ pub fn run_shard(
         let compute_s = t0.elapsed().as_secs_f64();
         let bytes = tile::assemble(&plan.plan_hash, &spec.id, plan.body.channels, &pairs);
         let encode_s = t0.elapsed().as_secs_f64() - compute_s;
-        tile::write_atomic(&path, &bytes)?;
+        store.objects.write(&name, &bytes)?;
         let write_s = t0.elapsed().as_secs_f64() - compute_s - encode_s;
         eprintln!(
             "shard {shard}: tile {} done ({} bytes, {:.2} s)",
@@ -362,7 +371,9 @@ pub fn run_shard(
     }
     pool.broadcast(|_| close_thread_handles());
     hashing.finish()?;
-    crate::file_hash::save_records(&hash_dir, &mine)?;
+    for (name, rec) in crate::file_hash::records(&mine) {
+        store.objects.write(&format!("{HASHES_DIR}/{name}"), &rec)?;
+    }
     Ok(ShardSummary {
         shard,
         shards,
@@ -387,7 +398,7 @@ pub struct MissingSummary {
 /// `minewatch missing CONFIG`: the shards with at least one unfinished tile.
 pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, PipelineError> {
     let ctx = Context::load(t)?;
-    let store = TileStore::open_partial(&ctx.dir)?;
+    let store = TileStore::open_partial(ctx.objects()?)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
     let tiles = store.missing_tiles();
     let mut shards: Vec<usize> = tiles.iter().map(|t| t.index / batch).collect();
@@ -418,12 +429,12 @@ pub fn merge(
         data_root: req.data_root.clone(),
     })?;
     let store = match wait {
-        None => TileStore::open(&ctx.dir)?,
-        Some(_) => TileStore::open_partial(&ctx.dir)?,
+        None => TileStore::open(ctx.objects()?)?,
+        Some(_) => TileStore::open_partial(ctx.objects()?)?,
     };
-    ctx.check_plan(&store.plan, expect_plan)?;
+    ctx.check_plan(&store, expect_plan)?;
     // Input hashes the shards left (still valid for the files as they are now).
-    crate::file_hash::load_records(&ctx.dir.join(HASHES_DIR));
+    Context::load_hash_records(&store.objects)?;
     let mut req = req.clone();
     req.from_shards = true;
     req.shard_wait = wait;

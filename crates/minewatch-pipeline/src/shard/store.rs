@@ -1,6 +1,7 @@
 //! The tiles of a planned run as `merge` reads them: every tile must be present and made
 //! under the current plan; window rows stream out top to bottom, a tile row at a time.
 
+use super::objects::ShardObjects;
 use super::plan::{Plan, TileSpec};
 use super::tile::{self, TileObject};
 use crate::auto_run::AutoSetup;
@@ -8,12 +9,15 @@ use crate::compact::CompactWindow;
 use crate::error::PipelineError;
 use minewatch_core::{DatePair, Grid};
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const TILES_DIR: &str = "tiles";
 
+/// Header requests in flight at once when `missing` or `plan` checks tiles on object storage.
+const OBJECT_REQUESTS_IN_FLIGHT: usize = 32;
+
 pub struct TileStore {
-    pub dir: PathBuf,
+    pub objects: ShardObjects,
     pub plan: Plan,
     /// Streaming merge: wait for each tile row's tiles (checking this often) instead of
     /// requiring every tile up front, so the merge can run beside the shards.
@@ -23,7 +27,9 @@ pub struct TileStore {
 /// Where `merge` reads the kernel's output from.
 #[derive(Debug, Clone)]
 pub struct ShardSource {
-    /// The folder holding `plan.json` and `tiles/`.
+    /// The run's `[shards] store` (a folder or an s3:// URL), if the config names one.
+    pub store: Option<String>,
+    /// The default store: the folder holding `plan.json` and `tiles/`.
     pub dir: PathBuf,
     /// Stream: wait for tiles row by row (see [`TileStore::wait`]).
     pub wait: Option<std::time::Duration>,
@@ -31,14 +37,14 @@ pub struct ShardSource {
 
 impl TileStore {
     /// Open the store and refuse while any tile is missing or stale.
-    pub fn open(dir: &Path) -> Result<Self, PipelineError> {
-        let store = Self::open_partial(dir)?;
+    pub fn open(objects: ShardObjects) -> Result<Self, PipelineError> {
+        let store = Self::open_partial(objects)?;
         let missing = store.missing_tiles();
         if !missing.is_empty() {
             let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
             return Err(PipelineError::Incomplete(format!(
                 "{}: {} of {} tiles are not finished (tile indices {}); run them (`minewatch missing CONFIG`, then `minewatch run CONFIG --shard I`) before merging",
-                dir.display(),
+                store.objects.location(),
                 missing.len(),
                 store.plan.body.tiles.len(),
                 super::ranges::compact(&shards)
@@ -48,21 +54,22 @@ impl TileStore {
     }
 
     /// Open without the completeness check (for `missing` and shards).
-    pub fn open_partial(dir: &Path) -> Result<Self, PipelineError> {
+    pub fn open_partial(objects: ShardObjects) -> Result<Self, PipelineError> {
         Ok(Self {
-            dir: dir.to_path_buf(),
-            plan: Plan::load(dir)?,
+            plan: Plan::load(&objects)?,
+            objects,
             wait: None,
         })
     }
 
     /// The store a merge reads: complete now, or (streaming) completed as it goes.
     pub fn open_source(src: &ShardSource) -> Result<Self, PipelineError> {
+        let objects = super::objects::open(src.store.as_deref(), &src.dir)?;
         match src.wait {
-            None => Self::open(&src.dir),
+            None => Self::open(objects),
             Some(w) => Ok(Self {
                 wait: Some(w),
-                ..Self::open_partial(&src.dir)?
+                ..Self::open_partial(objects)?
             }),
         }
     }
@@ -88,13 +95,14 @@ impl TileStore {
         }
     }
 
-    pub fn tile_path(&self, t: &TileSpec) -> PathBuf {
-        self.dir.join(TILES_DIR).join(t.file_name())
+    /// A tile object's name in the store.
+    pub fn tile_name(&self, t: &TileSpec) -> String {
+        format!("{TILES_DIR}/{}", t.file_name())
     }
 
     /// Whether a tile object exists, is whole, and belongs to this plan.
     pub fn is_done(&self, t: &TileSpec) -> bool {
-        tile::peek(&self.tile_path(t)).is_some_and(|h| {
+        tile::peek(&self.objects, &self.tile_name(t)).is_some_and(|h| {
             h.plan_hash == self.plan.plan_hash
                 && h.tile == t.id
                 && h.pairs.len() == self.plan.body.pairs.len()
@@ -102,13 +110,27 @@ impl TileStore {
     }
 
     pub fn missing_tiles(&self) -> Vec<&TileSpec> {
-        let done: Vec<bool> = self
-            .plan
-            .body
-            .tiles
-            .par_iter()
-            .map(|t| self.is_done(t))
-            .collect();
+        let check = || -> Vec<bool> {
+            self.plan
+                .body
+                .tiles
+                .par_iter()
+                .map(|t| self.is_done(t))
+                .collect()
+        };
+        // On object storage each check is a request that mostly waits on the network:
+        // many in flight at once (a national plan has ~23,000 tiles).
+        let done = match &self.objects {
+            ShardObjects::Dir(_) => check(),
+            ShardObjects::S3(_) => match rayon::ThreadPoolBuilder::new()
+                .num_threads(OBJECT_REQUESTS_IN_FLIGHT)
+                .thread_name(|i| format!("mw-peek-{i}"))
+                .build()
+            {
+                Ok(p) => p.install(check),
+                Err(_) => check(),
+            },
+        };
         self.plan
             .body
             .tiles
@@ -131,7 +153,7 @@ impl TileStore {
         let stale = |what: String| {
             PipelineError::Input(format!(
                 "{}: the plan no longer matches the run ({what}); run `minewatch plan CONFIG` again and rerun the shards",
-                self.dir.display()
+                self.objects.location()
             ))
         };
         let b = &self.plan.body;
@@ -157,12 +179,12 @@ impl TileStore {
 
     /// A damaged tile object is moved out of the way (`.bad`), so `missing` lists its
     /// shard again and a rerun recomputes it; the merge then fails as retryable.
-    fn set_aside(&self, t: &TileSpec, p: &Path, e: PipelineError) -> PipelineError {
-        let bad = p.with_extension("mwt.bad");
-        match std::fs::rename(p, &bad) {
+    fn set_aside(&self, t: &TileSpec, name: &str, e: PipelineError) -> PipelineError {
+        let bad = format!("{name}.bad");
+        match self.objects.rename(name, &bad) {
             Ok(()) => PipelineError::Incomplete(format!(
                 "{e}; moved to {} — tile index {} is missing again: rerun its shard (`minewatch missing CONFIG`), then merge",
-                bad.display(),
+                self.objects.describe(&bad),
                 t.index
             )),
             Err(_) => e,
@@ -185,18 +207,28 @@ impl TileStore {
             if let Some(w) = self.wait {
                 self.wait_for(row_tiles, w);
             }
-            let objs: Vec<(PathBuf, TileObject)> = row_tiles
+            let objs: Vec<(String, TileObject)> = row_tiles
                 .par_iter()
                 .map(|t| {
-                    let p = self.tile_path(t);
-                    let o = tile::read(&p).map_err(|e| self.set_aside(t, &p, e))?;
+                    let name = self.tile_name(t);
+                    let at = self.objects.describe(&name);
+                    let o = match self.objects.read(&name)? {
+                        Some(bytes) => tile::parse(bytes, &at),
+                        None => Err(PipelineError::Incomplete(format!(
+                            "tile object {at} disappeared during the merge; rerun its shard (tile index {})",
+                            t.index
+                        ))),
+                    };
+                    let o = o.map_err(|e| match e {
+                        PipelineError::Input(_) => self.set_aside(t, &name, e),
+                        e => e,
+                    })?;
                     if o.header.plan_hash != self.plan.plan_hash || o.header.channels != n_ch {
                         return Err(PipelineError::Input(format!(
-                            "tile object {}: made under another plan; run its shard again",
-                            p.display()
+                            "tile object {at}: made under another plan; run its shard again"
                         )));
                     }
-                    Ok((p, o))
+                    Ok((at, o))
                 })
                 .collect::<Result<_, PipelineError>>()?;
             // Every tile of a tile row has the same window rows (same height).

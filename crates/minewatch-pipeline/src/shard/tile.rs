@@ -10,13 +10,13 @@
 //! where they can reach a patch: flagged valid pixels, and valid pixels of unflagged regions
 //! that may be smaller than the sieve threshold (see `crate::compact`).
 
+use super::objects::ShardObjects;
 use crate::compact::{CompactWindow, CHANGE, KEPT, VALID};
 use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use minewatch_core::Window;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 
 pub const MAGIC: &[u8; 8] = b"MWTILE1\n";
@@ -154,28 +154,35 @@ pub fn assemble(
     out
 }
 
-fn corrupt(path: &Path, what: &str) -> PipelineError {
+fn corrupt(name: &str, what: &str) -> PipelineError {
     PipelineError::Input(format!(
-        "tile object {}: {what}; delete it and run its shard again",
-        path.display()
+        "tile object {name}: {what}; delete it and run its shard again"
     ))
 }
 
-/// Read and verify a whole tile object.
-pub fn read(path: &Path) -> Result<TileObject, PipelineError> {
-    let bytes = std::fs::read(path).map_err(|e| corrupt(path, &format!("cannot read it ({e})")))?;
+/// Read and verify a whole tile object (`name` in `objects`).
+pub fn read(objects: &ShardObjects, name: &str) -> Result<TileObject, PipelineError> {
+    let at = objects.describe(name);
+    let bytes = objects
+        .read(name)?
+        .ok_or_else(|| corrupt(&at, "it is not there"))?;
+    parse(bytes, &at)
+}
+
+/// Verify a tile object's bytes (`at` names it in messages).
+pub fn parse(bytes: Vec<u8>, at: &str) -> Result<TileObject, PipelineError> {
     if bytes.len() < MAGIC.len() + 4 + 32 || &bytes[..8] != MAGIC {
-        return Err(corrupt(path, "not a minewatch tile object"));
+        return Err(corrupt(at, "not a minewatch tile object"));
     }
     let (data, sum) = bytes.split_at(bytes.len() - 32);
     if Sha256::digest(data).as_slice() != sum {
-        return Err(corrupt(path, "checksum mismatch (truncated or damaged)"));
+        return Err(corrupt(at, "checksum mismatch (truncated or damaged)"));
     }
     let hl = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes")) as usize;
     let header: TileHeader = data
         .get(12..12 + hl)
         .and_then(|h| serde_json::from_slice(h).ok())
-        .ok_or_else(|| corrupt(path, "unreadable header"))?;
+        .ok_or_else(|| corrupt(at, "unreadable header"))?;
     let (body_start, end) = (12 + hl, data.len());
     let mut bytes = bytes;
     bytes.truncate(end);
@@ -186,54 +193,54 @@ pub fn read(path: &Path) -> Result<TileObject, PipelineError> {
     })
 }
 
-/// The header alone and whether the file is as long as it claims (a cheap "is it done"
-/// test for `missing`; `merge` verifies the checksum).
-pub fn peek(path: &Path) -> Option<TileHeader> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let total = f.metadata().ok()?.len();
-    let mut head = [0u8; 12];
-    f.read_exact(&mut head).ok()?;
-    if &head[..8] != MAGIC {
+/// Header bytes fetched with the first request; a tile's header is a few KiB.
+const PEEK_BYTES: u64 = 64 * 1024;
+
+/// The header alone and whether the object is as long as it claims (a cheap "is it done"
+/// test for `missing`, one request on object storage; `merge` verifies the checksum).
+pub fn peek(objects: &ShardObjects, name: &str) -> Option<TileHeader> {
+    let (total, first) = objects.head(name, PEEK_BYTES)?;
+    if first.len() < 12 || &first[..8] != MAGIC {
         return None;
     }
-    let hl = u32::from_le_bytes(head[8..12].try_into().ok()?) as usize;
-    if 12 + hl as u64 + 32 > total {
+    let hl = u32::from_le_bytes(first[8..12].try_into().ok()?) as u64;
+    if 12 + hl + 32 > total {
         return None;
     }
-    let mut h = vec![0u8; hl];
-    f.read_exact(&mut h).ok()?;
-    let header: TileHeader = serde_json::from_slice(&h).ok()?;
+    let header: TileHeader = if 12 + hl <= first.len() as u64 {
+        serde_json::from_slice(&first[12..12 + hl as usize]).ok()?
+    } else {
+        serde_json::from_slice(&objects.read_range(name, 12..12 + hl)?).ok()?
+    };
     let body: u64 = header.pairs.iter().flatten().map(|e| e.len).sum();
-    (total == 12 + hl as u64 + body + 32).then_some(header)
+    (total == 12 + hl + body + 32).then_some(header)
 }
 
 impl TileObject {
     /// Decode one window of pair `k`.
-    pub fn window(&self, k: usize, i: usize, path: &Path) -> Result<CompactWindow, PipelineError> {
+    pub fn window(&self, k: usize, i: usize, at: &str) -> Result<CompactWindow, PipelineError> {
         let e = self
             .header
             .pairs
             .get(k)
             .and_then(|p| p.get(i))
-            .ok_or_else(|| corrupt(path, &format!("no window {i} for pair {k}")))?;
+            .ok_or_else(|| corrupt(at, &format!("no window {i} for pair {k}")))?;
         let body = &self.bytes[self.body_start..];
         let b = body
             .get(e.offset as usize..(e.offset + e.len) as usize)
-            .ok_or_else(|| corrupt(path, "window outside the body"))?;
+            .ok_or_else(|| corrupt(at, "window outside the body"))?;
         let w = e.window();
         let n = w.len();
         let mut state = Vec::with_capacity(n);
         let mut n_kept = 0;
         let mut pos = 0;
         while state.len() < n {
-            let s = *b
-                .get(pos)
-                .ok_or_else(|| corrupt(path, "short state runs"))?;
+            let s = *b.get(pos).ok_or_else(|| corrupt(at, "short state runs"))?;
             pos += 1;
             let len =
-                get_varint(b, &mut pos).ok_or_else(|| corrupt(path, "bad run length"))? as usize;
+                get_varint(b, &mut pos).ok_or_else(|| corrupt(at, "bad run length"))? as usize;
             if len == 0 || state.len() + len > n || s & !(CHANGE | VALID | KEPT) != 0 {
-                return Err(corrupt(path, "run lengths do not add up to the window"));
+                return Err(corrupt(at, "run lengths do not add up to the window"));
             }
             if s & KEPT != 0 {
                 n_kept += len;
@@ -242,7 +249,7 @@ impl TileObject {
         }
         let nc = self.header.channels;
         if b.len() - pos != n_kept * nc * 4 {
-            return Err(corrupt(path, "value count does not match the kept pixels"));
+            return Err(corrupt(at, "value count does not match the kept pixels"));
         }
         // Stored channel by channel; held pixel by pixel.
         let mut values = vec![0f32; n_kept * nc];
@@ -354,11 +361,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mw-tile-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("t.mwt");
-        write_atomic(&p, &bytes).unwrap();
-        assert_eq!(peek(&p).unwrap().plan_hash, "h");
-        let obj = read(&p).unwrap();
+        let objects = ShardObjects::Dir(dir.clone());
+        objects.write("t.mwt", &bytes).unwrap();
+        assert_eq!(peek(&objects, "t.mwt").unwrap().plan_hash, "h");
+        let obj = read(&objects, "t.mwt").unwrap();
         for (i, o) in outs.iter().enumerate() {
-            let d = obj.window(1, i, &p).unwrap();
+            let d = obj.window(1, i, "t.mwt").unwrap();
             assert_eq!(d, CompactWindow::new(o, 2), "decoded as encoded");
             assert_eq!(d.window, o.window);
             assert_eq!((d.valid, d.flagged), (o.valid, o.flagged));
@@ -384,10 +392,14 @@ mod tests {
         let mid = bad.len() / 2;
         bad[mid] ^= 0x40;
         std::fs::write(&p, &bad).unwrap();
-        assert!(read(&p).err().unwrap().to_string().contains("checksum"));
+        assert!(read(&objects, "t.mwt")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("checksum"));
         // A truncated file is not taken as done.
         std::fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
-        assert!(peek(&p).is_none());
+        assert!(peek(&objects, "t.mwt").is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

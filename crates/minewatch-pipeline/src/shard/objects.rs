@@ -1,0 +1,282 @@
+//! Where a sharded run keeps what its tasks exchange — the plan, the tile objects and the
+//! input-hash records: a folder (shared file system; the default is `OUT/shards`) or a
+//! prefix on S3-compatible object storage (`s3://bucket/prefix`), for engines whose tasks
+//! share no file system (Kubernetes Indexed Jobs, AWS Batch).
+//!
+//! Names are relative (`plan.json`, `tiles/t_r0_c0.mwt`, `hashes/….json`). A write is
+//! atomic either way: temp file + rename in a folder, a single PUT on object storage (an
+//! object appears whole or not at all), so an interrupted task never leaves an object that
+//! looks finished.
+
+use crate::error::PipelineError;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjPath;
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The storage behind a sharded run.
+pub enum ShardObjects {
+    Dir(PathBuf),
+    S3(S3Objects),
+}
+
+pub struct S3Objects {
+    url: String,
+    prefix: String,
+    store: Arc<dyn ObjectStore>,
+    // Calls block on this runtime from any thread (rayon workers included); two worker
+    // threads drive the connections.
+    rt: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for ShardObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.location())
+    }
+}
+
+/// The store a resolved config names: `store` is a folder (already resolved against the
+/// config's folder) or an `s3://bucket/prefix` URL; none means `default_dir`.
+pub fn open(store: Option<&str>, default_dir: &Path) -> Result<ShardObjects, PipelineError> {
+    match store {
+        None => Ok(ShardObjects::Dir(default_dir.to_path_buf())),
+        Some(s) if s.starts_with("s3://") => S3Objects::open(s).map(ShardObjects::S3),
+        Some(s) if s.contains("://") => Err(PipelineError::Input(format!(
+            "[shards] store = \"{s}\": only folders and s3:// URLs are supported"
+        ))),
+        Some(s) => Ok(ShardObjects::Dir(PathBuf::from(s))),
+    }
+}
+
+impl S3Objects {
+    fn open(url: &str) -> Result<Self, PipelineError> {
+        let rest = url.trim_start_matches("s3://").trim_end_matches('/');
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(PipelineError::Input(format!(
+                "[shards] store = \"{url}\": no bucket; write s3://BUCKET/PREFIX"
+            )));
+        }
+        // Endpoint, region and credentials from the usual AWS_* variables
+        // (AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server).
+        // A few quick retries inside a request; beyond that the task fails as retryable
+        // (exit 75) and the batch engine's own retry takes over.
+        let retry = RetryConfig {
+            max_retries: 4,
+            retry_timeout: std::time::Duration::from_secs(60),
+            ..Default::default()
+        };
+        let store = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .build()
+            .map_err(|e| {
+                PipelineError::Input(format!(
+                    "[shards] store = \"{url}\": {e}; set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_ENDPOINT_URL for a non-AWS server)"
+                ))
+            })?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mw-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| PipelineError::Internal(format!("object storage runtime: {e}")))?;
+        Ok(Self {
+            url: format!("s3://{rest}"),
+            prefix: prefix.to_string(),
+            store: Arc::new(store),
+            rt,
+        })
+    }
+
+    fn key(&self, name: &str) -> ObjPath {
+        if self.prefix.is_empty() {
+            ObjPath::from(name)
+        } else {
+            ObjPath::from(format!("{}/{name}", self.prefix))
+        }
+    }
+
+    /// A failed request: missing credentials or rights will fail again (exit 65 on an
+    /// engine); anything else (network, throttling, 5xx) may pass on a retry (75).
+    fn error(&self, name: &str, what: &str, e: object_store::Error) -> PipelineError {
+        let at = format!("{}/{name}", self.url);
+        match e {
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => PipelineError::Input(format!(
+                "{at}: cannot {what} ({e}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's policy"
+            )),
+            _ => PipelineError::Incomplete(format!("{at}: cannot {what} ({e}); retry")),
+        }
+    }
+}
+
+fn not_found(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::NotFound { .. })
+}
+
+impl ShardObjects {
+    /// Where the store is, for messages and summaries.
+    pub fn location(&self) -> String {
+        match self {
+            ShardObjects::Dir(d) => d.display().to_string(),
+            ShardObjects::S3(s) => s.url.clone(),
+        }
+    }
+
+    /// One object's full name, for messages.
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            ShardObjects::Dir(d) => d.join(name).display().to_string(),
+            ShardObjects::S3(s) => format!("{}/{name}", s.url),
+        }
+    }
+
+    /// The local folder, when the store is one.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            ShardObjects::Dir(d) => Some(d),
+            ShardObjects::S3(_) => None,
+        }
+    }
+
+    /// A whole object; `None` when it does not exist.
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, PipelineError> {
+        match self {
+            ShardObjects::Dir(d) => match std::fs::read(d.join(name)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(PipelineError::Input(format!(
+                    "{}: cannot read it ({e})",
+                    d.join(name).display()
+                ))),
+            },
+            ShardObjects::S3(s) => {
+                let key = s.key(name);
+                let got = s.rt.block_on(async {
+                    match s.store.get(&key).await {
+                        Ok(r) => r.bytes().await.map(Some),
+                        Err(e) if not_found(&e) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                });
+                got.map(|b| b.map(|b| b.to_vec()))
+                    .map_err(|e| s.error(name, "read it", e))
+            }
+        }
+    }
+
+    /// An object's size and its first `want` bytes (fewer if it is shorter); `None` when
+    /// it does not exist or cannot be read (a cheap "is it there" test).
+    pub fn head(&self, name: &str, want: u64) -> Option<(u64, Vec<u8>)> {
+        match self {
+            ShardObjects::Dir(d) => {
+                let f = std::fs::File::open(d.join(name)).ok()?;
+                let total = f.metadata().ok()?.len();
+                let mut b = Vec::new();
+                f.take(want).read_to_end(&mut b).ok()?;
+                Some((total, b))
+            }
+            ShardObjects::S3(s) => {
+                let key = s.key(name);
+                s.rt.block_on(async {
+                    let opts = GetOptions {
+                        range: Some(GetRange::Bounded(0..want.max(1))),
+                        ..Default::default()
+                    };
+                    let r = s.store.get_opts(&key, opts).await.ok()?;
+                    let total = r.meta.size;
+                    let b = r.bytes().await.ok()?;
+                    Some((total, b.to_vec()))
+                })
+            }
+        }
+    }
+
+    /// Bytes `range` of an object (`None` when missing or short).
+    pub fn read_range(&self, name: &str, range: std::ops::Range<u64>) -> Option<Vec<u8>> {
+        match self {
+            ShardObjects::Dir(d) => {
+                use std::io::{Seek, SeekFrom};
+                let mut f = std::fs::File::open(d.join(name)).ok()?;
+                f.seek(SeekFrom::Start(range.start)).ok()?;
+                let mut b = vec![0u8; (range.end - range.start) as usize];
+                f.read_exact(&mut b).ok()?;
+                Some(b)
+            }
+            ShardObjects::S3(s) => {
+                let key = s.key(name);
+                let n = range.end - range.start;
+                let b = s.rt.block_on(s.store.get_range(&key, range)).ok()?.to_vec();
+                (b.len() as u64 == n).then_some(b)
+            }
+        }
+    }
+
+    /// Write an object whole, atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), PipelineError> {
+        match self {
+            ShardObjects::Dir(d) => {
+                let path = d.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| PipelineError::Output {
+                        path: parent.to_path_buf(),
+                        msg: format!("cannot create it: {e}"),
+                    })?;
+                }
+                super::tile::write_atomic(&path, bytes)
+            }
+            ShardObjects::S3(s) => {
+                let key = s.key(name);
+                let payload = PutPayload::from(bytes.to_vec());
+                s.rt.block_on(s.store.put(&key, payload))
+                    .map(|_| ())
+                    .map_err(|e| s.error(name, "write it", e))
+            }
+        }
+    }
+
+    /// Move an object aside (a damaged tile, so that `missing` lists it again).
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), PipelineError> {
+        match self {
+            ShardObjects::Dir(d) => {
+                std::fs::rename(d.join(from), d.join(to)).map_err(|e| PipelineError::Output {
+                    path: d.join(from),
+                    msg: format!("cannot rename it to {to}: {e}"),
+                })
+            }
+            ShardObjects::S3(s) => {
+                s.rt.block_on(s.store.rename(&s.key(from), &s.key(to)))
+                    .map_err(|e| s.error(from, &format!("rename it to {to}"), e))
+            }
+        }
+    }
+
+    /// The names of the objects directly in `folder`, sorted.
+    pub fn list(&self, folder: &str) -> Result<Vec<String>, PipelineError> {
+        let mut names = match self {
+            ShardObjects::Dir(d) => match std::fs::read_dir(d.join(folder)) {
+                Ok(entries) => entries
+                    .flatten()
+                    .map(|e| format!("{folder}/{}", e.file_name().to_string_lossy()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            ShardObjects::S3(s) => {
+                let key = s.key(folder);
+                let listed =
+                    s.rt.block_on(s.store.list_with_delimiter(Some(&key)))
+                        .map_err(|e| s.error(folder, "list it", e))?;
+                listed
+                    .objects
+                    .iter()
+                    .filter_map(|m| m.location.filename().map(|f| format!("{folder}/{f}")))
+                    .collect()
+            }
+        };
+        names.sort();
+        Ok(names)
+    }
+}
