@@ -907,7 +907,13 @@ fn shards_exchange_through_s3_object_storage() {
     run(&["run", s(&cfg), "--shard", "3"]);
     assert_eq!(srv.http("GET", key, b"").unwrap().1, good, "recomputed");
 
-    run(&["merge", s(&cfg)]);
+    let o = minewatch_s3(&ep, &["merge", s(&cfg)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("merge: 2 of 2 input hash(es) from the shards' records"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         !out.join("shards").exists(),
         "nothing of the exchange is written locally"
@@ -936,8 +942,55 @@ fn shards_exchange_through_s3_object_storage() {
         "one record per input"
     );
 
-    // The Kubernetes launcher reads the plan from the store.
-    assert!(run(&["emit", "k8s", s(&cfg)]).contains(&plan["plan_hash"].as_str().unwrap()[..12]));
+    // The Kubernetes launcher reads the plan from the store and hands the pods the
+    // store's credentials from a Secret.
+    let k8s = run(&[
+        "emit",
+        "k8s",
+        s(&cfg),
+        "--bin",
+        "/opt/minewatch/bin/minewatch",
+        "--cpus",
+        "4",
+        "--mem",
+        "8G",
+    ]);
+    let k8s = k8s
+        .replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
+        .replace(s(d.path()), "<DIR>")
+        .replace(s(&root()), "<REPO>");
+    assert_eq!(
+        k8s.matches("secretRef: {name: \"minewatch-s3\"}").count(),
+        2
+    );
+    golden("s3.k8s.yaml", &k8s);
+
+    // A bucket without a prefix holds the run at its top; a bucket that does not exist
+    // is a configuration error (exit 1; 65 for a shard), not something to retry.
+    let top = d.path().join("top.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &top,
+        text.replace("s3://mw-shards/runs/nanjing", "s3://mw-shards"),
+    )
+    .unwrap();
+    run(&["plan", s(&top)]);
+    assert_eq!(srv.http("GET", "/mw-shards/plan.json", b"").unwrap().0, 200);
+    let nob = d.path().join("nobucket.toml");
+    std::fs::write(
+        &nob,
+        text.replace("s3://mw-shards/", "s3://no-such-bucket/"),
+    )
+    .unwrap();
+    let o = minewatch_s3(&ep, &["plan", s(&nob)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does the bucket exist?"),
+        "{}",
+        stderr(&o)
+    );
+    let o = minewatch_s3(&ep, &["run", s(&nob), "--shard", "0"]);
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
 
     // A store that cannot be reached: the task fails as retryable, naming the store.
     drop(srv);

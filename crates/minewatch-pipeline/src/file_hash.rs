@@ -164,22 +164,33 @@ pub fn records(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
         let Some(Ok(hex)) = cell(&key).get().cloned() else {
             continue;
         };
+        let name = name_of(&key.0);
         let rec = HashRecord {
-            path: key.0.clone(),
+            path: key.0,
             bytes: key.1,
             modified_ns: nanos(key.2),
             sha256: hex,
         };
-        let name: String = Sha256::digest(key.0.to_string_lossy().as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
         if let Ok(json) = serde_json::to_vec_pretty(&rec) {
-            out.push((format!("{name}.json"), json));
+            out.push((name, json));
         }
     }
     out
+}
+
+/// The name of `path`'s record (from its canonical path), so a reader fetches the records
+/// it needs by name instead of listing them.
+pub fn record_name(path: &Path) -> Option<String> {
+    key_of(path).ok().map(|(_, key)| name_of(&key.0))
+}
+
+fn name_of(canonical: &Path) -> String {
+    let hex: String = Sha256::digest(canonical.to_string_lossy().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex}.json")
 }
 
 /// Take in one record if its file is unchanged (same size and time); returns whether it
@@ -223,6 +234,7 @@ mod tests {
         // Records: made, read back as valid for the same file.
         let recs = records(std::slice::from_ref(&f));
         assert_eq!(recs.len(), 1);
+        assert_eq!(record_name(&f).as_deref(), Some(recs[0].0.as_str()));
         assert!(take_record(&recs[0].1));
         assert!(!take_record(b"not json"));
         // A record of a file that changed since is not taken.

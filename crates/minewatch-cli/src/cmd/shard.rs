@@ -128,6 +128,9 @@ pub struct EmitArgs {
     /// Where the claim is mounted in the pod (Kubernetes).
     #[arg(long, default_value = "/data")]
     pub mount: PathBuf,
+    /// Secret with the AWS_* variables, when `[shards] store` is on S3 (Kubernetes).
+    #[arg(long, default_value = "minewatch-s3")]
+    pub s3_secret: String,
 }
 
 /// Array indices Slurm accepts by default (`MaxArraySize` = 1001).
@@ -300,6 +303,13 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         image: a.image,
         claim: a.claim,
         mount: a.mount,
+        object_store: r
+            .config
+            .shards
+            .as_ref()
+            .and_then(|s| s.store.clone())
+            .filter(|s| s.starts_with("s3://")),
+        s3_secret: a.s3_secret,
     };
     Ok(if k8s { emit::k8s(&o) } else { emit::slurm(&o) })
 }

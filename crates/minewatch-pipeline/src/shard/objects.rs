@@ -108,6 +108,10 @@ impl S3Objects {
             | object_store::Error::Unauthenticated { .. } => PipelineError::Input(format!(
                 "{at}: cannot {what} ({e}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's policy"
             )),
+            // A missing bucket (a missing object is `None`, never this error).
+            object_store::Error::NotFound { .. } => PipelineError::Input(format!(
+                "{at}: cannot {what} ({e}); does the bucket exist?"
+            )),
             _ => PipelineError::Incomplete(format!("{at}: cannot {what} ({e}); retry")),
         }
     }
@@ -169,28 +173,62 @@ impl ShardObjects {
     }
 
     /// An object's size and its first `want` bytes (fewer if it is shorter); `None` when
-    /// it does not exist or cannot be read (a cheap "is it there" test).
-    pub fn head(&self, name: &str, want: u64) -> Option<(u64, Vec<u8>)> {
+    /// it does not exist (or is empty). A store that cannot be asked is an error, never
+    /// "not there": that would make finished tiles look missing.
+    pub fn head(&self, name: &str, want: u64) -> Result<Option<(u64, Vec<u8>)>, PipelineError> {
         match self {
             ShardObjects::Dir(d) => {
-                let f = std::fs::File::open(d.join(name)).ok()?;
-                let total = f.metadata().ok()?.len();
+                let path = d.join(name);
+                let f = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => {
+                        return Err(PipelineError::Input(format!(
+                            "{}: cannot read it ({e})",
+                            path.display()
+                        )))
+                    }
+                };
+                let total = f.metadata().map(|m| m.len()).unwrap_or(0);
                 let mut b = Vec::new();
-                f.take(want).read_to_end(&mut b).ok()?;
-                Some((total, b))
+                f.take(want).read_to_end(&mut b).map_err(|e| {
+                    PipelineError::Input(format!("{}: cannot read it ({e})", path.display()))
+                })?;
+                Ok(Some((total, b)))
             }
             ShardObjects::S3(s) => {
                 let key = s.key(name);
-                s.rt.block_on(async {
+                let ranged = s.rt.block_on(async {
                     let opts = GetOptions {
                         range: Some(GetRange::Bounded(0..want.max(1))),
                         ..Default::default()
                     };
-                    let r = s.store.get_opts(&key, opts).await.ok()?;
+                    let r = s.store.get_opts(&key, opts).await?;
                     let total = r.meta.size;
-                    let b = r.bytes().await.ok()?;
-                    Some((total, b.to_vec()))
-                })
+                    Ok::<_, object_store::Error>((total, r.bytes().await?.to_vec()))
+                });
+                match ranged {
+                    Ok(got) => Ok(Some(got)),
+                    Err(e) if not_found(&e) => Ok(None),
+                    // Some S3-compatible servers answer a range with the whole object, or
+                    // refuse a range on an empty one: ask for the size, then the bytes.
+                    Err(_) => s.rt.block_on(async {
+                        let meta = match s.store.head(&key).await {
+                            Ok(m) => m,
+                            Err(e) if not_found(&e) => return Ok(None),
+                            Err(e) => return Err(s.error(name, "read it", e)),
+                        };
+                        if meta.size == 0 {
+                            return Ok(None);
+                        }
+                        let b = s
+                            .store
+                            .get_range(&key, 0..want.min(meta.size))
+                            .await
+                            .map_err(|e| s.error(name, "read it", e))?;
+                        Ok(Some((meta.size, b.to_vec())))
+                    }),
+                }
             }
         }
     }
@@ -252,31 +290,5 @@ impl ShardObjects {
                     .map_err(|e| s.error(from, &format!("rename it to {to}"), e))
             }
         }
-    }
-
-    /// The names of the objects directly in `folder`, sorted.
-    pub fn list(&self, folder: &str) -> Result<Vec<String>, PipelineError> {
-        let mut names = match self {
-            ShardObjects::Dir(d) => match std::fs::read_dir(d.join(folder)) {
-                Ok(entries) => entries
-                    .flatten()
-                    .map(|e| format!("{folder}/{}", e.file_name().to_string_lossy()))
-                    .collect(),
-                Err(_) => Vec::new(),
-            },
-            ShardObjects::S3(s) => {
-                let key = s.key(folder);
-                let listed =
-                    s.rt.block_on(s.store.list_with_delimiter(Some(&key)))
-                        .map_err(|e| s.error(folder, "list it", e))?;
-                listed
-                    .objects
-                    .iter()
-                    .filter_map(|m| m.location.filename().map(|f| format!("{folder}/{f}")))
-                    .collect()
-            }
-        };
-        names.sort();
-        Ok(names)
     }
 }

@@ -59,15 +59,23 @@ impl Context {
         super::objects_of(Some(&self.shards), &self.resolved.config.out)
     }
 
-    /// Take in the input hashes the shards left in the store.
-    fn load_hash_records(objects: &ShardObjects) -> Result<usize, PipelineError> {
-        let mut n = 0;
-        for name in objects.list(HASHES_DIR)? {
-            if let Some(b) = objects.read(&name)? {
-                n += crate::file_hash::take_record(&b) as usize;
-            }
-        }
-        Ok(n)
+    /// Take in the hashes of `inputs` that shards left in the store; returns how many.
+    /// Best effort: a record that cannot be read only means its file is hashed again.
+    fn load_hash_records(objects: &ShardObjects, inputs: &[PathBuf]) -> usize {
+        inputs
+            .par_iter()
+            .filter_map(|p| {
+                let name = format!("{HASHES_DIR}/{}", crate::file_hash::record_name(p)?);
+                match objects.read(&name) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("warning: {e}; the input is hashed again");
+                        None
+                    }
+                }
+            })
+            .filter(|b| crate::file_hash::take_record(b))
+            .count()
     }
 
     fn settings(&self, tile: usize) -> String {
@@ -203,7 +211,7 @@ pub fn plan(
         plan.save(&objects)?;
     }
     let store = TileStore::open_partial(objects)?;
-    let missing = pool.install(|| store.missing_tiles()).len();
+    let missing = pool.install(|| store.missing_tiles())?.len();
     let batch = ctx.shards.batch;
     Ok(PlanSummary {
         plan: store.objects.describe(super::plan::PLAN_FILE),
@@ -298,7 +306,6 @@ pub fn run_shard(
     // The merge's manifests need every input's sha256, which would otherwise be read
     // after the last shard: shard j hashes the inputs i with i mod shards = j beside its
     // tiles (as a single run hashes beside its windows) and leaves a record.
-    Context::load_hash_records(&store.objects)?;
     let mine: Vec<PathBuf> = prep
         .images
         .iter()
@@ -306,17 +313,18 @@ pub fn run_shard(
         .filter(|(i, _)| i % shards == shard)
         .map(|(_, d)| d.source.clone())
         .collect();
+    Context::load_hash_records(&store.objects, &mine);
     let hashing = crate::manifest::HashJob::start(mine.clone())?;
     let pool = pool(threads)?;
     let mut reports = Vec::new();
     for spec in plan.shard_tiles(shard, batch) {
         let t0 = Instant::now();
         let name = store.tile_name(spec);
-        if store.is_done(spec) {
+        if store.is_done(spec)? {
             reports.push(TileReport {
                 tile: spec.id.clone(),
                 status: "skipped".into(),
-                bytes: store.objects.head(&name, 0).map_or(0, |(n, _)| n),
+                bytes: store.objects.head(&name, 0)?.map_or(0, |(n, _)| n),
                 seconds: 0.0,
                 compute_s: 0.0,
                 encode_s: 0.0,
@@ -400,7 +408,7 @@ pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, 
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(ctx.objects()?)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
-    let tiles = store.missing_tiles();
+    let tiles = store.missing_tiles()?;
     let mut shards: Vec<usize> = tiles.iter().map(|t| t.index / batch).collect();
     shards.dedup();
     Ok(MissingSummary {
@@ -434,7 +442,11 @@ pub fn merge(
     };
     ctx.check_plan(&store, expect_plan)?;
     // Input hashes the shards left (still valid for the files as they are now).
-    Context::load_hash_records(&store.objects)?;
+    let n = Context::load_hash_records(&store.objects, &ctx.resolved.images);
+    eprintln!(
+        "merge: {n} of {} input hash(es) from the shards' records",
+        ctx.resolved.images.len()
+    );
     let mut req = req.clone();
     req.from_shards = true;
     req.shard_wait = wait;

@@ -39,7 +39,7 @@ impl TileStore {
     /// Open the store and refuse while any tile is missing or stale.
     pub fn open(objects: ShardObjects) -> Result<Self, PipelineError> {
         let store = Self::open_partial(objects)?;
-        let missing = store.missing_tiles();
+        let missing = store.missing_tiles()?;
         if !missing.is_empty() {
             let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
             return Err(PipelineError::Incomplete(format!(
@@ -75,12 +75,17 @@ impl TileStore {
     }
 
     /// Block until every tile of `row` is done (streaming merge).
-    fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) {
+    fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) -> Result<(), PipelineError> {
         let mut told = false;
         loop {
-            let left: Vec<&TileSpec> = row.iter().filter(|t| !self.is_done(t)).collect();
+            let mut left = Vec::new();
+            for t in row {
+                if !self.is_done(t)? {
+                    left.push(t);
+                }
+            }
             if left.is_empty() {
-                return;
+                return Ok(());
             }
             if !told {
                 eprintln!(
@@ -101,16 +106,18 @@ impl TileStore {
     }
 
     /// Whether a tile object exists, is whole, and belongs to this plan.
-    pub fn is_done(&self, t: &TileSpec) -> bool {
-        tile::peek(&self.objects, &self.tile_name(t)).is_some_and(|h| {
-            h.plan_hash == self.plan.plan_hash
-                && h.tile == t.id
-                && h.pairs.len() == self.plan.body.pairs.len()
-        })
+    pub fn is_done(&self, t: &TileSpec) -> Result<bool, PipelineError> {
+        Ok(
+            tile::peek(&self.objects, &self.tile_name(t))?.is_some_and(|h| {
+                h.plan_hash == self.plan.plan_hash
+                    && h.tile == t.id
+                    && h.pairs.len() == self.plan.body.pairs.len()
+            }),
+        )
     }
 
-    pub fn missing_tiles(&self) -> Vec<&TileSpec> {
-        let check = || -> Vec<bool> {
+    pub fn missing_tiles(&self) -> Result<Vec<&TileSpec>, PipelineError> {
+        let check = || -> Result<Vec<bool>, PipelineError> {
             self.plan
                 .body
                 .tiles
@@ -130,15 +137,16 @@ impl TileStore {
                 Ok(p) => p.install(check),
                 Err(_) => check(),
             },
-        };
-        self.plan
+        }?;
+        Ok(self
+            .plan
             .body
             .tiles
             .iter()
             .zip(done)
             .filter(|(_, d)| !d)
             .map(|(t, _)| t)
-            .collect()
+            .collect())
     }
 
     /// The plan must describe this pair on this grid with this fitted setup; otherwise the
@@ -205,7 +213,7 @@ impl TileStore {
             let j = i + tiles[i..].iter().take_while(|t| t.row == row0).count();
             let row_tiles = &tiles[i..j];
             if let Some(w) = self.wait {
-                self.wait_for(row_tiles, w);
+                self.wait_for(row_tiles, w)?;
             }
             let objs: Vec<(String, TileObject)> = row_tiles
                 .par_iter()

@@ -193,27 +193,38 @@ pub fn parse(bytes: Vec<u8>, at: &str) -> Result<TileObject, PipelineError> {
     })
 }
 
-/// Header bytes fetched with the first request; a tile's header is a few KiB.
-const PEEK_BYTES: u64 = 64 * 1024;
-
 /// The header alone and whether the object is as long as it claims (a cheap "is it done"
-/// test for `missing`, one request on object storage; `merge` verifies the checksum).
-pub fn peek(objects: &ShardObjects, name: &str) -> Option<TileHeader> {
-    let (total, first) = objects.head(name, PEEK_BYTES)?;
+/// test for `missing`; `merge` verifies the checksum). On object storage the first request
+/// asks for enough bytes to hold a usual header (a few hundred bytes per window), so one
+/// request answers; a file is read 12 bytes, then the header.
+pub fn peek(objects: &ShardObjects, name: &str) -> Result<Option<TileHeader>, PipelineError> {
+    let want = match objects {
+        ShardObjects::Dir(_) => 12,
+        ShardObjects::S3(_) => 8 * 1024,
+    };
+    let Some((total, first)) = objects.head(name, want)? else {
+        return Ok(None);
+    };
     if first.len() < 12 || &first[..8] != MAGIC {
-        return None;
+        return Ok(None);
     }
-    let hl = u32::from_le_bytes(first[8..12].try_into().ok()?) as u64;
+    let hl = u32::from_le_bytes(first[8..12].try_into().expect("4 bytes")) as u64;
     if 12 + hl + 32 > total {
-        return None;
+        return Ok(None);
     }
-    let header: TileHeader = if 12 + hl <= first.len() as u64 {
-        serde_json::from_slice(&first[12..12 + hl as usize]).ok()?
+    let header_bytes = if 12 + hl <= first.len() as u64 {
+        first[12..12 + hl as usize].to_vec()
     } else {
-        serde_json::from_slice(&objects.read_range(name, 12..12 + hl)?).ok()?
+        match objects.read_range(name, 12..12 + hl) {
+            Some(b) => b,
+            None => return Ok(None),
+        }
+    };
+    let Ok(header) = serde_json::from_slice::<TileHeader>(&header_bytes) else {
+        return Ok(None);
     };
     let body: u64 = header.pairs.iter().flatten().map(|e| e.len).sum();
-    (total == 12 + hl + body + 32).then_some(header)
+    Ok((total == 12 + hl + body + 32).then_some(header))
 }
 
 impl TileObject {
@@ -363,7 +374,7 @@ mod tests {
         let p = dir.join("t.mwt");
         let objects = ShardObjects::Dir(dir.clone());
         objects.write("t.mwt", &bytes).unwrap();
-        assert_eq!(peek(&objects, "t.mwt").unwrap().plan_hash, "h");
+        assert_eq!(peek(&objects, "t.mwt").unwrap().unwrap().plan_hash, "h");
         let obj = read(&objects, "t.mwt").unwrap();
         for (i, o) in outs.iter().enumerate() {
             let d = obj.window(1, i, "t.mwt").unwrap();
@@ -399,7 +410,7 @@ mod tests {
             .contains("checksum"));
         // A truncated file is not taken as done.
         std::fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
-        assert!(peek(&objects, "t.mwt").is_none());
+        assert!(peek(&objects, "t.mwt").unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
