@@ -1002,3 +1002,40 @@ fn shards_exchange_through_s3_object_storage() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_store_folder_is_relative_to_the_config_and_other_schemes_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let real = root().join("fixtures/real");
+    let write = |name: &str, store: &str| {
+        let cfg = d.path().join(name);
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"f\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = {:?}\n[shards]\ntile = 256\nstore = \"{store}\"\n",
+                real.display(),
+                s(&root().join("pipelines/peer-rule.toml"))
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let cfg = write("f.toml", "exchange/run1");
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(&["plan", s(&cfg), "--format", "json"])).unwrap();
+    let at = d.path().join("exchange/run1");
+    assert_eq!(plan["plan"], s(&at.join("plan.json")));
+    assert!(at.join("plan.json").is_file());
+    ok(&["run", s(&cfg), "--shard", "1"]);
+    assert!(at.join("tiles/t_r0_c256.mwt").is_file());
+    assert!(!d.path().join("out/shards").exists());
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "0,2-3");
+
+    let o = minewatch(&["plan", s(&write("g.toml", "gs://bucket/x"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("a folder or an s3://BUCKET/PREFIX URL"),
+        "{}",
+        stderr(&o)
+    );
+}
