@@ -117,6 +117,12 @@ impl S3Objects {
     }
 }
 
+/// A file that exists but cannot be read: perhaps a network file system's hiccup, so a
+/// batch engine retries (75).
+fn unreadable(path: &Path, e: std::io::Error) -> PipelineError {
+    PipelineError::Incomplete(format!("{}: cannot read it ({e}); retry", path.display()))
+}
+
 fn not_found(e: &object_store::Error) -> bool {
     matches!(e, object_store::Error::NotFound { .. })
 }
@@ -138,24 +144,13 @@ impl ShardObjects {
         }
     }
 
-    /// The local folder, when the store is one.
-    pub fn dir(&self) -> Option<&Path> {
-        match self {
-            ShardObjects::Dir(d) => Some(d),
-            ShardObjects::S3(_) => None,
-        }
-    }
-
     /// A whole object; `None` when it does not exist.
     pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, PipelineError> {
         match self {
             ShardObjects::Dir(d) => match std::fs::read(d.join(name)) {
                 Ok(b) => Ok(Some(b)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(PipelineError::Input(format!(
-                    "{}: cannot read it ({e})",
-                    d.join(name).display()
-                ))),
+                Err(e) => Err(unreadable(&d.join(name), e)),
             },
             ShardObjects::S3(s) => {
                 let key = s.key(name);
@@ -182,18 +177,13 @@ impl ShardObjects {
                 let f = match std::fs::File::open(&path) {
                     Ok(f) => f,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => {
-                        return Err(PipelineError::Input(format!(
-                            "{}: cannot read it ({e})",
-                            path.display()
-                        )))
-                    }
+                    Err(e) => return Err(unreadable(&path, e)),
                 };
                 let total = f.metadata().map(|m| m.len()).unwrap_or(0);
                 let mut b = Vec::new();
-                f.take(want).read_to_end(&mut b).map_err(|e| {
-                    PipelineError::Input(format!("{}: cannot read it ({e})", path.display()))
-                })?;
+                f.take(want)
+                    .read_to_end(&mut b)
+                    .map_err(|e| unreadable(&path, e))?;
                 Ok(Some((total, b)))
             }
             ShardObjects::S3(s) => {
@@ -233,22 +223,47 @@ impl ShardObjects {
         }
     }
 
-    /// Bytes `range` of an object (`None` when missing or short).
-    pub fn read_range(&self, name: &str, range: std::ops::Range<u64>) -> Option<Vec<u8>> {
+    /// Bytes `range` of an object (`None` when it is missing or shorter).
+    pub fn read_range(
+        &self,
+        name: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<Vec<u8>>, PipelineError> {
+        let n = range.end - range.start;
         match self {
             ShardObjects::Dir(d) => {
                 use std::io::{Seek, SeekFrom};
-                let mut f = std::fs::File::open(d.join(name)).ok()?;
-                f.seek(SeekFrom::Start(range.start)).ok()?;
-                let mut b = vec![0u8; (range.end - range.start) as usize];
-                f.read_exact(&mut b).ok()?;
-                Some(b)
+                let path = d.join(name);
+                let mut f = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(unreadable(&path, e)),
+                };
+                f.seek(SeekFrom::Start(range.start))
+                    .map_err(|e| unreadable(&path, e))?;
+                let mut b = Vec::new();
+                f.take(n)
+                    .read_to_end(&mut b)
+                    .map_err(|e| unreadable(&path, e))?;
+                Ok((b.len() as u64 == n).then_some(b))
             }
             ShardObjects::S3(s) => {
                 let key = s.key(name);
-                let n = range.end - range.start;
-                let b = s.rt.block_on(s.store.get_range(&key, range)).ok()?.to_vec();
-                (b.len() as u64 == n).then_some(b)
+                match s.rt.block_on(s.store.get_range(&key, range.clone())) {
+                    Ok(b) => Ok((b.len() as u64 == n).then(|| b.to_vec())),
+                    Err(e) if not_found(&e) => Ok(None),
+                    // A range past the end of the object: it is shorter than its header says.
+                    Err(object_store::Error::Generic { .. }) if n > 0 => {
+                        match s.rt.block_on(s.store.head(&key)) {
+                            Ok(m) if m.size < range.end => Ok(None),
+                            _ => Err(PipelineError::Incomplete(format!(
+                                "{}/{name}: cannot read bytes {}..{}; retry",
+                                s.url, range.start, range.end
+                            ))),
+                        }
+                    }
+                    Err(e) => Err(s.error(name, "read it", e)),
+                }
             }
         }
     }
@@ -290,5 +305,44 @@ impl ShardObjects {
                     .map_err(|e| s.error(from, &format!("rename it to {to}"), e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_store_reads_whole_partial_missing_and_unreadable_objects() {
+        let d = tempfile::tempdir().unwrap();
+        let o = ShardObjects::Dir(d.path().to_path_buf());
+        o.write("tiles/a.bin", b"0123456789").unwrap();
+        assert_eq!(o.read("tiles/a.bin").unwrap().unwrap(), b"0123456789");
+        assert_eq!(o.read("tiles/none.bin").unwrap(), None);
+        assert_eq!(
+            o.head("tiles/a.bin", 4).unwrap(),
+            Some((10, b"0123".to_vec()))
+        );
+        assert_eq!(o.head("tiles/none.bin", 4).unwrap(), None);
+        assert_eq!(
+            o.read_range("tiles/a.bin", 2..5).unwrap(),
+            Some(b"234".to_vec())
+        );
+        // Shorter than asked: not there yet (a truncated object), not an error.
+        assert_eq!(o.read_range("tiles/a.bin", 8..12).unwrap(), None);
+        assert_eq!(o.read_range("tiles/none.bin", 0..1).unwrap(), None);
+        // Something that exists but cannot be read (here a folder) is a retryable error,
+        // never "missing" or "damaged".
+        let e = o.read("tiles").unwrap_err();
+        assert!(matches!(e, PipelineError::Incomplete(_)), "{e}");
+        assert_eq!(e.engine_exit_code(), 75);
+        o.rename("tiles/a.bin", "tiles/a.bin.bad").unwrap();
+        assert_eq!(o.read("tiles/a.bin").unwrap(), None);
+        assert!(d.path().join("tiles/a.bin.bad").is_file());
+        assert_eq!(o.describe("plan.json"), s(&d.path().join("plan.json")));
+    }
+
+    fn s(p: &Path) -> String {
+        p.display().to_string()
     }
 }

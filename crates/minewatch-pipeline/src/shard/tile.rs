@@ -215,7 +215,7 @@ pub fn peek(objects: &ShardObjects, name: &str) -> Result<Option<TileHeader>, Pi
     let header_bytes = if 12 + hl <= first.len() as u64 {
         first[12..12 + hl as usize].to_vec()
     } else {
-        match objects.read_range(name, 12..12 + hl) {
+        match objects.read_range(name, 12..12 + hl)? {
             Some(b) => b,
             None => return Ok(None),
         }
