@@ -22,7 +22,7 @@ pub struct Target {
     /// Root for inputs written `@data/...` (else MINEWATCH_DATA_ROOT, else the config's data_root).
     #[arg(long)]
     pub data_root: Option<PathBuf>,
-    /// Output folder (replaces the config's `out`); the plan and tiles live in OUT/shards.
+    /// Output folder (replaces the config's `out`); the plan and tiles live in OUT/shards unless `[shards] store` says otherwise.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -144,7 +144,7 @@ pub struct PlanSummary {
 }
 
 /// `minewatch plan CONFIG`: the tile grid, the fitted automatic setup per pair and the
-/// inputs' identity, written to `OUT/shards/plan.json`.
+/// inputs' identity, written as `plan.json` to the shard store (`OUT/shards` by default).
 pub fn plan(
     t: &ShardTarget,
     tile_px: Option<usize>,
