@@ -50,6 +50,26 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// A run config in `dir` over the real Nanjing clip pair, with the given `params` line and
+/// `[shards]` body.
+fn clip_config(dir: &Path, name: &str, params: &str, shards: &str) -> PathBuf {
+    let cfg = dir.join(name);
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"{}\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\n{params}\n[shards]\n{shards}",
+            name.trim_end_matches(".toml"),
+            root().join("fixtures/real").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn peer_rule_line() -> String {
+    format!("params = {:?}", s(&root().join("pipelines/peer-rule.toml")))
+}
+
 /// plan → every shard → merge into `out`.
 fn sharded(cfg: &Path, out: &Path, tile: usize, batch: usize) {
     let plan = ok(&[
@@ -367,18 +387,14 @@ fn shards_are_idempotent_and_take_the_engine_index() {
 fn merge_refuses_missing_damaged_or_stale_tiles() {
     let d = tempfile::tempdir().unwrap();
     // A private copy of the smoke config, so its parameters can be edited.
-    let cfg = d.path().join("smoke.toml");
     let params = d.path().join("rule.toml");
     std::fs::copy(root().join("pipelines/peer-rule.toml"), &params).unwrap();
-    let real = root().join("fixtures/real");
-    std::fs::write(
-        &cfg,
-        format!(
-            "name = \"s\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = \"rule.toml\"\n[shards]\ntile = 128\nbatch = 2\n",
-            real.display()
-        ),
-    )
-    .unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "smoke.toml",
+        "params = \"rule.toml\"",
+        "tile = 128\nbatch = 2\n",
+    );
     let out = d.path().join("out");
     ok(&["plan", s(&cfg)]);
     for i in [0, 1, 3, 4, 6, 7] {
@@ -843,17 +859,12 @@ fn shards_exchange_through_s3_object_storage() {
     let (code, _) = srv.http("PUT", "/mw-shards", b"").unwrap();
     assert_eq!(code, 200, "create the bucket");
     let d = tempfile::tempdir().unwrap();
-    let cfg = d.path().join("s3.toml");
-    let real = root().join("fixtures/real");
-    std::fs::write(
-        &cfg,
-        format!(
-            "name = \"s3\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = {:?}\n[shards]\ntile = 128\nbatch = 2\nstore = \"s3://mw-shards/runs/nanjing\"\n",
-            real.display(),
-            s(&root().join("pipelines/peer-rule.toml"))
-        ),
-    )
-    .unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "s3.toml",
+        &peer_rule_line(),
+        "tile = 128\nbatch = 2\nstore = \"s3://mw-shards/runs/nanjing\"\n",
+    );
     let ep = srv.endpoint();
     let run = |args: &[&str]| {
         let o = minewatch_s3(&ep, args);
@@ -1006,19 +1017,13 @@ fn shards_exchange_through_s3_object_storage() {
 #[test]
 fn a_store_folder_is_relative_to_the_config_and_other_schemes_are_refused() {
     let d = tempfile::tempdir().unwrap();
-    let real = root().join("fixtures/real");
     let write = |name: &str, store: &str| {
-        let cfg = d.path().join(name);
-        std::fs::write(
-            &cfg,
-            format!(
-                "name = \"f\"\nout = \"out\"\n[detect]\nimages = [\"{}/nanjing_L5TM_*_clip400.tif\"]\nparams = {:?}\n[shards]\ntile = 256\nstore = \"{store}\"\n",
-                real.display(),
-                s(&root().join("pipelines/peer-rule.toml"))
-            ),
+        clip_config(
+            d.path(),
+            name,
+            &peer_rule_line(),
+            &format!("tile = 256\nstore = \"{store}\"\n"),
         )
-        .unwrap();
-        cfg
     };
     let cfg = write("f.toml", "exchange/run1");
     let plan: serde_json::Value =

@@ -220,14 +220,8 @@ impl TileStore {
                 .map(|t| {
                     let name = self.tile_name(t);
                     let at = self.objects.describe(&name);
-                    let o = match self.objects.read(&name)? {
-                        Some(bytes) => tile::parse(bytes, &at),
-                        None => Err(PipelineError::Incomplete(format!(
-                            "tile object {at} disappeared during the merge; rerun its shard (tile index {})",
-                            t.index
-                        ))),
-                    };
-                    let o = o.map_err(|e| match e {
+                    // Only a damaged object is set aside; a failed read is retried.
+                    let o = tile::read(&self.objects, &name).map_err(|e| match e {
                         PipelineError::Input(_) => self.set_aside(t, &name, e),
                         e => e,
                     })?;

@@ -160,17 +160,20 @@ fn corrupt(name: &str, what: &str) -> PipelineError {
     ))
 }
 
-/// Read and verify a whole tile object (`name` in `objects`).
+/// Read and verify a whole tile object (`name` in `objects`). A damaged object is an
+/// input error; one that is gone (deleted since `missing` saw it) is unfinished work.
 pub fn read(objects: &ShardObjects, name: &str) -> Result<TileObject, PipelineError> {
     let at = objects.describe(name);
-    let bytes = objects
-        .read(name)?
-        .ok_or_else(|| corrupt(&at, "it is not there"))?;
+    let bytes = objects.read(name)?.ok_or_else(|| {
+        PipelineError::Incomplete(format!(
+            "tile object {at} is gone; rerun its shard (`minewatch missing CONFIG`)"
+        ))
+    })?;
     parse(bytes, &at)
 }
 
 /// Verify a tile object's bytes (`at` names it in messages).
-pub fn parse(bytes: Vec<u8>, at: &str) -> Result<TileObject, PipelineError> {
+fn parse(bytes: Vec<u8>, at: &str) -> Result<TileObject, PipelineError> {
     if bytes.len() < MAGIC.len() + 4 + 32 || &bytes[..8] != MAGIC {
         return Err(corrupt(at, "not a minewatch tile object"));
     }
