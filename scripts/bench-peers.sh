@@ -51,6 +51,21 @@ weight = "province"';;
     "$t" "$D/zones.geojson" "$t" "$kind" >> "$LAYERS"
 done
 
+# The same two stages as one `minewatch run` (one process: the patches go to the overlay
+# without being written and read back in between).
+{ grep -v '^profile' "$ROOT/pipelines/peer-rule.toml"; echo 'profile = "bgrns"'; } > "$RESULTS/params_$N.toml"
+RUNCFG=$RESULTS/run_$N.toml
+cat > "$RUNCFG" <<TOML
+name = "bench-peers-$N"
+out = "out_run_$N"
+[detect]
+images = ["$T1", "$T2"]
+dates = ["2020-01-01", "2021-01-01"]
+params = "params_$N.toml"
+[overlay]
+layers = "$LAYERS"
+TOML
+
 ROWS=$RESULTS/runs_${N}_$VARIANT.tsv
 : > "$ROWS"
 : > "$RESULTS/ov_stages_$N.tsv"
@@ -68,6 +83,8 @@ for r in $(seq 1 "$RUNS"); do
   timed minewatch_overlay "$MW" overlay "$RESULTS/out_mw_$N" --layers "$LAYERS" --out "$RESULTS/ov_mw_$N"
   python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings_s"]; print(t["load_layers"], t["overlay"])' \
     "$RESULTS/ov_mw_$N/overlay_manifest.json" >> "$RESULTS/ov_stages_$N.tsv"
+  rm -rf "$RESULTS/out_run_$N"
+  timed minewatch_run "$MW" run "$RUNCFG"
   timed gdal_decode_1core /usr/bin/python3 "$PEERS/ref_read.py" gdal "$T1" "$T2"
   rm -f "$RESULTS/out_a_$N/stages.tsv"
   STAGES_LOG=$RESULTS/stages_a_$N.tsv timed peer_a_gdal_cli bash "$PEERS/peer_a_gdal.sh" "$T1" "$T2" "$D/zones.geojson" "$RESULTS/out_a_$N" 10
@@ -125,7 +142,7 @@ if "minewatch_overlay" in by:
     by["minewatch_detect_plus_overlay"] = [
         (a[0] + b[0], a[1] + b[1], max(a[2], b[2]), a[3] or b[3])
         for a, b in zip(by["minewatch"], by["minewatch_overlay"])]
-for label in ["minewatch", "minewatch_overlay", "minewatch_detect_plus_overlay", "gdal_decode_1core", "peer_a_gdal_cli", "peer_b_python"]:
+for label in ["minewatch", "minewatch_overlay", "minewatch_detect_plus_overlay", "minewatch_run", "gdal_decode_1core", "peer_a_gdal_cli", "peer_b_python"]:
     if label in by:
         bad = [r for r in by[label] if r[3] != 0]
         print(f"| {label}{' (FAILED)' if bad else ''} | {med(label,0):.2f} | {med(label,1):.2f} | {med(label,2)/1024:.0f} | {med(label,0)/mw:.1f}x |")
@@ -134,6 +151,9 @@ if "minewatch_detect_plus_overlay" in by:
     for peer in ["peer_a_gdal_cli", "peer_b_python"]:
         if peer in by:
             print(f"| whole pipeline: {peer} vs minewatch detect + overlay | {med(peer,0):.2f} vs {whole:.2f} | | | {med(peer,0)/whole:.1f}x |")
+            if "minewatch_run" in by:
+                run = med("minewatch_run", 0)
+                print(f"| whole pipeline: {peer} vs minewatch run (detect + overlay, one process) | {med(peer,0):.2f} vs {run:.2f} | | | {med(peer,0)/run:.1f}x |")
 # stages: the peers' detection stages and join stage beside minewatch's
 ov = [tuple(map(float, l.split())) for l in open(os.path.join(results, f"ov_stages_{n}.tsv"))]
 ov_load = statistics.median(x[0] for x in ov[-len(by["minewatch"]):])
