@@ -66,6 +66,19 @@ fn clip_config(dir: &Path, name: &str, params: &str, shards: &str) -> PathBuf {
     cfg
 }
 
+/// The three patch files of two detect folders are the same bytes.
+fn same_patches(a: &Path, b: &Path) {
+    for f in ["patches.geojson", "patches.gpkg", "patches.csv"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}: {} vs {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
 fn peer_rule_line() -> String {
     format!("params = {:?}", s(&root().join("pipelines/peer-rule.toml")))
 }
@@ -931,13 +944,7 @@ fn shards_exchange_through_s3_object_storage() {
     );
     // The same bytes as one process on one machine.
     run(&["run", s(&cfg), "--out", s(&d.path().join("single"))]);
-    for f in ["patches.geojson", "patches.gpkg", "patches.csv"] {
-        assert_eq!(
-            std::fs::read(out.join("detect").join(f)).unwrap(),
-            std::fs::read(d.path().join("single/detect").join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    same_patches(&out.join("detect"), &d.path().join("single/detect"));
     // The shards' input hashes reached the merge through the store.
     let (code, listing) = srv
         .http(
@@ -1012,6 +1019,154 @@ fn shards_exchange_through_s3_object_storage() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
+    let Some(srv) = S3Server::start() else {
+        return;
+    };
+    assert_eq!(srv.http("PUT", "/mw-images", b"").unwrap().0, 200);
+    let local: Vec<PathBuf> = ["20000503", "20020712"]
+        .iter()
+        .map(|d| root().join(format!("fixtures/real/nanjing_L5TM_{d}_clip400.tif")))
+        .collect();
+    let mut urls = Vec::new();
+    for f in &local {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let put = srv.http(
+            "PUT",
+            &format!("/mw-images/nj/{name}"),
+            &std::fs::read(f).unwrap(),
+        );
+        assert_eq!(put.unwrap().0, 200);
+        urls.push(format!("s3://mw-images/nj/{name}"));
+    }
+    let ep = srv.endpoint();
+    let d = tempfile::tempdir().unwrap();
+    let rule = root().join("pipelines/peer-rule.toml");
+
+    // detect: GDAL reads the pixels (the endpoint comes from AWS_ENDPOINT_URL alone),
+    // minewatch hashes the objects; the patches are those of the local files.
+    let o = minewatch_s3(
+        &ep,
+        &[
+            "detect",
+            &urls[0],
+            &urls[1],
+            "--params",
+            s(&rule),
+            "--out",
+            s(&d.path().join("s3")),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    ok(&[
+        "detect",
+        s(&local[0]),
+        s(&local[1]),
+        "--params",
+        s(&rule),
+        "--out",
+        s(&d.path().join("fs")),
+    ]);
+    same_patches(&d.path().join("s3"), &d.path().join("fs"));
+    let inputs = |dir: &str| -> Vec<(String, String)> {
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(d.path().join(dir).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["path"].as_str().unwrap().to_string(),
+                    i["sha256"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (s3_in, fs_in) = (inputs("s3"), inputs("fs"));
+    assert_eq!(
+        s3_in[0].0,
+        "/vsis3/mw-images/nj/nanjing_L5TM_20000503_clip400.tif"
+    );
+    assert_eq!(
+        s3_in.iter().map(|i| &i.1).collect::<Vec<_>>(),
+        fs_in.iter().map(|i| &i.1).collect::<Vec<_>>(),
+        "the same sha256 as the files"
+    );
+
+    // A sharded run with images and exchange both on object storage: identical to a
+    // single process reading the local files.
+    assert_eq!(srv.http("PUT", "/mw-shards", b"").unwrap().0, 200);
+    let cfg = d.path().join("s3in.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"s3in\"\nout = \"out\"\n[detect]\nimages = [{:?}, {:?}]\n{}\n[shards]\ntile = 128\nbatch = 4\nstore = \"s3://mw-shards/s3in\"\n",
+            urls[0], urls[1], peer_rule_line()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = minewatch_s3(&ep, args);
+        assert!(o.status.success(), "minewatch {args:?}: {}", stderr(&o));
+    };
+    run(&["plan", s(&cfg)]);
+    for i in 0..4 {
+        run(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    run(&["merge", s(&cfg)]);
+    let single = clip_config(d.path(), "local.toml", &peer_rule_line(), "");
+    ok(&["run", s(&single), "--out", s(&d.path().join("single"))]);
+    same_patches(
+        &d.path().join("out/detect"),
+        &d.path().join("single/detect"),
+    );
+
+    // A wrong key is named as such, before GDAL is asked; patterns are not listed; other
+    // GDAL virtual file systems are refused with what to do.
+    let o = minewatch_s3(
+        &ep,
+        &[
+            "detect",
+            &urls[0],
+            "s3://mw-images/nj/nope_20020712.tif",
+            "--out",
+            s(&d.path().join("x")),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s3://mw-images/nj/nope_20020712.tif: not found"),
+        "{}",
+        stderr(&o)
+    );
+    let glob = d.path().join("glob.toml");
+    std::fs::write(
+        &glob,
+        "name = \"g\"\nout = \"out\"\n[detect]\nimages = [\"s3://mw-images/nj/*.tif\"]\n",
+    )
+    .unwrap();
+    let o = minewatch_s3(&ep, &["validate", s(&glob)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not expanded on object storage"),
+        "{}",
+        stderr(&o)
+    );
+    let o = minewatch(&[
+        "detect",
+        "/vsicurl/http://127.0.0.1:1/a_20000503.tif",
+        s(&local[1]),
+        "--out",
+        s(&d.path().join("y")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("s3://BUCKET/KEY"), "{}", stderr(&o));
 }
 
 #[test]

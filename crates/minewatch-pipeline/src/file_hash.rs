@@ -29,6 +29,8 @@ type Cell = Arc<OnceLock<Result<String, Failure>>>;
 enum Failure {
     Input(String),
     Internal(String),
+    /// A store that did not answer: retry.
+    Incomplete(String),
 }
 
 static HASHES: Mutex<Option<HashMap<HashKey, Cell>>> = Mutex::new(None);
@@ -56,6 +58,23 @@ fn key_of(path: &Path) -> std::io::Result<(std::fs::File, HashKey)> {
     Ok((f, key))
 }
 
+/// An object's identity (`None` for a file), from one request to the store.
+fn object_key(path: &Path) -> Result<Option<HashKey>, PipelineError> {
+    Ok(crate::object_image::stat(path)?.map(|(bytes, ns)| {
+        let time = ns.map(|ns| SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64));
+        (path.to_path_buf(), bytes, time)
+    }))
+}
+
+/// The identity of a file or an object as it is now; `None` when it cannot be had.
+fn current_key(path: &Path) -> Option<HashKey> {
+    match object_key(path) {
+        Ok(Some(key)) => Some(key),
+        Ok(None) => key_of(path).ok().map(|(_, key)| key),
+        Err(_) => None,
+    }
+}
+
 fn cell(key: &HashKey) -> Cell {
     let mut m = HASHES.lock().unwrap_or_else(|p| p.into_inner());
     m.get_or_insert_with(HashMap::new)
@@ -75,6 +94,19 @@ fn forget(key: &HashKey) {
 /// computing) the hash of the file as it is now. `cancel` stops the read between 1 MiB
 /// chunks.
 pub fn sha256(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), PipelineError> {
+    if let Some(key) = object_key(path)? {
+        let c = cell(&key);
+        let got = c.get_or_init(|| {
+            crate::object_image::sha256(path, (key.1, nanos(key.2)), cancel)
+                .map(|(_, hex)| hex)
+                .map_err(|e| match e {
+                    PipelineError::Input(m) => Failure::Input(m),
+                    PipelineError::Incomplete(m) => Failure::Incomplete(m),
+                    e => Failure::Internal(e.to_string()),
+                })
+        });
+        return settle(&key, got);
+    }
     let msg = |e: std::io::Error| format!("{}: cannot read for hashing: {e}", path.display());
     let (mut f, key) = key_of(path).map_err(|e| PipelineError::Input(msg(e)))?;
     let c = cell(&key);
@@ -127,14 +159,19 @@ pub fn sha256(path: &Path, cancel: &AtomicBool) -> Result<(u64, String), Pipelin
         }
         Ok(hex)
     });
+    settle(&key, got)
+}
+
+fn settle(key: &HashKey, got: &Result<String, Failure>) -> Result<(u64, String), PipelineError> {
     match got {
         Ok(hex) => Ok((key.1, hex.clone())),
         Err(e) => {
             // Failures are not remembered: the next caller reads the file again.
-            forget(&key);
+            forget(key);
             Err(match e.clone() {
                 Failure::Input(m) => PipelineError::Input(m),
                 Failure::Internal(m) => PipelineError::Internal(m),
+                Failure::Incomplete(m) => PipelineError::Incomplete(m),
             })
         }
     }
@@ -160,7 +197,7 @@ fn nanos(t: Option<SystemTime>) -> Option<u128> {
 pub fn records(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for p in paths {
-        let Ok((_, key)) = key_of(p) else { continue };
+        let Some(key) = current_key(p) else { continue };
         let Some(Ok(hex)) = cell(&key).get().cloned() else {
             continue;
         };
@@ -181,7 +218,7 @@ pub fn records(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
 /// The name of `path`'s record (from its canonical path), so a reader fetches the records
 /// it needs by name instead of listing them.
 pub fn record_name(path: &Path) -> Option<String> {
-    key_of(path).ok().map(|(_, key)| name_of(&key.0))
+    current_key(path).map(|key| name_of(&key.0))
 }
 
 fn name_of(canonical: &Path) -> String {
@@ -199,7 +236,7 @@ pub fn take_record(bytes: &[u8]) -> bool {
     let Ok(rec) = serde_json::from_slice::<HashRecord>(bytes) else {
         return false;
     };
-    let Ok((_, key)) = key_of(&rec.path) else {
+    let Some(key) = current_key(&rec.path) else {
         return false;
     };
     if key.1 == rec.bytes && nanos(key.2) == rec.modified_ns && rec.modified_ns.is_some() {

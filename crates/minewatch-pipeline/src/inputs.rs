@@ -42,6 +42,9 @@ pub fn resolve(
     }
     let mut images = Vec::new();
     for (i, p) in paths.iter().enumerate() {
+        let p = &crate::object_image::from_user(p);
+        // An object is asked for first, so a wrong key reads as such, not as GDAL's 404.
+        crate::object_image::stat(p)?;
         let info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
         let profile = match params.custom_profile() {
             Some(custom) => {

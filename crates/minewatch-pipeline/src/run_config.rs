@@ -185,6 +185,20 @@ impl RunConfig {
         c.out = res(&c.out);
         let mut images = Vec::new();
         for g in &c.detect.images {
+            let object = crate::object_image::from_user(Path::new(g));
+            if crate::object_image::is_virtual(&object) {
+                if g.contains(['*', '?']) {
+                    return Err(perr(format!(
+                        "detect.images: `{g}`: patterns are not expanded on object storage; list each image"
+                    )));
+                }
+                crate::object_image::stat(&object).map_err(|e| match e {
+                    PipelineError::Input(m) => perr(format!("detect.images: {m}")),
+                    e => e,
+                })?;
+                images.push(object);
+                continue;
+            }
             let found = glob(&res(Path::new(g)));
             if found.is_empty() {
                 return Err(perr(format!("detect.images: `{g}` matches no file")));

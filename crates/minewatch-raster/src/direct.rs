@@ -46,7 +46,10 @@ impl DirectLayout {
         if std::env::var("MINEWATCH_DECODE").is_ok_and(|v| v == "gdal") {
             return None;
         }
-        if ds.driver().short_name() != "GTiff" {
+        // The direct path reads blocks with `pread`: files only, not `/vsis3/…` objects.
+        if ds.driver().short_name() != "GTiff"
+            || path.to_str().is_some_and(|s| s.starts_with("/vsi"))
+        {
             return None;
         }
         let bands = ds.raster_count();

@@ -49,7 +49,9 @@ pub struct ImageInfo {
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
-    if !path.exists() {
+    // GDAL virtual file systems (`/vsis3/…`) are not files; GDAL's own error names them.
+    let virtual_path = path.to_str().is_some_and(|s| s.starts_with("/vsi"));
+    if !virtual_path && !path.exists() {
         return Err(RasterError::NotFound {
             path: path.to_path_buf(),
         });

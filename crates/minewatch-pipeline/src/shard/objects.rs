@@ -9,12 +9,11 @@
 //! looks finished.
 
 use crate::error::PipelineError;
-use object_store::aws::AmazonS3Builder;
+use crate::s3::{not_found, S3Bucket};
 use object_store::path::Path as ObjPath;
-use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
+use object_store::{GetOptions, GetRange, PutPayload};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The storage behind a sharded run.
 pub enum ShardObjects {
@@ -23,12 +22,10 @@ pub enum ShardObjects {
 }
 
 pub struct S3Objects {
+    /// `s3://bucket/prefix`, for messages.
     url: String,
     prefix: String,
-    store: Arc<dyn ObjectStore>,
-    // Calls block on this runtime from any thread (rayon workers included); two worker
-    // threads drive the connections.
-    rt: tokio::runtime::Runtime,
+    bucket: S3Bucket,
 }
 
 impl std::fmt::Debug for ShardObjects {
@@ -59,35 +56,10 @@ impl S3Objects {
                 "[shards] store = \"{url}\": no bucket; write s3://BUCKET/PREFIX"
             )));
         }
-        // Endpoint, region and credentials from the usual AWS_* variables
-        // (AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible server).
-        // A few quick retries inside a request; beyond that the task fails as retryable
-        // (exit 75) and the batch engine's own retry takes over.
-        let retry = RetryConfig {
-            max_retries: 4,
-            retry_timeout: std::time::Duration::from_secs(60),
-            ..Default::default()
-        };
-        let store = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_retry(retry)
-            .build()
-            .map_err(|e| {
-                PipelineError::Input(format!(
-                    "[shards] store = \"{url}\": {e}; set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_ENDPOINT_URL for a non-AWS server)"
-                ))
-            })?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("mw-s3")
-            .enable_all()
-            .build()
-            .map_err(|e| PipelineError::Internal(format!("object storage runtime: {e}")))?;
         Ok(Self {
             url: format!("s3://{rest}"),
             prefix: prefix.to_string(),
-            store: Arc::new(store),
-            rt,
+            bucket: S3Bucket::open(bucket, &format!("[shards] store = \"{url}\""))?,
         })
     }
 
@@ -99,21 +71,8 @@ impl S3Objects {
         }
     }
 
-    /// A failed request: missing credentials or rights will fail again (exit 65 on an
-    /// engine); anything else (network, throttling, 5xx) may pass on a retry (75).
     fn error(&self, name: &str, what: &str, e: object_store::Error) -> PipelineError {
-        let at = format!("{}/{name}", self.url);
-        match e {
-            object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => PipelineError::Input(format!(
-                "{at}: cannot {what} ({e}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's policy"
-            )),
-            // A missing bucket (a missing object is `None`, never this error).
-            object_store::Error::NotFound { .. } => PipelineError::Input(format!(
-                "{at}: cannot {what} ({e}); does the bucket exist?"
-            )),
-            _ => PipelineError::Incomplete(format!("{at}: cannot {what} ({e}); retry")),
-        }
+        crate::s3::error(&format!("{}/{name}", self.url), what, e)
     }
 }
 
@@ -121,10 +80,6 @@ impl S3Objects {
 /// batch engine retries (75).
 fn unreadable(path: &Path, e: std::io::Error) -> PipelineError {
     PipelineError::Incomplete(format!("{}: cannot read it ({e}); retry", path.display()))
-}
-
-fn not_found(e: &object_store::Error) -> bool {
-    matches!(e, object_store::Error::NotFound { .. })
 }
 
 impl ShardObjects {
@@ -154,8 +109,8 @@ impl ShardObjects {
             },
             ShardObjects::S3(s) => {
                 let key = s.key(name);
-                let got = s.rt.block_on(async {
-                    match s.store.get(&key).await {
+                let got = s.bucket.rt.block_on(async {
+                    match s.bucket.store.get(&key).await {
                         Ok(r) => r.bytes().await.map(Some),
                         Err(e) if not_found(&e) => Ok(None),
                         Err(e) => Err(e),
@@ -188,12 +143,12 @@ impl ShardObjects {
             }
             ShardObjects::S3(s) => {
                 let key = s.key(name);
-                let ranged = s.rt.block_on(async {
+                let ranged = s.bucket.rt.block_on(async {
                     let opts = GetOptions {
                         range: Some(GetRange::Bounded(0..want.max(1))),
                         ..Default::default()
                     };
-                    let r = s.store.get_opts(&key, opts).await?;
+                    let r = s.bucket.store.get_opts(&key, opts).await?;
                     let total = r.meta.size;
                     Ok::<_, object_store::Error>((total, r.bytes().await?.to_vec()))
                 });
@@ -202,8 +157,8 @@ impl ShardObjects {
                     Err(e) if not_found(&e) => Ok(None),
                     // Some S3-compatible servers answer a range with the whole object, or
                     // refuse a range on an empty one: ask for the size, then the bytes.
-                    Err(_) => s.rt.block_on(async {
-                        let meta = match s.store.head(&key).await {
+                    Err(_) => s.bucket.rt.block_on(async {
+                        let meta = match s.bucket.store.head(&key).await {
                             Ok(m) => m,
                             Err(e) if not_found(&e) => return Ok(None),
                             Err(e) => return Err(s.error(name, "read it", e)),
@@ -212,6 +167,7 @@ impl ShardObjects {
                             return Ok(None);
                         }
                         let b = s
+                            .bucket
                             .store
                             .get_range(&key, 0..want.min(meta.size))
                             .await
@@ -249,12 +205,16 @@ impl ShardObjects {
             }
             ShardObjects::S3(s) => {
                 let key = s.key(name);
-                match s.rt.block_on(s.store.get_range(&key, range.clone())) {
+                match s
+                    .bucket
+                    .rt
+                    .block_on(s.bucket.store.get_range(&key, range.clone()))
+                {
                     Ok(b) => Ok((b.len() as u64 == n).then(|| b.to_vec())),
                     Err(e) if not_found(&e) => Ok(None),
                     // A range past the end of the object: it is shorter than its header says.
                     Err(object_store::Error::Generic { .. }) if n > 0 => {
-                        match s.rt.block_on(s.store.head(&key)) {
+                        match s.bucket.rt.block_on(s.bucket.store.head(&key)) {
                             Ok(m) if m.size < range.end => Ok(None),
                             _ => Err(PipelineError::Incomplete(format!(
                                 "{}/{name}: cannot read bytes {}..{}; retry",
@@ -284,7 +244,9 @@ impl ShardObjects {
             ShardObjects::S3(s) => {
                 let key = s.key(name);
                 let payload = PutPayload::from(bytes.to_vec());
-                s.rt.block_on(s.store.put(&key, payload))
+                s.bucket
+                    .rt
+                    .block_on(s.bucket.store.put(&key, payload))
                     .map(|_| ())
                     .map_err(|e| s.error(name, "write it", e))
             }
@@ -300,10 +262,11 @@ impl ShardObjects {
                     msg: format!("cannot rename it to {to}: {e}"),
                 })
             }
-            ShardObjects::S3(s) => {
-                s.rt.block_on(s.store.rename(&s.key(from), &s.key(to)))
-                    .map_err(|e| s.error(from, &format!("rename it to {to}"), e))
-            }
+            ShardObjects::S3(s) => s
+                .bucket
+                .rt
+                .block_on(s.bucket.store.rename(&s.key(from), &s.key(to)))
+                .map_err(|e| s.error(from, &format!("rename it to {to}"), e)),
         }
     }
 }

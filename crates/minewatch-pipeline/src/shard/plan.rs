@@ -69,6 +69,19 @@ pub struct PlanInput {
 
 impl PlanInput {
     pub fn of(path: &Path) -> Self {
+        // An object on object storage: its size and time from the store (a store that
+        // cannot be asked gives zeros, which no later check will match).
+        if crate::object_image::is_virtual(path) {
+            let (bytes, ns) = crate::object_image::stat(path)
+                .ok()
+                .flatten()
+                .unwrap_or((0, None));
+            return Self {
+                path: path.to_path_buf(),
+                bytes,
+                modified_ns: ns.unwrap_or(0),
+            };
+        }
         let m = std::fs::metadata(path).ok();
         Self {
             path: path.to_path_buf(),
