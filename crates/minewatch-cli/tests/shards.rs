@@ -1170,6 +1170,35 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
 }
 
 #[test]
+fn the_plan_is_the_same_however_the_config_is_spelled() {
+    // The emitted launchers plan with the config's absolute path; a user re-planning by
+    // hand types it relative. Both must be one plan, or the array's tasks refuse it.
+    let d = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root().join("fixtures/real"), d.path().join("img")).unwrap();
+    std::fs::write(
+        d.path().join("p.toml"),
+        format!(
+            "name = \"p\"\nout = \"out\"\n[detect]\nimages = [\"img/nanjing_L5TM_*_clip400.tif\"]\n{}\n[shards]\ntile = 256\n",
+            peer_rule_line()
+        ),
+    )
+    .unwrap();
+    let hash = |cfg: &str| -> String {
+        let o = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args(["plan", cfg, "--format", "json"])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["plan_hash"].as_str().unwrap().to_string()
+    };
+    let relative = hash("p.toml");
+    assert_eq!(hash(s(&d.path().join("p.toml"))), relative);
+    assert_eq!(hash("./p.toml"), relative);
+}
+
+#[test]
 fn a_store_folder_is_relative_to_the_config_and_other_schemes_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let write = |name: &str, store: &str| {

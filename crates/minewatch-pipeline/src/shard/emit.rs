@@ -5,6 +5,7 @@
 //! fails the index for good, 75 is retried) and a merge Job that waits for the tiles
 //! (`merge --wait` streams them row by row), so both can be applied at once.
 
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -76,11 +77,19 @@ fn slug(name: &str) -> String {
         .collect();
     let s: String = s.trim_matches('-').chars().take(40).collect();
     let s = s.trim_end_matches('-');
-    if s.is_empty() {
-        "run".to_string()
-    } else {
-        s.to_string()
+    let s = if s.is_empty() { "run" } else { s };
+    // Job names are ASCII; a name with other characters (江苏2019 and 浙江2019 both give
+    // "2019") gets a digest of the whole name, so two runs' jobs never share a name and
+    // one run's `scancel --name` cannot cancel the other's merge.
+    if name.is_ascii() {
+        return s.to_string();
     }
+    let h: String = sha2::Sha256::digest(name.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{s}-{h}")
 }
 
 pub fn slurm(o: &EmitOptions) -> String {
@@ -307,5 +316,15 @@ mod tests {
         assert_eq!(slug("Jiangsu 2026 Q3!"), "jiangsu-2026-q3");
         assert_eq!(slug(&format!("{}-x", "a".repeat(39))), "a".repeat(39));
         assert_eq!(slug("!!!"), "run");
+        // Two provinces' runs whose names differ only outside ASCII keep apart.
+        let (js, zj) = (slug("江苏2019-2024"), slug("浙江2019-2024"));
+        assert!(
+            js.starts_with("2019-2024-") && zj.starts_with("2019-2024-"),
+            "{js} {zj}"
+        );
+        assert_ne!(js, zj);
+        assert!(js.is_ascii() && js.len() <= 49);
+        assert_eq!(slug("全省"), slug("全省"));
+        assert!(slug("全省").starts_with("run-"));
     }
 }

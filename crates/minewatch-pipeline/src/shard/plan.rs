@@ -67,8 +67,19 @@ pub struct PlanInput {
     pub modified_ns: u128,
 }
 
+/// An image as the plan names it: a file by its canonical path, so that a plan made
+/// with the config spelled `pipelines/x.toml` and one made with its absolute path (as
+/// the emitted launchers do) are the same plan; an object by its URL.
+pub fn plan_path(path: &Path) -> PathBuf {
+    if crate::object_image::is_virtual(path) {
+        return path.to_path_buf();
+    }
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
 impl PlanInput {
     pub fn of(path: &Path) -> Self {
+        let path = &plan_path(path);
         // An object on object storage: its size and time from the store (a store that
         // cannot be asked gives zeros, which no later check will match).
         if crate::object_image::is_virtual(path) {

@@ -1,7 +1,9 @@
 //! The commands of a sharded run: `plan`, `run --shard I`, `missing` and `merge`.
 
 use super::objects::ShardObjects;
-use super::plan::{settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT};
+use super::plan::{
+    plan_path, settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT,
+};
 use super::store::TileStore;
 use super::{ranges, tile};
 use crate::detect_run::{prepare, Prepared};
@@ -166,8 +168,8 @@ pub fn plan(
         let setup = pool.install(|| prep.fit(k, &ctx.params))?;
         planned.push(PairPlan {
             key: pair.key(),
-            before: prep.images[k].source.clone(),
-            after: prep.images[k + 1].source.clone(),
+            before: plan_path(&prep.images[k].source),
+            after: plan_path(&prep.images[k + 1].source),
             setup,
         });
     }
