@@ -38,6 +38,48 @@ fn missing_file() {
 }
 
 #[test]
+fn a_folder_the_same_file_twice_and_a_missing_mask_are_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let out = dir.path().join("out");
+    let folder = dir.path().join("scenes_20220101.tif");
+    std::fs::create_dir(&folder).unwrap();
+    assert_user_error(
+        &["detect", s(&t1), s(&folder), "--out", s(&out)],
+        &out,
+        &["scenes_20220101.tif", "is a folder, not an image"],
+    );
+    // The same file twice is not "two images with one date".
+    let again = dir.path().join(".").join(t1.file_name().unwrap());
+    assert_user_error(
+        &[
+            "detect",
+            s(&t1),
+            s(&again),
+            "--dates",
+            "20200101,20210101",
+            "--out",
+            s(&out),
+        ],
+        &out,
+        &["given twice (images 1 and 2)"],
+    );
+    assert_user_error(
+        &[
+            "detect",
+            s(&t1),
+            s(&t2),
+            "--mask",
+            "nope.tif",
+            "--out",
+            s(&out),
+        ],
+        &out,
+        &["--mask: nope.tif: file not found"],
+    );
+}
+
+#[test]
 fn not_a_raster() {
     let dir = tempfile::tempdir().unwrap();
     let [t1, _] = synth_pair(dir.path(), 64, 64, 1);

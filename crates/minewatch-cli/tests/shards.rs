@@ -1170,11 +1170,35 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
 }
 
 #[test]
-fn the_plan_is_the_same_however_the_config_is_spelled() {
+fn a_zero_batch_or_parallelism_is_refused_not_read_as_one() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(d.path(), "z.toml", &peer_rule_line(), "tile = 256\n");
+    for args in [
+        vec!["run", s(&cfg), "--shard", "0", "--batch", "0"],
+        vec!["missing", s(&cfg), "--batch", "0"],
+        vec!["emit", "slurm", s(&cfg), "--batch", "0"],
+        vec!["emit", "k8s", s(&cfg), "--max-parallel", "0"],
+    ] {
+        let o = minewatch(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("must be at least 1"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn the_plan_is_the_same_however_the_config_is_spelled_and_a_touched_image_is_named() {
     // The emitted launchers plan with the config's absolute path; a user re-planning by
     // hand types it relative. Both must be one plan, or the array's tasks refuse it.
     let d = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(root().join("fixtures/real"), d.path().join("img")).unwrap();
+    std::fs::create_dir(d.path().join("img")).unwrap();
+    for day in ["20000503", "20020712"] {
+        let name = format!("nanjing_L5TM_{day}_clip400.tif");
+        std::fs::copy(
+            root().join("fixtures/real").join(&name),
+            d.path().join("img").join(&name),
+        )
+        .unwrap();
+    }
     std::fs::write(
         d.path().join("p.toml"),
         format!(
@@ -1196,6 +1220,22 @@ fn the_plan_is_the_same_however_the_config_is_spelled() {
     let relative = hash("p.toml");
     assert_eq!(hash(s(&d.path().join("p.toml"))), relative);
     assert_eq!(hash("./p.toml"), relative);
+
+    // An image whose time changed (a copy without times, a `touch`) is named, and the
+    // message says what to do.
+    let o = Command::new("touch")
+        .args(["-d", "2001-01-01", "img/nanjing_L5TM_20020712_clip400.tif"])
+        .current_dir(d.path())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let o = minewatch(&["run", s(&d.path().join("p.toml")), "--shard", "0"]);
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nanjing_L5TM_20020712_clip400.tif changed since `minewatch plan`: its modification time changed, its size did not"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

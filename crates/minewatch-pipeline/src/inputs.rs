@@ -43,6 +43,20 @@ pub fn resolve(
     let mut images = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let p = &crate::object_image::from_user(p);
+        if p.is_dir() {
+            return Err(PipelineError::Input(format!(
+                "{}: is a folder, not an image; give the image files (a config's detect.images takes patterns like DIR/*.tif)",
+                p.display()
+            )));
+        }
+        if let Some(j) = paths[..i].iter().position(|q| same_file(q, p)) {
+            return Err(PipelineError::Input(format!(
+                "{}: given twice (images {} and {}); give one image per date",
+                p.display(),
+                j + 1,
+                i + 1
+            )));
+        }
         // An object is asked for first, so a wrong key reads as such, not as GDAL's 404.
         crate::object_image::stat(p)?;
         let info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
@@ -73,6 +87,15 @@ pub fn resolve(
         }
     }
     Ok(images)
+}
+
+/// Whether two names are one file (or one object URL).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let a = crate::object_image::from_user(a);
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// All dates must share size, transform and CRS with the first.

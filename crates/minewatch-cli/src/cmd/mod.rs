@@ -8,6 +8,15 @@ pub mod run;
 pub mod sample;
 pub mod shard;
 
+/// A count that must be at least 1 (`--batch 0` would otherwise mean "one" silently).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Print a run's summary (JSON or text) on stdout and return the exit code; errors go to
 /// stderr with the code their kind maps to.
 pub fn report<T: serde::Serialize>(

@@ -30,7 +30,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "I", num_args = 0..=1)]
     pub shard: Option<Option<usize>>,
     /// Tiles per array task (default: the config's shards.batch, else 1).
-    #[arg(long, value_name = "K", requires = "shard")]
+    #[arg(long, value_name = "K", requires = "shard", value_parser = super::at_least_one)]
     pub batch: Option<usize>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
     #[arg(long, value_name = "HASH", requires = "shard")]

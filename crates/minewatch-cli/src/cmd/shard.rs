@@ -56,7 +56,7 @@ pub struct MissingArgs {
     #[command(flatten)]
     pub target: Target,
     /// Tiles per array task (default: the config's shards.batch, else 1).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     pub batch: Option<usize>,
     /// `text` prints only the compact ranges (`0-3,7`, empty when done) for `sbatch --array=`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -96,7 +96,7 @@ pub struct EmitArgs {
     #[command(flatten)]
     pub target: Target,
     /// Tiles per array task (default: the config's shards.batch, else 1).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     pub batch: Option<usize>,
     /// The minewatch binary on the compute nodes (default: this binary).
     #[arg(long)]
@@ -114,7 +114,7 @@ pub struct EmitArgs {
     #[arg(long)]
     pub partition: Option<String>,
     /// At most this many tasks at once (Slurm `%N`, Kubernetes parallelism).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     pub max_parallel: Option<usize>,
     /// Attempts per task for transient failures (exit 75).
     #[arg(long, default_value_t = 3)]

@@ -103,6 +103,24 @@ impl Context {
             )));
         }
         if self.settings(plan.body.tile) != plan.body.settings {
+            // Name the image that changed when it is one, and say when only its time did
+            // (a copy that did not keep times, a `touch`): the tiles are fine then, but
+            // the plan cannot know without reading the file.
+            for (now, planned) in self.resolved.images.iter().zip(&plan.body.inputs) {
+                let now = PlanInput::of(now);
+                if now.path == planned.path && now != *planned {
+                    let what = if now.bytes == planned.bytes {
+                        "its modification time changed, its size did not (copied without times, or touched?); if its content is the same, restore the time (cp -p, rsync -t) or"
+                    } else {
+                        "its size changed; it is another image now:"
+                    };
+                    return Err(PipelineError::Input(format!(
+                        "{file}: {} changed since `minewatch plan`: {what} run `minewatch plan {}` again and rerun the shards",
+                        now.path.display(),
+                        self.config.display()
+                    )));
+                }
+            }
             return Err(PipelineError::Input(format!(
                 "{file}: the config, its images, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
                 self.config.display()
