@@ -191,3 +191,98 @@ fn generated_docs_and_schema_are_current() {
     }
     assert_eq!(v["properties"]["detect"]["required"][0], "images");
 }
+
+/// A run config of the real Nanjing chain detect → overlay → rank with absolute paths, plus
+/// `extra` (more tables or keys); its path.
+fn chain_config(dir: &Path, name: &str, extra: &str) -> std::path::PathBuf {
+    let r = root();
+    let body = format!(
+        "name = 'chain'\nout = 'out'\n[detect]\nimages = ['{}/fixtures/real/nanjing_L5TM_*_nw400.tif']\n\
+         [overlay]\nlayers = '{}/pipelines/layers/nanjing.toml'\n[rank]\npolicy = '{}/pipelines/policy/default.toml'\n{extra}",
+        r.display(),
+        r.display(),
+        r.display()
+    );
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn statuses(out: &Path) -> Vec<String> {
+    stages(out).into_iter().map(|(_, st)| st).collect()
+}
+
+/// Data files of a run folder with their bytes.
+fn snapshot(out: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    data_files(out)
+        .into_iter()
+        .map(|f| {
+            let b = std::fs::read(out.join(&f)).unwrap();
+            (f, b)
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let q = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}
+
+#[test]
+fn resume_runs_again_a_stage_whose_outputs_are_gone_or_changed() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let out = d.path().join("out");
+    let run = || {
+        let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    run();
+    assert_eq!(statuses(&out), ["done", "done", "done"]);
+    let first = snapshot(&out);
+    // The reviewer's case: a deleted overlay output. Overlay and everything after it run.
+    std::fs::remove_file(out.join("overlay/findings.gpkg")).unwrap();
+    let o = run();
+    assert_eq!(statuses(&out), ["skipped", "done", "done"]);
+    assert!(
+        stderr(&o).contains("findings.gpkg is missing"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // A truncated output.
+    let tasks = out.join("rank/tasks.gpkg");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tasks)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() / 2).unwrap();
+    drop(f);
+    run();
+    assert_eq!(statuses(&out), ["skipped", "skipped", "done"]);
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // An edit that keeps the size: found by the hash.
+    let ledger = out.join("rank/ledger.csv");
+    let mut b = std::fs::read(&ledger).unwrap();
+    let last = b.len() - 2;
+    b[last] = if b[last] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&ledger, &b).unwrap();
+    run();
+    assert_eq!(statuses(&out), ["skipped", "skipped", "done"]);
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // A copied folder has new file identities but the same contents: nothing runs.
+    let copy = d.path().join("copy");
+    copy_dir(&out, &copy);
+    let o = minewatch(&["run", s(&cfg), "--out", s(&copy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(statuses(&copy), ["skipped", "skipped", "skipped"]);
+}

@@ -22,6 +22,7 @@ pub mod run_all;
 pub mod run_config;
 pub mod screen;
 pub mod shard;
+pub mod stage_outputs;
 pub mod staging;
 pub mod table_read;
 pub mod verify_run;
