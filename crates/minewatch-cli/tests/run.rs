@@ -286,3 +286,94 @@ fn resume_runs_again_a_stage_whose_outputs_are_gone_or_changed() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(statuses(&copy), ["skipped", "skipped", "skipped"]);
 }
+
+/// A process id that no longer runs: a child that has exited and been waited for.
+fn dead_pid() -> u32 {
+    let mut c = Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+#[test]
+fn staging_folders_of_killed_runs_are_removed_and_live_ones_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let out = d.path().join("out");
+    // kill -9 during detection leaves its staging folder.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(["run", s(&cfg), "--out", s(&out), "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed = out.join(format!("detect/.minewatch-staging-{}", child.id()));
+    let t0 = Instant::now();
+    while !killed.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "detect never staged"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed.is_dir());
+    // Beside it: a live process's folder (this test's; without a host, as older versions
+    // wrote them) and a dead process's folder made on another machine.
+    let live = out.join(format!("detect/.minewatch-staging-{}", std::process::id()));
+    std::fs::create_dir_all(live.join("x")).unwrap();
+    let other_host = out.join(format!("rank/.minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(&other_host).unwrap();
+    std::fs::write(other_host.join(".host"), "some-other-machine").unwrap();
+    let dead_here = out.join(format!("rank/.minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(dead_here.join("tasks")).unwrap();
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!killed.exists(), "the killed run's staging folder is left");
+    assert!(
+        !dead_here.exists(),
+        "a dead process's staging folder is left"
+    );
+    assert!(
+        live.join("x").is_dir(),
+        "a live process lost its staging folder"
+    );
+    assert!(
+        other_host.is_dir(),
+        "another machine's staging folder was removed"
+    );
+    // A stage command cleans the folder it stages into too.
+    let sample = d.path().join("sample");
+    let dead = sample.join(format!(".minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(&dead).unwrap();
+    let o = minewatch(&[
+        "sample",
+        s(&out.join("rank")),
+        "--seed",
+        "1",
+        "--rate",
+        "0.5",
+        "--out",
+        s(&sample),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !dead.exists(),
+        "sample left a dead process's staging folder"
+    );
+    let left: Vec<_> = std::fs::read_dir(&sample)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".minewatch-staging")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -3,9 +3,9 @@
 //! (its resolved settings, the sha256 of its input files and its upstream stages'
 //! fingerprints) matches the recorded one, and whose recorded outputs are all still there
 //! as they were (`stage_outputs`), is skipped; once a stage runs, the later ones run too.
-//! Stages write through staging folders, so a killed run leaves only whole stage outputs;
-//! the state file is replaced atomically after each stage. The run manifest is the process
-//! record.
+//! Stages write through staging folders, so a killed run leaves only whole stage outputs
+//! (and the staging folder, which the next run removes); the state file is replaced
+//! atomically after each stage. The run manifest is the process record.
 
 use crate::error::PipelineError;
 use crate::manifest::HashJob;
@@ -321,6 +321,10 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         ));
     }
 
+    // A killed run's staging folders go even from stages that are skipped now.
+    for Stage(_, out, ..) in &stages {
+        crate::staging::sweep(out);
+    }
     // Once a stage runs, every later one runs too: its inputs were just rewritten.
     let mut upstream_ran = false;
     for Stage(name, out, manifest, inputs, settings, job) in &stages {
