@@ -377,3 +377,80 @@ fn staging_folders_of_killed_runs_are_removed_and_live_ones_kept() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn validate_refuses_up_front_what_a_stage_would_refuse_later() {
+    let d = tempfile::tempdir().unwrap();
+    let r = root();
+    let write = |name: &str, body: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let gpkg = r.join("fixtures/vectors/china_nanjing.gpkg");
+    let layers = |extra: &str, path: &Path| {
+        format!(
+            "[[layer]]\nname = 'prov'\npath = '{}'\nkind = 'admin_division'\nlevel = 'province'\ncode_field = 'adcode99'\n{extra}",
+            path.display()
+        )
+    };
+    let no_file = write(
+        "l1.toml",
+        layers("layer = 'provinces'", &d.path().join("gone.gpkg")),
+    );
+    let no_layer = write("l2.toml", layers("layer = 'nope'", &gpkg));
+    let no_field = write(
+        "l3.toml",
+        layers("layer = 'provinces'\nname_field = 'bogus'", &gpkg),
+    );
+    let table = write("t.csv", "site,when\nA,2020-01-01\n".into());
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[sample]\nseed = 1\nrate = 1.5\n".into(),
+            "sample.rate = 1.5 must be in (0, 1]",
+        ),
+        (
+            "[sample]\nseed = 1\nrate = 0.2\nmust = ['score>=high']\n".into(),
+            "sample.must = \"score>=high\"",
+        ),
+        ("".into(), "detect.dates gives 1 date(s) for 2 image(s)"),
+        (format!("#{}", no_file.display()), "gone.gpkg not found"),
+        (format!("#{}", no_layer.display()), "no layer `nope`"),
+        (format!("#{}", no_field.display()), "no field `bogus`"),
+        (format!("history = '{}'\n", table.display()), "rank.history"),
+        (
+            format!("penalties = '{}'\n", table.display()),
+            "rank.penalties",
+        ),
+        (format!("prices = '{}'\n", table.display()), "rank.prices"),
+    ];
+    for (i, (extra, want)) in cases.iter().enumerate() {
+        let name = format!("c{i}.toml");
+        let p = chain_config(d.path(), &name, "");
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if let Some(l) = extra.strip_prefix('#') {
+            text = text.replace(&format!("{}/pipelines/layers/nanjing.toml", r.display()), l);
+        } else if extra.is_empty() {
+            text = text.replace("[overlay]", "dates = ['2000-05-03']\n[overlay]");
+        } else {
+            text += extra;
+        }
+        std::fs::write(&p, text).unwrap();
+        let o = minewatch(&["validate", s(&p)]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{want}: {e}");
+        assert!(e.contains(want) && e.contains(&name), "want `{want}`: {e}");
+        if want.starts_with("rank.") {
+            assert!(e.contains("no column `"), "{e}");
+        }
+        if want.contains("no layer") || want.contains("no field") || want.contains("not found") {
+            assert!(e.contains("overlay.layers"), "{e}");
+        }
+        // The run refuses it before its first stage, in the same words.
+        let out = d.path().join(format!("out{i}"));
+        let o = minewatch(&["run", s(&p), "--out", s(&out)]);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        assert!(!out.join("detect").exists(), "{want}: detection ran");
+    }
+}

@@ -19,6 +19,7 @@ pub mod params;
 pub mod patch_table;
 pub mod rank_run;
 pub mod run_all;
+pub mod run_check;
 pub mod run_config;
 pub mod screen;
 pub mod shard;

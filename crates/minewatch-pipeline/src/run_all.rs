@@ -11,13 +11,11 @@ use crate::error::PipelineError;
 use crate::manifest::HashJob;
 use crate::overlay_run::{run_overlay, Header, OverlayRequest};
 use crate::package_run::{run_package, PackageRequest};
-use crate::params::DetectParams;
 use crate::rank_run::{run_rank, RankRequest};
-use crate::run_config::{Resolved, RunConfig};
+pub use crate::run_check::validate;
 use crate::stage_outputs::{self, Check, StageRecord};
 use crate::verify_run::{run_sample, SampleRequest};
 use crate::{run_detect, DetectRequest};
-use minewatch_core::AcqDate;
 use minewatch_verify::sample::{Allocation, Size};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -58,33 +56,6 @@ pub struct RunSummary {
     pub name: String,
     pub out: PathBuf,
     pub stages: Vec<StageReport>,
-}
-
-pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
-    let r = RunConfig::load(config, data_root)?;
-    // Inputs that only the stages parse: check them now.
-    if let Some(p) = &r.config.detect.params {
-        DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
-            path: p.clone(),
-            msg,
-        })?;
-    }
-    if let Some(o) = &r.config.overlay {
-        minewatch_zones::LayersSpec::from_file(&o.layers)?;
-    }
-    if let Some(Some(p)) = r.config.rank.as_ref().map(|x| &x.policy) {
-        minewatch_policy::Policy::from_file(p).map_err(|msg| PipelineError::Params {
-            path: p.clone(),
-            msg,
-        })?;
-    }
-    for d in &r.config.detect.dates {
-        AcqDate::parse(d).map_err(|e| PipelineError::Params {
-            path: config.to_path_buf(),
-            msg: format!("detect.dates: {e}"),
-        })?;
-    }
-    Ok(r)
 }
 
 fn sha(parts: &[String]) -> String {
