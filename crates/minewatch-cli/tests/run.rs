@@ -454,3 +454,48 @@ fn validate_refuses_up_front_what_a_stage_would_refuse_later() {
         assert!(!out.join("detect").exists(), "{want}: detection ran");
     }
 }
+
+#[test]
+fn schema_bounds_are_the_loaders() {
+    let o = minewatch(&["schema"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["properties"];
+    assert_eq!(p["sample"]["required"], serde_json::json!(["seed"]));
+    assert_eq!(p["overlay"]["required"], serde_json::json!(["layers"]));
+    assert_eq!(p["shards"]["properties"]["tile"]["minimum"], 64);
+    assert_eq!(p["shards"]["properties"]["batch"]["minimum"], 1);
+    assert_eq!(p["sample"]["properties"]["rate"]["exclusiveMinimum"], 0);
+    assert_eq!(p["sample"]["properties"]["rate"]["maximum"], 1);
+    assert_eq!(p["sample"]["oneOf"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["dependentRequired"]["sample"],
+        serde_json::json!(["rank"])
+    );
+    // The loader agrees at each bound.
+    let d = tempfile::tempdir().unwrap();
+    let check = |extra: &str| -> std::process::Output {
+        let p = chain_config(d.path(), "b.toml", extra);
+        minewatch(&["validate", s(&p)])
+    };
+    for (extra, want) in [
+        ("[sample]\nrate = 0.1\n", "missing field `seed`"),
+        ("[sample]\nseed = 1\nrate = 0\n", "sample.rate = 0 must be"),
+        (
+            "[sample]\nseed = 1\nrate = 0.1\ncount = 3\n",
+            "exactly one of",
+        ),
+        ("[shards]\ntile = 63\n", "at least 64"),
+        ("[shards]\nbatch = 0\n", "batch at least 1"),
+    ] {
+        let o = check(extra);
+        assert_eq!(o.status.code(), Some(1), "{extra}");
+        assert!(stderr(&o).contains(want), "{extra}: {}", stderr(&o));
+    }
+    for extra in [
+        "[sample]\nseed = 1\nrate = 1\n",
+        "[shards]\ntile = 64\nbatch = 1\n",
+    ] {
+        let o = check(extra);
+        assert!(o.status.success(), "{extra}: {}", stderr(&o));
+    }
+}

@@ -377,24 +377,24 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("out", "path", true, "Output folder; each stage writes a sub-folder (detect, overlay, rank, packages, sample) and the run writes run_manifest.json and run_state.json."),
     ("data_root", "path", false, "Folder that inputs written `@data/...` resolve against (overridden by --data-root or MINEWATCH_DATA_ROOT)."),
     ("detect.images", "array of path/glob", true, "Dated images (GeoTIFF/COG); `*` and `?` allowed in file names; two or more."),
-    ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them."),
+    ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them: one distinct date per image."),
     ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats, reflectance_scale, reflectance_offset, cloud_screen)."),
     ("detect.quicklook", "bool", false, "Also write quicklook.png."),
-    ("overlay.layers", "path", false, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
+    ("overlay.layers", "path", true, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
     ("rank.policy", "path", false, "Priority policy (default pipelines/policy/default.toml weights). The [rank] table enables ranking."),
     ("rank.history", "path", false, "Earlier verdicts (CSV or GeoPackage)."),
     ("rank.penalties", "path", false, "Administrative penalties (CSV or GeoPackage)."),
     ("rank.prices", "path", false, "Mineral prices by period (CSV)."),
     ("rank.ledger", "path", false, "The previous run's ledger.csv, to keep site ids."),
     ("package.layers", "path", false, "Layers to outline on chips (default: overlay.layers). The [package] table enables county packages from the detect images."),
-    ("sample.seed", "integer", false, "Seed of the spot-check draw. The [sample] table enables it."),
-    ("sample.rate", "number", false, "Share of tasks to draw (one of rate or count)."),
-    ("sample.count", "integer", false, "Number of tasks to draw (one of rate or count)."),
+    ("sample.seed", "integer", true, "Seed of the spot-check draw. The [sample] table enables it."),
+    ("sample.rate", "number", false, "Share of tasks to draw, above 0 and at most 1 (exactly one of rate or count)."),
+    ("sample.count", "integer", false, "Number of tasks to draw (exactly one of rate or count)."),
     ("sample.strata", "array of string", false, "Task columns that define strata, e.g. county_code, priority_class."),
     ("sample.must", "array of string", false, "Mandatory inclusions: COLUMN, COLUMN=VALUE, COLUMN~TEXT or COLUMN>=NUMBER."),
     ("sample.min_per_stratum", "integer", false, "At least this many random tasks per stratum."),
-    ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
-    ("shards.batch", "integer", false, "Tiles per array task (default 1); `--batch` on the command line overrides it."),
+    ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048, at least 64): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
+    ("shards.batch", "integer", false, "Tiles per array task (default 1, at least 1); `--batch` on the command line overrides it."),
     ("shards.store", "string", false, "Where `plan`, the shards and `merge` exchange the plan, tile objects and input-hash records: a folder (default `OUT/shards`; a shared file system) or `s3://BUCKET/PREFIX` on S3-compatible object storage, for tasks that share no file system. Endpoint, region and credentials come from the usual AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for a server other than AWS). Each object is written by one PUT, so a half-written tile never exists."),
 ];
 
@@ -410,11 +410,24 @@ pub fn schema() -> serde_json::Value {
             _ => json!({"type": "array", "items": {"type": "string"}}),
         }
     };
+    // Bounds the loader enforces beyond the type (RunConfig::load, run_check).
+    let bounds = |k: &str| -> Value {
+        match k {
+            "detect.images" => json!({"minItems": 1}),
+            "sample.rate" => json!({"exclusiveMinimum": 0, "maximum": 1}),
+            "shards.tile" => json!({"minimum": 64}),
+            "shards.batch" => json!({"minimum": 1}),
+            _ => json!({}),
+        }
+    };
     let mut top = Map::new();
     let mut required_top = Vec::new();
     let mut tables: BTreeMapLike = BTreeMapLike::default();
     for (k, t, req, d) in KEYS {
         let mut v = ty(t);
+        if let Value::Object(b) = bounds(k) {
+            v.as_object_mut().expect("an object").extend(b);
+        }
         v["description"] = json!(d);
         match k.split_once('.') {
             None => {
@@ -427,10 +440,11 @@ pub fn schema() -> serde_json::Value {
         }
     }
     for (tbl, (props, req)) in tables.0 {
-        top.insert(
-            tbl.clone(),
-            json!({"type": "object", "additionalProperties": false, "properties": props, "required": req}),
-        );
+        let mut t = json!({"type": "object", "additionalProperties": false, "properties": props, "required": req});
+        if tbl == "sample" {
+            t["oneOf"] = json!([{"required": ["rate"]}, {"required": ["count"]}]);
+        }
+        top.insert(tbl.clone(), t);
         if tbl == "detect" {
             required_top.push(tbl);
         }
@@ -442,6 +456,9 @@ pub fn schema() -> serde_json::Value {
         "additionalProperties": false,
         "properties": top,
         "required": required_top,
+        // The stages read each other's outputs: ranking the findings, packaging and
+        // sampling the ranked tasks.
+        "dependentRequired": {"rank": ["overlay"], "package": ["rank"], "sample": ["rank"]},
     })
 }
 
@@ -470,10 +487,13 @@ pub fn config_markdown() -> String {
          run. JSON schema: `minewatch schema`.\n\n| key | type | required | meaning |\n|---|---|---|---|\n",
     );
     for (k, t, req, d) in KEYS {
-        s.push_str(&format!(
-            "| `{k}` | {t} | {} | {d} |\n",
-            if *req { "yes" } else { "no" }
-        ));
+        // A key of an optional table is required only where the table is given.
+        let required = match k.split_once('.') {
+            Some((tbl, _)) if *req && tbl != "detect" => format!("with `[{tbl}]`"),
+            _ if *req => "yes".into(),
+            _ => "no".into(),
+        };
+        s.push_str(&format!("| `{k}` | {t} | {required} | {d} |\n"));
     }
     s.push_str("\nExamples: `pipelines/demo.toml` (the bundled Nanjing chain), `pipelines/provincial.toml` (a multi-year provincial run), `pipelines/smoke.toml` (fixture smoke run).\n");
     s
