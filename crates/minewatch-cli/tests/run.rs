@@ -499,3 +499,48 @@ fn schema_bounds_are_the_loaders() {
         assert!(o.status.success(), "{extra}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn data_root_messages_say_where_and_how() {
+    let cfg = root().join("pipelines/provincial.toml");
+    let validate = |args: &[&str], env: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_minewatch"));
+        c.arg("validate").arg(&cfg).args(args);
+        c.env_remove("MINEWATCH_DATA_ROOT");
+        if let Some(e) = env {
+            c.env("MINEWATCH_DATA_ROOT", e);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        stderr(&o)
+    };
+    // No data root anywhere: resolved against the config's folder, and how to set one.
+    let e = validate(&[], None);
+    for want in [
+        "`@data/imagery/js_*.tif` matches no file",
+        "the config's own folder",
+        "--data-root",
+        "MINEWATCH_DATA_ROOT",
+    ] {
+        assert!(e.contains(want), "want `{want}`: {e}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let e = validate(&[], Some(d.path()));
+    assert!(
+        e.contains(&format!(
+            "data root {}, from MINEWATCH_DATA_ROOT",
+            d.path().display()
+        )),
+        "{e}"
+    );
+    // A data root that does not exist is reported as such.
+    let gone = d.path().join("no-such-folder");
+    let e = validate(&["--data-root", s(&gone)], None);
+    assert!(
+        e.contains(&format!(
+            "data root {} (from --data-root) is not a folder",
+            gone.display()
+        )),
+        "{e}"
+    );
+}

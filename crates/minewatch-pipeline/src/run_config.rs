@@ -127,6 +127,44 @@ pub struct SampleStage {
     pub min_per_stratum: usize,
 }
 
+/// The folder `@data/` paths resolve against, and where that choice came from.
+struct DataRoot {
+    path: PathBuf,
+    from: &'static str,
+}
+
+impl DataRoot {
+    const HOW: &'static str =
+        "give the folder with --data-root DIR or MINEWATCH_DATA_ROOT=DIR (or `data_root` in the config)";
+
+    /// `--data-root`, else `MINEWATCH_DATA_ROOT`, else the config's `data_root` (relative to
+    /// the config), else the config's folder.
+    fn choose(flag: Option<&Path>, config: Option<&Path>, base: &Path) -> Self {
+        if let Some(p) = flag {
+            return Self {
+                path: p.to_path_buf(),
+                from: "from --data-root",
+            };
+        }
+        if let Some(p) = std::env::var_os("MINEWATCH_DATA_ROOT").filter(|v| !v.is_empty()) {
+            return Self {
+                path: PathBuf::from(p),
+                from: "from MINEWATCH_DATA_ROOT",
+            };
+        }
+        match config {
+            Some(d) => Self {
+                path: base.join(d),
+                from: "from the config's data_root",
+            },
+            None => Self {
+                path: base.to_path_buf(),
+                from: "the config's own folder, as no data root was given",
+            },
+        }
+    }
+}
+
 /// A config with every path resolved and every glob expanded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolved {
@@ -161,6 +199,43 @@ impl RunConfig {
         })
     }
 
+    /// The paths of single-file inputs as written in the config, by key.
+    fn raw_paths(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let mut m = std::collections::BTreeMap::new();
+        let mut add = |k: &'static str, p: Option<&PathBuf>| {
+            if let Some(p) = p {
+                m.insert(k, p.to_string_lossy().into_owned());
+            }
+        };
+        add("detect.params", self.detect.params.as_ref());
+        add("overlay.layers", self.overlay.as_ref().map(|o| &o.layers));
+        if let Some(r) = &self.rank {
+            add("rank.policy", r.policy.as_ref());
+            add("rank.history", r.history.as_ref());
+            add("rank.penalties", r.penalties.as_ref());
+            add("rank.prices", r.prices.as_ref());
+            add("rank.ledger", r.ledger.as_ref());
+        }
+        add(
+            "package.layers",
+            self.package.as_ref().and_then(|p| p.layers.as_ref()),
+        );
+        m
+    }
+
+    /// Whether any path is written `@data/...` (and so needs the data root).
+    fn uses_data_root(&self) -> bool {
+        let data = |s: &str| s.starts_with("@data/");
+        data(&self.out.to_string_lossy())
+            || self.detect.images.iter().any(|g| data(g))
+            || self.raw_paths().values().any(|p| data(p))
+            || self
+                .shards
+                .as_ref()
+                .and_then(|t| t.store.as_deref())
+                .is_some_and(data)
+    }
+
     pub fn load(path: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
         let perr = |msg: String| PipelineError::Params {
             path: path.to_path_buf(),
@@ -170,24 +245,47 @@ impl RunConfig {
             std::fs::read_to_string(path).map_err(|e| perr(format!("cannot read it: {e}")))?;
         let mut c: RunConfig = toml::from_str(&text).map_err(|e| perr(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let root = data_root
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("MINEWATCH_DATA_ROOT").map(PathBuf::from))
-            .or_else(|| c.data_root.as_ref().map(|d| base.join(d)))
-            .unwrap_or_else(|| base.clone());
+        let root = DataRoot::choose(data_root, c.data_root.as_deref(), &base);
+        if c.uses_data_root() && !root.path.is_dir() {
+            return Err(perr(format!(
+                "data root {} ({}) is not a folder; {}",
+                root.path.display(),
+                root.from,
+                DataRoot::HOW
+            )));
+        }
         let res = |p: &Path| -> PathBuf {
             match p.to_str().and_then(|s| s.strip_prefix("@data/")) {
-                Some(rest) => root.join(rest),
+                Some(rest) => root.path.join(rest),
                 None if p.is_absolute() => p.to_path_buf(),
                 None => base.join(p),
             }
         };
+        // Where an `@data/` path was looked for, for messages about it.
+        let looked = |raw: &str, p: &Path| -> String {
+            if raw.starts_with("@data/") {
+                format!(
+                    " (looked for {}: `@data/` resolves against the data root {}, {}; {})",
+                    p.display(),
+                    root.path.display(),
+                    root.from,
+                    DataRoot::HOW
+                )
+            } else {
+                String::new()
+            }
+        };
+        let raw_paths = c.raw_paths();
         c.out = res(&c.out);
         let mut images = Vec::new();
         for g in &c.detect.images {
-            let found = glob(&res(Path::new(g)));
+            let at = res(Path::new(g));
+            let found = glob(&at);
             if found.is_empty() {
-                return Err(perr(format!("detect.images: `{g}` matches no file")));
+                return Err(perr(format!(
+                    "detect.images: `{g}` matches no file{}",
+                    looked(g, &at)
+                )));
             }
             images.extend(found);
         }
@@ -285,7 +383,12 @@ impl RunConfig {
         }
         for (k, p) in named {
             if !p.exists() {
-                return Err(perr(format!("{k}: {} not found", p.display())));
+                let raw = raw_paths.get(k).map(String::as_str).unwrap_or("");
+                return Err(perr(format!(
+                    "{k}: {} not found{}",
+                    p.display(),
+                    looked(raw, p)
+                )));
             }
         }
         Ok(Resolved {
