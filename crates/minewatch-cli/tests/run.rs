@@ -191,3 +191,356 @@ fn generated_docs_and_schema_are_current() {
     }
     assert_eq!(v["properties"]["detect"]["required"][0], "images");
 }
+
+/// A run config of the real Nanjing chain detect → overlay → rank with absolute paths, plus
+/// `extra` (more tables or keys); its path.
+fn chain_config(dir: &Path, name: &str, extra: &str) -> std::path::PathBuf {
+    let r = root();
+    let body = format!(
+        "name = 'chain'\nout = 'out'\n[detect]\nimages = ['{}/fixtures/real/nanjing_L5TM_*_nw400.tif']\n\
+         [overlay]\nlayers = '{}/pipelines/layers/nanjing.toml'\n[rank]\npolicy = '{}/pipelines/policy/default.toml'\n{extra}",
+        r.display(),
+        r.display(),
+        r.display()
+    );
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn statuses(out: &Path) -> Vec<String> {
+    stages(out).into_iter().map(|(_, st)| st).collect()
+}
+
+/// Data files of a run folder with their bytes.
+fn snapshot(out: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    data_files(out)
+        .into_iter()
+        .map(|f| {
+            let b = std::fs::read(out.join(&f)).unwrap();
+            (f, b)
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let q = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}
+
+#[test]
+fn resume_runs_again_a_stage_whose_outputs_are_gone_or_changed() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let out = d.path().join("out");
+    let run = || {
+        let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    run();
+    assert_eq!(statuses(&out), ["done", "done", "done"]);
+    let first = snapshot(&out);
+    // The reviewer's case: a deleted overlay output. Overlay and everything after it run.
+    std::fs::remove_file(out.join("overlay/findings.gpkg")).unwrap();
+    let o = run();
+    assert_eq!(statuses(&out), ["skipped", "done", "done"]);
+    assert!(
+        stderr(&o).contains("findings.gpkg is missing"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // A truncated output.
+    let tasks = out.join("rank/tasks.gpkg");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tasks)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() / 2).unwrap();
+    drop(f);
+    run();
+    assert_eq!(statuses(&out), ["skipped", "skipped", "done"]);
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // An edit that keeps the size: found by the hash.
+    let ledger = out.join("rank/ledger.csv");
+    let mut b = std::fs::read(&ledger).unwrap();
+    let last = b.len() - 2;
+    b[last] = if b[last] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&ledger, &b).unwrap();
+    run();
+    assert_eq!(statuses(&out), ["skipped", "skipped", "done"]);
+    assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // A copied folder has new file identities but the same contents: nothing runs.
+    let copy = d.path().join("copy");
+    copy_dir(&out, &copy);
+    let o = minewatch(&["run", s(&cfg), "--out", s(&copy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(statuses(&copy), ["skipped", "skipped", "skipped"]);
+}
+
+/// A process id that no longer runs: a child that has exited and been waited for.
+fn dead_pid() -> u32 {
+    let mut c = Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+#[test]
+fn staging_folders_of_killed_runs_are_removed_and_live_ones_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let out = d.path().join("out");
+    // kill -9 during detection leaves its staging folder.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(["run", s(&cfg), "--out", s(&out), "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed = out.join(format!("detect/.minewatch-staging-{}", child.id()));
+    let t0 = Instant::now();
+    while !killed.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "detect never staged"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed.is_dir());
+    // Beside it: a live process's folder (this test's; without a host, as older versions
+    // wrote them) and a dead process's folder made on another machine.
+    let live = out.join(format!("detect/.minewatch-staging-{}", std::process::id()));
+    std::fs::create_dir_all(live.join("x")).unwrap();
+    let other_host = out.join(format!("rank/.minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(&other_host).unwrap();
+    std::fs::write(other_host.join(".host"), "some-other-machine").unwrap();
+    let dead_here = out.join(format!("rank/.minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(dead_here.join("tasks")).unwrap();
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!killed.exists(), "the killed run's staging folder is left");
+    assert!(
+        !dead_here.exists(),
+        "a dead process's staging folder is left"
+    );
+    assert!(
+        live.join("x").is_dir(),
+        "a live process lost its staging folder"
+    );
+    assert!(
+        other_host.is_dir(),
+        "another machine's staging folder was removed"
+    );
+    // A stage command cleans the folder it stages into too.
+    let sample = d.path().join("sample");
+    let dead = sample.join(format!(".minewatch-staging-{}", dead_pid()));
+    std::fs::create_dir_all(&dead).unwrap();
+    let o = minewatch(&[
+        "sample",
+        s(&out.join("rank")),
+        "--seed",
+        "1",
+        "--rate",
+        "0.5",
+        "--out",
+        s(&sample),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !dead.exists(),
+        "sample left a dead process's staging folder"
+    );
+    let left: Vec<_> = std::fs::read_dir(&sample)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".minewatch-staging")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn validate_refuses_up_front_what_a_stage_would_refuse_later() {
+    let d = tempfile::tempdir().unwrap();
+    let r = root();
+    let write = |name: &str, body: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let gpkg = r.join("fixtures/vectors/china_nanjing.gpkg");
+    let layers = |extra: &str, path: &Path| {
+        format!(
+            "[[layer]]\nname = 'prov'\npath = '{}'\nkind = 'admin_division'\nlevel = 'province'\ncode_field = 'adcode99'\n{extra}",
+            path.display()
+        )
+    };
+    let no_file = write(
+        "l1.toml",
+        layers("layer = 'provinces'", &d.path().join("gone.gpkg")),
+    );
+    let no_layer = write("l2.toml", layers("layer = 'nope'", &gpkg));
+    let no_field = write(
+        "l3.toml",
+        layers("layer = 'provinces'\nname_field = 'bogus'", &gpkg),
+    );
+    let table = write("t.csv", "site,when\nA,2020-01-01\n".into());
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[sample]\nseed = 1\nrate = 1.5\n".into(),
+            "sample.rate = 1.5 must be in (0, 1]",
+        ),
+        (
+            "[sample]\nseed = 1\nrate = 0.2\nmust = ['score>=high']\n".into(),
+            "sample.must = \"score>=high\"",
+        ),
+        ("".into(), "detect.dates gives 1 date(s) for 2 image(s)"),
+        (format!("#{}", no_file.display()), "gone.gpkg not found"),
+        (format!("#{}", no_layer.display()), "no layer `nope`"),
+        (format!("#{}", no_field.display()), "no field `bogus`"),
+        (format!("history = '{}'\n", table.display()), "rank.history"),
+        (
+            format!("penalties = '{}'\n", table.display()),
+            "rank.penalties",
+        ),
+        (format!("prices = '{}'\n", table.display()), "rank.prices"),
+    ];
+    for (i, (extra, want)) in cases.iter().enumerate() {
+        let name = format!("c{i}.toml");
+        let p = chain_config(d.path(), &name, "");
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if let Some(l) = extra.strip_prefix('#') {
+            text = text.replace(&format!("{}/pipelines/layers/nanjing.toml", r.display()), l);
+        } else if extra.is_empty() {
+            text = text.replace("[overlay]", "dates = ['2000-05-03']\n[overlay]");
+        } else {
+            text += extra;
+        }
+        std::fs::write(&p, text).unwrap();
+        let o = minewatch(&["validate", s(&p)]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{want}: {e}");
+        assert!(e.contains(want) && e.contains(&name), "want `{want}`: {e}");
+        if want.starts_with("rank.") {
+            assert!(e.contains("no column `"), "{e}");
+        }
+        if want.contains("no layer") || want.contains("no field") || want.contains("not found") {
+            assert!(e.contains("overlay.layers"), "{e}");
+        }
+        // The run refuses it before its first stage, in the same words.
+        let out = d.path().join(format!("out{i}"));
+        let o = minewatch(&["run", s(&p), "--out", s(&out)]);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        assert!(!out.join("detect").exists(), "{want}: detection ran");
+    }
+}
+
+#[test]
+fn schema_bounds_are_the_loaders() {
+    let o = minewatch(&["schema"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["properties"];
+    assert_eq!(p["sample"]["required"], serde_json::json!(["seed"]));
+    assert_eq!(p["overlay"]["required"], serde_json::json!(["layers"]));
+    assert_eq!(p["shards"]["properties"]["tile"]["minimum"], 64);
+    assert_eq!(p["shards"]["properties"]["batch"]["minimum"], 1);
+    assert_eq!(p["sample"]["properties"]["rate"]["exclusiveMinimum"], 0);
+    assert_eq!(p["sample"]["properties"]["rate"]["maximum"], 1);
+    assert_eq!(p["sample"]["oneOf"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["dependentRequired"]["sample"],
+        serde_json::json!(["rank"])
+    );
+    // The loader agrees at each bound.
+    let d = tempfile::tempdir().unwrap();
+    let check = |extra: &str| -> std::process::Output {
+        let p = chain_config(d.path(), "b.toml", extra);
+        minewatch(&["validate", s(&p)])
+    };
+    for (extra, want) in [
+        ("[sample]\nrate = 0.1\n", "missing field `seed`"),
+        ("[sample]\nseed = 1\nrate = 0\n", "sample.rate = 0 must be"),
+        (
+            "[sample]\nseed = 1\nrate = 0.1\ncount = 3\n",
+            "exactly one of",
+        ),
+        ("[shards]\ntile = 63\n", "at least 64"),
+        ("[shards]\nbatch = 0\n", "batch at least 1"),
+    ] {
+        let o = check(extra);
+        assert_eq!(o.status.code(), Some(1), "{extra}");
+        assert!(stderr(&o).contains(want), "{extra}: {}", stderr(&o));
+    }
+    for extra in [
+        "[sample]\nseed = 1\nrate = 1\n",
+        "[shards]\ntile = 64\nbatch = 1\n",
+    ] {
+        let o = check(extra);
+        assert!(o.status.success(), "{extra}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn data_root_messages_say_where_and_how() {
+    let cfg = root().join("pipelines/provincial.toml");
+    let validate = |args: &[&str], env: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_minewatch"));
+        c.arg("validate").arg(&cfg).args(args);
+        c.env_remove("MINEWATCH_DATA_ROOT");
+        if let Some(e) = env {
+            c.env("MINEWATCH_DATA_ROOT", e);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        stderr(&o)
+    };
+    // No data root anywhere: resolved against the config's folder, and how to set one.
+    let e = validate(&[], None);
+    for want in [
+        "`@data/imagery/js_*.tif` matches no file",
+        "the config's own folder",
+        "--data-root",
+        "MINEWATCH_DATA_ROOT",
+    ] {
+        assert!(e.contains(want), "want `{want}`: {e}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let e = validate(&[], Some(d.path()));
+    assert!(
+        e.contains(&format!(
+            "data root {}, from MINEWATCH_DATA_ROOT",
+            d.path().display()
+        )),
+        "{e}"
+    );
+    // A data root that does not exist is reported as such.
+    let gone = d.path().join("no-such-folder");
+    let e = validate(&["--data-root", s(&gone)], None);
+    assert!(
+        e.contains(&format!(
+            "data root {} (from --data-root) is not a folder",
+            gone.display()
+        )),
+        "{e}"
+    );
+}

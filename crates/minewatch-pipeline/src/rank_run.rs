@@ -146,11 +146,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         None => Vec::new(),
     };
     let prior = match &req.ledger {
-        Some(p) => read_prior(&table_read::read(&if p.is_dir() {
-            p.join("ledger.csv")
-        } else {
-            p.clone()
-        })?)?,
+        Some(p) => read_prior(&table_read::read(&ledger_file(p))?)?,
         None => BTreeMap::new(),
     };
     let hist: Vec<(HistoryRecord, Option<(f64, f64)>)> = history
@@ -645,6 +641,36 @@ fn date_field(
         .get(k)
         .ok_or_else(|| t.err(line, k, "empty; give a date like 2023-06-30"))?;
     AcqDate::parse_lenient(v).map_err(|e| t.err(line, k, e))
+}
+
+/// A previous ledger given as its rank folder or as the file.
+fn ledger_file(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("ledger.csv")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// The tables a user brings to a rank.
+#[derive(Debug, Clone, Copy)]
+pub enum UserTable {
+    History,
+    Penalties,
+    Prices,
+    Ledger,
+}
+
+/// Read one of the user's tables and check it as the rank will (columns, verdicts, dates,
+/// numbers): a run does this before its first stage, so a table the rank would refuse is
+/// refused before detection and overlay, not after them.
+pub fn check_table(which: UserTable, path: &Path) -> Result<(), PipelineError> {
+    match which {
+        UserTable::History => read_history(&table_read::read(path)?).map(drop),
+        UserTable::Penalties => read_penalties(&table_read::read(path)?).map(drop),
+        UserTable::Prices => read_prices(&table_read::read(path)?).map(drop),
+        UserTable::Ledger => read_prior(&table_read::read(&ledger_file(path))?).map(drop),
+    }
 }
 
 fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {

@@ -1,20 +1,21 @@
 //! `minewatch run CONFIG`: every configured stage in order (detect → overlay → rank →
 //! package → sample), each into its own sub-folder, with resume: a stage whose fingerprint
 //! (its resolved settings, the sha256 of its input files and its upstream stages'
-//! fingerprints) matches the recorded one and whose manifest exists is skipped. Stages write
-//! through staging folders, so a killed run leaves only whole stage outputs; the state file
-//! is replaced atomically after each stage. The run manifest is the process record.
+//! fingerprints) matches the recorded one, and whose recorded outputs are all still there
+//! as they were (`stage_outputs`), is skipped; once a stage runs, the later ones run too.
+//! Stages write through staging folders, so a killed run leaves only whole stage outputs
+//! (and the staging folder, which the next run removes); the state file is replaced
+//! atomically after each stage. The run manifest is the process record.
 
 use crate::error::PipelineError;
 use crate::manifest::HashJob;
 use crate::overlay_run::{run_overlay, Header, OverlayRequest};
 use crate::package_run::{run_package, PackageRequest};
-use crate::params::DetectParams;
 use crate::rank_run::{run_rank, RankRequest};
-use crate::run_config::{Resolved, RunConfig};
+pub use crate::run_check::validate;
+use crate::stage_outputs::{self, Check, StageRecord};
 use crate::verify_run::{run_sample, SampleRequest};
 use crate::{run_detect, DetectRequest};
-use minewatch_core::AcqDate;
 use minewatch_verify::sample::{Allocation, Size};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -55,33 +56,6 @@ pub struct RunSummary {
     pub name: String,
     pub out: PathBuf,
     pub stages: Vec<StageReport>,
-}
-
-pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
-    let r = RunConfig::load(config, data_root)?;
-    // Inputs that only the stages parse: check them now.
-    if let Some(p) = &r.config.detect.params {
-        DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
-            path: p.clone(),
-            msg,
-        })?;
-    }
-    if let Some(o) = &r.config.overlay {
-        minewatch_zones::LayersSpec::from_file(&o.layers)?;
-    }
-    if let Some(Some(p)) = r.config.rank.as_ref().map(|x| &x.policy) {
-        minewatch_policy::Policy::from_file(p).map_err(|msg| PipelineError::Params {
-            path: p.clone(),
-            msg,
-        })?;
-    }
-    for d in &r.config.detect.dates {
-        AcqDate::parse(d).map_err(|e| PipelineError::Params {
-            path: config.to_path_buf(),
-            msg: format!("detect.dates: {e}"),
-        })?;
-    }
-    Ok(r)
 }
 
 fn sha(parts: &[String]) -> String {
@@ -149,10 +123,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         msg: format!("cannot create it: {e}"),
     })?;
     let state_path = c.out.join("run_state.json");
-    let mut state: BTreeMap<String, String> = std::fs::read_to_string(&state_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let mut state = load_state(&state_path);
     let mut reports: Vec<StageReport> = Vec::new();
     let mut prev = sha(&[format!("{:?}", c.name)]);
     let threads = req.threads;
@@ -321,6 +292,12 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         ));
     }
 
+    // A killed run's staging folders go even from stages that are skipped now.
+    for Stage(_, out, ..) in &stages {
+        crate::staging::sweep(out);
+    }
+    // Once a stage runs, every later one runs too: its inputs were just rewritten.
+    let mut upstream_ran = false;
     for Stage(name, out, manifest, inputs, settings, job) in &stages {
         let t = Instant::now();
         let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
@@ -340,18 +317,27 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
             Ok(sha(&parts))
         };
         let mut hashing = Some(hashing);
-        let done = match state.get(*name) {
-            Some(before) => {
+        let mut kept = None;
+        match state.get(*name) {
+            Some(before) if !upstream_ran => {
                 fp = fingerprint(hashing.take().expect("started"))?;
-                *before == fp && out.join(manifest).is_file()
+                if before.fingerprint == fp && out.join(manifest).is_file() {
+                    match stage_outputs::check(out, before)? {
+                        Check::Intact(rec) => kept = Some(rec),
+                        Check::Changed(why) => {
+                            eprintln!("run: {name}: {why}; running it again");
+                        }
+                    }
+                }
             }
-            None => false,
-        };
-        let (status, summary) = if done {
+            _ => {}
+        }
+        let (status, summary) = if kept.is_some() {
             eprintln!("run: {name}: done earlier, skipped");
             ("skipped", serde_json::Value::Null)
         } else {
             eprintln!("run: {name} …");
+            upstream_ran = true;
             // A stage re-runs whole: its old outputs must not survive beside new ones.
             state.remove(*name);
             save_state(&state_path, &state)?;
@@ -360,7 +346,11 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         if let Some(h) = hashing {
             fp = fingerprint(h)?;
         }
-        state.insert(name.to_string(), fp.clone());
+        let rec = match kept {
+            Some(rec) => rec,
+            None => stage_outputs::record(out, &fp)?,
+        };
+        state.insert(name.to_string(), rec);
         save_state(&state_path, &state)?;
         reports.push(StageReport {
             stage: name.to_string(),
@@ -401,6 +391,19 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     })
 }
 
-fn save_state(path: &Path, state: &BTreeMap<String, String>) -> Result<(), PipelineError> {
+/// `run_state.json`: each finished stage's record. Entries that do not parse (a state file
+/// of an older version held fingerprints only, which cannot tell whether the outputs are
+/// still there) are dropped, so their stages run again.
+fn load_state(path: &Path) -> BTreeMap<String, StageRecord> {
+    let raw: BTreeMap<String, serde_json::Value> = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    raw.into_iter()
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?)))
+        .collect()
+}
+
+fn save_state(path: &Path, state: &BTreeMap<String, StageRecord>) -> Result<(), PipelineError> {
     crate::manifest::write_replacing(path, state)
 }

@@ -127,6 +127,44 @@ pub struct SampleStage {
     pub min_per_stratum: usize,
 }
 
+/// The folder `@data/` paths resolve against, and where that choice came from.
+struct DataRoot {
+    path: PathBuf,
+    from: &'static str,
+}
+
+impl DataRoot {
+    const HOW: &'static str =
+        "give the folder with --data-root DIR or MINEWATCH_DATA_ROOT=DIR (or `data_root` in the config)";
+
+    /// `--data-root`, else `MINEWATCH_DATA_ROOT`, else the config's `data_root` (relative to
+    /// the config), else the config's folder.
+    fn choose(flag: Option<&Path>, config: Option<&Path>, base: &Path) -> Self {
+        if let Some(p) = flag {
+            return Self {
+                path: p.to_path_buf(),
+                from: "from --data-root",
+            };
+        }
+        if let Some(p) = std::env::var_os("MINEWATCH_DATA_ROOT").filter(|v| !v.is_empty()) {
+            return Self {
+                path: PathBuf::from(p),
+                from: "from MINEWATCH_DATA_ROOT",
+            };
+        }
+        match config {
+            Some(d) => Self {
+                path: base.join(d),
+                from: "from the config's data_root",
+            },
+            None => Self {
+                path: base.to_path_buf(),
+                from: "the config's own folder, as no data root was given",
+            },
+        }
+    }
+}
+
 /// A config with every path resolved and every glob expanded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolved {
@@ -161,6 +199,43 @@ impl RunConfig {
         })
     }
 
+    /// The paths of single-file inputs as written in the config, by key.
+    fn raw_paths(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let mut m = std::collections::BTreeMap::new();
+        let mut add = |k: &'static str, p: Option<&PathBuf>| {
+            if let Some(p) = p {
+                m.insert(k, p.to_string_lossy().into_owned());
+            }
+        };
+        add("detect.params", self.detect.params.as_ref());
+        add("overlay.layers", self.overlay.as_ref().map(|o| &o.layers));
+        if let Some(r) = &self.rank {
+            add("rank.policy", r.policy.as_ref());
+            add("rank.history", r.history.as_ref());
+            add("rank.penalties", r.penalties.as_ref());
+            add("rank.prices", r.prices.as_ref());
+            add("rank.ledger", r.ledger.as_ref());
+        }
+        add(
+            "package.layers",
+            self.package.as_ref().and_then(|p| p.layers.as_ref()),
+        );
+        m
+    }
+
+    /// Whether any path is written `@data/...` (and so needs the data root).
+    fn uses_data_root(&self) -> bool {
+        let data = |s: &str| s.starts_with("@data/");
+        data(&self.out.to_string_lossy())
+            || self.detect.images.iter().any(|g| data(g))
+            || self.raw_paths().values().any(|p| data(p))
+            || self
+                .shards
+                .as_ref()
+                .and_then(|t| t.store.as_deref())
+                .is_some_and(data)
+    }
+
     pub fn load(path: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
         let perr = |msg: String| PipelineError::Params {
             path: path.to_path_buf(),
@@ -170,18 +245,37 @@ impl RunConfig {
             std::fs::read_to_string(path).map_err(|e| perr(format!("cannot read it: {e}")))?;
         let mut c: RunConfig = toml::from_str(&text).map_err(|e| perr(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let root = data_root
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("MINEWATCH_DATA_ROOT").map(PathBuf::from))
-            .or_else(|| c.data_root.as_ref().map(|d| base.join(d)))
-            .unwrap_or_else(|| base.clone());
+        let root = DataRoot::choose(data_root, c.data_root.as_deref(), &base);
+        if c.uses_data_root() && !root.path.is_dir() {
+            return Err(perr(format!(
+                "data root {} ({}) is not a folder; {}",
+                root.path.display(),
+                root.from,
+                DataRoot::HOW
+            )));
+        }
         let res = |p: &Path| -> PathBuf {
             match p.to_str().and_then(|s| s.strip_prefix("@data/")) {
-                Some(rest) => root.join(rest),
+                Some(rest) => root.path.join(rest),
                 None if p.is_absolute() => p.to_path_buf(),
                 None => base.join(p),
             }
         };
+        // Where an `@data/` path was looked for, for messages about it.
+        let looked = |raw: &str, p: &Path| -> String {
+            if raw.starts_with("@data/") {
+                format!(
+                    " (looked for {}: `@data/` resolves against the data root {}, {}; {})",
+                    p.display(),
+                    root.path.display(),
+                    root.from,
+                    DataRoot::HOW
+                )
+            } else {
+                String::new()
+            }
+        };
+        let raw_paths = c.raw_paths();
         c.out = res(&c.out);
         let mut images = Vec::new();
         for g in &c.detect.images {
@@ -199,9 +293,13 @@ impl RunConfig {
                 images.push(object);
                 continue;
             }
-            let found = glob(&res(Path::new(g)));
+            let at = res(Path::new(g));
+            let found = glob(&at);
             if found.is_empty() {
-                return Err(perr(format!("detect.images: `{g}` matches no file")));
+                return Err(perr(format!(
+                    "detect.images: `{g}` matches no file{}",
+                    looked(g, &at)
+                )));
             }
             images.extend(found);
         }
@@ -299,7 +397,12 @@ impl RunConfig {
         }
         for (k, p) in named {
             if !p.exists() {
-                return Err(perr(format!("{k}: {} not found", p.display())));
+                let raw = raw_paths.get(k).map(String::as_str).unwrap_or("");
+                return Err(perr(format!(
+                    "{k}: {} not found{}",
+                    p.display(),
+                    looked(raw, p)
+                )));
             }
         }
         Ok(Resolved {
@@ -391,24 +494,24 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("out", "path", true, "Output folder; each stage writes a sub-folder (detect, overlay, rank, packages, sample) and the run writes run_manifest.json and run_state.json."),
     ("data_root", "path", false, "Folder that inputs written `@data/...` resolve against (overridden by --data-root or MINEWATCH_DATA_ROOT)."),
     ("detect.images", "array of path/glob", true, "Dated images (GeoTIFF/COG); `*` and `?` allowed in file names; two or more."),
-    ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them."),
+    ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them: one distinct date per image."),
     ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats, reflectance_scale, reflectance_offset, cloud_screen)."),
     ("detect.quicklook", "bool", false, "Also write quicklook.png."),
-    ("overlay.layers", "path", false, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
+    ("overlay.layers", "path", true, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
     ("rank.policy", "path", false, "Priority policy (default pipelines/policy/default.toml weights). The [rank] table enables ranking."),
     ("rank.history", "path", false, "Earlier verdicts (CSV or GeoPackage)."),
     ("rank.penalties", "path", false, "Administrative penalties (CSV or GeoPackage)."),
     ("rank.prices", "path", false, "Mineral prices by period (CSV)."),
     ("rank.ledger", "path", false, "The previous run's ledger.csv, to keep site ids."),
     ("package.layers", "path", false, "Layers to outline on chips (default: overlay.layers). The [package] table enables county packages from the detect images."),
-    ("sample.seed", "integer", false, "Seed of the spot-check draw. The [sample] table enables it."),
-    ("sample.rate", "number", false, "Share of tasks to draw (one of rate or count)."),
-    ("sample.count", "integer", false, "Number of tasks to draw (one of rate or count)."),
+    ("sample.seed", "integer", true, "Seed of the spot-check draw. The [sample] table enables it."),
+    ("sample.rate", "number", false, "Share of tasks to draw, above 0 and at most 1 (exactly one of rate or count)."),
+    ("sample.count", "integer", false, "Number of tasks to draw (exactly one of rate or count)."),
     ("sample.strata", "array of string", false, "Task columns that define strata, e.g. county_code, priority_class."),
     ("sample.must", "array of string", false, "Mandatory inclusions: COLUMN, COLUMN=VALUE, COLUMN~TEXT or COLUMN>=NUMBER."),
     ("sample.min_per_stratum", "integer", false, "At least this many random tasks per stratum."),
-    ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
-    ("shards.batch", "integer", false, "Tiles per array task (default 1); `--batch` on the command line overrides it."),
+    ("shards.tile", "integer", false, "Tile side in pixels for a sharded run (default 2048, at least 64): the unit `run --shard` computes and stores; memory per task ≈ tile² × (2 + 4 × channels) bytes."),
+    ("shards.batch", "integer", false, "Tiles per array task (default 1, at least 1); `--batch` on the command line overrides it."),
     ("shards.store", "string", false, "Where `plan`, the shards and `merge` exchange the plan, tile objects and input-hash records: a folder (default `OUT/shards`; a shared file system) or `s3://BUCKET/PREFIX` on S3-compatible object storage, for tasks that share no file system. Endpoint, region and credentials come from the usual AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for a server other than AWS). Each object is written by one PUT, so a half-written tile never exists."),
 ];
 
@@ -424,11 +527,24 @@ pub fn schema() -> serde_json::Value {
             _ => json!({"type": "array", "items": {"type": "string"}}),
         }
     };
+    // Bounds the loader enforces beyond the type (RunConfig::load, run_check).
+    let bounds = |k: &str| -> Value {
+        match k {
+            "detect.images" => json!({"minItems": 1}),
+            "sample.rate" => json!({"exclusiveMinimum": 0, "maximum": 1}),
+            "shards.tile" => json!({"minimum": 64}),
+            "shards.batch" => json!({"minimum": 1}),
+            _ => json!({}),
+        }
+    };
     let mut top = Map::new();
     let mut required_top = Vec::new();
     let mut tables: BTreeMapLike = BTreeMapLike::default();
     for (k, t, req, d) in KEYS {
         let mut v = ty(t);
+        if let Value::Object(b) = bounds(k) {
+            v.as_object_mut().expect("an object").extend(b);
+        }
         v["description"] = json!(d);
         match k.split_once('.') {
             None => {
@@ -441,10 +557,11 @@ pub fn schema() -> serde_json::Value {
         }
     }
     for (tbl, (props, req)) in tables.0 {
-        top.insert(
-            tbl.clone(),
-            json!({"type": "object", "additionalProperties": false, "properties": props, "required": req}),
-        );
+        let mut t = json!({"type": "object", "additionalProperties": false, "properties": props, "required": req});
+        if tbl == "sample" {
+            t["oneOf"] = json!([{"required": ["rate"]}, {"required": ["count"]}]);
+        }
+        top.insert(tbl.clone(), t);
         if tbl == "detect" {
             required_top.push(tbl);
         }
@@ -456,6 +573,9 @@ pub fn schema() -> serde_json::Value {
         "additionalProperties": false,
         "properties": top,
         "required": required_top,
+        // The stages read each other's outputs: ranking the findings, packaging and
+        // sampling the ranked tasks.
+        "dependentRequired": {"rank": ["overlay"], "package": ["rank"], "sample": ["rank"]},
     })
 }
 
@@ -484,10 +604,13 @@ pub fn config_markdown() -> String {
          run. JSON schema: `minewatch schema`.\n\n| key | type | required | meaning |\n|---|---|---|---|\n",
     );
     for (k, t, req, d) in KEYS {
-        s.push_str(&format!(
-            "| `{k}` | {t} | {} | {d} |\n",
-            if *req { "yes" } else { "no" }
-        ));
+        // A key of an optional table is required only where the table is given.
+        let required = match k.split_once('.') {
+            Some((tbl, _)) if *req && tbl != "detect" => format!("with `[{tbl}]`"),
+            _ if *req => "yes".into(),
+            _ => "no".into(),
+        };
+        s.push_str(&format!("| `{k}` | {t} | {required} | {d} |\n"));
     }
     s.push_str("\nExamples: `pipelines/demo.toml` (the bundled Nanjing chain), `pipelines/provincial.toml` (a multi-year provincial run), `pipelines/smoke.toml` (fixture smoke run).\n");
     s

@@ -1,10 +1,17 @@
 //! Atomic outputs: everything is written into a hidden staging folder inside the output
 //! folder and renamed into place only when the whole run succeeded. An interrupted or
 //! failed run leaves no file that looks complete (the staging folder is removed on
-//! error, and a leftover one from a killed run is recognisable by its name).
+//! error, and a leftover one from a killed run is recognisable by its name and removed by
+//! the next run that stages into the same folder).
 
 use crate::error::PipelineError;
 use std::path::{Path, PathBuf};
+
+/// A staging folder is named this and the id of the process writing it.
+const PREFIX: &str = ".minewatch-staging-";
+/// Inside a staging folder: the host that made it. Output folders live on shared file
+/// systems, and a process id says nothing about another machine's processes.
+const HOST_FILE: &str = ".host";
 
 pub struct Staging {
     out: PathBuf,
@@ -19,9 +26,12 @@ impl Staging {
             msg,
         };
         std::fs::create_dir_all(out).map_err(|e| oe(format!("cannot create it: {e}")))?;
-        let dir = out.join(format!(".minewatch-staging-{}", std::process::id()));
+        sweep(out);
+        let dir = out.join(format!("{PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).map_err(|e| oe(format!("cannot write into it: {e}")))?;
+        std::fs::write(dir.join(HOST_FILE), host())
+            .map_err(|e| oe(format!("cannot write into it: {e}")))?;
         Ok(Self {
             out: out.to_path_buf(),
             dir,
@@ -62,4 +72,57 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Remove the staging folders in `out` left by processes that no longer exist (a run
+/// killed with SIGKILL cannot remove its own). Kept: this process's, those of live
+/// processes (another run may be writing into the same folder), those made on another
+/// host, and every one whose owner cannot be told (a process id reused since is one: it
+/// only leaves a folder behind). Best effort: a folder that cannot be removed stays.
+pub fn sweep(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    let me = host();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = e.path();
+        if pid == std::process::id() || !dir.is_dir() || alive(pid) {
+            continue;
+        }
+        // Folders of older versions carry no host: taken to be this host's.
+        match std::fs::read_to_string(dir.join(HOST_FILE)) {
+            Ok(h) if h != me => continue,
+            _ => {}
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            eprintln!(
+                "{}: removed the staging folder of process {pid}, which ended without finishing",
+                out.display()
+            );
+        }
+    }
+}
+
+/// This machine's name (the kernel's, else `$HOSTNAME`), as written into staging folders.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether process `pid` may still be running on this host. Without `/proc` nothing can be
+/// told, and every process counts as alive.
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }

@@ -50,13 +50,18 @@ enum Rule {
     AtLeast(String, f64),
 }
 
+/// Why a mandatory-inclusion rule (`--must`, `sample.must`) cannot be used, if it cannot.
+pub fn check_must(rule: &str) -> Result<(), String> {
+    Rule::parse(rule).map(drop)
+}
+
 impl Rule {
     fn parse(s: &str) -> Result<Self, String> {
         if let Some((c, v)) = s.split_once(">=") {
             let n = v
                 .trim()
                 .parse()
-                .map_err(|_| format!("--must {s}: `{v}` is not a number"))?;
+                .map_err(|_| format!("`{v}` is not a number"))?;
             return Ok(Rule::AtLeast(c.trim().into(), n));
         }
         if let Some((c, v)) = s.split_once('~') {
@@ -68,6 +73,7 @@ impl Rule {
         Ok(Rule::Truthy(s.trim().into()))
     }
 
+    /// The column the rule reads.
     fn column(&self) -> &str {
         match self {
             Rule::Truthy(c) | Rule::Eq(c, _) | Rule::Contains(c, _) | Rule::AtLeast(c, _) => c,
@@ -157,7 +163,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let rules: Vec<Rule> = req
         .must
         .iter()
-        .map(|m| Rule::parse(m).map_err(PipelineError::Input))
+        .map(|m| Rule::parse(m).map_err(|e| PipelineError::Input(format!("--must {m}: {e}"))))
         .collect::<Result<_, _>>()?;
     let mut needed: Vec<&str> = vec![req.id_column.as_str()];
     needed.extend(req.strata.iter().map(String::as_str));

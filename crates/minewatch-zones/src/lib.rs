@@ -22,6 +22,6 @@ pub use crs::{Reprojector, WorkCrs};
 pub use error::ZonesError;
 pub use findings::{Overlay, PatchInput};
 pub use overlap::PatchShape;
-pub use source::{load, LoadOptions};
+pub use source::{check, load, LoadOptions};
 pub use spec::{LayerSpec, LayersSpec};
 pub use zoneset::{Right, Zone, ZoneSet};

@@ -44,16 +44,7 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
             Format::Ogr => {
                 check_exists(l, &l.path)?;
                 if !open.contains_key(&l.path) {
-                    let ds = Dataset::open_ex(
-                        &l.path,
-                        DatasetOptions {
-                            open_flags: GdalOpenFlags::GDAL_OF_VECTOR
-                                | GdalOpenFlags::GDAL_OF_READONLY,
-                            ..Default::default()
-                        },
-                    )
-                    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
-                    open.insert(l.path.clone(), ds);
+                    open.insert(l.path.clone(), open_vector(l)?);
                 }
                 let ds = &open[&l.path];
                 load_ogr(li, l, ds, &work_srs, opts, &mut set)?
@@ -149,23 +140,16 @@ fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, ZonesError>
     })
 }
 
-/// What one feature contributes before geometry handling.
-struct FeatureInfo {
-    id: String,
-    name: String,
-    attrs: Vec<(String, String)>,
-    right: Option<Right>,
-    admin_code: Option<String>,
+/// The declared layer of an open file, ready to read.
+struct Opened<'a> {
+    layer: gdal::vector::Layer<'a>,
+    srs: gdal::spatial_ref::SpatialRef,
+    fields: Fields,
 }
 
-fn load_ogr(
-    li: usize,
-    l: &LayerSpec,
-    ds: &Dataset,
-    work_srs: &gdal::spatial_ref::SpatialRef,
-    opts: &LoadOptions,
-    set: &mut ZoneSet,
-) -> Result<usize, ZonesError> {
+/// Find the declared layer, its CRS and its fields, and set its `where` filter: every
+/// check that needs the layer's definition but no feature.
+fn open_layer<'a>(l: &LayerSpec, ds: &'a Dataset) -> Result<Opened<'a>, ZonesError> {
     let names: Vec<String> = ds.layers().map(|x| x.name()).collect();
     let mut layer = match &l.layer {
         Some(n) => ds.layer_by_name(n).map_err(|_| {
@@ -211,6 +195,68 @@ fn load_ogr(
         })?;
     }
     let fields = resolve_fields(l, &field_names)?;
+    Ok(Opened { layer, srs, fields })
+}
+
+/// Check every declared layer without reading its features: the files exist and open,
+/// the named layer is there with a CRS, every declared field exists and every `where`
+/// parses. A run calls this before its first stage, so a wrong layers file is refused
+/// before detection, not after it.
+pub fn check(spec: &LayersSpec) -> Result<(), ZonesError> {
+    let mut open: BTreeMap<std::path::PathBuf, Dataset> = BTreeMap::new();
+    for l in &spec.layers {
+        check_exists(l, &l.path)?;
+        match l.format {
+            Format::Ogr => {
+                if !open.contains_key(&l.path) {
+                    open.insert(l.path.clone(), open_vector(l)?);
+                }
+                let mut o = open_layer(l, &open[&l.path])?;
+                o.layer.clear_attribute_filter();
+            }
+            Format::GuotuTxt => {
+                if let Some(p) = &l.attributes {
+                    check_exists(l, p)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open_vector(l: &LayerSpec) -> Result<Dataset, ZonesError> {
+    Dataset::open_ex(
+        &l.path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))
+}
+
+/// What one feature contributes before geometry handling.
+struct FeatureInfo {
+    id: String,
+    name: String,
+    attrs: Vec<(String, String)>,
+    right: Option<Right>,
+    admin_code: Option<String>,
+}
+
+fn load_ogr(
+    li: usize,
+    l: &LayerSpec,
+    ds: &Dataset,
+    work_srs: &gdal::spatial_ref::SpatialRef,
+    opts: &LoadOptions,
+    set: &mut ZoneSet,
+) -> Result<usize, ZonesError> {
+    let Opened {
+        mut layer,
+        srs,
+        fields,
+    } = open_layer(l, ds)?;
     let to_work =
         Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
     let is_river = l.kind == ZoneKind::RiverCorridor;

@@ -9,7 +9,8 @@ use super::{ranges, tile};
 use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
 use crate::params::DetectParams;
-use crate::run_all::{run_all, validate, RunRequest, RunSummary, RUN_WINDOW};
+use crate::run_all::{run_all, RunRequest, RunSummary, RUN_WINDOW};
+use crate::run_check::{check_inputs, validate_config};
 use crate::run_config::{Resolved, ShardsStage};
 use minewatch_core::{AcqDate, Window};
 use minewatch_raster::reader::close_thread_handles;
@@ -38,8 +39,10 @@ struct Context {
 }
 
 impl Context {
+    /// The config as every shard command needs it (a shard task only detects, so it does
+    /// not open the later stages' layers and tables; `plan` does, see [`plan`]).
     fn load(t: &ShardTarget) -> Result<Self, PipelineError> {
-        let mut resolved = validate(&t.config, t.data_root.as_deref())?;
+        let mut resolved = validate_config(&t.config, t.data_root.as_deref())?;
         if let Some(o) = &t.out {
             resolved.config.out = o.clone();
         }
@@ -172,6 +175,8 @@ pub fn plan(
 ) -> Result<PlanSummary, PipelineError> {
     let t0 = Instant::now();
     let ctx = Context::load(t)?;
+    // Before an array of shards is launched: a merge must not fail on a layer or table.
+    check_inputs(&ctx.resolved)?;
     let tile_px = tile_px.unwrap_or(ctx.shards.tile);
     if tile_px < 64 {
         return Err(PipelineError::Input(format!(

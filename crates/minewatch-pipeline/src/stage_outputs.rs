@@ -1,0 +1,187 @@
+//! What a finished stage of `minewatch run` left in its folder, as recorded in
+//! `run_state.json`, and whether it is all still there: resume skips a stage only when every
+//! file it wrote is present with the size and sha256 it had when the stage finished (a
+//! deleted, truncated or edited output makes the stage run again).
+//!
+//! Hashing every output on each resume would reread gigabytes of chips and GeoPackages, so
+//! a file whose identity (size, device, inode, modification and status-change times) is
+//! the one recorded is taken as unchanged without reading it, as git does for its index;
+//! only a file whose identity moved (copied, touched, rewritten in place) is hashed again.
+//! Times within [`crate::hash_cache::RACY_NS`] of the recording are not trusted (coarse
+//! file-system clocks could hide a later write).
+
+use crate::error::PipelineError;
+use crate::hash_cache::{now_ns, Identity, RACY_NS};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One output file of a finished stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputFile {
+    /// Relative to the stage folder, `/`-separated.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Identity when recorded; `None` where the platform has none (always hashed).
+    pub identity: Option<Identity>,
+}
+
+/// A finished stage as `run_state.json` keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub fingerprint: String,
+    /// When the outputs were recorded, nanoseconds since the Unix epoch.
+    pub recorded_ns: i128,
+    pub outputs: Vec<OutputFile>,
+}
+
+/// What a check of a recorded stage found.
+pub enum Check {
+    /// Every output is as recorded; the record, with identities of files that were read
+    /// again and found unchanged brought up to date (so the next check need not read them).
+    Intact(StageRecord),
+    /// Why the stage must run again, naming the file.
+    Changed(String),
+}
+
+/// Record every file in `dir` (hidden entries, such as staging folders of other runs,
+/// excluded) after its stage finished.
+pub fn record(dir: &Path, fingerprint: &str) -> Result<StageRecord, PipelineError> {
+    let recorded_ns = now_ns();
+    let mut files = Vec::new();
+    list(dir, dir, &mut files).map_err(|e| PipelineError::Output {
+        path: dir.to_path_buf(),
+        msg: format!("cannot list the stage's outputs: {e}"),
+    })?;
+    let outputs = files
+        .par_iter()
+        .map(|rel| {
+            let p = dir.join(rel);
+            let before = meta(&p)?;
+            let (bytes, sha256) = sha256(&p)?;
+            Ok(OutputFile {
+                path: rel.clone(),
+                bytes,
+                sha256,
+                identity: Identity::of(&before),
+            })
+        })
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    Ok(StageRecord {
+        fingerprint: fingerprint.to_string(),
+        recorded_ns,
+        outputs,
+    })
+}
+
+/// Whether the outputs `rec` lists are still in `dir` as they were.
+pub fn check(dir: &Path, rec: &StageRecord) -> Result<Check, PipelineError> {
+    if rec.outputs.is_empty() {
+        return Ok(Check::Changed("no outputs were recorded".into()));
+    }
+    let found = rec
+        .outputs
+        .par_iter()
+        .map(|o| -> Result<Result<OutputFile, String>, PipelineError> {
+            let p = dir.join(&o.path);
+            let Ok(m) = std::fs::metadata(&p) else {
+                return Ok(Err(format!("{} is missing", o.path)));
+            };
+            if !m.is_file() || m.len() != o.bytes {
+                return Ok(Err(format!(
+                    "{} has {} bytes, {} when the stage finished",
+                    o.path,
+                    m.len(),
+                    o.bytes
+                )));
+            }
+            let now = Identity::of(&m);
+            let trusted = now.is_some_and(|id| {
+                Some(id) == o.identity
+                    && id.mtime_ns <= rec.recorded_ns - RACY_NS
+                    && id.ctime_ns <= rec.recorded_ns - RACY_NS
+            });
+            if trusted {
+                return Ok(Ok(o.clone()));
+            }
+            let Ok((_, sha)) = sha256(&p) else {
+                return Ok(Err(format!("{} cannot be read", o.path)));
+            };
+            if sha != o.sha256 {
+                return Ok(Err(format!("{} changed since the stage finished", o.path)));
+            }
+            Ok(Ok(OutputFile {
+                identity: now,
+                ..o.clone()
+            }))
+        })
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    let mut outputs = Vec::with_capacity(found.len());
+    for f in found {
+        match f {
+            Ok(o) => outputs.push(o),
+            Err(why) => return Ok(Check::Changed(why)),
+        }
+    }
+    Ok(Check::Intact(StageRecord {
+        outputs,
+        ..rec.clone()
+    }))
+}
+
+fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for p in entries {
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if p.is_dir() {
+            list(root, &p, out)?;
+        } else if p.is_file() {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+fn meta(p: &Path) -> Result<std::fs::Metadata, PipelineError> {
+    std::fs::metadata(p).map_err(|e| PipelineError::Output {
+        path: p.to_path_buf(),
+        msg: format!("cannot read it back: {e}"),
+    })
+}
+
+/// (size, sha256 hex) read straight from the file: outputs stay out of the per-user cache
+/// of input hashes, which they would only crowd.
+fn sha256(p: &Path) -> Result<(u64, String), PipelineError> {
+    let err = |e: std::io::Error| PipelineError::Output {
+        path: p.to_path_buf(),
+        msg: format!("cannot read it back: {e}"),
+    };
+    let mut f = std::fs::File::open(p).map_err(err)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(err)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((n, h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+}
