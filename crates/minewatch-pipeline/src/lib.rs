@@ -20,6 +20,7 @@ pub mod patch_table;
 pub mod rank_run;
 pub mod run_all;
 pub mod run_config;
+pub mod run_folder;
 pub mod screen;
 pub mod shard;
 pub mod staging;
