@@ -8,6 +8,7 @@ pub mod compact;
 pub mod detect_run;
 pub mod error;
 pub mod eval_run;
+pub mod eval_scope;
 pub mod file_hash;
 pub mod georef;
 pub mod hash_cache;
