@@ -163,6 +163,39 @@ fn identical_dates_give_no_patches_not_an_error() {
     }
 }
 
+/// A run without patches totals 0, not -0.0 (an f64 `sum()` of nothing is -0.0), in the
+/// printed summary, the JSON summary and the manifest.
+#[test]
+fn no_patches_total_zero_area_not_minus_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fixture("real/hongkong_S2_20160927_clip320.tif");
+    let out = dir.path().join("out");
+    let run = |format: &str| {
+        let o = minewatch(&[
+            "detect",
+            s(&a),
+            s(&a),
+            "--dates",
+            "20160927,20180323",
+            "--out",
+            s(&out),
+            "--quiet",
+            "--format",
+            format,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(text.starts_with("0 patches, 0.0 m² (0.00 亩)"), "{text}");
+    let json = run("json");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(json.contains("\"total_area_mu\": 0.0,"), "{json}");
+    for (what, t) in [("summary", &json), ("manifest", &manifest)] {
+        assert!(t.contains("\"total_area_m2\": 0.0,"), "{what}: {t}");
+    }
+}
+
 #[test]
 fn nan_pixels_in_float_inputs_never_become_change() {
     if !have_tool("gdal_translate") {

@@ -44,6 +44,18 @@ fn synthetic_truth_scores_high() {
     assert_eq!(r["objects"]["precision"].as_f64().unwrap(), 1.0, "{r}");
     assert!(r["objects"]["reference_objects"].as_u64() > r["objects"]["reference_found"].as_u64());
     assert_eq!(r["pixel"]["scored_pixels"], 256 * 192);
+    // The detection covers the whole label: nothing left out.
+    assert_eq!(r["scope"]["within"], "detection grid");
+    assert_eq!(r["scope"]["reference_pixels_outside"], 0);
+    // The false negatives are `fn` in the report, not the Rust field name `fn_`.
+    let mut keys: Vec<&str> = r["confusion"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["fn", "fp", "tn", "tp"], "{r}");
     // GeoJSON (lon/lat) gives the same pixels as the GeoPackage (imagery CRS).
     let r2 = eval_json(&[s(&out.join("patches.geojson")), "--reference", s(&truth)]);
     assert_eq!(r["confusion"], r2["confusion"]);
@@ -80,6 +92,8 @@ fn sparse_samples_give_the_stratified_estimate() {
             };
         }
         band.write((0, 0), (256, 192), &mut buf).unwrap();
+        // As in the Nanjing file: 0 (not sampled) is also the NoData value.
+        band.set_no_data_value(Some(0.0)).unwrap();
     }
     let out = dir.path().join("out");
     assert!(
@@ -87,6 +101,12 @@ fn sparse_samples_give_the_stratified_estimate() {
             .status
             .success()
     );
+    // The default coding (0 = no change) would score NoData, every pixel not sampled.
+    let o = minewatch(&["eval", s(&out), "--reference", s(&samples), "--samples"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for needle in ["samples.tif", "value 0", "NoData", "--no-change"] {
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+    }
     let r = eval_json(&[
         s(&out),
         "--reference",
@@ -186,10 +206,11 @@ fn real_hongkong_full_label() {
     assert_eq!(r["pixel"]["scored_pixels"], 540 * 695);
     let c = &r["confusion"];
     assert_eq!(
-        c["tp"].as_u64().unwrap() + c["fn_"].as_u64().unwrap(),
+        c["tp"].as_u64().unwrap() + c["fn"].as_u64().unwrap(),
         13379,
         "label change pixels"
     );
+    assert_eq!(r["scope"]["reference_pixels_outside"], 0);
     // Issue #3's targets for the default method (docs/accuracy.md): F1 and precision of
     // the change class both at least 0.45 (measured 0.513 and 0.492).
     assert!(r["pixel"]["precision"].as_f64().unwrap() >= 0.45, "{r}");
@@ -218,7 +239,12 @@ fn real_nanjing_samples() {
         "2",
     ]);
     assert_eq!(r["pixel"]["scored_pixels"], 14756);
+    assert_eq!(r["scope"]["reference_pixels_outside"], 0);
     assert!(r["stratified"]["change_area"].as_f64().unwrap() > 0.0);
+    // Its NoData is 0, the default no-change value: refused, not 627,607 pixels scored.
+    let o = minewatch(&["eval", s(dir.path()), "--reference", s(&l), "--samples"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NoData"), "{}", stderr(&o));
     // A guard against regressions of the default method (measured 0.801; the target of
     // 0.85 is not met, docs/accuracy.md): the baseline CVA + Otsu scores 0.757.
     assert!(r["pixel"]["f1"].as_f64().unwrap() >= 0.79, "{r}");
@@ -261,4 +287,162 @@ fn pair_selection_works_on_geojson_and_for_empty_pairs() {
     ]);
     assert_eq!(r["patches"], 0);
     assert_eq!(r["confusion"]["tp"], 0);
+}
+
+/// A detection of part of the labelled area is scored on that part only: the same scores
+/// as against the label cut to its grid. Pixels it never looked at are not "no change".
+#[test]
+fn a_clipped_detection_is_scored_inside_its_grid_only() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(256, 192, 36);
+    let [t1, t2] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["c_20200601.tif", "c_20210601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let window = ["-srcwin", "64", "32", "128", "128"];
+    let clip = |src: &Path, name: &str| {
+        let p = dir.path().join(name);
+        translate(&window, src, &p);
+        p
+    };
+    let (c1, c2) = (clip(&t1, "k_20200601.tif"), clip(&t2, "k_20210601.tif"));
+    let truth_cut = clip(&truth, "truth_cut.tif");
+    let out = dir.path().join("out");
+    let o = minewatch(&[
+        "detect",
+        s(&c1),
+        s(&c2),
+        "--method",
+        "rule",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let whole = eval_json(&[s(&out), "--reference", s(&truth)]);
+    let cut = eval_json(&[s(&out), "--reference", s(&truth_cut)]);
+    assert_eq!(whole["pixel"]["scored_pixels"], 128 * 128, "{whole}");
+    assert_eq!(
+        whole["scope"]["reference_pixels_outside"],
+        256 * 192 - 128 * 128
+    );
+    for k in ["confusion", "pixel", "objects"] {
+        assert_eq!(whole[k], cut[k], "{k}");
+    }
+    assert!(whole["pixel"]["recall"].as_f64().unwrap() > 0.9, "{whole}");
+    // The text report says what was scored.
+    let o = minewatch(&["eval", s(&out), "--reference", s(&truth)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(
+            "scored within the detection grid (32768 reference pixels outside it not scored)"
+        ),
+        "{text}"
+    );
+
+    // A label of another area: refused, naming both.
+    let far = dir.path().join("truth_far.tif");
+    translate(&["-srcwin", "0", "0", "64", "192"], &truth, &far);
+    let o = minewatch(&["eval", s(&out), "--reference", s(&far)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("do not overlap") && err.contains(s(&out)) && err.contains("truth_far.tif"),
+        "{err}"
+    );
+}
+
+/// The reviewer's case: the bundled 320² Hong Kong clip against the whole label.
+#[test]
+fn real_hongkong_clip_against_the_full_label() {
+    let Some(l) = shared("sentinel2-oscd/hongkong_change_label.tif") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    detect_real(
+        &fixture("real/hongkong_S2_20160927_clip320.tif"),
+        &fixture("real/hongkong_S2_20180323_clip320.tif"),
+        dir.path(),
+    );
+    let r = eval_json(&[s(dir.path()), "--reference", s(&l)]);
+    assert_eq!(r["pixel"]["scored_pixels"], 320 * 320, "{r}");
+    assert_eq!(
+        r["scope"]["reference_pixels_outside"],
+        540 * 695 - 320 * 320
+    );
+    let c = &r["confusion"];
+    assert_eq!(
+        c["tp"].as_u64().unwrap() + c["fn"].as_u64().unwrap(),
+        4045,
+        "label change pixels inside the clip"
+    );
+    // 0.150 when the label outside the clip counted as missed change.
+    assert!(r["pixel"]["recall"].as_f64().unwrap() > 0.45, "{r}");
+}
+
+#[test]
+fn eval_errors_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(96, 64, 37);
+    let [a, b] =
+        minewatch_synth::write_scene(&spec, dir.path(), ["q_20190601.tif", "q_20200601.tif"])
+            .unwrap();
+    let truth = dir.path().join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let out = dir.path().join("out");
+    let o = minewatch(&["detect", s(&a), s(&b), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let nope = dir.path().join("nope.tif");
+    let no_file = empty.join("patches.gpkg");
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec![s(&out), "--reference", s(&nope)],
+            "nope.tif: reference raster not found",
+        ),
+        (
+            vec![s(&empty), "--reference", s(&truth)],
+            "no patches.gpkg in",
+        ),
+        (
+            vec![
+                s(&out),
+                "--reference",
+                s(&truth),
+                "--change",
+                "1,2",
+                "--no-change",
+                "2",
+            ],
+            "value 2 is in both --change and --no-change",
+        ),
+        (
+            vec![s(&no_file), "--reference", s(&truth)],
+            "not found; give a `minewatch detect` output folder",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut a = vec!["eval"];
+        a.extend(args);
+        let o = minewatch(&a);
+        assert_eq!(o.status.code(), Some(1), "{a:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{a:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("NULL pointer"), "{}", stderr(&o));
+    }
+
+    // A detect folder whose run did not finish (its manifest is written last).
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    let o = minewatch(&["eval", s(&out), "--reference", s(&truth)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no manifest.json") && stderr(&o).contains("did not finish"),
+        "{}",
+        stderr(&o)
+    );
 }

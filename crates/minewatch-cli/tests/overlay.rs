@@ -493,6 +493,30 @@ fn corner_coordinate_licence_in_gauss_kruger() {
     assert!(!out3.join("findings.csv").exists() && !out3.join("overlay_manifest.json").exists());
 }
 
+/// A detect run publishes its manifest last: a folder without one was left by a run that
+/// did not finish and may hold no or an older run's patches, so it is refused.
+#[test]
+fn an_unfinished_detect_folder_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let [a, b] = synth_pair(d.path(), 64, 64, 5);
+    let det = detect(d.path(), &[&a, &b], &["--quiet"]);
+    std::fs::remove_file(det.join("manifest.json")).unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(
+        &det,
+        &root().join("pipelines/layers/nanjing.toml"),
+        &out,
+        &[],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(s(&det)) && e.contains("no manifest.json") && e.contains("run it again"),
+        "{e}"
+    );
+    assert!(!out.join("findings.gpkg").exists());
+}
+
 #[test]
 fn bad_layers_exit_1_naming_layer_and_field_and_write_nothing() {
     let d = tempfile::tempdir().unwrap();

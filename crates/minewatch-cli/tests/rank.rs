@@ -407,6 +407,42 @@ fn bad_history_rows_are_named_and_nothing_is_written() {
     );
 }
 
+/// rank reads `overlay` outputs: an overlay folder whose run did not finish (no manifest)
+/// is refused, and a detect folder or a missing file gets the advice to run overlay.
+#[test]
+fn unfinished_or_detect_folders_are_refused_with_the_right_advice() {
+    let d = fixture_dir();
+    let ov = overlay_pair(d.path(), 0);
+    std::fs::remove_file(ov.join("overlay_manifest.json")).unwrap();
+    let out = d.path().join("out");
+    let o = rank(d.path(), std::slice::from_ref(&ov), &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no overlay_manifest.json") && e.contains("did not finish"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
+
+    let [a, b] = synth_pair(d.path(), 64, 64, 6);
+    let det = d.path().join("det");
+    let o = minewatch(&["detect", s(&a), s(&b), "--out", s(&det), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let missing = d.path().join("nope.gpkg");
+    for (input, needle) in [
+        (&det, "rank needs `minewatch overlay` output folders"),
+        (&missing, "give a `minewatch overlay` output folder"),
+    ] {
+        let o = rank(d.path(), std::slice::from_ref(input), &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(needle) && !e.contains("`minewatch detect` output folder or"),
+            "{e}"
+        );
+    }
+}
+
 /// History given as a GeoPackage of points (matched by location, no ids), a price table
 /// whose surge names D's mineral, and a policy naming A's county as a hot region.
 #[test]

@@ -7,6 +7,8 @@ use serde::Serialize;
 pub struct Confusion {
     pub tp: u64,
     pub fp: u64,
+    /// `fn` is a Rust keyword; reports spell it as the field is known.
+    #[serde(rename = "fn")]
     pub fn_: u64,
     pub tn: u64,
 }

@@ -308,7 +308,9 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         .zip(hashes)
         .map(|(img, (size, sha))| InputRecord::new(img, size, sha))
         .collect();
-    let total_area_m2: f64 = all.iter().map(|p| p.area_m2).sum();
+    // From +0.0: an f64 `sum()` starts at -0.0, which a run without patches would print
+    // and write as a negative total.
+    let total_area_m2 = all.iter().fold(0.0, |t, p| t + p.area_m2);
     let m = Manifest {
         tool: "minewatch".into(),
         version: env!("CARGO_PKG_VERSION").into(),

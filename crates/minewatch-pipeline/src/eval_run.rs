@@ -3,11 +3,13 @@
 //! against a full label raster or sparse samples.
 
 use crate::error::PipelineError;
+use crate::eval_scope;
 use crate::georef::Georef;
+use crate::run_folder::{self, Stage};
 use gdal::raster::{rasterize, RasterizeOptions};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Geometry, LayerAccess};
-use gdal::{Dataset, DriverManager};
+use gdal::{Dataset, DriverManager, Metadata};
 use minewatch_core::Grid;
 use minewatch_eval::confusion::Scores;
 use minewatch_eval::{
@@ -38,6 +40,8 @@ pub struct EvalReport {
     pub pair: Option<String>,
     pub mode: &'static str,
     pub patches: usize,
+    /// Which reference pixels were scored: those inside the detection's grid.
+    pub scope: eval_scope::Scope,
     pub confusion: Confusion,
     pub pixel: Scores,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,7 +53,22 @@ pub struct EvalReport {
 
 pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     let input = |m: String| PipelineError::Input(m);
+    if let Some(v) = req
+        .change_values
+        .iter()
+        .find(|v| req.nochange_values.contains(v))
+    {
+        return Err(input(format!(
+            "value {v} is in both --change and --no-change; give each reference value one meaning"
+        )));
+    }
     let rpath = &req.reference;
+    if !rpath.exists() {
+        return Err(input(format!(
+            "{}: reference raster not found; check the --reference path",
+            rpath.display()
+        )));
+    }
     let rds = Dataset::open(rpath).map_err(|e| {
         input(format!(
             "{}: cannot open the reference raster: {e}",
@@ -75,14 +94,42 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     let band = rds
         .rasterband(1)
         .map_err(|e| input(format!("{}: {e}", rpath.display())))?;
+    // NoData marks what the file does not label (Nanjing's samples: 0 = not sampled).
+    // Scoring it as a class would score every unlabelled pixel, so a class given as the
+    // NoData value is refused rather than guessed.
+    let nodata = band.no_data_value();
+    if let Some(nd) = nodata {
+        let is_nd = |v: &f64| *v == nd || (v.is_nan() && nd.is_nan());
+        for (flag, values) in [
+            ("--change", &req.change_values),
+            ("--no-change", &req.nochange_values),
+        ] {
+            if values.iter().any(is_nd) {
+                let says = band
+                    .description()
+                    .ok()
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!(" (band 1 says: {d})"))
+                    .unwrap_or_default();
+                return Err(input(format!(
+                    "{}: value {nd} given with {flag} is the file's NoData, which is never scored{says}; \
+                     pass --change and --no-change with the values the file uses for change and no change \
+                     (or, if {nd} really is a class, unset the NoData flag with `gdal_edit.py -unsetnodata`)",
+                    rpath.display()
+                )));
+            }
+        }
+    }
     let mut values = vec![0f64; w * h];
     band.read_into_slice::<f64>((0, 0), (w, h), (w, h), &mut values, None)
         .map_err(|e| input(format!("{}: cannot read band 1: {e}", rpath.display())))?;
-    let truth: Vec<Truth> = values
+    let mut truth: Vec<Truth> = values
         .iter()
         .map(|v| {
             // Only the coding given is scored: nodata, NaN and any other value are not.
-            if req.change_values.contains(v) {
+            if nodata == Some(*v) {
+                Truth::Unknown
+            } else if req.change_values.contains(v) {
                 Truth::Change
             } else if req.nochange_values.contains(v) {
                 Truth::NoChange
@@ -91,7 +138,39 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
             }
         })
         .collect();
-    if !truth.contains(&Truth::Change) || !truth.contains(&Truth::NoChange) {
+    drop(values);
+    let both_classes = |t: &[Truth]| t.contains(&Truth::Change) && t.contains(&Truth::NoChange);
+    let coded = both_classes(&truth);
+
+    let detection = read_detection(req, &grid)?;
+    let (geoms, pair) = (detection.geoms, detection.pair);
+    let patches = geoms.len();
+    // Reference pixels outside the detection's grid were never looked at: not scored.
+    let (inside, scope) = match &detection.grid {
+        Some(dg) => {
+            let inside = eval_scope::inside_mask(dg, &grid)?;
+            let n_in = inside.iter().filter(|&&b| b != 0).count();
+            if n_in == 0 {
+                return Err(input(format!(
+                    "{} and {} do not overlap: no reference pixel lies inside the detection's \
+                     grid ({} × {} pixels); give the reference of the area the detection covers",
+                    req.detection.display(),
+                    rpath.display(),
+                    dg.width,
+                    dg.height
+                )));
+            }
+            for (t, &i) in truth.iter_mut().zip(&inside) {
+                if i == 0 {
+                    *t = Truth::Unknown;
+                }
+            }
+            let scope = eval_scope::Scope::detection_grid((w * h - n_in) as u64);
+            (Some(inside), scope)
+        }
+        None => (None, eval_scope::Scope::whole_reference()),
+    };
+    if !coded {
         return Err(input(format!(
             "{}: the reference needs both change ({:?}) and no-change ({:?}) values; set --change / --no-change to its coding",
             rpath.display(),
@@ -99,9 +178,16 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
             req.nochange_values
         )));
     }
-
-    let (geoms, pair) = read_patches(req, &grid)?;
-    let patches = geoms.len();
+    if !both_classes(&truth) {
+        return Err(input(format!(
+            "{}: inside the grid of {} the reference holds no `{}` pixel ({:?}), so the scores are undefined; \
+             evaluate a detection that covers both changed and unchanged labelled pixels",
+            rpath.display(),
+            req.detection.display(),
+            if truth.contains(&Truth::Change) { "no-change" } else { "change" },
+            if truth.contains(&Truth::Change) { &req.nochange_values } else { &req.change_values },
+        )));
+    }
     let mut mem = DriverManager::get_driver_by_name("MEM")
         .and_then(|d| d.create_with_band_type::<u8, _>("", w, h, 1))
         .map_err(|e| PipelineError::Internal(format!("MEM raster: {e}")))?;
@@ -122,6 +208,17 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     mem.rasterband(1)
         .and_then(|b| b.read_into_slice::<u8>((0, 0), (w, h), (w, h), &mut detected, None))
         .map_err(|e| PipelineError::Internal(e.to_string()))?;
+    // A patch reprojected onto another grid may graze a pixel whose centre is outside the
+    // detection's grid: the map stops at its grid.
+    let assessed = match &inside {
+        Some(inside) => {
+            for (d, &i) in detected.iter_mut().zip(inside) {
+                *d &= i;
+            }
+            inside.iter().filter(|&&b| b != 0).count() as u64
+        }
+        None => (w * h) as u64,
+    };
 
     let confusion = Confusion::count(&detected, &truth);
     let pixel_area_m2 = Georef::new(&grid)
@@ -132,8 +229,9 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
         let n = [[confusion.tn, confusion.fn_], [confusion.fp, confusion.tp]];
         (
             None,
+            // The strata are the map's classes over the area it covers.
             Some(stratified_estimate(
-                [(w * h) as u64 - mapped1, mapped1],
+                [assessed - mapped1, mapped1],
                 n,
                 pixel_area_m2,
             )),
@@ -147,6 +245,7 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
         pair,
         mode: if req.samples { "samples" } else { "full" },
         patches,
+        scope,
         pixel: confusion.scores(),
         confusion,
         objects,
@@ -155,16 +254,50 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     })
 }
 
-/// Patch geometries of one date pair, in the reference CRS.
-fn read_patches(
-    req: &EvalRequest,
-    grid: &Grid,
-) -> Result<(Vec<Geometry>, Option<String>), PipelineError> {
-    let path: PathBuf = if req.detection.is_dir() {
-        req.detection.join("patches.gpkg")
-    } else {
-        req.detection.clone()
-    };
+/// A detection read back: the patches of one date pair in the reference CRS, and the grid
+/// it was run on when its detect manifest is known.
+struct Detection {
+    geoms: Vec<Geometry>,
+    pair: Option<String>,
+    grid: Option<Grid>,
+}
+
+/// A detect manifest: where it is and what it says.
+type DetectManifest = (PathBuf, serde_json::Value);
+
+/// The patches file and the detect manifest of `req.detection`: a finished detect folder,
+/// or a patches file (with the manifest of the detect folder it is in, if any).
+fn locate(req: &EvalRequest) -> Result<(PathBuf, Option<DetectManifest>), PipelineError> {
+    let path = run_folder::data_file(&req.detection, Stage::Detect)?;
+    if !path.exists() {
+        return Err(PipelineError::Input(format!(
+            "{}: not found; give a `minewatch detect` output folder or a patches file",
+            path.display()
+        )));
+    }
+    let mpath = path.with_file_name("manifest.json");
+    if !mpath.is_file() {
+        return Ok((path, None));
+    }
+    let m: serde_json::Value = std::fs::read_to_string(&mpath)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            PipelineError::Input(format!(
+                "{}: cannot read it ({e}); run `minewatch detect` again to rewrite it",
+                mpath.display()
+            ))
+        })?;
+    // Beside a file the user brought, a manifest.json may be another tool's.
+    if !req.detection.is_dir() && m["command"] != "detect" {
+        return Ok((path, None));
+    }
+    Ok((path, Some((mpath, m))))
+}
+
+/// The detection's patches of one date pair, in the reference CRS, and its grid.
+fn read_detection(req: &EvalRequest, grid: &Grid) -> Result<Detection, PipelineError> {
+    let (path, manifest) = locate(req)?;
     let input = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
     let ds = Dataset::open(&path).map_err(|e| input(format!("cannot open the detection: {e}")))?;
     let mut layer = ds
@@ -199,14 +332,10 @@ fn read_patches(
     }
     let mut pairs: BTreeSet<Option<String>> = by_pair.iter().map(|(p, _)| p.clone()).collect();
     // A pair without patches is a valid (empty) map: the manifest beside the patches knows it.
-    if let Some(dir) = path.parent() {
-        if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
-            if let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) {
-                for p in m["pairs"].as_array().into_iter().flatten() {
-                    if let Some(k) = p["pair"].as_str() {
-                        pairs.insert(Some(k.to_string()));
-                    }
-                }
+    if let Some((_, m)) = &manifest {
+        for p in m["pairs"].as_array().into_iter().flatten() {
+            if let Some(k) = p["pair"].as_str() {
+                pairs.insert(Some(k.to_string()));
             }
         }
     }
@@ -238,7 +367,15 @@ fn read_patches(
         .filter(|(p, _)| chosen.is_none() || *p == chosen)
         .map(|(_, g)| g)
         .collect();
-    Ok((geoms, chosen))
+    let grid = match &manifest {
+        Some((mpath, m)) => Some(eval_scope::detection_grid(m, mpath)?),
+        None => None,
+    };
+    Ok(Detection {
+        geoms,
+        pair: chosen,
+        grid,
+    })
 }
 
 fn field(f: &gdal::vector::Feature, name: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 //! needs (id, ellipsoidal area, later date).
 
 use crate::error::PipelineError;
+use crate::run_folder::{self, Stage};
 use crate::write::{Attr, Kind};
 use gdal::vector::{FieldValue, Geometry, LayerAccess, OGRFieldType};
 use gdal::Dataset;
@@ -30,17 +31,9 @@ pub struct PatchTable {
     pub notes: Vec<String>,
 }
 
-/// The patches file of a `detect` folder, or the file itself.
-pub fn patches_path(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join("patches.gpkg")
-    } else {
-        p.to_path_buf()
-    }
-}
-
+/// The patches of a finished `detect` folder, or of the file itself.
 pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
-    read_layer(&patches_path(input), "patches")
+    read_layer(&run_folder::data_file(input, Stage::Detect)?, "patches")
 }
 
 /// Read layer `name` of `path` (or its only / first layer when there is no such layer).
@@ -48,9 +41,13 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     let path = path.to_path_buf();
     let err = |m: String| PipelineError::Input(format!("patches {}: {m}", path.display()));
     if !path.exists() {
-        return Err(err(
-            "not found; give a `minewatch detect` output folder or a patches file".into(),
-        ));
+        // Each layer is another command's output: name the one that writes it.
+        let advice = match name {
+            "findings" => "a `minewatch overlay` output folder or its findings.gpkg",
+            "tasks" => "a `minewatch rank` output folder or its tasks.gpkg",
+            _ => "a `minewatch detect` output folder or a patches file",
+        };
+        return Err(err(format!("not found; give {advice}")));
     }
     let ds = Dataset::open(&path).map_err(|e| err(format!("cannot open it: {e}")))?;
     let mut layer = ds

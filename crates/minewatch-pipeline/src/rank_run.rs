@@ -96,14 +96,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     let inputs: Vec<PathBuf> = req
         .findings
         .iter()
-        .map(|p| {
-            if p.is_dir() {
-                p.join("findings.gpkg")
-            } else {
-                p.clone()
-            }
-        })
-        .collect();
+        .map(|p| crate::run_folder::data_file(p, crate::run_folder::Stage::Overlay))
+        .collect::<Result<_, _>>()?;
     let mut hashed: Vec<PathBuf> = inputs.clone();
     for p in [
         &req.policy,

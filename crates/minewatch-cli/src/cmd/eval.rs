@@ -10,7 +10,9 @@ use super::detect::Format;
 pub struct EvalArgs {
     /// A `detect` output folder, or a patches file (GeoPackage, GeoJSON, any OGR vector).
     pub detection: PathBuf,
-    /// Reference raster: a full change label, or sparse samples with --samples.
+    /// Reference raster: a full change label, or sparse samples with --samples. Only its
+    /// pixels inside the detection's grid (from the detect manifest) are scored, never its
+    /// NoData.
     #[arg(long)]
     pub reference: PathBuf,
     /// Reference values that mean change (comma-separated).
@@ -57,6 +59,11 @@ fn print_text(r: &EvalReport) {
             .unwrap_or_default()
     );
     println!("reference {} ({} reference)", r.reference.display(), r.mode);
+    let sc = &r.scope;
+    println!(
+        "scored within the {} ({} reference pixels outside it not scored); {}",
+        sc.within, sc.reference_pixels_outside, sc.note
+    );
     println!(
         "pixels scored {}: TP {} FP {} FN {} TN {}",
         s.scored_pixels, c.tp, c.fp, c.fn_, c.tn

@@ -1,0 +1,129 @@
+//! An earlier run's output folder given as input. Every run publishes its files into the
+//! folder one by one with its manifest last (`staging`), so a folder without its manifest
+//! was left by a run that did not finish: its data files may be missing, half of them new,
+//! or an older run's. Reading such a folder would score or rank 0 or stale patches and
+//! still exit 0, so it is refused.
+
+use crate::error::PipelineError;
+use std::path::{Path, PathBuf};
+
+/// The command whose output folder is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Detect,
+    Overlay,
+}
+
+impl Stage {
+    fn command(self) -> &'static str {
+        match self {
+            Stage::Detect => "detect",
+            Stage::Overlay => "overlay",
+        }
+    }
+
+    /// The file the next stage reads.
+    fn data_file(self) -> &'static str {
+        match self {
+            Stage::Detect => "patches.gpkg",
+            Stage::Overlay => "findings.gpkg",
+        }
+    }
+
+    fn manifest(self) -> &'static str {
+        match self {
+            Stage::Detect => "manifest.json",
+            Stage::Overlay => "overlay_manifest.json",
+        }
+    }
+
+    /// Every file the run publishes before its manifest: any of them, or the staging
+    /// folder of a killed run, says the folder is that run's.
+    fn outputs(self) -> Vec<&'static str> {
+        match self {
+            Stage::Detect => {
+                let mut v = crate::detect_run::OUTPUT_FILES.to_vec();
+                v.push("quicklook.png");
+                v
+            }
+            Stage::Overlay => crate::overlay_run::OUTPUTS.to_vec(),
+        }
+    }
+}
+
+/// The data file of `path` when it is a finished `stage` output folder, `path` itself when
+/// it is a file; an error saying what to do for an unfinished or a wrong folder.
+pub fn data_file(path: &Path, stage: Stage) -> Result<PathBuf, PipelineError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let (cmd, data, manifest) = (stage.command(), stage.data_file(), stage.manifest());
+    let has = |name: &str| path.join(name).exists();
+    if has(manifest) && has(data) {
+        return Ok(path.join(data));
+    }
+    if !has(manifest) && (stage.outputs().iter().any(|f| has(f)) || has_staging(path)) {
+        return Err(PipelineError::Input(format!(
+            "{}: no {manifest}: the `minewatch {cmd}` run that wrote this folder did not finish \
+             (its manifest is written last, so the files here may be partial or an older run's); \
+             run it again",
+            path.display()
+        )));
+    }
+    if stage == Stage::Overlay && has(Stage::Detect.manifest()) {
+        return Err(PipelineError::Input(format!(
+            "{}: this is a `minewatch detect` output; rank needs `minewatch overlay` output \
+             folders: run `minewatch overlay {} --layers LAYERS.toml --out DIR` and give DIR",
+            path.display(),
+            path.display()
+        )));
+    }
+    Err(PipelineError::Input(format!(
+        "no {data} in {}; give a `minewatch {cmd}` output folder",
+        path.display()
+    )))
+}
+
+fn has_staging(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".minewatch-staging-")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_read_only_when_its_manifest_is_there() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        let msg = |r: Result<PathBuf, PipelineError>| r.unwrap_err().to_string();
+        assert!(msg(data_file(p, Stage::Detect)).contains("no patches.gpkg in"));
+        std::fs::write(p.join("patches.geojson"), "{}").unwrap();
+        assert!(msg(data_file(p, Stage::Detect)).contains("did not finish"));
+        std::fs::write(p.join("patches.gpkg"), "").unwrap();
+        assert!(msg(data_file(p, Stage::Detect)).contains("did not finish"));
+        std::fs::write(p.join("manifest.json"), "{}").unwrap();
+        assert_eq!(data_file(p, Stage::Detect).unwrap(), p.join("patches.gpkg"));
+        // A detect folder where an overlay folder is expected.
+        assert!(msg(data_file(p, Stage::Overlay)).contains("needs `minewatch overlay`"));
+        let f = p.join("patches.gpkg");
+        assert_eq!(data_file(&f, Stage::Detect).unwrap(), f);
+    }
+
+    #[test]
+    fn a_killed_runs_staging_folder_marks_the_folder_unfinished() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join(".minewatch-staging-123")).unwrap();
+        let e = data_file(d.path(), Stage::Overlay).unwrap_err().to_string();
+        assert!(
+            e.contains("overlay_manifest.json") && e.contains("did not finish"),
+            "{e}"
+        );
+    }
+}
