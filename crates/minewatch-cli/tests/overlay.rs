@@ -559,6 +559,74 @@ fn bad_layers_exit_1_naming_layer_and_field_and_write_nothing() {
     assert!(stderr(&o).contains("adcode99"), "{}", stderr(&o));
 }
 
+/// A mining-rights layer on the GeoPackage's `provinces` with the given filter.
+fn rights_on_gpkg(filter: &str) -> String {
+    format!(
+        "[[layer]]\nname = \"rights\"\npath = \"{}\"\nlayer = \"provinces\"\nwhere = \"{}\"\nkind = \"mining_right\"\n",
+        fixture("vectors/china_nanjing.gpkg").display(),
+        filter.replace('"', "\\\"")
+    )
+}
+
+/// Review finding: GeoPackage layers compile their `where` only when reading starts, so
+/// a bad filter read as an empty layer (exit 0, every patch 无证). `overlay`, `validate`
+/// and `run` (before its detection) now exit 1 naming the layer, the filter and GDAL's
+/// message, as for a GeoJSON layer.
+#[test]
+fn a_bad_where_on_a_geopackage_layer_exits_1_in_overlay_validate_and_run() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    for (i, w) in ["adcode99 = = 3", "nosuchfield = 5", "adcode99 = 'abc"]
+        .iter()
+        .enumerate()
+    {
+        let layers = d.path().join(format!("bad{i}.toml"));
+        std::fs::write(&layers, rights_on_gpkg(w)).unwrap();
+        let out = d.path().join(format!("ov{i}"));
+        let o = overlay(&det, &layers, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{w}: {e}");
+        assert!(
+            e.contains("layer `rights`")
+                && e.contains("china_nanjing.gpkg")
+                && e.contains(&format!("`where = \"{w}\"`"))
+                && e.contains("failed to prepare SQL")
+                && e.contains("adcode99, adcode93, name"),
+            "{w}: {e}"
+        );
+        assert!(!out.join("overlay_manifest.json").exists(), "{w}");
+        // The same layers in a run config: `validate` and `run` refuse them up front.
+        let cfg = d.path().join(format!("run{i}.toml"));
+        let run_out = d.path().join(format!("run{i}"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"x\"\nout = \"{}\"\n[detect]\nimages = [\"{}\", \"{}\"]\n[overlay]\nlayers = \"{}\"\n",
+                run_out.display(),
+                a.display(),
+                b.display(),
+                layers.display()
+            ),
+        )
+        .unwrap();
+        for cmd in ["validate", "run"] {
+            let o = minewatch(&[cmd, s(&cfg)]);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{cmd} {w}: {e}");
+            assert!(
+                e.contains("layer `rights`") && e.contains("failed to prepare SQL"),
+                "{cmd} {w}: {e}"
+            );
+        }
+        assert!(
+            !run_out.join("detect").exists(),
+            "run stopped before detecting"
+        );
+    }
+}
+
 #[test]
 fn outputs_are_identical_for_any_thread_count_and_header_zh_is_chinese() {
     let d = tempfile::tempdir().unwrap();

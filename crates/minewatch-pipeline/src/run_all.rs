@@ -84,6 +84,18 @@ pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, Pip
     Ok(r)
 }
 
+/// Open the overlay's layers and run their filters, as the overlay will (`validate` and
+/// `run`, before the detection): a bad `where` on a GeoPackage fails only when read. Not
+/// part of `validate()`, which every shard task calls and which must stay cheap (a
+/// GeoJSON layer is parsed whole on open).
+pub fn check_layers(r: &Resolved) -> Result<(), PipelineError> {
+    if let Some(o) = &r.config.overlay {
+        let spec = minewatch_zones::LayersSpec::from_file(&o.layers)?;
+        minewatch_zones::ogr_layer::check(&spec)?;
+    }
+    Ok(())
+}
+
 fn sha(parts: &[String]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -139,6 +151,7 @@ fn gdal_proj_versions() -> (String, String) {
 pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     let t0 = Instant::now();
     let mut r = validate(&req.config, req.data_root.as_deref())?;
+    check_layers(&r)?;
     if let Some(o) = &req.out {
         r.config.out = o.clone();
     }
