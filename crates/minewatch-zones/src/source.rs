@@ -45,9 +45,18 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
                 let ds = ogr_layer::open_dataset(&mut open, l)?;
                 load_ogr(li, l, ds, &work_srs, opts, &mut set)?
             }
-            Format::GuotuTxt => load_corners(li, l, &work_srs, &mut set)?,
+            Format::GuotuTxt => {
+                let read = load_corners(li, l, &work_srs, &mut set)?;
+                if read == 0 {
+                    set.empty_layers.push(li);
+                }
+                read
+            }
         };
         set.features_read.push(read);
+        if set.empty_layers.last() == Some(&li) {
+            set.notes.push(empty_note(l));
+        }
         if set.zones.len() == before && read > 0 {
             set.notes.push(format!(
                 "layer `{}`: {read} features read, none near the patches",
@@ -56,6 +65,25 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
         }
     }
     Ok(set)
+}
+
+/// What a layer without features means for the findings. Not an error: a county may
+/// have no red-line area, or a filter may rightly match nothing.
+pub fn empty_note(l: &LayerSpec) -> String {
+    let filter = match &l.filter {
+        Some(w) => format!(" with `where = \"{w}\"`"),
+        None => String::new(),
+    };
+    let what = if matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+        "no patch can be inside one of its rights"
+    } else {
+        "no patch can be in it"
+    };
+    format!(
+        "layer `{}` ({}): no features{filter}, so {what}; if it should have some, check its `path`, `layer` and `where`",
+        l.name,
+        l.path.display()
+    )
 }
 
 pub(crate) fn layer_err(l: &LayerSpec, msg: impl Into<String>) -> ZonesError {
@@ -280,6 +308,22 @@ fn load_ogr(
             right: info.right,
             admin_code: info.admin_code,
         });
+    }
+    drop(features);
+    // Nothing near the patches may be right; nothing at all under the filter is said (a
+    // mining-rights layer that reads empty makes every patch unlicensed).
+    if read == 0 && opts.aoi.is_some() {
+        layer.clear_spatial_filter();
+        gdal_error::reset();
+        let any = layer.features().next().is_some();
+        if let Some(msg) = gdal_error::last_failure() {
+            return Err(ogr_layer::read_failed(l, &field_names, 0, msg));
+        }
+        if !any {
+            set.empty_layers.push(li);
+        }
+    } else if read == 0 {
+        set.empty_layers.push(li);
     }
     if l.dissolve && !dissolved.is_empty() {
         let merged =
