@@ -583,6 +583,153 @@ fn bad_layers_exit_1_naming_layer_and_field_and_write_nothing() {
     assert!(stderr(&o).contains("adcode99"), "{}", stderr(&o));
 }
 
+/// A mining-rights layer on the GeoPackage's `provinces` with the given filter.
+fn rights_on_gpkg(filter: &str) -> String {
+    format!(
+        "[[layer]]\nname = \"rights\"\npath = \"{}\"\nlayer = \"provinces\"\nwhere = \"{}\"\nkind = \"mining_right\"\n",
+        fixture("vectors/china_nanjing.gpkg").display(),
+        filter.replace('"', "\\\"")
+    )
+}
+
+/// Review finding: GeoPackage layers compile their `where` only when reading starts, so
+/// a bad filter read as an empty layer (exit 0, every patch 无证). `overlay`, `validate`
+/// and `run` (before its detection) now exit 1 naming the layer, the filter and GDAL's
+/// message, as for a GeoJSON layer.
+#[test]
+fn a_bad_where_on_a_geopackage_layer_exits_1_in_overlay_validate_and_run() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    for (i, w) in ["adcode99 = = 3", "nosuchfield = 5", "adcode99 = 'abc"]
+        .iter()
+        .enumerate()
+    {
+        let layers = d.path().join(format!("bad{i}.toml"));
+        std::fs::write(&layers, rights_on_gpkg(w)).unwrap();
+        let out = d.path().join(format!("ov{i}"));
+        let o = overlay(&det, &layers, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{w}: {e}");
+        assert!(
+            e.contains("layer `rights`")
+                && e.contains("china_nanjing.gpkg")
+                && e.contains(&format!("`where = \"{w}\"`"))
+                && e.contains("failed to prepare SQL")
+                && e.contains("adcode99, adcode93, name"),
+            "{w}: {e}"
+        );
+        assert!(!out.join("overlay_manifest.json").exists(), "{w}");
+        // The same layers in a run config: `validate` and `run` refuse them up front.
+        let cfg = d.path().join(format!("run{i}.toml"));
+        let run_out = d.path().join(format!("run{i}"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"x\"\nout = \"{}\"\n[detect]\nimages = [\"{}\", \"{}\"]\n[overlay]\nlayers = \"{}\"\n",
+                run_out.display(),
+                a.display(),
+                b.display(),
+                layers.display()
+            ),
+        )
+        .unwrap();
+        for cmd in ["validate", "run"] {
+            let o = minewatch(&[cmd, s(&cfg)]);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{cmd} {w}: {e}");
+            assert!(
+                e.contains("layer `rights`") && e.contains("failed to prepare SQL"),
+                "{cmd} {w}: {e}"
+            );
+        }
+        assert!(
+            !run_out.join("detect").exists(),
+            "run stopped before detecting"
+        );
+    }
+}
+
+/// Review finding: a layer with no features under its filter (or none at all) passed
+/// without a word, and an empty mining-rights layer makes every patch 无证. It is a
+/// warning on stderr and a note in the manifest naming the layer — not an error (a county
+/// may have no red-line area) — while a layer whose features all lie elsewhere is not
+/// empty and is not warned about.
+#[test]
+fn an_empty_zone_layer_is_warned_about_and_noted() {
+    let d = tempfile::tempdir().unwrap();
+    let a = fixture("real/nanjing_L5TM_20000503_nw400.tif");
+    let b = fixture("real/nanjing_L5TM_20020712_nw400.tif");
+    let det = detect(d.path(), &[&a, &b], &[]);
+    let mut toml = rights_on_gpkg("adcode99 = 1");
+    // Six Shanxi licences: features, none near Nanjing.
+    toml.push_str(&format!(
+        "[[layer]]\nname = \"shanxi\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"id\"\n",
+        fixture("vectors/gem_mines_sample.geojson").display()
+    ));
+    // A layer emptied with `ogr2ogr -where "1=0"`: no features and no filter.
+    let emptied = d.path().join("empty.gpkg");
+    if have_tool("ogr2ogr") {
+        let o = Command::new("ogr2ogr")
+            .args([
+                "-where",
+                "1=0",
+                s(&emptied),
+                s(&fixture("vectors/china_nanjing.gpkg")),
+                "provinces",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        toml.push_str(&format!(
+            "[[layer]]\nname = \"redline\"\npath = \"{}\"\nkind = \"ecological_red_line\"\n",
+            emptied.display()
+        ));
+    }
+    let layers = d.path().join("layers.toml");
+    std::fs::write(&layers, toml).unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&det, &layers, &out, &[]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let notes: Vec<String> = manifest_of(&out)["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let mut empty = vec!["rights"];
+    if emptied.exists() {
+        empty.push("redline");
+    }
+    for name in &empty {
+        let warned: Vec<&str> = e
+            .lines()
+            .filter(|l| l.contains("warning") && l.contains(&format!("layer `{name}`")))
+            .collect();
+        assert_eq!(warned.len(), 1, "{name}: {e}");
+        assert!(warned[0].contains("no features"), "{}", warned[0]);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains(&format!("layer `{name}`")) && n.contains("no features")),
+            "{name}: {notes:?}"
+        );
+    }
+    assert!(e.contains("`where = \"adcode99 = 1\"`"), "{e}");
+    assert!(!e.contains("layer `shanxi`"), "{e}");
+    assert!(!notes
+        .iter()
+        .any(|n| n.contains("layer `shanxi`") && n.contains("no features")));
+    // With no right near them, every patch is outside all rights (the warning's point).
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|r| r["licence_status"] == "outside_all_rights"));
+}
+
 #[test]
 fn outputs_are_identical_for_any_thread_count_and_header_zh_is_chinese() {
     let d = tempfile::tempdir().unwrap();

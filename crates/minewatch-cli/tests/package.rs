@@ -149,3 +149,137 @@ fn county_package_has_every_chip_table_and_page() {
         assert_eq!(dom.matches("class=\"task\"").count(), n);
     }
 }
+
+/// Envelope (min x, min y, max x, max y) of each task's patch in the tasks' CRS, by site.
+fn task_boxes(tasks_gpkg: &std::path::Path) -> std::collections::BTreeMap<String, [f64; 4]> {
+    use gdal::vector::LayerAccess;
+    let ds = gdal::Dataset::open(tasks_gpkg).unwrap();
+    let mut layer = ds.layer_by_name("tasks").unwrap();
+    let i = layer.defn().field_index("site_id").unwrap();
+    layer
+        .features()
+        .map(|f| {
+            let e = f.geometry().unwrap().envelope();
+            (
+                f.field_as_string(i).unwrap().unwrap(),
+                [e.MinX, e.MinY, e.MaxX, e.MaxY],
+            )
+        })
+        .collect()
+}
+
+/// Review finding: chips must show where the task is. Imagery elsewhere (the Hong Kong
+/// clips for Nanjing tasks) made 368 chips of the wrong place, captioned with Nanjing's
+/// coordinates; now it is exit 1 naming the images, and with imagery covering part of the
+/// tasks (the Nanjing clip south-east of the tasks' scene) the tasks outside it get no
+/// chip — said on stderr, in the manifest and on the county page — while the others are
+/// cut at their place on the ground: where neither window meets an image edge, the very
+/// chip the tasks' own scene gives.
+#[test]
+fn chips_are_cut_where_the_task_is_and_imagery_elsewhere_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let package = |imagery: [PathBuf; 2], out: &std::path::Path| {
+        minewatch(&[
+            "package",
+            s(&rk),
+            "--imagery",
+            s(&imagery[0]),
+            s(&imagery[1]),
+            "--out",
+            s(out),
+        ])
+    };
+    // Nowhere near: exit 1, both images named, nothing written.
+    let hk = [
+        fixture("real/hongkong_S2_20160927_clip320.tif"),
+        fixture("real/hongkong_S2_20180323_clip320.tif"),
+    ];
+    let out = d.path().join("hk");
+    let o = package(hk.clone(), &out);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("covers none of the") && e.contains(s(&hk[0])) && e.contains(s(&hk[1])),
+        "{e}"
+    );
+    assert!(!out.join("package_manifest.json").exists());
+
+    // The tasks' own scene, for comparison: every task has its 4 chips.
+    let own = d.path().join("own");
+    let o = package([a, b], &own);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Part of the tasks: the clip400 grid starts 200 px east and south of nw400's.
+    let clip = [
+        fixture("real/nanjing_L5TM_20000503_clip400.tif"),
+        fixture("real/nanjing_L5TM_20020712_clip400.tif"),
+    ];
+    let (x0, y1) = (666_585.0, 3_545_295.0);
+    let (x1, y0) = (x0 + 400.0 * 30.0, y1 - 400.0 * 30.0);
+    let boxes = task_boxes(&rk.join("tasks.gpkg"));
+    let outside: std::collections::BTreeSet<&str> = boxes
+        .iter()
+        .filter(|(_, e)| e[2] <= x0 || e[0] >= x1 || e[3] <= y0 || e[1] >= y1)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert!(
+        !outside.is_empty() && outside.len() < boxes.len(),
+        "{} of {} outside",
+        outside.len(),
+        boxes.len()
+    );
+    let part = d.path().join("part");
+    let o = package(clip.clone(), &part);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{} of {} tasks lie outside the imagery",
+            outside.len(),
+            boxes.len()
+        )) && e.contains(s(&clip[0])),
+        "{e}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(part.join("package_manifest.json")).unwrap())
+            .unwrap();
+    let listed: std::collections::BTreeSet<&str> = m["tasks_outside_imagery"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["site_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, outside);
+    assert_eq!(
+        m["summary"]["tasks_outside_imagery"].as_u64(),
+        Some(outside.len() as u64)
+    );
+    let folder = part.join("320000_江苏省");
+    let chips: Vec<String> = std::fs::read_dir(folder.join("chips"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    let mut same = 0;
+    for id in boxes.keys() {
+        let mine: Vec<&String> = chips.iter().filter(|c| c.contains(id.as_str())).collect();
+        let want = if outside.contains(id.as_str()) { 0 } else { 4 };
+        assert_eq!(mine.len(), want, "{id}");
+        for c in mine {
+            let own_chip = own.join("320000_江苏省/chips").join(c);
+            if std::fs::read(folder.join("chips").join(c)).unwrap()
+                == std::fs::read(own_chip).unwrap()
+            {
+                same += 1;
+            }
+        }
+    }
+    assert!(same >= 40, "{same} chips equal to the tasks' own scene's");
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    assert_eq!(
+        html.matches("class=\"outside\"").count(),
+        outside.len(),
+        "each task without chips is marked on the page"
+    );
+}

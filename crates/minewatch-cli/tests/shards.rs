@@ -450,6 +450,15 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
         "{}",
         stderr(&o)
     );
+    // It says what was done with the object, not to delete what is already moved.
+    assert!(
+        stderr(&o).contains("moved aside to")
+            && stderr(&o).contains("t_r128_c128.mwt.bad")
+            && stderr(&o).contains("`minewatch missing CONFIG` now lists its shard")
+            && !stderr(&o).contains("delete it"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         !out.join("detect/patches.gpkg").exists() && !out.join("detect/manifest.json").exists()
     );
@@ -913,7 +922,10 @@ fn shards_exchange_through_s3_object_storage() {
     assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("s3://mw-shards/runs/nanjing/tiles/t_r128_c256.mwt")
-            && stderr(&o).contains("checksum"),
+            && stderr(&o).contains("checksum")
+            && stderr(&o)
+                .contains("moved aside to s3://mw-shards/runs/nanjing/tiles/t_r128_c256.mwt.bad")
+            && !stderr(&o).contains("delete it"),
         "{}",
         stderr(&o)
     );

@@ -683,3 +683,131 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         "{e}"
     );
 }
+
+/// Review finding: a county package folder holds its form twice (`tasks.csv` and
+/// `tasks.gpkg`), and the audit read both — every verdict counted twice (`duplicate_id`),
+/// or the empty CSV's rows reported `missing_verdict` when the county filled in the
+/// GeoPackage in QGIS; the same file given twice was read twice. Now the copy holding the
+/// verdicts is read, two filled copies are exit 1 naming both, and a file counts once.
+#[test]
+fn audit_reads_the_filled_copy_of_a_package_form_and_each_file_once() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let (rk, [a, b]) = nanjing_chain(p, &[]);
+    let pkg = p.join("pkg");
+    let o = minewatch(&[
+        "package",
+        s(&rk),
+        "--imagery",
+        s(&a),
+        s(&b),
+        "--out",
+        s(&pkg),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The folder as the county sends it back (chips and page beside the two tables).
+    let ret = p.join("returned");
+    std::fs::create_dir(&ret).unwrap();
+    for f in ["tasks.csv", "tasks.gpkg", "tasks.geojson", "index.html"] {
+        std::fs::copy(pkg.join("320000_江苏省").join(f), ret.join(f)).unwrap();
+    }
+    let n = csv_rows(&rk.join("tasks.csv")).len();
+    let audit = |returned: &[&Path], out: &str| {
+        let mut args = vec!["audit"];
+        args.extend(returned.iter().map(|r| s(r)));
+        let out = p.join(out);
+        args.extend([
+            "--tasks",
+            s(&rk),
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--out",
+        ]);
+        args.push(s(&out));
+        let o = minewatch(&args);
+        (o, out)
+    };
+    let codes = |out: &Path, code: &str| {
+        csv_rows(&out.join("audit_issues.csv"))
+            .into_iter()
+            .filter(|i| i["code"] == code)
+            .collect::<Vec<_>>()
+    };
+    // Nothing filled in: one copy read, every task once without a verdict.
+    let (o, out) = audit(&[&ret], "empty");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["returned_rows"].as_u64(), Some(n as u64), "{sum}");
+    assert!(codes(&out, "duplicate_id").is_empty());
+    assert_eq!(codes(&out, "missing_verdict").len(), n);
+
+    // Filled in QGIS: the GeoPackage's verdicts are read, the empty CSV is not.
+    let ds = gdal::Dataset::open_ex(
+        ret.join("tasks.gpkg"),
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE | gdal::GdalOpenFlags::GDAL_OF_VECTOR,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    ds.execute_sql(
+        "UPDATE tasks SET verdict = '伪变化', responsible = '王五'",
+        None,
+        gdal::vector::sql::Dialect::DEFAULT,
+    )
+    .unwrap();
+    drop(ds);
+    let (o, out) = audit(&[&ret], "gpkg");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["returned_rows"].as_u64(), Some(n as u64), "{sum}");
+    assert_eq!(sum["valid_verdicts"].as_u64(), Some(n as u64), "{sum}");
+    assert!(codes(&out, "duplicate_id").is_empty());
+    assert!(codes(&out, "missing_verdict").is_empty());
+    assert!(
+        stderr(&o).contains("tasks.gpkg holds the verdicts"),
+        "{}",
+        stderr(&o)
+    );
+    let m = json(&out.join("audit_manifest.json"));
+    assert_eq!(
+        m["returned"],
+        serde_json::json!([s(&ret.join("tasks.gpkg"))]),
+        "only the filled copy is an input"
+    );
+
+    // Filled in both: which one is meant is the user's to say.
+    let text = std::fs::read_to_string(ret.join("tasks.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let v = head.iter().position(|h| h == "核查结果").unwrap();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&head).unwrap();
+    for rec in r.records() {
+        let mut row: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+        row[v] = "伪变化".into();
+        w.write_record(&row).unwrap();
+    }
+    std::fs::write(ret.join("tasks.csv"), w.into_inner().unwrap()).unwrap();
+    let (o, out) = audit(&[&ret], "both");
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(s(&ret.join("tasks.csv"))) && e.contains(s(&ret.join("tasks.gpkg"))),
+        "{e}"
+    );
+    assert!(e.contains("say which"), "{e}");
+    assert!(!out.join("audit_manifest.json").exists());
+
+    // One file given as itself and inside its folder counts once.
+    let good = p.join("good");
+    std::fs::create_dir(&good).unwrap();
+    std::fs::copy(ret.join("tasks.csv"), good.join("tasks.csv")).unwrap();
+    let (o, out) = audit(&[&good, &good.join("tasks.csv")], "twice");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["returned_rows"].as_u64(), Some(n as u64), "{sum}");
+    assert!(codes(&out, "duplicate_id").is_empty());
+}

@@ -20,6 +20,7 @@ pub mod package_run;
 pub mod params;
 pub mod patch_table;
 pub mod rank_run;
+pub mod returned;
 pub mod run_all;
 pub mod run_check;
 pub mod run_config;

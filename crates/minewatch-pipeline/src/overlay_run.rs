@@ -166,6 +166,14 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         None => None,
     };
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
+    // Said at once, not only in the manifest: an empty mining-rights layer (a typo in a
+    // path or filter) would make every patch unlicensed without it.
+    for &i in &set.empty_layers {
+        eprintln!(
+            "overlay: warning: {}",
+            minewatch_zones::source::empty_note(&set.layers[i])
+        );
+    }
     let mut notes = table.notes.clone();
     notes.extend(set.notes.iter().cloned());
     // A patch without its date cannot be checked against licence validity: every right

@@ -46,6 +46,8 @@ pub struct PackageSummary {
     pub counties: Vec<CountyPackage>,
     pub tasks: usize,
     pub chips: usize,
+    /// Tasks outside the imagery's footprint: no chips (listed in the manifest).
+    pub tasks_outside_imagery: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,14 +55,21 @@ pub struct CountyPackage {
     pub folder: String,
     pub tasks: usize,
     pub chips: usize,
+    pub tasks_outside_imagery: usize,
     pub zip_bytes: u64,
 }
 
+/// Rings of a polygon, as x, y pairs.
+type Rings = Vec<Vec<(f64, f64)>>;
+/// A task's row and its rings in the imagery CRS (`None`: outside the imagery).
+type Placed<'a> = (&'a PatchRow, Option<&'a Rings>);
 /// Rings of a zone to outline on chips (imagery CRS); true for a mining or exploration right.
-type Outline = (bool, Vec<Vec<(f64, f64)>>);
+type Outline = (bool, Rings);
 
 struct Task<'a> {
     row: &'a PatchRow,
+    /// The patch's rings in the imagery CRS; `None` when the imagery does not cover it.
+    rings: Option<&'a Rings>,
     n: usize,
     site: String,
     lonlat: (f64, f64),
@@ -108,6 +117,34 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     let tasks_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
     let to_img = Reprojector::new(&tasks_srs, &minewatch_zones::crs::from_wkt(&grid.crs_wkt)?)?;
     let to_ll = Reprojector::new(&tasks_srs, &minewatch_zones::crs::from_epsg(4490)?)?;
+    // Chips are cut where each task is on the ground, found through the imagery's CRS and
+    // geotransform (every date shares one grid). A task outside that footprint gets no
+    // chip: a window clamped to the image's edge would show another place under the
+    // task's caption and coordinates. Rings are made here, on one thread: GDAL transforms
+    // are not shared between threads.
+    let placed: Vec<Option<Rings>> = table
+        .rows
+        .iter()
+        .map(|r| image_rings(r, &to_img).filter(|rings| covers(&grid, rings)))
+        .collect();
+    let outside: Vec<usize> = (0..placed.len()).filter(|&i| placed[i].is_none()).collect();
+    let image_list = || {
+        images
+            .iter()
+            .map(|i| i.source.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !table.rows.is_empty() && outside.len() == table.rows.len() {
+        let tasks_ll = lonlat_extent(table.rows.iter().map(|r| &r.geom), &to_ll);
+        let img_ll = grid_lonlat_extent(&grid)?;
+        return Err(PipelineError::Input(format!(
+            "the imagery ({}) covers none of the {} tasks of {}: the images span {img_ll}, the tasks lie in {tasks_ll}; give --imagery the images the tasks were detected on",
+            image_list(),
+            table.rows.len(),
+            tpath.display()
+        )));
+    }
     // Zones to outline, in the imagery CRS.
     let mut outlines: Vec<Outline> = Vec::new();
     if let Some(l) = &req.layers {
@@ -178,15 +215,30 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         Some(Attr::Real(x)) => x.to_string(),
         _ => String::new(),
     };
+    if !outside.is_empty() {
+        let ids: Vec<String> = outside
+            .iter()
+            .take(5)
+            .map(|&i| text(&table.rows[i], "site_id"))
+            .collect();
+        eprintln!(
+            "package: warning: {} of {} tasks lie outside the imagery ({}) and get no chips ({}{}); they are listed in package_manifest.json (tasks_outside_imagery) and marked on their county pages",
+            outside.len(),
+            table.rows.len(),
+            image_list(),
+            ids.join(", "),
+            if outside.len() > 5 { ", …" } else { "" }
+        );
+    }
     // Group by county (province when no county is known), in priority order.
-    let mut groups: BTreeMap<(String, String), Vec<&PatchRow>> = BTreeMap::new();
-    for r in &table.rows {
+    let mut groups: BTreeMap<(String, String), Vec<Placed>> = BTreeMap::new();
+    for (r, rings) in table.rows.iter().zip(&placed) {
         let key = match (text(r, "county_code"), text(r, "province_code")) {
             (c, _) if !c.is_empty() => (c, text(r, "county_name")),
             (_, p) if !p.is_empty() => (p, text(r, "province_name")),
             _ => ("000000".into(), "未定县".into()),
         };
-        groups.entry(key).or_default().push(r);
+        groups.entry(key).or_default().push((r, rings.as_ref()));
     }
     let staging = Staging::new(&req.out)?;
     let mut summary = PackageSummary {
@@ -194,23 +246,26 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         counties: Vec::new(),
         tasks: 0,
         chips: 0,
+        tasks_outside_imagery: outside.len(),
     };
     let mut names: Vec<String> = Vec::new();
+    let mut outside_list: Vec<serde_json::Value> = Vec::new();
     for ((code, name), mut rows) in groups {
         let rank = |r: &PatchRow| {
             text(r, "rank_county")
                 .parse::<usize>()
                 .unwrap_or(usize::MAX)
         };
-        rows.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+        rows.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
         let folder = format!("{code}_{}", if name.is_empty() { "未命名" } else { &name });
         let dir = staging.path(&folder);
         std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;
         let mut tasks = Vec::new();
-        for (n, r) in rows.iter().enumerate() {
+        for (n, &(r, rings)) in rows.iter().enumerate() {
             let ll = centre(&r.geom, &to_ll).map_err(PipelineError::Input)?;
             tasks.push(Task {
                 row: r,
+                rings,
                 n: n + 1,
                 site: text(r, "site_id"),
                 lonlat: ll,
@@ -221,20 +276,28 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 area_mu: text(r, "illegal_area_mu"),
             });
         }
-        // Chips in parallel, one file per task, date and composite.
-        // Patch rings in the imagery CRS (GDAL transforms are not shared between threads).
-        let rings: Vec<Vec<Vec<(f64, f64)>>> = tasks
-            .iter()
-            .map(|t| image_rings(t, &to_img))
-            .collect::<Result<_, _>>()?;
+        // Chips in parallel, one file per task, date and composite; none for a task
+        // outside the imagery.
         let chips: Vec<Vec<String>> = pool.install(|| {
             tasks
                 .par_iter()
-                .zip(rings.par_iter())
-                .map(|(t, r)| chips_for(t, r, &images, &outlines, &font, &dir))
+                .map(|t| match t.rings {
+                    Some(r) => chips_for(t, r, &images, &outlines, &font, &dir),
+                    None => Ok(Vec::new()),
+                })
                 .collect::<Result<Vec<_>, _>>()
         })?;
         let nchips: usize = chips.iter().map(Vec::len).sum();
+        let n_outside = tasks.iter().filter(|t| t.rings.is_none()).count();
+        for t in tasks.iter().filter(|t| t.rings.is_none()) {
+            outside_list.push(serde_json::json!({
+                "site_id": t.site,
+                "folder": folder,
+                "n": t.n,
+                "lon": t.lonlat.0,
+                "lat": t.lonlat.1,
+            }));
+        }
         // Tables: the task columns, then the form to fill.
         let mut cols = table.columns.clone();
         let mut header: Vec<String> = cols.iter().map(|(c, _)| c.clone()).collect();
@@ -269,7 +332,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         write_gpx(&dir.join("centres.gpx"), &tasks)?;
         let year = rows
             .iter()
-            .map(|r| text(r, "last_date"))
+            .map(|(r, _)| text(r, "last_date"))
             .max()
             .unwrap_or_default();
         overview(
@@ -296,6 +359,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             folder: folder.clone(),
             tasks: tasks.len(),
             chips: nchips,
+            tasks_outside_imagery: n_outside,
             zip_bytes,
         });
         names.push(folder);
@@ -311,6 +375,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         "inputs": hashes.records()?,
         "font": font_path,
         "summary": summary,
+        "tasks_outside_imagery": outside_list,
         "seconds": round(t0.elapsed().as_secs_f64(), 3),
     });
     crate::manifest::write(&staging.path("package_manifest.json"), &m)?;
@@ -360,32 +425,74 @@ fn centre(g: &geo_types::MultiPolygon<f64>, to_ll: &Reprojector) -> Result<(f64,
     Ok((x, y))
 }
 
-/// Chips of one task: for each date a true-colour chip and, with NIR and SWIR1, a false-
-/// colour one. Returns their file names (relative to the county folder).
-fn image_rings(t: &Task, to_img: &Reprojector) -> Result<Vec<Vec<(f64, f64)>>, PipelineError> {
-    let rings: Vec<Vec<(f64, f64)>> = t
-        .row
-        .geom
-        .0
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
-        .collect();
-    let rings: Vec<Vec<(f64, f64)>> = if to_img.is_identity() {
-        rings
-    } else {
-        let mp = crate::overlay_run::reproject(&t.row.geom, to_img)
-            .map_err(|e| PipelineError::Input(format!("task {}: {e}", t.site)))?;
-        mp.0.iter()
-            .flat_map(|p| {
-                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
-            })
+/// A task's patch rings in the imagery CRS; `None` when they cannot be placed there (a
+/// transform that fails lies far outside any image in that CRS).
+fn image_rings(r: &PatchRow, to_img: &Reprojector) -> Option<Rings> {
+    let rings_of = |g: &geo_types::MultiPolygon<f64>| -> Rings {
+        g.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
             .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
             .collect()
     };
-    Ok(rings)
+    if to_img.is_identity() {
+        Some(rings_of(&r.geom))
+    } else {
+        crate::overlay_run::reproject(&r.geom, to_img)
+            .ok()
+            .map(|g| rings_of(&g))
+    }
 }
 
+/// Whether a patch (rings in the imagery CRS) overlaps the grid's footprint.
+fn covers(grid: &minewatch_core::Grid, rings: &Rings) -> bool {
+    let g = grid.transform;
+    let (mut c0, mut r0, mut c1, mut r1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(x, y) in rings.iter().flatten() {
+        let (c, r) = ((x - g[0]) / g[1], (y - g[3]) / g[5]);
+        (c0, r0, c1, r1) = (c0.min(c), r0.min(r), c1.max(c), r1.max(r));
+    }
+    c0 < grid.width as f64 && c1 > 0.0 && r0 < grid.height as f64 && r1 > 0.0
+}
+
+/// `W–E °E, S–N °N` of a box in lon/lat, for messages.
+fn lonlat_text(b: [f64; 4]) -> String {
+    format!("{:.4}–{:.4} °E, {:.4}–{:.4} °N", b[0], b[2], b[1], b[3])
+}
+
+/// Where the imagery's grid lies, in lon/lat, for messages.
+fn grid_lonlat_extent(grid: &minewatch_core::Grid) -> Result<String, PipelineError> {
+    let g = &grid.transform;
+    let (x1, y1) = (
+        g[0] + g[1] * grid.width as f64,
+        g[3] + g[5] * grid.height as f64,
+    );
+    let b = [g[0].min(x1), g[3].min(y1), g[0].max(x1), g[3].max(y1)];
+    let srs = minewatch_zones::crs::from_wkt(&grid.crs_wkt)?;
+    let ll = Reprojector::new(&srs, &minewatch_zones::crs::from_epsg(4490)?)?
+        .bounds(b)
+        .map_err(PipelineError::Input)?;
+    Ok(lonlat_text(ll))
+}
+
+/// Where the tasks lie, in lon/lat (from their centres), for messages.
+fn lonlat_extent<'a>(
+    geoms: impl Iterator<Item = &'a geo_types::MultiPolygon<f64>>,
+    to_ll: &Reprojector,
+) -> String {
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for g in geoms {
+        if let Ok((x, y)) = centre(g, to_ll) {
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+    }
+    if b[0] > b[2] {
+        return "an unknown place (no task centre could be computed)".into();
+    }
+    lonlat_text(b)
+}
+
+/// Chips of one task: for each date a true-colour chip and, with NIR and SWIR1, a false-
+/// colour one. Returns their file names (relative to the county folder).
 fn chips_for(
     t: &Task,
     rings: &[Vec<(f64, f64)>],
@@ -746,6 +853,9 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
                 esc(f),
                 esc(f)
             );
+        }
+        if t.rings.is_none() {
+            s.push_str("<span class=\"outside\">所给影像未覆盖此任务位置，无切片；请用覆盖该处的影像核查。</span>");
         }
         s.push_str("</td></tr>\n");
     }

@@ -395,52 +395,23 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         .iter()
         .map(|t| (t.site_id.as_str(), t.county.as_str()))
         .collect();
-    // Returned files: files, or every CSV / GeoPackage in a folder, in name order.
-    let mut files = Vec::new();
-    for p in &req.returned {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| PipelineError::Input(format!("{}: {e}", p.display())))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|x| x == "csv" || x == "gpkg"))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    if files.is_empty() {
-        return Err(PipelineError::Input(
-            "no returned tables (CSV or GeoPackage) given".into(),
-        ));
-    }
+    // Returned tables: files as given, a folder's tables with copies of one form read once.
+    let returned = crate::returned::read_all(&req.returned)?;
+    let files: Vec<PathBuf> = returned.iter().map(|t| t.table.path.clone()).collect();
     let hashes = InputHashes::start(
         std::iter::once(tasks_file.clone())
             .chain(files.iter().cloned())
             .chain(req.recheck_results.iter().cloned()),
     )?;
     let mut rows = Vec::new();
-    for f in &files {
-        let t = table_read::read(f)?;
-        let fields = audit::header_fields(&t.columns)
-            .map_err(|e| PipelineError::Input(format!("{}: {e}", f.display())))?;
-        let canon: Vec<(String, Option<&str>)> = t.columns.iter().cloned().zip(fields).collect();
-        for need in ["site_id", "verdict"] {
-            if !canon.iter().any(|(_, c)| *c == Some(need)) {
-                return Err(PipelineError::Input(format!(
-                    "{}: no `{need}` column (Chinese header {}); it has: {}",
-                    f.display(),
-                    if need == "site_id" {
-                        "图斑地块编号"
-                    } else {
-                        "核查结果"
-                    },
-                    t.columns.join(", ")
-                )));
-            }
-        }
+    for rt in &returned {
+        let (f, t) = (&rt.table.path, &rt.table);
+        let canon: Vec<(String, Option<&str>)> = t
+            .columns
+            .iter()
+            .cloned()
+            .zip(rt.fields.iter().copied())
+            .collect();
         // Every county's package form is called tasks.csv: messages name the path as given.
         let shown = f.display().to_string();
         let name = f

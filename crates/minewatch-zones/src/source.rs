@@ -7,11 +7,13 @@
 use crate::buffer;
 use crate::crs::{self, Reprojector, WorkCrs};
 use crate::error::ZonesError;
+use crate::gdal_error;
 use crate::guotu;
+use crate::ogr_layer;
 use crate::spec::{Format, LayerSpec, LayersSpec};
 use crate::zoneset::{Right, Zone, ZoneSet};
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::Dataset;
 use geo_types::{LineString, MultiPolygon, Polygon};
 use minewatch_core::{AcqDate, ZoneKind};
 use std::collections::BTreeMap;
@@ -35,23 +37,26 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
         layers: spec.layers.clone(),
         ..Default::default()
     };
-    // One open dataset per file: several layers often come from one file (a GeoPackage,
-    // or one GeoJSON split by `where`), and GeoJSON is parsed whole on every open.
-    let mut open: BTreeMap<std::path::PathBuf, Dataset> = BTreeMap::new();
+    let mut open = ogr_layer::OpenFiles::new();
     for (li, l) in spec.layers.iter().enumerate() {
         let before = set.zones.len();
         let read = match l.format {
             Format::Ogr => {
-                check_exists(l, &l.path)?;
-                if !open.contains_key(&l.path) {
-                    open.insert(l.path.clone(), open_vector(l)?);
-                }
-                let ds = &open[&l.path];
+                let ds = ogr_layer::open_dataset(&mut open, l)?;
                 load_ogr(li, l, ds, &work_srs, opts, &mut set)?
             }
-            Format::GuotuTxt => load_corners(li, l, &work_srs, &mut set)?,
+            Format::GuotuTxt => {
+                let read = load_corners(li, l, &work_srs, &mut set)?;
+                if read == 0 {
+                    set.empty_layers.push(li);
+                }
+                read
+            }
         };
         set.features_read.push(read);
+        if set.empty_layers.last() == Some(&li) {
+            set.notes.push(empty_note(l));
+        }
         if set.zones.len() == before && read > 0 {
             set.notes.push(format!(
                 "layer `{}`: {read} features read, none near the patches",
@@ -62,7 +67,26 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
     Ok(set)
 }
 
-fn layer_err(l: &LayerSpec, msg: impl Into<String>) -> ZonesError {
+/// What a layer without features means for the findings. Not an error: a county may
+/// have no red-line area, or a filter may rightly match nothing.
+pub fn empty_note(l: &LayerSpec) -> String {
+    let filter = match &l.filter {
+        Some(w) => format!(" with `where = \"{w}\"`"),
+        None => String::new(),
+    };
+    let what = if matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+        "no patch can be inside one of its rights"
+    } else {
+        "no patch can be in it"
+    };
+    format!(
+        "layer `{}` ({}): no features{filter}, so {what}; if it should have some, check its `path`, `layer` and `where`",
+        l.name,
+        l.path.display()
+    )
+}
+
+pub(crate) fn layer_err(l: &LayerSpec, msg: impl Into<String>) -> ZonesError {
     ZonesError::Layer {
         layer: l.name.clone(),
         path: l.path.clone(),
@@ -79,7 +103,7 @@ fn feature_err(l: &LayerSpec, feature: &str, msg: impl Into<String>) -> ZonesErr
     }
 }
 
-fn check_exists(l: &LayerSpec, p: &Path) -> Result<(), ZonesError> {
+pub(crate) fn check_exists(l: &LayerSpec, p: &Path) -> Result<(), ZonesError> {
     if !p.exists() {
         return Err(layer_err(
             l,
@@ -93,7 +117,7 @@ fn check_exists(l: &LayerSpec, p: &Path) -> Result<(), ZonesError> {
 }
 
 /// Field indexes of one layer, checked against its definition.
-struct Fields {
+pub(crate) struct Fields {
     id: Option<usize>,
     name: Option<usize>,
     code: Option<usize>,
@@ -105,7 +129,7 @@ struct Fields {
     valid_to: Option<usize>,
 }
 
-fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, ZonesError> {
+pub(crate) fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, ZonesError> {
     let find = |f: &Option<String>, role: &str| -> Result<Option<usize>, ZonesError> {
         let Some(f) = f else { return Ok(None) };
         match names.iter().position(|n| n == f) {
@@ -140,101 +164,6 @@ fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, ZonesError>
     })
 }
 
-/// The declared layer of an open file, ready to read.
-struct Opened<'a> {
-    layer: gdal::vector::Layer<'a>,
-    srs: gdal::spatial_ref::SpatialRef,
-    fields: Fields,
-}
-
-/// Find the declared layer, its CRS and its fields, and set its `where` filter: every
-/// check that needs the layer's definition but no feature.
-fn open_layer<'a>(l: &LayerSpec, ds: &'a Dataset) -> Result<Opened<'a>, ZonesError> {
-    let names: Vec<String> = ds.layers().map(|x| x.name()).collect();
-    let mut layer = match &l.layer {
-        Some(n) => ds.layer_by_name(n).map_err(|_| {
-            layer_err(
-                l,
-                format!("no layer `{n}`; the file has: {}", names.join(", ")),
-            )
-        })?,
-        None => {
-            if names.len() != 1 {
-                return Err(layer_err(
-                    l,
-                    format!(
-                        "the file has {} layers ({}); say which with `layer = \"…\"`",
-                        names.len(),
-                        names.join(", ")
-                    ),
-                ));
-            }
-            ds.layer(0).map_err(|e| layer_err(l, e.to_string()))?
-        }
-    };
-    let srs = layer.spatial_ref().ok_or_else(|| {
-        layer_err(
-            l,
-            "the layer has no CRS; add a .prj or assign one, e.g. `ogr2ogr -a_srs EPSG:4490 out.gpkg in.shp`",
-        )
-    })?;
-    let field_names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
-    // The dataset is shared between layer entries: start from no filters.
-    layer.clear_attribute_filter();
-    layer.clear_spatial_filter();
-    layer.reset_feature_reading();
-    if let Some(w) = &l.filter {
-        layer.set_attribute_filter(w).map_err(|e| {
-            layer_err(
-                l,
-                format!(
-                    "`where = \"{w}\"` is not a valid filter on fields {}: {e}",
-                    field_names.join(", ")
-                ),
-            )
-        })?;
-    }
-    let fields = resolve_fields(l, &field_names)?;
-    Ok(Opened { layer, srs, fields })
-}
-
-/// Check every declared layer without reading its features: the files exist and open,
-/// the named layer is there with a CRS, every declared field exists and every `where`
-/// parses. A run calls this before its first stage, so a wrong layers file is refused
-/// before detection, not after it.
-pub fn check(spec: &LayersSpec) -> Result<(), ZonesError> {
-    let mut open: BTreeMap<std::path::PathBuf, Dataset> = BTreeMap::new();
-    for l in &spec.layers {
-        check_exists(l, &l.path)?;
-        match l.format {
-            Format::Ogr => {
-                if !open.contains_key(&l.path) {
-                    open.insert(l.path.clone(), open_vector(l)?);
-                }
-                let mut o = open_layer(l, &open[&l.path])?;
-                o.layer.clear_attribute_filter();
-            }
-            Format::GuotuTxt => {
-                if let Some(p) = &l.attributes {
-                    check_exists(l, p)?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn open_vector(l: &LayerSpec) -> Result<Dataset, ZonesError> {
-    Dataset::open_ex(
-        &l.path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))
-}
-
 /// What one feature contributes before geometry handling.
 struct FeatureInfo {
     id: String,
@@ -252,11 +181,13 @@ fn load_ogr(
     opts: &LoadOptions,
     set: &mut ZoneSet,
 ) -> Result<usize, ZonesError> {
-    let Opened {
+    let ogr_layer::Opened {
         mut layer,
         srs,
-        fields,
-    } = open_layer(l, ds)?;
+        field_names,
+    } = ogr_layer::open_layer(l, ds)?;
+    ogr_layer::set_filter(l, &mut layer, &field_names)?;
+    let fields = resolve_fields(l, &field_names)?;
     let to_work =
         Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
     let is_river = l.kind == ZoneKind::RiverCorridor;
@@ -271,7 +202,15 @@ fn load_ogr(
     }
     let mut read = 0usize;
     let mut dissolved: Vec<Geometry> = Vec::new();
-    for feature in layer.features() {
+    let mut features = layer.features();
+    loop {
+        gdal_error::reset();
+        let Some(feature) = features.next() else {
+            if let Some(msg) = gdal_error::last_failure() {
+                return Err(ogr_layer::read_failed(l, &field_names, read, msg));
+            }
+            break;
+        };
         read += 1;
         let fid = feature
             .fid()
@@ -369,6 +308,22 @@ fn load_ogr(
             right: info.right,
             admin_code: info.admin_code,
         });
+    }
+    drop(features);
+    // Nothing near the patches may be right; nothing at all under the filter is said (a
+    // mining-rights layer that reads empty makes every patch unlicensed).
+    if read == 0 && opts.aoi.is_some() {
+        layer.clear_spatial_filter();
+        gdal_error::reset();
+        let any = layer.features().next().is_some();
+        if let Some(msg) = gdal_error::last_failure() {
+            return Err(ogr_layer::read_failed(l, &field_names, 0, msg));
+        }
+        if !any {
+            set.empty_layers.push(li);
+        }
+    } else if read == 0 {
+        set.empty_layers.push(li);
     }
     if l.dissolve && !dissolved.is_empty() {
         let merged =

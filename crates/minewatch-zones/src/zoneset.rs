@@ -89,6 +89,9 @@ pub struct ZoneSet {
     pub notes: Vec<String>,
     /// Features read per layer, in layer order.
     pub features_read: Vec<usize>,
+    /// Layers (indexes into `layers`) with no features at all under their filter, not just
+    /// none near the patches; each also has a note.
+    pub empty_layers: Vec<usize>,
 }
 
 /// Year and month of first issue from a mining licence number (`C` and 22 digits: the

@@ -51,6 +51,12 @@ fn print_text(s: &PackageSummary) {
         s.counties.len(),
         s.out.display()
     );
+    if s.tasks_outside_imagery > 0 {
+        println!(
+            "{} tasks outside the imagery have no chips (listed in package_manifest.json)",
+            s.tasks_outside_imagery
+        );
+    }
     for c in &s.counties {
         println!(
             "  {}/ ({} tasks, {} chips; {}.zip {:.1} MB)",

@@ -186,16 +186,20 @@ impl TileStore {
     }
 
     /// A damaged tile object is moved out of the way (`.bad`), so `missing` lists its
-    /// shard again and a rerun recomputes it; the merge then fails as retryable.
-    fn set_aside(&self, t: &TileSpec, name: &str, e: PipelineError) -> PipelineError {
+    /// shard again and a rerun recomputes it; the merge then fails as retryable. When it
+    /// cannot be moved, the user is asked to delete it.
+    fn set_aside(&self, t: &TileSpec, name: &str, what: &str) -> PipelineError {
+        let at = self.objects.describe(name);
         let bad = format!("{name}.bad");
         match self.objects.rename(name, &bad) {
             Ok(()) => PipelineError::Incomplete(format!(
-                "{e}; moved to {} — tile index {} is missing again: rerun its shard (`minewatch missing CONFIG`), then merge",
+                "tile object {at}: {what}; moved aside to {}, so `minewatch missing CONFIG` now lists its shard (tile index {}): run that shard again, then merge",
                 self.objects.describe(&bad),
                 t.index
             )),
-            Err(_) => e,
+            Err(_) => PipelineError::Input(format!(
+                "tile object {at}: {what}; delete it and run its shard again"
+            )),
         }
     }
 
@@ -221,10 +225,8 @@ impl TileStore {
                     let name = self.tile_name(t);
                     let at = self.objects.describe(&name);
                     // Only a damaged object is set aside; a failed read is retried.
-                    let o = tile::read(&self.objects, &name).map_err(|e| match e {
-                        PipelineError::Input(_) => self.set_aside(t, &name, e),
-                        e => e,
-                    })?;
+                    let o = tile::read_checked(&self.objects, &name)?
+                        .map_err(|what| self.set_aside(t, &name, &what))?;
                     if o.header.plan_hash != self.plan.plan_hash || o.header.channels != n_ch {
                         return Err(PipelineError::Input(format!(
                             "tile object {at}: made under another plan; run its shard again"

@@ -154,6 +154,7 @@ pub fn assemble(
     out
 }
 
+/// A damaged object left where it is: the user removes it and reruns its shard.
 fn corrupt(name: &str, what: &str) -> PipelineError {
     PipelineError::Input(format!(
         "tile object {name}: {what}; delete it and run its shard again"
@@ -164,28 +165,39 @@ fn corrupt(name: &str, what: &str) -> PipelineError {
 /// input error; one that is gone (deleted since `missing` saw it) is unfinished work.
 pub fn read(objects: &ShardObjects, name: &str) -> Result<TileObject, PipelineError> {
     let at = objects.describe(name);
+    read_checked(objects, name)?.map_err(|what| corrupt(&at, &what))
+}
+
+/// Read a whole tile object and tell a failed read (the outer error: gone, or a read that
+/// may work on retry) from a damaged object (the inner one: what is wrong with it), so the
+/// merge can set the damaged one aside and say so instead of asking for its deletion.
+pub fn read_checked(
+    objects: &ShardObjects,
+    name: &str,
+) -> Result<Result<TileObject, String>, PipelineError> {
+    let at = objects.describe(name);
     let bytes = objects.read(name)?.ok_or_else(|| {
         PipelineError::Incomplete(format!(
             "tile object {at} is gone; rerun its shard (`minewatch missing CONFIG`)"
         ))
     })?;
-    parse(bytes, &at)
+    Ok(parse(bytes))
 }
 
-/// Verify a tile object's bytes (`at` names it in messages).
-fn parse(bytes: Vec<u8>, at: &str) -> Result<TileObject, PipelineError> {
+/// Verify a tile object's bytes; the error says what is wrong.
+fn parse(bytes: Vec<u8>) -> Result<TileObject, String> {
     if bytes.len() < MAGIC.len() + 4 + 32 || &bytes[..8] != MAGIC {
-        return Err(corrupt(at, "not a minewatch tile object"));
+        return Err("not a minewatch tile object".into());
     }
     let (data, sum) = bytes.split_at(bytes.len() - 32);
     if Sha256::digest(data).as_slice() != sum {
-        return Err(corrupt(at, "checksum mismatch (truncated or damaged)"));
+        return Err("checksum mismatch (truncated or damaged)".into());
     }
     let hl = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes")) as usize;
     let header: TileHeader = data
         .get(12..12 + hl)
         .and_then(|h| serde_json::from_slice(h).ok())
-        .ok_or_else(|| corrupt(at, "unreadable header"))?;
+        .ok_or("unreadable header")?;
     let (body_start, end) = (12 + hl, data.len());
     let mut bytes = bytes;
     bytes.truncate(end);

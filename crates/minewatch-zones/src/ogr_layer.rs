@@ -1,0 +1,159 @@
+//! One declared GDAL/OGR layer opened for reading: its file (opened once however many
+//! entries use it), the layer within it, its CRS and field names, and its `where` filter —
+//! and the check `validate` runs on every layer without loading it.
+
+use crate::error::ZonesError;
+use crate::gdal_error;
+use crate::source::{check_exists, layer_err, resolve_fields};
+use crate::spec::{Format, LayerSpec, LayersSpec};
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{Layer, LayerAccess};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Open datasets by path: several layers often come from one file (a GeoPackage, or one
+/// GeoJSON split by `where`), and GeoJSON is parsed whole on every open.
+pub type OpenFiles = BTreeMap<PathBuf, Dataset>;
+
+/// The layer's file, opened on first use.
+pub fn open_dataset<'a>(open: &'a mut OpenFiles, l: &LayerSpec) -> Result<&'a Dataset, ZonesError> {
+    check_exists(l, &l.path)?;
+    if !open.contains_key(&l.path) {
+        let ds = Dataset::open_ex(
+            &l.path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
+        open.insert(l.path.clone(), ds);
+    }
+    Ok(&open[&l.path])
+}
+
+pub struct Opened<'d> {
+    pub layer: Layer<'d>,
+    pub srs: SpatialRef,
+    pub field_names: Vec<String>,
+}
+
+/// The declared layer of the file, with no filters left from an earlier entry.
+pub fn open_layer<'d>(l: &LayerSpec, ds: &'d Dataset) -> Result<Opened<'d>, ZonesError> {
+    let names: Vec<String> = ds.layers().map(|x| x.name()).collect();
+    let mut layer = match &l.layer {
+        Some(n) => ds.layer_by_name(n).map_err(|_| {
+            layer_err(
+                l,
+                format!("no layer `{n}`; the file has: {}", names.join(", ")),
+            )
+        })?,
+        None => {
+            if names.len() != 1 {
+                return Err(layer_err(
+                    l,
+                    format!(
+                        "the file has {} layers ({}); say which with `layer = \"…\"`",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+            ds.layer(0).map_err(|e| layer_err(l, e.to_string()))?
+        }
+    };
+    let srs = layer.spatial_ref().ok_or_else(|| {
+        layer_err(
+            l,
+            "the layer has no CRS; add a .prj or assign one, e.g. `ogr2ogr -a_srs EPSG:4490 out.gpkg in.shp`",
+        )
+    })?;
+    let field_names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    // The dataset is shared between layer entries: start from no filters.
+    layer.clear_attribute_filter();
+    layer.clear_spatial_filter();
+    layer.reset_feature_reading();
+    Ok(Opened {
+        layer,
+        srs,
+        field_names,
+    })
+}
+
+/// Set the entry's `where` filter. Drivers that evaluate it with OGR SQL (GeoJSON,
+/// Shapefile, …) reject a bad one here; SQLite-based ones (GeoPackage) only when reading
+/// starts, which `read_failed` reports in the same words.
+pub fn set_filter(
+    l: &LayerSpec,
+    layer: &mut Layer,
+    field_names: &[String],
+) -> Result<(), ZonesError> {
+    if let Some(w) = &l.filter {
+        layer
+            .set_attribute_filter(w)
+            .map_err(|e| bad_filter(l, field_names, w, &e))?;
+    }
+    Ok(())
+}
+
+fn bad_filter(
+    l: &LayerSpec,
+    field_names: &[String],
+    w: &str,
+    e: &dyn std::fmt::Display,
+) -> ZonesError {
+    layer_err(
+        l,
+        format!(
+            "`where = \"{w}\"` is not a valid filter on fields {}: {e}; fix it in the layers file",
+            field_names.join(", ")
+        ),
+    )
+}
+
+/// A read that ended on GDAL failure `msg` after `read` features rather than at the end
+/// of the layer: with a filter, the filter is what failed.
+pub fn read_failed(l: &LayerSpec, field_names: &[String], read: usize, msg: String) -> ZonesError {
+    match &l.filter {
+        Some(w) => bad_filter(l, field_names, w, &msg),
+        None => layer_err(
+            l,
+            format!("reading stopped after {read} features: {msg}; check the file with `ogrinfo`"),
+        ),
+    }
+}
+
+/// Check every layer of a layers file as loading would, without loading it: the file
+/// opens, the layer exists and has a CRS, the declared fields exist and the `where`
+/// filter runs (one feature is read). Corner-coordinate files and attribute tables must
+/// exist. For `validate`, so a typo fails before the detection runs.
+pub fn check(spec: &LayersSpec) -> Result<(), ZonesError> {
+    let mut open = OpenFiles::new();
+    for l in &spec.layers {
+        match l.format {
+            Format::Ogr => {
+                let ds = open_dataset(&mut open, l)?;
+                let Opened {
+                    mut layer,
+                    field_names,
+                    ..
+                } = open_layer(l, ds)?;
+                set_filter(l, &mut layer, &field_names)?;
+                resolve_fields(l, &field_names)?;
+                gdal_error::reset();
+                let _ = layer.features().next();
+                if let Some(msg) = gdal_error::last_failure() {
+                    return Err(read_failed(l, &field_names, 0, msg));
+                }
+            }
+            Format::GuotuTxt => {
+                check_exists(l, &l.path)?;
+                if let Some(a) = &l.attributes {
+                    check_exists(l, a)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
