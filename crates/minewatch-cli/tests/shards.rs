@@ -1138,6 +1138,43 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
         &d.path().join("out/detect"),
         &d.path().join("single/detect"),
     );
+    // The run's record names the objects with the files' hashes.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out/run_manifest.json")).unwrap())
+            .unwrap();
+    let images: Vec<(&str, &str)> = m["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap(),
+                i["bytes_sha256"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(images.len(), 2, "{m}");
+    assert_eq!(
+        images[0].0,
+        "/vsis3/mw-images/nj/nanjing_L5TM_20000503_clip400.tif"
+    );
+    assert!(images[0].1.ends_with(&fs_in[0].1), "{images:?}");
+
+    // Resume knows the objects: a rerun skips detect; an object replaced under the same
+    // key makes it run again.
+    let single_s3 = d.path().join("single_s3");
+    let rerun = || {
+        let o = minewatch_s3(&ep, &["run", s(&cfg), "--out", s(&single_s3)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    rerun();
+    assert!(rerun().contains("detect: done earlier, skipped"));
+    let key = "/mw-images/nj/nanjing_L5TM_20020712_clip400.tif";
+    let (_, mut bytes) = srv.http("GET", key, b"").unwrap();
+    bytes.extend_from_slice(b"trailing bytes after the TIFF's last block");
+    assert_eq!(srv.http("PUT", key, &bytes).unwrap().0, 200);
+    assert!(!rerun().contains("detect: done earlier, skipped"));
 
     // A wrong key is named as such, before GDAL is asked; patterns are not listed; other
     // GDAL virtual file systems are refused with what to do.

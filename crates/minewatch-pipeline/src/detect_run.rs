@@ -179,8 +179,12 @@ pub(crate) fn prepare(
     };
     if let Some(mp) = mask {
         // Any date will do: the mask carries none of its own.
-        let m = ImageInfo::inspect(mp, Some(images[0].info.date))
-            .map_err(|e| PipelineError::Input(format!("--mask: {e}")))?;
+        let m = ImageInfo::inspect(mp, Some(images[0].info.date)).map_err(|e| match e {
+            // A failed read or GDAL's own trouble keeps its kind (retry or internal).
+            minewatch_raster::RasterError::Read { .. }
+            | minewatch_raster::RasterError::Other { .. } => PipelineError::from(e),
+            e => PipelineError::Input(format!("--mask: {e}")),
+        })?;
         let g = &images[0].info.grid;
         if let Some(diff) = g.difference(&m.grid, images[0].info.same_crs(&m)) {
             return Err(PipelineError::Input(format!(

@@ -37,6 +37,13 @@ static HASHES: Mutex<Option<HashMap<HashKey, Cell>>> = Mutex::new(None);
 /// Canonical paths whose hash this process took from the per-user cache.
 static CACHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Whether `path` is something [`sha256`] can hash: a file, or an image on object storage
+/// (never a file to `std::fs`, so a plain `is_file` test would drop it from fingerprints
+/// and manifests).
+pub fn hashable(path: &Path) -> bool {
+    path.is_file() || crate::object_image::is_virtual(path)
+}
+
 /// Whether the hash this process has for `path` came from the per-user cache
 /// ([`crate::hash_cache`]) rather than from reading the file.
 pub fn from_cache(path: &Path) -> bool {

@@ -68,7 +68,11 @@ fn sha(parts: &[String]) -> String {
 }
 
 fn file_hashes(paths: &[PathBuf]) -> Result<Vec<String>, PipelineError> {
-    let files: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let files: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| crate::file_hash::hashable(p))
+        .cloned()
+        .collect();
     let h = HashJob::start(files)?.finish()?;
     // Content only: the same files named by another path are the same inputs.
     Ok(h.into_iter().map(|(n, s)| format!("{n}:{s}")).collect())
@@ -303,7 +307,11 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
         // The inputs' hashes are needed first only to tell whether an earlier run did this
         // stage; otherwise they are read beside the stage (which shares the reads).
-        let files: Vec<PathBuf> = inputs.iter().filter(|p| p.is_file()).cloned().collect();
+        let files: Vec<PathBuf> = inputs
+            .iter()
+            .filter(|p| crate::file_hash::hashable(p))
+            .cloned()
+            .collect();
         let hashing = HashJob::start(files)?;
         let mut fp = String::new();
         let mut fingerprint = |hashing: HashJob| -> Result<String, PipelineError> {

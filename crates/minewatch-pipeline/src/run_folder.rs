@@ -89,7 +89,7 @@ fn has_staging(dir: &Path) -> bool {
         entries.flatten().any(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with(".minewatch-staging-")
+                .starts_with(crate::staging::PREFIX)
         })
     })
 }

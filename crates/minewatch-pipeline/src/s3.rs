@@ -9,8 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub struct S3Bucket {
-    /// `s3://BUCKET`, for messages.
-    pub url: String,
     pub store: Arc<dyn ObjectStore>,
     // Calls block on this runtime from any thread (rayon workers included); two worker
     // threads drive the connections.
@@ -43,7 +41,6 @@ impl S3Bucket {
             .build()
             .map_err(|e| PipelineError::Internal(format!("object storage runtime: {e}")))?;
         Ok(Self {
-            url: format!("s3://{bucket}"),
             store: Arc::new(store),
             rt,
         })

@@ -8,7 +8,7 @@ use crate::error::PipelineError;
 use std::path::{Path, PathBuf};
 
 /// A staging folder is named this and the id of the process writing it.
-const PREFIX: &str = ".minewatch-staging-";
+pub(crate) const PREFIX: &str = ".minewatch-staging-";
 /// Inside a staging folder: the host that made it. Output folders live on shared file
 /// systems, and a process id says nothing about another machine's processes.
 const HOST_FILE: &str = ".host";
@@ -29,9 +29,17 @@ impl Staging {
         sweep(out);
         let dir = out.join(format!("{PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).map_err(|e| oe(format!("cannot write into it: {e}")))?;
-        std::fs::write(dir.join(HOST_FILE), host())
-            .map_err(|e| oe(format!("cannot write into it: {e}")))?;
+        // Made under a name `sweep` ignores and renamed once it holds its host, so a
+        // sweep on another machine never sees it without one (and takes it for its own).
+        let fresh = out.join(format!("{PREFIX}{}.new", std::process::id()));
+        let _ = std::fs::remove_dir_all(&fresh);
+        std::fs::create_dir(&fresh).map_err(|e| oe(format!("cannot write into it: {e}")))?;
+        std::fs::write(fresh.join(HOST_FILE), host())
+            .and_then(|()| std::fs::rename(&fresh, &dir))
+            .map_err(|e| {
+                let _ = std::fs::remove_dir_all(&fresh);
+                oe(format!("cannot write into it: {e}"))
+            })?;
         Ok(Self {
             out: out.to_path_buf(),
             dir,

@@ -123,7 +123,7 @@ impl InputHashes {
         let mut seen = BTreeSet::new();
         let paths: Vec<PathBuf> = paths
             .into_iter()
-            .filter(|p| p.is_file() && seen.insert(p.clone()))
+            .filter(|p| crate::file_hash::hashable(p) && seen.insert(p.clone()))
             .collect();
         let job = HashJob::start(paths.clone())?;
         Ok(Self { paths, job })

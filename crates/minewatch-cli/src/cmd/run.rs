@@ -90,8 +90,7 @@ pub fn print_text(s: &RunSummary) {
 
 pub fn validate_cmd(a: ValidateArgs) -> i32 {
     minewatch_pipeline::configure();
-    let checked = validate(&a.config, a.data_root.as_deref());
-    match checked {
+    match validate(&a.config, a.data_root.as_deref()) {
         Ok(r) => {
             out(&(serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"));
             eprintln!("{}: ok ({} images)", a.config.display(), r.images.len());

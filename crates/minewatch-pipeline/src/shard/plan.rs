@@ -78,30 +78,26 @@ pub fn plan_path(path: &Path) -> PathBuf {
 }
 
 impl PlanInput {
-    pub fn of(path: &Path) -> Self {
+    /// A store that cannot be asked is an error (retry, exit 75), never zeros: a plan or
+    /// a shard's check made from zeros would refuse every task for good.
+    pub fn of(path: &Path) -> Result<Self, PipelineError> {
         let path = &plan_path(path);
-        // An object on object storage: its size and time from the store (a store that
-        // cannot be asked gives zeros, which no later check will match).
-        if crate::object_image::is_virtual(path) {
-            let (bytes, ns) = crate::object_image::stat(path)
-                .ok()
-                .flatten()
-                .unwrap_or((0, None));
-            return Self {
+        if let Some((bytes, ns)) = crate::object_image::stat(path)? {
+            return Ok(Self {
                 path: path.to_path_buf(),
                 bytes,
                 modified_ns: ns.unwrap_or(0),
-            };
+            });
         }
         let m = std::fs::metadata(path).ok();
-        Self {
+        Ok(Self {
             path: path.to_path_buf(),
             bytes: m.as_ref().map_or(0, |m| m.len()),
             modified_ns: m
                 .and_then(|m| m.modified().ok())
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos()),
-        }
+        })
     }
 }
 
@@ -159,18 +155,18 @@ pub fn settings_digest(
     params_json: &str,
     tile: usize,
     window: usize,
-) -> String {
+) -> Result<String, PipelineError> {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     // The revision too: a changed kernel under the same version must not mix tiles.
     h.update(env!("MINEWATCH_GIT_REV").as_bytes());
     for p in images {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-        let i = PlanInput::of(p);
+        let i = PlanInput::of(p)?;
         h.update(format!("{name:?}:{}:{}\0", i.bytes, i.modified_ns).as_bytes());
     }
     h.update(format!("{dates:?}\0{params_json}\0{tile}\0{window}").as_bytes());
-    hex(&h.finalize())
+    Ok(hex(&h.finalize()))
 }
 
 /// Tiles of `side` pixels over the grid, row-major.

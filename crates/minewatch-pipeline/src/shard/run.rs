@@ -83,7 +83,7 @@ impl Context {
             .count()
     }
 
-    fn settings(&self, tile: usize) -> String {
+    fn settings(&self, tile: usize) -> Result<String, PipelineError> {
         settings_digest(
             &self.resolved.images,
             &self.resolved.config.detect.dates,
@@ -105,12 +105,12 @@ impl Context {
                 plan.plan_hash
             )));
         }
-        if self.settings(plan.body.tile) != plan.body.settings {
+        if self.settings(plan.body.tile)? != plan.body.settings {
             // Name the image that changed when it is one, and say when only its time did
             // (a copy that did not keep times, a `touch`): the tiles are fine then, but
             // the plan cannot know without reading the file.
             for (now, planned) in self.resolved.images.iter().zip(&plan.body.inputs) {
-                let now = PlanInput::of(now);
+                let now = PlanInput::of(now)?;
                 if now.path == planned.path && now != *planned {
                     let what = if now.bytes == planned.bytes {
                         "its modification time changed, its size did not (copied without times, or touched?); if its content is the same, restore the time (cp -p, rsync -t) or"
@@ -207,12 +207,12 @@ pub fn plan(
             env!("MINEWATCH_GIT_REV")
         ),
         name: ctx.resolved.config.name.clone(),
-        settings: ctx.settings(tile_px),
+        settings: ctx.settings(tile_px)?,
         inputs: prep
             .images
             .iter()
             .map(|i| PlanInput::of(&i.source))
-            .collect(),
+            .collect::<Result<_, _>>()?,
         width: grid.width,
         height: grid.height,
         transform: grid.transform,
