@@ -169,12 +169,15 @@ fn identical_dates_give_no_patches_not_an_error() {
 fn no_patches_total_zero_area_not_minus_zero() {
     let dir = tempfile::tempdir().unwrap();
     let a = fixture("real/hongkong_S2_20160927_clip320.tif");
+    // The same scene under a second name (one file given twice is refused as a mistake).
+    let b = dir.path().join("hongkong_copy.tif");
+    std::fs::copy(&a, &b).unwrap();
     let out = dir.path().join("out");
     let run = |format: &str| {
         let o = minewatch(&[
             "detect",
             s(&a),
-            s(&a),
+            s(&b),
             "--dates",
             "20160927,20180323",
             "--out",
