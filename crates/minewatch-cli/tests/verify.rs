@@ -152,6 +152,30 @@ fn a_rate_samples_every_stratum() {
     }
 }
 
+/// Session 11 review: `--count 0` wrote an empty sample with exit 0, while `--rate 0` was refused.
+#[test]
+fn sample_refuses_a_count_of_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s");
+    let o = minewatch(&[
+        "sample",
+        s(&fixture("verify/tasks_60.csv")),
+        "--seed",
+        "1",
+        "--count",
+        "0",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--count 0: draw at least one task"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.join("sample.csv").exists());
+}
+
 /// Review finding 5: `--p` was not checked; 1.5 or 0 ran and exited 0.
 #[test]
 fn sample_refuses_a_prior_p_outside_0_and_1() {

@@ -164,6 +164,8 @@ impl Size {
             Size::Rate(r) if !(r > 0.0 && r <= 1.0) => {
                 Err(format!("--rate {r}: give a share above 0 and at most 1"))
             }
+            // As a rate of 0 is refused: an empty sample is a mistake, not a design.
+            Size::Count(0) => Err("--count 0: draw at least one task".into()),
             Size::Proportion {
                 confidence,
                 margin,
