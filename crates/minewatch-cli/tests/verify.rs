@@ -152,6 +152,38 @@ fn a_rate_samples_every_stratum() {
     }
 }
 
+/// Session 11 review: an empty returned file was answered "no `site_id` column …; it has: "
+/// with a blank list.
+#[test]
+fn audit_says_a_returned_file_is_empty() {
+    let d = tempfile::tempdir().unwrap();
+    let empty = d.path().join("returned.csv");
+    std::fs::write(&empty, "").unwrap();
+    let tasks = d.path().join("tasks.csv");
+    std::fs::write(
+        &tasks,
+        "site_id,county_code,licence_status\nS00,320115,inside\n",
+    )
+    .unwrap();
+    let o = minewatch(&[
+        "audit",
+        s(&empty),
+        "--tasks",
+        s(&tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(&d.path().join("a")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("returned.csv"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).trim_end().ends_with("it has:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Session 11 review: `--count 0` wrote an empty sample with exit 0, while `--rate 0` was refused.
 #[test]
 fn sample_refuses_a_count_of_zero() {
@@ -518,6 +550,11 @@ fn audit_lists_recheck_picks_without_a_result() {
         if keep {
             res.push_str(&format!("{},{}\n", r["site_id"], r["county_verdict"]));
         } else {
+            // A pick not checked yet is left out of the file or has its row with a blank
+            // verdict (a form filled in part): both are "no result yet".
+            if dropped.is_empty() {
+                res.push_str(&format!("{},\n", r["site_id"]));
+            }
             dropped.push(r["site_id"].clone());
         }
     }

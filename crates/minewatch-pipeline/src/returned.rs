@@ -25,14 +25,14 @@ impl ReturnedTable {
         for need in ["site_id", "verdict"] {
             if !fields.contains(&Some(need)) {
                 return Err(PipelineError::Input(format!(
-                    "{}: no `{need}` column (Chinese header {}); it has: {}",
+                    "{}: no `{need}` column (Chinese header {}); {}",
                     path.display(),
                     if need == "site_id" {
                         "图斑地块编号"
                     } else {
                         "核查结果"
                     },
-                    table.columns.join(", ")
+                    table.columns_listed()
                 )));
             }
         }

@@ -30,13 +30,22 @@ impl Table {
     }
 
     /// Fail unless every column is present.
+    /// The columns, for a message about a missing one ("it has: …", or that it has none).
+    pub fn columns_listed(&self) -> String {
+        if self.columns.is_empty() {
+            "it has no columns (an empty file?)".to_string()
+        } else {
+            format!("it has: {}", self.columns.join(", "))
+        }
+    }
+
     pub fn require(&self, cols: &[&str], what: &str) -> Result<(), PipelineError> {
         for c in cols {
             if !self.columns.iter().any(|x| x == c) {
                 return Err(PipelineError::Input(format!(
-                    "{} ({what}): no column `{c}`; it has: {}",
+                    "{} ({what}): no column `{c}`; {}",
                     self.path.display(),
-                    self.columns.join(", ")
+                    self.columns_listed()
                 )));
             }
         }

@@ -503,6 +503,11 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 s.picks.iter().map(|p| (p.id.as_str(), p)).collect();
             let mut units = Vec::new();
             for r in &t.rows {
+                // A row whose verdict is blank is a pick not re-checked yet (a form filled
+                // in part), the same as a row left out: listed in recheck_missing.csv.
+                if r.get("recheck_verdict").is_none() {
+                    continue;
+                }
                 let id = r.get("site_id").unwrap_or("");
                 if !returned_ids.insert(id.to_string()) {
                     return Err(t.err(r.line, "site_id", format!("{id} is listed twice")));
@@ -559,7 +564,11 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             "audit: warning: {} of {} re-check picks have no result (listed in recheck_missing.csv); the misjudgement estimates of {} are marked incomplete",
             recheck_missing.len(),
             s.picks.len(),
-            counties.into_iter().collect::<Vec<_>>().join(", ")
+            counties
+                .into_iter()
+                .map(|c| if c.is_empty() { "(no county code)" } else { c })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
 
