@@ -17,26 +17,9 @@ fn eval_json(args: &[&str]) -> serde_json::Value {
 #[test]
 fn synthetic_truth_scores_high() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = minewatch_synth::SceneSpec::small(256, 192, 31);
-    let [t1, t2] =
-        minewatch_synth::write_scene(&spec, dir.path(), ["e_20200601.tif", "e_20210601.tif"])
-            .unwrap();
-    let truth = dir.path().join("truth.tif");
-    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 31, "e");
     let out = dir.path().join("out");
-    // The planted pits are made for the explicit rule (the automatic method on this
-    // scene is tested in auto_method.rs).
-    let o = minewatch(&[
-        "detect",
-        s(&t1),
-        s(&t2),
-        "--method",
-        "rule",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    detect_rule(&t1, &t2, &out);
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
     let f1 = r["pixel"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "planted pits are found: {r}");
@@ -64,12 +47,7 @@ fn synthetic_truth_scores_high() {
 #[test]
 fn sparse_samples_give_the_stratified_estimate() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = minewatch_synth::SceneSpec::small(256, 192, 32);
-    let [t1, t2] =
-        minewatch_synth::write_scene(&spec, dir.path(), ["e_20200601.tif", "e_20210601.tif"])
-            .unwrap();
-    let truth = dir.path().join("truth.tif");
-    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 32, "e");
     // Samples coded like the Nanjing file: 1 changed, 2 unchanged, 0 unlabelled; every 5th pixel.
     let samples = dir.path().join("samples.tif");
     {
@@ -186,6 +164,37 @@ fn shared(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// A seeded 256 × 192 two-date scene named `P_20200601.tif` / `P_20210601.tif`, with its
+/// truth raster.
+fn synthetic_pair(dir: &Path, seed: u64, prefix: &str) -> ([PathBuf; 2], PathBuf) {
+    let spec = minewatch_synth::SceneSpec::small(256, 192, seed);
+    let names = [
+        format!("{prefix}_20200601.tif"),
+        format!("{prefix}_20210601.tif"),
+    ];
+    let pair =
+        minewatch_synth::write_scene(&spec, dir, [names[0].as_str(), names[1].as_str()]).unwrap();
+    let truth = dir.join("truth.tif");
+    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    (pair, truth)
+}
+
+/// The planted pits are made for the explicit rule (the automatic method on these scenes
+/// is tested in auto_method.rs).
+fn detect_rule(a: &Path, b: &Path, out: &Path) {
+    let o = minewatch(&[
+        "detect",
+        s(a),
+        s(b),
+        "--method",
+        "rule",
+        "--out",
+        s(out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 fn detect_real(a: &Path, b: &Path, out: &Path) {
     let o = minewatch(&["detect", s(a), s(b), "--out", s(out), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -297,12 +306,7 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let spec = minewatch_synth::SceneSpec::small(256, 192, 36);
-    let [t1, t2] =
-        minewatch_synth::write_scene(&spec, dir.path(), ["c_20200601.tif", "c_20210601.tif"])
-            .unwrap();
-    let truth = dir.path().join("truth.tif");
-    minewatch_synth::write_truth(&spec, &truth).unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 36, "c");
     let window = ["-srcwin", "64", "32", "128", "128"];
     let clip = |src: &Path, name: &str| {
         let p = dir.path().join(name);
@@ -312,17 +316,7 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
     let (c1, c2) = (clip(&t1, "k_20200601.tif"), clip(&t2, "k_20210601.tif"));
     let truth_cut = clip(&truth, "truth_cut.tif");
     let out = dir.path().join("out");
-    let o = minewatch(&[
-        "detect",
-        s(&c1),
-        s(&c2),
-        "--method",
-        "rule",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    detect_rule(&c1, &c2, &out);
 
     let whole = eval_json(&[s(&out), "--reference", s(&truth)]);
     let cut = eval_json(&[s(&out), "--reference", s(&truth_cut)]);
