@@ -57,6 +57,53 @@ const DESIGN: [&str; 16] = [
     "zone_kinds~ecological_red_line",
 ];
 
+/// Two tasks of county 320115 (S1 partly outside its licence, S2 unlicensed).
+const TWO_TASKS: &str = "site_id,county_code,licence_status,multi_year_change,criminal_referral_candidate\nS1,320115,partly_outside,0,0\nS2,320115,outside_all_rights,0,0\n";
+
+/// A returned form as a GDAL table (GeoPackage, XLSX…) with Chinese headers, all text:
+/// S1 合法, S2 违法 / 立案, checked by 王五 on 2024-08-01.
+fn write_form(path: &Path, driver: &str, layer: &str) {
+    use gdal::vector::{Feature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+    let drv = gdal::DriverManager::get_driver_by_name(driver).unwrap();
+    let mut ds = drv.create_vector_only(path).unwrap();
+    let l = ds
+        .create_layer(LayerOptions {
+            name: layer,
+            srs: None,
+            ty: OGRwkbGeometryType::wkbNone,
+            options: None,
+        })
+        .unwrap();
+    let cols = [
+        "图斑地块编号",
+        "核查结果",
+        "处理方式",
+        "核查责任人",
+        "核查日期",
+    ];
+    let defs: Vec<(&str, OGRFieldType::Type)> =
+        cols.iter().map(|c| (*c, OGRFieldType::OFTString)).collect();
+    l.create_defn_fields(&defs).unwrap();
+    for row in [
+        ["S1", "合法", "", "王五", "2024-08-01"],
+        ["S2", "违法", "立案", "王五", "2024-08-01"],
+    ] {
+        let mut f = Feature::new(l.defn()).unwrap();
+        for (k, v) in row.iter().enumerate() {
+            f.set_field_string(k, v).unwrap();
+        }
+        f.create(&l).unwrap();
+    }
+}
+
+/// `minewatch audit RETURNED… --tasks TASKS --seed 1 --out OUT`.
+fn audit_seed1(returned: &[&Path], tasks: &Path, out: &Path) -> std::process::Output {
+    let mut args: Vec<&str> = vec!["audit"];
+    args.extend(returned.iter().map(|p| s(p)));
+    args.extend(["--tasks", s(tasks), "--seed", "1", "--out", s(out)]);
+    minewatch(&args)
+}
+
 /// The sample is compared with a committed expectation: integer arithmetic only, so it is
 /// the same on every platform; regenerate with MINEWATCH_UPDATE_GOLDEN=1 and say why.
 #[test]
@@ -206,6 +253,57 @@ fn sample_refuses_a_count_of_zero() {
         stderr(&o)
     );
     assert!(!out.join("sample.csv").exists());
+}
+
+/// Known since session 11: `--count` above the pool was drawn as the whole pool with only
+/// the report's size line to tell; now a warning and a manifest note, and still exit 0.
+#[test]
+fn sample_says_when_a_count_takes_the_whole_pool() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s");
+    let input = fixture("verify/tasks_60.csv");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "1",
+        "--count",
+        "500",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = std::fs::read_to_string(out.join("sample.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(rows, 60, "the whole pool is drawn");
+    assert!(
+        stderr(&o).contains("--count 500 asks more than the 60 tasks left"),
+        "{}",
+        stderr(&o)
+    );
+    let m = json(&out.join("sample_manifest.json"));
+    assert!(m["notes"][0].as_str().unwrap().contains("census"), "{m}");
+    // A count the pool can give carries no note.
+    let out2 = d.path().join("s2");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "1",
+        "--count",
+        "60",
+        "--out",
+        s(&out2),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(
+        json(&out2.join("sample_manifest.json"))["notes"],
+        serde_json::json!([])
+    );
 }
 
 /// Review finding 5: `--p` was not checked; 1.5 or 0 ran and exited 0.
@@ -423,76 +521,51 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
 }
 
 /// A county may return its table as a GeoPackage (the package's tasks.gpkg, filled in
-/// QGIS): read the same way, rows counted by feature.
+/// QGIS): read the same way, rows counted by feature. A county that opens its form in Excel and saves it returns an .xlsx: GDAL 3.6 took an
+/// all-text sheet's header row for data (columns Field1…), so the form was refused, and a
+/// folder skipped it as "no returned tables". Now the first row is the header, cells are
+/// text, and messages give the row Excel shows.
 #[test]
-fn audit_reads_a_returned_geopackage() {
-    use gdal::vector::{Feature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+fn audit_reads_forms_saved_as_geopackage_or_xlsx_alone_and_in_a_folder() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    std::fs::write(
-        p.join("tasks.csv"),
-        "site_id,county_code,licence_status,multi_year_change,criminal_referral_candidate\nS1,320115,partly_outside,0,0\nS2,320115,outside_all_rights,0,0\n",
-    )
-    .unwrap();
-    let gpkg = p.join("320115_returned.gpkg");
-    {
-        let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
-        let mut ds = drv.create_vector_only(&gpkg).unwrap();
-        let l = ds
-            .create_layer(LayerOptions {
-                name: "tasks",
-                srs: None,
-                ty: OGRwkbGeometryType::wkbNone,
-                options: None,
-            })
-            .unwrap();
-        l.create_defn_fields(&[
-            ("图斑地块编号", OGRFieldType::OFTString),
-            ("核查结果", OGRFieldType::OFTString),
-            ("处理方式", OGRFieldType::OFTString),
-            ("核查责任人", OGRFieldType::OFTString),
-        ])
-        .unwrap();
-        for (id, v, h) in [("S1", "合法", ""), ("S2", "违法", "立案")] {
-            let mut f = Feature::new(l.defn()).unwrap();
-            f.set_field_string(0, id).unwrap();
-            f.set_field_string(1, v).unwrap();
-            f.set_field_string(2, h).unwrap();
-            f.set_field_string(3, "王五").unwrap();
-            f.create(&l).unwrap();
+    std::fs::write(p.join("tasks.csv"), TWO_TASKS).unwrap();
+    let tasks = p.join("tasks.csv");
+    // (driver, file, the row S1 is reported on: a feature number, or the sheet's row as
+    // Excel numbers it, row 1 being the header)
+    for (driver, name, row) in [
+        ("GPKG", "320115_returned.gpkg", "1"),
+        ("XLSX", "320115.xlsx", "2"),
+    ] {
+        let dir = p.join(driver);
+        std::fs::create_dir(&dir).unwrap();
+        let form = dir.join(name);
+        write_form(&form, driver, "320115");
+        for (given, out) in [(&form, dir.join("a")), (&dir, dir.join("b"))] {
+            let o = audit_seed1(&[given], &tasks, &out);
+            assert!(o.status.success(), "{driver}: {}", stderr(&o));
+            let issues = csv_rows(&out.join("audit_issues.csv"));
+            assert_eq!(issues.len(), 1, "{driver}: {issues:?}");
+            assert_eq!(
+                (
+                    issues[0]["file"].as_str(),
+                    issues[0]["row"].as_str(),
+                    issues[0]["code"].as_str()
+                ),
+                (s(&form), row, "outside_licence_legal"),
+                "{driver}"
+            );
+            let stats = csv_rows(&out.join("county_stats.csv"));
+            assert_eq!(
+                (
+                    stats[0]["valid_verdicts"].as_str(),
+                    stats[0]["filed"].as_str()
+                ),
+                ("2", "1"),
+                "{driver}"
+            );
         }
     }
-    let out = p.join("a");
-    let (tasks, g) = (p.join("tasks.csv"), gpkg.clone());
-    let o = minewatch(&[
-        "audit",
-        s(&g),
-        "--tasks",
-        s(&tasks),
-        "--seed",
-        "1",
-        "--out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let issues = csv_rows(&out.join("audit_issues.csv"));
-    assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(
-        (
-            issues[0]["file"].as_str(),
-            issues[0]["row"].as_str(),
-            issues[0]["code"].as_str()
-        ),
-        (s(&gpkg), "1", "outside_licence_legal")
-    );
-    let stats = csv_rows(&out.join("county_stats.csv"));
-    assert_eq!(
-        (
-            stats[0]["valid_verdicts"].as_str(),
-            stats[0]["filed"].as_str()
-        ),
-        ("2", "1")
-    );
 }
 
 /// Review finding 2: re-check picks without a result were ignored without a word, and the
@@ -638,17 +711,7 @@ fn audit_names_the_path_of_each_county_form() {
         p.join("tasks.csv"),
     );
     let out = p.join("out");
-    let o = minewatch(&[
-        "audit",
-        s(&fa),
-        s(&fb),
-        "--tasks",
-        s(&tasks),
-        "--seed",
-        "1",
-        "--out",
-        s(&out),
-    ]);
+    let o = audit_seed1(&[&fa, &fb], &tasks, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let issues = csv_rows(&out.join("audit_issues.csv"));
     let dup = issues.iter().find(|i| i["code"] == "duplicate_id").unwrap();

@@ -81,7 +81,7 @@ pub fn read_all(given: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> 
     }
     if out.is_empty() {
         return Err(PipelineError::Input(
-            "no returned tables (CSV or GeoPackage) given".into(),
+            "no returned tables (CSV, spreadsheet or GeoPackage) given".into(),
         ));
     }
     Ok(out)
@@ -93,7 +93,15 @@ fn from_folder(dir: &Path) -> Result<Vec<ReturnedTable>, PipelineError> {
         .map_err(|e| PipelineError::Input(format!("{}: {e}", dir.display())))?
         .flatten()
         .map(|e| e.path())
-        .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "csv" || x == "gpkg"))
+        .filter(|f| {
+            f.is_file()
+                && f.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                    let x = x.to_ascii_lowercase();
+                    x == "csv"
+                        || x == "gpkg"
+                        || crate::table_read::SPREADSHEETS.contains(&x.as_str())
+                })
+        })
         .collect();
     paths.sort();
     let tables: Vec<ReturnedTable> = paths

@@ -1,6 +1,8 @@
 //! Reading the tables users bring (history verdicts, penalties, prices, previous ledgers):
-//! CSV in UTF-8 (with or without BOM) or GBK, or any GDAL vector file (GeoPackage, …) whose
-//! point or polygon geometry gives a location. Rows keep their number for messages.
+//! CSV in UTF-8 (with or without BOM) or GBK, a spreadsheet (.xlsx, .xls, .ods: what a
+//! county office gets when it opens the CSV in Excel and saves it), or any GDAL vector
+//! file (GeoPackage, …) whose point or polygon geometry gives a location. Rows keep their
+//! number for messages.
 
 use crate::error::PipelineError;
 use gdal::vector::LayerAccess;
@@ -79,6 +81,31 @@ pub fn read(path: &Path) -> Result<Table, PipelineError> {
     }
 }
 
+/// Spreadsheet formats GDAL reads as tables (first sheet).
+pub const SPREADSHEETS: [&str; 3] = ["xlsx", "xls", "ods"];
+
+fn is_spreadsheet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| SPREADSHEETS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// A spreadsheet's first row is its header, always: GDAL's guess (a header only when the
+/// second row's types differ) takes an all-text form's header for data, and a saved CSV
+/// is all text. Cells are read as text, so a county code or a date stays as typed.
+/// GDAL 3.6's spreadsheet drivers take these as configuration options only, and read
+/// them lazily (at the first feature, not at the open), so they are set for the process:
+/// minewatch reads every spreadsheet this way.
+fn open_table(path: &Path) -> Result<gdal::Dataset, gdal::errors::GdalError> {
+    if is_spreadsheet(path) {
+        for d in ["XLSX", "XLS", "ODS"] {
+            gdal::config::set_config_option(&format!("OGR_{d}_HEADERS"), "FORCE")?;
+            gdal::config::set_config_option(&format!("OGR_{d}_FIELD_TYPES"), "STRING")?;
+        }
+    }
+    gdal::Dataset::open(path)
+}
+
 fn read_csv(path: &Path) -> Result<Table, PipelineError> {
     let bytes = std::fs::read(path)
         .map_err(|e| PipelineError::Input(format!("{}: cannot read: {e}", path.display())))?;
@@ -121,7 +148,9 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
 
 fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
     let e = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
-    let ds = gdal::Dataset::open(path).map_err(|x| e(format!("cannot open it: {x}")))?;
+    let ds = open_table(path).map_err(|x| e(format!("cannot open it: {x}")))?;
+    // A sheet's data start on its row 2, which is what Excel shows and what messages say.
+    let first_row = if is_spreadsheet(path) { 2 } else { 1 };
     let mut layer = ds.layer(0).map_err(|x| e(x.to_string()))?;
     let columns: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
     let to_lonlat = match layer.spatial_ref() {
@@ -152,7 +181,7 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
             lonlat = Some((x, y));
         }
         rows.push(Row {
-            line: i + 1,
+            line: i + first_row,
             fields,
             lonlat,
         });

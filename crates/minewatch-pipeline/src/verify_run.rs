@@ -224,6 +224,19 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         seed: req.seed,
     };
     let s = sample::draw_sample(&units, &design);
+    // A count the pool cannot give is drawn as all of the pool: say so, as the report's
+    // size line alone ("count 50 → 30") is easy to miss and a census is no sample.
+    let pool = units.iter().filter(|u| u.mandatory.is_none()).count();
+    let mut notes = Vec::new();
+    if let Size::Count(c) = req.size {
+        if c > pool {
+            let note = format!(
+                "--count {c} asks more than the {pool} tasks left after the mandatory ones: all {pool} are taken (a census of the pool, not a sample)"
+            );
+            eprintln!("sample: warning: {note}");
+            notes.push(note);
+        }
+    }
     let staging = Staging::new(&req.out)?;
     let mut header: Vec<String> = [
         "unit_id",
@@ -313,6 +326,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             "rounding": ROUNDING,
         },
         "summary": summary,
+        "notes": notes,
         "outputs": ["sample.csv", "sample_report.txt", "sample_manifest.json"],
     });
     crate::manifest::write(&staging.path("sample_manifest.json"), &m)?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// The counties' filled tables (CSV or GeoPackage; English or Chinese headers), or folders of them.
+    /// The counties' filled tables (CSV, Excel .xlsx/.xls, .ods or GeoPackage; English or Chinese headers), or folders of them.
     /// Tables of one folder listing the same sites (a package's tasks.csv and tasks.gpkg) are
     /// copies of one form: the one holding verdicts is read.
     #[arg(required = true)]

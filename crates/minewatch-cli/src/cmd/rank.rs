@@ -15,11 +15,11 @@ pub struct RankArgs {
     /// Priority policy (TOML); default: the weights of pipelines/policy/default.toml.
     #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// Earlier cycles' verdicts (CSV or GeoPackage): patch_id / site_id / lon,lat (or a
+    /// Earlier cycles' verdicts (CSV, spreadsheet or GeoPackage): patch_id / site_id / lon,lat (or a
     /// geometry), verdict (合法 | 违法 | 伪变化), reason, handling (立案 …) or case_filed, date.
     #[arg(long)]
     pub history: Option<PathBuf>,
-    /// Administrative penalties (CSV or GeoPackage): party, licence and/or lon,lat, date, decision.
+    /// Administrative penalties (CSV, spreadsheet or GeoPackage): party, licence and/or lon,lat, date, decision.
     #[arg(long)]
     pub penalties: Option<PathBuf>,
     /// Mineral prices by period (CSV): mineral, period, price or change_pct.
