@@ -186,3 +186,99 @@ fn patches_georeferenced_during_the_sweep_are_in_data_order() {
         }
     }
 }
+
+/// A copy of `src` stored south-up (rows bottom to top, positive y pixel size) when
+/// `flip_rows`, else mirrored (columns right to left, negative x pixel size): the same
+/// ground, another grid orientation.
+fn flipped_copy(src: &Path, dst: &Path, flip_rows: bool) {
+    use gdal::raster::Buffer;
+    let ds = gdal::Dataset::open(src).unwrap();
+    let (w, h) = ds.raster_size();
+    let t = ds.geo_transform().unwrap();
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let mut out = drv
+        .create_with_band_type::<u8, _>(dst, w, h, ds.raster_count())
+        .unwrap();
+    out.set_projection(&ds.projection()).unwrap();
+    out.set_geo_transform(&if flip_rows {
+        [t[0], t[1], 0.0, t[3] + h as f64 * t[5], 0.0, -t[5]]
+    } else {
+        [t[0] + w as f64 * t[1], -t[1], 0.0, t[3], 0.0, t[5]]
+    })
+    .unwrap();
+    for b in 1..=ds.raster_count() {
+        let (_, v) = ds
+            .rasterband(b)
+            .unwrap()
+            .read_as::<u8>((0, 0), (w, h), (w, h), None)
+            .unwrap()
+            .into_shape_and_vec();
+        let mut f = vec![0u8; w * h];
+        for r in 0..h {
+            for c in 0..w {
+                let (r2, c2) = if flip_rows {
+                    (h - 1 - r, c)
+                } else {
+                    (r, w - 1 - c)
+                };
+                f[r2 * w + c2] = v[r * w + c];
+            }
+        }
+        let mut buf = Buffer::new((w, h), f);
+        out.rasterband(b)
+            .unwrap()
+            .write((0, 0), (w, h), &mut buf)
+            .unwrap();
+    }
+}
+
+/// Review, session 12: a south-up or mirrored image measured each pixel as 2·10¹² m² (the
+/// area square ran clockwise, and Karney's area then measures the rest of the globe), and
+/// the automatic method took that for its pixel size. The real Nanjing clip stored both
+/// ways gives the patches, areas and neighbourhood of the north-up file.
+#[test]
+fn south_up_and_mirrored_copies_give_the_same_patches_and_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = [
+        fixture("real/nanjing_L5TM_20000503_clip400.tif"),
+        fixture("real/nanjing_L5TM_20020712_clip400.tif"),
+    ];
+    let summary = |out: &Path, t: &[std::path::PathBuf]| {
+        let o = minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--out",
+            s(out),
+            "--quiet",
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut areas: Vec<i64> = csv_rows(&out.join("patches.csv"))
+            .iter()
+            .map(|r| (r["area_m2"].parse::<f64>().unwrap() * 1000.0).round() as i64)
+            .collect();
+        areas.sort();
+        (v["pairs"][0]["auto"]["pixel_m"].as_f64().unwrap(), areas)
+    };
+    let (pixel_m, areas) = summary(&dir.path().join("north_up"), &src);
+    assert!((pixel_m - 30.0).abs() < 0.01, "{pixel_m}");
+    assert!(areas.len() > 50);
+    for (name, flip_rows) in [("south_up", true), ("mirrored", false)] {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        let t: Vec<_> = src
+            .iter()
+            .map(|p| {
+                let q = d.join(p.file_name().unwrap());
+                flipped_copy(p, &q, flip_rows);
+                q
+            })
+            .collect();
+        let (m, a) = summary(&d.join("out"), &t);
+        assert!((m - pixel_m).abs() < 1e-6, "{name}: pixel {m} m");
+        assert_eq!(a, areas, "{name}: patch areas (mm²)");
+    }
+}

@@ -2,7 +2,7 @@
 //! in lon/lat (GeoJSON), geodesic area on the WGS 84 ellipsoid, and the centroid in
 //! CGCS2000 (EPSG:4490) lon/lat.
 
-use geo::GeodesicArea;
+use geo::{GeodesicArea, Orient};
 use minewatch_core::{units::m2_to_mu, Grid, PatchRecord};
 use minewatch_detect::PatchPixels;
 use minewatch_raster::LonLat;
@@ -102,7 +102,10 @@ impl Georef {
         self.to_4326.apply(&mut xs, &mut ys)?;
         let mut ring: Vec<(f64, f64)> = xs.into_iter().zip(ys).collect();
         ring.push(ring[0]);
-        let square = geo::Polygon::new(geo::LineString::from(ring), vec![]);
+        // Karney's area follows ring order: the square of a south-up or mirrored grid
+        // runs clockwise and would measure the rest of the globe (2·10¹² m² a pixel).
+        let square = geo::Polygon::new(geo::LineString::from(ring), vec![])
+            .orient(geo::orient::Direction::Default);
         Ok(square.geodesic_area_unsigned() / (4.0 * h * h))
     }
 
@@ -207,9 +210,12 @@ mod tests {
     /// for a ragged 3 km patch 200 km from the UTM central meridian and on a geographic grid.
     #[test]
     fn pixel_area_method_matches_summed_cell_areas() {
+        // North-up, then south-up (bottom-up rows) and mirrored grids of the same places.
         for g in [
             grid(32650, [300000.0, 10.0, 0.0, 4420000.0, 0.0, -10.0]),
             grid(4326, [114.0, 0.0001, 0.0, 40.0, 0.0, -0.0001]),
+            grid(32650, [300000.0, 10.0, 0.0, 4380000.0, 0.0, 10.0]),
+            grid(4326, [114.4, -0.0001, 0.0, 40.0, 0.0, -0.0001]),
         ] {
             let geo = Georef::new(&g).unwrap();
             // A staircase patch 300 px tall: rows 100..400, each row a run of varying length.
@@ -262,7 +268,8 @@ mod tests {
                 let cell = geo::Polygon::new(
                     geo::LineString::from(xs.into_iter().zip(ys).collect::<Vec<_>>()),
                     vec![],
-                );
+                )
+                .orient(geo::orient::Direction::Default);
                 full += (b - a) as f64 * cell.geodesic_area_unsigned();
             }
             assert!(
