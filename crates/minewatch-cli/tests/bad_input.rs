@@ -358,3 +358,66 @@ fn a_closed_stdout_is_not_a_crash() {
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(out.join("manifest.json").exists() && out.join("patches.gpkg").exists());
 }
+
+/// Review, session 12: TIFFTAG_DATETIME (when the file was written; GIS exports stamp
+/// it) was read before the name's YYYYMMDD, so two files exported in the other order
+/// were compared backwards without a word. Now: acquisition metadata, then the name,
+/// then TIFFTAG_DATETIME with a warning; metadata and name disagreeing is a warning.
+#[test]
+fn file_writing_times_never_override_the_date_in_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 64, 64, 1);
+    let stamp = |p: &std::path::Path, key: &str, v: &str| {
+        use gdal::Metadata;
+        open_update(p).set_metadata_item(key, v, "").unwrap();
+    };
+    // Written in the other order: the 2021 image first.
+    stamp(&t1, "TIFFTAG_DATETIME", "2024:01:02 10:00:00");
+    stamp(&t2, "TIFFTAG_DATETIME", "2023:12:01 10:00:00");
+    let detect = |a: &std::path::Path, b: &std::path::Path, out: &str| {
+        let o = minewatch(&[
+            "detect",
+            s(a),
+            s(b),
+            "--out",
+            s(&dir.path().join(out)),
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["pairs"][0]["pair"].as_str().unwrap().to_string(),
+            stderr(&o),
+            manifest(&dir.path().join(out)),
+        )
+    };
+    let (pair, err, m) = detect(&t1, &t2, "named");
+    assert_eq!(pair, "20200601_20210601");
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(m["inputs"][0]["date_source"], "file_name");
+    // Without a date in the name, the writing time is used, and said to be one.
+    let (a, b) = (dir.path().join("a.tif"), dir.path().join("b.tif"));
+    std::fs::copy(&t1, &a).unwrap();
+    std::fs::copy(&t2, &b).unwrap();
+    let (pair, err, m) = detect(&a, &b, "stamped");
+    assert_eq!(pair, "20231201_20240102");
+    assert!(
+        err.contains("TIFFTAG_DATETIME, which records when the file was written"),
+        "{err}"
+    );
+    assert_eq!(m["inputs"][0]["date_source"], "tiff_datetime");
+    assert!(m["inputs"][0]["date_note"]
+        .as_str()
+        .unwrap()
+        .contains("--dates"));
+    // An acquisition item wins over the name, with a warning when they differ.
+    stamp(&t2, "ACQUISITION_DATE", "20210605");
+    let (pair, err, m) = detect(&t1, &t2, "acquired");
+    assert_eq!(pair, "20200601_20210605");
+    assert!(
+        err.contains("ACQUISITION_DATE says 2021-06-05, its name says 2021-06-01"),
+        "{err}"
+    );
+    assert_eq!(m["inputs"][1]["date_source"], "metadata");
+}

@@ -60,6 +60,9 @@ pub fn resolve(
         // An object is asked for first, so a wrong key reads as such, not as GDAL's 404.
         crate::object_image::stat(p)?;
         let info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
+        if let Some(note) = &info.date_note {
+            eprintln!("warning: {}: {note}", p.display());
+        }
         let profile = match params.custom_profile() {
             Some(custom) => {
                 info.check_profile(&custom)?;

@@ -22,6 +22,8 @@ pub struct InputRecord {
     pub sha256_from_cache: bool,
     pub date: String,
     pub date_source: minewatch_raster::DateSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_note: Option<String>,
     pub profile: String,
     pub bands: Vec<(String, usize)>,
     /// Which decode path read the pixels.
@@ -41,6 +43,7 @@ impl InputRecord {
             sha256,
             date: img.info.date.to_string(),
             date_source: img.info.date_source,
+            date_note: img.info.date_note.clone(),
             profile: img.profile.name.clone(),
             bands: img
                 .profile

@@ -83,5 +83,6 @@ pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, R
     drop(d);
     let mut info = ImageInfo::inspect(dst, Some(src.date))?;
     info.date_source = src.date_source;
+    info.date_note = src.date_note.clone();
     Ok(info)
 }

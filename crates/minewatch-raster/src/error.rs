@@ -11,7 +11,7 @@ pub enum RasterError {
     NotRaster { path: PathBuf, msg: String },
     #[error("{path}: has no georeferencing (geotransform or CRS); georeference it first (e.g. gdal_translate -a_srs / -a_ullr)")]
     NoGeoref { path: PathBuf },
-    #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates")]
+    #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates")]
     NoDate { path: PathBuf },
     #[error("{path}: band profile `{profile}` needs band {band} for {role}, but the file has {count} band(s); choose another --profile or a custom band mapping")]
     MissingBand {

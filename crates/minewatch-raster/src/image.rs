@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
     Flag,
+    /// An acquisition-date item (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, …).
     Metadata,
     FileName,
+    /// TIFFTAG_DATETIME, the time the file was written (the TIFF standard's DateTime):
+    /// only when nothing better exists, and with a warning.
+    TiffDatetime,
 }
 
 /// Per-band facts needed to turn stored values into reflectances.
@@ -31,6 +35,9 @@ pub struct ImageInfo {
     pub path: PathBuf,
     pub date: AcqDate,
     pub date_source: DateSource,
+    /// Why the date deserves a look (a file-writing time used, or the name disagreeing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_note: Option<String>,
     #[serde(skip)]
     pub grid: Grid,
     pub bands: Vec<BandInfo>,
@@ -104,21 +111,9 @@ impl ImageInfo {
             .rasterband(1)
             .map(|b| b.block_size())
             .unwrap_or((256, 256));
-        let (date, date_source) = match date {
-            Some(d) => (d, DateSource::Flag),
-            None => match metadata_date(&ds) {
-                Some(d) => (d, DateSource::Metadata),
-                None => {
-                    let name = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    match AcqDate::find_in_name(&name) {
-                        Some(d) => (d, DateSource::FileName),
-                        None => return Err(RasterError::NoDate { path: p() }),
-                    }
-                }
-            },
+        let (date, date_source, date_note) = match date {
+            Some(d) => (d, DateSource::Flag, None),
+            None => date_of(&ds, path).ok_or_else(|| RasterError::NoDate { path: p() })?,
         };
         let quantification = metadata_quantification(&ds);
         let direct = crate::direct::DirectLayout::probe(path, &ds);
@@ -132,6 +127,7 @@ impl ImageInfo {
             path: p(),
             date,
             date_source,
+            date_note,
             grid: Grid {
                 width,
                 height,
@@ -218,19 +214,47 @@ fn metadata_quantification(ds: &Dataset) -> Option<(f64, f64)> {
     Some((q, offset))
 }
 
-fn metadata_date(ds: &Dataset) -> Option<AcqDate> {
-    for key in [
+/// The acquisition date without `--dates`: an acquisition item of the metadata, else a
+/// YYYYMMDD in the file name, else TIFFTAG_DATETIME. The last is when the file was
+/// written (GIS exports stamp it), so it comes after the name and with a note: taken
+/// before the name, it once reversed a pair whose files were exported in the other order.
+fn date_of(ds: &Dataset, path: &Path) -> Option<(AcqDate, DateSource, Option<String>)> {
+    let item = |key: &str| {
+        ds.metadata_item(key, "")
+            .and_then(|v| AcqDate::parse(&v).ok())
+            .map(|d| (key.to_string(), d))
+    };
+    let acquired = [
         "ACQUISITION_DATE",
         "ACQUISITIONDATETIME",
         "DATE_ACQUIRED",
         "SENSING_TIME",
-        "TIFFTAG_DATETIME",
-    ] {
-        if let Some(v) = ds.metadata_item(key, "") {
-            if let Ok(d) = AcqDate::parse(&v) {
-                return Some(d);
-            }
-        }
+    ]
+    .iter()
+    .find_map(|k| item(k));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let named = AcqDate::find_in_name(&name);
+    match (acquired, named) {
+        (Some((key, d)), Some(n)) if n != d => Some((
+            d,
+            DateSource::Metadata,
+            Some(format!(
+                "its {key} says {d}, its name says {n}; {d} is used (give --dates to choose)"
+            )),
+        )),
+        (Some((_, d)), _) => Some((d, DateSource::Metadata, None)),
+        (None, Some(n)) => Some((n, DateSource::FileName, None)),
+        (None, None) => item("TIFFTAG_DATETIME").map(|(_, d)| {
+            (
+                d,
+                DateSource::TiffDatetime,
+                Some(format!(
+                    "date {d} taken from TIFFTAG_DATETIME, which records when the file was written, not when the image was acquired; give --dates if that is not the acquisition date"
+                )),
+            )
+        }),
     }
-    None
 }
