@@ -239,10 +239,7 @@ fn flipped_copy(src: &Path, dst: &Path, flip_rows: bool) {
 #[test]
 fn south_up_and_mirrored_copies_give_the_same_patches_and_areas() {
     let dir = tempfile::tempdir().unwrap();
-    let src = [
-        fixture("real/nanjing_L5TM_20000503_clip400.tif"),
-        fixture("real/nanjing_L5TM_20020712_clip400.tif"),
-    ];
+    let src = nanjing_clip();
     let summary = |out: &Path, t: &[std::path::PathBuf]| {
         let o = minewatch(&[
             "detect",
@@ -267,17 +264,8 @@ fn south_up_and_mirrored_copies_give_the_same_patches_and_areas() {
     assert!((pixel_m - 30.0).abs() < 0.01, "{pixel_m}");
     assert!(areas.len() > 50);
     for (name, flip_rows) in [("south_up", true), ("mirrored", false)] {
-        let d = dir.path().join(name);
-        std::fs::create_dir(&d).unwrap();
-        let t: Vec<_> = src
-            .iter()
-            .map(|p| {
-                let q = d.join(p.file_name().unwrap());
-                flipped_copy(p, &q, flip_rows);
-                q
-            })
-            .collect();
-        let (m, a) = summary(&d.join("out"), &t);
+        let t = copies_of(&src, dir.path(), name, |p, q| flipped_copy(p, q, flip_rows));
+        let (m, a) = summary(&dir.path().join(name).join("out"), &t);
         assert!((m - pixel_m).abs() < 1e-6, "{name}: pixel {m} m");
         assert_eq!(a, areas, "{name}: patch areas (mm²)");
     }

@@ -367,3 +367,69 @@ fn a_nodata_hole_inside_a_patch_is_not_filled_by_the_sieve() {
         "the nodata pixel at r{hr}c{hc} must not be part of the patch"
     );
 }
+
+/// Review, session 12: Landsat stacks were read with Sentinel-2 band numbers or the wrong
+/// Landsat layout, with exit 0. The real Nanjing TM clip rearranged as (a) all seven TM
+/// bands (thermal band 6 between the SWIR bands), (b) an OLI-style stack named B1…B11
+/// (coastal first, NIR in B5, pan in B8, thermal in B10/B11) must give the patches of the
+/// 6-band file, (a) with a warning that the layout was guessed.
+#[test]
+fn landsat_stacks_are_read_with_landsat_band_numbers() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = nanjing_clip();
+    let detect = |t: &[std::path::PathBuf], out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--out",
+            s(&out),
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let o = minewatch(&args);
+        json(&o);
+        (std::fs::read(out.join("patches.csv")).unwrap(), stderr(&o))
+    };
+    let (base, _) = detect(&src, "base", &[]);
+    // (band order of the copy, its band names or none)
+    let layouts: [(&str, &[&str], &[&str]); 2] = [
+        ("tm7", &["1", "2", "3", "4", "5", "1", "6"], &[]),
+        (
+            "oli11",
+            &["1", "1", "2", "3", "4", "5", "6", "2", "1", "1", "1"],
+            &[
+                "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11",
+            ],
+        ),
+    ];
+    for (name, order, names) in layouts {
+        let t = copies_of(&src, dir.path(), name, |p, q| {
+            let args: Vec<&str> = order.iter().flat_map(|b| ["-b", *b]).collect();
+            translate(&args, p, q);
+            let ds = open_update(q);
+            for (i, n) in names.iter().enumerate() {
+                use gdal::Metadata;
+                let mut b = ds.rasterband(i + 1).unwrap();
+                b.set_description(n).unwrap();
+            }
+        });
+        let (got, err) = detect(&t, &format!("{name}_out"), &[]);
+        assert!(got == base, "{name}: patches differ from the 6-band file");
+        assert_eq!(
+            err.contains("7 bands of Byte"),
+            name == "tm7",
+            "{name}: {err}"
+        );
+        if name == "tm7" {
+            // Named explicitly, TM's profile skips the thermal band too.
+            let (got, _) = detect(&t, "tm7_named", &["--profile", "landsat-tm"]);
+            assert!(got == base, "--profile landsat-tm on 7 bands");
+        }
+    }
+}

@@ -150,21 +150,44 @@ impl SensorProfile {
         "bgrns",
     ];
 
-    /// Build a profile from band descriptions such as `B02`, `B8A`, `blue`, `SWIR1`.
-    /// Returns `None` unless at least blue, red and NIR are found.
+    /// `landsat-tm` on a stack of all seven TM/ETM+ bands: SWIR2 is band 7, after the
+    /// thermal band 6.
+    pub fn landsat_tm_with_thermal() -> Self {
+        use BandRole::*;
+        Self::new(
+            "landsat-tm",
+            &[
+                (Blue, 1),
+                (Green, 2),
+                (Red, 3),
+                (Nir, 4),
+                (Swir1, 5),
+                (Swir2, 7),
+            ],
+        )
+    }
+
+    /// Build a profile from band descriptions such as `B02`, `B8A`, `SR_B5`, `blue`,
+    /// `SWIR1`. Returns `None` unless at least blue, red and NIR are found.
+    ///
+    /// Band numbers mean different bands on different sensors (B8 is Sentinel-2's NIR and
+    /// Landsat 8's panchromatic band, B11 a SWIR band or a thermal one), so the numbering
+    /// is told from the set of names first (see [`Numbering::of`]); names of roles
+    /// (`blue`, `nir`, …) mean the same everywhere.
     pub fn from_descriptions(descriptions: &[String]) -> Option<Self> {
         use BandRole::*;
+        let numbering = Numbering::of(descriptions);
         let mut bands = Vec::new();
         for (i, d) in descriptions.iter().enumerate() {
             let d = d.trim().to_ascii_lowercase();
             let role = match d.as_str() {
-                "b02" | "b2" | "blue" => Some(Blue),
-                "b03" | "b3" | "green" => Some(Green),
-                "b04" | "b4" | "red" => Some(Red),
-                "b08" | "b8" | "nir" => Some(Nir),
-                "b11" | "swir1" | "swir16" => Some(Swir1),
-                "b12" | "swir2" | "swir22" => Some(Swir2),
-                _ => None,
+                "blue" => Some(Blue),
+                "green" => Some(Green),
+                "red" => Some(Red),
+                "nir" => Some(Nir),
+                "swir1" | "swir16" => Some(Swir1),
+                "swir2" | "swir22" => Some(Swir2),
+                _ => numbering.and_then(|n| n.role(&d)),
             };
             if let Some(r) = role {
                 if !bands.iter().any(|(x, _)| *x == r) {
@@ -190,6 +213,113 @@ impl SensorProfile {
     }
 }
 
+/// How a file's `B<n>` band names are numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbering {
+    /// B2 blue, B3 green, B4 red, B8 NIR, B11 / B12 SWIR (B8A, B12, zero-padded B05…).
+    Sentinel2,
+    /// Landsat 8/9 OLI: B2 blue … B5 NIR, B6 / B7 SWIR (B8 pan, B9 cirrus, B10/B11 thermal).
+    LandsatOli,
+    /// Landsat 4/5 TM, 7 ETM+: B1 blue … B4 NIR, B5 / B7 SWIR (B6 thermal).
+    LandsatTm,
+}
+
+/// A band name as `(number, is 8A, zero-padded, Landsat Collection 2 prefix)`:
+/// `B05` → (5, false, true, false), `SR_B7` → (7, false, false, true).
+fn band_token(d: &str) -> Option<(u32, bool, bool, bool)> {
+    let d = d.trim().to_ascii_lowercase();
+    let (rest, c2) = match d.strip_prefix("sr_").or_else(|| d.strip_prefix("st_")) {
+        Some(r) => (r.to_string(), true),
+        None => (d, false),
+    };
+    let n = rest.strip_prefix('b')?;
+    if n == "8a" || n == "08a" {
+        return Some((8, true, n.starts_with('0'), c2));
+    }
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 2 {
+        return None;
+    }
+    Some((
+        n.parse().ok()?,
+        false,
+        n.len() == 2 && n.starts_with('0'),
+        c2,
+    ))
+}
+
+impl Numbering {
+    /// The numbering a file's band names use, or `None` when they do not tell:
+    /// Sentinel-2 has B8A and B12 and pads to two digits; Landsat Collection 2 names are
+    /// `SR_B<n>` / `ST_B<n>`; B10, or B11 with B5–B7, without B8A or B12 is OLI's; B7
+    /// without B6 is the TM/ETM+ reflective set. A plain B1…B7 is OLI's or TM's with its
+    /// thermal band, and stays undecided rather than guessed.
+    pub fn of(descriptions: &[String]) -> Option<Self> {
+        let t: Vec<(u32, bool, bool, bool)> =
+            descriptions.iter().filter_map(|d| band_token(d)).collect();
+        if t.is_empty() {
+            return None;
+        }
+        let has = |n: u32| t.iter().any(|x| x.0 == n && !x.1);
+        if t.iter().any(|x| x.1 || x.2) || has(12) {
+            return Some(Self::Sentinel2);
+        }
+        let c2 = t.iter().any(|x| x.3);
+        let sr6 = descriptions
+            .iter()
+            .any(|d| d.trim().eq_ignore_ascii_case("sr_b6"));
+        // B10 is thermal on OLI and cirrus on Sentinel-2, whose stacks with it (L1C) also
+        // hold B12; B11 with B5–B7 and no B12 is OLI's SWIR1…thermal run. A lone B8 or B11
+        // is Sentinel-2's 10 m NIR or 20 m SWIR more often than anything else.
+        let oli = has(10) || (has(11) && has(5) && has(6) && has(7));
+        if oli || (c2 && sr6) {
+            return Some(Self::LandsatOli);
+        }
+        if c2 || (has(7) && !has(6)) {
+            return Some(Self::LandsatTm);
+        }
+        if has(6) && has(7) && !has(8) {
+            return None;
+        }
+        // B2, B3, B4, B8 and the like: the Sentinel-2 names the tool always took.
+        Some(Self::Sentinel2)
+    }
+
+    fn role(self, d: &str) -> Option<BandRole> {
+        use BandRole::*;
+        let (n, is_8a, _, _) = band_token(d)?;
+        if is_8a {
+            return None;
+        }
+        let table: &[(u32, BandRole)] = match self {
+            Self::Sentinel2 => &[
+                (2, Blue),
+                (3, Green),
+                (4, Red),
+                (8, Nir),
+                (11, Swir1),
+                (12, Swir2),
+            ],
+            Self::LandsatOli => &[
+                (2, Blue),
+                (3, Green),
+                (4, Red),
+                (5, Nir),
+                (6, Swir1),
+                (7, Swir2),
+            ],
+            Self::LandsatTm => &[
+                (1, Blue),
+                (2, Green),
+                (3, Red),
+                (4, Nir),
+                (5, Swir1),
+                (7, Swir2),
+            ],
+        };
+        table.iter().find(|(k, _)| *k == n).map(|(_, r)| *r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +335,53 @@ mod tests {
         .collect();
         let p = SensorProfile::from_descriptions(&d).unwrap();
         assert_eq!(p.bands, SensorProfile::builtin("sentinel2").unwrap().bands);
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Review, session 12: a Landsat 8 stack described B1…B11 was read with Sentinel-2
+    /// numbers (B8 pan as NIR, B11 thermal as SWIR1) and the rule found nothing.
+    #[test]
+    fn landsat_band_names_use_landsat_numbers() {
+        let oli = SensorProfile::builtin("landsat-oli").unwrap().bands;
+        let l8: Vec<String> = (1..=11).map(|i| format!("B{i}")).collect();
+        assert_eq!(SensorProfile::from_descriptions(&l8).unwrap().bands, oli);
+        let c2 = names(&[
+            "SR_B1", "SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "ST_B10",
+        ]);
+        assert_eq!(SensorProfile::from_descriptions(&c2).unwrap().bands, oli);
+        // TM / ETM+: B6 is thermal, SWIR2 is B7, wherever it sits in the file.
+        let tm = names(&[
+            "SR_B1", "SR_B2", "SR_B3", "SR_B4", "SR_B5", "ST_B6", "SR_B7",
+        ]);
+        let p = SensorProfile::from_descriptions(&tm).unwrap();
+        assert_eq!(
+            (p.band(BandRole::Nir), p.band(BandRole::Swir2)),
+            (Some(4), Some(7))
+        );
+        let tm6 = names(&["B1", "B2", "B3", "B4", "B5", "B7"]);
+        let p = SensorProfile::from_descriptions(&tm6).unwrap();
+        assert_eq!(p.bands, SensorProfile::builtin("landsat-tm").unwrap().bands);
+        // B1…B7 is OLI's or TM's with thermal: not decided from the names.
+        let amb: Vec<String> = (1..=7).map(|i| format!("B{i}")).collect();
+        assert_eq!(Numbering::of(&amb), None);
+        assert!(SensorProfile::from_descriptions(&amb).is_none());
+        // Sentinel-2's usual names keep their meaning.
+        let s2 = names(&["B2", "B3", "B4", "B8", "B11", "B12"]);
+        let p = SensorProfile::from_descriptions(&s2).unwrap();
+        assert_eq!(
+            (p.band(BandRole::Nir), p.band(BandRole::Swir1)),
+            (Some(4), Some(5))
+        );
+        let s2_10m = names(&["B2", "B3", "B4", "B8"]);
+        assert_eq!(
+            SensorProfile::from_descriptions(&s2_10m)
+                .unwrap()
+                .band(BandRole::Nir),
+            Some(4)
+        );
     }
 
     #[test]

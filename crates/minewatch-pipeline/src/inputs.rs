@@ -68,7 +68,13 @@ pub fn resolve(
                 info.check_profile(&custom)?;
                 custom
             }
-            None => info.resolve_profile(&params.profile)?,
+            None => {
+                let (profile, note) = info.resolve_profile(&params.profile)?;
+                if let Some(note) = note {
+                    eprintln!("warning: {}: {note}", p.display());
+                }
+                profile
+            }
         };
         images.push(DatedImage {
             info,

@@ -140,15 +140,38 @@ impl ImageInfo {
     }
 
     /// The profile to use: a named built-in, or `auto` (band descriptions, then band count).
-    pub fn resolve_profile(&self, name: &str) -> Result<SensorProfile, RasterError> {
-        let profile = if name == "auto" {
+    /// The band profile `name` (or, for `auto`, the one the band names or count imply),
+    /// checked against the file, and a note when the choice was a guess worth a look.
+    pub fn resolve_profile(
+        &self,
+        name: &str,
+    ) -> Result<(SensorProfile, Option<String>), RasterError> {
+        let count = self.bands.len();
+        let mut note = None;
+        let mut profile = if name == "auto" {
             let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
-            SensorProfile::from_descriptions(&desc)
-                .or_else(|| SensorProfile::from_band_count(self.bands.len()))
-                .ok_or(RasterError::UnknownProfile {
-                    path: self.path.clone(),
-                    count: self.bands.len(),
-                })?
+            match SensorProfile::from_descriptions(&desc) {
+                Some(p) => p,
+                None => {
+                    let guess = self.guess_by_count().ok_or(RasterError::UnknownProfile {
+                        path: self.path.clone(),
+                        count,
+                    })?;
+                    if count == 7 {
+                        note = Some(format!(
+                            "7 bands of {}, no band names that tell the sensor: read as {} ({}); give --profile landsat-tm or landsat-oli if that is wrong",
+                            self.bands[0].data_type,
+                            guess.name,
+                            if guess.name == "landsat-tm" {
+                                "TM/ETM+ digital numbers with the thermal band 6"
+                            } else {
+                                "OLI, coastal band first"
+                            }
+                        ));
+                    }
+                    guess
+                }
+            }
         } else {
             SensorProfile::builtin(name).ok_or_else(|| RasterError::Other {
                 path: self.path.clone(),
@@ -158,8 +181,22 @@ impl ImageInfo {
                 ),
             })?
         };
+        // A TM/ETM+ stack of all 7 bands has the thermal band 6 between SWIR1 and SWIR2.
+        if profile.name == "landsat-tm" && count >= 7 {
+            profile = SensorProfile::landsat_tm_with_thermal();
+        }
         self.check_profile(&profile)?;
-        Ok(profile)
+        Ok((profile, note))
+    }
+
+    /// The profile a band count implies. Seven bands are OLI's 1–7 or TM/ETM+'s 1–7 with
+    /// the thermal band: 8-bit values are TM/ETM+ digital numbers (OLI quantises to 12
+    /// bits and ships 16), anything else is taken as OLI.
+    fn guess_by_count(&self) -> Option<SensorProfile> {
+        if self.bands.len() == 7 && self.bands[0].data_type == "Byte" {
+            return Some(SensorProfile::landsat_tm_with_thermal());
+        }
+        SensorProfile::from_band_count(self.bands.len())
     }
 
     /// Every band the profile names must exist in the file.

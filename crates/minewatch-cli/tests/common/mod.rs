@@ -161,3 +161,29 @@ pub fn nanjing_chain(dir: &Path, rank_args: &[&str]) -> (PathBuf, [PathBuf; 2]) 
     }
     (rk, [a, b])
 }
+
+/// The real Nanjing Landsat 5 clip pair (400², 6 bands, dates in the names).
+pub fn nanjing_clip() -> [PathBuf; 2] {
+    [
+        fixture("real/nanjing_L5TM_20000503_clip400.tif"),
+        fixture("real/nanjing_L5TM_20020712_clip400.tif"),
+    ]
+}
+
+/// Copies of `src` under `dir/name/`, same file names, each made by `make(src, dst)`.
+pub fn copies_of(
+    src: &[PathBuf],
+    dir: &Path,
+    name: &str,
+    make: impl Fn(&Path, &Path),
+) -> Vec<PathBuf> {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    src.iter()
+        .map(|p| {
+            let q = d.join(p.file_name().unwrap());
+            make(p, &q);
+            q
+        })
+        .collect()
+}
