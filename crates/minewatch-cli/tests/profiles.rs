@@ -433,3 +433,48 @@ fn landsat_stacks_are_read_with_landsat_band_numbers() {
         }
     }
 }
+
+/// Review, session 12: a Sentinel-2 stack stored as Float32 reflectance (0–1) was scaled
+/// by the ×10000 convention, judged implausible, and left unscreened with only a manifest
+/// note: 48 patches instead of 35, clouds and shadows among them. Float values are now
+/// tried as reflectance too; the clip as 0–1 floats gives the patches of the integers.
+#[test]
+fn float_reflectance_keeps_the_cloud_screen() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = [
+        fixture("real/hongkong_S2_20160927_clip320.tif"),
+        fixture("real/hongkong_S2_20180323_clip320.tif"),
+    ];
+    let f32 = copies_of(&src, dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32", "-scale", "0", "10000", "0", "1"], p, q)
+    });
+    let ids = |t: &[std::path::PathBuf], out: &str| {
+        let out = dir.path().join(out);
+        let v = json(&minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--out",
+            s(&out),
+            "--format",
+            "json",
+        ]));
+        let pair = &v["pairs"][0];
+        assert!(pair["auto"]["screen_skipped"].is_null(), "{pair}");
+        let rows = csv_rows(&out.join("patches.csv"));
+        (
+            pair["auto"]["screen"]["before"]["scale"].as_f64().unwrap(),
+            rows.iter()
+                .map(|r| (r["id"].clone(), r["pixels"].clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (scale, base) = ids(&src, "int");
+    assert_eq!(scale, 1e-4);
+    let (scale, got) = ids(&f32, "float");
+    assert_eq!(scale, 1.0);
+    assert_eq!(got, base);
+}

@@ -68,13 +68,14 @@ pub const AUTO_CHANNELS: usize = 3;
 /// every pixel or none, silently).
 const PLAUSIBLE_BLUE: (f64, f64) = (0.005, 0.5);
 
-/// How `img`'s values become reflectance, or why that is unknown.
-fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance, String> {
+/// How `img`'s values may become reflectance, most likely first (the screen takes the
+/// first the scene's median blue finds plausible), or why that is unknown.
+fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflectance>, String> {
     if let Some(scale) = params.reflectance_scale {
-        return Ok(Reflectance {
+        return Ok(vec![Reflectance {
             scale,
             offset: params.reflectance_offset.unwrap_or(0.0),
-        });
+        }]);
     }
     let used: Vec<&minewatch_raster::image::BandInfo> = img
         .profile
@@ -84,14 +85,14 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance
         .collect();
     // The reader has applied the file's own scale and offset: values are physical.
     if !used.is_empty() && used.iter().all(|b| b.scale != 1.0 || b.offset != 0.0) {
-        return Ok(Reflectance::UNIT);
+        return Ok(vec![Reflectance::UNIT]);
     }
     // The file states its quantification (the Sentinel-2 convention).
     if let Some((q, add)) = img.info.quantification {
-        return Ok(Reflectance {
+        return Ok(vec![Reflectance {
             scale: 1.0 / q,
             offset: add / q,
-        });
+        }]);
     }
     // Sentinel-2 L1C / L2A digital numbers are reflectance × 10000 (B8A names the stack);
     // `bgrns` is the peers' synthetic reflectance × 10000.
@@ -106,7 +107,13 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Reflectance
             "sentinel2" | "sentinel2-l2a" | "bgrns"
         )
     {
-        return Ok(Reflectance::TIMES_10000);
+        // Floating-point stacks are as often reflectance itself (exports of 0–1 values;
+        // a reviewer's lost their screen): the two ranges cannot both be plausible.
+        return Ok(if is_float(&used) {
+            vec![Reflectance::TIMES_10000, Reflectance::UNIT]
+        } else {
+            vec![Reflectance::TIMES_10000]
+        });
     }
     Err(format!(
         "{}: digital numbers of unknown scale (profile {}, no QUANTIFICATION_VALUE or band scale in the file); give reflectance_scale in the params file to screen clouds",
@@ -138,23 +145,44 @@ fn screen_for(
             "no {r} band in both dates: clouds cannot be told from bright bare ground without blue, green, red, NIR and SWIR1"
         ));
     }
-    let screen = Screen {
-        before: reflectance_of(a, params)?,
-        after: reflectance_of(b, params)?,
-    };
     let blue = roles.iter().position(|r| *r == BandRole::Blue).unwrap_or(0);
-    for (img, r, t) in [(a, screen.before, sample.0), (b, screen.after, sample.1)] {
-        let m = robust_sigma(&t[blue]).0 * r.scale + r.offset;
-        if !(PLAUSIBLE_BLUE.0..=PLAUSIBLE_BLUE.1).contains(&m) {
-            return Err(format!(
-                "{}: median blue reflectance {m:.4} on the sample is implausible (scale {} offset {}); check reflectance_scale",
-                img.source.display(),
-                r.scale,
-                r.offset
-            ));
-        }
+    let mut chosen = [Reflectance::UNIT; 2];
+    for (k, (img, t)) in [(a, sample.0), (b, sample.1)].into_iter().enumerate() {
+        let median = robust_sigma(&t[blue]).0;
+        let candidates = reflectance_of(img, params)?;
+        let plausible = |r: &Reflectance| {
+            (PLAUSIBLE_BLUE.0..=PLAUSIBLE_BLUE.1).contains(&(median * r.scale + r.offset))
+        };
+        chosen[k] = match candidates.iter().find(|r| plausible(r)) {
+            Some(r) => *r,
+            None => {
+                let r = candidates[0];
+                let why = format!(
+                    "{}: median blue reflectance {:.4} on the sample is implausible (scale {} offset {}); check reflectance_scale",
+                    img.source.display(),
+                    median * r.scale + r.offset,
+                    r.scale,
+                    r.offset
+                );
+                // A scale that makes no sense is likely a wrong file or setting: say it
+                // where the user looks, not only in the manifest.
+                eprintln!("warning: cloud screen off: {why}");
+                return Err(why);
+            }
+        };
     }
-    Ok(screen)
+    Ok(Screen {
+        before: chosen[0],
+        after: chosen[1],
+    })
+}
+
+/// Whether every band used is stored as floating point.
+fn is_float(used: &[&minewatch_raster::image::BandInfo]) -> bool {
+    !used.is_empty()
+        && used
+            .iter()
+            .all(|b| b.data_type.starts_with("Float") || b.data_type.starts_with("CFloat"))
 }
 
 /// The bands the score uses: every reflective band the profiles of both dates share.
