@@ -9,7 +9,7 @@ pub enum RasterError {
     NotFound { path: PathBuf },
     #[error("{path}: GDAL cannot open it as a raster ({msg}); give a GeoTIFF/COG or another GDAL raster")]
     NotRaster { path: PathBuf, msg: String },
-    #[error("{path}: has no georeferencing (geotransform or CRS); georeference it first (e.g. gdal_translate -a_srs / -a_ullr)")]
+    #[error("{path}: has no georeferencing (geotransform or CRS); georeference it first: a file with ground control points by `gdalwarp -t_srs EPSG:…` (or `gdal_translate -a_srs` for a grid whose corners you know, with `-a_ullr`)")]
     NoGeoref { path: PathBuf },
     #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates")]
     NoDate { path: PathBuf },
