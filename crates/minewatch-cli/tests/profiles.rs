@@ -437,9 +437,11 @@ fn landsat_stacks_are_read_with_landsat_band_numbers() {
 /// Review, session 12: a Sentinel-2 stack stored as Float32 reflectance (0–1) was scaled
 /// by the ×10000 convention, judged implausible, and left unscreened with only a manifest
 /// note: 48 patches instead of 35, clouds and shadows among them. Float values are now
-/// tried as reflectance too; the clip as 0–1 floats gives the patches of the integers.
+/// tried as reflectance too. And Landsat Collection 2 surface reflectance (`SR_B<n>`,
+/// DN × 2.75e-5 − 0.2) is screened like Sentinel-2. The Hong Kong clip stored either way
+/// gives the patches of the original, screened with the matching scale.
 #[test]
-fn float_reflectance_keeps_the_cloud_screen() {
+fn float_reflectance_and_landsat_c2_keep_the_cloud_screen() {
     if !have_tool("gdal_translate") {
         return;
     }
@@ -448,9 +450,6 @@ fn float_reflectance_keeps_the_cloud_screen() {
         fixture("real/hongkong_S2_20160927_clip320.tif"),
         fixture("real/hongkong_S2_20180323_clip320.tif"),
     ];
-    let f32 = copies_of(&src, dir.path(), "f32", |p, q| {
-        translate(&["-ot", "Float32", "-scale", "0", "10000", "0", "1"], p, q)
-    });
     let ids = |t: &[std::path::PathBuf], out: &str| {
         let out = dir.path().join(out);
         let v = json(&minewatch(&[
@@ -464,6 +463,7 @@ fn float_reflectance_keeps_the_cloud_screen() {
         ]));
         let pair = &v["pairs"][0];
         assert!(pair["auto"]["screen_skipped"].is_null(), "{pair}");
+        assert!(pair["screened_cloud_patches"].as_u64() > Some(0), "{pair}");
         let rows = csv_rows(&out.join("patches.csv"));
         (
             pair["auto"]["screen"]["before"]["scale"].as_f64().unwrap(),
@@ -474,7 +474,39 @@ fn float_reflectance_keeps_the_cloud_screen() {
     };
     let (scale, base) = ids(&src, "int");
     assert_eq!(scale, 1e-4);
-    let (scale, got) = ids(&f32, "float");
-    assert_eq!(scale, 1.0);
-    assert_eq!(got, base);
+    let f32 = copies_of(&src, dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32", "-scale", "0", "10000", "0", "1"], p, q)
+    });
+    assert_eq!(ids(&f32, "float"), (1.0, base.clone()));
+    // Blue, green, red, NIR, SWIR1, SWIR2 as Collection 2 SR_B2…SR_B7 digital numbers:
+    // DN = (reflectance + 0.2) / 2.75e-5.
+    let c2 = copies_of(&src, dir.path(), "c2", |p, q| {
+        let mut args = vec![
+            "-ot",
+            "UInt16",
+            "-scale",
+            "0",
+            "10000",
+            "7272.7273",
+            "43636.3636",
+        ];
+        for b in ["2", "3", "4", "8", "12", "13"] {
+            args.extend(["-b", b]);
+        }
+        translate(&args, p, q);
+        let ds = open_update(q);
+        for i in 0..6 {
+            use gdal::Metadata;
+            let mut b = ds.rasterband(i + 1).unwrap();
+            b.set_description(&format!("SR_B{}", i + 2)).unwrap();
+        }
+    });
+    // Integer rounding of the rescaled values may move a pixel at the threshold.
+    let (scale, got) = ids(&c2, "c2");
+    assert_eq!(scale, 2.75e-5);
+    assert_eq!(got.len(), base.len());
+    for ((id, n), (bid, bn)) in got.iter().zip(&base) {
+        let (n, bn): (i64, i64) = (n.parse().unwrap(), bn.parse().unwrap());
+        assert!(id == bid && (n - bn).abs() <= 1, "{id} {n} vs {bid} {bn}");
+    }
 }

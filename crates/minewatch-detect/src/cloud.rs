@@ -79,6 +79,11 @@ impl Reflectance {
         scale: 1e-4,
         offset: 0.0,
     };
+    /// Landsat Collection 2 Level-2 surface reflectance: DN × 2.75e-5 − 0.2.
+    pub const LANDSAT_C2_SR: Self = Self {
+        scale: 2.75e-5,
+        offset: -0.2,
+    };
 }
 
 /// One date's planes for the screen (same length each).

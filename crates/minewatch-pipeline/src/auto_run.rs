@@ -94,6 +94,17 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
             offset: add / q,
         }]);
     }
+    // Landsat Collection 2 Level-2 surface reflectance (bands named SR_B<n>) is stored as
+    // DN × 2.75e-5 − 0.2 (USGS product guide), on every Landsat sensor.
+    let c2_sr = used.iter().all(|b| {
+        b.description
+            .trim()
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sr_b"))
+    });
+    if c2_sr {
+        return Ok(vec![Reflectance::LANDSAT_C2_SR]);
+    }
     // Sentinel-2 L1C / L2A digital numbers are reflectance × 10000 (B8A names the stack);
     // `bgrns` is the peers' synthetic reflectance × 10000.
     let s2_named = img
