@@ -510,3 +510,39 @@ fn float_reflectance_and_landsat_c2_keep_the_cloud_screen() {
         assert!(id == bid && (n - bn).abs() <= 1, "{id} {n} vs {bid} {bn}");
     }
 }
+
+/// Review, session 12: the explicit rule compared 8-bit digital numbers of one date with
+/// float reflectance of the other without a word. Now a warning names both files; the
+/// automatic method, which normalises one date onto the other, gives none.
+#[test]
+fn the_rule_warns_when_dates_store_values_differently() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = nanjing_clip();
+    let f = copies_of(&src[1..], dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32", "-scale", "0", "255", "0", "1"], p, q)
+    });
+    let run = |method: &str| {
+        let out = dir.path().join(method);
+        let o = minewatch(&[
+            "detect",
+            s(&src[0]),
+            s(&f[0]),
+            "--method",
+            method,
+            "--out",
+            s(&out),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let err = run("rule");
+    assert!(
+        err.contains("store blue differently (Byte × 1 + 0 against Float32 × 1 + 0)"),
+        "{err}"
+    );
+    assert!(!run("auto").contains("differently"));
+}

@@ -17,7 +17,7 @@ use crate::staging::Staging;
 use crate::write;
 use minewatch_core::{
     grid::{window_rows, window_rows_shaped},
-    AcqDate, ChannelStat, DatePair, PatchRecord, Window,
+    AcqDate, BandRole, ChannelStat, DatePair, PatchRecord, Window,
 };
 use minewatch_detect::{
     polygons_of_runs, Kernel, PatchPixels, PatchSweep, Planes, Rule, SieveSweep, Var,
@@ -127,6 +127,43 @@ impl Prepared {
 
 /// Resolve, date and check the images and build the kernel; `check_grid = false` leaves
 /// the grid check to the caller (after `--align`).
+/// The explicit rule compares values across dates as stored (after any scale in the
+/// file): dates stored differently (16-bit digital numbers and float reflectance, or one
+/// scaled in its metadata) make its differences and band thresholds meaningless, which
+/// only a look at the inputs shows. The automatic method normalises dates onto each
+/// other and needs no warning.
+fn warn_mixed_storage(images: &[DatedImage]) {
+    let storage = |img: &DatedImage| -> Vec<(BandRole, String, f64, f64)> {
+        img.profile
+            .bands
+            .iter()
+            .filter_map(|&(r, b)| {
+                let i = img.info.bands.get(b - 1)?;
+                Some((r, i.data_type.clone(), i.scale, i.offset))
+            })
+            .collect()
+    };
+    let first = storage(&images[0]);
+    for img in &images[1..] {
+        let other = storage(img);
+        if let Some((a, b)) = first.iter().zip(&other).find(|(a, b)| a != b) {
+            eprintln!(
+                "warning: {} and {} store {} differently ({} × {} + {} against {} × {} + {}); the explicit rule compares the values as read, so convert one of them or use the automatic method",
+                images[0].source.display(),
+                img.source.display(),
+                a.0,
+                a.1,
+                a.2,
+                a.3,
+                b.1,
+                b.2,
+                b.3
+            );
+            return;
+        }
+    }
+}
+
 pub(crate) fn prepare(
     paths: &[PathBuf],
     dates: Option<&[AcqDate]>,
@@ -158,6 +195,9 @@ pub(crate) fn prepare(
                 }
             }
         }
+    }
+    if !auto {
+        warn_mixed_storage(&images);
     }
     let mut channels: Option<Vec<Var>> = None;
     let mut skipped = Vec::new();
