@@ -351,6 +351,54 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
     );
 }
 
+/// Review, session 12: labelled pixels over a no-data strip of one date were scored as
+/// "no change" (a 60-column strip on the Nanjing pair took F1 0.837 → 0.668). Eval now
+/// reads the detection's images again and leaves them out; when the images are gone it
+/// scores them and says why.
+#[test]
+fn labelled_pixels_without_data_are_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 37, "n");
+    {
+        let ds = open_update(&t2);
+        for b in 1..=ds.raster_count() {
+            let mut band = ds.rasterband(b).unwrap();
+            let mut buf = band
+                .read_as::<u16>((0, 0), (256, 192), (256, 192), None)
+                .unwrap();
+            for (i, v) in buf.data_mut().iter_mut().enumerate() {
+                if i % 256 < 40 {
+                    *v = 0;
+                }
+            }
+            band.write((0, 0), (256, 192), &mut buf).unwrap();
+            band.set_no_data_value(Some(0.0)).unwrap();
+        }
+    }
+    let out = dir.path().join("out");
+    detect_rule(&t1, &t2, &out);
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    let without = r["scope"]["labelled_pixels_without_data"].as_u64().unwrap();
+    assert!((40 * 192..40 * 192 + 50).contains(&without), "{r}");
+    assert_eq!(
+        r["pixel"]["scored_pixels"].as_u64().unwrap() + without,
+        256 * 192,
+        "{r}"
+    );
+    // The images moved away: scored as before, and the report says why.
+    std::fs::rename(&t2, dir.path().join("moved.tif")).unwrap();
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    assert_eq!(r["pixel"]["scored_pixels"], 256 * 192, "{r}");
+    assert!(r["scope"]["labelled_pixels_without_data"].is_null());
+    assert!(
+        r["scope"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("is gone or changed since detect"),
+        "{r}"
+    );
+}
+
 /// The reviewer's case: the bundled 320² Hong Kong clip against the whole label.
 #[test]
 fn real_hongkong_clip_against_the_full_label() {

@@ -165,7 +165,20 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
                     *t = Truth::Unknown;
                 }
             }
-            let scope = eval_scope::Scope::detection_grid((w * h - n_in) as u64);
+            let validity = match (&detection.manifest, &pair) {
+                (Some(m), Some(pair)) => crate::eval_validity::drop_invalid(
+                    m,
+                    pair,
+                    dg,
+                    &grid,
+                    eval_scope::same_crs(dg, &grid)?,
+                    &mut truth,
+                )?,
+                _ => crate::eval_validity::Validity::Unchecked(
+                    "the detection names no date pair".into(),
+                ),
+            };
+            let scope = eval_scope::Scope::detection_grid((w * h - n_in) as u64, &validity);
             (Some(inside), scope)
         }
         None => (None, eval_scope::Scope::whole_reference()),
@@ -260,6 +273,8 @@ struct Detection {
     geoms: Vec<Geometry>,
     pair: Option<String>,
     grid: Option<Grid>,
+    /// The detect manifest beside the patches.
+    manifest: Option<serde_json::Value>,
 }
 
 /// A detect manifest: where it is and what it says.
@@ -375,6 +390,7 @@ fn read_detection(req: &EvalRequest, grid: &Grid) -> Result<Detection, PipelineE
         geoms,
         pair: chosen,
         grid,
+        manifest: manifest.map(|(_, m)| m),
     })
 }
 

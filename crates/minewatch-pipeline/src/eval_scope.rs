@@ -4,9 +4,8 @@
 //! outside the scene (the 320² Hong Kong clip against the 540 × 695 label: recall 0.150
 //! instead of 0.496).
 //!
-//! Detect records how many pixels it could assess per pair, not which: pixels with no data
-//! on a date or outside an aligned image are inside the grid and still scored (as no change
-//! where no patch covers them). Telling them apart would mean reading the images again.
+//! Detect records how many pixels it could assess per pair, not which: `eval_validity`
+//! reads the images again to leave out labelled pixels where a date had no data.
 
 use crate::error::PipelineError;
 use gdal::raster::{rasterize, RasterizeOptions};
@@ -24,10 +23,13 @@ pub struct Scope {
     pub within: &'static str,
     /// Reference pixels outside the detection's grid, not scored.
     pub reference_pixels_outside: u64,
-    pub note: &'static str,
+    /// Labelled pixels inside the grid where the detection had no data on a date, not
+    /// scored (`None` when that could not be checked: the note says why).
+    pub labelled_pixels_without_data: Option<u64>,
+    pub note: String,
 }
 
-const INSIDE_NOTE: &str = "the detection's invalid pixels (no data on a date, outside an aligned image) are not recorded by detect, so labelled pixels there are scored";
+const INSIDE_NOTE: &str = "labelled pixels where the detection had no data on a date (read again from its images) are not scored";
 const UNKNOWN_NOTE: &str = "no detect manifest.json beside the patches, so the detection's grid is unknown and every labelled pixel is scored, as no change where no patch covers it";
 
 impl Scope {
@@ -35,15 +37,27 @@ impl Scope {
         Self {
             within: "whole reference",
             reference_pixels_outside: 0,
-            note: UNKNOWN_NOTE,
+            labelled_pixels_without_data: None,
+            note: UNKNOWN_NOTE.into(),
         }
     }
 
-    pub fn detection_grid(outside: u64) -> Self {
+    /// Scored inside the detection's grid; `validity` says whether its no-data pixels
+    /// were found and left out.
+    pub fn detection_grid(outside: u64, validity: &crate::eval_validity::Validity) -> Self {
+        use crate::eval_validity::Validity;
+        let (without, note) = match validity {
+            Validity::Checked { dropped } => (Some(*dropped), INSIDE_NOTE.to_string()),
+            Validity::Unchecked(why) => (
+                None,
+                format!("the detection's no-data pixels could not be told ({why}), so labelled pixels there are scored, as no change where no patch covers them"),
+            ),
+        };
         Self {
             within: "detection grid",
             reference_pixels_outside: outside,
-            note: INSIDE_NOTE,
+            labelled_pixels_without_data: without,
+            note,
         }
     }
 }
@@ -139,6 +153,6 @@ fn srs(wkt: &str) -> Result<SpatialRef, PipelineError> {
     Ok(s)
 }
 
-fn same_crs(a: &Grid, b: &Grid) -> Result<bool, PipelineError> {
+pub fn same_crs(a: &Grid, b: &Grid) -> Result<bool, PipelineError> {
     Ok(a.crs_wkt == b.crs_wkt || srs(&a.crs_wkt)? == srs(&b.crs_wkt)?)
 }

@@ -9,6 +9,7 @@ pub mod detect_run;
 pub mod error;
 pub mod eval_run;
 pub mod eval_scope;
+pub mod eval_validity;
 pub mod file_hash;
 pub mod georef;
 pub mod hash_cache;
