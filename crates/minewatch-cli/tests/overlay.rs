@@ -1179,6 +1179,99 @@ fn a_far_gauss_kruger_zone_gives_the_same_findings() {
     }
 }
 
+/// A GeoPackage layer in UTM 49N of squares (centre x, centre y, half side) with string
+/// fields.
+fn squares_gpkg(path: &Path, layer: &str, fields: &[&str], rows: &[(Vec<&str>, [f64; 3])]) {
+    let (_, utm) = utm49();
+    let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = drv.create_vector_only(path).unwrap();
+    let l = ds
+        .create_layer(gdal::vector::LayerOptions {
+            name: layer,
+            srs: Some(&utm),
+            ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .unwrap();
+    let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = fields
+        .iter()
+        .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
+        .collect();
+    l.create_defn_fields(&defs).unwrap();
+    for (vals, [x, y, half]) in rows {
+        let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+        for (i, v) in vals.iter().enumerate() {
+            f.set_field_string(i, v).unwrap();
+        }
+        f.set_geometry(square(*x, *y, *half)).unwrap();
+        f.create(&l).unwrap();
+    }
+}
+
+/// CSV injection: a licence whose name, id, holder and mineral start with `=`, `-`, `@`,
+/// `+` (Excel would run `=HYPERLINK(…)` as a formula) comes out with a leading `'` in the
+/// CSVs, which are for Excel, and as it is in the GeoJSON and the GeoPackage; numbers,
+/// negative ones included, are never quoted.
+#[test]
+fn formula_like_zone_text_is_quoted_in_the_csvs_only() {
+    let d = tempfile::tempdir().unwrap();
+    let link = r#"=HYPERLINK("http://x")"#;
+    squares_gpkg(
+        &d.path().join("patches.gpkg"),
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["-P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    squares_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        &["licence", "name", "holder", "mineral"],
+        &[(
+            vec!["-R1", link, "@某公司", "+砂岩"],
+            [500_000.0, 3_500_000.0, 200.0],
+        )],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nname_field = \"name\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hits = csv_rows(&out.join("zone_hits.csv"));
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["zone_name"], format!("'{link}"));
+    assert_eq!(hits[0]["zone_id"], "'-R1");
+    assert_eq!(hits[0]["patch_id"], "'-P1");
+    assert_eq!(hits[0]["overlap_pct"], "100");
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["id"], "'-P1");
+    assert_eq!(rows[0]["licence_status"], "inside");
+    assert_eq!(rows[0]["licences"], "'-R1");
+    assert_eq!(rows[0]["licence_holders"], "'@某公司");
+    assert_eq!(rows[0]["minerals"], "'+砂岩");
+    assert!(!rows[0]["area_m2"].starts_with('\''));
+    // The raw file: the quote is inside the CSV field, not Excel's formula.
+    let text = std::fs::read_to_string(out.join("zone_hits.csv")).unwrap();
+    assert!(text.contains(r#""'=HYPERLINK(""http://x"")""#), "{text}");
+    // GeoJSON and GeoPackage keep the text.
+    let gj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("findings.geojson")).unwrap())
+            .unwrap();
+    let props = &gj["features"][0]["properties"];
+    assert_eq!(props["id"], "-P1");
+    assert_eq!(props["licences"], "-R1");
+    assert_eq!(props["licence_holders"], "@某公司");
+    let ds = gdal::Dataset::open(out.join("findings.gpkg")).unwrap();
+    let mut hl = ds.layer_by_name("zone_hits").unwrap();
+    let f = hl.features().next().unwrap();
+    let i = f.field_index("zone_name").unwrap();
+    let name = f.field_as_string(i).unwrap().unwrap();
+    assert_eq!(name, link);
+}
+
 fn manifest_of(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
         .unwrap()
