@@ -6,6 +6,7 @@
 
 mod common;
 use common::*;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -159,6 +160,47 @@ fn sample_matches_the_committed_expectation_and_ignores_row_order() {
             .unwrap();
     assert_eq!(m["design"]["seed"], 42);
     assert_hashed(&m, &input);
+}
+
+/// CSV injection: sample.csv is for Excel, so a copied text that Excel would run as a
+/// formula gets a leading `'` (numbers, negative ones too, do not); a cell that a CSV of
+/// ours quoted reads back without it (not quoted twice); and an empty stratum cell is
+/// `(blank)`, not `-`, which made `-|high` a formula.
+#[test]
+fn sample_quotes_formula_like_text_once_and_names_a_blank_stratum() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("tasks.csv");
+    std::fs::write(
+        &input,
+        "site_id,county_code,priority_class,note,delta\n\
+         S1,,high,\"'=HYPERLINK(\"\"http://x\"\")\",-3\n\
+         S2,320115,high,-,-4.5\n",
+    )
+    .unwrap();
+    let out = d.path().join("s");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "1",
+        "--rate",
+        "1",
+        "--strata",
+        "county_code,priority_class",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: BTreeMap<String, BTreeMap<String, String>> = csv_rows(&out.join("sample.csv"))
+        .into_iter()
+        .map(|r| (r["unit_id"].clone(), r))
+        .collect();
+    assert_eq!(rows["S1"]["stratum"], "(blank)|high");
+    assert_eq!(rows["S1"]["note"], r#"'=HYPERLINK("http://x")"#);
+    assert_eq!(rows["S1"]["delta"], "-3");
+    assert_eq!(rows["S2"]["stratum"], "320115|high");
+    assert_eq!(rows["S2"]["note"], "'-");
+    assert_eq!(rows["S2"]["delta"], "-4.5");
 }
 
 /// Review finding 1: ten counties of three sites at 10 % drew the first three counties only

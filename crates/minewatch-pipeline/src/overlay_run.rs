@@ -97,6 +97,8 @@ struct OverlayManifest {
     layers: Vec<LayerRecord>,
     other_inputs: Vec<FileRecord>,
     work_crs_is_patch_crs: bool,
+    /// Which CRS buffers and distances are measured in, and why (scale over the patches).
+    work_crs_reason: String,
     work_crs_wkt: String,
     inside_tolerance_pct: f64,
     zone_pieces: usize,
@@ -176,6 +178,14 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     }
     let mut notes = table.notes.clone();
     notes.extend(set.notes.iter().cloned());
+    // Projected patches measured in another CRS: said, as whoever chose their CRS would
+    // expect it to be the one (geographic patches are always measured elsewhere).
+    if !work.is_patch_crs && minewatch_zones::crs::from_wkt(&table.crs_wkt)?.is_projected() {
+        notes.push(format!(
+            "buffers, overlaps and river distances are measured in {}",
+            work.reason
+        ));
+    }
     // A patch without its date cannot be checked against licence validity: every right
     // counts as valid for it. Said once, with how many.
     let undated = inputs.patches.iter().filter(|p| p.date.is_none()).count();
@@ -299,6 +309,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
             .collect(),
         other_inputs: other.iter().map(|p| rec(p)).collect(),
         work_crs_is_patch_crs: work.is_patch_crs,
+        work_crs_reason: work.reason.clone(),
         work_crs_wkt: work.wkt.clone(),
         inside_tolerance_pct: spec.inside_tolerance_pct,
         zone_pieces: pieces,
@@ -325,27 +336,7 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
     let patch_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
     let lonlat_srs = minewatch_zones::crs::from_epsg(4326)?;
     let to_lonlat = Reprojector::new(&patch_srs, &lonlat_srs)?;
-    // Centre of all patches, for the work CRS when the patches are geographic.
-    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for r in &table.rows {
-        if let Some(b) = minewatch_zones::index::bbox_of(&r.geom) {
-            bb = [
-                bb[0].min(b[0]),
-                bb[1].min(b[1]),
-                bb[2].max(b[2]),
-                bb[3].max(b[3]),
-            ];
-        }
-    }
-    let centre = if table.rows.is_empty() {
-        (117.0, 31.0)
-    } else {
-        let c = to_lonlat
-            .bounds(bb)
-            .map_err(|e| input(format!("cannot place the patches on the globe: {e}")))?;
-        (0.5 * (c[0] + c[2]), 0.5 * (c[1] + c[3]))
-    };
-    let work = WorkCrs::choose(&table.crs_wkt, centre)?;
+    let work = WorkCrs::choose(&table.crs_wkt, table.lonlat_extent()?)?;
     let to_work = Reprojector::new(&patch_srs, &work.srs()?)?;
     let mut patches = Vec::with_capacity(table.rows.len());
     let mut aoi: Option<[f64; 4]> = None;

@@ -169,10 +169,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         let ll = Reprojector::new(&img_srs, &minewatch_zones::crs::from_epsg(4326)?)?
             .bounds(img_box)
             .map_err(PipelineError::Input)?;
-        let work = WorkCrs::choose(
-            &grid.crs_wkt,
-            (0.5 * (ll[0] + ll[2]), 0.5 * (ll[1] + ll[3])),
-        )?;
+        let work = WorkCrs::choose(&grid.crs_wkt, ll)?;
         let work_srs = work.srs()?;
         let aoi = Reprojector::new(&img_srs, &work_srs)?
             .bounds(img_box)

@@ -31,6 +31,37 @@ pub struct PatchTable {
     pub notes: Vec<String>,
 }
 
+impl PatchTable {
+    /// The patches' extent in lon/lat (west, south, east, north), its edges densified so
+    /// that a curved parallel is not cut short; Nanjing's point when there are none (no
+    /// patch to measure, so any work CRS does).
+    pub fn lonlat_extent(&self) -> Result<[f64; 4], PipelineError> {
+        if self.rows.is_empty() {
+            return Ok([117.0, 31.0, 117.0, 31.0]);
+        }
+        let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for r in &self.rows {
+            if let Some(b) = minewatch_zones::index::bbox_of(&r.geom) {
+                bb = [
+                    bb[0].min(b[0]),
+                    bb[1].min(b[1]),
+                    bb[2].max(b[2]),
+                    bb[3].max(b[3]),
+                ];
+            }
+        }
+        let src = minewatch_zones::crs::from_wkt(&self.crs_wkt)?;
+        minewatch_zones::Reprojector::new(&src, &minewatch_zones::crs::from_epsg(4326)?)?
+            .bounds(bb)
+            .map_err(|e| {
+                PipelineError::Input(format!(
+                    "patches {}: cannot place the patches on the globe: {e}",
+                    self.path.display()
+                ))
+            })
+    }
+}
+
 /// The patches of a finished `detect` folder, or of the file itself.
 pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
     read_layer(&run_folder::data_file(input, Stage::Detect)?, "patches")

@@ -6,7 +6,7 @@
 use crate::error::PipelineError;
 use crate::manifest::HashJob;
 use crate::overlay_run::Header;
-use crate::patch_table::{self, PatchTable};
+use crate::patch_table;
 use crate::staging::Staging;
 use crate::table_read::{self, Table};
 use crate::write::table::{self as tw, GpkgLayer, Polys};
@@ -334,6 +334,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         "policy": policy,
         "price_surges": ctx.price_surges,
         "work_crs_wkt": loaded.work.wkt,
+        "work_crs_reason": loaded.work.reason,
         "summary": summary,
         "timings_s": {
             "ledger": round(ledger_s, 3),
@@ -403,8 +404,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
         let hits = read_hits(path)?;
         if work.is_none() {
             crs_wkt = table.crs_wkt.clone();
-            let c = centre(&table)?;
-            work = Some(WorkCrs::choose(&table.crs_wkt, c)?);
+            work = Some(WorkCrs::choose(&table.crs_wkt, table.lonlat_extent()?)?);
         }
         let w = work.as_ref().expect("set above");
         let src = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
@@ -543,27 +543,6 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
         crs_wkt,
         work: work.expect("at least one input"),
     })
-}
-
-fn centre(t: &PatchTable) -> Result<(f64, f64), PipelineError> {
-    let src = minewatch_zones::crs::from_wkt(&t.crs_wkt)?;
-    let ll = Reprojector::new(&src, &minewatch_zones::crs::from_epsg(4326)?)?;
-    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for r in &t.rows {
-        if let Some(b) = minewatch_zones::index::bbox_of(&r.geom) {
-            bb = [
-                bb[0].min(b[0]),
-                bb[1].min(b[1]),
-                bb[2].max(b[2]),
-                bb[3].max(b[3]),
-            ];
-        }
-    }
-    if t.rows.is_empty() {
-        return Ok((117.0, 31.0));
-    }
-    let c = ll.bounds(bb).map_err(PipelineError::Input)?;
-    Ok((0.5 * (c[0] + c[2]), 0.5 * (c[1] + c[3])))
 }
 
 fn parse_status(s: &str) -> Option<LicenceStatus> {

@@ -155,6 +155,10 @@ fn size_text(s: &Size) -> String {
     }
 }
 
+/// The stratum value of an empty cell. Not `-`: a stratum `-|high` in sample.csv is a
+/// formula to Excel.
+const BLANK_STRATUM: &str = "(blank)";
+
 pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     req.size.check().map_err(PipelineError::Input)?;
     let input = tasks_path(&req.input);
@@ -194,7 +198,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         let stratum = req
             .strata
             .iter()
-            .map(|c| r.get(c).unwrap_or("-"))
+            .map(|c| r.get(c).unwrap_or(BLANK_STRATUM))
             .collect::<Vec<_>>()
             .join("|");
         let value = match &neyman {

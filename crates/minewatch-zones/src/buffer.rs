@@ -6,9 +6,13 @@
 
 use gdal::vector::{Geometry, OGRwkbGeometryType};
 
-/// Segments per quarter circle of round joins and caps: the area of a round end is then
-/// within 0.2 % of the true disc (a 64-gon).
-const QUAD_SEGS: u32 = 16;
+/// Segments per quarter circle of round joins and caps: a round end is a 128-gon whose
+/// edges cut at most r·(1 − cos(π/128)) = 3.0e-4·r inside the true circle (1.5 m at 5 km),
+/// below the work CRS's own scale bound (1e-3). 16 (a 64-gon) cut 6 m off a 5 km corridor,
+/// so a patch 4,995 m from the river could fall outside it. Measured on the Nanjing demo
+/// (5 km and 1 km Yangtze corridors): the overlay step takes 19 ms instead of 15 ms, the run
+/// 88 ms instead of 80 ms; 64 would take 31 ms for a 0.4 m gain.
+pub const QUAD_SEGS: u32 = 32;
 
 pub fn buffer(g: &Geometry, distance_m: f64) -> Result<Geometry, String> {
     g.buffer(distance_m, QUAD_SEGS)
@@ -36,6 +40,34 @@ mod tests {
         let b = buffer(&l, 1000.0).unwrap();
         let exact = 2.0 * 1000.0 * 10_000.0 + std::f64::consts::PI * 1e6;
         assert!((b.area() - exact).abs() / exact < 1e-3, "{}", b.area());
+    }
+
+    /// Every edge of a 5 km round end stays within 1.51 m of the true circle (its
+    /// midpoint is nearest the centre); with 16 segments per quarter it was 6.0 m.
+    #[test]
+    fn a_round_end_is_within_a_metre_and_a_half_of_the_circle() {
+        let b = buffer(
+            &Geometry::from_wkt("POINT (500000 3400000)").unwrap(),
+            5000.0,
+        )
+        .unwrap();
+        let ring = b.get_geometry(0);
+        let pts: Vec<(f64, f64)> = (0..ring.point_count())
+            .map(|i| {
+                let (x, y, _) = ring.get_point(i as i32);
+                (x - 500_000.0, y - 3_400_000.0)
+            })
+            .collect();
+        assert_eq!(pts.len(), 4 * QUAD_SEGS as usize + 1);
+        for w in pts.windows(2) {
+            let r = |x: f64, y: f64| x.hypot(y);
+            assert!(
+                (r(w[0].0, w[0].1) - 5000.0).abs() < 1e-6,
+                "a vertex on the circle"
+            );
+            let mid = r(0.5 * (w[0].0 + w[1].0), 0.5 * (w[0].1 + w[1].1));
+            assert!(mid > 5000.0 - 1.51, "an edge {:.2} m inside", 5000.0 - mid);
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! CRS handling for the overlay: every layer is reprojected once onto the work CRS (the
-//! patches' CRS when it is projected in metres, else the UTM zone of the patches' centre),
+//! patches' CRS when it is a transverse Mercator in metres that keeps scale over them,
+//! else the UTM zone of the patches' centre),
 //! with the traditional GIS axis order pinned on both sides: GDAL 3 otherwise reads
 //! EPSG:4490 as (lat, lon) and the Gauss-Krüger zones 4513–4554 as (northing, easting).
 
 use crate::error::ZonesError;
+use crate::scale::max_scale_error;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::Geometry;
 
@@ -25,6 +27,13 @@ pub fn from_epsg(code: u32) -> Result<SpatialRef, ZonesError> {
         .map_err(|e| ZonesError::Crs(format!("EPSG:{code}: {e}")))
 }
 
+/// The largest scale error the patches' own CRS may have over them to be measured in:
+/// 0.1 %, what a Gauss-Krüger zone keeps within about 285 km of its central meridian (and
+/// UTM within its 6° zone). Beyond it, a 5 km corridor or a river distance drifts by more
+/// than a 1:10,000 map is drawn to, and the findings would depend on the CRS the patches
+/// happen to be in.
+pub const MAX_SCALE_ERROR: f64 = 1e-3;
+
 /// The CRS the overlay measures in. Planar areas there are only used as shares of a patch
 /// (the patch's own area is ellipsoidal), and buffers and distances are metres on it.
 #[derive(Debug, Clone)]
@@ -32,35 +41,75 @@ pub struct WorkCrs {
     pub wkt: String,
     /// True when the patches are already in it (no reprojection of patches).
     pub is_patch_crs: bool,
+    /// Which CRS this is and why it was chosen, for the run's manifest.
+    pub reason: String,
+}
+
+/// A scale error as a percentage with enough digits to tell 0.04 % from 0.1 %.
+fn percent(e: f64) -> String {
+    format!("{:.3} %", 100.0 * e)
 }
 
 impl WorkCrs {
-    /// Choose from the patches' CRS and their centre in lon/lat.
-    pub fn choose(patch_wkt: &str, centre_lonlat: (f64, f64)) -> Result<Self, ZonesError> {
+    /// Choose from the patches' CRS and their extent in lon/lat (west, south, east, north).
+    pub fn choose(patch_wkt: &str, extent_lonlat: [f64; 4]) -> Result<Self, ZonesError> {
         let srs = from_wkt(patch_wkt)?;
-        // Buffers and river distances are metres on the work CRS, so it must keep scale:
-        // a transverse Mercator (UTM, Gauss-Krüger) does within its zone; Web Mercator
-        // stretches 1 km to 1.18 km at 32° N, and conics or Albers by a few percent.
+        let name = srs.name().unwrap_or_else(|| "unnamed".into());
+        // Buffers and river distances are metres on the work CRS, so it must keep scale
+        // over the patches: a transverse Mercator (UTM, Gauss-Krüger) does near its central
+        // meridian only (0.26 % off 4.8° of longitude away at 32° N, 24 % off 44° away); Web
+        // Mercator stretches 1 km to 1.18 km at 32° N, and conics or Albers by a few
+        // percent (and not alike in every direction, which two steps would not show).
         let transverse_mercator = srs
             .get_attr_value("PROJECTION", 0)
             .ok()
             .flatten()
             .is_some_and(|p| p.eq_ignore_ascii_case("Transverse_Mercator"));
-        if srs.is_projected() && transverse_mercator && (srs.linear_units() - 1.0).abs() < 1e-12 {
-            return Ok(Self {
-                wkt: patch_wkt.to_string(),
-                is_patch_crs: true,
-            });
-        }
-        let (lon, lat) = centre_lonlat;
+        let why_not = if !srs.is_projected() {
+            "is not projected".to_string()
+        } else if !transverse_mercator {
+            "is not a transverse Mercator (its scale is not true enough for metres)".to_string()
+        } else if (srs.linear_units() - 1.0).abs() >= 1e-12 {
+            "is not in metres".to_string()
+        } else {
+            match max_scale_error(&srs, extent_lonlat)? {
+                Some(e) if e <= MAX_SCALE_ERROR => {
+                    return Ok(Self {
+                        wkt: patch_wkt.to_string(),
+                        is_patch_crs: true,
+                        reason: format!(
+                            "the patches' CRS ({name}): a transverse Mercator in metres, {} off true scale over the patches at most",
+                            percent(e)
+                        ),
+                    });
+                }
+                Some(e) => format!(
+                    "is {} off true scale over the patches (more than {}): its central meridian is far from them",
+                    percent(e),
+                    percent(MAX_SCALE_ERROR)
+                ),
+                None => "cannot place every patch (they lie beyond its domain)".to_string(),
+            }
+        };
+        let [w, s, e, n] = extent_lonlat;
+        let (lon, lat) = (0.5 * (w + e), 0.5 * (s + n));
         let zone = (((lon + 180.0) / 6.0).floor() as i64).clamp(0, 59) as u32 + 1;
         let code = if lat >= 0.0 { 32600 } else { 32700 } + zone;
-        let wkt = from_epsg(code)?
-            .to_wkt()
-            .map_err(|e| ZonesError::Crs(e.to_string()))?;
+        let utm = from_epsg(code)?;
+        let wkt = utm.to_wkt().map_err(|e| ZonesError::Crs(e.to_string()))?;
+        // Said too when the patches span more than a zone, so that a scale error over the
+        // bound is seen rather than assumed away.
+        let own = match max_scale_error(&utm, extent_lonlat)? {
+            Some(e) => format!("{} off true scale over the patches at most", percent(e)),
+            None => "the patches reach beyond its domain".to_string(),
+        };
         Ok(Self {
             wkt,
             is_patch_crs: false,
+            reason: format!(
+                "EPSG:{code} ({}), the UTM zone of the patches' centre, {own}: the patches' CRS ({name}) {why_not}",
+                utm.name().unwrap_or_default()
+            ),
         })
     }
 
@@ -159,17 +208,23 @@ mod tests {
         }
     }
 
+    /// A point's extent (west, south, east, north).
+    fn at(lon: f64, lat: f64) -> [f64; 4] {
+        [lon, lat, lon, lat]
+    }
+
     #[test]
     fn work_crs_keeps_projected_patches_and_picks_utm_for_geographic() {
         let utm = from_epsg(32650).unwrap().to_wkt().unwrap();
-        assert!(WorkCrs::choose(&utm, (117.0, 31.0)).unwrap().is_patch_crs);
+        assert!(WorkCrs::choose(&utm, at(117.0, 31.0)).unwrap().is_patch_crs);
         let wgs = from_epsg(4326).unwrap().to_wkt().unwrap();
-        let w = WorkCrs::choose(&wgs, (114.2, 22.3)).unwrap();
+        let w = WorkCrs::choose(&wgs, at(114.2, 22.3)).unwrap();
         assert!(!w.is_patch_crs);
         assert_eq!(w.srs().unwrap().auth_code().unwrap(), 32650);
+        assert!(w.reason.contains("is not projected"), "{}", w.reason);
         // Gauss-Krüger (CGCS2000 3° zone 40) is kept too.
         let gk = from_epsg(4528).unwrap().to_wkt().unwrap();
-        assert!(WorkCrs::choose(&gk, (120.0, 32.0)).unwrap().is_patch_crs);
+        assert!(WorkCrs::choose(&gk, at(120.0, 32.0)).unwrap().is_patch_crs);
         // Web Mercator and Albers are projected in metres but do not keep scale: a UTM
         // zone instead, so a 1 km corridor is 1 km on the ground.
         let albers = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs";
@@ -177,9 +232,57 @@ mod tests {
             from_epsg(3857).unwrap(),
             SpatialRef::from_proj4(albers).unwrap(),
         ] {
-            let w = WorkCrs::choose(&srs.to_wkt().unwrap(), (118.8, 32.0)).unwrap();
+            let w = WorkCrs::choose(&srs.to_wkt().unwrap(), at(118.8, 32.0)).unwrap();
             assert!(!w.is_patch_crs, "{}", srs.to_wkt().unwrap());
             assert_eq!(w.srs().unwrap().auth_code().unwrap(), 32650);
+            assert!(
+                w.reason.contains("not a transverse Mercator"),
+                "{}",
+                w.reason
+            );
         }
+    }
+
+    /// A transverse Mercator is kept only near its central meridian: patches around
+    /// Nanjing (118.4–119.2° E) in the CGCS2000 3° GK zones with CM 117° E (4548) and 120° E
+    /// (4549) are measured there; with CM 75° E (4534) or 114° E (4547, 4.4–5.2° away,
+    /// 0.2–0.3 % off) they are measured in UTM 50N, as if they had come in lon/lat.
+    #[test]
+    fn a_transverse_mercator_far_from_the_patches_gives_way_to_utm() {
+        let nanjing = [118.4, 31.8, 119.2, 32.4];
+        for (code, kept) in [
+            (4548, true),
+            (4549, true),
+            (32650, true),
+            (4547, false),
+            (4534, false),
+            (32649, false),
+            (4528, true),
+            (4513, false),
+        ] {
+            let wkt = from_epsg(code).unwrap().to_wkt().unwrap();
+            let w = WorkCrs::choose(&wkt, nanjing).unwrap();
+            assert_eq!(w.is_patch_crs, kept, "EPSG:{code}: {}", w.reason);
+            if !kept {
+                assert_eq!(w.srs().unwrap().auth_code().unwrap(), 32650);
+                assert!(
+                    w.reason.starts_with("EPSG:32650 (WGS 84 / UTM zone 50N)")
+                        && w.reason
+                            .contains("off true scale over the patches (more than 0.100 %)"),
+                    "EPSG:{code}: {}",
+                    w.reason
+                );
+            }
+        }
+        // One Gauss-Krüger zone does not reach from Nanjing to Shanghai (121.5° E) within
+        // the bound; UTM 51N's scale error is then said, not assumed.
+        let gk = from_epsg(4548).unwrap().to_wkt().unwrap();
+        let w = WorkCrs::choose(&gk, [118.4, 31.0, 121.5, 32.4]).unwrap();
+        assert!(!w.is_patch_crs, "{}", w.reason);
+        assert!(
+            w.reason.contains("off true scale over the patches at most"),
+            "{}",
+            w.reason
+        );
     }
 }

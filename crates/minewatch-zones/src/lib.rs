@@ -15,6 +15,7 @@ pub mod index;
 pub mod ogr_layer;
 pub mod overlap;
 pub mod river;
+pub mod scale;
 pub mod source;
 pub mod spec;
 pub mod zoneset;

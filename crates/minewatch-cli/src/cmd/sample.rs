@@ -31,7 +31,8 @@ pub struct SampleArgs {
     /// Prior guess of the proportion (0.5 is the safe maximum).
     #[arg(long, default_value_t = 0.5)]
     pub p: f64,
-    /// Columns that define strata, e.g. county_code,priority_class (or verdict).
+    /// Columns that define strata, e.g. county_code,priority_class (or verdict); an empty cell
+    /// is the value `(blank)`.
     #[arg(long, value_delimiter = ',')]
     pub strata: Vec<String>,
     /// Allocation of the sample to strata.

@@ -3,6 +3,7 @@
 //! byte-identical for the same inputs.
 
 pub mod csv;
+pub mod formula_guard;
 pub mod geojson;
 pub mod gpkg;
 pub mod quicklook;

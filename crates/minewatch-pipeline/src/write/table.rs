@@ -3,6 +3,7 @@
 //! GDAL; RFC 7946 GeoJSON in lon/lat written by hand with fixed precision; CSV with a UTF-8
 //! BOM so Excel opens Chinese text. All byte-identical for the same rows.
 
+use super::formula_guard::guard;
 use super::{round, Attr, Kind};
 use crate::error::PipelineError;
 use gdal::spatial_ref::SpatialRef;
@@ -140,16 +141,19 @@ fn attr_json(v: &Attr) -> Value {
     }
 }
 
-/// CSV with a UTF-8 byte-order mark (Excel reads Chinese text right only with it).
+/// CSV with a UTF-8 byte-order mark (Excel reads Chinese text right only with it), text
+/// cells that Excel would run as formulas quoted (`formula_guard`: names and holders come
+/// from the layers users bring); numbers as they are.
 pub fn write_csv(path: &Path, header: &[String], rows: &[Vec<Attr>]) -> Result<(), PipelineError> {
     let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
     f.write_all(b"\xEF\xBB\xBF").map_err(|e| out_err(path, e))?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
     let e = |x: csv::Error| out_err(path, x);
-    w.write_record(header).map_err(e)?;
+    w.write_record(header.iter().map(|h| guard(h).into_owned()))
+        .map_err(e)?;
     for row in rows {
         w.write_record(row.iter().map(|v| match v {
-            Attr::Text(s) => s.clone(),
+            Attr::Text(s) => guard(s).into_owned(),
             Attr::Int(n) => n.to_string(),
             Attr::Real(x) => x.to_string(),
             Attr::Null => String::new(),
