@@ -563,10 +563,11 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
 }
 
 /// A county may return its table as a GeoPackage (the package's tasks.gpkg, filled in
-/// QGIS): read the same way, rows counted by feature. A county that opens its form in Excel and saves it returns an .xlsx: GDAL 3.6 took an
-/// all-text sheet's header row for data (columns Field1…), so the form was refused, and a
-/// folder skipped it as "no returned tables". Now the first row is the header, cells are
-/// text, and messages give the row Excel shows.
+/// QGIS): read the same way, rows counted by feature. A county that opens its form in
+/// Excel and saves it returns an .xlsx: GDAL 3.6 took an all-text sheet's header row for
+/// data (columns Field1…), so the form was refused, and a folder skipped it as "no
+/// returned tables". Now the first row is the header, cells are text, and messages give
+/// the row Excel shows.
 #[test]
 fn audit_reads_forms_saved_as_geopackage_or_xlsx_alone_and_in_a_folder() {
     let d = tempfile::tempdir().unwrap();

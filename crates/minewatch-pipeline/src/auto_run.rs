@@ -96,12 +96,13 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
     }
     // Landsat Collection 2 Level-2 surface reflectance (bands named SR_B<n>) is stored as
     // DN × 2.75e-5 − 0.2 (USGS product guide), on every Landsat sensor.
-    let c2_sr = used.iter().all(|b| {
-        b.description
-            .trim()
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case("sr_b"))
-    });
+    let c2_sr = !used.is_empty()
+        && used.iter().all(|b| {
+            b.description
+                .trim()
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sr_b"))
+        });
     if c2_sr {
         return Ok(vec![Reflectance::LANDSAT_C2_SR]);
     }

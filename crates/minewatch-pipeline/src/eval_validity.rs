@@ -2,7 +2,7 @@
 //! of its grid it could assess, not which; a labelled pixel over a no-data strip of one
 //! date is no evidence of "no change" (a reviewer's 60-column strip on the Nanjing pair
 //! took F1 from 0.837 to 0.668). So `eval` reads the detection's two images again, where
-//! its manifest names them and they are still there unchanged, and drops labelled pixels
+//! its manifest names them and they are still there at the recorded size, and drops labelled pixels
 //! whose detection pixel had no data on either date — by the reader detect itself uses
 //! (nodata values, NaN, zero fill of untagged integer files).
 //!

@@ -179,8 +179,10 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     let ledger_s = t_ledger.elapsed().as_secs_f64();
     let mut ledger = ledger;
     let to_lonlat = Reprojector::new(&loaded.work.srs()?, &minewatch_zones::crs::from_epsg(4326)?)?;
+    let by_id: BTreeMap<&str, &LedgerPatch> =
+        loaded.patches.iter().map(|p| (p.id.as_str(), p)).collect();
     for s in &mut ledger.sites {
-        s.centre_lonlat = centre_on_site(s, &loaded.patches, &work_point, &to_lonlat);
+        s.centre_lonlat = centre_on_site(s, &by_id, &work_point, &to_lonlat);
     }
     let sites = &ledger.sites;
     note_unmatched(
@@ -1165,15 +1167,17 @@ fn zh(col: &str) -> String {
 /// sent to check; a reviewer found 4 of the demo's 92 centres 7–23 m off).
 fn centre_on_site(
     site: &Site,
-    patches: &[LedgerPatch],
+    patches: &BTreeMap<&str, &LedgerPatch>,
     work_point: &dyn Fn((f64, f64)) -> Option<(f64, f64)>,
     to_lonlat: &Reprojector,
 ) -> (f64, f64) {
     use geo::{InteriorPoint, Intersects};
     let last_year = site.change_years.last().copied();
-    let latest: Vec<&LedgerPatch> = patches
+    let latest: Vec<&LedgerPatch> = site
+        .patch_ids
         .iter()
-        .filter(|p| site.patch_ids.contains(&p.id) && Some(p.pair.after.year) == last_year)
+        .filter_map(|id| patches.get(id.as_str()).copied())
+        .filter(|p| Some(p.pair.after.year) == last_year)
         .collect();
     let centre = site.centre_lonlat;
     let Some((x, y)) = work_point(centre) else {
