@@ -40,7 +40,8 @@ impl CompactWindow {
         let n_ch = o.channels.len();
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
-            let mut state = Vec::with_capacity(w * h);
+            let (mut state, mut values, mut row_start) = spare_buffers();
+            state.reserve(w * h);
             if sieve_px == 0 {
                 // No sieve: only flagged pixels can be in a patch.
                 state.extend(o.mask.iter().zip(&o.valid_mask).map(|(&m, &v)| {
@@ -57,8 +58,7 @@ impl CompactWindow {
                 ));
             }
             let chs: Vec<&[f32]> = o.channels.iter().map(|c| &c[..w * h]).collect();
-            let mut values = Vec::new();
-            let mut row_start = Vec::with_capacity(h + 1);
+            row_start.reserve(h + 1);
             let mut kept = 0u32;
             row_start.push(kept);
             for (y, row) in state.chunks(w.max(1)).enumerate() {
@@ -81,7 +81,9 @@ impl CompactWindow {
         })
     }
 
-    /// From the state bytes and the kept values (pixel by pixel); counts are derived.
+    /// From the state bytes and the kept values (pixel by pixel); counts are derived
+    /// (what a tile decode must agree with).
+    #[cfg(test)]
     pub(crate) fn from_parts(
         window: Window,
         state: Vec<u8>,
@@ -155,6 +157,40 @@ impl CompactWindow {
                 vals[c * width + c0 + x] = self.values[k + c];
             }
             k += self.n_ch;
+        }
+    }
+}
+
+/// Buffers of compact windows the sweep has stitched, for the next windows: a fresh
+/// window-sized buffer costs a page fault and a page clear per 4 KiB, which in a merge
+/// (windows decoded from tiles as fast as the sweep takes them) was 15 % of its CPU.
+type Buffers = (Vec<u8>, Vec<f32>, Vec<u32>);
+static SPARE: std::sync::Mutex<Vec<Buffers>> = std::sync::Mutex::new(Vec::new());
+/// Two window rows of a wide scene in flight; more are dropped.
+const SPARE_MAX: usize = 64;
+
+/// Empty buffers for a compact window (state, values, row starts), recycled when there
+/// are any.
+pub(crate) fn spare_buffers() -> Buffers {
+    let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    let (mut s, mut v, mut r) = spare.unwrap_or_default();
+    s.clear();
+    v.clear();
+    r.clear();
+    (s, v, r)
+}
+
+/// Free the recycled buffers (a pair is done: later stages need the memory).
+pub(crate) fn drop_spare_buffers() {
+    SPARE.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+impl CompactWindow {
+    /// Hand the buffers back once the window is stitched.
+    pub(crate) fn recycle(self) {
+        let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_MAX {
+            spare.push((self.state, self.values, self.row_start));
         }
     }
 }

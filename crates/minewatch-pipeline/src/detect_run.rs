@@ -589,6 +589,7 @@ fn detect_pair(
                         }
                         sieve.push_row(&mask_row, (vals, vrow), &mut on_row);
                     }
+                    outs.into_iter().for_each(CompactWindow::recycle);
                 }
                 sieve.finish(&mut on_row);
             }
@@ -719,6 +720,8 @@ fn detect_pair(
     // The windows are done: free their buffers and caches on every worker before the
     // patch records take the memory (and before any return below).
     WindowOut::drop_spares();
+    crate::compact::drop_spare_buffers();
+    crate::shard::tile::drop_spare_bytes();
     rayon::broadcast(|_| {
         close_thread_handles();
         minewatch_detect::kernel::release_thread_buffers();

@@ -99,6 +99,34 @@ impl ShardObjects {
         }
     }
 
+    /// A whole object into `buf` (its old contents replaced, its capacity reused); false
+    /// when it does not exist.
+    pub fn read_into(&self, name: &str, buf: &mut Vec<u8>) -> Result<bool, PipelineError> {
+        use std::io::Read;
+        buf.clear();
+        match self {
+            ShardObjects::Dir(d) => {
+                let path = d.join(name);
+                let mut f = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                    Err(e) => return Err(unreadable(&path, e)),
+                };
+                let len = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
+                buf.reserve(len);
+                f.read_to_end(buf).map_err(|e| unreadable(&path, e))?;
+                Ok(true)
+            }
+            ShardObjects::S3(_) => match self.read(name)? {
+                Some(b) => {
+                    buf.extend_from_slice(&b);
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+        }
+    }
+
     /// A whole object; `None` when it does not exist.
     pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, PipelineError> {
         match self {

@@ -375,6 +375,7 @@ pub fn run_shard(
                         let cw = crate::compact::CompactWindow::new(&o, sieve_px);
                         o.give_back();
                         let block = tile::encode_compact(&cw);
+                        cw.recycle();
                         Ok((*w, block))
                     })
                     .collect::<Result<_, PipelineError>>()

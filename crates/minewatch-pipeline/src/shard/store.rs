@@ -259,6 +259,7 @@ impl TileStore {
                     return Ok(());
                 }
             }
+            objs.into_iter().for_each(|(_, o)| o.recycle());
             i = j;
         }
         Ok(())

@@ -176,12 +176,41 @@ pub fn read_checked(
     name: &str,
 ) -> Result<Result<TileObject, String>, PipelineError> {
     let at = objects.describe(name);
-    let bytes = objects.read(name)?.ok_or_else(|| {
-        PipelineError::Incomplete(format!(
+    let mut bytes = SPARE_BYTES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop()
+        .unwrap_or_default();
+    if !objects.read_into(name, &mut bytes)? {
+        return Err(PipelineError::Incomplete(format!(
             "tile object {at} is gone; rerun its shard (`minewatch missing CONFIG`)"
-        ))
-    })?;
+        )));
+    }
     Ok(parse(bytes))
+}
+
+/// Byte buffers of tile objects a merge has decoded, for the next tile row's objects
+/// (a few MB each: fresh ones cost a page clear per 4 KiB).
+static SPARE_BYTES: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// A tile row of a 64 k px wide scene in 2048 px tiles; more are dropped.
+const SPARE_BYTES_MAX: usize = 32;
+
+impl TileObject {
+    /// Hand the object's buffer back once its windows are decoded.
+    pub fn recycle(self) {
+        let mut spare = SPARE_BYTES.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_BYTES_MAX {
+            spare.push(self.bytes);
+        }
+    }
+}
+
+/// Free the recycled object buffers (the merge's sweep is done).
+pub fn drop_spare_bytes() {
+    SPARE_BYTES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
 }
 
 /// Verify a tile object's bytes; the error says what is wrong.
@@ -256,9 +285,14 @@ impl TileObject {
             .get(e.offset as usize..(e.offset + e.len) as usize)
             .ok_or_else(|| corrupt(at, "window outside the body"))?;
         let w = e.window();
-        let n = w.len();
-        let mut state = Vec::with_capacity(n);
-        let mut n_kept = 0;
+        let (n, ww) = (w.len(), w.width.max(1));
+        // Counts and each row's first kept pixel come from the runs as they are laid out,
+        // not from a second pass over the pixels; the buffers are ones the sweep handed back.
+        let (mut state, mut values, mut row_start) = crate::compact::spare_buffers();
+        state.reserve(n);
+        row_start.reserve(w.height + 1);
+        row_start.push(0);
+        let (mut n_kept, mut valid, mut flagged) = (0usize, 0u64, 0u64);
         let mut pos = 0;
         while state.len() < n {
             let s = *b.get(pos).ok_or_else(|| corrupt(at, "short state runs"))?;
@@ -268,25 +302,41 @@ impl TileObject {
             if len == 0 || state.len() + len > n || s & !(CHANGE | VALID | KEPT) != 0 {
                 return Err(corrupt(at, "run lengths do not add up to the window"));
             }
-            if s & KEPT != 0 {
-                n_kept += len;
+            let (start, end) = (state.len(), state.len() + len);
+            let kept = (s & KEPT != 0) as usize;
+            // Row ends this run reaches: the kept count up to each of them.
+            let mut edge = (start / ww + 1) * ww;
+            while edge <= end {
+                row_start.push((n_kept + kept * (edge - start)) as u32);
+                edge += ww;
             }
-            state.resize(state.len() + len, s);
+            n_kept += kept * len;
+            valid += ((s & VALID != 0) as u64) * len as u64;
+            flagged += ((s & CHANGE != 0) as u64) * len as u64;
+            state.resize(end, s);
         }
         let nc = self.header.channels;
         if b.len() - pos != n_kept * nc * 4 {
             return Err(corrupt(at, "value count does not match the kept pixels"));
         }
         // Stored channel by channel; held pixel by pixel.
-        let mut values = vec![0f32; n_kept * nc];
+        values.resize(n_kept * nc, 0.0);
         for c in 0..nc {
-            for i in 0..n_kept {
-                values[i * nc + c] =
-                    f32::from_le_bytes(b[pos..pos + 4].try_into().expect("4 bytes"));
-                pos += 4;
+            let block = &b[pos..pos + n_kept * 4];
+            for (i, v) in block.chunks_exact(4).enumerate() {
+                values[i * nc + c] = f32::from_le_bytes(v.try_into().expect("4 bytes"));
             }
+            pos += n_kept * 4;
         }
-        Ok(CompactWindow::from_parts(w, state, values, nc))
+        Ok(CompactWindow {
+            window: w,
+            state,
+            values,
+            row_start,
+            n_ch: nc,
+            valid,
+            flagged,
+        })
     }
 }
 
