@@ -79,7 +79,8 @@ fn pair_patches(k: usize) -> Vec<(&'static str, [f64; 4])> {
         _ => vec![
             ("A", [200.0, 0.0, 260.0, 100.0]),
             ("C", [2100.0, 0.0, 2110.0, 100.0]),
-            ("D", [3100.0, 0.0, 3150.0, 100.0]),
+            // Out of its licence (C001 ends at y = 200) by 50 × 50 m: 越界.
+            ("D", [3100.0, 0.0, 3150.0, 250.0]),
         ],
     }
 }
@@ -274,12 +275,14 @@ fn multi_year_flags_scores_and_ranks_are_exact() {
     );
     assert_eq!(c["term_history"], "-40");
     assert!(c["reasons_zh"].contains("伪变化") && c["reasons_zh"].contains("大棚"));
-    // D: inside its licence, but the holder was penalised twice in 10 months and mined again.
+    // D: out of its licence by 2500 m², and the holder was penalised twice in 10 months
+    // (mining inside one's own valid licence would not be 又实施非法采矿).
     assert_eq!(dd["criminal_referral_candidate"], "1");
     assert_eq!(dd["referral_party"], "某矿业公司");
     assert_eq!(dd["referral_decisions"], "罚〔2022〕1号;罚〔2023〕7号");
-    assert_eq!(dd["licence_status"], "inside");
-    assert_eq!(dd["score"], "90");
+    assert_eq!(dd["licence_status"], "partly_outside");
+    // 90 as before, + 25 partly outside, + 1.875 for 3.75 亩, + 2.5 for growing 25 %.
+    assert_eq!(dd["score"], "119.375", "{dd:?}");
     assert!(dd["reasons_zh"].contains("法释〔2016〕25号第三条"));
     // Ranks: A first in its county, D first in its; A before D in the province.
     assert_eq!(

@@ -6,7 +6,9 @@ use crate::referral::referral;
 use crate::runs::{persistence, Persistence};
 use geo::Contains;
 use geo_types::{Coord, MultiPolygon, Point};
-use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Site, Verdict};
+use minewatch_core::{
+    AcqDate, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict, ZoneKind,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One patch handed to the ledger.
@@ -290,9 +292,18 @@ fn make_site(
             }
             after > before * p.false_change_growth_pct / 100.0
         });
+    // A licence ties the site to its holder's penalties only where it holds at least half
+    // of one of the site's patches: a sliver along a licence line does not pin the case on
+    // the holder (as for the licence status; docs/overlay.md). Penalties given with a
+    // location still link by distance.
     let licences: BTreeSet<&str> = m
         .iter()
-        .flat_map(|&i| patches[i].finding.licences.iter().map(String::as_str))
+        .flat_map(|&i| patches[i].finding.hits.iter())
+        .filter(|h| {
+            matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
+                && h.overlap_pct >= 50.0
+        })
+        .map(|h| h.zone_id.as_str())
         .collect();
     let penalty_ix: Vec<usize> = (0..outside.penalties.len())
         .filter(|&k| {
@@ -310,8 +321,14 @@ fn make_site(
         .max()
         .unwrap_or(earliest.pair.after);
     // Each changed pair bounds one act: dug after its earlier image, by its later one.
+    // Only suspected illegal mining is an act (法释〔2016〕25号 art. 3(3): 又实施非法采矿):
+    // change inside the holder's own valid licence, or on special land, is not.
     let mut acts: Vec<(AcqDate, AcqDate)> = m
         .iter()
+        .filter(|&&i| {
+            let f = &patches[i].finding;
+            f.licence_status != LicenceStatus::Inside && !f.special_land
+        })
         .map(|&i| (patches[i].pair.before, patches[i].pair.after))
         .collect();
     acts.sort();
@@ -492,6 +509,48 @@ mod referral_tests {
         assert!(l.sites[0].criminal_referral.is_some(), "罚1 and 罚2 count");
     }
 
+    /// Review finding: a site wholly inside its holder's valid licence, or one that only
+    /// touches a licence with a sliver, was made a criminal referral candidate of that
+    /// holder (two penalties in the two years before the change).
+    #[test]
+    fn only_illegal_change_on_the_holders_licence_refers() {
+        let pens: Vec<(Penalty, Option<(f64, f64)>)> =
+            [penalty("罚1", 2023, 1, 10), penalty("罚2", 2023, 3, 10)]
+                .into_iter()
+                .map(|p| (p, None))
+                .collect();
+        let out = Outside {
+            history: &[],
+            penalties: &pens,
+        };
+        let p = LedgerParams::default();
+        let refers = |patch: LedgerPatch| {
+            build(&[patch], &BTreeMap::new(), &out, &p)[0]
+                .criminal_referral
+                .is_some()
+        };
+        assert!(
+            refers(licensed("a", 2024)),
+            "unlicensed change on C1's ground"
+        );
+        let mut inside = licensed("a", 2024);
+        inside.finding.licence_status = LicenceStatus::Inside;
+        assert!(!refers(inside), "mining inside one's own valid licence");
+        let mut special = licensed("a", 2024);
+        special.finding.special_land = true;
+        assert!(!refers(special), "special land is a false change by rule");
+        let mut sliver = licensed("a", 2024);
+        sliver.finding.hits[0].overlap_pct = 1.8;
+        assert!(
+            !refers(sliver),
+            "a sliver of C1 does not pin the case on its holder"
+        );
+        let mut half = licensed("a", 2024);
+        half.finding.licence_status = LicenceStatus::PartlyOutside;
+        half.finding.hits[0].overlap_pct = 50.0;
+        assert!(refers(half), "越界 with half the patch inside C1");
+    }
+
     #[test]
     fn the_two_year_window_reading_is_a_policy_choice() {
         // Penalties 2020-01-10 and 2021-03-20 (14 months apart); changes dug between
@@ -599,7 +658,7 @@ mod run_tests {
 mod tests_support {
     use super::*;
     use geo_types::{LineString, Polygon};
-    use minewatch_core::{AdminPlace, LicenceStatus};
+    use minewatch_core::{AdminPlace, ZoneHit};
 
     pub fn penalty(decision: &str, y: u16, m: u8, d: u8) -> Penalty {
         Penalty {
@@ -656,7 +715,20 @@ mod tests_support {
             finding: Finding {
                 patch_id: id.into(),
                 area_m2: area,
-                hits: vec![],
+                // Each licence holds the whole patch (an expired one: still not inside).
+                hits: licences
+                    .iter()
+                    .map(|l| ZoneHit {
+                        layer: "rights".into(),
+                        kind: ZoneKind::MiningRight,
+                        zone_id: l.to_string(),
+                        zone_name: String::new(),
+                        overlap_m2: area,
+                        grid_overlap_m2: area,
+                        overlap_pct: 100.0,
+                        attrs: vec![],
+                    })
+                    .collect(),
                 licence_status: LicenceStatus::OutsideAllRights,
                 outside_licence_m2: 0.0,
                 licence_granted_in_pair: None,
