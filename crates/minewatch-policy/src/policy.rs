@@ -301,8 +301,31 @@ impl Policy {
     /// a weight map given (e.g. `[zone]`) replaces the default map.
     pub fn parse(text: &str) -> Result<Self, String> {
         let p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        // A weight of nan or inf parses as a number and then decides every score (every
+        // site at a cap, or the manifest recording null): refuse it by its key.
+        if let Ok(v) = text.parse::<toml::Table>() {
+            if let Some(key) = first_non_finite(&v, "") {
+                return Err(format!("`{key}` is not a finite number"));
+            }
+        }
         if p.hotspots.cell_m <= 0.0 || p.ledger.link_distance_m < 0.0 {
             return Err("hotspots.cell_m must be > 0 and ledger.link_distance_m ≥ 0".into());
+        }
+        for (key, v) in [
+            ("area.cap", p.area.cap),
+            ("area.provincial_check_mu", p.area.provincial_check_mu),
+            ("growth.cap", p.growth.cap),
+            ("ledger.location_link_m", p.ledger.location_link_m),
+        ] {
+            if v < 0.0 {
+                return Err(format!("`{key}` is {v}; it must be ≥ 0"));
+            }
+        }
+        if p.classes.high < p.classes.medium {
+            return Err(format!(
+                "`classes.high` ({}) is below `classes.medium` ({}): no site could be medium",
+                p.classes.high, p.classes.medium
+            ));
         }
         for (table, m) in [("licence", &p.licence)] {
             for k in m.keys() {
@@ -330,9 +353,52 @@ impl Policy {
     }
 }
 
+/// The dotted key of the first float in `t` that is nan or infinite.
+fn first_non_finite(t: &toml::Table, at: &str) -> Option<String> {
+    fn walk(v: &toml::Value, key: String) -> Option<String> {
+        match v {
+            toml::Value::Float(f) if !f.is_finite() => Some(key),
+            toml::Value::Table(t) => first_non_finite(t, &key),
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, format!("{key}[{i}]"))),
+            _ => None,
+        }
+    }
+    t.iter().find_map(|(k, v)| {
+        let key = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        walk(v, key)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review finding: `per_mu = nan` put every site at the area cap (exit 0), a negative
+    /// cap took points off every site, and `high` below `medium` emptied the medium class.
+    #[test]
+    fn weights_that_cannot_be_meant_are_refused() {
+        for (text, says) in [
+            ("[area]\nper_mu = nan\n", "area.per_mu"),
+            ("[area]\nper_mu = inf\n", "area.per_mu"),
+            (
+                "[zone]\necological_red_line = -inf\n",
+                "zone.ecological_red_line",
+            ),
+            ("[area]\ncap = -5.0\n", "area.cap"),
+            ("[classes]\nhigh = 40.0\nmedium = 50.0\n", "classes.high"),
+        ] {
+            let e = Policy::parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        assert!(Policy::parse("[area]\nper_mu = 2.5\n").is_ok());
+    }
 
     #[test]
     fn the_shipped_policy_equals_the_defaults() {

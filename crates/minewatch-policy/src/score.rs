@@ -84,6 +84,17 @@ fn severity(s: LicenceStatus) -> u8 {
     }
 }
 
+/// A verdict's reason between `open` and `close`, or nothing when none was given (no
+/// empty brackets in a field team's reasons).
+fn because(reason: &str, open: &str, close: &str) -> String {
+    let r = reason.trim();
+    if r.is_empty() {
+        String::new()
+    } else {
+        format!("{open}{r}{close}")
+    }
+}
+
 pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     let mut terms = vec![0.0; TERMS.len()];
     let mut en: Vec<String> = Vec::new();
@@ -95,6 +106,12 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     for f in latest {
         for h in &f.hits {
             if matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+                continue;
+            }
+            // Special land weighs only where the overlay filed the patch as a false change
+            // by rule (special land holds at least half of it): a sliver along its edge
+            // decides nothing, and must not sink a real case to the bottom of the list.
+            if h.kind == ZoneKind::SpecialLand && !f.special_land {
                 continue;
             }
             kinds
@@ -151,11 +168,11 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
 
     // Area of suspected illegal mining.
     let special = latest.iter().any(|f| f.special_land);
+    // From +0.0: an f64 `sum()` starts at -0.0, which an inside site would print as -0.
     let illegal: f64 = latest
         .iter()
         .filter(|f| f.licence_status != LicenceStatus::Inside && !f.special_land)
-        .map(|f| f.outside_licence_m2)
-        .sum();
+        .fold(0.0, |t, f| t + f.outside_licence_m2);
     let mu = m2_to_mu(illegal);
     if mu > 0.0 && p.area.per_mu != 0.0 {
         terms[2] = (p.area.per_mu * mu).min(p.area.cap);
@@ -288,23 +305,24 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
             terms[8] += p.history.false_change;
             suppressed = p.history.suppress_false_change;
             en.push(format!(
-                "false change on {} ({}) and not grown since ({:+}){}",
+                "false change on {}{} and not grown since ({:+}){}",
                 h.date,
-                h.reason,
+                because(&h.reason, " (", ")"),
                 p.history.false_change,
                 if suppressed { ": not ranked" } else { "" }
             ));
             zh.push(format!(
-                "往期核查为伪变化 ({}, {}), 此后未扩大 ({:+}){}",
+                "往期核查为伪变化 ({}{}), 此后未扩大 ({:+}){}",
                 h.date,
-                h.reason,
+                because(&h.reason, ", ", ""),
                 p.history.false_change,
                 if suppressed { ", 不参与排序" } else { "" }
             ));
         } else {
             en.push(format!(
-                "false change on {} ({}) but grown since: ranked again",
-                h.date, h.reason
+                "false change on {}{} but grown since: ranked again",
+                h.date,
+                because(&h.reason, " (", ")")
             ));
             zh.push(format!("往期伪变化 ({}), 此后扩大, 重新排序", h.date));
         }
@@ -575,5 +593,54 @@ mod tests {
             .reasons_en
             .iter()
             .any(|r| r.contains("granted between the image dates")));
+    }
+
+    /// Review finding: a 1.2 % sliver of military land gave a site the −100 of special
+    /// land (rank 87 of 92) while the overlay, holding the ≥ 50 % rule, still sent it to a
+    /// provincial field check.
+    #[test]
+    fn special_land_weighs_only_when_the_overlay_files_it() {
+        let hit = |pct: f64| minewatch_core::ZoneHit {
+            layer: "military".into(),
+            kind: ZoneKind::SpecialLand,
+            zone_id: "M1".into(),
+            zone_name: String::new(),
+            overlap_m2: pct,
+            grid_overlap_m2: pct,
+            overlap_pct: pct,
+            attrs: vec![],
+        };
+        let zone_term = |pct: f64, filed: bool| {
+            let mut s = site_with_minerals(&["煤"]);
+            s.latest[0].hits.push(hit(pct));
+            s.latest[0].special_land = filed;
+            let t = score(
+                &s,
+                &RunDates::default(),
+                &Policy::default(),
+                &Context::default(),
+            );
+            t.terms[TERMS.iter().position(|t| *t == "zone").unwrap()]
+        };
+        assert_eq!(zone_term(1.2, false), 0.0);
+        assert!(
+            zone_term(60.0, true) < 0.0,
+            "filed as special land: its weight"
+        );
+    }
+
+    /// Review findings: an inside site's illegal area printed `-0` in tasks.csv, and a
+    /// false-change verdict without a reason read "false change on 2003-08-01 ()".
+    #[test]
+    fn no_negative_zero_and_no_empty_brackets() {
+        let t = score(
+            &site_with_minerals(&["煤"]),
+            &RunDates::default(),
+            &Policy::default(),
+            &Context::default(),
+        );
+        assert!(t.illegal_area_m2 == 0.0 && t.illegal_area_m2.is_sign_positive());
+        assert_eq!(because("  ", " (", ")"), "");
+        assert_eq!(because("厂房", " (", ")"), " (厂房)");
     }
 }
