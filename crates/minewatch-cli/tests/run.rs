@@ -45,11 +45,26 @@ fn killed_run_resumes_to_byte_identical_outputs() {
             "sample:done"
         ]
     );
-    // Again: nothing to do.
+    let summaries = |out: &Path| -> Vec<serde_json::Value> {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap())
+                .unwrap();
+        m["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["summary"].clone())
+            .collect()
+    };
+    let first = summaries(&clean);
+    assert!(first.iter().all(|v| v.is_object()), "{first:?}");
+    // Again: nothing to do, and the record still says what each stage produced (a review
+    // found `summary: null` for every skipped stage).
     assert!(minewatch(&["run", s(&cfg), "--out", s(&clean)])
         .status
         .success());
     assert!(stages(&clean).iter().all(|(_, st)| st == "skipped"));
+    assert_eq!(summaries(&clean), first);
 
     // Kill a second run once ranking has finished (packages are being cut), then resume.
     let killed = d.path().join("killed");
@@ -412,6 +427,16 @@ fn validate_refuses_up_front_what_a_stage_would_refuse_later() {
         (
             "[sample]\nseed = 1\nrate = 0.2\nmust = ['score>=high']\n".into(),
             "sample.must = \"score>=high\"",
+        ),
+        // Review finding: a typo in a stratum column passed validate and failed the run
+        // after every other stage.
+        (
+            "[sample]\nseed = 1\nrate = 0.2\nstrata = ['county_cod']\n".into(),
+            "sample.strata names `county_cod`",
+        ),
+        (
+            "[sample]\nseed = 1\nrate = 0.2\nmust = ['licence_stat=expired']\n".into(),
+            "names `licence_stat`",
         ),
         ("".into(), "detect.dates gives 1 date(s) for 2 image(s)"),
         (format!("#{}", no_file.display()), "gone.gpkg not found"),

@@ -711,6 +711,12 @@ fn frame(tasks: &[Task], size: f64, pad: f64) -> (impl Fn((f64, f64)) -> (f64, f
     (f, span * 111_320.0 / inner)
 }
 
+/// Whether a task is suspected illegal: it has suspected illegal area (sites inside a
+/// valid licence and special land have none).
+fn suspected(t: &Task) -> bool {
+    t.area_mu.trim().parse::<f64>().is_ok_and(|a| a > 0.0)
+}
+
 /// The county monitoring map (一张图): title, county name and code, year, frame, numbered
 /// patches, legend, projection note, scale bar and north arrow.
 fn overview(
@@ -734,9 +740,12 @@ fn overview(
     render::text(
         &mut img,
         font,
+        // Sites inside a valid licence are verified too but are not suspected illegal
+        // (a review found them counted as such).
         &format!(
-            "{name}（行政区划代码 {code}）  疑似违法图斑 {} 个",
-            tasks.len()
+            "{name}（行政区划代码 {code}）  核查图斑 {} 个，其中疑似违法 {} 个",
+            tasks.len(),
+            tasks.iter().filter(|t| suspected(t)).count()
         ),
         (30.0, 60.0),
         render::Pen::on_paper(20.0),
@@ -776,7 +785,7 @@ fn overview(
     let ly = y1 + 14;
     render::fill_rect(&mut img, x0, ly + 6, 9, 9, render::RED);
     for (k, (line, size, dx)) in [
-        ("图例：■ 疑似违法图斑（数字为县内优先序号）", 16.0, 14.0),
+        ("图例：■ 核查图斑（数字为县内优先序号）", 16.0, 14.0),
         (
             "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
             14.0,

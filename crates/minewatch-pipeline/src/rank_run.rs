@@ -858,6 +858,13 @@ fn read_prior(t: &Table) -> Result<BTreeMap<String, String>, PipelineError> {
     Ok(out)
 }
 
+/// The columns of tasks.csv, for checking a run config's sampling rules before the run.
+pub(crate) fn task_column_names() -> Vec<String> {
+    let classes = minewatch_policy::policy::ClassTable::default();
+    let (cols, _) = task_rows(&[], &BTreeMap::new(), &classes);
+    cols.into_iter().map(|(c, _)| c).collect()
+}
+
 fn task_rows(
     tasks: &[Task],
     sites: &BTreeMap<&str, &Site>,

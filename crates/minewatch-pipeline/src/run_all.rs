@@ -340,9 +340,10 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
             }
             _ => {}
         }
-        let (status, summary) = if kept.is_some() {
+        let (status, summary) = if let Some(rec) = &kept {
             eprintln!("run: {name}: done earlier, skipped");
-            ("skipped", serde_json::Value::Null)
+            // What the stage produced when it ran (null from state files of older versions).
+            ("skipped", rec.summary.clone())
         } else {
             eprintln!("run: {name} …");
             upstream_ran = true;
@@ -356,7 +357,10 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         }
         let rec = match kept {
             Some(rec) => rec,
-            None => stage_outputs::record(out, &fp)?,
+            None => stage_outputs::StageRecord {
+                summary: summary.clone(),
+                ..stage_outputs::record(out, &fp)?
+            },
         };
         state.insert(name.to_string(), rec);
         save_state(&state_path, &state)?;

@@ -55,9 +55,25 @@ pub fn validate_config(config: &Path, data_root: Option<&Path>) -> Result<Resolv
                 )));
             }
         }
+        // The columns are the tasks table's: a typo would otherwise surface only after
+        // detection, overlay, ranking and packaging have run.
+        let columns = crate::rank_run::task_column_names();
+        let unknown = |key: &str, c: &str| {
+            key_err(format!(
+                "{key} names `{c}`, which is not a column of tasks.csv (e.g. county_code, priority_class, licence_status)"
+            ))
+        };
+        for c in &s.strata {
+            if !columns.iter().any(|k| k == c) {
+                return Err(unknown("sample.strata", c));
+            }
+        }
         for m in &s.must {
-            crate::verify_run::check_must(m)
+            let c = crate::verify_run::must_column(m)
                 .map_err(|e| key_err(format!("sample.must = \"{m}\": {e}")))?;
+            if !columns.contains(&c) {
+                return Err(unknown(&format!("sample.must = \"{m}\""), &c));
+            }
         }
     }
     Ok(r)

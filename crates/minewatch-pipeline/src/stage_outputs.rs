@@ -36,6 +36,10 @@ pub struct StageRecord {
     /// When the outputs were recorded, nanoseconds since the Unix epoch.
     pub recorded_ns: i128,
     pub outputs: Vec<OutputFile>,
+    /// The stage's summary (counts) when it ran, so the run manifest of a resumed run
+    /// still says what a skipped stage produced. Absent in state files of older versions.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub summary: serde_json::Value,
 }
 
 /// What a check of a recorded stage found.
@@ -74,6 +78,7 @@ pub fn record(dir: &Path, fingerprint: &str) -> Result<StageRecord, PipelineErro
         fingerprint: fingerprint.to_string(),
         recorded_ns,
         outputs,
+        summary: serde_json::Value::Null,
     })
 }
 

@@ -55,6 +55,11 @@ pub fn check_must(rule: &str) -> Result<(), String> {
     Rule::parse(rule).map(drop)
 }
 
+/// The column a `--must` rule reads.
+pub fn must_column(rule: &str) -> Result<String, String> {
+    Rule::parse(rule).map(|r| r.column().to_string())
+}
+
 impl Rule {
     fn parse(s: &str) -> Result<Self, String> {
         if let Some((c, v)) = s.split_once(">=") {
