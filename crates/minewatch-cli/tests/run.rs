@@ -7,10 +7,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+fn run_manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap()).unwrap()
+}
+
 fn stages(out: &Path) -> Vec<(String, String)> {
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap())
-            .unwrap();
+    let m = run_manifest(out);
     m["stages"]
         .as_array()
         .unwrap()
@@ -46,10 +48,7 @@ fn killed_run_resumes_to_byte_identical_outputs() {
         ]
     );
     let summaries = |out: &Path| -> Vec<serde_json::Value> {
-        let m: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("run_manifest.json")).unwrap())
-                .unwrap();
-        m["stages"]
+        run_manifest(out)["stages"]
             .as_array()
             .unwrap()
             .iter()
