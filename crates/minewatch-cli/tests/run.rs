@@ -65,6 +65,36 @@ fn killed_run_resumes_to_byte_identical_outputs() {
     assert!(stages(&clean).iter().all(|(_, st)| st == "skipped"));
     assert_eq!(summaries(&clean), first);
 
+    // A county fills its form in place; the next run redoes the packages but keeps the
+    // filled form (a review found it overwritten).
+    let county = std::fs::read_dir(clean.join("packages"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a county folder");
+    let form = county.join("tasks.csv");
+    let original = std::fs::read(&form).unwrap();
+    let mut filled = original.clone();
+    filled.extend_from_slice("已核查,合法\n".as_bytes());
+    std::fs::write(&form, &filled).unwrap();
+    let o = minewatch(&["run", s(&cfg), "--out", s(&clean)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("was edited since the stage wrote it"));
+    let rel = form.strip_prefix(clean.join("packages")).unwrap();
+    let kept = clean.join("kept-edits/package").join(rel);
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        filled,
+        "the filled form is kept"
+    );
+    assert_eq!(
+        std::fs::read(&form).unwrap(),
+        original,
+        "the package is whole again"
+    );
+    assert_eq!(stages(&clean)[3].1, "done");
+
     // Kill a second run once ranking has finished (packages are being cut), then resume.
     let killed = d.path().join("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
@@ -284,6 +314,8 @@ fn resume_runs_again_a_stage_whose_outputs_are_gone_or_changed() {
     run();
     assert_eq!(statuses(&out), ["skipped", "skipped", "done"]);
     assert!(snapshot(&out) == first, "outputs differ after the re-run");
+    // The damaged file is not destroyed: it may be someone's work.
+    assert!(out.join("kept-edits/rank/tasks.gpkg").is_file());
     // An edit that keeps the size: found by the hash.
     let ledger = out.join("rank/ledger.csv");
     let mut b = std::fs::read(&ledger).unwrap();

@@ -347,6 +347,11 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         } else {
             eprintln!("run: {name} …");
             upstream_ran = true;
+            // Outputs edited since the stage wrote them (a form filled in place) are moved
+            // aside first: running the stage again must not destroy a user's work.
+            if let Some(before) = state.get(*name) {
+                keep_edits(&c.out, name, out, before)?;
+            }
             // A stage re-runs whole: its old outputs must not survive beside new ones.
             state.remove(*name);
             save_state(&state_path, &state)?;
@@ -357,7 +362,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         }
         let rec = match kept {
             Some(rec) => rec,
-            None => stage_outputs::StageRecord {
+            None => StageRecord {
                 summary: summary.clone(),
                 ..stage_outputs::record(out, &fp)?
             },
@@ -401,6 +406,36 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         out: c.out.clone(),
         stages: reports,
     })
+}
+
+/// Move the outputs of `stage` (in `dir`) edited since it finished to
+/// `OUT/kept-edits/STAGE/PATH` (a free name: `.1`, `.2` … appended), and say so.
+fn keep_edits(out: &Path, stage: &str, dir: &Path, rec: &StageRecord) -> Result<(), PipelineError> {
+    for rel in stage_outputs::edited(dir, rec) {
+        let base = out.join("kept-edits").join(stage).join(&rel);
+        let mut dest = base.clone();
+        let mut n = 0;
+        while dest.exists() {
+            n += 1;
+            dest = PathBuf::from(format!("{}.{n}", base.display()));
+        }
+        let moved = dest
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::rename(dir.join(&rel), &dest));
+        moved.map_err(|e| PipelineError::Output {
+            path: dir.join(&rel),
+            msg: format!(
+                "edited since the {stage} stage wrote it, and it cannot be kept at {} before the stage runs again: {e}",
+                dest.display()
+            ),
+        })?;
+        eprintln!(
+            "run: {stage}: {rel} was edited since the stage wrote it; kept as {} before running the stage again",
+            dest.display()
+        );
+    }
+    Ok(())
 }
 
 /// `run_state.json`: each finished stage's record. Entries that do not parse (a state file

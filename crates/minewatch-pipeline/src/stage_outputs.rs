@@ -82,6 +82,32 @@ pub fn record(dir: &Path, fingerprint: &str) -> Result<StageRecord, PipelineErro
     })
 }
 
+/// Outputs `rec` lists that are still in `dir` but no longer as the stage wrote them: a
+/// user's edits (a county filling its form in place), which a re-run must not overwrite.
+pub fn edited(dir: &Path, rec: &StageRecord) -> Vec<String> {
+    rec.outputs
+        .par_iter()
+        .filter(|o| {
+            let p = dir.join(&o.path);
+            let Ok(m) = std::fs::metadata(&p) else {
+                return false;
+            };
+            if !m.is_file() {
+                return false;
+            }
+            if m.len() != o.bytes {
+                return true;
+            }
+            // Same identity as recorded: untouched (the check above reads it otherwise).
+            if Identity::of(&m).is_some() && Identity::of(&m) == o.identity {
+                return false;
+            }
+            sha256(&p).is_ok_and(|(_, sha)| sha != o.sha256)
+        })
+        .map(|o| o.path.clone())
+        .collect()
+}
+
 /// Whether the outputs `rec` lists are still in `dir` as they were.
 pub fn check(dir: &Path, rec: &StageRecord) -> Result<Check, PipelineError> {
     if rec.outputs.is_empty() {

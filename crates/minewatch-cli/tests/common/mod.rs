@@ -112,7 +112,8 @@ pub fn data_files(root: &Path) -> Vec<PathBuf> {
             let p = e.path();
             let n = p.file_name().unwrap().to_string_lossy().to_string();
             if p.is_dir() {
-                if n != "shards" {
+                // Tile objects, and outputs a re-run moved aside (edited since written).
+                if n != "shards" && n != "kept-edits" {
                     stack.push(p);
                 }
             } else if !n.contains("manifest")
