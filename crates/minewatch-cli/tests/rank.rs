@@ -95,7 +95,22 @@ fn patch_id(k: usize, name: &str) -> String {
 
 /// Detect-like patches of pair k, overlaid on the fixture layers.
 fn overlay_pair(dir: &Path, k: usize) -> PathBuf {
-    let pfile = dir.join(format!("patches{k}.gpkg"));
+    let named: Vec<(String, [f64; 4])> = pair_patches(k)
+        .into_iter()
+        .map(|(name, b)| (patch_id(k, name), b))
+        .collect();
+    overlay_between(dir, &k.to_string(), DATES[k], DATES[k + 1], &named)
+}
+
+/// Patches (id, box) of one comparison between two dates, overlaid on the fixture layers.
+fn overlay_between(
+    dir: &Path,
+    tag: &str,
+    before: &str,
+    after: &str,
+    patches: &[(String, [f64; 4])],
+) -> PathBuf {
+    let pfile = dir.join(format!("patches{tag}.gpkg"));
     let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
     let mut ds = drv.create_vector_only(&pfile).unwrap();
     let srs = utm();
@@ -116,11 +131,12 @@ fn overlay_pair(dir: &Path, k: usize) -> PathBuf {
         ("confidence", OGRFieldType::OFTString),
     ])
     .unwrap();
-    for (name, b) in pair_patches(k) {
+    for (id, b) in patches {
+        let b = *b;
         let mut f = Feature::new(l.defn()).unwrap();
-        f.set_field_string(0, &patch_id(k, name)).unwrap();
-        f.set_field_string(1, DATES[k]).unwrap();
-        f.set_field_string(2, DATES[k + 1]).unwrap();
+        f.set_field_string(0, id).unwrap();
+        f.set_field_string(1, before).unwrap();
+        f.set_field_string(2, after).unwrap();
         f.set_field_double(3, (b[2] - b[0]) * (b[3] - b[1]))
             .unwrap();
         f.set_field_string(4, "bare_soil_gain").unwrap();
@@ -129,7 +145,7 @@ fn overlay_pair(dir: &Path, k: usize) -> PathBuf {
         f.create(&l).unwrap();
     }
     drop(ds);
-    let out = dir.join(format!("ov{k}"));
+    let out = dir.join(format!("ov{tag}"));
     let o = minewatch(&[
         "overlay",
         s(&pfile),
@@ -777,4 +793,66 @@ fn every_task_centre_lies_on_its_site() {
     }
     assert!(n > 50, "{n} tasks");
     assert!(off.is_empty(), "centres off their site: {off:?}");
+}
+
+/// Review findings: findings of overlapping pairs (2020→2022 beside 2020→2021) were summed,
+/// doubling the change; regions imaged on other dates lost every new-change site; a ledger
+/// matching none of the findings carried nothing, silently.
+#[test]
+fn pairs_are_checked_and_each_region_keeps_its_latest_pair() {
+    let d = fixture_dir();
+    let a = overlay_pair(d.path(), 0);
+    let long = overlay_between(
+        d.path(),
+        "long",
+        DATES[0],
+        DATES[2],
+        &[("long_A".into(), [0.0, 0.0, 150.0, 100.0])],
+    );
+    let o = rank(d.path(), &[a.clone(), long], &d.path().join("r1"), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cover the same time"), "{}", stderr(&o));
+    // Another region, imaged a month later than the fixture's last pair.
+    let west = overlay_between(
+        d.path(),
+        "west",
+        "2023-07-01",
+        "2024-07-01",
+        &[("west_W".into(), [6000.0, 0.0, 6100.0, 100.0])],
+    );
+    let ov: Vec<PathBuf> = (0..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let mut all = ov.clone();
+    all.push(west);
+    let out = d.path().join("r2");
+    let o = rank(d.path(), &all, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("end on different dates"),
+        "{}",
+        stderr(&o)
+    );
+    let t = csv_rows(&out.join("tasks.csv"));
+    let new = |frag: &str| {
+        t.iter()
+            .find(|r| r["patch_ids"].contains(frag))
+            .map(|r| r["no_new_change"].clone())
+            .unwrap()
+    };
+    assert_eq!(new("west_W"), "0");
+    assert_eq!(new(&patch_id(3, "A")), "0", "the fixture's own latest pair");
+    // This year's findings alone with last year's ledger: said, not silent.
+    let last_year = d.path().join("r_last");
+    assert!(rank(d.path(), &ov[..3], &last_year, &[]).status.success());
+    let o = rank(
+        d.path(),
+        &ov[3..],
+        &d.path().join("r3"),
+        &["--ledger", s(&last_year)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("none of the") && stderr(&o).contains("give the earlier findings too"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -10,4 +10,6 @@ pub mod sites;
 
 pub use referral::plus_two_years;
 pub use runs::{ChangeRun, Growth, Persistence};
-pub use sites::{build, build_ledger, Ledger, LedgerParams, LedgerPatch, Outside};
+pub use sites::{
+    build, build_ledger, chain_ends, overlapping_pairs, Ledger, LedgerParams, LedgerPatch, Outside,
+};

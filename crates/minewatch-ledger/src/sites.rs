@@ -73,6 +73,58 @@ pub struct Ledger {
     /// Indices of penalty rows that link to no site (by licence or location) and whose
     /// party links to none either: they weigh nothing.
     pub unmatched_penalties: Vec<usize>,
+    /// The latest pair of each chain of comparisons (pairs linked by a shared date): one
+    /// for a region imaged on the same dates, several when findings of regions imaged on
+    /// other dates are ranked together.
+    pub chain_ends: Vec<DatePair>,
+}
+
+/// Each pair's chain end: the latest pair (by later date, then earlier date) of the pairs
+/// linked to it through shared dates. A site has new change when it changed in the latest
+/// comparison *of its own imagery*: a region whose images were taken a month later must not
+/// make every site of another region look old.
+pub fn chain_ends(pairs: &[DatePair]) -> BTreeMap<DatePair, DatePair> {
+    // A handful of pairs: a plain union-find over their indices.
+    let mut parent: Vec<usize> = (0..pairs.len()).collect();
+    fn root(p: &[usize], mut x: usize) -> usize {
+        while p[x] != x {
+            x = p[x];
+        }
+        x
+    }
+    let mut by_date: BTreeMap<AcqDate, usize> = BTreeMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        for d in [p.before, p.after] {
+            let j = *by_date.entry(d).or_insert(i);
+            let (a, b) = (root(&parent, i), root(&parent, j));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut end: BTreeMap<usize, DatePair> = BTreeMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        let e = end.entry(root(&parent, i)).or_insert(*p);
+        if (p.after, p.before) > (e.after, e.before) {
+            *e = *p;
+        }
+    }
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, end[&root(&parent, i)]))
+        .collect()
+}
+
+/// Two different pairs of one chain of dates whose intervals overlap (2019→2021 beside
+/// 2019→2020): the same change would be counted twice. Pairs of regions imaged on other
+/// dates (no date shared) overlap in time without sharing any change.
+pub fn overlapping_pairs(pairs: &[DatePair]) -> Option<(DatePair, DatePair)> {
+    let ends = chain_ends(pairs);
+    pairs.iter().enumerate().find_map(|(i, a)| {
+        pairs[i + 1..]
+            .iter()
+            .find(|b| *a != **b && a.before < b.after && b.before < a.after && ends[a] == ends[*b])
+            .map(|b| (*a, *b))
+    })
 }
 
 /// Build the sites. `prior` maps patch ids of an earlier ledger to their site ids.
@@ -118,7 +170,7 @@ pub fn build_ledger(
         .collect();
     let geoms: Vec<MultiPolygon<f64>> = order.iter().map(|&i| patches[i].geom.clone()).collect();
     let groups = link(&geoms, &pair_ix, p.link_distance_m);
-    let latest_pair = pairs.last().copied();
+    let ends = chain_ends(&pairs);
     let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (k, g) in groups.iter().enumerate() {
         members.entry(*g).or_default().push(order[k]);
@@ -126,7 +178,7 @@ pub fn build_ledger(
     let boxes: Vec<Option<[f64; 4]>> = patches.iter().map(|x| bbox(&x.geom)).collect();
     let made: Vec<Made> = members
         .values()
-        .map(|m| make_site(patches, m, prior, latest_pair, &boxes, outside, p))
+        .map(|m| make_site(patches, m, prior, &ends, &boxes, outside, p))
         .collect();
     let mut used_history = vec![false; outside.history.len()];
     let mut used_penalty = vec![false; outside.penalties.len()];
@@ -141,10 +193,20 @@ pub fn build_ledger(
     // An earlier site whose bridging patch is gone splits: the group holding its earliest
     // patch keeps the id, the others take ids of their own.
     sites.sort_by(|(a, _), (b, _)| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
+    let mut taken: BTreeSet<String> = sites.iter().map(|(s, _)| s.id.clone()).collect();
     for k in 1..sites.len() {
         if sites[..k].iter().any(|(s, _)| s.id == sites[k].0.id) {
             let site = &mut sites[k].0;
-            let fresh = format!("S{}", site.patch_ids[0]);
+            // From its own earliest patch, unless another site holds that id already (an
+            // earlier ledger may have given it one): then the first free `-2`, `-3` …
+            let base = format!("S{}", site.patch_ids[0]);
+            let mut fresh = base.clone();
+            let mut n = 1;
+            while taken.contains(&fresh) {
+                n += 1;
+                fresh = format!("{base}-{n}");
+            }
+            taken.insert(fresh.clone());
             let old = std::mem::replace(&mut site.id, fresh);
             site.merged_ids.retain(|m| *m != old);
         }
@@ -159,6 +221,12 @@ pub fn build_ledger(
             .collect(),
         unmatched_penalties: (0..used_penalty.len())
             .filter(|&i| !used_penalty[i] && !parties.contains(&outside.penalties[i].0.party))
+            .collect(),
+        chain_ends: ends
+            .values()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect(),
     }
 }
@@ -175,7 +243,7 @@ fn make_site(
     patches: &[LedgerPatch],
     m: &[usize],
     prior: &BTreeMap<String, String>,
-    latest_pair: Option<DatePair>,
+    ends: &BTreeMap<DatePair, DatePair>,
     boxes: &[Option<[f64; 4]>],
     outside: &Outside,
     p: &LedgerParams,
@@ -351,7 +419,9 @@ fn make_site(
         growth_pct,
         last_change_type: patches[biggest].change_type.clone(),
         last_confidence,
-        new_change: latest_pair.is_some_and(|lp| m.iter().any(|&i| patches[i].pair == lp)),
+        new_change: m
+            .iter()
+            .any(|&i| ends.get(&patches[i].pair) == Some(&patches[i].pair)),
         last_date,
         centre_lonlat: centre,
         latest: latest.iter().map(|&i| patches[i].finding.clone()).collect(),
@@ -549,6 +619,73 @@ mod referral_tests {
         half.finding.licence_status = LicenceStatus::PartlyOutside;
         half.finding.hits[0].overlap_pct = 50.0;
         assert!(refers(half), "越界 with half the patch inside C1");
+    }
+
+    fn pair(b: (u16, u8, u8), a: (u16, u8, u8)) -> DatePair {
+        DatePair {
+            before: AcqDate::new(b.0, b.1, b.2).unwrap(),
+            after: AcqDate::new(a.0, a.1, a.2).unwrap(),
+        }
+    }
+
+    /// Review finding: findings of a region imaged on 2021-06-15/2022-06-15 ranked with
+    /// one imaged on 2021-07-20/2022-07-20 lost every new-change site (no rank, no
+    /// warning): "the latest pair" was one pair for all. Pairs sharing a date are one
+    /// chain; each chain has its own latest pair.
+    #[test]
+    fn each_chain_of_dates_has_its_own_latest_pair() {
+        let (e1, e2) = (
+            pair((2020, 6, 15), (2021, 6, 15)),
+            pair((2021, 6, 15), (2022, 6, 15)),
+        );
+        let w = pair((2021, 7, 20), (2022, 7, 20));
+        let ends = chain_ends(&[e1, e2, w]);
+        assert_eq!((ends[&e1], ends[&e2], ends[&w]), (e2, e2, w));
+        let mut east = licensed("a", 2022);
+        east.pair = e2;
+        let mut west = licensed("b", 2022);
+        west.pair = w;
+        west.geom = patch_at("b", 2022, 5000.0, 5050.0, &[]).geom;
+        let l = build_ledger(
+            &[east, west],
+            &BTreeMap::new(),
+            &NO_OUTSIDE,
+            &LedgerParams::default(),
+        );
+        assert_eq!(l.chain_ends, vec![e2, w]);
+        assert!(l.sites.iter().all(|s| s.new_change), "both regions' latest");
+        // Overlapping intervals are found (rank refuses them).
+        let long = pair((2020, 6, 15), (2022, 6, 15));
+        assert_eq!(overlapping_pairs(&[e1, e2]), None);
+        assert_eq!(overlapping_pairs(&[e1, long]), Some((e1, long)));
+        assert_eq!(
+            overlapping_pairs(&[e1, e2, w]),
+            None,
+            "other dates, other region"
+        );
+    }
+
+    /// Review finding: a site renamed after a split took `S<its earliest patch>` even when
+    /// an earlier ledger had given that id to another site: two sites, one id.
+    #[test]
+    fn a_split_never_takes_an_id_in_use() {
+        let a = licensed("a", 2023);
+        let mut b = licensed("b", 2024);
+        b.geom = patch_at("b", 2024, 5000.0, 5050.0, &[]).geom;
+        let mut c = licensed("c", 2024);
+        c.geom = patch_at("c", 2024, 9000.0, 9050.0, &[]).geom;
+        // The earlier ledger put a and b in one site, and gave c the id `Sb`.
+        let prior: BTreeMap<String, String> = [
+            ("a".to_string(), "S1".to_string()),
+            ("b".to_string(), "S1".to_string()),
+            ("c".to_string(), "Sb".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let l = build_ledger(&[a, b, c], &prior, &NO_OUTSIDE, &LedgerParams::default());
+        let ids: BTreeSet<&str> = l.sites.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids.contains("Sb-2"), "{ids:?}");
     }
 
     #[test]

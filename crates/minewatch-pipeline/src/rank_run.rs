@@ -120,6 +120,20 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
 
     // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
     let loaded = pool.install(|| load_findings(&inputs))?;
+    // The same change must not count twice: 2019→2021 beside 2019→2020 and 2020→2021.
+    let pairs: Vec<DatePair> = loaded
+        .patches
+        .iter()
+        .map(|p| p.pair)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if let Some((a, b)) = minewatch_ledger::overlapping_pairs(&pairs) {
+        return Err(PipelineError::Input(format!(
+            "findings of {} → {} and of {} → {} cover the same time: the change would count twice; rank findings of consecutive pairs only (e.g. one detect run over all dates)",
+            a.before, a.after, b.before, b.after
+        )));
+    }
     let to_work = Reprojector::new(&minewatch_zones::crs::from_epsg(4326)?, &loaded.work.srs()?)?;
     let work_point = |ll: (f64, f64)| -> Option<(f64, f64)> {
         let mut g = gdal::vector::Geometry::from_wkt(&format!("POINT ({} {})", ll.0, ll.1)).ok()?;
@@ -177,6 +191,26 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         )
     });
     let ledger_s = t_ledger.elapsed().as_secs_f64();
+    if ledger.chain_ends.len() > 1 {
+        let ends: Vec<String> = ledger
+            .chain_ends
+            .iter()
+            .map(|p| format!("{} → {}", p.before, p.after))
+            .collect();
+        eprintln!(
+            "rank: note: the findings end on different dates ({}): each site's new change is judged against the latest pair of its own dates",
+            ends.join(", ")
+        );
+    }
+    if let Some(file) = &req.ledger {
+        if !prior.is_empty() && !loaded.patches.iter().any(|p| prior.contains_key(&p.id)) {
+            eprintln!(
+                "rank: warning: none of the {} patch ids of the earlier ledger {} is in these findings, so no site keeps its id; give the earlier findings too (rank LAST_YEAR THIS_YEAR --ledger …)",
+                prior.len(),
+                ledger_file(file).display()
+            );
+        }
+    }
     let mut ledger = ledger;
     let to_lonlat = Reprojector::new(&loaded.work.srs()?, &minewatch_zones::crs::from_epsg(4326)?)?;
     let by_id: BTreeMap<&str, &LedgerPatch> =
