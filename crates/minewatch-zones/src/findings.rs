@@ -111,7 +111,9 @@ impl<'a> Overlay<'a> {
             1.0
         };
         let mut hits = Vec::new();
-        let mut best: [Option<(f64, usize)>; 3] = [None, None, None];
+        // Admin overlaps per level and division code: a county stored as several features
+        // (an exclave, a layer cut at a map sheet) is one county.
+        let mut divisions: [BTreeMap<String, Vec<(usize, f64)>>; 3] = Default::default();
         let mut valid_mining: Vec<(usize, f64)> = Vec::new();
         // Valid exploration rights and expired rights the patch overlaps: they name the
         // patch's status only where they hold most of it (below).
@@ -133,16 +135,10 @@ impl<'a> Overlay<'a> {
                     Some(AdminLevel::Prefecture) => 1,
                     _ => 2,
                 };
-                // Largest part wins; a tie goes to the smaller code, not to load order.
-                let better = match best[lvl] {
-                    None => true,
-                    Some((ba, bz)) => {
-                        a > ba || (a == ba && zone.admin_code < self.set.zones[bz].admin_code)
-                    }
-                };
-                if better {
-                    best[lvl] = Some((a, z));
-                }
+                divisions[lvl]
+                    .entry(zone.admin_code.clone().unwrap_or_default())
+                    .or_default()
+                    .push((z, a));
                 continue;
             }
             match &layer.kind {
@@ -228,9 +224,25 @@ impl<'a> Overlay<'a> {
             v.dedup();
         }
         let mut admin = AdminPlace::default();
-        for (lvl, b) in best.iter().enumerate() {
-            let Some((_, z)) = b else { continue };
-            let zone = &self.set.zones[*z];
+        for (lvl, codes) in divisions.iter().enumerate() {
+            // The division (code) holding the largest part wins, its features taken
+            // together; a tie goes to the smaller code (the map is in code order), not to
+            // load order.
+            let mut best: Option<(f64, &[(usize, f64)])> = None;
+            for zones in codes.values() {
+                let a = self.covered(p, zones);
+                if best.is_none_or(|(ba, _)| a > ba) {
+                    best = Some((a, zones));
+                }
+            }
+            let Some((_, zones)) = best else { continue };
+            // Its name from the first of its features that has one.
+            let z = zones
+                .iter()
+                .map(|&(z, _)| z)
+                .find(|&z| !self.set.zones[z].name.is_empty())
+                .unwrap_or(zones[0].0);
+            let zone = &self.set.zones[z];
             let name = (!zone.name.is_empty()).then(|| zone.name.clone());
             match lvl {
                 0 => {
@@ -509,6 +521,31 @@ kind = "construction_project"
             "{kinds:?}"
         );
         assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+    }
+
+    /// A county stored as two features is one county: its parts are added before the
+    /// largest is chosen (30 % + 30 % beats a one-feature neighbour's 40 %).
+    #[test]
+    fn a_county_in_several_features_counts_as_one() {
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(3, "320111", [0.0, 0.0, 30.0, 100.0], None),
+                zone(3, "320106", [60.0, 0.0, 100.0, 100.0], None),
+                Zone {
+                    name: String::new(),
+                    ..zone(3, "320111", [30.0, 0.0, 60.0, 100.0], None)
+                },
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([0.0, 0.0, 100.0, 100.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320111"));
+        assert_eq!(f.admin.county_name.as_deref(), Some("name 320111"));
+        // Equal parts: the smaller code, whatever the load order.
+        let f = ov.finding(&patch([20.0, 0.0, 100.0, 100.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320106"));
     }
 
     /// A licence granted after the later image was no right on that date: the patch is
