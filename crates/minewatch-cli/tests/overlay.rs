@@ -1276,3 +1276,98 @@ fn manifest_of(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
         .unwrap()
 }
+
+/// A Shapefile of squares (centre x, centre y, half side) in UTM 49N written with its
+/// text in `encoding`, then stripped of everything that declares it (the .cpg and the
+/// .dbf's language-driver byte), as old county files come.
+fn undeclared_shapefile(
+    dir: &Path,
+    encoding: &str,
+    rows: &[(Vec<&str>, [f64; 3])],
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("rights.shp");
+    let (_, utm) = utm49();
+    let drv = gdal::DriverManager::get_driver_by_name("ESRI Shapefile").unwrap();
+    {
+        let mut ds = drv.create_vector_only(&path).unwrap();
+        let enc = format!("ENCODING={encoding}");
+        let l = ds
+            .create_layer(gdal::vector::LayerOptions {
+                name: "rights",
+                srs: Some(&utm),
+                ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+                options: Some(&[enc.as_str()]),
+            })
+            .unwrap();
+        let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = ["lic_id", "holder", "mineral"]
+            .iter()
+            .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
+            .collect();
+        l.create_defn_fields(&defs).unwrap();
+        for (vals, [x, y, half]) in rows {
+            let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+            for (i, v) in vals.iter().enumerate() {
+                f.set_field_string(i, v).unwrap();
+            }
+            f.set_geometry(square(*x, *y, *half)).unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let _ = std::fs::remove_file(path.with_extension("cpg"));
+    let dbf = path.with_extension("dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    bytes[29] = 0;
+    std::fs::write(&dbf, &bytes).unwrap();
+    path
+}
+
+/// A GBK Shapefile without a .cpg (nor a language-driver byte) is read as GBK — its
+/// holder and mineral come out right, not as U+FFFD — and that guess is said on stderr
+/// and in the manifest; a UTF-8 one is read as UTF-8 and nothing is said.
+#[test]
+fn a_gbk_shapefile_without_cpg_is_read_as_gbk_and_said() {
+    let d = tempfile::tempdir().unwrap();
+    squares_gpkg(
+        &d.path().join("patches.gpkg"),
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let row = vec!["C1", "南京甲矿业有限公司", "石灰岩"];
+    for (enc, guessed) in [("CP936", true), ("UTF-8", false)] {
+        let dir = d.path().join(enc);
+        let shp =
+            undeclared_shapefile(&dir, enc, &[(row.clone(), [500_000.0, 3_500_000.0, 200.0])]);
+        let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
+        let (gbk, _, _) = encoding_rs::GBK.encode("石灰岩");
+        let has = |needle: &[u8]| dbf.windows(needle.len()).any(|w| w == needle);
+        assert_eq!(has(&gbk), guessed, "{enc}: the .dbf holds GBK bytes");
+        let layers = dir.join("layers.toml");
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"lic_id\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n", shp.display()),
+        )
+        .unwrap();
+        let out = dir.join("ov");
+        let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0]["licence_holders"], "南京甲矿业有限公司", "{enc}");
+        assert_eq!(rows[0]["minerals"], "石灰岩", "{enc}");
+        let err = stderr(&o);
+        let notes = manifest_of(&out)["notes"].to_string();
+        assert_eq!(err.contains("read as GBK"), guessed, "{enc}: {err}");
+        assert_eq!(
+            notes.contains("read as GBK (CP936)"),
+            guessed,
+            "{enc}: {notes}"
+        );
+        if guessed {
+            assert!(
+                err.contains("layer `rights`") && err.contains("rights.shp"),
+                "{err}"
+            );
+        }
+    }
+}

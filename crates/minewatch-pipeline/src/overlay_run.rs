@@ -171,6 +171,9 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
     // Said at once, not only in the manifest: an empty mining-rights layer (a typo in a
     // path or filter) would make every patch unlicensed without it.
+    for w in &set.warnings {
+        eprintln!("overlay: warning: {w}");
+    }
     for &i in &set.empty_layers {
         eprintln!(
             "overlay: warning: {}",

@@ -42,7 +42,10 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
         let before = set.zones.len();
         let read = match l.format {
             Format::Ogr => {
-                let ds = ogr_layer::open_dataset(&mut open, l)?;
+                let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
+                if let Some(w) = guessed {
+                    set.warn(w);
+                }
                 load_ogr(li, l, ds, &work_srs, opts, &mut set)?
             }
             Format::GuotuTxt => {
