@@ -1515,3 +1515,69 @@ fn a_validity_period_column_is_read_and_unchecked_validity_is_warned() {
         .to_string()
         .contains("no valid_from_field"));
 }
+
+/// The coordinate system under another header key (坐标系统=1980西安坐标系) is refused as
+/// Xian 1980 (exit 1, naming the key), not read as CGCS2000; a header that names none is
+/// read as CGCS2000 with a warning on stderr.
+#[test]
+fn a_corner_file_datum_under_another_key_is_checked_and_a_missing_one_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let run = |header: &str, tag: &str| {
+        std::fs::write(
+            d.path().join(format!("{tag}.txt")),
+            corner_txt(header, "C1", 500_000.0, 3_500_000.0, 300.0),
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("attrs.csv"),
+            "许可证号,有效期起,有效期止\nC1,2020-01-01,2030-01-01\n",
+        )
+        .unwrap();
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"{tag}.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"attrs.csv\"\n"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        (overlay(&patches, &layers, &out, &[]), out)
+    };
+    let xian = GK37_HEADER.replace("坐标系=2000国家大地坐标系", "坐标系统=1980西安坐标系");
+    let (o, out) = run(&xian, "xian");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("坐标系统") && stderr(&o).contains("Xian 1980"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let (o, out) = run(&GK37_HEADER.replace("坐标系=", "大地坐标系="), "other_key");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("coordinate system"), "{}", stderr(&o));
+    assert_eq!(
+        csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+        "inside"
+    );
+    let (o, out) = run(
+        &GK37_HEADER.replace("坐标系=2000国家大地坐标系\n", ""),
+        "none",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning")
+            && err.contains("layer `rights`")
+            && err.contains("no coordinate system in the header"),
+        "{err}"
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("assuming CGCS2000"));
+}

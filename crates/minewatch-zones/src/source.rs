@@ -424,7 +424,14 @@ fn load_corners(
         source,
     })?;
     for w in &file.warnings {
-        set.notes.push(format!("layer `{}`: {w}", l.name));
+        let w = format!("layer `{}` ({}): {w}", l.name, l.path.display());
+        // CGCS2000 assumed for a file that names no coordinate system: said at once
+        // (an old file may be Xian 1980, some 100 m off).
+        if file.datum_assumed && w.contains("no coordinate system in the header") {
+            set.warn(w);
+        } else {
+            set.notes.push(w);
+        }
     }
     let gk = crs::from_epsg(file.epsg)?;
     let to_work = Reprojector::new(&gk, work_srs).map_err(|e| layer_err(l, e.to_string()))?;
