@@ -1581,3 +1581,59 @@ fn a_corner_file_datum_under_another_key_is_checked_and_a_missing_one_warned() {
         .to_string()
         .contains("assuming CGCS2000"));
 }
+
+/// Zone features without geometry are never returned by the spatial filter the overlay
+/// reads with; they are still found, listed by id in the manifest and warned about.
+#[test]
+fn zone_features_without_geometry_are_listed_and_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let rights = d.path().join("rights.gpkg");
+    squares_gpkg(
+        &rights,
+        "rights",
+        &["licence", "valid_to"],
+        &[(vec!["C101", "2030-01-01"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    {
+        let ds = open_update(&rights);
+        let l = ds.layer_by_name("rights").unwrap();
+        for id in ["C103", ""] {
+            let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+            f.set_field_string(0, id).unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nvalid_to_field = \"valid_to\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    // The unnamed one by its feature id (3).
+    assert!(
+        err.contains("layer `rights`")
+            && err.contains("2 feature(s) without geometry")
+            && err.contains("C103, 3"),
+        "{err}"
+    );
+    let notes = manifest_of(&out)["notes"].to_string();
+    assert!(
+        notes.contains("without geometry") && notes.contains("C103"),
+        "{notes}"
+    );
+    assert_eq!(
+        csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+        "inside"
+    );
+}

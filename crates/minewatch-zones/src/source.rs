@@ -216,6 +216,8 @@ fn load_ogr(
     }
     let mut read = 0usize;
     let mut dissolved: Vec<Geometry> = Vec::new();
+    // Features without geometry (null or empty), by id: skipped, and said.
+    let mut no_geometry: Vec<String> = Vec::new();
     let mut features = layer.features();
     loop {
         gdal_error::reset();
@@ -252,10 +254,7 @@ fn load_ogr(
             id,
         };
         let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
-            set.notes.push(format!(
-                "layer `{}` feature {}: no geometry; skipped",
-                l.name, info.id
-            ));
+            no_geometry.push(info.id);
             continue;
         };
         let mut g = g.clone();
@@ -324,6 +323,55 @@ fn load_ogr(
         });
     }
     drop(features);
+    // The spatial filter never returns a feature without geometry: look for them in the
+    // whole layer (under its `where`), so none is dropped unsaid.
+    if opts.aoi.is_some() {
+        layer.clear_spatial_filter();
+        let mut features = layer.features();
+        let mut n = 0usize;
+        loop {
+            // Reset per feature: GDAL reports a null geometry's emptiness check as an
+            // error, which is not a read failure.
+            gdal_error::reset();
+            let Some(feature) = features.next() else {
+                if let Some(msg) = gdal_error::last_failure() {
+                    return Err(ogr_layer::read_failed(l, &field_names, n, msg));
+                }
+                break;
+            };
+            n += 1;
+            if feature.geometry().is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            let id = fields
+                .id
+                .and_then(|i| feature.field_as_string(i).ok().flatten())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .or_else(|| feature.fid().map(|f| f.to_string()))
+                .unwrap_or_else(|| n.to_string());
+            no_geometry.push(id);
+        }
+    }
+    if !no_geometry.is_empty() {
+        // In file order, each once (the spatial read and the search may both see one).
+        let mut seen = std::collections::BTreeSet::new();
+        no_geometry.retain(|id| seen.insert(id.clone()));
+        const SHOWN: usize = 20;
+        let more = no_geometry.len().saturating_sub(SHOWN);
+        set.warn(format!(
+            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
+            l.name,
+            l.path.display(),
+            no_geometry.len(),
+            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     // Nothing near the patches may be right; nothing at all under the filter is said (a
     // mining-rights layer that reads empty makes every patch unlicensed).
     if read == 0 && opts.aoi.is_some() {
