@@ -1637,3 +1637,45 @@ fn zone_features_without_geometry_are_listed_and_warned() {
         "inside"
     );
 }
+
+/// Two patches with one id: findings and hits are keyed by it, so exit 1 naming the id
+/// and the file, and nothing written.
+#[test]
+fn duplicate_patch_ids_exit_1() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["2", "2024-06-01"], [501_000.0, 3_500_000.0, 50.0]),
+            (vec!["3", "2024-06-01"], [502_000.0, 3_500_000.0, 50.0]),
+            (vec!["2", "2024-06-01"], [503_000.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("army.gpkg"),
+        "army",
+        &["name"],
+        &[(vec!["x"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"army\"\npath = \"army.gpkg\"\nkind = \"special_land\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("patch id `2` is used twice")
+            && err.contains("features 2 and 4")
+            && err.contains("patches.gpkg"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
