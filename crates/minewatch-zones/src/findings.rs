@@ -122,6 +122,7 @@ impl<'a> Overlay<'a> {
         let (mut restoration, mut construction) = (false, false);
         // Overlaps by kind, united below: zones of one kind may overlap each other.
         let mut by_kind: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+        // (licence, holder, mineral) of every right the patch meets.
         let mut licences: Vec<String> = Vec::new();
         let mut holders: Vec<String> = Vec::new();
         let mut minerals: Vec<String> = Vec::new();
@@ -218,10 +219,24 @@ impl<'a> Overlay<'a> {
                 LicenceStatus::OutsideAllRights
             }
         };
-        for v in [&mut licences, &mut holders, &mut minerals] {
-            v.retain(|s| !s.is_empty());
-            v.sort();
-            v.dedup();
+        // Licences sorted; holders and minerals distinct, in the order of their licences,
+        // so the lists line up (the first holder is the first licence's).
+        let mut rights: Vec<(String, String, String)> = licences
+            .into_iter()
+            .zip(holders)
+            .zip(minerals)
+            .map(|((l, h), m)| (l, h, m))
+            .collect();
+        rights.sort();
+        let mut licences: Vec<String> = Vec::new();
+        let mut holders: Vec<String> = Vec::new();
+        let mut minerals: Vec<String> = Vec::new();
+        for (l, h, m) in rights {
+            for (v, x) in [(&mut licences, l), (&mut holders, h), (&mut minerals, m)] {
+                if !x.is_empty() && !v.contains(&x) {
+                    v.push(x);
+                }
+            }
         }
         let mut admin = AdminPlace::default();
         for (lvl, codes) in divisions.iter().enumerate() {
@@ -546,6 +561,39 @@ kind = "construction_project"
         // Equal parts: the smaller code, whatever the load order.
         let f = ov.finding(&patch([20.0, 0.0, 100.0, 100.0]));
         assert_eq!(f.admin.county_code.as_deref(), Some("320106"));
+    }
+
+    /// Holders and minerals come in the order of the licences, so they line up: the first
+    /// holder is the first licence's (not sorted on their own); a holder of two licences
+    /// is listed once.
+    #[test]
+    fn holders_and_minerals_follow_the_licence_order() {
+        let r = |l: &str, h: &str, m: &str| {
+            Some(Right {
+                holder: h.into(),
+                mineral: m.into(),
+                ..right(l, None).unwrap()
+            })
+        };
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "C3", [200.0, 0.0, 300.0, 100.0], r("C3", "甲", "煤")),
+                zone(
+                    0,
+                    "C2",
+                    [100.0, 0.0, 200.0, 100.0],
+                    r("C2", "乙", "建筑用砂"),
+                ),
+                zone(0, "C1", [0.0, 0.0, 100.0, 100.0], r("C1", "甲", "石灰岩")),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([50.0, 10.0, 250.0, 90.0]));
+        assert_eq!(f.licences, vec!["C1", "C2", "C3"]);
+        assert_eq!(f.holders, vec!["甲", "乙"]);
+        assert_eq!(f.minerals, vec!["石灰岩", "建筑用砂", "煤"]);
     }
 
     /// A licence granted after the later image was no right on that date: the patch is
