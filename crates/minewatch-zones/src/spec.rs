@@ -213,7 +213,7 @@ impl LayersSpec {
             let needs_identity = is_right || kind == ZoneKind::AdminDivision;
             if needs_identity && l.dissolve == Some(true) {
                 return Err(lerr(format!(
-                    "`dissolve = true` on a {} layer would merge its features into one zone without {}; remove it",
+                    "`dissolve = true` would merge the features of this {} layer into one zone without {}; remove it",
                     kind.name(),
                     if is_right {
                         "licence numbers, holders or validity (every patch would count as unlicensed)"
