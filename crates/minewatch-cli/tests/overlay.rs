@@ -706,10 +706,13 @@ fn an_empty_zone_layer_is_warned_about_and_noted() {
     for name in &empty {
         let warned: Vec<&str> = e
             .lines()
-            .filter(|l| l.contains("warning") && l.contains(&format!("layer `{name}`")))
+            .filter(|l| {
+                l.contains("warning")
+                    && l.contains(&format!("layer `{name}`"))
+                    && l.contains("no features")
+            })
             .collect();
         assert_eq!(warned.len(), 1, "{name}: {e}");
-        assert!(warned[0].contains("no features"), "{}", warned[0]);
         assert!(
             notes
                 .iter()
@@ -718,7 +721,11 @@ fn an_empty_zone_layer_is_warned_about_and_noted() {
         );
     }
     assert!(e.contains("`where = \"adcode99 = 1\"`"), "{e}");
-    assert!(!e.contains("layer `shanxi`"), "{e}");
+    assert!(
+        !e.lines()
+            .any(|l| l.contains("layer `shanxi`") && l.contains("no features")),
+        "{e}"
+    );
     assert!(!notes
         .iter()
         .any(|n| n.contains("layer `shanxi`") && n.contains("no features")));
@@ -1275,4 +1282,400 @@ fn formula_like_zone_text_is_quoted_in_the_csvs_only() {
 fn manifest_of(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
         .unwrap()
+}
+
+/// A Shapefile of squares (centre x, centre y, half side) in UTM 49N written with its
+/// text in `encoding`, then stripped of everything that declares it (the .cpg and the
+/// .dbf's language-driver byte), as old county files come.
+fn undeclared_shapefile(
+    dir: &Path,
+    encoding: &str,
+    rows: &[(Vec<&str>, [f64; 3])],
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("rights.shp");
+    let (_, utm) = utm49();
+    let drv = gdal::DriverManager::get_driver_by_name("ESRI Shapefile").unwrap();
+    {
+        let mut ds = drv.create_vector_only(&path).unwrap();
+        let enc = format!("ENCODING={encoding}");
+        let l = ds
+            .create_layer(gdal::vector::LayerOptions {
+                name: "rights",
+                srs: Some(&utm),
+                ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+                options: Some(&[enc.as_str()]),
+            })
+            .unwrap();
+        let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = ["lic_id", "holder", "mineral"]
+            .iter()
+            .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
+            .collect();
+        l.create_defn_fields(&defs).unwrap();
+        for (vals, [x, y, half]) in rows {
+            let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+            for (i, v) in vals.iter().enumerate() {
+                f.set_field_string(i, v).unwrap();
+            }
+            f.set_geometry(square(*x, *y, *half)).unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let _ = std::fs::remove_file(path.with_extension("cpg"));
+    let dbf = path.with_extension("dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    bytes[29] = 0;
+    std::fs::write(&dbf, &bytes).unwrap();
+    path
+}
+
+/// A GBK Shapefile without a .cpg (nor a language-driver byte) is read as GBK — its
+/// holder and mineral come out right, not as U+FFFD — and that guess is said on stderr
+/// and in the manifest; a UTF-8 one is read as UTF-8 and nothing is said.
+#[test]
+fn a_gbk_shapefile_without_cpg_is_read_as_gbk_and_said() {
+    let d = tempfile::tempdir().unwrap();
+    squares_gpkg(
+        &d.path().join("patches.gpkg"),
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let row = vec!["C1", "南京甲矿业有限公司", "石灰岩"];
+    for (enc, guessed) in [("CP936", true), ("UTF-8", false)] {
+        let dir = d.path().join(enc);
+        let shp =
+            undeclared_shapefile(&dir, enc, &[(row.clone(), [500_000.0, 3_500_000.0, 200.0])]);
+        let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
+        let (gbk, _, _) = encoding_rs::GBK.encode("石灰岩");
+        let has = |needle: &[u8]| dbf.windows(needle.len()).any(|w| w == needle);
+        assert_eq!(has(&gbk), guessed, "{enc}: the .dbf holds GBK bytes");
+        let layers = dir.join("layers.toml");
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"lic_id\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n", shp.display()),
+        )
+        .unwrap();
+        let out = dir.join("ov");
+        let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0]["licence_holders"], "南京甲矿业有限公司", "{enc}");
+        assert_eq!(rows[0]["minerals"], "石灰岩", "{enc}");
+        let err = stderr(&o);
+        let notes = manifest_of(&out)["notes"].to_string();
+        assert_eq!(err.contains("read as GBK"), guessed, "{enc}: {err}");
+        assert_eq!(
+            notes.contains("read as GBK (CP936)"),
+            guessed,
+            "{enc}: {notes}"
+        );
+        if guessed {
+            assert!(
+                err.contains("layer `rights`") && err.contains("rights.shp"),
+                "{err}"
+            );
+        }
+    }
+}
+
+/// One licence as 国土 TXT corners: a square (half side `half` m) around UTM 49N point
+/// (x, y) in CGCS2000 GK zone 37 with the prefix (EPSG:4525, CM 111° E), under the given
+/// header lines.
+fn corner_txt(header: &str, licence: &str, x: f64, y: f64, half: f64) -> String {
+    let (_, utm) = utm49();
+    let mut gk = SpatialRef::from_epsg(4525).unwrap();
+    gk.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let t = CoordTransform::new(&utm, &gk).unwrap();
+    let mut text =
+        format!("[属性描述]\n{header}\n[地块坐标]\n5,,{licence},地块1,面,,采矿用地,,@\n");
+    let corners = [
+        (-1.0, -1.0),
+        (1.0, -1.0),
+        (1.0, 1.0),
+        (-1.0, 1.0),
+        (-1.0, -1.0),
+    ];
+    for (k, (dx, dy)) in corners.iter().enumerate() {
+        let (mut xs, mut ys, mut zs) = (vec![x + dx * half], vec![y + dy * half], vec![0.0]);
+        t.transform_coords(&mut xs, &mut ys, &mut zs).unwrap();
+        // Northing first, then the easting with its zone prefix.
+        text.push_str(&format!("J{},1,{:.2},{:.2}\n", k + 1, ys[0], xs[0]));
+    }
+    text
+}
+
+const GK37_HEADER: &str =
+    "坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=37";
+
+/// Licence validity from a register's single period column (`有效期限` =
+/// `1995-01-01至2001-06-30`): the licence ended before the image, so the patch is
+/// `expired`, not `inside`. Validity that cannot be checked (a table without dates, an OGR
+/// layer without validity fields) is a warning on stderr as well as a manifest note.
+#[test]
+fn a_validity_period_column_is_read_and_unchecked_validity_is_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    std::fs::write(
+        d.path().join("lic.txt"),
+        corner_txt(GK37_HEADER, "C1", 500_000.0, 3_500_000.0, 300.0),
+    )
+    .unwrap();
+    let run = |table: &str, tag: &str| {
+        std::fs::write(d.path().join(format!("{tag}.csv")), table).unwrap();
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"{tag}.csv\"\n"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        let o = overlay(&patches, &layers, &out, &[]);
+        (o, out)
+    };
+    for period in [
+        "1995-01-01至2001-06-30",
+        "1995.1.1-2001.6.30",
+        "1995-01-01~2001-06-30",
+        "1995年1月1日至2001年6月30日",
+    ] {
+        let (o, out) = run(
+            &format!("许可证号,采矿权人,开采矿种,有效期限\nC1,丙公司,钨矿,{period}\n"),
+            "range",
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0]["licence_status"], "expired", "{period}");
+        assert!(
+            !stderr(&o).contains("validity is not checked"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Valid over the image date: inside.
+    let (o, out) = run(
+        "许可证号,采矿权人,开采矿种,有效期限\nC1,丙公司,钨矿,2020-01-01至2030-06-30\n",
+        "current",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+        "inside"
+    );
+    // One date where a period is expected: exit 1 naming the licence.
+    let (o, _) = run(
+        "许可证号,采矿权人,开采矿种,有效期限\nC1,丙公司,钨矿,2001-06-30\n",
+        "onedate",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("C1") && stderr(&o).contains("not a period"),
+        "{}",
+        stderr(&o)
+    );
+    // No dates at all: said on stderr and in the manifest.
+    let (o, out) = run("许可证号,采矿权人,开采矿种\nC1,丙公司,钨矿\n", "nodates");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning") && stderr(&o).contains("validity is not checked"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("validity is not checked"));
+    // An OGR rights layer without validity fields: the same.
+    squares_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        &["licence"],
+        &[(vec!["C1"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    let layers = d.path().join("ogr.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"ogr_rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ogr");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("layer `ogr_rights`") && err.contains("no valid_from_field or valid_to_field"),
+        "{err}"
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("no valid_from_field"));
+}
+
+/// The coordinate system under another header key (坐标系统=1980西安坐标系) is refused as
+/// Xian 1980 (exit 1, naming the key), not read as CGCS2000; a header that names none is
+/// read as CGCS2000 with a warning on stderr.
+#[test]
+fn a_corner_file_datum_under_another_key_is_checked_and_a_missing_one_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let run = |header: &str, tag: &str| {
+        std::fs::write(
+            d.path().join(format!("{tag}.txt")),
+            corner_txt(header, "C1", 500_000.0, 3_500_000.0, 300.0),
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("attrs.csv"),
+            "许可证号,有效期起,有效期止\nC1,2020-01-01,2030-01-01\n",
+        )
+        .unwrap();
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"{tag}.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"attrs.csv\"\n"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        (overlay(&patches, &layers, &out, &[]), out)
+    };
+    let xian = GK37_HEADER.replace("坐标系=2000国家大地坐标系", "坐标系统=1980西安坐标系");
+    let (o, out) = run(&xian, "xian");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("坐标系统") && stderr(&o).contains("Xian 1980"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let (o, out) = run(&GK37_HEADER.replace("坐标系=", "大地坐标系="), "other_key");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("coordinate system"), "{}", stderr(&o));
+    assert_eq!(
+        csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+        "inside"
+    );
+    let (o, out) = run(
+        &GK37_HEADER.replace("坐标系=2000国家大地坐标系\n", ""),
+        "none",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning")
+            && err.contains("layer `rights`")
+            && err.contains("no coordinate system in the header"),
+        "{err}"
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("assuming CGCS2000"));
+}
+
+/// Zone features without geometry are never returned by the spatial filter the overlay
+/// reads with; they are still found, listed by id in the manifest and warned about.
+#[test]
+fn zone_features_without_geometry_are_listed_and_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    let rights = d.path().join("rights.gpkg");
+    squares_gpkg(
+        &rights,
+        "rights",
+        &["licence", "valid_to"],
+        &[(vec!["C101", "2030-01-01"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    {
+        let ds = open_update(&rights);
+        let l = ds.layer_by_name("rights").unwrap();
+        for id in ["C103", ""] {
+            let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+            f.set_field_string(0, id).unwrap();
+            f.create(&l).unwrap();
+        }
+    }
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nvalid_to_field = \"valid_to\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    // The unnamed one by its feature id (3).
+    assert!(
+        err.contains("layer `rights`")
+            && err.contains("2 feature(s) without geometry")
+            && err.contains("C103, 3"),
+        "{err}"
+    );
+    let notes = manifest_of(&out)["notes"].to_string();
+    assert!(
+        notes.contains("without geometry") && notes.contains("C103"),
+        "{notes}"
+    );
+    assert_eq!(
+        csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+        "inside"
+    );
+}
+
+/// Two patches with one id: findings and hits are keyed by it, so exit 1 naming the id
+/// and the file, and nothing written.
+#[test]
+fn duplicate_patch_ids_exit_1() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["2", "2024-06-01"], [501_000.0, 3_500_000.0, 50.0]),
+            (vec!["3", "2024-06-01"], [502_000.0, 3_500_000.0, 50.0]),
+            (vec!["2", "2024-06-01"], [503_000.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("army.gpkg"),
+        "army",
+        &["name"],
+        &[(vec!["x"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"army\"\npath = \"army.gpkg\"\nkind = \"special_land\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("patch id `2` is used twice")
+            && err.contains("features 2 and 4")
+            && err.contains("patches.gpkg"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }

@@ -15,7 +15,8 @@ use geo_types::MultiPolygon;
 use minewatch_core::units::m2_to_mu;
 use minewatch_core::{Finding, LicenceStatus, ZoneKind};
 use minewatch_zones::{
-    AdminCodes, LayersSpec, LoadOptions, Overlay, PatchInput, PatchShape, Reprojector, WorkCrs,
+    findings::KindAreas, AdminCodes, LayersSpec, LoadOptions, Overlay, PatchInput, PatchShape,
+    Reprojector, WorkCrs,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -170,6 +171,9 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
     // Said at once, not only in the manifest: an empty mining-rights layer (a typo in a
     // path or filter) would make every patch unlicensed without it.
+    for w in &set.warnings {
+        eprintln!("overlay: warning: {w}");
+    }
     for &i in &set.empty_layers {
         eprintln!(
             "overlay: warning: {}",
@@ -219,12 +223,13 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         let ov = Overlay::new(&set, admin.as_ref(), spec.inside_tolerance_pct);
         (ov.run(&inputs.patches), ov.pieces())
     });
+    let (findings, kind_areas): (Vec<Finding>, Vec<KindAreas>) = findings.into_iter().unzip();
     timings.insert("overlay".into(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
     let summary = summarise(&req.out, &findings);
     let staging = Staging::new(&req.out)?;
-    let (columns, rows) = finding_rows(&table, &findings);
+    let (columns, rows) = finding_rows(&table, &findings, &kind_areas);
     let (hit_cols, hit_rows) = hit_rows(&findings);
     let polys: Vec<Polys> = table.rows.iter().map(|r| to_polys(&r.geom)).collect();
     let header = |cols: &[(String, Kind)]| req.header.names(cols, zh);
@@ -447,7 +452,11 @@ const LONLAT_CHUNK: usize = 512;
 /// Overlap columns by kind: the built-in kinds other than admin divisions, then custom.
 const KIND_COLUMNS: &[&str] = ZoneKind::NAMES.split_at(9).0;
 
-fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+fn finding_rows(
+    table: &PatchTable,
+    findings: &[Finding],
+    kind_areas: &[KindAreas],
+) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
     use Kind::*;
     let mut cols = table.columns.clone();
     // A patches file from elsewhere may lack areas: add the ellipsoidal ones computed here.
@@ -490,7 +499,8 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
         .rows
         .iter()
         .zip(findings)
-        .map(|(r, f)| {
+        .zip(kind_areas)
+        .map(|((r, f), by_kind)| {
             let mut v = r.values.clone();
             if add_area {
                 v.push(Attr::Real(round(f.area_m2, 2)));
@@ -534,22 +544,14 @@ fn finding_rows(table: &PatchTable, findings: &[Finding]) -> (Vec<(String, Kind)
                 Attr::Int(f.hits.len() as i64),
                 Attr::Text(zones.join("; ")),
             ]);
-            let mut by_kind = [0.0f64; 10];
-            for h in &f.hits {
-                let i = match &h.kind {
-                    ZoneKind::Custom(_) => 9,
-                    k => KIND_COLUMNS
-                        .iter()
-                        .position(|c| *c == k.name())
-                        .unwrap_or(9),
-                };
-                by_kind[i] += h.overlap_m2;
-            }
-            // Zones of one kind may overlap each other: never report more than the patch.
+            // The patch inside the union of each kind's zones (overlapping zones of one
+            // kind count once), never more than the patch.
             v.extend(
-                by_kind
+                KIND_COLUMNS
                     .iter()
-                    .map(|a| Attr::Real(round(a.min(f.area_m2), 2))),
+                    .copied()
+                    .chain(["custom"])
+                    .map(|k| Attr::Real(round(by_kind.get(k).copied().unwrap_or(0.0), 2))),
             );
             v
         })

@@ -63,8 +63,21 @@ impl PatchTable {
 }
 
 /// The patches of a finished `detect` folder, or of the file itself.
+/// Patch ids must be unique: findings, hits and the ledger are keyed by them.
 pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
-    read_layer(&run_folder::data_file(input, Stage::Detect)?, "patches")
+    let table = read_layer(&run_folder::data_file(input, Stage::Detect)?, "patches")?;
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    for (n, r) in table.rows.iter().enumerate() {
+        if let Some(first) = seen.insert(r.id.as_str(), n + 1) {
+            return Err(PipelineError::Input(format!(
+                "patches {}: patch id `{}` is used twice (features {first} and {}, in file order); patch ids must be unique",
+                table.path.display(),
+                r.id,
+                n + 1
+            )));
+        }
+    }
+    Ok(table)
 }
 
 /// Read layer `name` of `path` (or its only / first layer when there is no such layer).

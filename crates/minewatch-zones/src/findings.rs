@@ -16,6 +16,12 @@ use geo_types::MultiPolygon;
 use minewatch_core::units::M2_PER_MU;
 use minewatch_core::{AcqDate, AdminLevel, AdminPlace, Finding, LicenceStatus, ZoneHit, ZoneKind};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Area of the patch inside the union of each kind's zones, m² on the ellipsoid, keyed by
+/// the kind's name (`custom` for every custom kind): zones of one kind that overlap each
+/// other count once. Kinds the patch does not meet are absent.
+pub type KindAreas = BTreeMap<String, f64>;
 
 /// One patch to place.
 #[derive(Debug, Clone)]
@@ -54,9 +60,10 @@ impl<'a> Overlay<'a> {
         self.index.pieces.len()
     }
 
-    /// Findings for every patch, in input order, computed in parallel.
-    pub fn run(&self, patches: &[PatchInput]) -> Vec<Finding> {
-        patches.par_iter().map(|p| self.finding(p)).collect()
+    /// Findings and overlap areas by kind for every patch, in input order, computed in
+    /// parallel.
+    pub fn run(&self, patches: &[PatchInput]) -> Vec<(Finding, KindAreas)> {
+        patches.par_iter().map(|p| self.assess(p)).collect()
     }
 
     /// Planar overlaps in the work CRS (zone number, m²): the raw measure, for checks
@@ -65,23 +72,37 @@ impl<'a> Overlay<'a> {
         zone_overlaps(shape, &self.index)
     }
 
-    /// Planar area of the patch inside the union of `zones` (zone, overlap) — adjoining
-    /// or overlapping licences are measured once.
+    /// Planar area of the patch inside the union of `zones` (zone, overlap): the patch is
+    /// cut by each zone and the pieces united (polygon parts only), so adjoining or
+    /// overlapping zones — two licences over one pit, a red line drawn twice — are
+    /// measured once.
     fn covered(&self, p: &PatchInput, zones: &[(usize, f64)]) -> f64 {
+        let planar = p.shape.area;
         match zones {
             [] => 0.0,
             [(_, a)] => *a,
-            [(first, _), rest @ ..] => {
-                let mut u = self.set.zones[*first].geom.clone();
-                for &(z, _) in rest {
-                    u = u.union(&self.set.zones[z].geom);
+            // One zone holds the whole patch (the exact fast path said so): so does the union.
+            _ if zones.iter().any(|&(_, a)| a >= planar) => planar,
+            _ => {
+                let mut u: Option<MultiPolygon<f64>> = None;
+                for &(z, _) in zones {
+                    let piece = p.shape.geom.intersection(&self.set.zones[z].geom);
+                    u = Some(match u {
+                        None => piece,
+                        Some(u) => u.union(&piece),
+                    });
                 }
-                p.shape.geom.intersection(&u).unsigned_area()
+                u.map_or(0.0, |u| u.unsigned_area()).min(planar)
             }
         }
     }
 
     pub fn finding(&self, p: &PatchInput) -> Finding {
+        self.assess(p).0
+    }
+
+    /// The finding of one patch and its overlap area by zone kind.
+    pub fn assess(&self, p: &PatchInput) -> (Finding, KindAreas) {
         let overlaps = zone_overlaps(&p.shape, &self.index);
         let planar = p.shape.area;
         let scale = if planar > 0.0 {
@@ -90,14 +111,18 @@ impl<'a> Overlay<'a> {
             1.0
         };
         let mut hits = Vec::new();
-        let mut best: [Option<(f64, usize)>; 3] = [None, None, None];
+        // Admin overlaps per level and division code: a county stored as several features
+        // (an exclave, a layer cut at a map sheet) is one county.
+        let mut divisions: [BTreeMap<String, Vec<(usize, f64)>>; 3] = Default::default();
         let mut valid_mining: Vec<(usize, f64)> = Vec::new();
         // Valid exploration rights and expired rights the patch overlaps: they name the
         // patch's status only where they hold most of it (below).
         let mut exploration: Vec<(usize, f64)> = Vec::new();
         let mut expired: Vec<(usize, f64)> = Vec::new();
         let (mut restoration, mut construction) = (false, false);
-        let mut special_planar = 0.0;
+        // Overlaps by kind, united below: zones of one kind may overlap each other.
+        let mut by_kind: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+        // (licence, holder, mineral) of every right the patch meets.
         let mut licences: Vec<String> = Vec::new();
         let mut holders: Vec<String> = Vec::new();
         let mut minerals: Vec<String> = Vec::new();
@@ -111,16 +136,10 @@ impl<'a> Overlay<'a> {
                     Some(AdminLevel::Prefecture) => 1,
                     _ => 2,
                 };
-                // Largest part wins; a tie goes to the smaller code, not to load order.
-                let better = match best[lvl] {
-                    None => true,
-                    Some((ba, bz)) => {
-                        a > ba || (a == ba && zone.admin_code < self.set.zones[bz].admin_code)
-                    }
-                };
-                if better {
-                    best[lvl] = Some((a, z));
-                }
+                divisions[lvl]
+                    .entry(zone.admin_code.clone().unwrap_or_default())
+                    .or_default()
+                    .push((z, a));
                 continue;
             }
             match &layer.kind {
@@ -141,9 +160,13 @@ impl<'a> Overlay<'a> {
                 }
                 ZoneKind::RestorationProject => restoration = true,
                 ZoneKind::ConstructionProject => construction = true,
-                ZoneKind::SpecialLand => special_planar += a,
                 _ => {}
             }
+            let key = match &layer.kind {
+                ZoneKind::Custom(_) => "custom".to_string(),
+                k => k.name(),
+            };
+            by_kind.entry(key).or_default().push((z, a));
             hits.push(ZoneHit {
                 layer: layer.name.clone(),
                 kind: layer.kind.clone(),
@@ -161,8 +184,14 @@ impl<'a> Overlay<'a> {
         }
         let covered = self.covered(p, &valid_mining);
         let outside_planar = (planar - covered).max(0.0);
+        let kind_planar: BTreeMap<String, f64> = by_kind
+            .iter()
+            .map(|(k, zones)| (k.clone(), self.covered(p, zones)))
+            .collect();
         // Special land decides a patch only when it holds most of it: a sliver of military
-        // land along an edge must not cancel the check of the rest.
+        // land along an edge must not cancel the check of the rest. Measured on the union
+        // of the special-land zones: the same barracks drawn twice is not twice the land.
+        let special_planar = kind_planar.get("special_land").copied().unwrap_or(0.0);
         let special = planar > 0.0 && special_planar >= 0.5 * planar;
         let outside_m2 = outside_planar * scale;
         // A share of the patch, but never more than 1 亩: a large patch cannot hide a real
@@ -190,15 +219,45 @@ impl<'a> Overlay<'a> {
                 LicenceStatus::OutsideAllRights
             }
         };
-        for v in [&mut licences, &mut holders, &mut minerals] {
-            v.retain(|s| !s.is_empty());
-            v.sort();
-            v.dedup();
+        // Licences sorted; holders and minerals distinct, in the order of their licences,
+        // so the lists line up (the first holder is the first licence's).
+        let mut rights: Vec<(String, String, String)> = licences
+            .into_iter()
+            .zip(holders)
+            .zip(minerals)
+            .map(|((l, h), m)| (l, h, m))
+            .collect();
+        rights.sort();
+        let mut licences: Vec<String> = Vec::new();
+        let mut holders: Vec<String> = Vec::new();
+        let mut minerals: Vec<String> = Vec::new();
+        for (l, h, m) in rights {
+            for (v, x) in [(&mut licences, l), (&mut holders, h), (&mut minerals, m)] {
+                if !x.is_empty() && !v.contains(&x) {
+                    v.push(x);
+                }
+            }
         }
         let mut admin = AdminPlace::default();
-        for (lvl, b) in best.iter().enumerate() {
-            let Some((_, z)) = b else { continue };
-            let zone = &self.set.zones[*z];
+        for (lvl, codes) in divisions.iter().enumerate() {
+            // The division (code) holding the largest part wins, its features taken
+            // together; a tie goes to the smaller code (the map is in code order), not to
+            // load order.
+            let mut best: Option<(f64, &[(usize, f64)])> = None;
+            for zones in codes.values() {
+                let a = self.covered(p, zones);
+                if best.is_none_or(|(ba, _)| a > ba) {
+                    best = Some((a, zones));
+                }
+            }
+            let Some((_, zones)) = best else { continue };
+            // Its name from the first of its features that has one.
+            let z = zones
+                .iter()
+                .map(|&(z, _)| z)
+                .find(|&z| !self.set.zones[z].name.is_empty())
+                .unwrap_or(zones[0].0);
+            let zone = &self.set.zones[z];
             let name = (!zone.name.is_empty()).then(|| zone.name.clone());
             match lvl {
                 0 => {
@@ -239,7 +298,11 @@ impl<'a> Overlay<'a> {
             }
             _ => None,
         };
-        Finding {
+        let kind_m2: KindAreas = kind_planar
+            .into_iter()
+            .map(|(k, a)| (k, (a * scale).min(p.area_m2)))
+            .collect();
+        let finding = Finding {
             patch_id: p.id.clone(),
             area_m2: p.area_m2,
             hits,
@@ -255,7 +318,8 @@ impl<'a> Overlay<'a> {
             admin,
             river_distance_m: self.rivers.distance(&p.shape),
             over_10_mu_illegal: illegal && !special && outside_m2 >= 10.0 * M2_PER_MU,
-        }
+        };
+        (finding, kind_m2)
     }
 }
 
@@ -415,6 +479,121 @@ kind = "construction_project"
         // Mostly inside it, the right names the patch.
         let f = ov.finding(&patch([2040.0, 0.0, 2140.0, 100.0]));
         assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+    }
+
+    /// Zones of one kind that overlap each other count once: the same military polygon
+    /// drawn twice is not twice the special land (27.5 % + 27.5 % is no majority), the
+    /// per-kind area is the patch inside their union, and a licence with an excluded area
+    /// (hole) under a second licence gives a mining-right area that adds up with the area
+    /// outside every licence.
+    #[test]
+    fn overlapping_zones_of_one_kind_count_once() {
+        // A licence at x 2000 with an excluded area, and a second licence over its east half.
+        let mut holed = rect_polygon([2000.0, 0.0, 2100.0, 100.0]);
+        holed.interiors_push(
+            rect_polygon([2020.0, 20.0, 2040.0, 40.0])
+                .exterior()
+                .clone(),
+        );
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(2, "S1", [0.0, 0.0, 27.5, 100.0], None),
+                zone(2, "S1bis", [0.0, 0.0, 27.5, 100.0], None),
+                zone(2, "S2", [1027.5, 0.0, 1055.0, 100.0], None),
+                zone(2, "S2bis", [1000.0, 0.0, 1027.5, 100.0], None),
+                Zone {
+                    geom: MultiPolygon(vec![holed]),
+                    ..zone(0, "HOLE", [0.0; 4], right("HOLE", None))
+                },
+                zone(0, "NEXT", [2050.0, 0.0, 2150.0, 100.0], right("NEXT", None)),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let p = patch([0.0, 0.0, 100.0, 100.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert!(!f.special_land, "twice 27.5 % is 27.5 %");
+        assert!((kinds["special_land"] - 0.275 * p.area_m2).abs() < 1e-6 * p.area_m2);
+        assert_eq!(f.hits.len(), 2, "both zones are still listed");
+        // Two adjoining zones holding 55 % together: special land.
+        let (f, kinds) = ov.assess(&patch([1000.0, 0.0, 1100.0, 100.0]));
+        assert!(f.special_land);
+        assert!((kinds["special_land"] - 0.55 * 10_000.0 * 1.001).abs() < 1e-3);
+        // 6400 m² patch: 400 m² in the hole, 6000 m² licensed (3200 m² of it under both
+        // licences): mining_right area 6000, outside 400, adding up to the patch.
+        let p = patch([2010.0, 10.0, 2090.0, 90.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert_eq!(f.licence_status, LicenceStatus::PartlyOutside);
+        let s = p.area_m2 / 6400.0;
+        assert!(
+            (f.outside_licence_m2 - 400.0 * s).abs() < 1e-6,
+            "{}",
+            f.outside_licence_m2
+        );
+        assert!(
+            (kinds["mining_right"] - 6000.0 * s).abs() < 1e-6,
+            "{kinds:?}"
+        );
+        assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+    }
+
+    /// A county stored as two features is one county: its parts are added before the
+    /// largest is chosen (30 % + 30 % beats a one-feature neighbour's 40 %).
+    #[test]
+    fn a_county_in_several_features_counts_as_one() {
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(3, "320111", [0.0, 0.0, 30.0, 100.0], None),
+                zone(3, "320106", [60.0, 0.0, 100.0, 100.0], None),
+                Zone {
+                    name: String::new(),
+                    ..zone(3, "320111", [30.0, 0.0, 60.0, 100.0], None)
+                },
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([0.0, 0.0, 100.0, 100.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320111"));
+        assert_eq!(f.admin.county_name.as_deref(), Some("name 320111"));
+        // Equal parts: the smaller code, whatever the load order.
+        let f = ov.finding(&patch([20.0, 0.0, 100.0, 100.0]));
+        assert_eq!(f.admin.county_code.as_deref(), Some("320106"));
+    }
+
+    /// Holders and minerals come in the order of the licences, so they line up: the first
+    /// holder is the first licence's (not sorted on their own); a holder of two licences
+    /// is listed once.
+    #[test]
+    fn holders_and_minerals_follow_the_licence_order() {
+        let r = |l: &str, h: &str, m: &str| {
+            Some(Right {
+                holder: h.into(),
+                mineral: m.into(),
+                ..right(l, None).unwrap()
+            })
+        };
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "C3", [200.0, 0.0, 300.0, 100.0], r("C3", "甲", "煤")),
+                zone(
+                    0,
+                    "C2",
+                    [100.0, 0.0, 200.0, 100.0],
+                    r("C2", "乙", "建筑用砂"),
+                ),
+                zone(0, "C1", [0.0, 0.0, 100.0, 100.0], r("C1", "甲", "石灰岩")),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([50.0, 10.0, 250.0, 90.0]));
+        assert_eq!(f.licences, vec!["C1", "C2", "C3"]);
+        assert_eq!(f.holders, vec!["甲", "乙"]);
+        assert_eq!(f.minerals, vec!["石灰岩", "建筑用砂", "煤"]);
     }
 
     /// A licence granted after the later image was no right on that date: the patch is

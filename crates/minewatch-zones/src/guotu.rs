@@ -67,6 +67,9 @@ pub struct CornerFile {
     pub epsg: u32,
     pub parcels: Vec<Parcel>,
     pub warnings: Vec<String>,
+    /// No coordinate-system key in the header: CGCS2000 was assumed (to be said loudly:
+    /// an old file may be Xian 1980).
+    pub datum_assumed: bool,
 }
 
 /// One polygon of the file. Several parcels may share an `id`.
@@ -320,6 +323,7 @@ pub fn parse_str(text: &str) -> Result<CornerFile, GuotuError> {
         epsg,
         parcels,
         warnings,
+        datum_assumed: header.datum_assumed,
     })
 }
 
@@ -332,6 +336,7 @@ fn section_name(line: &str) -> Option<&str> {
 }
 
 struct Header {
+    datum_assumed: bool,
     zone_width: u8,
     /// (line, zone) of 带号.
     zone: Option<(usize, u32)>,
@@ -343,11 +348,22 @@ fn read_header(
 ) -> Result<Header, GuotuError> {
     let get = |key: &str| attrs.get(key).filter(|(_, v)| !v.is_empty());
 
-    match get("坐标系") {
-        None => warnings.push(
-            "坐标系 (coordinate system) not given; assuming CGCS2000 (2000国家大地坐标系)".into(),
-        ),
-        Some((line, value)) => check_datum(value).map_err(|msg| GuotuError::new(*line, msg))?,
+    // Every key that names the coordinate system is checked (坐标系统=1980西安坐标系 is
+    // as much Xian 1980 as 坐标系=…), in line order.
+    let mut datum_keys: Vec<(&String, &(usize, String))> = attrs
+        .iter()
+        .filter(|(k, (_, v))| is_datum_key(k) && !v.is_empty())
+        .collect();
+    datum_keys.sort_by_key(|(_, (line, _))| *line);
+    for (key, (line, value)) in &datum_keys {
+        check_datum(key, value).map_err(|msg| GuotuError::new(*line, msg))?;
+    }
+    let datum_assumed = datum_keys.is_empty();
+    if datum_assumed {
+        warnings.push(format!(
+            "no coordinate system in the header (looked for {}); assuming CGCS2000 (2000国家大地坐标系): if the file is Xian 1980 or Beijing 1954, convert it first",
+            DATUM_KEYS.join(", ")
+        ));
     }
 
     let zone_width = match get("几度分带") {
@@ -398,10 +414,33 @@ fn read_header(
             Some((*line, zone))
         }
     };
-    Ok(Header { zone_width, zone })
+    Ok(Header {
+        datum_assumed,
+        zone_width,
+        zone,
+    })
 }
 
-fn check_datum(value: &str) -> Result<(), String> {
+/// Header keys that name the coordinate system, as provinces write them.
+const DATUM_KEYS: [&str; 8] = [
+    "坐标系",
+    "坐标系统",
+    "大地坐标系",
+    "大地坐标系统",
+    "坐标系名称",
+    "坐标参考系",
+    "大地基准",
+    "坐标基准",
+];
+
+/// A header key naming the coordinate system: one of `DATUM_KEYS`, or any key with 坐标系
+/// in it (平面坐标系, 所用坐标系 …) — not 坐标 alone (坐标单位) nor 高程基准 (heights).
+fn is_datum_key(key: &str) -> bool {
+    let k = key.trim();
+    DATUM_KEYS.contains(&k) || k.contains("坐标系")
+}
+
+fn check_datum(key: &str, value: &str) -> Result<(), String> {
     // Match digit runs whole, so e.g. an EPSG code like 4549 is not read as "54".
     let runs: Vec<&str> = value
         .split(|c: char| !c.is_ascii_digit())
@@ -414,19 +453,19 @@ fn check_datum(value: &str) -> Result<(), String> {
     let convert = "convert the file to CGCS2000 (2000国家大地坐标系) first, then load it again";
     if has(&["西安", "xian"], &["80", "1980"]) {
         return Err(format!(
-            "坐标系 is {value:?}: Xian 1980 (西安80) is a different datum from CGCS2000; {convert}"
+            "{key} is {value:?}: Xian 1980 (西安80) is a different datum from CGCS2000; {convert}"
         ));
     }
     if has(&["北京", "beijing"], &["54", "1954"]) {
         return Err(format!(
-            "坐标系 is {value:?}: Beijing 1954 (北京54) is a different datum from CGCS2000; {convert}"
+            "{key} is {value:?}: Beijing 1954 (北京54) is a different datum from CGCS2000; {convert}"
         ));
     }
     if runs.contains(&"2000") {
         return Ok(());
     }
     Err(format!(
-        "坐标系 {value:?} is not recognised; only CGCS2000 (2000国家大地坐标系) is supported: {convert}"
+        "{key} {value:?} is not recognised; only CGCS2000 (2000国家大地坐标系) is supported: {convert}"
     ))
 }
 
@@ -1207,8 +1246,41 @@ mod tests {
             assert!(e.msg.contains(name) && e.msg.contains("convert"), "{e}");
         }
         // A bare EPSG-like number must not be mistaken for "54".
-        assert!(check_datum("CGCS2000 4549").is_ok());
-        assert!(check_datum("WGS84").is_err());
+        assert!(check_datum("坐标系", "CGCS2000 4549").is_ok());
+        assert!(check_datum("坐标系", "WGS84").is_err());
+    }
+
+    /// The coordinate system under another key (坐标系统, 大地坐标系 …) is checked as
+    /// 坐标系 is: Xian 1980 there is refused, naming the key and line, not taken for
+    /// CGCS2000; no such key at all is said and flagged, so the loader warns.
+    #[test]
+    fn datum_under_other_keys_is_checked() {
+        for key in ["坐标系统", "大地坐标系", "平面坐标系", "坐标系名称"] {
+            let text = one_square("带号=43", E43).replace(
+                "坐标系=2000国家大地坐标系",
+                &format!("{key}=1980西安坐标系"),
+            );
+            let e = err(&text);
+            assert_eq!(e.line, 2, "{key}");
+            assert!(e.msg.contains(key) && e.msg.contains("Xian 1980"), "{e}");
+            let ok = text.replace("1980西安坐标系", "2000国家大地坐标系");
+            let f = parse_str(&ok).unwrap();
+            assert!(
+                !f.datum_assumed && f.warnings.is_empty(),
+                "{key}: {:?}",
+                f.warnings
+            );
+        }
+        // A height datum is no coordinate system.
+        let f = parse_str(
+            &one_square("带号=43", E43)
+                .replace("计量单位=米", "计量单位=米\n高程基准=1985国家高程基准"),
+        )
+        .unwrap();
+        assert!(!f.datum_assumed);
+        let f = parse_str(&one_square("带号=43", E43).replace("坐标系=2000国家大地坐标系\n", ""))
+            .unwrap();
+        assert!(f.datum_assumed);
     }
 
     #[test]

@@ -10,27 +10,74 @@ use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Layer, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Open datasets by path: several layers often come from one file (a GeoPackage, or one
 /// GeoJSON split by `where`), and GeoJSON is parsed whole on every open.
 pub type OpenFiles = BTreeMap<PathBuf, Dataset>;
 
-/// The layer's file, opened on first use.
-pub fn open_dataset<'a>(open: &'a mut OpenFiles, l: &LayerSpec) -> Result<&'a Dataset, ZonesError> {
+/// The layer's file, opened on first use, with what was guessed in opening it (a
+/// Shapefile's text encoding) the first time: a warning for stderr and the manifest.
+pub fn open_dataset<'a>(
+    open: &'a mut OpenFiles,
+    l: &LayerSpec,
+) -> Result<(&'a Dataset, Option<String>), ZonesError> {
     check_exists(l, &l.path)?;
+    let mut said = None;
     if !open.contains_key(&l.path) {
+        let guess = shapefile_encoding_guess(&l.path);
+        let encoding = guess.map(|e| format!("ENCODING={e}"));
+        let options: Vec<&str> = encoding.iter().map(String::as_str).collect();
         let ds = Dataset::open_ex(
             &l.path,
             DatasetOptions {
                 open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+                open_options: (!options.is_empty()).then_some(options.as_slice()),
                 ..Default::default()
             },
         )
         .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
         open.insert(l.path.clone(), ds);
+        said = guess.map(|e| {
+            format!(
+                "layer `{}` ({}): the Shapefile has no .cpg and its .dbf declares no code page, and its text is not UTF-8: read as GBK ({e}); if that is wrong, add a .cpg naming the encoding",
+                l.name,
+                l.path.display()
+            )
+        });
     }
-    Ok(&open[&l.path])
+    Ok((&open[&l.path], said))
+}
+
+/// The encoding to read a Shapefile's attributes in when nothing in the files says: GDAL
+/// reads undeclared text as it is, so GBK text (what Chinese offices mostly write) would
+/// come out as U+FFFD. `Some("CP936")` for a `.shp` with no `.cpg`, a .dbf whose language
+/// driver byte is 0 (none) and whose records are not UTF-8; `None` when anything declares
+/// the encoding, the records are UTF-8 (ASCII included), or it is no Shapefile.
+pub fn shapefile_encoding_guess(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if ext != "shp" && ext != "dbf" {
+        return None;
+    }
+    let sibling = |e: &str| {
+        [e.to_string(), e.to_ascii_uppercase()]
+            .into_iter()
+            .map(|x| path.with_extension(x))
+            .find(|p| p.is_file())
+    };
+    if sibling("cpg").is_some() {
+        return None;
+    }
+    let dbf = std::fs::read(sibling("dbf")?).ok()?;
+    if dbf.len() < 32 || dbf[29] != 0 {
+        return None;
+    }
+    let header = u16::from_le_bytes([dbf[8], dbf[9]]) as usize;
+    let records = dbf.get(header..).unwrap_or(&[]);
+    match std::str::from_utf8(records) {
+        Ok(_) => None,
+        Err(_) => Some("CP936"),
+    }
 }
 
 pub struct Opened<'d> {
@@ -133,7 +180,7 @@ pub fn check(spec: &LayersSpec) -> Result<(), ZonesError> {
     for l in &spec.layers {
         match l.format {
             Format::Ogr => {
-                let ds = open_dataset(&mut open, l)?;
+                let (ds, _) = open_dataset(&mut open, l)?;
                 let Opened {
                     mut layer,
                     field_names,

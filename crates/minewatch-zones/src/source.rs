@@ -42,7 +42,10 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
         let before = set.zones.len();
         let read = match l.format {
             Format::Ogr => {
-                let ds = ogr_layer::open_dataset(&mut open, l)?;
+                let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
+                if let Some(w) = guessed {
+                    set.warn(w);
+                }
                 load_ogr(li, l, ds, &work_srs, opts, &mut set)?
             }
             Format::GuotuTxt => {
@@ -188,6 +191,17 @@ fn load_ogr(
     } = ogr_layer::open_layer(l, ds)?;
     ogr_layer::set_filter(l, &mut layer, &field_names)?;
     let fields = resolve_fields(l, &field_names)?;
+    if matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
+        && l.right.valid_from.is_none()
+        && l.right.valid_to.is_none()
+    {
+        set.warn(format!(
+            "layer `{}` ({}): no valid_from_field or valid_to_field declared: licence validity is not checked (an expired licence counts as valid); the layer has fields: {}",
+            l.name,
+            l.path.display(),
+            field_names.join(", ")
+        ));
+    }
     let to_work =
         Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
     let is_river = l.kind == ZoneKind::RiverCorridor;
@@ -202,6 +216,8 @@ fn load_ogr(
     }
     let mut read = 0usize;
     let mut dissolved: Vec<Geometry> = Vec::new();
+    // Features without geometry (null or empty), by id: skipped, and said.
+    let mut no_geometry: Vec<String> = Vec::new();
     let mut features = layer.features();
     loop {
         gdal_error::reset();
@@ -238,10 +254,7 @@ fn load_ogr(
             id,
         };
         let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
-            set.notes.push(format!(
-                "layer `{}` feature {}: no geometry; skipped",
-                l.name, info.id
-            ));
+            no_geometry.push(info.id);
             continue;
         };
         let mut g = g.clone();
@@ -310,6 +323,55 @@ fn load_ogr(
         });
     }
     drop(features);
+    // The spatial filter never returns a feature without geometry: look for them in the
+    // whole layer (under its `where`), so none is dropped unsaid.
+    if opts.aoi.is_some() {
+        layer.clear_spatial_filter();
+        let mut features = layer.features();
+        let mut n = 0usize;
+        loop {
+            // Reset per feature: GDAL reports a null geometry's emptiness check as an
+            // error, which is not a read failure.
+            gdal_error::reset();
+            let Some(feature) = features.next() else {
+                if let Some(msg) = gdal_error::last_failure() {
+                    return Err(ogr_layer::read_failed(l, &field_names, n, msg));
+                }
+                break;
+            };
+            n += 1;
+            if feature.geometry().is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            let id = fields
+                .id
+                .and_then(|i| feature.field_as_string(i).ok().flatten())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .or_else(|| feature.fid().map(|f| f.to_string()))
+                .unwrap_or_else(|| n.to_string());
+            no_geometry.push(id);
+        }
+    }
+    if !no_geometry.is_empty() {
+        // In file order, each once (the spatial read and the search may both see one).
+        let mut seen = std::collections::BTreeSet::new();
+        no_geometry.retain(|id| seen.insert(id.clone()));
+        const SHOWN: usize = 20;
+        let more = no_geometry.len().saturating_sub(SHOWN);
+        set.warn(format!(
+            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
+            l.name,
+            l.path.display(),
+            no_geometry.len(),
+            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     // Nothing near the patches may be right; nothing at all under the filter is said (a
     // mining-rights layer that reads empty makes every patch unlicensed).
     if read == 0 && opts.aoi.is_some() {
@@ -354,7 +416,7 @@ fn right_of(
     let date = |i: Option<usize>, role: &str| -> Result<Option<AcqDate>, ZonesError> {
         match text(i).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(s) => AcqDate::parse_lenient(&s)
+            Some(s) => validity_date(&s, role == "valid_to", false)
                 .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{role}: {e}"))),
         }
@@ -410,16 +472,30 @@ fn load_corners(
         source,
     })?;
     for w in &file.warnings {
-        set.notes.push(format!("layer `{}`: {w}", l.name));
+        let w = format!("layer `{}` ({}): {w}", l.name, l.path.display());
+        // CGCS2000 assumed for a file that names no coordinate system: said at once
+        // (an old file may be Xian 1980, some 100 m off).
+        if file.datum_assumed && w.contains("no coordinate system in the header") {
+            set.warn(w);
+        } else {
+            set.notes.push(w);
+        }
     }
     let gk = crs::from_epsg(file.epsg)?;
     let to_work = Reprojector::new(&gk, work_srs).map_err(|e| layer_err(l, e.to_string()))?;
-    let attrs = match &l.attributes {
+    let (attrs, range) = match &l.attributes {
         Some(p) => {
             check_exists(l, p)?;
-            licence_table(l, p, &mut set.notes)?
+            licence_table(l, p, set)?
         }
-        None => BTreeMap::new(),
+        None => {
+            set.warn(format!(
+                "layer `{}` ({}): no `attributes` table, so no validity dates: licence validity is not checked (an expired licence counts as valid)",
+                l.name,
+                l.path.display()
+            ));
+            (BTreeMap::new(), false)
+        }
     };
     // A licence with several separate areas comes as several parcels with one id.
     let mut by_id: BTreeMap<&str, Vec<&guotu::Parcel>> = BTreeMap::new();
@@ -454,7 +530,7 @@ fn load_corners(
             if v.is_empty() {
                 return Ok(None);
             }
-            AcqDate::parse_lenient(&v)
+            validity_date(&v, k == "valid_to", range)
                 .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{k} in the attributes table: {e}")))
         };
@@ -544,18 +620,26 @@ const RIGHT_COLUMNS: [(&str, &[&str]); 5] = [
     ),
 ];
 
+/// Headers of a column holding a right's whole validity period (`A至B`), as registers
+/// write it, used when the table has no start and end columns.
+const VALIDITY_COLUMNS: [&str; 4] = ["validity", "有效期限", "有效期", "有效期间"];
+
 /// The licence attribute table of a corner-coordinate layer: first column the licence
 /// id. Each row holds every column under its own header, and the right fields also
 /// under their canonical names (`holder`, `mineral`, `right_type`, `valid_from`,
 /// `valid_to`), taken from the column the layer declares (`holder_field`, …) or, when it
 /// declares none, from the first known header present. A declared column that is
 /// missing, or a licence listed twice, is an error; a right field found under no header
-/// is a note (a table without validity dates cannot tell expired licences).
+/// is a note (a table without validity dates cannot tell expired licences, which is also
+/// a warning). Without start and end columns, one column holding the whole period
+/// (`有效期限` = `1995-01-01至2001-06-30`, headers `VALIDITY_COLUMNS`) gives both; the flag
+/// returned says so.
+#[allow(clippy::type_complexity)]
 fn licence_table(
     l: &LayerSpec,
     p: &Path,
-    notes: &mut Vec<String>,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, ZonesError> {
+    set: &mut ZoneSet,
+) -> Result<(BTreeMap<String, BTreeMap<String, String>>, bool), ZonesError> {
     let bytes = std::fs::read(p).map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?;
     let text = decode_text(&bytes);
     let mut r = csv::ReaderBuilder::new()
@@ -578,6 +662,7 @@ fn licence_table(
         &l.right.valid_to,
     ];
     let mut columns: Vec<(&str, usize)> = Vec::new();
+    let mut missing: Vec<(&str, &[&str])> = Vec::new();
     for ((key, aliases), decl) in RIGHT_COLUMNS.iter().zip(declared) {
         let found = match decl {
             Some(f) => Some(headers.iter().position(|h| h == f).ok_or_else(|| {
@@ -596,17 +681,42 @@ fn licence_table(
         };
         match found {
             Some(k) => columns.push((key, k)),
-            None => notes.push(format!(
-                "layer `{}`: {} has no {key} column (looked for {}; declare {key}_field){}",
-                l.name,
-                p.display(),
-                aliases.join(", "),
-                if key.starts_with("valid") {
-                    ": licence validity is not checked"
-                } else {
-                    ""
-                }
-            )),
+            None => missing.push((key, aliases)),
+        }
+    }
+    // No start or end column: a column with the whole period gives both.
+    let mut range = false;
+    if missing.iter().any(|(k, _)| k.starts_with("valid"))
+        && !columns.iter().any(|(k, _)| k.starts_with("valid"))
+    {
+        if let Some(k) = VALIDITY_COLUMNS
+            .iter()
+            .find_map(|a| headers.iter().position(|h| h == a))
+        {
+            columns.push(("valid_from", k));
+            columns.push(("valid_to", k));
+            missing.retain(|(k, _)| !k.starts_with("valid"));
+            range = true;
+        }
+    }
+    for (key, aliases) in missing {
+        let note = format!(
+            "layer `{}`: {} has no {key} column (looked for {}{}; declare {key}_field)",
+            l.name,
+            p.display(),
+            aliases.join(", "),
+            if key.starts_with("valid") {
+                format!(", or a period column {}", VALIDITY_COLUMNS.join(", "))
+            } else {
+                String::new()
+            }
+        );
+        if key.starts_with("valid") {
+            set.warn(format!(
+                "{note}: licence validity is not checked (an expired licence counts as valid)"
+            ));
+        } else {
+            set.notes.push(note);
         }
     }
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -637,7 +747,61 @@ fn licence_table(
         }
         out.insert(id, row);
     }
-    Ok(out)
+    Ok((out, range))
+}
+
+/// A date as registers write it: the forms `AcqDate::parse_lenient` takes, and
+/// `1995年1月1日`.
+fn parse_register_date(text: &str) -> Option<AcqDate> {
+    let t = text.trim();
+    if let Ok(d) = AcqDate::parse_lenient(t) {
+        return Some(d);
+    }
+    if t.contains('年') {
+        let t = t.replace(['年', '月'], "-").replace('日', "");
+        return AcqDate::parse_lenient(&t).ok();
+    }
+    None
+}
+
+/// A validity period in one field, as licence registers write it: `1995-01-01至2001-06-30`,
+/// also with `~`, `～`, `到`, `—` or `-` between the dates (`2019.1.1-2024.1.1`,
+/// `20190101-20240101`, `2019年1月1日至2024年1月1日`). `None` if the text is not two dates so
+/// joined.
+pub fn parse_validity_range(text: &str) -> Option<(AcqDate, AcqDate)> {
+    let t = text.trim();
+    for sep in ['至', '~', '～', '到', '—', '－'] {
+        if let Some((a, b)) = t.split_once(sep) {
+            return Some((parse_register_date(a)?, parse_register_date(b)?));
+        }
+    }
+    // A hyphen may also sit inside the dates: try each one.
+    t.match_indices('-').find_map(|(i, _)| {
+        Some((
+            parse_register_date(&t[..i])?,
+            parse_register_date(&t[i + 1..])?,
+        ))
+    })
+}
+
+/// The start (`end` false) or end of a right's validity from a field: one date, or a
+/// range (`A至B`) of which the start or end is taken. A field that holds the whole
+/// period (`range`: a recognised 有效期限 column) must hold a range.
+fn validity_date(text: &str, end: bool, range: bool) -> Result<AcqDate, String> {
+    if let Some((a, b)) = parse_validity_range(text) {
+        if b < a {
+            return Err(format!("validity `{text}` ends before it starts"));
+        }
+        return Ok(if end { b } else { a });
+    }
+    if range {
+        return Err(format!(
+            "validity `{text}` is not a period `start至end` (e.g. 2019-01-01至2024-01-01)"
+        ));
+    }
+    parse_register_date(text).ok_or_else(|| {
+        format!("`{text}` is not a date (YYYY-MM-DD) or a period (YYYY-MM-DD至YYYY-MM-DD)")
+    })
 }
 
 /// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send.
@@ -699,6 +863,44 @@ mod tests {
         assert_eq!(normalise_code("320115001").unwrap(), "320115");
         assert!(normalise_code("32a").is_err());
         assert!(normalise_code("3201151").is_err());
+    }
+
+    #[test]
+    fn validity_periods_in_one_field() {
+        let d = |y, m, dd| AcqDate::new(y, m, dd).unwrap();
+        let want = (d(1995, 1, 1), d(2001, 6, 30));
+        for t in [
+            "1995-01-01至2001-06-30",
+            " 1995-01-01 至 2001-06-30 ",
+            "1995-01-01~2001-06-30",
+            "1995-01-01～2001-06-30",
+            "1995.1.1-2001.6.30",
+            "1995-01-01-2001-06-30",
+            "19950101-20010630",
+            "1995/01/01到2001/06/30",
+            "1995年1月1日至2001年6月30日",
+        ] {
+            assert_eq!(parse_validity_range(t), Some(want), "{t}");
+        }
+        for t in ["2001-06-30", "1995-01-01至", "至今", "abc-def"] {
+            assert_eq!(parse_validity_range(t), None, "{t}");
+        }
+        // A start field takes the start of a period, an end field its end.
+        assert_eq!(
+            validity_date("1995-01-01至2001-06-30", false, false),
+            Ok(want.0)
+        );
+        assert_eq!(
+            validity_date("1995-01-01至2001-06-30", true, false),
+            Ok(want.1)
+        );
+        assert_eq!(validity_date("2001-06-30", true, false), Ok(want.1));
+        assert!(validity_date("2001-06-30", true, true)
+            .unwrap_err()
+            .contains("not a period"));
+        assert!(validity_date("2001-06-30至1995-01-01", true, true)
+            .unwrap_err()
+            .contains("ends before"));
     }
 
     #[test]

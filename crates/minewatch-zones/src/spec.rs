@@ -208,6 +208,20 @@ impl LayersSpec {
                     "holder/mineral/right_type/valid_from/valid_to fields are for mining_right or exploration_right layers".into(),
                 ));
             }
+            // Dissolving merges features into one zone without an id: every right would
+            // lose its licence (all patches unlicensed) and every division its code.
+            let needs_identity = is_right || kind == ZoneKind::AdminDivision;
+            if needs_identity && l.dissolve == Some(true) {
+                return Err(lerr(format!(
+                    "`dissolve = true` would merge the features of this {} layer into one zone without {}; remove it",
+                    kind.name(),
+                    if is_right {
+                        "licence numbers, holders or validity (every patch would count as unlicensed)"
+                    } else {
+                        "division codes"
+                    }
+                )));
+            }
             let dissolve = l
                 .dissolve
                 .unwrap_or(kind == ZoneKind::RiverCorridor && l.buffer_m.is_some());
@@ -307,6 +321,24 @@ name_field = "name"
             assert!(e.contains(want), "{body}: {e}");
             assert!(e.contains("layers.toml"), "{e}");
         }
+        for kind in ["mining_right", "exploration_right"] {
+            let t = format!("[[layer]]\nname = \"lic\"\npath = \"a.gpkg\"\nkind = \"{kind}\"\ndissolve = true\n");
+            let e = parse(&t).unwrap_err().to_string();
+            assert!(
+                e.contains("layer `lic`") && e.contains("dissolve = true"),
+                "{e}"
+            );
+            assert!(e.contains("licence numbers"), "{e}");
+        }
+        let t = "[[layer]]\nname = \"cty\"\npath = \"a.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"c\"\ndissolve = true\n";
+        let e = parse(t).unwrap_err().to_string();
+        assert!(
+            e.contains("layer `cty`") && e.contains("division codes"),
+            "{e}"
+        );
+        // `dissolve = false` is what they do anyway; zones without identity may dissolve.
+        let t = "[[layer]]\nname = \"lic\"\npath = \"a.gpkg\"\nkind = \"mining_right\"\ndissolve = false\n[[layer]]\nname = \"red\"\npath = \"a.gpkg\"\nkind = \"ecological_red_line\"\ndissolve = true\n";
+        assert!(parse(t).is_ok());
         let e = parse("").unwrap_err().to_string();
         assert!(e.contains("no [[layer]]"), "{e}");
         let dup = "[[layer]]\nname='a'\npath='x'\nkind='special_land'\n[[layer]]\nname='a'\npath='y'\nkind='special_land'\n";

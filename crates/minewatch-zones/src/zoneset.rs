@@ -87,11 +87,22 @@ pub struct ZoneSet {
     pub river_lines: Vec<LineString<f64>>,
     /// What was repaired or skipped while loading, one line each, for the manifest.
     pub notes: Vec<String>,
+    /// The notes the user must see at once (also on stderr): what was guessed or could
+    /// not be checked, and changes the findings if wrong.
+    pub warnings: Vec<String>,
     /// Features read per layer, in layer order.
     pub features_read: Vec<usize>,
     /// Layers (indexes into `layers`) with no features at all under their filter, not just
     /// none near the patches; each also has a note.
     pub empty_layers: Vec<usize>,
+}
+
+impl ZoneSet {
+    /// A note that is also said on stderr.
+    pub fn warn(&mut self, w: String) {
+        self.notes.push(w.clone());
+        self.warnings.push(w);
+    }
 }
 
 /// Year and month of first issue from a mining licence number (`C` and 22 digits: the
