@@ -87,6 +87,41 @@ impl Handling {
     }
 }
 
+/// Whether a row says the case was referred for prosecution (移送司法). The
+/// 是否移送司法 column decides when filled: 是 / 已移送 / yes / 1 / true are a yes,
+/// anything else (否, 未移送, 不予移送, 暂不移送, no, 0, false, or an unknown word) a no.
+/// Only when it is blank may the reason say so: it mentions 移送 with no negation
+/// (不予, 暂不, 未, 拟不, 没有 …) just before it — "暂不移送，待调查" is no referral.
+pub fn referred(column: &str, reason: &str) -> bool {
+    let c = column.trim();
+    if !c.is_empty() {
+        return matches!(
+            c.to_lowercase().as_str(),
+            "是" | "已移送" | "移送" | "yes" | "y" | "1" | "true"
+        );
+    }
+    const NEGATIONS: [&str; 4] = ["不", "未", "没", "无"];
+    let mut rest = reason;
+    let mut said = false;
+    while let Some(at) = rest.find("移送") {
+        // The few characters before 移送: 不予, 暂不, 尚未, 拟不, 没有, 无需 …
+        let before: String = rest[..at]
+            .chars()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if NEGATIONS.iter().any(|n| before.contains(n)) {
+            return false;
+        }
+        said = true;
+        rest = &rest[at + "移送".len()..];
+    }
+    said
+}
+
 /// What the audit knows of a task from the ranking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFacts {
@@ -342,8 +377,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "非立案或不处理须说明理由".into(),
             );
         }
-        let referred =
-            matches!(get("referred"), "是" | "yes" | "1" | "true") || reason.contains("移送");
+        let referred = referred(get("referred"), reason);
         if task.criminal_referral_candidate && verdict == Verdict::Illegal && !referred {
             issue(
                 Review,
@@ -640,6 +674,62 @@ mod tests {
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
         assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
+    }
+
+    /// Review finding: a reason reading "暂不移送" counted as a referral, whatever the
+    /// 是否移送司法 column said, and "已移送" in the column counted as none.
+    #[test]
+    fn the_referral_column_decides_and_a_negated_reason_is_no_referral() {
+        for (col, reason, want) in [
+            ("否", "暂不移送，待调查", false),
+            ("否", "已移送公安", false),
+            ("未移送", "", false),
+            ("不予移送", "", false),
+            ("暂不移送", "", false),
+            ("no", "", false),
+            ("0", "", false),
+            ("false", "", false),
+            ("是", "", true),
+            ("已移送", "", true),
+            ("Yes", "", true),
+            ("1", "", true),
+            ("true", "", true),
+            ("", "不予移送", false),
+            ("", "暂不移送，待调查", false),
+            ("", "尚未移送", false),
+            ("", "拟不移送", false),
+            ("", "没有移送", false),
+            ("", "已移送公安机关", true),
+            ("", "移送司法", true),
+            ("", "立案查处", false),
+            ("", "", false),
+        ] {
+            assert_eq!(referred(col, reason), want, "{col:?} {reason:?}");
+        }
+        let tasks = vec![task("S1", "320115", "outside_all_rights", false, true)];
+        let rows = |col: &str, why: &str| {
+            vec![row(
+                2,
+                &[
+                    ("site_id", "S1"),
+                    ("verdict", "违法"),
+                    ("handling", "立案"),
+                    ("responsible", "张三"),
+                    ("reason", why),
+                    ("referred", col),
+                ],
+            )]
+        };
+        let flagged = |col: &str, why: &str| {
+            audit(&tasks, &rows(col, why))
+                .issues
+                .iter()
+                .any(|i| i.code == "referral_missing")
+        };
+        assert!(flagged("否", "暂不移送，待调查"));
+        assert!(flagged("", "不予移送"));
+        assert!(!flagged("已移送", ""));
+        assert!(!flagged("", "已移送公安"));
     }
 
     fn stratum(county: &str, stratum: &str, population: usize, sampled: usize) -> RecheckStratum {
