@@ -978,3 +978,61 @@ fn audit_reads_the_filled_copy_of_a_package_form_and_each_file_once() {
     assert_eq!(sum["returned_rows"].as_u64(), Some(n as u64), "{sum}");
     assert!(codes(&out, "duplicate_id").is_empty());
 }
+
+/// `audit RETURNED… --tasks TASKS --seed 1 --out OUT --format json`: the summary.
+fn audit_json(returned: &[&Path], tasks: &Path, out: &Path) -> serde_json::Value {
+    let mut args: Vec<&str> = vec!["audit"];
+    args.extend(returned.iter().map(|p| s(p)));
+    args.extend([
+        "--tasks",
+        s(tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(out),
+        "--format",
+        "json",
+    ]);
+    let o = minewatch(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Review finding: a row without 核查责任人 counted as a valid verdict and as an invalid
+/// row ("19 rows returned: 19 valid verdicts, 19 invalid rows"), and was drawn for the
+/// re-check. Valid verdicts and invalid rows now add up to the rows returned.
+#[test]
+fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, TWO_TASKS).unwrap();
+    let form = p.join("320115_返回.csv");
+    std::fs::write(
+        &form,
+        "site_id,verdict,handling,responsible\nS1,合法,,王五\nS2,违法,立案,\n",
+    )
+    .unwrap();
+    let out = p.join("audit");
+    let sum = audit_json(&[&form], &tasks, &out);
+    assert_eq!(
+        (
+            &sum["returned_rows"],
+            &sum["valid_verdicts"],
+            &sum["invalid_rows"]
+        ),
+        (&2.into(), &1.into(), &1.into()),
+        "{sum}"
+    );
+    let picks = csv_rows(&out.join("recheck_sample.csv"));
+    assert!(picks.iter().all(|r| r["site_id"] != "S2"), "{picks:?}");
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    assert_eq!(
+        (
+            stats[0]["valid_verdicts"].as_str(),
+            stats[0]["illegal"].as_str(),
+            stats[0]["invalid_rows"].as_str()
+        ),
+        ("1", "0", "1")
+    );
+}

@@ -757,11 +757,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         tasks: tasks.len(),
         returned_rows: rows.len(),
         valid_verdicts: a.checked.len(),
-        invalid_rows: a
-            .issues
-            .iter()
-            .filter(|i| i.severity == Severity::Invalid)
-            .count(),
+        invalid_rows: a.invalid_rows,
         review_flags: a
             .issues
             .iter()

@@ -205,8 +205,11 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 pub struct AuditResult {
     pub issues: Vec<Issue>,
+    /// The valid verdicts: rows without a must-correct (`Invalid`) issue.
     pub checked: Vec<Checked>,
     pub counties: Vec<CountyStats>,
+    /// Rows with at least one must-correct issue; with `checked` they make up every row.
+    pub invalid_rows: usize,
 }
 
 pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
@@ -215,6 +218,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
     let mut checked = Vec::new();
     let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
     for r in rows {
+        let first_issue = issues.len();
         let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
         let id = get("site_id").to_string();
         let county = by_id
@@ -387,6 +391,15 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "涉嫌犯罪(二年内两次处罚后又违法)未移送司法".into(),
             );
         }
+        // A row with a must-correct issue (here a missing responsible person) is no
+        // usable verdict: it is counted invalid, not valid, and kept out of the rates
+        // and the re-check sample. Its second looks are still reported.
+        if issues[first_issue..]
+            .iter()
+            .any(|i| i.severity == Severity::Invalid)
+        {
+            continue;
+        }
         checked.push(Checked {
             site_id: id.clone(),
             county: task.county.clone(),
@@ -410,18 +423,26 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             }
         }
     }
+    // Invalid rows are rows, not issues: a row with two must-correct issues is one.
+    let mut invalid: BTreeSet<(&str, usize)> = BTreeSet::new();
     for i in &issues {
         let e = stats.entry(i.county.clone()).or_default();
         e.county = i.county.clone();
         match i.severity {
-            Severity::Invalid => e.invalid_rows += 1,
+            Severity::Invalid => {
+                if invalid.insert((i.file.as_str(), i.line)) {
+                    e.invalid_rows += 1;
+                }
+            }
             Severity::Review => e.review_flags += 1,
         }
     }
+    let invalid_rows = invalid.len();
     AuditResult {
         issues,
         checked,
         counties: stats.into_values().collect(),
+        invalid_rows,
     }
 }
 
@@ -674,6 +695,39 @@ mod tests {
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
         assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
+    }
+
+    /// Review finding: a row without 核查责任人 counted as a valid verdict and as an
+    /// invalid row ("19 valid verdicts, 19 invalid rows" of 19 rows).
+    #[test]
+    fn a_row_with_a_must_correct_issue_is_no_valid_verdict() {
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320115", "inside", false, false),
+            task("S3", "320115", "inside", false, false),
+        ];
+        let rows = vec![
+            row(
+                2,
+                &[("site_id", "S1"), ("verdict", "违法"), ("handling", "立案")],
+            ),
+            row(
+                3,
+                &[
+                    ("site_id", "S2"),
+                    ("verdict", "合法"),
+                    ("responsible", "张三"),
+                ],
+            ),
+            row(4, &[("site_id", "S3"), ("verdict", "伪变化")]),
+        ];
+        let a = audit(&tasks, &rows);
+        let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ids, ["S2"]);
+        assert_eq!(a.invalid_rows, 2);
+        assert_eq!(a.checked.len() + a.invalid_rows, rows.len());
+        let c = &a.counties[0];
+        assert_eq!((c.returned_valid, c.illegal, c.invalid_rows), (1, 0, 2));
     }
 
     /// Review finding: a reason reading "暂不移送" counted as a referral, whatever the
