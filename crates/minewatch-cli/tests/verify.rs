@@ -732,10 +732,11 @@ fn audit_names_the_path_of_each_county_form() {
     let p = d.path();
     std::fs::write(
         p.join("tasks.csv"),
-        "site_id,county_code,licence_status\nS1,320115,inside\nS2,320116,inside\n",
+        "site_id,county_code,licence_status\nS1,320115,inside\nS2,320115,inside\n",
     )
     .unwrap();
-    let (a, b) = (p.join("320115_南京"), p.join("320116_南京"));
+    // Two forms of one county (a row of another county's form would be `wrong_county`).
+    let (a, b) = (p.join("320115_南京"), p.join("320115_补报"));
     std::fs::create_dir(&a).unwrap();
     std::fs::create_dir(&b).unwrap();
     std::fs::write(
@@ -1035,4 +1036,51 @@ fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
         ),
         ("1", "0", "1")
     );
+}
+
+/// Review finding: 320116's form holding only 320111's sites was credited to 320111
+/// without a word. The county of a form is known from its file name or its folder (a
+/// county package); a row of another county's task there is invalid, naming both.
+#[test]
+fn audit_names_a_row_of_another_county_in_a_countys_form() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    std::fs::write(
+        &tasks,
+        format!("{TWO_TASKS}S3,320116,outside_all_rights,0,0\n"),
+    )
+    .unwrap();
+    let by_name = p.join("320116_返回.csv");
+    let pkg = p.join("320116");
+    std::fs::create_dir(&pkg).unwrap();
+    let form = "site_id,verdict,handling,responsible\nS1,合法,,王五\nS3,违法,立案,王五\n";
+    std::fs::write(&by_name, form).unwrap();
+    std::fs::write(pkg.join("tasks.csv"), form).unwrap();
+    for (f, tag) in [(by_name.clone(), "name"), (pkg.join("tasks.csv"), "folder")] {
+        let out = p.join(format!("audit_{tag}"));
+        let sum = audit_json(&[&f], &tasks, &out);
+        assert_eq!(
+            (&sum["valid_verdicts"], &sum["invalid_rows"]),
+            (&1.into(), &1.into()),
+            "{tag}: {sum}"
+        );
+        let issues = csv_rows(&out.join("audit_issues.csv"));
+        let w: Vec<_> = issues
+            .iter()
+            .filter(|i| i["code"] == "wrong_county")
+            .collect();
+        assert_eq!(w.len(), 1, "{tag}: {issues:?}");
+        assert_eq!(
+            (w[0]["row"].as_str(), w[0]["site_id"].as_str()),
+            ("2", "S1")
+        );
+        assert!(
+            w[0]["message"].contains("320115") && w[0]["message"].contains("320116"),
+            "{:?}",
+            w[0]
+        );
+        let missing = csv_rows(&out.join("not_returned.csv"));
+        assert!(missing.iter().any(|r| r["site_id"] == "S1"), "{missing:?}");
+    }
 }

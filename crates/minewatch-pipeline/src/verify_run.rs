@@ -437,12 +437,21 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let first = rows.len();
-        // The county of a file: a county code in its name, else its known ids' county.
-        let mut county = name
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
-            .unwrap_or("")
-            .to_string();
+        // The county of a file: a county code in its name, else in its folder's name (a
+        // county package folder), else its known ids' county (a guess: not judged).
+        let code_in = |n: &str| {
+            n.split(|c: char| !c.is_ascii_digit())
+                .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
+                .map(str::to_string)
+        };
+        let folder = f
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let known = code_in(&name).or_else(|| code_in(&folder));
+        let county_known = known.is_some();
+        let mut county = known.unwrap_or_default();
         for r in &t.rows {
             let fields: BTreeMap<String, String> = canon
                 .iter()
@@ -467,6 +476,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 file: shown.clone(),
                 line: r.line,
                 county: String::new(),
+                county_known,
                 fields,
             });
         }

@@ -139,6 +139,9 @@ pub struct Returned {
     pub line: usize,
     /// The county the file came from (its name or its known ids), for rows whose id is unknown.
     pub county: String,
+    /// Whether `county` is known from the file's name or folder (not guessed from its
+    /// ids): a row whose task belongs to another county is then an issue.
+    pub county_known: bool,
     pub fields: BTreeMap<String, String>,
 }
 
@@ -258,6 +261,26 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             );
             continue;
         };
+        if wrong_county(r, task) {
+            issues.push(Issue {
+                severity: Invalid,
+                county: r.county.clone(),
+                file: r.file.clone(),
+                line: r.line,
+                site_id: id.clone(),
+                field: "site_id".into(),
+                code: "wrong_county",
+                message: format!(
+                    "site {id} belongs to county {}, but this is county {}'s form",
+                    task.county, r.county
+                ),
+                message_zh: format!(
+                    "图斑 {id} 属于 {} 县, 却填在 {} 县的表中",
+                    task.county, r.county
+                ),
+            });
+            continue;
+        }
         if let Some((f, l)) = seen.get(&id) {
             issue(
                 Invalid,
@@ -571,11 +594,20 @@ pub fn misjudgement(design: &[RecheckStratum], units: &[Rechecked]) -> Vec<Misju
         .collect()
 }
 
-/// Ids in the tasks that no county returned.
+/// A row in a form whose county is known, for a task of another county.
+fn wrong_county(r: &Returned, task: &TaskFacts) -> bool {
+    r.county_known && !r.county.is_empty() && !task.county.is_empty() && task.county != r.county
+}
+
+/// Ids in the tasks that no county returned (a site only in another county's form is
+/// not returned by its own).
 pub fn missing(tasks: &[TaskFacts], rows: &[Returned]) -> Vec<String> {
+    let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let got: BTreeSet<&str> = rows
         .iter()
-        .filter_map(|r| r.fields.get("site_id").map(|s| s.trim()))
+        .filter_map(|r| r.fields.get("site_id").map(|s| (r, s.trim())))
+        .filter(|(r, id)| by_id.get(id).is_none_or(|t| !wrong_county(r, t)))
+        .map(|(_, id)| id)
         .collect();
     tasks
         .iter()
@@ -603,6 +635,7 @@ mod tests {
             file: "320115.csv".into(),
             line,
             county: "320115".into(),
+            county_known: true,
             fields: kv
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -654,7 +687,11 @@ mod tests {
             row(7, &[("site_id", "S5"), ("verdict", "合法"), (p, "张三")]),
             row(8, &[("site_id", "S5"), ("verdict", "合法"), (p, "张三")]),
             row(9, &[("site_id", "S9"), ("verdict", "合法"), (p, "张三")]),
-            row(10, &[("site_id", "S6"), ("verdict", ""), (p, "李四")]),
+            Returned {
+                file: "320116.csv".into(),
+                county: "320116".into(),
+                ..row(10, &[("site_id", "S6"), ("verdict", ""), (p, "李四")])
+            },
         ];
         let a = audit(&tasks, &rows);
         let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
@@ -695,6 +732,48 @@ mod tests {
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
         assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
+    }
+
+    /// Review finding: 320116's form holding 320111's sites was credited silently. A row
+    /// of another county in a form whose county is known is invalid, naming both, and the
+    /// site stays not returned; a form whose county is only guessed is not judged so.
+    #[test]
+    fn a_row_of_another_county_in_a_known_countys_form_is_named() {
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320111", "inside", false, false),
+        ];
+        let kv = |id: &'static str| {
+            [
+                ("site_id", id),
+                ("verdict", "合法"),
+                ("responsible", "张三"),
+            ]
+        };
+        let rows = vec![row(2, &kv("S1")), row(3, &kv("S2"))];
+        let a = audit(&tasks, &rows);
+        assert_eq!(a.issues.len(), 1, "{:?}", a.issues);
+        let i = &a.issues[0];
+        assert_eq!(
+            (i.line, i.code, i.county.as_str()),
+            (3, "wrong_county", "320115")
+        );
+        assert!(
+            i.message.contains("320111") && i.message.contains("320115"),
+            "{}",
+            i.message
+        );
+        assert_eq!(a.checked.len(), 1);
+        assert_eq!(missing(&tasks, &rows), ["S2"]);
+        let guessed: Vec<Returned> = rows
+            .into_iter()
+            .map(|r| Returned {
+                county_known: false,
+                ..r
+            })
+            .collect();
+        let a = audit(&tasks, &guessed);
+        assert!(a.issues.is_empty() && a.checked.len() == 2);
     }
 
     /// Review finding: a row without 核查责任人 counted as a valid verdict and as an
