@@ -1084,3 +1084,43 @@ fn audit_names_a_row_of_another_county_in_a_countys_form() {
         assert!(missing.iter().any(|r| r["site_id"] == "S1"), "{missing:?}");
     }
 }
+
+/// Review finding: `--count 3 --min-per-stratum 1` over 9 strata drew 9 units while the
+/// report said "count 3 → 3 random units", with no warning. The report gives the size
+/// drawn, and stderr and the manifest say the minimum raised it.
+#[test]
+fn sample_says_when_the_minimum_per_stratum_outgrows_the_count() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s");
+    let input = fixture("verify/tasks_60.csv");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "4",
+        "--count",
+        "3",
+        "--strata",
+        "county_code,priority_class",
+        "--min-per-stratum",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = csv_rows(&out.join("sample.csv")).len();
+    assert!(n > 3, "{n}");
+    let e = stderr(&o);
+    assert!(
+        e.contains("warning") && e.contains("--min-per-stratum 1") && e.contains(&n.to_string()),
+        "{e}"
+    );
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    assert!(
+        rep.contains(&format!("count 3 → {n} random units")),
+        "{rep}"
+    );
+    let m = json(&out.join("sample_manifest.json"));
+    assert_eq!(m["design"]["random_n"], n, "{m}");
+    assert_eq!(m["notes"].as_array().unwrap().len(), 1, "{m}");
+}

@@ -241,6 +241,21 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             notes.push(note);
         }
     }
+    // The minimum per stratum over all strata can ask more than the size: the sample is
+    // that large, and the report says so rather than the size asked.
+    if s.random_n > s.design_n && req.min_per_stratum > 0 {
+        let note = format!(
+            "{} asks {} random units, but --min-per-stratum {} over {} strata takes {}: the sample holds {} random units",
+            size_text(&req.size),
+            s.design_n,
+            req.min_per_stratum,
+            s.strata.len(),
+            s.random_n,
+            s.random_n
+        );
+        eprintln!("sample: warning: {note}");
+        notes.push(note);
+    }
     let staging = Staging::new(&req.out)?;
     let mut header: Vec<String> = [
         "unit_id",
@@ -281,15 +296,23 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         .count();
     let mut rep = format!(
         "minewatch sample — 抽样设计 / sampling design\n\
-         input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory)\n\
+         input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory){}\n\
          allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n{ROUNDING_NOTE}\n\
          stratum 层 | population 总体 | mandatory 必选 | expected 期望 | random 随机 | inclusion probability 入样概率\n",
         t.path.display(),
         req.seed,
         size_text(&req.size),
-        s.design_n,
+        s.design_n.max(s.random_n),
         units.len() - mandatory,
         mandatory,
+        if s.random_n > s.design_n {
+            format!(
+                "; {} asked, raised by the minimum of {} per stratum 每层最少数使样本量增加",
+                s.design_n, req.min_per_stratum
+            )
+        } else {
+            String::new()
+        },
         req.allocation,
         req.neyman_by.as_ref().map(|n| format!(" by {n}")).unwrap_or_default(),
         req.min_per_stratum,
@@ -320,6 +343,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         "design": {
             "size": size_text(&req.size),
             "design_n": s.design_n,
+            "random_n": s.random_n,
             "allocation": format!("{:?}", req.allocation),
             "neyman_by": req.neyman_by,
             "min_per_stratum": req.min_per_stratum,
