@@ -850,6 +850,46 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         e.contains(s(&bad)) && e.contains("`site_id`") && e.contains("`图斑地块编号`"),
         "{e}"
     );
+
+    // Review finding: the zh tasks.csv itself was refused by `audit --tasks` ("no column
+    // site_id") and `sample` needed --id-column. Its Chinese headers read as rank's English.
+    let zh_tasks = rk.join("tasks.csv");
+    let sum = audit_json(&[&filled], &zh_tasks, &p.join("audit_zh"));
+    assert_eq!(sum["valid_verdicts"], n, "{sum}");
+    assert_eq!(sum["not_returned"], 0, "{sum}");
+    for (strata, must, tag) in [
+        (
+            "county_code,priority_class",
+            "provincial_field_check_required",
+            "en",
+        ),
+        ("县级代码,优先级", "需省级实地核查", "zh"),
+    ] {
+        let out = p.join(format!("sample_{tag}"));
+        let o = minewatch(&[
+            "sample",
+            s(&zh_tasks),
+            "--seed",
+            "1",
+            "--count",
+            "3",
+            "--strata",
+            strata,
+            "--must",
+            must,
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        let rows = csv_rows(&out.join("sample.csv"));
+        assert!(!rows.is_empty(), "{tag}");
+        // sample.csv keeps the table's own headers beside its unit columns.
+        assert!(rows[0].contains_key("图斑地块编号"), "{tag}: {:?}", rows[0]);
+        assert!(
+            rows.iter().all(|r| r["unit_id"] == r["图斑地块编号"]),
+            "{tag}: {rows:?}"
+        );
+    }
 }
 
 /// Review finding: a county package folder holds its form twice (`tasks.csv` and

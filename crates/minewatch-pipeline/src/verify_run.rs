@@ -90,6 +90,16 @@ impl Rule {
         }
     }
 
+    /// The rule on another name of its column.
+    fn on_column(self, c: String) -> Self {
+        match self {
+            Rule::Truthy(_) => Rule::Truthy(c),
+            Rule::Eq(_, v) => Rule::Eq(c, v),
+            Rule::Contains(_, v) => Rule::Contains(c, v),
+            Rule::AtLeast(_, n) => Rule::AtLeast(c, n),
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Rule::Truthy(c) => c.clone(),
@@ -163,18 +173,38 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     req.size.check().map_err(PipelineError::Input)?;
     let input = tasks_path(&req.input);
     let hashes = InputHashes::start([input.clone()])?;
-    let t = table_read::read(&input)?;
+    let mut t = table_read::read(&input)?;
+    // A `rank --header zh` table reads with English names (sample.csv keeps its headers);
+    // a column may be named either way.
+    let shown_columns = t.columns.clone();
+    crate::rank_run::english_header(&mut t);
+    let col = |c: &str| -> String {
+        let c = c.trim();
+        match crate::rank_run::english(c) {
+            Some(en) if !t.columns.iter().any(|x| x == c) => en.to_string(),
+            _ => c.to_string(),
+        }
+    };
+    let id_column = col(&req.id_column);
+    let strata: Vec<String> = req.strata.iter().map(|c| col(c)).collect();
     let rules: Vec<Rule> = req
         .must
         .iter()
-        .map(|m| Rule::parse(m).map_err(|e| PipelineError::Input(format!("--must {m}: {e}"))))
+        .map(|m| {
+            Rule::parse(m)
+                .map(|r| {
+                    let c = col(r.column());
+                    r.on_column(c)
+                })
+                .map_err(|e| PipelineError::Input(format!("--must {m}: {e}")))
+        })
         .collect::<Result<_, _>>()?;
-    let mut needed: Vec<&str> = vec![req.id_column.as_str()];
-    needed.extend(req.strata.iter().map(String::as_str));
+    let mut needed: Vec<&str> = vec![id_column.as_str()];
+    needed.extend(strata.iter().map(String::as_str));
     needed.extend(rules.iter().map(Rule::column));
     let neyman = req.neyman_by.as_deref().map(|n| match n.split_once('=') {
-        Some((c, v)) => (c.trim().to_string(), Some(v.trim().to_string())),
-        None => (n.trim().to_string(), None),
+        Some((c, v)) => (col(c), Some(v.trim().to_string())),
+        None => (col(n), None),
     });
     if let Some((c, _)) = &neyman {
         needed.push(c);
@@ -189,14 +219,13 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let mut by_id: BTreeMap<String, &table_read::Row> = BTreeMap::new();
     for r in &t.rows {
         let id = r
-            .get(&req.id_column)
-            .ok_or_else(|| t.err(r.line, &req.id_column, "empty id"))?
+            .get(&id_column)
+            .ok_or_else(|| t.err(r.line, &id_column, "empty id"))?
             .to_string();
         if by_id.insert(id.clone(), r).is_some() {
-            return Err(t.err(r.line, &req.id_column, format!("id {id} appears twice")));
+            return Err(t.err(r.line, &id_column, format!("id {id} appears twice")));
         }
-        let stratum = req
-            .strata
+        let stratum = strata
             .iter()
             .map(|c| r.get(c).unwrap_or(BLANK_STRATUM))
             .collect::<Vec<_>>()
@@ -267,7 +296,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    header.extend(t.columns.iter().cloned());
+    header.extend(shown_columns.iter().cloned());
     let rows: Vec<Vec<Attr>> = s
         .picks
         .iter()
@@ -419,7 +448,9 @@ pub const AUDIT_OUTPUTS: [&str; 7] = [
 
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks_file = tasks_path(&req.tasks);
-    let tt = table_read::read(&tasks_file)?;
+    let mut tt = table_read::read(&tasks_file)?;
+    // `rank --header zh` writes the tasks with Chinese headers.
+    crate::rank_run::english_header(&mut tt);
     tt.require(&["site_id", "county_code", "licence_status"], "tasks")?;
     let flag = |r: &table_read::Row, c: &str| r.get(c) == Some("1");
     let tasks: Vec<TaskFacts> = tt
