@@ -436,7 +436,8 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
             if i % 2 == 0 { "伪变化" } else { "合法" }
         ));
     }
-    en.push_str("S10,合法,,,赵六,2024-08-11\nS99,合法,,,赵六,2024-08-11\n");
+    // S10 again with the same verdict: a duplicate (another verdict would be a conflict).
+    en.push_str("S10,伪变化,,,赵六,2024-08-11\nS99,合法,,,赵六,2024-08-11\n");
     std::fs::write(dir.join("320116.csv"), en).unwrap();
     let out = p.join("audit");
     let tasks_csv = p.join("tasks.csv");
@@ -746,7 +747,7 @@ fn audit_names_the_path_of_each_county_form() {
     .unwrap();
     std::fs::write(
         b.join("tasks.csv"),
-        "图斑地块编号,核查结果,核查责任人\nS2,合法,赵六\nS1,违法,赵六\n",
+        "图斑地块编号,核查结果,核查责任人\nS2,合法,赵六\nS1,合法,赵六\n",
     )
     .unwrap();
     let (fa, fb, tasks) = (

@@ -219,7 +219,10 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
     let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let mut issues = Vec::new();
     let mut checked = Vec::new();
-    let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    // id → the first row of it: file, line, verdict as parsed.
+    let mut seen: BTreeMap<String, (String, usize, Option<Verdict>)> = BTreeMap::new();
+    // Ids returned with verdicts that disagree: none of their rows is a valid verdict.
+    let mut conflicting: BTreeSet<String> = BTreeSet::new();
     for r in rows {
         let first_issue = issues.len();
         let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
@@ -252,13 +255,18 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             continue;
         }
         let Some(task) = by_id.get(id.as_str()) else {
-            issue(
-                Invalid,
-                "site_id",
-                "unknown_id",
-                format!("site {id} is not in the tasks"),
-                format!("任务中无此图斑 {id}"),
-            );
+            let (en, zh) = if excel_scientific(&id) {
+                (
+                    format!("site {id} is not in the tasks: it looks like Excel scientific notation (a long number Excel rounded); copy the ids again from the task list into a column formatted as Text, or import the CSV with that column as Text"),
+                    format!("任务中无此图斑 {id}：疑似被 Excel 转为科学计数法（长数字被截断）；请将该列设为“文本”格式后从任务表重新复制编号，或导入 CSV 时把该列设为文本"),
+                )
+            } else {
+                (
+                    format!("site {id} is not in the tasks"),
+                    format!("任务中无此图斑 {id}"),
+                )
+            };
+            issue(Invalid, "site_id", "unknown_id", en, zh);
             continue;
         };
         if wrong_county(r, task) {
@@ -281,7 +289,49 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             });
             continue;
         }
-        if let Some((f, l)) = seen.get(&id) {
+        if let Some((f, l, first)) = seen.get(&id) {
+            let this = Verdict::parse(get("verdict"));
+            if let (Some(a), Some(b)) = (first, this) {
+                if *a != b {
+                    let mut first_row = None;
+                    if conflicting.insert(id.clone()) {
+                        let (f, l) = (f.clone(), *l);
+                        first_row = Some(Issue {
+                            severity: Invalid,
+                            county: county.clone(),
+                            file: f,
+                            line: l,
+                            site_id: id.clone(),
+                            field: "verdict".into(),
+                            code: "conflicting_verdicts",
+                            message: format!(
+                                "site {id} returned again with another verdict ({} row {}: {}); neither counts",
+                                r.file,
+                                r.line,
+                                b.name()
+                            ),
+                            message_zh: format!(
+                                "图斑 {id} 重复填报且核查结果不一致 (另见 {} 第{}行: {}), 均不计入",
+                                r.file,
+                                r.line,
+                                b.name()
+                            ),
+                        });
+                    }
+                    let (f, l, a) = (f.clone(), *l, a.name());
+                    issue(
+                        Invalid,
+                        "verdict",
+                        "conflicting_verdicts",
+                        format!(
+                            "site {id} returned twice with different verdicts (also {f} row {l}: {a}); neither counts"
+                        ),
+                        format!("图斑 {id} 重复填报且核查结果不一致 (另见 {f} 第{l}行: {a}), 均不计入"),
+                    );
+                    issues.extend(first_row);
+                    continue;
+                }
+            }
             issue(
                 Invalid,
                 "site_id",
@@ -291,7 +341,10 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             );
             continue;
         }
-        seen.insert(id.clone(), (r.file.clone(), r.line));
+        seen.insert(
+            id.clone(),
+            (r.file.clone(), r.line, Verdict::parse(get("verdict"))),
+        );
         let v = get("verdict");
         let verdict = match v {
             "" => {
@@ -430,6 +483,14 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             handling,
         });
     }
+    checked.retain(|c| !conflicting.contains(&c.site_id));
+    // Issues in file and row order (a conflict names the first row when the second comes).
+    let mut file_order: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        let n = file_order.len();
+        file_order.entry(r.file.as_str()).or_insert(n);
+    }
+    issues.sort_by_key(|i| (file_order.get(i.file.as_str()).copied(), i.line));
     let mut stats: BTreeMap<String, CountyStats> = BTreeMap::new();
     for t in tasks {
         let e = stats.entry(t.county.clone()).or_default();
@@ -592,6 +653,19 @@ pub fn misjudgement(design: &[RecheckStratum], units: &[Rechecked]) -> Vec<Misju
             }
         })
         .collect()
+}
+
+/// An id as Excel shows a long number: `3.20116E+14`, `3E+14`.
+fn excel_scientific(id: &str) -> bool {
+    let Some((m, e)) = id.split_once(['E', 'e']) else {
+        return false;
+    };
+    let e = e.strip_prefix('+').unwrap_or(e);
+    let (int, frac) = m.split_once('.').unwrap_or((m, "0"));
+    !int.is_empty()
+        && [int, frac, e]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A row in a form whose county is known, for a task of another county.
@@ -774,6 +848,57 @@ mod tests {
             .collect();
         let a = audit(&tasks, &guessed);
         assert!(a.issues.is_empty() && a.checked.len() == 2);
+    }
+
+    /// Review finding: an id Excel turned into `3.20116E+14` was only "not in the tasks";
+    /// and one site returned as 伪变化 and as 违法 counted the first as valid.
+    #[test]
+    fn excel_mangled_ids_are_named_and_conflicting_rows_both_flagged() {
+        assert!(excel_scientific("3.20116E+14") && excel_scientific("3E+14"));
+        assert!(excel_scientific("3.2e14"));
+        assert!(
+            !excel_scientific("S1E+1") && !excel_scientific("320116") && !excel_scientific("E+14")
+        );
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320115", "inside", false, false),
+        ];
+        let p = "responsible";
+        let rows = vec![
+            row(
+                2,
+                &[("site_id", "3.20116E+14"), ("verdict", "合法"), (p, "张三")],
+            ),
+            row(3, &[("site_id", "S1"), ("verdict", "伪变化"), (p, "张三")]),
+            row(4, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
+            row(
+                5,
+                &[
+                    ("site_id", "S1"),
+                    ("verdict", "违法"),
+                    ("handling", "立案"),
+                    (p, "张三"),
+                ],
+            ),
+            row(6, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
+        ];
+        let a = audit(&tasks, &rows);
+        let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                (2, "unknown_id"),
+                (3, "conflicting_verdicts"),
+                (5, "conflicting_verdicts"),
+                (6, "duplicate_id"),
+            ]
+        );
+        assert!(a.issues[0].message.contains("Excel scientific notation"));
+        assert!(a.issues[0].message_zh.contains("科学计数法"));
+        assert!(a.issues[1].message.contains("row 5") && a.issues[2].message.contains("row 3"));
+        let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ids, ["S2"]);
+        assert_eq!(a.checked.len() + a.invalid_rows, rows.len());
     }
 
     /// Review finding: a row without 核查责任人 counted as a valid verdict and as an
