@@ -436,7 +436,8 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
             if i % 2 == 0 { "伪变化" } else { "合法" }
         ));
     }
-    en.push_str("S10,合法,,,赵六,2024-08-11\nS99,合法,,,赵六,2024-08-11\n");
+    // S10 again with the same verdict: a duplicate (another verdict would be a conflict).
+    en.push_str("S10,伪变化,,,赵六,2024-08-11\nS99,合法,,,赵六,2024-08-11\n");
     std::fs::write(dir.join("320116.csv"), en).unwrap();
     let out = p.join("audit");
     let tasks_csv = p.join("tasks.csv");
@@ -732,10 +733,11 @@ fn audit_names_the_path_of_each_county_form() {
     let p = d.path();
     std::fs::write(
         p.join("tasks.csv"),
-        "site_id,county_code,licence_status\nS1,320115,inside\nS2,320116,inside\n",
+        "site_id,county_code,licence_status\nS1,320115,inside\nS2,320115,inside\n",
     )
     .unwrap();
-    let (a, b) = (p.join("320115_南京"), p.join("320116_南京"));
+    // Two forms of one county (a row of another county's form would be `wrong_county`).
+    let (a, b) = (p.join("320115_南京"), p.join("320115_补报"));
     std::fs::create_dir(&a).unwrap();
     std::fs::create_dir(&b).unwrap();
     std::fs::write(
@@ -745,7 +747,7 @@ fn audit_names_the_path_of_each_county_form() {
     .unwrap();
     std::fs::write(
         b.join("tasks.csv"),
-        "图斑地块编号,核查结果,核查责任人\nS2,合法,赵六\nS1,违法,赵六\n",
+        "图斑地块编号,核查结果,核查责任人\nS2,合法,赵六\nS1,合法,赵六\n",
     )
     .unwrap();
     let (fa, fb, tasks) = (
@@ -849,6 +851,46 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         e.contains(s(&bad)) && e.contains("`site_id`") && e.contains("`图斑地块编号`"),
         "{e}"
     );
+
+    // Review finding: the zh tasks.csv itself was refused by `audit --tasks` ("no column
+    // site_id") and `sample` needed --id-column. Its Chinese headers read as rank's English.
+    let zh_tasks = rk.join("tasks.csv");
+    let sum = audit_json(&[&filled], &zh_tasks, &p.join("audit_zh"));
+    assert_eq!(sum["valid_verdicts"], n, "{sum}");
+    assert_eq!(sum["not_returned"], 0, "{sum}");
+    for (strata, must, tag) in [
+        (
+            "county_code,priority_class",
+            "provincial_field_check_required",
+            "en",
+        ),
+        ("县级代码,优先级", "需省级实地核查", "zh"),
+    ] {
+        let out = p.join(format!("sample_{tag}"));
+        let o = minewatch(&[
+            "sample",
+            s(&zh_tasks),
+            "--seed",
+            "1",
+            "--count",
+            "3",
+            "--strata",
+            strata,
+            "--must",
+            must,
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        let rows = csv_rows(&out.join("sample.csv"));
+        assert!(!rows.is_empty(), "{tag}");
+        // sample.csv keeps the table's own headers beside its unit columns.
+        assert!(rows[0].contains_key("图斑地块编号"), "{tag}: {:?}", rows[0]);
+        assert!(
+            rows.iter().all(|r| r["unit_id"] == r["图斑地块编号"]),
+            "{tag}: {rows:?}"
+        );
+    }
 }
 
 /// Review finding: a county package folder holds its form twice (`tasks.csv` and
@@ -977,4 +1019,149 @@ fn audit_reads_the_filled_copy_of_a_package_form_and_each_file_once() {
     let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(sum["returned_rows"].as_u64(), Some(n as u64), "{sum}");
     assert!(codes(&out, "duplicate_id").is_empty());
+}
+
+/// `audit RETURNED… --tasks TASKS --seed 1 --out OUT --format json`: the summary.
+fn audit_json(returned: &[&Path], tasks: &Path, out: &Path) -> serde_json::Value {
+    let mut args: Vec<&str> = vec!["audit"];
+    args.extend(returned.iter().map(|p| s(p)));
+    args.extend([
+        "--tasks",
+        s(tasks),
+        "--seed",
+        "1",
+        "--out",
+        s(out),
+        "--format",
+        "json",
+    ]);
+    let o = minewatch(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Review finding: a row without 核查责任人 counted as a valid verdict and as an invalid
+/// row ("19 rows returned: 19 valid verdicts, 19 invalid rows"), and was drawn for the
+/// re-check. Valid verdicts and invalid rows now add up to the rows returned.
+#[test]
+fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, TWO_TASKS).unwrap();
+    let form = p.join("320115_返回.csv");
+    std::fs::write(
+        &form,
+        "site_id,verdict,handling,responsible\nS1,合法,,王五\nS2,违法,立案,\n",
+    )
+    .unwrap();
+    let out = p.join("audit");
+    let sum = audit_json(&[&form], &tasks, &out);
+    assert_eq!(
+        (
+            &sum["returned_rows"],
+            &sum["valid_verdicts"],
+            &sum["invalid_rows"]
+        ),
+        (&2.into(), &1.into(), &1.into()),
+        "{sum}"
+    );
+    let picks = csv_rows(&out.join("recheck_sample.csv"));
+    assert!(picks.iter().all(|r| r["site_id"] != "S2"), "{picks:?}");
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    assert_eq!(
+        (
+            stats[0]["valid_verdicts"].as_str(),
+            stats[0]["illegal"].as_str(),
+            stats[0]["invalid_rows"].as_str()
+        ),
+        ("1", "0", "1")
+    );
+}
+
+/// Review finding: 320116's form holding only 320111's sites was credited to 320111
+/// without a word. The county of a form is known from its file name or its folder (a
+/// county package); a row of another county's task there is invalid, naming both.
+#[test]
+fn audit_names_a_row_of_another_county_in_a_countys_form() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    std::fs::write(
+        &tasks,
+        format!("{TWO_TASKS}S3,320116,outside_all_rights,0,0\n"),
+    )
+    .unwrap();
+    let by_name = p.join("320116_返回.csv");
+    let pkg = p.join("320116");
+    std::fs::create_dir(&pkg).unwrap();
+    let form = "site_id,verdict,handling,responsible\nS1,合法,,王五\nS3,违法,立案,王五\n";
+    std::fs::write(&by_name, form).unwrap();
+    std::fs::write(pkg.join("tasks.csv"), form).unwrap();
+    for (f, tag) in [(by_name.clone(), "name"), (pkg.join("tasks.csv"), "folder")] {
+        let out = p.join(format!("audit_{tag}"));
+        let sum = audit_json(&[&f], &tasks, &out);
+        assert_eq!(
+            (&sum["valid_verdicts"], &sum["invalid_rows"]),
+            (&1.into(), &1.into()),
+            "{tag}: {sum}"
+        );
+        let issues = csv_rows(&out.join("audit_issues.csv"));
+        let w: Vec<_> = issues
+            .iter()
+            .filter(|i| i["code"] == "wrong_county")
+            .collect();
+        assert_eq!(w.len(), 1, "{tag}: {issues:?}");
+        assert_eq!(
+            (w[0]["row"].as_str(), w[0]["site_id"].as_str()),
+            ("2", "S1")
+        );
+        assert!(
+            w[0]["message"].contains("320115") && w[0]["message"].contains("320116"),
+            "{:?}",
+            w[0]
+        );
+        let missing = csv_rows(&out.join("not_returned.csv"));
+        assert!(missing.iter().any(|r| r["site_id"] == "S1"), "{missing:?}");
+    }
+}
+
+/// Review finding: `--count 3 --min-per-stratum 1` over 9 strata drew 9 units while the
+/// report said "count 3 → 3 random units", with no warning. The report gives the size
+/// drawn, and stderr and the manifest say the minimum raised it.
+#[test]
+fn sample_says_when_the_minimum_per_stratum_outgrows_the_count() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s");
+    let input = fixture("verify/tasks_60.csv");
+    let o = minewatch(&[
+        "sample",
+        s(&input),
+        "--seed",
+        "4",
+        "--count",
+        "3",
+        "--strata",
+        "county_code,priority_class",
+        "--min-per-stratum",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = csv_rows(&out.join("sample.csv")).len();
+    assert!(n > 3, "{n}");
+    let e = stderr(&o);
+    assert!(
+        e.contains("warning") && e.contains("--min-per-stratum 1") && e.contains(&n.to_string()),
+        "{e}"
+    );
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    assert!(
+        rep.contains(&format!("count 3 → {n} random units")),
+        "{rep}"
+    );
+    let m = json(&out.join("sample_manifest.json"));
+    assert_eq!(m["design"]["random_n"], n, "{m}");
+    assert_eq!(m["notes"].as_array().unwrap().len(), 1, "{m}");
 }

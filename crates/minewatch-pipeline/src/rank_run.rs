@@ -1146,60 +1146,99 @@ fn hotspot_rows(spots: &[minewatch_policy::Hotspot]) -> (Columns, Vec<Vec<Attr>>
     (cols, rows, geoms)
 }
 
+/// Chinese column names of the rank tables (the rest as overlay names them).
+const ZH: &[(&str, &str)] = &[
+    ("site_id", "图斑地块编号"),
+    ("score", "优先级得分"),
+    ("rank_county", "县内排序"),
+    ("rank_prefecture", "市内排序"),
+    ("rank_province", "省内排序"),
+    ("priority_class", "优先级"),
+    ("zone_kinds", "压占区域类别"),
+    ("suppressed", "暂不排序(伪变化)"),
+    ("no_new_change", "本期无新变化"),
+    ("provincial_field_check_required", "需省级实地核查"),
+    ("multi_year_change", "多年连续变化"),
+    ("criminal_referral_candidate", "涉嫌犯罪移送"),
+    ("referral_party", "当事人"),
+    ("referral_decisions", "处罚决定书"),
+    ("illegal_area_m2", "疑似违法面积(平方米)"),
+    ("illegal_area_mu", "疑似违法面积(亩)"),
+    ("first_year", "首次发现年份"),
+    ("change_years", "变化年份"),
+    ("longest_run", "最长连续变化年数"),
+    ("area_by_year", "逐年变化面积"),
+    ("total_area_m2", "累计变化面积(平方米)"),
+    ("growth_m2", "面积增长(平方米)"),
+    ("growth_pct", "面积增长(%)"),
+    ("last_change_type", "最近变化类型"),
+    ("last_confidence", "最近置信度"),
+    ("new_change", "本期新增变化"),
+    ("last_date", "最近时相"),
+    ("centre_lon", "中心点经度"),
+    ("centre_lat", "中心点纬度"),
+    ("patches", "图斑数"),
+    ("patch_ids", "图斑编号"),
+    ("merged_ids", "合并的原编号"),
+    ("history", "往期核查"),
+    ("parties", "相关当事人"),
+    ("reasons_en", "理由(英文)"),
+    ("reasons_zh", "理由"),
+    ("county_code", "县级代码"),
+    ("county_name", "县级名称"),
+    ("period", "期次"),
+    ("new_patches", "新增图斑数"),
+    ("previous_patches", "上期图斑数"),
+    ("rising_fast", "快速上升"),
+    ("hotspot_id", "热点编号"),
+    ("sites", "地块数"),
+    ("cells", "格网数"),
+    ("counties", "涉及县"),
+];
+
 /// Chinese column names of the rank tables.
 fn zh(col: &str) -> String {
-    let m: &[(&str, &str)] = &[
-        ("site_id", "图斑地块编号"),
-        ("score", "优先级得分"),
-        ("rank_county", "县内排序"),
-        ("rank_prefecture", "市内排序"),
-        ("rank_province", "省内排序"),
-        ("priority_class", "优先级"),
-        ("zone_kinds", "压占区域类别"),
-        ("suppressed", "暂不排序(伪变化)"),
-        ("no_new_change", "本期无新变化"),
-        ("provincial_field_check_required", "需省级实地核查"),
-        ("multi_year_change", "多年连续变化"),
-        ("criminal_referral_candidate", "涉嫌犯罪移送"),
-        ("referral_party", "当事人"),
-        ("referral_decisions", "处罚决定书"),
-        ("illegal_area_m2", "疑似违法面积(平方米)"),
-        ("illegal_area_mu", "疑似违法面积(亩)"),
-        ("first_year", "首次发现年份"),
-        ("change_years", "变化年份"),
-        ("longest_run", "最长连续变化年数"),
-        ("area_by_year", "逐年变化面积"),
-        ("total_area_m2", "累计变化面积(平方米)"),
-        ("growth_m2", "面积增长(平方米)"),
-        ("growth_pct", "面积增长(%)"),
-        ("last_change_type", "最近变化类型"),
-        ("last_confidence", "最近置信度"),
-        ("new_change", "本期新增变化"),
-        ("last_date", "最近时相"),
-        ("centre_lon", "中心点经度"),
-        ("centre_lat", "中心点纬度"),
-        ("patches", "图斑数"),
-        ("patch_ids", "图斑编号"),
-        ("merged_ids", "合并的原编号"),
-        ("history", "往期核查"),
-        ("parties", "相关当事人"),
-        ("reasons_en", "理由(英文)"),
-        ("reasons_zh", "理由"),
-        ("county_code", "县级代码"),
-        ("county_name", "县级名称"),
-        ("period", "期次"),
-        ("new_patches", "新增图斑数"),
-        ("previous_patches", "上期图斑数"),
-        ("rising_fast", "快速上升"),
-        ("hotspot_id", "热点编号"),
-        ("sites", "地块数"),
-        ("cells", "格网数"),
-        ("counties", "涉及县"),
-    ];
-    m.iter()
+    ZH.iter()
         .find(|(k, _)| *k == col)
         .map(|(_, v)| v.to_string())
         .unwrap_or_else(|| crate::overlay_run::zh(col))
+}
+
+/// The English column name of a Chinese header `rank --header zh` writes (the inverse of
+/// [`zh`]: rank's own names first, then overlay's), for reading such a table back.
+pub fn english(col: &str) -> Option<&'static str> {
+    let c = col.trim();
+    ZH.iter()
+        .chain(crate::overlay_run::ZH)
+        .find(|(_, v)| *v == c)
+        .map(|(k, _)| *k)
+}
+
+/// A table `rank --header zh` wrote, read with English column names: each Chinese header
+/// of rank's whose English name is not a column already is renamed, in the columns and
+/// every row. Other tables are left as they are.
+pub fn english_header(t: &mut crate::table_read::Table) {
+    let renames: Vec<(String, &'static str)> = t
+        .columns
+        .iter()
+        .filter_map(|c| english(c).map(|en| (c.clone(), en)))
+        .filter(|(_, en)| !t.columns.iter().any(|c| c == en))
+        .collect();
+    let mut taken: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for (from, to) in renames {
+        // Two Chinese headers of one English name: the first is renamed.
+        if !taken.insert(to) {
+            continue;
+        }
+        for c in t.columns.iter_mut().filter(|c| **c == from) {
+            *c = to.to_string();
+        }
+        for r in &mut t.rows {
+            if let Some(v) = r.fields.remove(&from) {
+                r.fields.insert(to.to_string(), v);
+            }
+        }
+    }
 }
 
 /// Where a site's centre is written (tasks, ledger, hot spots): the area-weighted centre of

@@ -119,11 +119,25 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         .map(|h| unguard(h.trim()).to_string())
         .collect();
     let mut rows = Vec::new();
+    // The line a row starts on, as an editor shows it: counted from the row's byte offset,
+    // as the reader's own line count is one short after CRLF line ends and skipped empty
+    // lines. Quoted cells may span lines.
+    let mut lines = LineCounter::new(&text);
     for (i, rec) in r.records().enumerate() {
-        let rec = rec
-            .map_err(|e| PipelineError::Input(format!("{} row {}: {e}", path.display(), i + 2)))?;
-        // The line the row starts on, as an editor shows it (quoted cells may span lines).
-        let line = rec.position().map_or(i + 2, |p| p.line() as usize);
+        let rec = rec.map_err(|e| {
+            let at = e
+                .position()
+                .map_or(i + 2, |p| lines.line_at(p.byte() as usize));
+            PipelineError::Input(format!("{} row {at}: {e}", path.display()))
+        })?;
+        let line = rec
+            .position()
+            .map_or(i + 2, |p| lines.line_at(p.byte() as usize));
+        // A row with every cell blank (`,,` as Excel leaves it, or a spreadsheet's empty
+        // row) is no row.
+        if rec.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
         let fields: BTreeMap<String, String> = columns
             .iter()
             .cloned()
@@ -145,6 +159,42 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         columns,
         rows,
     })
+}
+
+/// Line numbers (1-based) of byte offsets into a text, asked in increasing order. A line
+/// ends at `\n`, `\r\n` or a lone `\r`.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the row starting at `byte`: the reader gives the offset after the
+    /// previous row, before any empty lines it skipped.
+    fn line_at(&mut self, byte: usize) -> usize {
+        let mut end = byte.min(self.text.len());
+        while end < self.text.len() && matches!(self.text[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        while self.at < end {
+            match self.text[self.at] {
+                b'\n' => self.line += 1,
+                b'\r' if self.text.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.at += 1;
+        }
+        self.line
+    }
 }
 
 fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
@@ -171,6 +221,11 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
         for (k, c) in columns.iter().enumerate() {
             let v = f.field_as_string(k).ok().flatten().unwrap_or_default();
             fields.insert(c.clone(), text(v));
+        }
+        // A row with every cell blank and no geometry is no row (its number is kept for
+        // the rows after it).
+        if f.geometry().is_none() && fields.values().all(|v| v.trim().is_empty()) {
+            continue;
         }
         let mut lonlat = None;
         if let (Some(g), Some(t)) = (f.geometry(), &to_lonlat) {
@@ -232,6 +287,32 @@ mod tests {
         let got: Vec<&str> = t.rows.iter().map(|r| r.fields["id"].as_str()).collect();
         assert_eq!(got, TEXTS);
         assert!(t.rows.iter().all(|r| r.fields["=n"] == "-5"));
+    }
+
+    /// Review finding: rows were numbered one short in CRLF files and after an empty line
+    /// (the reader's own line count), and rows with every cell blank (`,,` as Excel
+    /// leaves them) were read as rows, each an invalid row to the audit.
+    #[test]
+    fn rows_are_numbered_as_an_editor_shows_and_blank_rows_skipped() {
+        let d = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("lf.csv", "id,v\nA,1\nB,2\n,\nC,\"x\ny\"\n\nD,3\n"),
+            (
+                "crlf.csv",
+                "\u{feff}id,v\r\nA,1\r\nB,2\r\n,\r\nC,\"x\r\ny\"\r\n\r\nD,3\r\n",
+            ),
+            ("cr.csv", "id,v\rA,1\rB,2\r,\rC,\"x\ry\"\r\rD,3\r"),
+        ] {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let t = read(&p).unwrap();
+            let got: Vec<(usize, &str)> = t
+                .rows
+                .iter()
+                .map(|r| (r.line, r.fields["id"].as_str()))
+                .collect();
+            assert_eq!(got, [(2, "A"), (3, "B"), (5, "C"), (8, "D")], "{name}");
+        }
     }
 
     /// Excel opens `'=…` from a CSV as the text `'=…` and saves it so: a sheet reads as the

@@ -95,6 +95,16 @@ impl Rule {
         }
     }
 
+    /// The rule on another name of its column.
+    fn on_column(self, c: String) -> Self {
+        match self {
+            Rule::Truthy(_) => Rule::Truthy(c),
+            Rule::Eq(_, v) => Rule::Eq(c, v),
+            Rule::Contains(_, v) => Rule::Contains(c, v),
+            Rule::AtLeast(_, n) => Rule::AtLeast(c, n),
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Rule::Truthy(c) => c.clone(),
@@ -168,18 +178,38 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     req.size.check().map_err(PipelineError::Input)?;
     let input = tasks_path(&req.input);
     let hashes = InputHashes::start([input.clone()])?;
-    let t = table_read::read(&input)?;
+    let mut t = table_read::read(&input)?;
+    // A `rank --header zh` table reads with English names (sample.csv keeps its headers);
+    // a column may be named either way.
+    let shown_columns = t.columns.clone();
+    crate::rank_run::english_header(&mut t);
+    let col = |c: &str| -> String {
+        let c = c.trim();
+        match crate::rank_run::english(c) {
+            Some(en) if !t.columns.iter().any(|x| x == c) => en.to_string(),
+            _ => c.to_string(),
+        }
+    };
+    let id_column = col(&req.id_column);
+    let strata: Vec<String> = req.strata.iter().map(|c| col(c)).collect();
     let rules: Vec<Rule> = req
         .must
         .iter()
-        .map(|m| Rule::parse(m).map_err(|e| PipelineError::Input(format!("--must {m}: {e}"))))
+        .map(|m| {
+            Rule::parse(m)
+                .map(|r| {
+                    let c = col(r.column());
+                    r.on_column(c)
+                })
+                .map_err(|e| PipelineError::Input(format!("--must {m}: {e}")))
+        })
         .collect::<Result<_, _>>()?;
-    let mut needed: Vec<&str> = vec![req.id_column.as_str()];
-    needed.extend(req.strata.iter().map(String::as_str));
+    let mut needed: Vec<&str> = vec![id_column.as_str()];
+    needed.extend(strata.iter().map(String::as_str));
     needed.extend(rules.iter().map(Rule::column));
     let neyman = req.neyman_by.as_deref().map(|n| match n.split_once('=') {
-        Some((c, v)) => (c.trim().to_string(), Some(v.trim().to_string())),
-        None => (n.trim().to_string(), None),
+        Some((c, v)) => (col(c), Some(v.trim().to_string())),
+        None => (col(n), None),
     });
     if let Some((c, _)) = &neyman {
         needed.push(c);
@@ -194,14 +224,13 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let mut by_id: BTreeMap<String, &table_read::Row> = BTreeMap::new();
     for r in &t.rows {
         let id = r
-            .get(&req.id_column)
-            .ok_or_else(|| t.err(r.line, &req.id_column, "empty id"))?
+            .get(&id_column)
+            .ok_or_else(|| t.err(r.line, &id_column, "empty id"))?
             .to_string();
         if by_id.insert(id.clone(), r).is_some() {
-            return Err(t.err(r.line, &req.id_column, format!("id {id} appears twice")));
+            return Err(t.err(r.line, &id_column, format!("id {id} appears twice")));
         }
-        let stratum = req
-            .strata
+        let stratum = strata
             .iter()
             .map(|c| r.get(c).unwrap_or(BLANK_STRATUM))
             .collect::<Vec<_>>()
@@ -246,6 +275,21 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             notes.push(note);
         }
     }
+    // The minimum per stratum over all strata can ask more than the size: the sample is
+    // that large, and the report says so rather than the size asked.
+    if s.random_n > s.design_n && req.min_per_stratum > 0 {
+        let note = format!(
+            "{} asks {} random units, but --min-per-stratum {} over {} strata takes {}: the sample holds {} random units",
+            size_text(&req.size),
+            s.design_n,
+            req.min_per_stratum,
+            s.strata.len(),
+            s.random_n,
+            s.random_n
+        );
+        eprintln!("sample: warning: {note}");
+        notes.push(note);
+    }
     let staging = Staging::new(&req.out)?;
     let mut header: Vec<String> = [
         "unit_id",
@@ -257,7 +301,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    header.extend(t.columns.iter().cloned());
+    header.extend(shown_columns.iter().cloned());
     let rows: Vec<Vec<Attr>> = s
         .picks
         .iter()
@@ -286,15 +330,23 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         .count();
     let mut rep = format!(
         "minewatch sample — 抽样设计 / sampling design\n\
-         input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory)\n\
+         input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory){}\n\
          allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n{ROUNDING_NOTE}\n\
          stratum 层 | population 总体 | mandatory 必选 | expected 期望 | random 随机 | inclusion probability 入样概率\n",
         t.path.display(),
         req.seed,
         size_text(&req.size),
-        s.design_n,
+        s.design_n.max(s.random_n),
         units.len() - mandatory,
         mandatory,
+        if s.random_n > s.design_n {
+            format!(
+                "; {} asked, raised by the minimum of {} per stratum 每层最少数使样本量增加",
+                s.design_n, req.min_per_stratum
+            )
+        } else {
+            String::new()
+        },
         req.allocation,
         req.neyman_by.as_ref().map(|n| format!(" by {n}")).unwrap_or_default(),
         req.min_per_stratum,
@@ -325,6 +377,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         "design": {
             "size": size_text(&req.size),
             "design_n": s.design_n,
+            "random_n": s.random_n,
             "allocation": format!("{:?}", req.allocation),
             "neyman_by": req.neyman_by,
             "min_per_stratum": req.min_per_stratum,
@@ -400,7 +453,9 @@ pub const AUDIT_OUTPUTS: [&str; 7] = [
 
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks_file = tasks_path(&req.tasks);
-    let tt = table_read::read(&tasks_file)?;
+    let mut tt = table_read::read(&tasks_file)?;
+    // `rank --header zh` writes the tasks with Chinese headers.
+    crate::rank_run::english_header(&mut tt);
     tt.require(&["site_id", "county_code", "licence_status"], "tasks")?;
     let flag = |r: &table_read::Row, c: &str| r.get(c) == Some("1");
     let tasks: Vec<TaskFacts> = tt
@@ -442,12 +497,21 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let first = rows.len();
-        // The county of a file: a county code in its name, else its known ids' county.
-        let mut county = name
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
-            .unwrap_or("")
-            .to_string();
+        // The county of a file: a county code in its name, else in its folder's name (a
+        // county package folder), else its known ids' county (a guess: not judged).
+        let code_in = |n: &str| {
+            n.split(|c: char| !c.is_ascii_digit())
+                .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
+                .map(str::to_string)
+        };
+        let folder = f
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let known = code_in(&name).or_else(|| code_in(&folder));
+        let county_known = known.is_some();
+        let mut county = known.unwrap_or_default();
         for r in &t.rows {
             let fields: BTreeMap<String, String> = canon
                 .iter()
@@ -472,6 +536,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 file: shown.clone(),
                 line: r.line,
                 county: String::new(),
+                county_known,
                 fields,
             });
         }
@@ -762,11 +827,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         tasks: tasks.len(),
         returned_rows: rows.len(),
         valid_verdicts: a.checked.len(),
-        invalid_rows: a
-            .issues
-            .iter()
-            .filter(|i| i.severity == Severity::Invalid)
-            .count(),
+        invalid_rows: a.invalid_rows,
         review_flags: a
             .issues
             .iter()

@@ -87,6 +87,41 @@ impl Handling {
     }
 }
 
+/// Whether a row says the case was referred for prosecution (移送司法). The
+/// 是否移送司法 column decides when filled: 是 / 已移送 / yes / 1 / true are a yes,
+/// anything else (否, 未移送, 不予移送, 暂不移送, no, 0, false, or an unknown word) a no.
+/// Only when it is blank may the reason say so: it mentions 移送 with no negation
+/// (不予, 暂不, 未, 拟不, 没有 …) just before it — "暂不移送，待调查" is no referral.
+pub fn referred(column: &str, reason: &str) -> bool {
+    let c = column.trim();
+    if !c.is_empty() {
+        return matches!(
+            c.to_lowercase().as_str(),
+            "是" | "已移送" | "移送" | "yes" | "y" | "1" | "true"
+        );
+    }
+    const NEGATIONS: [&str; 4] = ["不", "未", "没", "无"];
+    let mut rest = reason;
+    let mut said = false;
+    while let Some(at) = rest.find("移送") {
+        // The few characters before 移送: 不予, 暂不, 尚未, 拟不, 没有, 无需 …
+        let before: String = rest[..at]
+            .chars()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if NEGATIONS.iter().any(|n| before.contains(n)) {
+            return false;
+        }
+        said = true;
+        rest = &rest[at + "移送".len()..];
+    }
+    said
+}
+
 /// What the audit knows of a task from the ranking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFacts {
@@ -104,6 +139,9 @@ pub struct Returned {
     pub line: usize,
     /// The county the file came from (its name or its known ids), for rows whose id is unknown.
     pub county: String,
+    /// Whether `county` is known from the file's name or folder (not guessed from its
+    /// ids): a row whose task belongs to another county is then an issue.
+    pub county_known: bool,
     pub fields: BTreeMap<String, String>,
 }
 
@@ -170,16 +208,23 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 pub struct AuditResult {
     pub issues: Vec<Issue>,
+    /// The valid verdicts: rows without a must-correct (`Invalid`) issue.
     pub checked: Vec<Checked>,
     pub counties: Vec<CountyStats>,
+    /// Rows with at least one must-correct issue; with `checked` they make up every row.
+    pub invalid_rows: usize,
 }
 
 pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
     let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let mut issues = Vec::new();
     let mut checked = Vec::new();
-    let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    // id → the first row of it: file, line, verdict as parsed.
+    let mut seen: BTreeMap<String, (String, usize, Option<Verdict>)> = BTreeMap::new();
+    // Ids returned with verdicts that disagree: none of their rows is a valid verdict.
+    let mut conflicting: BTreeSet<String> = BTreeSet::new();
     for r in rows {
+        let first_issue = issues.len();
         let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
         let id = get("site_id").to_string();
         let county = by_id
@@ -210,16 +255,83 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             continue;
         }
         let Some(task) = by_id.get(id.as_str()) else {
-            issue(
-                Invalid,
-                "site_id",
-                "unknown_id",
-                format!("site {id} is not in the tasks"),
-                format!("任务中无此图斑 {id}"),
-            );
+            let (en, zh) = if excel_scientific(&id) {
+                (
+                    format!("site {id} is not in the tasks: it looks like Excel scientific notation (a long number Excel rounded); copy the ids again from the task list into a column formatted as Text, or import the CSV with that column as Text"),
+                    format!("任务中无此图斑 {id}：疑似被 Excel 转为科学计数法（长数字被截断）；请将该列设为“文本”格式后从任务表重新复制编号，或导入 CSV 时把该列设为文本"),
+                )
+            } else {
+                (
+                    format!("site {id} is not in the tasks"),
+                    format!("任务中无此图斑 {id}"),
+                )
+            };
+            issue(Invalid, "site_id", "unknown_id", en, zh);
             continue;
         };
-        if let Some((f, l)) = seen.get(&id) {
+        if wrong_county(r, task) {
+            issues.push(Issue {
+                severity: Invalid,
+                county: r.county.clone(),
+                file: r.file.clone(),
+                line: r.line,
+                site_id: id.clone(),
+                field: "site_id".into(),
+                code: "wrong_county",
+                message: format!(
+                    "site {id} belongs to county {}, but this is county {}'s form",
+                    task.county, r.county
+                ),
+                message_zh: format!(
+                    "图斑 {id} 属于 {} 县, 却填在 {} 县的表中",
+                    task.county, r.county
+                ),
+            });
+            continue;
+        }
+        if let Some((f, l, first)) = seen.get(&id) {
+            let this = Verdict::parse(get("verdict"));
+            if let (Some(a), Some(b)) = (first, this) {
+                if *a != b {
+                    let mut first_row = None;
+                    if conflicting.insert(id.clone()) {
+                        let (f, l) = (f.clone(), *l);
+                        first_row = Some(Issue {
+                            severity: Invalid,
+                            county: county.clone(),
+                            file: f,
+                            line: l,
+                            site_id: id.clone(),
+                            field: "verdict".into(),
+                            code: "conflicting_verdicts",
+                            message: format!(
+                                "site {id} returned again with another verdict ({} row {}: {}); neither counts",
+                                r.file,
+                                r.line,
+                                b.name()
+                            ),
+                            message_zh: format!(
+                                "图斑 {id} 重复填报且核查结果不一致 (另见 {} 第{}行: {}), 均不计入",
+                                r.file,
+                                r.line,
+                                b.name()
+                            ),
+                        });
+                    }
+                    let (f, l, a) = (f.clone(), *l, a.name());
+                    issue(
+                        Invalid,
+                        "verdict",
+                        "conflicting_verdicts",
+                        format!(
+                            "site {id} returned twice with different verdicts (also {f} row {l}: {a}); neither counts"
+                        ),
+                        format!("图斑 {id} 重复填报且核查结果不一致 (另见 {f} 第{l}行: {a}), 均不计入"),
+                    );
+                    issues.extend(first_row);
+                    continue;
+                }
+            }
             issue(
                 Invalid,
                 "site_id",
@@ -229,7 +341,10 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             );
             continue;
         }
-        seen.insert(id.clone(), (r.file.clone(), r.line));
+        seen.insert(
+            id.clone(),
+            (r.file.clone(), r.line, Verdict::parse(get("verdict"))),
+        );
         let v = get("verdict");
         let verdict = match v {
             "" => {
@@ -342,8 +457,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "非立案或不处理须说明理由".into(),
             );
         }
-        let referred =
-            matches!(get("referred"), "是" | "yes" | "1" | "true") || reason.contains("移送");
+        let referred = referred(get("referred"), reason);
         if task.criminal_referral_candidate && verdict == Verdict::Illegal && !referred {
             issue(
                 Review,
@@ -353,6 +467,15 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "涉嫌犯罪(二年内两次处罚后又违法)未移送司法".into(),
             );
         }
+        // A row with a must-correct issue (here a missing responsible person) is no
+        // usable verdict: it is counted invalid, not valid, and kept out of the rates
+        // and the re-check sample. Its second looks are still reported.
+        if issues[first_issue..]
+            .iter()
+            .any(|i| i.severity == Severity::Invalid)
+        {
+            continue;
+        }
         checked.push(Checked {
             site_id: id.clone(),
             county: task.county.clone(),
@@ -360,6 +483,14 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             handling,
         });
     }
+    checked.retain(|c| !conflicting.contains(&c.site_id));
+    // Issues in file and row order (a conflict names the first row when the second comes).
+    let mut file_order: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        let n = file_order.len();
+        file_order.entry(r.file.as_str()).or_insert(n);
+    }
+    issues.sort_by_key(|i| (file_order.get(i.file.as_str()).copied(), i.line));
     let mut stats: BTreeMap<String, CountyStats> = BTreeMap::new();
     for t in tasks {
         let e = stats.entry(t.county.clone()).or_default();
@@ -376,18 +507,26 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             }
         }
     }
+    // Invalid rows are rows, not issues: a row with two must-correct issues is one.
+    let mut invalid: BTreeSet<(&str, usize)> = BTreeSet::new();
     for i in &issues {
         let e = stats.entry(i.county.clone()).or_default();
         e.county = i.county.clone();
         match i.severity {
-            Severity::Invalid => e.invalid_rows += 1,
+            Severity::Invalid => {
+                if invalid.insert((i.file.as_str(), i.line)) {
+                    e.invalid_rows += 1;
+                }
+            }
             Severity::Review => e.review_flags += 1,
         }
     }
+    let invalid_rows = invalid.len();
     AuditResult {
         issues,
         checked,
         counties: stats.into_values().collect(),
+        invalid_rows,
     }
 }
 
@@ -516,11 +655,33 @@ pub fn misjudgement(design: &[RecheckStratum], units: &[Rechecked]) -> Vec<Misju
         .collect()
 }
 
-/// Ids in the tasks that no county returned.
+/// An id as Excel shows a long number: `3.20116E+14`, `3E+14`.
+fn excel_scientific(id: &str) -> bool {
+    let Some((m, e)) = id.split_once(['E', 'e']) else {
+        return false;
+    };
+    let e = e.strip_prefix('+').unwrap_or(e);
+    let (int, frac) = m.split_once('.').unwrap_or((m, "0"));
+    !int.is_empty()
+        && [int, frac, e]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A row in a form whose county is known, for a task of another county.
+fn wrong_county(r: &Returned, task: &TaskFacts) -> bool {
+    r.county_known && !r.county.is_empty() && !task.county.is_empty() && task.county != r.county
+}
+
+/// Ids in the tasks that no county returned (a site only in another county's form is
+/// not returned by its own).
 pub fn missing(tasks: &[TaskFacts], rows: &[Returned]) -> Vec<String> {
+    let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let got: BTreeSet<&str> = rows
         .iter()
-        .filter_map(|r| r.fields.get("site_id").map(|s| s.trim()))
+        .filter_map(|r| r.fields.get("site_id").map(|s| (r, s.trim())))
+        .filter(|(r, id)| by_id.get(id).is_none_or(|t| !wrong_county(r, t)))
+        .map(|(_, id)| id)
         .collect();
     tasks
         .iter()
@@ -548,6 +709,7 @@ mod tests {
             file: "320115.csv".into(),
             line,
             county: "320115".into(),
+            county_known: true,
             fields: kv
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -599,7 +761,11 @@ mod tests {
             row(7, &[("site_id", "S5"), ("verdict", "合法"), (p, "张三")]),
             row(8, &[("site_id", "S5"), ("verdict", "合法"), (p, "张三")]),
             row(9, &[("site_id", "S9"), ("verdict", "合法"), (p, "张三")]),
-            row(10, &[("site_id", "S6"), ("verdict", ""), (p, "李四")]),
+            Returned {
+                file: "320116.csv".into(),
+                county: "320116".into(),
+                ..row(10, &[("site_id", "S6"), ("verdict", ""), (p, "李四")])
+            },
         ];
         let a = audit(&tasks, &rows);
         let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
@@ -640,6 +806,188 @@ mod tests {
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
         assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
+    }
+
+    /// Review finding: 320116's form holding 320111's sites was credited silently. A row
+    /// of another county in a form whose county is known is invalid, naming both, and the
+    /// site stays not returned; a form whose county is only guessed is not judged so.
+    #[test]
+    fn a_row_of_another_county_in_a_known_countys_form_is_named() {
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320111", "inside", false, false),
+        ];
+        let kv = |id: &'static str| {
+            [
+                ("site_id", id),
+                ("verdict", "合法"),
+                ("responsible", "张三"),
+            ]
+        };
+        let rows = vec![row(2, &kv("S1")), row(3, &kv("S2"))];
+        let a = audit(&tasks, &rows);
+        assert_eq!(a.issues.len(), 1, "{:?}", a.issues);
+        let i = &a.issues[0];
+        assert_eq!(
+            (i.line, i.code, i.county.as_str()),
+            (3, "wrong_county", "320115")
+        );
+        assert!(
+            i.message.contains("320111") && i.message.contains("320115"),
+            "{}",
+            i.message
+        );
+        assert_eq!(a.checked.len(), 1);
+        assert_eq!(missing(&tasks, &rows), ["S2"]);
+        let guessed: Vec<Returned> = rows
+            .into_iter()
+            .map(|r| Returned {
+                county_known: false,
+                ..r
+            })
+            .collect();
+        let a = audit(&tasks, &guessed);
+        assert!(a.issues.is_empty() && a.checked.len() == 2);
+    }
+
+    /// Review finding: an id Excel turned into `3.20116E+14` was only "not in the tasks";
+    /// and one site returned as 伪变化 and as 违法 counted the first as valid.
+    #[test]
+    fn excel_mangled_ids_are_named_and_conflicting_rows_both_flagged() {
+        assert!(excel_scientific("3.20116E+14") && excel_scientific("3E+14"));
+        assert!(excel_scientific("3.2e14"));
+        assert!(
+            !excel_scientific("S1E+1") && !excel_scientific("320116") && !excel_scientific("E+14")
+        );
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320115", "inside", false, false),
+        ];
+        let p = "responsible";
+        let rows = vec![
+            row(
+                2,
+                &[("site_id", "3.20116E+14"), ("verdict", "合法"), (p, "张三")],
+            ),
+            row(3, &[("site_id", "S1"), ("verdict", "伪变化"), (p, "张三")]),
+            row(4, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
+            row(
+                5,
+                &[
+                    ("site_id", "S1"),
+                    ("verdict", "违法"),
+                    ("handling", "立案"),
+                    (p, "张三"),
+                ],
+            ),
+            row(6, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
+        ];
+        let a = audit(&tasks, &rows);
+        let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                (2, "unknown_id"),
+                (3, "conflicting_verdicts"),
+                (5, "conflicting_verdicts"),
+                (6, "duplicate_id"),
+            ]
+        );
+        assert!(a.issues[0].message.contains("Excel scientific notation"));
+        assert!(a.issues[0].message_zh.contains("科学计数法"));
+        assert!(a.issues[1].message.contains("row 5") && a.issues[2].message.contains("row 3"));
+        let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ids, ["S2"]);
+        assert_eq!(a.checked.len() + a.invalid_rows, rows.len());
+    }
+
+    /// Review finding: a row without 核查责任人 counted as a valid verdict and as an
+    /// invalid row ("19 valid verdicts, 19 invalid rows" of 19 rows).
+    #[test]
+    fn a_row_with_a_must_correct_issue_is_no_valid_verdict() {
+        let tasks = vec![
+            task("S1", "320115", "inside", false, false),
+            task("S2", "320115", "inside", false, false),
+            task("S3", "320115", "inside", false, false),
+        ];
+        let rows = vec![
+            row(
+                2,
+                &[("site_id", "S1"), ("verdict", "违法"), ("handling", "立案")],
+            ),
+            row(
+                3,
+                &[
+                    ("site_id", "S2"),
+                    ("verdict", "合法"),
+                    ("responsible", "张三"),
+                ],
+            ),
+            row(4, &[("site_id", "S3"), ("verdict", "伪变化")]),
+        ];
+        let a = audit(&tasks, &rows);
+        let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ids, ["S2"]);
+        assert_eq!(a.invalid_rows, 2);
+        assert_eq!(a.checked.len() + a.invalid_rows, rows.len());
+        let c = &a.counties[0];
+        assert_eq!((c.returned_valid, c.illegal, c.invalid_rows), (1, 0, 2));
+    }
+
+    /// Review finding: a reason reading "暂不移送" counted as a referral, whatever the
+    /// 是否移送司法 column said, and "已移送" in the column counted as none.
+    #[test]
+    fn the_referral_column_decides_and_a_negated_reason_is_no_referral() {
+        for (col, reason, want) in [
+            ("否", "暂不移送，待调查", false),
+            ("否", "已移送公安", false),
+            ("未移送", "", false),
+            ("不予移送", "", false),
+            ("暂不移送", "", false),
+            ("no", "", false),
+            ("0", "", false),
+            ("false", "", false),
+            ("是", "", true),
+            ("已移送", "", true),
+            ("Yes", "", true),
+            ("1", "", true),
+            ("true", "", true),
+            ("", "不予移送", false),
+            ("", "暂不移送，待调查", false),
+            ("", "尚未移送", false),
+            ("", "拟不移送", false),
+            ("", "没有移送", false),
+            ("", "已移送公安机关", true),
+            ("", "移送司法", true),
+            ("", "立案查处", false),
+            ("", "", false),
+        ] {
+            assert_eq!(referred(col, reason), want, "{col:?} {reason:?}");
+        }
+        let tasks = vec![task("S1", "320115", "outside_all_rights", false, true)];
+        let rows = |col: &str, why: &str| {
+            vec![row(
+                2,
+                &[
+                    ("site_id", "S1"),
+                    ("verdict", "违法"),
+                    ("handling", "立案"),
+                    ("responsible", "张三"),
+                    ("reason", why),
+                    ("referred", col),
+                ],
+            )]
+        };
+        let flagged = |col: &str, why: &str| {
+            audit(&tasks, &rows(col, why))
+                .issues
+                .iter()
+                .any(|i| i.code == "referral_missing")
+        };
+        assert!(flagged("否", "暂不移送，待调查"));
+        assert!(flagged("", "不予移送"));
+        assert!(!flagged("已移送", ""));
+        assert!(!flagged("", "已移送公安"));
     }
 
     fn stratum(county: &str, stratum: &str, population: usize, sampled: usize) -> RecheckStratum {

@@ -90,6 +90,9 @@ pub struct Sample {
     pub strata: Vec<StratumReport>,
     /// Random units the design asked for (after the mandatory ones left the population).
     pub design_n: usize,
+    /// Random units drawn: more than `design_n` when the minimum per stratum over all
+    /// strata exceeds it (less only when the pool is smaller).
+    pub random_n: usize,
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -407,6 +410,7 @@ pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
         picks,
         strata: report,
         design_n: n,
+        random_n: alloc.iter().sum(),
     }
 }
 
