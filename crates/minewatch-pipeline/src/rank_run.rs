@@ -248,8 +248,14 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         minewatch_policy::trends(&facts, minewatch_policy::trends::by_county, &policy);
     let mineral_trends =
         minewatch_policy::trends(&facts, minewatch_policy::trends::by_mineral, &policy);
+    let (surges, stale) = minewatch_policy::prices::surges(&prices, &policy);
+    for (mineral, last) in &stale {
+        eprintln!(
+            "rank: note: {mineral} rose over the threshold by {last}, but the price table runs later: an old surge is not counted"
+        );
+    }
     let ctx = Context {
-        price_surges: minewatch_policy::prices::surges(&prices, &policy),
+        price_surges: surges,
         rising_counties: minewatch_policy::trends::rising_latest(&county_trends),
     };
     let t_score = Instant::now();
@@ -856,6 +862,7 @@ fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, Pip
             .get("period")
             .ok_or_else(|| t.err(r.line, "period", "empty"))?
             .to_string();
+        minewatch_policy::prices::period_end(&period).map_err(|e| t.err(r.line, "period", e))?;
         let key = (
             minewatch_policy::minerals::canonical(&mineral),
             period.clone(),
