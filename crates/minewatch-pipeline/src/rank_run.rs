@@ -238,6 +238,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .iter()
         .map(|p| PatchFact {
             year: p.pair.after.year,
+            pair: p.pair.key(),
             county_code: p.finding.admin.county_code.clone(),
             county_name: p.finding.admin.county_name.clone(),
             minerals: p.finding.minerals.clone(),
@@ -1091,6 +1092,7 @@ fn trend_rows(
         ("new_patches", Int),
         ("area_m2", Real),
         ("previous_patches", Int),
+        ("comparisons", Int),
         ("growth_pct", Real),
         ("rising_fast", Int),
     ]);
@@ -1104,6 +1106,7 @@ fn trend_rows(
                 Attr::Int(r.new_patches as i64),
                 Attr::Real(round(r.area_m2, 2)),
                 Attr::Int(r.previous_patches as i64),
+                Attr::Int(r.comparisons as i64),
                 r.growth_pct.map_or(Attr::Null, |g| Attr::Real(round(g, 2))),
                 Attr::Int(r.rising_fast as i64),
             ]
@@ -1196,6 +1199,7 @@ const ZH: &[(&str, &str)] = &[
     ("period", "期次"),
     ("new_patches", "新增图斑数"),
     ("previous_patches", "上期图斑数"),
+    ("comparisons", "对比期数"),
     ("rising_fast", "快速上升"),
     ("hotspot_id", "热点编号"),
     ("sites", "地块数"),

@@ -1,5 +1,6 @@
 //! Trends and surges: new patches per period (the year of the later image) per county and
-//! per mineral, growth over the previous period, and the `rising_fast` rule: in a period,
+//! per mineral, growth over the previous period (of new patches per comparison, so a year
+//! of quarterly releases compares with a part year fairly), and the `rising_fast` rule: in a period,
 //! at least `rising_min_count` new patches and either none in the period before or a rise
 //! of at least `rising_growth_pct` percent. Hot spots: site centres on a grid of `cell_m`
 //! metres (equirectangular at the sites' mean latitude); cells with at least `min_sites`
@@ -12,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone)]
 pub struct PatchFact {
     pub year: u16,
+    /// The comparison it was found in (its pair's dates, as text): a period's comparisons
+    /// are counted so that growth compares like with like.
+    pub pair: String,
     pub county_code: Option<String>,
     pub county_name: Option<String>,
     pub minerals: Vec<String>,
@@ -27,6 +31,9 @@ pub struct TrendRow {
     pub new_patches: usize,
     pub area_m2: f64,
     pub previous_patches: usize,
+    /// Comparisons (date pairs) whose later image falls in the period.
+    pub comparisons: usize,
+    /// Growth of new patches per comparison over the period before.
     pub growth_pct: Option<f64>,
     pub rising_fast: bool,
 }
@@ -39,6 +46,18 @@ pub fn trends(
     p: &Policy,
 ) -> Vec<TrendRow> {
     let periods: BTreeSet<u16> = facts.iter().map(|f| f.year).collect();
+    // Comparisons per period over the whole data (not per key: a county without patches in
+    // a comparison was still imaged in it). Quarterly releases put one comparison in a
+    // part year and four in the next: growth is per comparison, or a steady rate would
+    // read as a fourfold rise.
+    let mut comparisons: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
+    for f in facts {
+        comparisons
+            .entry(f.year)
+            .or_default()
+            .insert(f.pair.as_str());
+    }
+    let per = |y: u16| comparisons.get(&y).map_or(1, |c| c.len().max(1));
     let mut acc: BTreeMap<(String, u16), (usize, f64)> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for f in facts {
@@ -55,17 +74,19 @@ pub fn trends(
             .iter()
             .find(|y| acc.contains_key(&(k.clone(), **y)))
             .copied();
-        let mut prev: Option<usize> = None;
+        let mut prev: Option<(usize, usize)> = None;
         for &y in periods.iter().filter(|y| Some(**y) >= first) {
             let (n, a) = acc.get(&(k.clone(), y)).copied().unwrap_or((0, 0.0));
-            let growth = prev
-                .filter(|&q| q > 0)
-                .map(|q| 100.0 * (n as f64 - q as f64) / q as f64);
+            let growth = prev.filter(|&(q, _)| q > 0).map(|(q, qc)| {
+                let (now, before) = (n as f64 / per(y) as f64, q as f64 / qc as f64);
+                100.0 * (now - before) / before
+            });
+            let prev_n = prev.map(|(q, _)| q);
             // The data's first period has nothing to rise from.
             let first_period = periods.iter().next() == Some(&y);
             let rising = !first_period
                 && n >= p.trends.rising_min_count
-                && match prev {
+                && match prev_n {
                     None | Some(0) => true,
                     Some(_) => growth.is_some_and(|g| g >= p.trends.rising_growth_pct),
                 };
@@ -75,11 +96,12 @@ pub fn trends(
                 period: y,
                 new_patches: n,
                 area_m2: a,
-                previous_patches: prev.unwrap_or(0),
+                previous_patches: prev_n.unwrap_or(0),
+                comparisons: per(y),
                 growth_pct: growth,
                 rising_fast: rising,
             });
-            prev = Some(n);
+            prev = Some((n, per(y)));
         }
     }
     rows
@@ -210,6 +232,7 @@ mod tests {
     fn fact(year: u16, county: &str) -> PatchFact {
         PatchFact {
             year,
+            pair: format!("{}_{year}", year - 1),
             county_code: Some(county.into()),
             county_name: Some(format!("县{county}")),
             minerals: vec!["稀土".into()],
@@ -249,6 +272,29 @@ mod tests {
         assert_eq!(rising_latest(&rows), ["A".to_string()].into());
         let m = trends(&f, by_mineral, &p);
         assert_eq!(m.iter().find(|r| r.period == 2023).unwrap().new_patches, 9);
+    }
+
+    /// Review finding: quarterly comparisons (one in 2023's last quarter, two in 2024's
+    /// first half) with 3 new patches each read as +100 % and `rising_fast`.
+    #[test]
+    fn growth_is_per_comparison() {
+        let p = Policy::default();
+        let mut f = Vec::new();
+        for (y, pair) in [
+            (2023, "20231001_20231215"),
+            (2024, "20231215_20240315"),
+            (2024, "20240315_20240615"),
+        ] {
+            f.extend((0..3).map(|_| PatchFact {
+                pair: pair.into(),
+                ..fact(y, "A")
+            }));
+        }
+        let rows = trends(&f, by_county, &p);
+        let a24 = rows.iter().find(|r| r.period == 2024).unwrap();
+        assert_eq!((a24.new_patches, a24.comparisons), (6, 2));
+        assert_eq!(a24.growth_pct, Some(0.0));
+        assert!(!a24.rising_fast);
     }
 
     /// Minerals are grouped by the names the price rule uses: register spellings of one
