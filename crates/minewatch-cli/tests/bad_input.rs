@@ -420,4 +420,21 @@ fn file_writing_times_never_override_the_date_in_the_name() {
         "{err}"
     );
     assert_eq!(m["inputs"][1]["date_source"], "metadata");
+    // --dates wins, but against the names' dates it is said (a review: dates given in the
+    // wrong order compared the pair backwards without a word).
+    let o = minewatch(&[
+        "detect",
+        s(&t1),
+        s(&t2),
+        "--dates",
+        "2021-06-01,2020-06-01",
+        "--out",
+        s(&dir.path().join("flagged")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--dates gives 2021-06-01 for it, its name says 2020-06-01"),
+        "{}",
+        stderr(&o)
+    );
 }

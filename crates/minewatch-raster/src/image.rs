@@ -112,7 +112,17 @@ impl ImageInfo {
             .map(|b| b.block_size())
             .unwrap_or((256, 256));
         let (date, date_source, date_note) = match date {
-            Some(d) => (d, DateSource::Flag, None),
+            // The user's date wins, but a name saying otherwise is worth a word: two dates
+            // given in the wrong order compare the pair backwards.
+            Some(d) => {
+                let named = path
+                    .file_name()
+                    .and_then(|n| AcqDate::find_in_name(&n.to_string_lossy()));
+                let note = named
+                    .filter(|n| *n != d)
+                    .map(|n| format!("--dates gives {d} for it, its name says {n}; {d} is used"));
+                (d, DateSource::Flag, note)
+            }
             None => date_of(&ds, path).ok_or_else(|| RasterError::NoDate { path: p() })?,
         };
         let quantification = metadata_quantification(&ds);
