@@ -502,6 +502,10 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
         stderr(&o)
     );
     assert_eq!(minewatch(&["merge", s(&cfg)]).status.code(), Some(65));
+    // And `missing` says so rather than listing shards that would all fail (a review).
+    let o = minewatch(&["missing", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("run `minewatch plan"), "{}", stderr(&o));
     ok(&["plan", s(&cfg)]);
     assert_eq!(ok(&["missing", s(&cfg)]).trim(), "0-7");
 

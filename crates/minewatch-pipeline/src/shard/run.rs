@@ -16,7 +16,7 @@ use minewatch_core::{AcqDate, Window};
 use minewatch_raster::reader::close_thread_handles;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Input hash records left by the shards for the merge (see `crate::file_hash`).
@@ -124,8 +124,27 @@ impl Context {
                     )));
                 }
             }
+            // Images added to or gone from the config (a glob that matches more now).
+            let now: std::collections::BTreeSet<&Path> =
+                self.resolved.images.iter().map(|p| p.as_path()).collect();
+            let planned: std::collections::BTreeSet<&Path> =
+                plan.body.inputs.iter().map(|i| i.path.as_path()).collect();
+            if let Some(p) = now.difference(&planned).next() {
+                return Err(PipelineError::Input(format!(
+                    "{file}: {} is an image of the config but not of the plan; run `minewatch plan {}` again and rerun the shards",
+                    p.display(),
+                    self.config.display()
+                )));
+            }
+            if let Some(p) = planned.difference(&now).next() {
+                return Err(PipelineError::Input(format!(
+                    "{file}: {} is an image of the plan but no longer of the config; run `minewatch plan {}` again and rerun the shards",
+                    p.display(),
+                    self.config.display()
+                )));
+            }
             return Err(PipelineError::Input(format!(
-                "{file}: the config, its images, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
+                "{file}: the config, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
                 self.config.display()
             )));
         }
@@ -433,6 +452,9 @@ pub struct MissingSummary {
 pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, PipelineError> {
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(ctx.objects()?)?;
+    // Ranges of a plan the shards would refuse are no answer: say so here (a review found
+    // `missing` listing shards of a stale plan, each of which then failed with 65).
+    ctx.check_plan(&store, None)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
     let tiles = store.missing_tiles()?;
     let mut shards: Vec<usize> = tiles.iter().map(|t| t.index / batch).collect();
