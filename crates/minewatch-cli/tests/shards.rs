@@ -506,6 +506,10 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     let o = minewatch(&["missing", s(&cfg)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("run `minewatch plan"), "{}", stderr(&o));
+    // Nor does a Kubernetes launcher pin the stale plan.
+    let o = minewatch(&["emit", "k8s", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("run `minewatch plan"), "{}", stderr(&o));
     ok(&["plan", s(&cfg)]);
     assert_eq!(ok(&["missing", s(&cfg)]).trim(), "0-7");
 

@@ -269,6 +269,10 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
             );
         }
     }
+    // A Kubernetes Job pins the plan: one the shards would refuse must not be pinned.
+    if k8s && plan.is_ok() {
+        minewatch_pipeline::shard::run::check_current(&a.target.shard_target())?;
+    }
     let (shards, plan_hash, tile) = match (k8s, plan) {
         (true, Err(e)) => return Err(e),
         (true, Ok(p)) => (

@@ -449,6 +449,14 @@ pub struct MissingSummary {
 }
 
 /// `minewatch missing CONFIG`: the shards with at least one unfinished tile.
+/// Whether the plan in the run's store is the one the config makes now (what every shard
+/// checks first): a launcher pinning a stale plan would start tasks that all fail.
+pub fn check_current(t: &ShardTarget) -> Result<(), PipelineError> {
+    let ctx = Context::load(t)?;
+    let store = TileStore::open_partial(ctx.objects()?)?;
+    ctx.check_plan(&store, None)
+}
+
 pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, PipelineError> {
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(ctx.objects()?)?;
