@@ -448,7 +448,6 @@ pub struct MissingSummary {
     pub ranges: String,
 }
 
-/// `minewatch missing CONFIG`: the shards with at least one unfinished tile.
 /// Whether the plan in the run's store is the one the config makes now (what every shard
 /// checks first): a launcher pinning a stale plan would start tasks that all fail.
 pub fn check_current(t: &ShardTarget) -> Result<(), PipelineError> {
@@ -457,6 +456,7 @@ pub fn check_current(t: &ShardTarget) -> Result<(), PipelineError> {
     ctx.check_plan(&store, None)
 }
 
+/// `minewatch missing CONFIG`: the shards with at least one unfinished tile.
 pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, PipelineError> {
     let ctx = Context::load(t)?;
     let store = TileStore::open_partial(ctx.objects()?)?;
