@@ -7,7 +7,7 @@ use common::*;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Geometry, LayerAccess};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn detect(dir: &Path, images: &[&Path], extra: &[&str]) -> std::path::PathBuf {
@@ -1186,6 +1186,18 @@ fn a_far_gauss_kruger_zone_gives_the_same_findings() {
     }
 }
 
+/// `DIR/patches.gpkg` with one 50 m patch `P1` (after 2024-06-01) at 500 000 E, 3 500 000 N.
+fn one_patch(dir: &Path) -> PathBuf {
+    let patches = dir.join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
+    );
+    patches
+}
+
 /// A GeoPackage layer in UTM 49N of squares (centre x, centre y, half side) with string
 /// fields.
 fn squares_gpkg(path: &Path, layer: &str, fields: &[&str], rows: &[(Vec<&str>, [f64; 3])]) {
@@ -1335,12 +1347,7 @@ fn undeclared_shapefile(
 #[test]
 fn a_gbk_shapefile_without_cpg_is_read_as_gbk_and_said() {
     let d = tempfile::tempdir().unwrap();
-    squares_gpkg(
-        &d.path().join("patches.gpkg"),
-        "patches",
-        &["id", "date_after"],
-        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
-    );
+    one_patch(d.path());
     let row = vec!["C1", "南京甲矿业有限公司", "石灰岩"];
     for (enc, guessed) in [("CP936", true), ("UTF-8", false)] {
         let dir = d.path().join(enc);
@@ -1415,13 +1422,7 @@ const GK37_HEADER: &str =
 #[test]
 fn a_validity_period_column_is_read_and_unchecked_validity_is_warned() {
     let d = tempfile::tempdir().unwrap();
-    let patches = d.path().join("patches.gpkg");
-    squares_gpkg(
-        &patches,
-        "patches",
-        &["id", "date_after"],
-        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
-    );
+    let patches = one_patch(d.path());
     std::fs::write(
         d.path().join("lic.txt"),
         corner_txt(GK37_HEADER, "C1", 500_000.0, 3_500_000.0, 300.0),
@@ -1522,13 +1523,7 @@ fn a_validity_period_column_is_read_and_unchecked_validity_is_warned() {
 #[test]
 fn a_corner_file_datum_under_another_key_is_checked_and_a_missing_one_warned() {
     let d = tempfile::tempdir().unwrap();
-    let patches = d.path().join("patches.gpkg");
-    squares_gpkg(
-        &patches,
-        "patches",
-        &["id", "date_after"],
-        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
-    );
+    let patches = one_patch(d.path());
     let run = |header: &str, tag: &str| {
         std::fs::write(
             d.path().join(format!("{tag}.txt")),
@@ -1587,13 +1582,7 @@ fn a_corner_file_datum_under_another_key_is_checked_and_a_missing_one_warned() {
 #[test]
 fn zone_features_without_geometry_are_listed_and_warned() {
     let d = tempfile::tempdir().unwrap();
-    let patches = d.path().join("patches.gpkg");
-    squares_gpkg(
-        &patches,
-        "patches",
-        &["id", "date_after"],
-        &[(vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0])],
-    );
+    let patches = one_patch(d.path());
     let rights = d.path().join("rights.gpkg");
     squares_gpkg(
         &rights,
