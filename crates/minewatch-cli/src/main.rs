@@ -52,7 +52,7 @@ enum Command {
     Package(cmd::package::PackageArgs),
     /// Run every stage of a pipeline config in order, resuming finished work.
     Run(cmd::run::RunArgs),
-    /// Cut a run into tiles for a batch engine: plan.json in the shard store, OUT/shards by default (tile grid, fitted setup, inputs' sha256).
+    /// Cut a run into tiles for a batch engine: plan.json in the shard store, OUT/shards by default (tile grid, fitted setup, inputs' size and modification time).
     Plan(cmd::shard::PlanArgs),
     /// List the array indices of shards not yet finished, as ranges for `sbatch --array=`.
     Missing(cmd::shard::MissingArgs),

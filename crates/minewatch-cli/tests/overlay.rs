@@ -1469,6 +1469,23 @@ fn a_validity_period_column_is_read_and_unchecked_validity_is_warned() {
         csv_rows(&out.join("findings.csv"))[0]["licence_status"],
         "inside"
     );
+    // Open-ended (`至今`, `至长期`): in force after its start, not yet before it.
+    for (period, want) in [
+        ("2015-01-01至今", "inside"),
+        ("2015年1月1日至长期", "inside"),
+        ("2030-01-01至今", "outside_all_rights"),
+    ] {
+        let (o, out) = run(
+            &format!("许可证号,采矿权人,开采矿种,有效期限\nC1,丙公司,钨矿,{period}\n"),
+            "open",
+        );
+        assert!(o.status.success(), "{period}: {}", stderr(&o));
+        assert_eq!(
+            csv_rows(&out.join("findings.csv"))[0]["licence_status"],
+            want,
+            "{period}"
+        );
+    }
     // One date where a period is expected: exit 1 naming the licence.
     let (o, _) = run(
         "许可证号,采矿权人,开采矿种,有效期限\nC1,丙公司,钨矿,2001-06-30\n",

@@ -417,7 +417,6 @@ fn right_of(
         match text(i).filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(s) => validity_date(&s, role == "valid_to", false)
-                .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{role}: {e}"))),
         }
     };
@@ -531,7 +530,6 @@ fn load_corners(
                 return Ok(None);
             }
             validity_date(&v, k == "valid_to", range)
-                .map(Some)
                 .map_err(|e| feature_err(l, id, format!("{k} in the attributes table: {e}")))
         };
         let right = Right {
@@ -764,42 +762,61 @@ fn parse_register_date(text: &str) -> Option<AcqDate> {
     None
 }
 
+/// Words registers write for a period without an end (`2019-01-01至今`, `至长期`,
+/// `永久`): the right counts as in force on every later date, as one without an end date.
+const OPEN_END: [&str; 6] = ["今", "长期", "永久", "无期限", "无固定期限", "现在"];
+
+fn is_open_end(text: &str) -> bool {
+    let t = text.trim().trim_start_matches('至').trim();
+    OPEN_END.contains(&t)
+}
+
 /// A validity period in one field, as licence registers write it: `1995-01-01至2001-06-30`,
 /// also with `~`, `～`, `到`, `—` or `-` between the dates (`2019.1.1-2024.1.1`,
-/// `20190101-20240101`, `2019年1月1日至2024年1月1日`). `None` if the text is not two dates so
-/// joined.
-pub fn parse_validity_range(text: &str) -> Option<(AcqDate, AcqDate)> {
+/// `20190101-20240101`, `2019年1月1日至2024年1月1日`), or open-ended (`2019-01-01至今`,
+/// `2019-01-01至长期`: no end, `None`). `None` if the text is not a start date so joined
+/// to an end.
+pub fn parse_validity_range(text: &str) -> Option<(AcqDate, Option<AcqDate>)> {
     let t = text.trim();
     for sep in ['至', '~', '～', '到', '—', '－'] {
         if let Some((a, b)) = t.split_once(sep) {
-            return Some((parse_register_date(a)?, parse_register_date(b)?));
+            let start = parse_register_date(a)?;
+            if is_open_end(b) {
+                return Some((start, None));
+            }
+            return Some((start, Some(parse_register_date(b)?)));
         }
     }
     // A hyphen may also sit inside the dates: try each one.
     t.match_indices('-').find_map(|(i, _)| {
-        Some((
-            parse_register_date(&t[..i])?,
-            parse_register_date(&t[i + 1..])?,
-        ))
+        let start = parse_register_date(&t[..i])?;
+        if is_open_end(&t[i + 1..]) {
+            return Some((start, None));
+        }
+        Some((start, Some(parse_register_date(&t[i + 1..])?)))
     })
 }
 
 /// The start (`end` false) or end of a right's validity from a field: one date, or a
-/// range (`A至B`) of which the start or end is taken. A field that holds the whole
-/// period (`range`: a recognised 有效期限 column) must hold a range.
-fn validity_date(text: &str, end: bool, range: bool) -> Result<AcqDate, String> {
+/// range (`A至B`) of which the start or end is taken; `None` for the end of an
+/// open-ended period (`A至今`, or an end field holding only `长期`). A field that holds the
+/// whole period (`range`: a recognised 有效期限 column) must hold a range.
+fn validity_date(text: &str, end: bool, range: bool) -> Result<Option<AcqDate>, String> {
     if let Some((a, b)) = parse_validity_range(text) {
-        if b < a {
+        if b.is_some_and(|b| b < a) {
             return Err(format!("validity `{text}` ends before it starts"));
         }
-        return Ok(if end { b } else { a });
+        return Ok(if end { b } else { Some(a) });
     }
     if range {
         return Err(format!(
-            "validity `{text}` is not a period `start至end` (e.g. 2019-01-01至2024-01-01)"
+            "validity `{text}` is not a period `start至end` (e.g. 2019-01-01至2024-01-01, or 2019-01-01至今 without an end)"
         ));
     }
-    parse_register_date(text).ok_or_else(|| {
+    if end && is_open_end(text) {
+        return Ok(None);
+    }
+    parse_register_date(text).map(Some).ok_or_else(|| {
         format!("`{text}` is not a date (YYYY-MM-DD) or a period (YYYY-MM-DD至YYYY-MM-DD)")
     })
 }
@@ -880,21 +897,38 @@ mod tests {
             "1995/01/01到2001/06/30",
             "1995年1月1日至2001年6月30日",
         ] {
-            assert_eq!(parse_validity_range(t), Some(want), "{t}");
+            assert_eq!(parse_validity_range(t), Some((want.0, Some(want.1))), "{t}");
         }
-        for t in ["2001-06-30", "1995-01-01至", "至今", "abc-def"] {
+        for t in ["1995-01-01至今", "1995-01-01 至 长期", "1995年1月1日至今"] {
+            assert_eq!(parse_validity_range(t), Some((want.0, None)), "{t}");
+        }
+        for t in [
+            "2001-06-30",
+            "1995-01-01至",
+            "至今",
+            "abc-def",
+            "1995-01-01至明年",
+        ] {
             assert_eq!(parse_validity_range(t), None, "{t}");
         }
         // A start field takes the start of a period, an end field its end.
         assert_eq!(
             validity_date("1995-01-01至2001-06-30", false, false),
-            Ok(want.0)
+            Ok(Some(want.0))
         );
         assert_eq!(
             validity_date("1995-01-01至2001-06-30", true, false),
-            Ok(want.1)
+            Ok(Some(want.1))
         );
-        assert_eq!(validity_date("2001-06-30", true, false), Ok(want.1));
+        assert_eq!(validity_date("2001-06-30", true, false), Ok(Some(want.1)));
+        // Open-ended: no end date, the start still read.
+        assert_eq!(validity_date("1995-01-01至今", true, true), Ok(None));
+        assert_eq!(
+            validity_date("1995-01-01至今", false, true),
+            Ok(Some(want.0))
+        );
+        assert_eq!(validity_date("长期", true, false), Ok(None));
+        assert!(validity_date("长期", false, false).is_err());
         assert!(validity_date("2001-06-30", true, true)
             .unwrap_err()
             .contains("not a period"));
