@@ -425,6 +425,14 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
         !out.join("detect/manifest.json").exists(),
         "nothing written"
     );
+    // Launched for another plan: permanent (65), not "retry later", tiles missing or not.
+    let o = minewatch(&["merge", s(&cfg), "--plan", "0123456789abcdef"]);
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("launched for plan 0123456789abcdef"),
+        "{}",
+        stderr(&o)
+    );
 
     for i in [2, 5] {
         ok(&["run", s(&cfg), "--shard", &i.to_string()]);
@@ -802,6 +810,38 @@ fn emit_slurm_warns_when_the_array_exceeds_slurms_default_size() {
         "{}",
         stderr(&o)
     );
+    // A data root given by MINEWATCH_DATA_ROOT reaches the tasks as --data-root: array
+    // tasks and pods need not inherit the submitting shell's environment.
+    let sub = d.path().join("configs");
+    std::fs::create_dir(&sub).unwrap();
+    let cfg = sub.join("rooted.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"rooted\"\nout = \"out\"\n[detect]\nimages = [\"@data/big_*.tif\"]\nparams = {:?}\n[shards]\ntile = 1024\n",
+            s(&root().join("pipelines/peer-rule.toml"))
+        ),
+    )
+    .unwrap();
+    let with_root = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args(args)
+            .env("MINEWATCH_DATA_ROOT", d.path())
+            .output()
+            .unwrap()
+    };
+    let o = with_root(&["plan", s(&cfg)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for launcher in ["slurm", "k8s"] {
+        let o = with_root(&["emit", launcher, s(&cfg)]);
+        assert!(o.status.success(), "{launcher}: {}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            text.contains(&format!("--data-root {}", s(d.path())))
+                || text.contains(&format!("--data-root\", \"{}\"", s(d.path()))),
+            "{launcher}: {text}"
+        );
+    }
 }
 
 /// A local S3-compatible server (moto, which scripts/setup.sh installs) on a free loopback

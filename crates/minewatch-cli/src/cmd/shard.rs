@@ -291,7 +291,19 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         bin,
         config: abs(&a.target.config),
         out: a.target.out.as_deref().map(abs),
-        data_root: a.target.data_root.as_deref().map(abs),
+        // A root from the environment is written into the launcher too: array tasks and
+        // pods do not always inherit the submitting shell's variables.
+        data_root: a
+            .target
+            .data_root
+            .clone()
+            .or_else(|| {
+                std::env::var_os("MINEWATCH_DATA_ROOT")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .as_deref()
+            .map(abs),
         run_out,
         name: r.config.name.clone(),
         batch,

@@ -492,11 +492,13 @@ pub fn merge(
         out: req.out.clone(),
         data_root: req.data_root.clone(),
     })?;
-    let store = match wait {
-        None => TileStore::open(ctx.objects()?)?,
-        Some(_) => TileStore::open_partial(ctx.objects()?)?,
-    };
+    // The plan first: a stale or foreign plan is permanent (65), missing tiles only a
+    // reason to retry (75), which would send a scheduler round a merge that cannot work.
+    let store = TileStore::open_partial(ctx.objects()?)?;
     ctx.check_plan(&store, expect_plan)?;
+    if wait.is_none() {
+        store.require_complete()?;
+    }
     // Input hashes the shards left (still valid for the files as they are now).
     let n = Context::load_hash_records(&store.objects, &ctx.resolved.images);
     eprintln!(

@@ -39,18 +39,24 @@ impl TileStore {
     /// Open the store and refuse while any tile is missing or stale.
     pub fn open(objects: ShardObjects) -> Result<Self, PipelineError> {
         let store = Self::open_partial(objects)?;
-        let missing = store.missing_tiles()?;
+        store.require_complete()?;
+        Ok(store)
+    }
+
+    /// Refuse (retry later: exit 75) while any tile is missing or stale.
+    pub fn require_complete(&self) -> Result<(), PipelineError> {
+        let missing = self.missing_tiles()?;
         if !missing.is_empty() {
             let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
             return Err(PipelineError::Incomplete(format!(
                 "{}: {} of {} tiles are not finished (tile indices {}); run them (`minewatch missing CONFIG`, then `minewatch run CONFIG --shard I`) before merging",
-                store.objects.location(),
+                self.objects.location(),
                 missing.len(),
-                store.plan.body.tiles.len(),
+                self.plan.body.tiles.len(),
                 super::ranges::compact(&shards)
             )));
         }
-        Ok(store)
+        Ok(())
     }
 
     /// Open without the completeness check (for `missing` and shards).
