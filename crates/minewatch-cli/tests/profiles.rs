@@ -146,6 +146,79 @@ fn nodata_never_becomes_change() {
     }
 }
 
+/// NoData kept in a `.aux.xml` sidecar (what GDAL writes when it cannot edit a file, and
+/// what ArcGIS writes) counts like a NoData tag in the file: GDAL must probe sidecars.
+#[test]
+fn nodata_in_a_sidecar_is_read() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = minewatch_synth::SceneSpec::small(128, 128, 23);
+    let plain =
+        minewatch_synth::write_scene(&spec, dir.path(), ["n_20200101.tif", "n_20210101.tif"])
+            .unwrap();
+    let mut side = Vec::new();
+    for (t, name) in plain.iter().zip(["p_20200101.tif", "p_20210101.tif"]) {
+        let dst = dir.path().join(name);
+        translate(&["-a_nodata", "none"], t, &dst);
+        // A fill of 255 over the top 40 rows, declared only in the sidecar.
+        let ds = open_update(&dst);
+        let bands = ds.raster_count();
+        for b in 1..=bands {
+            let mut band = ds.rasterband(b).unwrap();
+            let mut fill = gdal::raster::Buffer::new((128, 40), vec![255u16; 128 * 40]);
+            band.write((0, 0), (128, 40), &mut fill).unwrap();
+        }
+        drop(ds);
+        let xml: String = (1..=bands)
+            .map(|b| {
+                format!(
+                    "<PAMRasterBand band=\"{b}\"><NoDataValue>255</NoDataValue></PAMRasterBand>"
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join(format!("{name}.aux.xml")),
+            format!("<PAMDataset>{xml}</PAMDataset>"),
+        )
+        .unwrap();
+        side.push(dst);
+    }
+    // The same files with the NoData tag inside: what the sidecar must amount to.
+    let tagged: Vec<std::path::PathBuf> = side
+        .iter()
+        .zip(["t_20200101.tif", "t_20210101.tif"])
+        .map(|(p, name)| {
+            let dst = dir.path().join(name);
+            translate(&["-a_nodata", "255"], p, &dst);
+            dst
+        })
+        .collect();
+    // The cloud screen off: its moat is not assessed either, and this counts NoData alone.
+    let params = dir.path().join("noscreen.toml");
+    std::fs::write(&params, "cloud_screen = false\n").unwrap();
+    let valid = |pair: &[std::path::PathBuf], out: &str| {
+        json(&minewatch(&[
+            "detect",
+            s(&pair[0]),
+            s(&pair[1]),
+            "--out",
+            s(&dir.path().join(out)),
+            "--format",
+            "json",
+            "--quiet",
+            "--params",
+            s(&params),
+        ]))["pairs"][0]["valid_pixels"]
+            .as_u64()
+            .unwrap()
+    };
+    let by_tag = valid(&tagged, "tagged");
+    assert!(by_tag <= 128 * 88, "{by_tag}");
+    assert_eq!(valid(&side, "sidecar"), by_tag);
+}
+
 #[test]
 fn scale_and_offset_are_applied() {
     if !have_tool("gdal_translate") {

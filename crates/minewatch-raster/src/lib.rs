@@ -22,7 +22,12 @@ pub fn configure_gdal(cache_mb: usize) {
     let _ = gdal::config::set_config_option("GDAL_CACHEMAX", &cache_mb.to_string());
     let _ = gdal::config::set_config_option("OGR_CURRENT_DATE", "2000-01-01T00:00:00.000Z");
     let _ = gdal::config::set_config_option("CPL_LOG", "/dev/null");
-    let _ = gdal::config::set_config_option("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    // No directory listing on open (a national tile folder holds thousands of files, an
+    // S3 prefix costs a LIST per open), but sidecars are still probed by name: NoData,
+    // scale and band names kept in `.aux.xml` (what GDAL writes for a file it cannot
+    // edit, and ArcGIS writes) and ENVI's `.hdr` are part of the image. `EMPTY_DIR`
+    // skipped them, and a NoData strip in a sidecar became change.
+    let _ = gdal::config::set_config_option("GDAL_DISABLE_READDIR_ON_OPEN", "TRUE");
     s3_endpoint_for_gdal(
         |k| std::env::var(k).ok(),
         |k, v| {
