@@ -50,6 +50,65 @@ fn custom_band_mapping_equals_the_builtin_profile() {
     );
 }
 
+/// Band names that say which bands a file holds are never overridden by a guess from the
+/// band count: Sentinel-2's B01–B04 are coastal, blue, green and red (no NIR), not the
+/// blue, green, red and NIR of a 4-band sensor. B02, B03, B04, B08 is blue … NIR.
+#[test]
+fn band_names_without_nir_are_refused_not_guessed() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let subset = |bands: &[&str], tag: &str| -> Vec<std::path::PathBuf> {
+        let mut args = Vec::new();
+        for b in bands {
+            args.extend(["-b", b]);
+        }
+        [
+            "hongkong_S2_20160927_clip320.tif",
+            "hongkong_S2_20180323_clip320.tif",
+        ]
+        .iter()
+        .zip(["20160927", "20180323"])
+        .map(|(f, d)| {
+            let p = dir.path().join(format!("{tag}_{d}.tif"));
+            translate(&args, &fixture(&format!("real/{f}")), &p);
+            p
+        })
+        .collect()
+    };
+    let no_nir = subset(&["1", "2", "3", "4"], "b1234");
+    let o = minewatch(&[
+        "detect",
+        s(&no_nir[0]),
+        s(&no_nir[1]),
+        "--out",
+        s(&dir.path().join("no_nir")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("B01, B02, B03, B04") && stderr(&o).contains("leave out nir"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("no_nir/patches.gpkg").exists());
+    let bgrn = subset(&["2", "3", "4", "8"], "b2348");
+    let summary = json(&minewatch(&[
+        "detect",
+        s(&bgrn[0]),
+        s(&bgrn[1]),
+        "--out",
+        s(&dir.path().join("bgrn")),
+        "--format",
+        "json",
+        "--quiet",
+    ]));
+    assert!(summary["patches"].as_u64().unwrap() > 0, "{summary}");
+    let m = manifest(&dir.path().join("bgrn"));
+    assert_eq!(m["inputs"][0]["profile"], "from-band-descriptions");
+    assert_eq!(m["inputs"][0]["bands"][3], serde_json::json!(["nir", 4]));
+}
+
 #[test]
 fn four_band_sensor_skips_swir_statistics() {
     if !have_tool("gdal_translate") {

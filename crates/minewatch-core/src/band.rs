@@ -176,8 +176,20 @@ impl SensorProfile {
     /// (`blue`, `nir`, …) mean the same everywhere.
     pub fn from_descriptions(descriptions: &[String]) -> Option<Self> {
         use BandRole::*;
+        let (bands, _) = Self::described_roles(descriptions);
+        let p = Self::new("from-band-descriptions", &bands);
+        (p.has(Blue) && p.has(Red) && p.has(Nir)).then_some(p)
+    }
+
+    /// The roles band descriptions name (first band of each role), and how many
+    /// descriptions are band names of a known numbering or role names (`B04`, `SR_B5`,
+    /// `nir`, also bands no role uses, such as Sentinel-2's `B01` or `B05`): names that say
+    /// which bands a file holds rule out a guess by band count.
+    pub fn described_roles(descriptions: &[String]) -> (Vec<(BandRole, usize)>, usize) {
+        use BandRole::*;
         let numbering = Numbering::of(descriptions);
         let mut bands = Vec::new();
+        let mut named = 0;
         for (i, d) in descriptions.iter().enumerate() {
             let d = d.trim().to_ascii_lowercase();
             let role = match d.as_str() {
@@ -189,14 +201,17 @@ impl SensorProfile {
                 "swir2" | "swir22" => Some(Swir2),
                 _ => numbering.and_then(|n| n.role(&d)),
             };
+            // A plain B1…B7 is OLI's or TM's (numbering unknown): it names no band yet.
+            if role.is_some() || (numbering.is_some() && band_token(&d).is_some()) {
+                named += 1;
+            }
             if let Some(r) = role {
                 if !bands.iter().any(|(x, _)| *x == r) {
                     bands.push((r, i + 1));
                 }
             }
         }
-        let p = Self::new("from-band-descriptions", &bands);
-        (p.has(Blue) && p.has(Red) && p.has(Nir)).then_some(p)
+        (bands, named)
     }
 
     /// Guess a profile from the band count when descriptions say nothing.
@@ -389,6 +404,17 @@ mod tests {
         let p = SensorProfile::builtin("gf-wfv").unwrap();
         assert!(!p.has(BandRole::Swir1));
         assert_eq!(p.band(BandRole::Nir), Some(4));
+    }
+
+    #[test]
+    fn described_roles_count_only_names_of_a_known_numbering() {
+        let (roles, named) = SensorProfile::described_roles(&names(&["B01", "B02", "B03", "B04"]));
+        assert_eq!(named, 4);
+        assert!(!roles.iter().any(|(r, _)| *r == BandRole::Nir));
+        // OLI's or TM's with thermal: undecided, so no band is named.
+        let plain = names(&["B1", "B2", "B3", "B4", "B5", "B6", "B7"]);
+        assert_eq!(SensorProfile::described_roles(&plain).1, 0);
+        assert_eq!(SensorProfile::described_roles(&names(&["nir", "x"])).1, 1);
     }
 
     #[test]

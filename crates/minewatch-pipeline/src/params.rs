@@ -155,6 +155,13 @@ impl DetectParams {
             if *band == 0 {
                 return Err(format!("[bands] `{role}` = 0: bands are numbered from 1"));
             }
+            // One band under two roles (a typo, red = 4 and nir = 4) makes the indices
+            // meaningless and the automatic method's covariance singular.
+            if let Some((other, _)) = self.bands.iter().find(|(r, b)| *r < role && *b == band) {
+                return Err(format!(
+                    "[bands] `{other}` and `{role}` are both band {band}: each role needs its own band"
+                ));
+            }
         }
         if let Some(s) = self.reflectance_scale {
             if !(s.is_finite() && s > 0.0) {
@@ -260,6 +267,11 @@ mod tests {
         assert!(p.validate().unwrap_err().contains("8-connectivity"));
         let p: DetectParams = toml::from_str("[bands]\nbleu = 1").unwrap();
         assert!(p.validate().unwrap_err().contains("bleu"));
+        let p: DetectParams = toml::from_str("[bands]\nblue = 1\nred = 4\nnir = 4").unwrap();
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .contains("`nir` and `red` are both band 4"));
     }
 
     #[test]

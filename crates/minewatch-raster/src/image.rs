@@ -162,6 +162,30 @@ impl ImageInfo {
             let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
             match SensorProfile::from_descriptions(&desc) {
                 Some(p) => p,
+                // Every band named, but not blue, red and NIR among them (a subset such as
+                // B01–B04, where B04 is red): a guess by count would take some other band
+                // for NIR.
+                None if count >= 2 && SensorProfile::described_roles(&desc).1 == count => {
+                    let (found, _) = SensorProfile::described_roles(&desc);
+                    let missing: Vec<String> = [BandRole::Blue, BandRole::Red, BandRole::Nir]
+                        .iter()
+                        .filter(|r| !found.iter().any(|(x, _)| x == *r))
+                        .map(|r| r.to_string())
+                        .collect();
+                    let found: Vec<String> = found
+                        .iter()
+                        .map(|(r, b)| format!("{r} = band {b}"))
+                        .collect();
+                    return Err(RasterError::Other {
+                        path: self.path.clone(),
+                        msg: format!(
+                            "its band names ({}) leave out {} (found: {}); minewatch needs blue, red and NIR — export those bands too, or map the bands in a params file's [bands] (docs/config.md) if the names are wrong",
+                            desc.join(", "),
+                            missing.join(" and "),
+                            if found.is_empty() { "none".into() } else { found.join(", ") }
+                        ),
+                    });
+                }
                 None => {
                     let guess = self.guess_by_count().ok_or(RasterError::UnknownProfile {
                         path: self.path.clone(),
