@@ -551,3 +551,91 @@ fn a_footprint_between_the_sample_blocks_is_still_fitted() {
         );
     }
 }
+
+/// Copy date 1's pixels into date 2 (every band) over `(col, row, width, height)`: what a
+/// yearly mosaic does where no new scene was taken.
+fn reuse_date1(
+    t1: &std::path::Path,
+    t2: &std::path::Path,
+    (x, y, w, h): (usize, usize, usize, usize),
+) {
+    let src = gdal::Dataset::open(t1).unwrap();
+    let dst = open_update(t2);
+    for band in 1..=src.raster_count() {
+        let mut buf = src
+            .rasterband(band)
+            .unwrap()
+            .read_as::<u16>((x as isize, y as isize), (w, h), (w, h), None)
+            .unwrap();
+        dst.rasterband(band)
+            .unwrap()
+            .write((x as isize, y as isize), (w, h), &mut buf)
+            .unwrap();
+    }
+}
+
+/// A mosaic that reused the earlier scene over most of the ground: those pixels are no
+/// new observation and stay out of the fit and the threshold. With every sampled block
+/// reused, the change in the one block left (off the sample) is still found (it gave no
+/// patch at all: the pair was taken for identical dates); with 60 % reused, the threshold
+/// is the one the re-observed ground gives (it rose about fivefold on a reviewer's
+/// Nanjing mosaic), and a warning says how much was reused.
+#[test]
+fn ground_a_mosaic_did_not_observe_again_is_left_out_of_the_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, keep) = (1792usize, 1536usize);
+    let [t1, t2] = synth_pair(dir.path(), n, n, 48);
+    let full = dir.path().join("full");
+    let summary = detect(&[s(&t1), s(&t2), "--out", s(&full)]);
+    assert!(summary["patches"].as_u64().unwrap() > 0);
+    let full_threshold = manifest(&full)["pairs"][0]["auto"]["threshold"]
+        .as_f64()
+        .unwrap();
+    let full_rows = csv_rows(&full.join("patches.csv"));
+    // The score's 3 × 3 mean and match radius reach 3 px past the reused ground's edge.
+    let in_corner = |r: &std::collections::BTreeMap<String, String>| {
+        r["first_row"].parse::<usize>().unwrap() + 3 >= keep
+            && r["first_col"].parse::<usize>().unwrap() + 3 >= keep
+    };
+
+    // Everything but the bottom-right block (which the 48 evenly spread blocks miss).
+    let mosaic = dir.path().join("mosaic_20210601.tif");
+    std::fs::copy(&t2, &mosaic).unwrap();
+    reuse_date1(&t1, &mosaic, (0, 0, n, keep));
+    reuse_date1(&t1, &mosaic, (0, keep, keep, n - keep));
+    let out = dir.path().join("mosaic");
+    let o = minewatch(&["detect", s(&t1), s(&mosaic), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("equal on both dates in every band"),
+        "{}",
+        stderr(&o)
+    );
+    let auto = manifest(&out)["pairs"][0]["auto"].clone();
+    assert!(auto.get("identical").is_none(), "{auto}");
+    let share = auto["repeated_share"].as_f64().unwrap();
+    let want = 1.0 - ((n - keep) * (n - keep)) as f64 / (n * n) as f64;
+    assert!((share - want).abs() < 0.01, "{share} vs {want}");
+    let rows = csv_rows(&out.join("patches.csv"));
+    assert!(!rows.is_empty(), "the re-observed corner's change is found");
+    assert!(
+        rows.iter().all(in_corner),
+        "change only where observed again"
+    );
+    let found = rows.len() as f64;
+    let truth = full_rows.iter().filter(|r| in_corner(r)).count() as f64;
+    assert!(found >= 0.5 * truth, "{found} of {truth} corner patches");
+
+    // 60 % of the columns reused: the threshold stays near the full pair's.
+    let part = dir.path().join("part_20210601.tif");
+    std::fs::copy(&t2, &part).unwrap();
+    reuse_date1(&t1, &part, (0, 0, n * 3 / 5, n));
+    let out = dir.path().join("part");
+    detect(&[s(&t1), s(&part), "--out", s(&out)]);
+    let auto = manifest(&out)["pairs"][0]["auto"].clone();
+    let t = auto["threshold"].as_f64().unwrap();
+    assert!(
+        (t / full_threshold - 1.0).abs() < 0.25,
+        "threshold {t} vs {full_threshold} on the whole pair"
+    );
+}

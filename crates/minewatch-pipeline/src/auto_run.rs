@@ -21,6 +21,8 @@ const SAMPLE_BLOCKS: usize = 48;
 const SAMPLE_BLOCK_SIDE: usize = 256;
 /// Fewer valid sampled pixels than this: sample every block, or give up.
 const MIN_SAMPLE: usize = 1000;
+/// A share of sampled pixels repeated from the earlier date worth a warning.
+const REPEATED_WARN: f64 = 0.05;
 /// At most this many pixels go into the normalisation fit.
 const FIT_PIXELS: usize = 400_000;
 /// Threshold = median + K robust sigma of the scene's score.
@@ -45,12 +47,17 @@ pub struct AutoSetup {
     pub threshold: f64,
     pub sample_blocks: usize,
     pub fit_pixels: usize,
-    /// The dates are identical on every sampled pixel (a copied file, a repeated
+    /// The dates are identical on every pixel (a copied file, a repeated
     /// acquisition): there is no no-change variability to measure change against, and
     /// no change; the pair gets no patches rather than an error that would stop a
     /// multi-date run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identical: bool,
+    /// Share of the sampled valid pixels equal on both dates in every band: no new
+    /// observation there (a mosaic reusing the earlier scene), left out of the fit and
+    /// the threshold, which measure how re-observed ground varies.
+    #[serde(default)]
+    pub repeated_share: f64,
     /// The cloud and shadow screen (`minewatch_detect::cloud`): each date's scale to
     /// reflectance, when both are known and the bands allow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,15 +444,18 @@ pub fn fit_pair(
             planes: read_pair(a, b, &roles, &big)?,
         })
     };
-    let summarise = |_: usize, s: &SampleBlock| -> (usize, bool) {
+    // A pixel equal on both dates in every band was not observed again (a mosaic that
+    // reused the earlier scene there, a copied file): its zero difference says nothing
+    // about how re-observed, unchanged ground varies, and a large share of them collapsed
+    // the fit (every sampled block copied: no patch in the scene; half copied: a
+    // singular covariance, exit 1; less: a threshold five times too high).
+    let repeated = |p: &PairPlanes, i: usize| (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]);
+    // Per block: valid pixels, and those of them observed again.
+    let summarise = |_: usize, s: &SampleBlock| -> (usize, usize) {
         let p = &s.planes;
-        let mut n = 0;
-        let mut same = true;
-        for i in s.inner().filter(|&i| p.valid[i] != 0) {
-            n += 1;
-            same = same && (0..roles.len()).all(|k| p.t1[k][i] == p.t2[k][i]);
-        }
-        (n, same)
+        s.inner()
+            .filter(|&i| p.valid[i] != 0)
+            .fold((0, 0), |(n, o), i| (n + 1, o + !repeated(p, i) as usize))
     };
     let mut source = SampleSource::Held(
         sample_blocks(grid)
@@ -453,9 +463,10 @@ pub fn fit_pair(
             .map(read)
             .collect::<Result<_, _>>()?,
     );
-    let mut summary: Vec<(usize, bool)> = source.map(&read, summarise)?;
-    // A small footprint can miss every evenly spread sample block: then sample them all.
-    if summary.iter().map(|s| s.0).sum::<usize>() < MIN_SAMPLE {
+    let mut summary: Vec<(usize, usize)> = source.map(&read, summarise)?;
+    // A small footprint can miss every evenly spread sample block, and a mosaic can have
+    // reused the earlier scene on all of them: then sample every block.
+    if summary.iter().map(|s| s.1).sum::<usize>() < MIN_SAMPLE {
         let all: Vec<Window> = window_rows(grid.width, grid.height, SAMPLE_BLOCK_SIDE)
             .into_iter()
             .flatten()
@@ -468,6 +479,7 @@ pub fn fit_pair(
     }
     let n_blocks = source.len();
     let total_valid: usize = summary.iter().map(|s| s.0).sum();
+    let observed: usize = summary.iter().map(|s| s.1).sum();
     if total_valid == 0 {
         return Err(PipelineError::Input(format!(
             "{} / {}: no pixel is valid in both dates (nodata or masked everywhere in at least one); check the files' nodata values and that the dates cover the same ground",
@@ -475,7 +487,8 @@ pub fn fit_pair(
             b.source.display()
         )));
     }
-    if summary.iter().all(|s| s.1) {
+    let repeated_share = 1.0 - observed as f64 / total_valid as f64;
+    if observed == 0 {
         source.discard();
         return Ok(AutoSetup {
             score: if cva { "cva" } else { "auto" }.into(),
@@ -489,18 +502,29 @@ pub fn fit_pair(
             sample_blocks: n_blocks,
             fit_pixels: 0,
             identical: true,
+            repeated_share,
             screen: None,
             screen_skipped: Some("identical dates".into()),
         });
     }
     // Every stride-th valid pixel in block order: block k starts at the valid pixels of
     // the blocks before it.
-    let stride = total_valid.div_ceil(FIT_PIXELS).max(1);
+    if repeated_share >= REPEATED_WARN {
+        eprintln!(
+            "warning: {} / {}: {:.0} % of the sampled pixels are equal on both dates in every band: {} repeats {} there (a mosaic reusing the earlier scene?); no change can be seen there, and the fit uses the other pixels",
+            a.source.display(),
+            b.source.display(),
+            100.0 * repeated_share,
+            b.source.display(),
+            a.source.display()
+        );
+    }
+    let stride = observed.div_ceil(FIT_PIXELS).max(1);
     let starts: Vec<usize> = summary
         .iter()
         .scan(0usize, |acc, s| {
             let k0 = *acc;
-            *acc += s.0;
+            *acc += s.1;
             Some(k0)
         })
         .collect();
@@ -508,7 +532,7 @@ pub fn fit_pair(
     let samples: Vec<Sample> = source.map(&read, |block, s| {
         let p = &s.planes;
         let (mut s1, mut s2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
-        let valid = s.inner().filter(|&i| p.valid[i] != 0);
+        let valid = s.inner().filter(|&i| p.valid[i] != 0 && !repeated(p, i));
         for (k, i) in (starts[block]..).zip(valid) {
             if k.is_multiple_of(stride) {
                 for bnd in 0..roles.len() {
@@ -557,6 +581,7 @@ pub fn fit_pair(
         let mut sc = Vec::new();
         score_planes(&s.planes, model.as_ref().zip(hood), &s.big, &mut sc);
         s.inner()
+            .filter(|&i| !repeated(&s.planes, i))
             .map(|i| sc[i])
             .filter(|v| v.is_finite())
             .map(|v| v as f64)
@@ -593,6 +618,7 @@ pub fn fit_pair(
         sample_blocks: n_blocks,
         fit_pixels,
         identical: false,
+        repeated_share,
         screen,
         screen_skipped,
     })
