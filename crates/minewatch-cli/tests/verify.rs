@@ -1165,3 +1165,48 @@ fn sample_says_when_the_minimum_per_stratum_outgrows_the_count() {
     assert_eq!(m["design"]["random_n"], n, "{m}");
     assert_eq!(m["notes"].as_array().unwrap().len(), 1, "{m}");
 }
+
+/// Review finding (session 14): 合法 on a site whose licence had expired (the overlay's
+/// `expired`) or that lies in an exploration right only (`exploration_only`, 以探代采) was
+/// never flagged, though both are mining without a valid licence.
+#[test]
+fn audit_flags_legal_verdicts_on_every_status_without_a_valid_mining_right() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    let statuses = [
+        ("inside", ""),
+        ("partly_outside", "outside_licence_legal"),
+        ("outside_all_rights", "legal_without_licence"),
+        ("expired", "legal_licence_expired"),
+        ("exploration_only", "legal_exploration_only"),
+    ];
+    let mut t = String::from("site_id,county_code,licence_status\n");
+    let mut form = String::from("site_id,verdict,responsible\n");
+    for (i, (st, _)) in statuses.iter().enumerate() {
+        t.push_str(&format!("S{i},320115,{st}\n"));
+        form.push_str(&format!("S{i},合法,王五\n"));
+    }
+    std::fs::write(&tasks, t).unwrap();
+    let f = p.join("320115_返回.csv");
+    std::fs::write(&f, form).unwrap();
+    let out = p.join("audit");
+    audit_json(&[&f], &tasks, &out);
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    for (i, (st, code)) in statuses.iter().enumerate() {
+        let got: Vec<&str> = issues
+            .iter()
+            .filter(|x| x["site_id"] == format!("S{i}"))
+            .map(|x| x["code"].as_str())
+            .collect();
+        let want: Vec<&str> = if code.is_empty() { vec![] } else { vec![code] };
+        assert_eq!(got, want, "{st}: {issues:?}");
+    }
+    let text = |code: &str| {
+        let i = issues.iter().find(|x| x["code"] == code).unwrap();
+        format!("{} {}", i["message"], i["说明"])
+    };
+    assert!(text("legal_licence_expired").contains("证过期"));
+    assert!(text("legal_exploration_only").contains("以探代采"));
+    assert!(text("legal_without_licence").contains("valid on the image date"));
+}
