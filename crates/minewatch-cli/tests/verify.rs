@@ -97,6 +97,13 @@ fn write_form(path: &Path, driver: &str, layer: &str) {
     }
 }
 
+/// `minewatch sample INPUT --seed 1 --out OUT DESIGN…`.
+fn sample_seed1(input: &Path, out: &Path, design: &[&str]) -> std::process::Output {
+    let mut args = vec!["sample", s(input), "--seed", "1", "--out", s(out)];
+    args.extend(design);
+    minewatch(&args)
+}
+
 /// `minewatch audit RETURNED… --tasks TASKS --seed 1 --out OUT`.
 fn audit_seed1(returned: &[&Path], tasks: &Path, out: &Path) -> std::process::Output {
     let mut args: Vec<&str> = vec!["audit"];
@@ -1209,4 +1216,46 @@ fn audit_flags_legal_verdicts_on_every_status_without_a_valid_mining_right() {
     assert!(text("legal_licence_expired").contains("证过期"));
     assert!(text("legal_exploration_only").contains("以探代采"));
     assert!(text("legal_without_licence").contains("valid on the image date"));
+}
+
+/// Review finding (session 14): in a stratum whose units are all mandatory the report gave
+/// an inclusion probability of 0.000000 while sample.csv gave each of them 1.
+#[test]
+fn sample_report_gives_a_mandatory_stratum_probability_one() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let input = p.join("units.csv");
+    let mut t = String::from("site_id,county_code,big\n");
+    for i in 0..3 {
+        t.push_str(&format!("A{i},320115,1\n"));
+    }
+    for i in 0..4 {
+        t.push_str(&format!("B{i},320116,0\n"));
+    }
+    std::fs::write(&input, t).unwrap();
+    let out = p.join("s");
+    let o = sample_seed1(
+        &input,
+        &out,
+        &["--rate", "0.5", "--strata", "county_code", "--must", "big"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let picks = csv_rows(&out.join("sample.csv"));
+    assert!(picks
+        .iter()
+        .filter(|r| r["county_code"] == "320115")
+        .all(|r| r["inclusion_probability"] == "1"));
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    let line = |stratum: &str| {
+        rep.lines()
+            .find(|l| l.starts_with(&format!("{stratum} |")))
+            .unwrap_or_else(|| panic!("{stratum}: {rep}"))
+            .to_string()
+    };
+    let a = line("320115");
+    assert!(
+        a.ends_with("| 1 (all mandatory 全部必选)") && !a.contains("0.000000"),
+        "{a}"
+    );
+    assert!(line("320116").ends_with("| 0.500000"), "{rep}");
 }

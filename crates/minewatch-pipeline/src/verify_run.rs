@@ -354,9 +354,15 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         if rules.is_empty() { "none".into() } else { rules.iter().map(Rule::text).collect::<Vec<_>>().join("; ") },
     );
     for r in &s.strata {
+        // A stratum of mandatory units only has no random unit: its units are drawn with
+        // probability 1, as sample.csv gives them, not the empty pool's 0.
+        let pi = r.inclusion_probability.map_or_else(
+            || "1 (all mandatory 全部必选)".to_string(),
+            |p| format!("{p:.6}"),
+        );
         rep.push_str(&format!(
-            "{} | {} | {} | {:.4} | {} | {:.6}\n",
-            r.stratum, r.population, r.mandatory, r.expected, r.random, r.inclusion_probability
+            "{} | {} | {} | {:.4} | {} | {pi}\n",
+            r.stratum, r.population, r.mandatory, r.expected, r.random
         ));
     }
     std::fs::write(staging.path("sample_report.txt"), rep).map_err(|e| out_err(&req.out, e))?;
@@ -402,7 +408,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
 /// How the design's shares become whole units (see `minewatch_verify::sample`).
 const ROUNDING: &str = "a rate with proportional allocation: ceil(rate * N_h) per stratum (at least the minimum), inclusion probability ceil(rate * N_h) / N_h; otherwise the share s_h rounded down, plus one unit for the strata a seeded systematic draw over the fractional parts picks (probability s_h - floor(s_h)), inclusion probability s_h / N_h";
 
-const ROUNDING_NOTE: &str = "expected 期望: the stratum's share of the design; random 随机: it rounded, by a seeded draw when fractional; inclusion probability 入样概率: expected / (population − mandatory), over seeds";
+const ROUNDING_NOTE: &str = "expected 期望: the stratum's share of the design; random 随机: it rounded, by a seeded draw when fractional; inclusion probability 入样概率: of a random unit, expected / (population − mandatory), over seeds; a mandatory unit's is 1 必选单元为 1";
 
 fn out_err(out: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Output {
