@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// sha256 of a file by coreutils' sha256sum: an outside reference for the manifests.
@@ -95,6 +95,24 @@ fn write_form(path: &Path, driver: &str, layer: &str) {
         }
         f.create(&l).unwrap();
     }
+}
+
+/// [`TWO_TASKS`] and then the task rows `more` as `p/tasks.csv`.
+fn tasks_and(p: &Path, more: &str) -> PathBuf {
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, format!("{TWO_TASKS}{more}")).unwrap();
+    tasks
+}
+
+/// A fresh folder with [`TWO_TASKS`] as `tasks.csv` and county 320115's form
+/// (site_id, verdict, handling, responsible) with the rows `rows` as `320115_返回.csv`:
+/// (folder, tasks, form).
+fn two_tasks_returned(rows: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let tasks = tasks_and(d.path(), "");
+    let f = d.path().join("320115_返回.csv");
+    std::fs::write(&f, format!("site_id,verdict,handling,responsible\n{rows}")).unwrap();
+    (d, tasks, f)
 }
 
 /// `minewatch sample INPUT --seed 1 --out OUT DESIGN…`.
@@ -1052,16 +1070,8 @@ fn audit_json(returned: &[&Path], tasks: &Path, out: &Path) -> serde_json::Value
 /// re-check. Valid verdicts and invalid rows now add up to the rows returned.
 #[test]
 fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
-    let d = tempfile::tempdir().unwrap();
+    let (d, tasks, form) = two_tasks_returned("S1,合法,,王五\nS2,违法,立案,\n");
     let p = d.path();
-    let tasks = p.join("tasks.csv");
-    std::fs::write(&tasks, TWO_TASKS).unwrap();
-    let form = p.join("320115_返回.csv");
-    std::fs::write(
-        &form,
-        "site_id,verdict,handling,responsible\nS1,合法,,王五\nS2,违法,立案,\n",
-    )
-    .unwrap();
     let out = p.join("audit");
     let sum = audit_json(&[&form], &tasks, &out);
     assert_eq!(
@@ -1258,4 +1268,39 @@ fn sample_report_gives_a_mandatory_stratum_probability_one() {
         "{a}"
     );
     assert!(line("320116").ends_with("| 0.500000"), "{rep}");
+}
+
+/// Review finding (session 14): rows of a returned form with a blank verdict count as
+/// returned (invalid `missing_verdict`), so their sites are not in not_returned.csv; the
+/// summary did not say how many were still unchecked. It does now, on stdout, stderr and
+/// per county.
+#[test]
+fn audit_says_how_many_returned_rows_have_no_verdict_yet() {
+    let (d, tasks, form) = two_tasks_returned("S1,,,\nS2,违法,立案,王五\n");
+    let p = d.path();
+    let out = p.join("audit");
+    let o = audit_seed1(&[&form], &tasks, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        text.contains("1 invalid rows (1 without a verdict yet)")
+            && text.contains("0 not returned"),
+        "{text}"
+    );
+    assert!(
+        stderr(&o).contains("1 of the 2 returned rows have no verdict yet"),
+        "{}",
+        stderr(&o)
+    );
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    assert_eq!(
+        (
+            stats[0]["invalid_rows"].as_str(),
+            stats[0]["no_verdict"].as_str()
+        ),
+        ("1", "1")
+    );
+    let sum = audit_json(&[&form], &tasks, &p.join("audit_json"));
+    assert_eq!(sum["rows_without_verdict"], 1, "{sum}");
+    assert!(csv_rows(&out.join("not_returned.csv")).is_empty());
 }

@@ -436,6 +436,9 @@ pub struct AuditSummary {
     pub returned_rows: usize,
     pub valid_verdicts: usize,
     pub invalid_rows: usize,
+    /// Of `invalid_rows`, rows of a site whose verdict is still blank: returned, so not in
+    /// `not_returned`, but not checked yet.
+    pub rows_without_verdict: usize,
     pub review_flags: usize,
     pub not_returned: usize,
     pub recheck_sample: usize,
@@ -552,6 +555,15 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     }
     let a = audit::audit(&tasks, &rows);
     let missing = audit::missing(&tasks, &rows);
+    // A blank verdict counts as returned (returned rows are valid verdicts plus invalid
+    // rows), so such a site is not in not_returned.csv: say how many are still unchecked.
+    if a.no_verdict_rows > 0 {
+        eprintln!(
+            "audit: note: {} of the {} returned rows have no verdict yet (missing_verdict in audit_issues.csv, no_verdict in county_stats.csv): they count as returned but invalid, and are not listed in not_returned.csv",
+            a.no_verdict_rows,
+            rows.len()
+        );
+    }
 
     // Re-check sample of the valid verdicts, by county and verdict.
     let mut county_of_stratum: BTreeMap<String, String> = BTreeMap::new();
@@ -717,6 +729,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 Attr::Int(c.filed as i64),
                 Attr::Real(round(c.filing_rate(), 4)),
                 Attr::Int(c.invalid_rows as i64),
+                Attr::Int(c.no_verdict as i64),
                 Attr::Int(c.review_flags as i64),
             ]
         })
@@ -733,6 +746,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             "filed",
             "filing_rate",
             "invalid_rows",
+            "no_verdict",
             "review_flags",
         ]),
         &stat_rows,
@@ -834,6 +848,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         returned_rows: rows.len(),
         valid_verdicts: a.checked.len(),
         invalid_rows: a.invalid_rows,
+        rows_without_verdict: a.no_verdict_rows,
         review_flags: a
             .issues
             .iter()

@@ -184,6 +184,9 @@ pub struct CountyStats {
     pub filed: usize,
     pub review_flags: usize,
     pub invalid_rows: usize,
+    /// Of the invalid rows, those of a site with its verdict left blank: returned (the
+    /// site is no longer "not returned") but not checked yet.
+    pub no_verdict: usize,
 }
 
 impl CountyStats {
@@ -213,6 +216,8 @@ pub struct AuditResult {
     pub counties: Vec<CountyStats>,
     /// Rows with at least one must-correct issue; with `checked` they make up every row.
     pub invalid_rows: usize,
+    /// Of `invalid_rows`, those with no verdict yet (`missing_verdict`).
+    pub no_verdict_rows: usize,
 }
 
 pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
@@ -504,15 +509,21 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 if invalid.insert((i.file.as_str(), i.line)) {
                     e.invalid_rows += 1;
                 }
+                // One per row: a blank verdict ends the row's checks.
+                if i.code == "missing_verdict" {
+                    e.no_verdict += 1;
+                }
             }
             Severity::Review => e.review_flags += 1,
         }
     }
     let invalid_rows = invalid.len();
+    let counties: Vec<CountyStats> = stats.into_values().collect();
     AuditResult {
+        no_verdict_rows: counties.iter().map(|c| c.no_verdict).sum(),
         issues,
         checked,
-        counties: stats.into_values().collect(),
+        counties,
         invalid_rows,
     }
 }
@@ -824,7 +835,11 @@ mod tests {
         );
         assert!((c.verified_share() - 0.8).abs() < 1e-12);
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
-        assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
+        assert_eq!((c.invalid_rows, c.review_flags, c.no_verdict), (4, 7, 0));
+        // S6's blank verdict: returned, invalid, and counted as not checked yet.
+        let c16 = &a.counties[1];
+        assert_eq!((c16.county.as_str(), c16.no_verdict), ("320116", 1));
+        assert_eq!(a.no_verdict_rows, 1);
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
     }
 

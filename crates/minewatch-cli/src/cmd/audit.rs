@@ -60,8 +60,14 @@ pub fn run(a: AuditArgs) -> i32 {
 
 fn print_text(s: &AuditSummary) {
     println!(
-        "{} tasks, {} rows returned: {} valid verdicts, {} invalid rows, {} flagged for review, {} not returned",
-        s.tasks, s.returned_rows, s.valid_verdicts, s.invalid_rows, s.review_flags, s.not_returned
+        "{} tasks, {} rows returned: {} valid verdicts, {} invalid rows ({} without a verdict yet), {} flagged for review, {} not returned",
+        s.tasks,
+        s.returned_rows,
+        s.valid_verdicts,
+        s.invalid_rows,
+        s.rows_without_verdict,
+        s.review_flags,
+        s.not_returned
     );
     println!("re-check sample: {} sites", s.recheck_sample);
     for f in AUDIT_OUTPUTS {
