@@ -1103,12 +1103,7 @@ fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
 fn audit_names_a_row_of_another_county_in_a_countys_form() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let tasks = p.join("tasks.csv");
-    std::fs::write(
-        &tasks,
-        format!("{TWO_TASKS}S3,320116,outside_all_rights,0,0\n"),
-    )
-    .unwrap();
+    let tasks = tasks_and(p, "S3,320116,outside_all_rights,0,0\n");
     let by_name = p.join("320116_返回.csv");
     let pkg = p.join("320116");
     std::fs::create_dir(&pkg).unwrap();
@@ -1181,6 +1176,97 @@ fn sample_says_when_the_minimum_per_stratum_outgrows_the_count() {
     let m = json(&out.join("sample_manifest.json"));
     assert_eq!(m["design"]["random_n"], n, "{m}");
     assert_eq!(m["notes"].as_array().unwrap().len(), 1, "{m}");
+}
+
+/// Review finding (session 14): `audit returned/` read `returned/320111_返回.csv` and
+/// passed over the county folder `returned/320106_鼓楼区/` beside it without a word (exit
+/// 0, all its sites "not returned"); with only folders inside it said "no returned tables
+/// given". A given folder's subfolders are read now, each as if given by itself (the
+/// filled copy of a package's form; its `chips/` not searched), and what is passed over
+/// is said on stderr.
+#[test]
+fn audit_reads_the_county_folders_inside_a_returned_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = tasks_and(
+        p,
+        "S3,320116,inside,0,0\nS4,320116,inside,0,0\nS5,320117,inside,0,0\n",
+    );
+    let ret = p.join("returned");
+    // A county package folder, filled in its CSV, another copy of the form left empty
+    // (as a package's tasks.gpkg), chips beside; and further down, a county folder in a
+    // prefecture folder: not searched, the prefecture folder named on stderr.
+    let pkg = ret.join("320116_栖霞区");
+    let deep = ret.join("南京市").join("320117");
+    let head = "site_id,verdict,responsible\n";
+    for (f, rows) in [
+        (pkg.join("tasks.csv"), "S3,伪变化,李四\nS4,伪变化,李四\n"),
+        (pkg.join("tasks_copy.csv"), "S3,,\nS4,,\n"),
+        (pkg.join("chips").join("001_S3_tc.png"), ""),
+        (deep.join("tasks.csv"), "S5,伪变化,王五\n"),
+    ] {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, format!("{head}{rows}")).unwrap();
+    }
+    // A returned zip (not unpacked), the lock file of a workbook open in Excel, and an
+    // earlier audit written into the folder.
+    std::fs::write(ret.join("320118_返回.zip"), b"PK").unwrap();
+    std::fs::write(ret.join("~$0118_返回.xlsx"), b"lock").unwrap();
+    let o = audit_seed1(&[&pkg], &tasks, &ret.join("old_audit"));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Only folders in returned/: the county folder is read.
+    let out = p.join("only_folders");
+    let o = audit_seed1(&[&ret], &tasks, &out);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let m = json(&out.join("audit_manifest.json"));
+    assert_eq!(
+        m["returned"],
+        serde_json::json!([s(&pkg.join("tasks.csv"))]),
+        "{e}"
+    );
+    assert_eq!(m["summary"]["valid_verdicts"], 2, "{m}");
+    for said in [
+        s(&pkg.join("tasks.csv")).to_string(),
+        format!("not read: {}", s(&ret.join("南京市"))),
+        format!("not read: {}", s(&ret.join("320118_返回.zip"))),
+        format!("not read: {}", s(&ret.join("~$0118_返回.xlsx"))),
+        format!("not read: {}", s(&ret.join("old_audit"))),
+    ] {
+        assert!(e.contains(&said), "{said}: {e}");
+    }
+    assert!(!e.contains("chips"), "{e}");
+
+    // Beside a county file: both are read, and each form knows its county.
+    std::fs::write(
+        ret.join("320115_返回.csv"),
+        "site_id,verdict,handling,responsible\nS1,违法,立案,王五\nS2,违法,立案,王五\n",
+    )
+    .unwrap();
+    let out = p.join("both");
+    let sum = audit_json(&[&ret], &tasks, &out);
+    assert_eq!(
+        (&sum["valid_verdicts"], &sum["not_returned"]),
+        (&4.into(), &1.into()),
+        "{sum}"
+    );
+    let nr = csv_rows(&out.join("not_returned.csv"));
+    assert_eq!(nr[0]["site_id"], "S5", "{nr:?}");
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    let c16 = stats.iter().find(|r| r["county_code"] == "320116").unwrap();
+    assert_eq!(c16["valid_verdicts"], "2", "{stats:?}");
+
+    // Nothing to read anywhere: exit 1, saying where it looked.
+    let empty = p.join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    let o = audit_seed1(&[&empty], &tasks, &p.join("none"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(s(&empty)) && stderr(&o).contains("subfolders"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Review finding (session 14): 合法 on a site whose licence had expired (the overlay's

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct AuditArgs {
     /// The counties' filled tables (CSV, Excel .xlsx/.xls, .ods or GeoPackage; English or Chinese headers), or folders of them.
-    /// Tables of one folder listing the same sites (a package's tasks.csv and tasks.gpkg) are
-    /// copies of one form: the one holding verdicts is read.
+    /// A folder's tables are read and those of each of its subfolders (county folders such as
+    /// a returned package), one level down; what is passed over (a subfolder with no tables
+    /// but folders further down, an archive, a lock file, a minewatch output) is said on stderr. Tables of one folder listing
+    /// the same sites (a package's tasks.csv and tasks.gpkg) are copies of one form: the one
+    /// holding verdicts is read.
     #[arg(required = true)]
     pub returned: Vec<PathBuf>,
     /// The ranked tasks they answer (a `minewatch rank` folder or its tasks.csv).
