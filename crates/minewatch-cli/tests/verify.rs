@@ -892,20 +892,11 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         ("县级代码,优先级", "需省级实地核查", "zh"),
     ] {
         let out = p.join(format!("sample_{tag}"));
-        let o = minewatch(&[
-            "sample",
-            s(&zh_tasks),
-            "--seed",
-            "1",
-            "--count",
-            "3",
-            "--strata",
-            strata,
-            "--must",
-            must,
-            "--out",
-            s(&out),
-        ]);
+        let o = sample_seed1(
+            &zh_tasks,
+            &out,
+            &["--count", "3", "--strata", strata, "--must", must],
+        );
         assert!(o.status.success(), "{tag}: {}", stderr(&o));
         let rows = csv_rows(&out.join("sample.csv"));
         assert!(!rows.is_empty(), "{tag}");
@@ -914,6 +905,35 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         assert!(
             rows.iter().all(|r| r["unit_id"] == r["图斑地块编号"]),
             "{tag}: {rows:?}"
+        );
+    }
+    // Review finding (session 14): the help said a rank folder is read through its
+    // tasks.csv, the guide that sample.csv keeps the original headers. The folder's
+    // tasks.gpkg is read, English whatever `--header`: an edit to tasks.csv is not seen,
+    // and sample.csv has English headers; the tasks.csv itself keeps them Chinese (above).
+    let edited = std::fs::read_to_string(&zh_tasks)
+        .unwrap()
+        .replacen(",high,", ",EDITED,", 1);
+    std::fs::write(&zh_tasks, edited).unwrap();
+    let out = p.join("sample_folder");
+    let o = sample_seed1(&rk, &out, &["--rate", "1", "--strata", "优先级"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("sample.csv"));
+    assert!(
+        rows[0].contains_key("site_id") && !rows[0].contains_key("图斑地块编号"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(rows.iter().all(|r| r["priority_class"] != "EDITED"));
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    assert!(rep.contains(s(&rk.join("tasks.gpkg"))), "{rep}");
+    // And the help (docs/cli.md) says so.
+    for cmd in ["sample", "audit"] {
+        let help = String::from_utf8(minewatch(&[cmd, "--help"]).stdout).unwrap();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("of which tasks.gpkg is read") && !help.contains("(its tasks.csv)"),
+            "{cmd}: {help}"
         );
     }
 }

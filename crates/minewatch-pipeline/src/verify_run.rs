@@ -116,7 +116,9 @@ impl Rule {
 }
 
 /// The tasks of a `rank` folder come from its GeoPackage, whose field names are English
-/// whatever header language the CSV was written with.
+/// whatever header language the CSV was written with: a run config's sampling rules and
+/// `validate` name rank's English columns, and the folder is what `run` samples. A user who
+/// wants the CSV (its Chinese headers in sample.csv) gives it itself.
 fn tasks_path(p: &Path) -> PathBuf {
     if p.is_dir() {
         p.join("tasks.gpkg")
@@ -179,8 +181,8 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let input = tasks_path(&req.input);
     let hashes = InputHashes::start([input.clone()])?;
     let mut t = table_read::read(&input)?;
-    // A `rank --header zh` table reads with English names (sample.csv keeps its headers);
-    // a column may be named either way.
+    // A `rank --header zh` table reads with English names (sample.csv keeps the headers of
+    // the table read); a column may be named either way.
     let shown_columns = t.columns.clone();
     crate::rank_run::english_header(&mut t);
     let col = |c: &str| -> String {

@@ -16,7 +16,9 @@ pub struct AuditArgs {
     /// holding verdicts is read.
     #[arg(required = true)]
     pub returned: Vec<PathBuf>,
-    /// The ranked tasks they answer (a `minewatch rank` folder or its tasks.csv).
+    /// The ranked tasks they answer: a `minewatch rank` folder, of which tasks.gpkg is read
+    /// (edits to its tasks.csv are not seen), or a tasks table such as that tasks.csv
+    /// (English or `rank --header zh` headers).
     #[arg(long)]
     pub tasks: PathBuf,
     /// Share of valid verdicts drawn for the re-check, per county and verdict.
