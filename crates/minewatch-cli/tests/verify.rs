@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// sha256 of a file by coreutils' sha256sum: an outside reference for the manifests.
@@ -95,6 +95,31 @@ fn write_form(path: &Path, driver: &str, layer: &str) {
         }
         f.create(&l).unwrap();
     }
+}
+
+/// [`TWO_TASKS`] and then the task rows `more` as `p/tasks.csv`.
+fn tasks_and(p: &Path, more: &str) -> PathBuf {
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, format!("{TWO_TASKS}{more}")).unwrap();
+    tasks
+}
+
+/// A fresh folder with [`TWO_TASKS`] as `tasks.csv` and county 320115's form
+/// (site_id, verdict, handling, responsible) with the rows `rows` as `320115_返回.csv`:
+/// (folder, tasks, form).
+fn two_tasks_returned(rows: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let tasks = tasks_and(d.path(), "");
+    let f = d.path().join("320115_返回.csv");
+    std::fs::write(&f, format!("site_id,verdict,handling,responsible\n{rows}")).unwrap();
+    (d, tasks, f)
+}
+
+/// `minewatch sample INPUT --seed 1 --out OUT DESIGN…`.
+fn sample_seed1(input: &Path, out: &Path, design: &[&str]) -> std::process::Output {
+    let mut args = vec!["sample", s(input), "--seed", "1", "--out", s(out)];
+    args.extend(design);
+    minewatch(&args)
 }
 
 /// `minewatch audit RETURNED… --tasks TASKS --seed 1 --out OUT`.
@@ -867,20 +892,11 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         ("县级代码,优先级", "需省级实地核查", "zh"),
     ] {
         let out = p.join(format!("sample_{tag}"));
-        let o = minewatch(&[
-            "sample",
-            s(&zh_tasks),
-            "--seed",
-            "1",
-            "--count",
-            "3",
-            "--strata",
-            strata,
-            "--must",
-            must,
-            "--out",
-            s(&out),
-        ]);
+        let o = sample_seed1(
+            &zh_tasks,
+            &out,
+            &["--count", "3", "--strata", strata, "--must", must],
+        );
         assert!(o.status.success(), "{tag}: {}", stderr(&o));
         let rows = csv_rows(&out.join("sample.csv"));
         assert!(!rows.is_empty(), "{tag}");
@@ -889,6 +905,35 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
         assert!(
             rows.iter().all(|r| r["unit_id"] == r["图斑地块编号"]),
             "{tag}: {rows:?}"
+        );
+    }
+    // Review finding (session 14): the help said a rank folder is read through its
+    // tasks.csv, the guide that sample.csv keeps the original headers. The folder's
+    // tasks.gpkg is read, English whatever `--header`: an edit to tasks.csv is not seen,
+    // and sample.csv has English headers; the tasks.csv itself keeps them Chinese (above).
+    let edited = std::fs::read_to_string(&zh_tasks)
+        .unwrap()
+        .replacen(",high,", ",EDITED,", 1);
+    std::fs::write(&zh_tasks, edited).unwrap();
+    let out = p.join("sample_folder");
+    let o = sample_seed1(&rk, &out, &["--rate", "1", "--strata", "优先级"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("sample.csv"));
+    assert!(
+        rows[0].contains_key("site_id") && !rows[0].contains_key("图斑地块编号"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(rows.iter().all(|r| r["priority_class"] != "EDITED"));
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    assert!(rep.contains(s(&rk.join("tasks.gpkg"))), "{rep}");
+    // And the help (docs/cli.md) says so.
+    for cmd in ["sample", "audit"] {
+        let help = String::from_utf8(minewatch(&[cmd, "--help"]).stdout).unwrap();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("of which tasks.gpkg is read") && !help.contains("(its tasks.csv)"),
+            "{cmd}: {help}"
         );
     }
 }
@@ -1045,16 +1090,8 @@ fn audit_json(returned: &[&Path], tasks: &Path, out: &Path) -> serde_json::Value
 /// re-check. Valid verdicts and invalid rows now add up to the rows returned.
 #[test]
 fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
-    let d = tempfile::tempdir().unwrap();
+    let (d, tasks, form) = two_tasks_returned("S1,合法,,王五\nS2,违法,立案,\n");
     let p = d.path();
-    let tasks = p.join("tasks.csv");
-    std::fs::write(&tasks, TWO_TASKS).unwrap();
-    let form = p.join("320115_返回.csv");
-    std::fs::write(
-        &form,
-        "site_id,verdict,handling,responsible\nS1,合法,,王五\nS2,违法,立案,\n",
-    )
-    .unwrap();
     let out = p.join("audit");
     let sum = audit_json(&[&form], &tasks, &out);
     assert_eq!(
@@ -1086,12 +1123,7 @@ fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
 fn audit_names_a_row_of_another_county_in_a_countys_form() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let tasks = p.join("tasks.csv");
-    std::fs::write(
-        &tasks,
-        format!("{TWO_TASKS}S3,320116,outside_all_rights,0,0\n"),
-    )
-    .unwrap();
+    let tasks = tasks_and(p, "S3,320116,outside_all_rights,0,0\n");
     let by_name = p.join("320116_返回.csv");
     let pkg = p.join("320116");
     std::fs::create_dir(&pkg).unwrap();
@@ -1164,4 +1196,217 @@ fn sample_says_when_the_minimum_per_stratum_outgrows_the_count() {
     let m = json(&out.join("sample_manifest.json"));
     assert_eq!(m["design"]["random_n"], n, "{m}");
     assert_eq!(m["notes"].as_array().unwrap().len(), 1, "{m}");
+}
+
+/// Review finding (session 14): `audit returned/` read `returned/320111_返回.csv` and
+/// passed over the county folder `returned/320106_鼓楼区/` beside it without a word (exit
+/// 0, all its sites "not returned"); with only folders inside it said "no returned tables
+/// given". A given folder's subfolders are read now, each as if given by itself (the
+/// filled copy of a package's form; its `chips/` not searched), and what is passed over
+/// is said on stderr.
+#[test]
+fn audit_reads_the_county_folders_inside_a_returned_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = tasks_and(
+        p,
+        "S3,320116,inside,0,0\nS4,320116,inside,0,0\nS5,320117,inside,0,0\n",
+    );
+    let ret = p.join("returned");
+    // A county package folder, filled in its CSV, another copy of the form left empty
+    // (as a package's tasks.gpkg), chips beside; and further down, a county folder in a
+    // prefecture folder: not searched, the prefecture folder named on stderr.
+    let pkg = ret.join("320116_栖霞区");
+    let deep = ret.join("南京市").join("320117");
+    let head = "site_id,verdict,responsible\n";
+    for (f, rows) in [
+        (pkg.join("tasks.csv"), "S3,伪变化,李四\nS4,伪变化,李四\n"),
+        (pkg.join("tasks_copy.csv"), "S3,,\nS4,,\n"),
+        (pkg.join("chips").join("001_S3_tc.png"), ""),
+        (deep.join("tasks.csv"), "S5,伪变化,王五\n"),
+    ] {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, format!("{head}{rows}")).unwrap();
+    }
+    // A returned zip (not unpacked), the lock file of a workbook open in Excel, and an
+    // earlier audit written into the folder.
+    std::fs::write(ret.join("320118_返回.zip"), b"PK").unwrap();
+    std::fs::write(ret.join("~$0118_返回.xlsx"), b"lock").unwrap();
+    let o = audit_seed1(&[&pkg], &tasks, &ret.join("old_audit"));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Only folders in returned/: the county folder is read.
+    let out = p.join("only_folders");
+    let o = audit_seed1(&[&ret], &tasks, &out);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let m = json(&out.join("audit_manifest.json"));
+    assert_eq!(
+        m["returned"],
+        serde_json::json!([s(&pkg.join("tasks.csv"))]),
+        "{e}"
+    );
+    assert_eq!(m["summary"]["valid_verdicts"], 2, "{m}");
+    for said in [
+        s(&pkg.join("tasks.csv")).to_string(),
+        format!("not read: {}", s(&ret.join("南京市"))),
+        format!("not read: {}", s(&ret.join("320118_返回.zip"))),
+        format!("not read: {}", s(&ret.join("~$0118_返回.xlsx"))),
+        format!("not read: {}", s(&ret.join("old_audit"))),
+    ] {
+        assert!(e.contains(&said), "{said}: {e}");
+    }
+    assert!(!e.contains("chips"), "{e}");
+
+    // Beside a county file: both are read, and each form knows its county.
+    std::fs::write(
+        ret.join("320115_返回.csv"),
+        "site_id,verdict,handling,responsible\nS1,违法,立案,王五\nS2,违法,立案,王五\n",
+    )
+    .unwrap();
+    let out = p.join("both");
+    let sum = audit_json(&[&ret], &tasks, &out);
+    assert_eq!(
+        (&sum["valid_verdicts"], &sum["not_returned"]),
+        (&4.into(), &1.into()),
+        "{sum}"
+    );
+    let nr = csv_rows(&out.join("not_returned.csv"));
+    assert_eq!(nr[0]["site_id"], "S5", "{nr:?}");
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    let c16 = stats.iter().find(|r| r["county_code"] == "320116").unwrap();
+    assert_eq!(c16["valid_verdicts"], "2", "{stats:?}");
+
+    // Nothing to read anywhere: exit 1, saying where it looked.
+    let empty = p.join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    let o = audit_seed1(&[&empty], &tasks, &p.join("none"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(s(&empty)) && stderr(&o).contains("subfolders"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Review finding (session 14): 合法 on a site whose licence had expired (the overlay's
+/// `expired`) or that lies in an exploration right only (`exploration_only`, 以探代采) was
+/// never flagged, though both are mining without a valid licence.
+#[test]
+fn audit_flags_legal_verdicts_on_every_status_without_a_valid_mining_right() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let tasks = p.join("tasks.csv");
+    let statuses = [
+        ("inside", ""),
+        ("partly_outside", "outside_licence_legal"),
+        ("outside_all_rights", "legal_without_licence"),
+        ("expired", "legal_licence_expired"),
+        ("exploration_only", "legal_exploration_only"),
+    ];
+    let mut t = String::from("site_id,county_code,licence_status\n");
+    let mut form = String::from("site_id,verdict,responsible\n");
+    for (i, (st, _)) in statuses.iter().enumerate() {
+        t.push_str(&format!("S{i},320115,{st}\n"));
+        form.push_str(&format!("S{i},合法,王五\n"));
+    }
+    std::fs::write(&tasks, t).unwrap();
+    let f = p.join("320115_返回.csv");
+    std::fs::write(&f, form).unwrap();
+    let out = p.join("audit");
+    audit_json(&[&f], &tasks, &out);
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    for (i, (st, code)) in statuses.iter().enumerate() {
+        let got: Vec<&str> = issues
+            .iter()
+            .filter(|x| x["site_id"] == format!("S{i}"))
+            .map(|x| x["code"].as_str())
+            .collect();
+        let want: Vec<&str> = if code.is_empty() { vec![] } else { vec![code] };
+        assert_eq!(got, want, "{st}: {issues:?}");
+    }
+    let text = |code: &str| {
+        let i = issues.iter().find(|x| x["code"] == code).unwrap();
+        format!("{} {}", i["message"], i["说明"])
+    };
+    assert!(text("legal_licence_expired").contains("证过期"));
+    assert!(text("legal_exploration_only").contains("以探代采"));
+    assert!(text("legal_without_licence").contains("valid on the image date"));
+}
+
+/// Review finding (session 14): in a stratum whose units are all mandatory the report gave
+/// an inclusion probability of 0.000000 while sample.csv gave each of them 1.
+#[test]
+fn sample_report_gives_a_mandatory_stratum_probability_one() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let input = p.join("units.csv");
+    let mut t = String::from("site_id,county_code,big\n");
+    for i in 0..3 {
+        t.push_str(&format!("A{i},320115,1\n"));
+    }
+    for i in 0..4 {
+        t.push_str(&format!("B{i},320116,0\n"));
+    }
+    std::fs::write(&input, t).unwrap();
+    let out = p.join("s");
+    let o = sample_seed1(
+        &input,
+        &out,
+        &["--rate", "0.5", "--strata", "county_code", "--must", "big"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let picks = csv_rows(&out.join("sample.csv"));
+    assert!(picks
+        .iter()
+        .filter(|r| r["county_code"] == "320115")
+        .all(|r| r["inclusion_probability"] == "1"));
+    let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+    let line = |stratum: &str| {
+        rep.lines()
+            .find(|l| l.starts_with(&format!("{stratum} |")))
+            .unwrap_or_else(|| panic!("{stratum}: {rep}"))
+            .to_string()
+    };
+    let a = line("320115");
+    assert!(
+        a.ends_with("| 1 (all mandatory 全部必选)") && !a.contains("0.000000"),
+        "{a}"
+    );
+    assert!(line("320116").ends_with("| 0.500000"), "{rep}");
+}
+
+/// Review finding (session 14): rows of a returned form with a blank verdict count as
+/// returned (invalid `missing_verdict`), so their sites are not in not_returned.csv; the
+/// summary did not say how many were still unchecked. It does now, on stdout, stderr and
+/// per county.
+#[test]
+fn audit_says_how_many_returned_rows_have_no_verdict_yet() {
+    let (d, tasks, form) = two_tasks_returned("S1,,,\nS2,违法,立案,王五\n");
+    let p = d.path();
+    let out = p.join("audit");
+    let o = audit_seed1(&[&form], &tasks, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        text.contains("1 invalid rows (1 without a verdict yet)")
+            && text.contains("0 not returned"),
+        "{text}"
+    );
+    assert!(
+        stderr(&o).contains("1 of the 2 returned rows have no verdict yet"),
+        "{}",
+        stderr(&o)
+    );
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    assert_eq!(
+        (
+            stats[0]["invalid_rows"].as_str(),
+            stats[0]["no_verdict"].as_str()
+        ),
+        ("1", "1")
+    );
+    let sum = audit_json(&[&form], &tasks, &p.join("audit_json"));
+    assert_eq!(sum["rows_without_verdict"], 1, "{sum}");
+    assert!(csv_rows(&out.join("not_returned.csv")).is_empty());
 }

@@ -22,6 +22,7 @@ pub mod params;
 pub mod patch_table;
 pub mod rank_run;
 pub mod returned;
+mod returned_folder;
 pub mod run_all;
 pub mod run_check;
 pub mod run_config;

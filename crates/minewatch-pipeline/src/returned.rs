@@ -1,11 +1,14 @@
 //! The counties' returned tables an audit reads. Files are read as given; a folder gives
-//! its CSV and GeoPackage tables in name order — but a county package folder holds its
-//! form twice (`tasks.csv` for spreadsheets, `tasks.gpkg` for QGIS), and the county fills
-//! in one of them. Tables of one folder that list the same sites are therefore copies of
-//! one form: the copy holding verdicts is read, and when several do the user says which.
-//! A file named twice (or given and also inside a given folder) is read once.
+//! its CSV, spreadsheet and GeoPackage tables in name order, then those of each of its
+//! subfolders read the same way (county folders: see `returned_folder`) — but a county
+//! package folder holds its form twice (`tasks.csv` for spreadsheets, `tasks.gpkg` for
+//! QGIS), and the county fills in one of them. Tables of one folder that list the same
+//! sites are therefore copies of one form: the copy holding verdicts is read, and when
+//! several do the user says which. A file named twice (or given and also inside a given
+//! folder) is read once.
 
 use crate::error::PipelineError;
+use crate::returned_folder;
 use crate::table_read::{self, Table};
 use minewatch_verify::audit;
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,7 +67,7 @@ pub fn read_all(given: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> 
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     for p in given {
         let chosen = if p.is_dir() {
-            from_folder(p)?
+            from_given_folder(p)?
         } else {
             vec![ReturnedTable::read(p)?]
         };
@@ -80,30 +83,32 @@ pub fn read_all(given: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> 
         }
     }
     if out.is_empty() {
-        return Err(PipelineError::Input(
-            "no returned tables (CSV, spreadsheet or GeoPackage) given".into(),
-        ));
+        let given: Vec<String> = given.iter().map(|p| p.display().to_string()).collect();
+        return Err(PipelineError::Input(format!(
+            "no returned tables (CSV, spreadsheet or GeoPackage) found in {} (a folder is searched with its subfolders, one level down)",
+            given.join(", ")
+        )));
     }
     Ok(out)
 }
 
-/// A folder's tables, copies of one form reduced to the copy holding verdicts.
-fn from_folder(dir: &Path) -> Result<Vec<ReturnedTable>, PipelineError> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| PipelineError::Input(format!("{}: {e}", dir.display())))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|f| {
-            f.is_file()
-                && f.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                    let x = x.to_ascii_lowercase();
-                    x == "csv"
-                        || x == "gpkg"
-                        || crate::table_read::SPREADSHEETS.contains(&x.as_str())
-                })
-        })
-        .collect();
-    paths.sort();
+/// A given folder's tables, then each subfolder's as if it were given (a county's
+/// returned package folder), saying on stderr what is passed over.
+fn from_given_folder(dir: &Path) -> Result<Vec<ReturnedTable>, PipelineError> {
+    let top = returned_folder::list(dir)?;
+    returned_folder::say_passed_over(&top);
+    let mut out = from_folder(dir, &top.tables)?;
+    for sub in &top.folders {
+        let l = returned_folder::list(sub)?;
+        if returned_folder::read_subfolder(sub, &l) {
+            out.extend(from_folder(sub, &l.tables)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A folder's tables (`paths`), copies of one form reduced to the copy holding verdicts.
+fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> {
     let tables: Vec<ReturnedTable> = paths
         .iter()
         .map(|p| ReturnedTable::read(p))

@@ -116,7 +116,9 @@ impl Rule {
 }
 
 /// The tasks of a `rank` folder come from its GeoPackage, whose field names are English
-/// whatever header language the CSV was written with.
+/// whatever header language the CSV was written with: a run config's sampling rules and
+/// `validate` name rank's English columns, and the folder is what `run` samples. A user who
+/// wants the CSV (its Chinese headers in sample.csv) gives it itself.
 fn tasks_path(p: &Path) -> PathBuf {
     if p.is_dir() {
         p.join("tasks.gpkg")
@@ -179,8 +181,8 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let input = tasks_path(&req.input);
     let hashes = InputHashes::start([input.clone()])?;
     let mut t = table_read::read(&input)?;
-    // A `rank --header zh` table reads with English names (sample.csv keeps its headers);
-    // a column may be named either way.
+    // A `rank --header zh` table reads with English names (sample.csv keeps the headers of
+    // the table read); a column may be named either way.
     let shown_columns = t.columns.clone();
     crate::rank_run::english_header(&mut t);
     let col = |c: &str| -> String {
@@ -354,9 +356,15 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         if rules.is_empty() { "none".into() } else { rules.iter().map(Rule::text).collect::<Vec<_>>().join("; ") },
     );
     for r in &s.strata {
+        // A stratum of mandatory units only has no random unit: its units are drawn with
+        // probability 1, as sample.csv gives them, not the empty pool's 0.
+        let pi = r.inclusion_probability.map_or_else(
+            || "1 (all mandatory 全部必选)".to_string(),
+            |p| format!("{p:.6}"),
+        );
         rep.push_str(&format!(
-            "{} | {} | {} | {:.4} | {} | {:.6}\n",
-            r.stratum, r.population, r.mandatory, r.expected, r.random, r.inclusion_probability
+            "{} | {} | {} | {:.4} | {} | {pi}\n",
+            r.stratum, r.population, r.mandatory, r.expected, r.random
         ));
     }
     std::fs::write(staging.path("sample_report.txt"), rep).map_err(|e| out_err(&req.out, e))?;
@@ -402,7 +410,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
 /// How the design's shares become whole units (see `minewatch_verify::sample`).
 const ROUNDING: &str = "a rate with proportional allocation: ceil(rate * N_h) per stratum (at least the minimum), inclusion probability ceil(rate * N_h) / N_h; otherwise the share s_h rounded down, plus one unit for the strata a seeded systematic draw over the fractional parts picks (probability s_h - floor(s_h)), inclusion probability s_h / N_h";
 
-const ROUNDING_NOTE: &str = "expected 期望: the stratum's share of the design; random 随机: it rounded, by a seeded draw when fractional; inclusion probability 入样概率: expected / (population − mandatory), over seeds";
+const ROUNDING_NOTE: &str = "expected 期望: the stratum's share of the design; random 随机: it rounded, by a seeded draw when fractional; inclusion probability 入样概率: of a random unit, expected / (population − mandatory), over seeds; a mandatory unit's is 1 必选单元为 1";
 
 fn out_err(out: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Output {
@@ -430,6 +438,9 @@ pub struct AuditSummary {
     pub returned_rows: usize,
     pub valid_verdicts: usize,
     pub invalid_rows: usize,
+    /// Of `invalid_rows`, rows of a site whose verdict is still blank: returned, so not in
+    /// `not_returned`, but not checked yet.
+    pub rows_without_verdict: usize,
     pub review_flags: usize,
     pub not_returned: usize,
     pub recheck_sample: usize,
@@ -546,6 +557,15 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     }
     let a = audit::audit(&tasks, &rows);
     let missing = audit::missing(&tasks, &rows);
+    // A blank verdict counts as returned (returned rows are valid verdicts plus invalid
+    // rows), so such a site is not in not_returned.csv: say how many are still unchecked.
+    if a.no_verdict_rows > 0 {
+        eprintln!(
+            "audit: note: {} of the {} returned rows have no verdict yet (missing_verdict in audit_issues.csv, no_verdict in county_stats.csv): they count as returned but invalid, and are not listed in not_returned.csv",
+            a.no_verdict_rows,
+            rows.len()
+        );
+    }
 
     // Re-check sample of the valid verdicts, by county and verdict.
     let mut county_of_stratum: BTreeMap<String, String> = BTreeMap::new();
@@ -711,6 +731,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 Attr::Int(c.filed as i64),
                 Attr::Real(round(c.filing_rate(), 4)),
                 Attr::Int(c.invalid_rows as i64),
+                Attr::Int(c.no_verdict as i64),
                 Attr::Int(c.review_flags as i64),
             ]
         })
@@ -727,6 +748,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             "filed",
             "filing_rate",
             "invalid_rows",
+            "no_verdict",
             "review_flags",
         ]),
         &stat_rows,
@@ -828,6 +850,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         returned_rows: rows.len(),
         valid_verdicts: a.checked.len(),
         invalid_rows: a.invalid_rows,
+        rows_without_verdict: a.no_verdict_rows,
         review_flags: a
             .issues
             .iter()

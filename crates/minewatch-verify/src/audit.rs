@@ -184,6 +184,9 @@ pub struct CountyStats {
     pub filed: usize,
     pub review_flags: usize,
     pub invalid_rows: usize,
+    /// Of the invalid rows, those of a site with its verdict left blank: returned (the
+    /// site is no longer "not returned") but not checked yet.
+    pub no_verdict: usize,
 }
 
 impl CountyStats {
@@ -213,6 +216,8 @@ pub struct AuditResult {
     pub counties: Vec<CountyStats>,
     /// Rows with at least one must-correct issue; with `checked` they make up every row.
     pub invalid_rows: usize,
+    /// Of `invalid_rows`, those with no verdict yet (`missing_verdict`).
+    pub no_verdict_rows: usize,
 }
 
 pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
@@ -412,23 +417,10 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
         // Second looks.
         let reason = get("reason");
         let legal = verdict == Verdict::Legal;
-        if legal && task.licence_status == "outside_all_rights" {
-            issue(
-                Review,
-                "verdict",
-                "legal_without_licence",
-                "合法 but the patch touches no mining right".into(),
-                "核查为合法, 但图斑与任何矿权均不重叠".into(),
-            );
-        }
-        if legal && task.licence_status == "partly_outside" {
-            issue(
-                Review,
-                "verdict",
-                "outside_licence_legal",
-                "合法 but the patch lies partly outside its licence (越界)".into(),
-                "越界图斑被核查为合法".into(),
-            );
+        if legal {
+            if let Some((code, en, zh)) = legal_flag(&task.licence_status) {
+                issue(Review, "verdict", code, en.into(), zh.into());
+            }
         }
         if verdict == Verdict::FalseChange && task.multi_year_change {
             issue(
@@ -517,17 +509,56 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 if invalid.insert((i.file.as_str(), i.line)) {
                     e.invalid_rows += 1;
                 }
+                // One per row: a blank verdict ends the row's checks.
+                if i.code == "missing_verdict" {
+                    e.no_verdict += 1;
+                }
             }
             Severity::Review => e.review_flags += 1,
         }
     }
     let invalid_rows = invalid.len();
+    let counties: Vec<CountyStats> = stats.into_values().collect();
     AuditResult {
+        no_verdict_rows: counties.iter().map(|c| c.no_verdict).sum(),
         issues,
         checked,
-        counties: stats.into_values().collect(),
+        counties,
         invalid_rows,
     }
+}
+
+/// The second look a 合法 verdict needs on a site of this licence status (the overlay's,
+/// judged on the later image date), as code and English and Chinese text. Every status
+/// but `inside` is mining without a valid licence for that part of the site (法释〔2016〕25号),
+/// so each is flagged, and the text names the status: `outside_all_rights` means that no
+/// mining right valid on that date overlaps the patch — it may still touch a licence
+/// granted later, or an expired licence or exploration right holding less than half of
+/// it, so "touches no right" would be false.
+fn legal_flag(licence_status: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match licence_status {
+        "outside_all_rights" => (
+            "legal_without_licence",
+            "合法 but no mining right valid on the image date overlaps the patch (无证)",
+            "核查为合法, 但图斑与影像日期有效的任何采矿权均不重叠 (无证)",
+        ),
+        "partly_outside" => (
+            "outside_licence_legal",
+            "合法 but the patch lies partly outside its licence (越界)",
+            "越界图斑被核查为合法",
+        ),
+        "expired" => (
+            "legal_licence_expired",
+            "合法 but the licence holding the patch had expired before the image date (证过期)",
+            "核查为合法, 但图斑所在矿权在影像日期前已过期 (证过期)",
+        ),
+        "exploration_only" => (
+            "legal_exploration_only",
+            "合法 but the patch lies in an exploration right, not a mining right (以探代采 suspected)",
+            "核查为合法, 但图斑位于探矿权内、无采矿权 (以探代采嫌疑)",
+        ),
+        _ => return None,
+    })
 }
 
 /// One stratum of the re-check design: its valid verdicts and how many were drawn.
@@ -804,7 +835,11 @@ mod tests {
         );
         assert!((c.verified_share() - 0.8).abs() < 1e-12);
         assert!((c.violation_rate() - 0.25).abs() < 1e-12);
-        assert_eq!((c.invalid_rows, c.review_flags), (4, 7));
+        assert_eq!((c.invalid_rows, c.review_flags, c.no_verdict), (4, 7, 0));
+        // S6's blank verdict: returned, invalid, and counted as not checked yet.
+        let c16 = &a.counties[1];
+        assert_eq!((c16.county.as_str(), c16.no_verdict), ("320116", 1));
+        assert_eq!(a.no_verdict_rows, 1);
         assert_eq!(missing(&tasks, &rows), Vec::<String>::new());
     }
 
@@ -848,6 +883,73 @@ mod tests {
             .collect();
         let a = audit(&tasks, &guessed);
         assert!(a.issues.is_empty() && a.checked.len() == 2);
+    }
+
+    /// Review finding: 合法 on a site whose licence had expired, or that lies in an
+    /// exploration right only (以探代采), was never flagged, though the overlay counts both
+    /// as unlicensed; and the `outside_all_rights` text said the patch "touches no mining
+    /// right" of a patch overlapping an expired licence. Each status without a valid mining
+    /// right is flagged with a text that names it; `inside` is not.
+    #[test]
+    fn a_legal_verdict_is_flagged_for_every_status_without_a_valid_mining_right() {
+        let statuses = [
+            ("inside", None, ""),
+            ("partly_outside", Some("outside_licence_legal"), "越界"),
+            ("outside_all_rights", Some("legal_without_licence"), "无证"),
+            ("expired", Some("legal_licence_expired"), "证过期"),
+            (
+                "exploration_only",
+                Some("legal_exploration_only"),
+                "以探代采",
+            ),
+        ];
+        let ids: Vec<String> = (1..=statuses.len()).map(|i| format!("S{i}")).collect();
+        let tasks: Vec<TaskFacts> = statuses
+            .iter()
+            .zip(&ids)
+            .map(|((st, _, _), id)| task(id, "320115", st, false, false))
+            .collect();
+        let rows: Vec<Returned> = ids
+            .iter()
+            .enumerate()
+            .map(|(k, id)| {
+                row(
+                    k + 2,
+                    &[
+                        ("site_id", id),
+                        ("verdict", "合法"),
+                        ("responsible", "张三"),
+                    ],
+                )
+            })
+            .collect();
+        let a = audit(&tasks, &rows);
+        for (k, (st, code, label)) in statuses.iter().enumerate() {
+            let got: Vec<&Issue> = a.issues.iter().filter(|i| i.line == k + 2).collect();
+            match code {
+                None => assert!(got.is_empty(), "{st}: {got:?}"),
+                Some(c) => {
+                    assert_eq!(got.len(), 1, "{st}: {got:?}");
+                    let i = got[0];
+                    assert_eq!((i.code, i.severity), (*c, Severity::Review), "{st}");
+                    assert!(i.message.contains(label), "{st}: {}", i.message);
+                    assert!(i.message_zh.contains(label), "{st}: {}", i.message_zh);
+                }
+            }
+        }
+        // The unlicensed text holds for a patch touching an expired licence: it speaks of
+        // valid mining rights, not of every right.
+        let (_, en, zh) = legal_flag("outside_all_rights").unwrap();
+        assert!(
+            en.contains("valid on the image date") && !en.contains("touches no"),
+            "{en}"
+        );
+        assert!(
+            zh.contains("有效") && !zh.contains("与任何矿权均不重叠"),
+            "{zh}"
+        );
+        // Flags are second looks: every 合法 row is still a valid verdict.
+        assert_eq!(a.checked.len(), statuses.len());
     }
 
     /// Review finding: an id Excel turned into `3.20116E+14` was only "not in the tasks";

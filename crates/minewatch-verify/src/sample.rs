@@ -80,8 +80,10 @@ pub struct StratumReport {
     pub expected: f64,
     /// Random units drawn: `expected` itself when whole, else rounded by a seeded draw.
     pub random: usize,
-    /// Of each random-pool unit: `expected` / (population − mandatory).
-    pub inclusion_probability: f64,
+    /// Of each random-pool unit: `expected` / (population − mandatory). `None` when the
+    /// stratum has no random pool: every unit is mandatory, drawn with probability 1 (a 0
+    /// here read as "never drawn" beside sample.csv's 1).
+    pub inclusion_probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -382,18 +384,14 @@ pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
             pools[k].iter().map(|u| (draw(d.seed, &u.id), *u)).collect();
         pool.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
         // Over seeds, not given this seed's rounding: the probability estimates need.
-        let pi = if pools[k].is_empty() {
-            0.0
-        } else {
-            (targets[k] / pools[k].len() as f64).min(1.0)
-        };
+        let pi = (!pools[k].is_empty()).then(|| (targets[k] / pools[k].len() as f64).min(1.0));
         let mut chosen: Vec<&Unit> = pool.iter().take(alloc[k]).map(|x| x.1).collect();
         chosen.sort_by(|a, b| a.id.cmp(&b.id));
         for u in chosen {
             picks.push(Pick {
                 id: u.id.clone(),
                 stratum: key.to_string(),
-                inclusion_probability: pi,
+                inclusion_probability: pi.unwrap_or(1.0),
                 selection: "random".into(),
             });
         }
@@ -474,7 +472,8 @@ mod tests {
         for r in &s.strata {
             // The recorded probability is the design's share over N_h, and the drawn
             // count that share rounded one way or the other.
-            assert!((r.inclusion_probability - r.expected / r.population as f64).abs() < 1e-12);
+            let pi = r.inclusion_probability.unwrap();
+            assert!((pi - r.expected / r.population as f64).abs() < 1e-12);
             assert!((r.random as f64 - r.expected).abs() < 1.0, "{r:?}");
         }
     }
@@ -569,6 +568,34 @@ mod tests {
         assert!(prop(0.5).check().is_ok());
         assert!(Size::Rate(0.0).check().is_err());
         assert!(Size::Rate(1.0).check().is_ok());
+    }
+
+    /// Review finding: a stratum whose units are all mandatory reported an inclusion
+    /// probability of 0 (its random pool is empty), while each of its picks has 1.
+    #[test]
+    fn a_stratum_of_mandatory_units_reports_no_random_probability() {
+        let mut u = units(&[("a", 4, 0.0), ("b", 6, 0.0)]);
+        for x in u.iter_mut().filter(|x| x.stratum == "a") {
+            x.mandatory = Some("≥ 10 亩".into());
+        }
+        let s = draw_sample(
+            &u,
+            &Design {
+                size: Size::Rate(0.5),
+                allocation: Allocation::Proportional,
+                min_per_stratum: 1,
+                seed: 3,
+            },
+        );
+        let a = &s.strata[0];
+        assert_eq!((a.population, a.mandatory, a.random), (4, 4, 0));
+        assert_eq!(a.inclusion_probability, None, "{a:?}");
+        assert!(s
+            .picks
+            .iter()
+            .filter(|p| p.stratum == "a")
+            .all(|p| p.inclusion_probability == 1.0));
+        assert_eq!(s.strata[1].inclusion_probability, Some(0.5));
     }
 
     // Computed independently in Python (FNV-1a 64 + SplitMix64).

@@ -9,11 +9,16 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct AuditArgs {
     /// The counties' filled tables (CSV, Excel .xlsx/.xls, .ods or GeoPackage; English or Chinese headers), or folders of them.
-    /// Tables of one folder listing the same sites (a package's tasks.csv and tasks.gpkg) are
-    /// copies of one form: the one holding verdicts is read.
+    /// A folder's tables are read and those of each of its subfolders (county folders such as
+    /// a returned package), one level down; what is passed over (a subfolder with no tables
+    /// but folders further down, an archive, a lock file, a minewatch output) is said on stderr. Tables of one folder listing
+    /// the same sites (a package's tasks.csv and tasks.gpkg) are copies of one form: the one
+    /// holding verdicts is read.
     #[arg(required = true)]
     pub returned: Vec<PathBuf>,
-    /// The ranked tasks they answer (a `minewatch rank` folder or its tasks.csv).
+    /// The ranked tasks they answer: a `minewatch rank` folder, of which tasks.gpkg is read
+    /// (edits to its tasks.csv are not seen), or a tasks table such as that tasks.csv
+    /// (English or `rank --header zh` headers).
     #[arg(long)]
     pub tasks: PathBuf,
     /// Share of valid verdicts drawn for the re-check, per county and verdict.
@@ -60,8 +65,14 @@ pub fn run(a: AuditArgs) -> i32 {
 
 fn print_text(s: &AuditSummary) {
     println!(
-        "{} tasks, {} rows returned: {} valid verdicts, {} invalid rows, {} flagged for review, {} not returned",
-        s.tasks, s.returned_rows, s.valid_verdicts, s.invalid_rows, s.review_flags, s.not_returned
+        "{} tasks, {} rows returned: {} valid verdicts, {} invalid rows ({} without a verdict yet), {} flagged for review, {} not returned",
+        s.tasks,
+        s.returned_rows,
+        s.valid_verdicts,
+        s.invalid_rows,
+        s.rows_without_verdict,
+        s.review_flags,
+        s.not_returned
     );
     println!("re-check sample: {} sites", s.recheck_sample);
     for f in AUDIT_OUTPUTS {

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SampleArgs {
-    /// A `minewatch rank` output folder (its tasks.csv), or any table (CSV, GeoPackage) of units.
+    /// A `minewatch rank` output folder, of which tasks.gpkg is read (English field names
+    /// whatever `rank --header`; edits to the folder's tasks.csv are not seen), or any table
+    /// of units (CSV, spreadsheet, GeoPackage). sample.csv repeats the columns of the table
+    /// read: give a folder's tasks.csv itself to keep its headers (Chinese after
+    /// `rank --header zh`).
     pub input: PathBuf,
     /// Seed of the draw (recorded in the manifest): the same inputs and seed give the same sample.
     #[arg(long)]
