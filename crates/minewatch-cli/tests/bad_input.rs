@@ -133,6 +133,27 @@ fn mismatched_grids() {
             "--align",
         ],
     );
+    // Another CRS (and so another size): the CRS is named, not only the size.
+    if !have_tool("gdalwarp") {
+        return;
+    }
+    let [_, t2a] = synth_pair(&a, 64, 64, 1);
+    let ll = dir.path().join("ll_20210601.tif");
+    let st = std::process::Command::new("gdalwarp")
+        .args(["-q", "-t_srs", "EPSG:4326", s(&t2a), s(&ll)])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = dir.path().join("out_ll");
+    assert_user_error(
+        &["detect", s(&t1), s(&ll), "--out", s(&out)],
+        &out,
+        &[
+            "coordinate reference systems differ",
+            "size 64x64 vs",
+            "--align",
+        ],
+    );
 }
 
 #[test]

@@ -35,8 +35,14 @@ impl Grid {
     /// Describe how `other` differs from `self`, or `None` when both grids are the same.
     /// Transforms are compared to 1e-9 of a pixel so that rounding in file headers is not a difference.
     pub fn difference(&self, other: &Grid, same_crs: bool) -> Option<String> {
+        // Every difference, the CRS first: a size difference is often only the symptom of
+        // a file in another CRS, and naming the size alone sent users to the wrong fix.
+        let mut diffs = Vec::new();
+        if !same_crs {
+            diffs.push("coordinate reference systems differ".to_string());
+        }
         if (self.width, self.height) != (other.width, other.height) {
-            return Some(format!(
+            diffs.push(format!(
                 "size {}x{} vs {}x{}",
                 self.width, self.height, other.width, other.height
             ));
@@ -45,20 +51,17 @@ impl Grid {
             .abs()
             .max(self.transform[5].abs())
             .max(1e-300);
-        for i in 0..6 {
-            if (self.transform[i] - other.transform[i]).abs() > 1e-9 * px.max(1.0)
+        let moved = (0..6).any(|i| {
+            (self.transform[i] - other.transform[i]).abs() > 1e-9 * px.max(1.0)
                 && (self.transform[i] - other.transform[i]).abs() > 1e-6 * px
-            {
-                return Some(format!(
-                    "geotransform {:?} vs {:?}",
-                    self.transform, other.transform
-                ));
-            }
+        });
+        if moved {
+            diffs.push(format!(
+                "geotransform {:?} vs {:?}",
+                self.transform, other.transform
+            ));
         }
-        if !same_crs {
-            return Some("coordinate reference systems differ".to_string());
-        }
-        None
+        (!diffs.is_empty()).then(|| diffs.join("; "))
     }
 }
 
