@@ -195,6 +195,20 @@ fn detect_rule(a: &Path, b: &Path, out: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// The text report of `eval ARGS`.
+fn eval_text(args: &[&str]) -> String {
+    let mut a = vec!["eval"];
+    a.extend_from_slice(args);
+    String::from_utf8_lossy(&minewatch(&a).stdout).into_owned()
+}
+
+/// `text` holds every one of `needles`.
+fn says_all(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "{n:?} not in: {text}");
+    }
+}
+
 fn detect_real(a: &Path, b: &Path, out: &Path) {
     let o = minewatch(&["detect", s(a), s(b), "--out", s(out), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -296,6 +310,24 @@ fn pair_selection_works_on_geojson_and_for_empty_pairs() {
     ]);
     assert_eq!(r["patches"], 0);
     assert_eq!(r["confusion"]["tp"], 0);
+    // Review, session 14: without patches precision is undefined (null, n/a), not 0; the
+    // change they missed is a real recall and F1 of 0.
+    assert!(r["pixel"]["precision"].is_null(), "{r}");
+    assert!(r["objects"]["precision"].is_null(), "{r}");
+    assert_eq!(
+        (r["pixel"]["recall"].as_f64(), r["pixel"]["f1"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    says_all(
+        &eval_text(&[
+            s(&out),
+            "--reference",
+            s(&truth),
+            "--pair",
+            "20200601_20210601",
+        ]),
+        &["precision n/a  recall 0.000  F1 0.000"],
+    );
 }
 
 /// A detection of part of the labelled area is scored on that part only: the same scores
@@ -330,13 +362,9 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
     }
     assert!(whole["pixel"]["recall"].as_f64().unwrap() > 0.9, "{whole}");
     // The text report says what was scored.
-    let o = minewatch(&["eval", s(&out), "--reference", s(&truth)]);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        text.contains(
-            "scored within the detection grid (32768 reference pixels outside it not scored)"
-        ),
-        "{text}"
+    says_all(
+        &eval_text(&[s(&out), "--reference", s(&truth)]),
+        &["scored within the detection grid (32768 reference pixels outside it not scored)"],
     );
 
     // A label of another area: refused, naming both.
