@@ -14,12 +14,28 @@ fn eval_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// A copy of the 256 × 192 raster `src` at `dst` with each value replaced by
+/// `f(pixel index, value)` (labels, samples and masks on a scene's grid).
+fn relabel(src: &Path, dst: &Path, f: impl Fn(usize, u8) -> u8) -> gdal::Dataset {
+    let src = gdal::Dataset::open(src).unwrap();
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let ds = src
+        .create_copy(&drv, dst, &gdal::cpl::CslStringList::new())
+        .unwrap();
+    let mut band = ds.rasterband(1).unwrap();
+    let mut buf = band
+        .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
+        .unwrap();
+    for (i, v) in buf.data_mut().iter_mut().enumerate() {
+        *v = f(i, *v);
+    }
+    band.write((0, 0), (256, 192), &mut buf).unwrap();
+    ds
+}
+
 #[test]
 fn synthetic_truth_scores_high() {
-    let dir = tempfile::tempdir().unwrap();
-    let ([t1, t2], truth) = synthetic_pair(dir.path(), 31, "e");
-    let out = dir.path().join("out");
-    detect_rule(&t1, &t2, &out);
+    let (_dir, out, truth) = detected_pair(31, "e");
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
     let f1 = r["pixel"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "planted pits are found: {r}");
@@ -51,26 +67,13 @@ fn sparse_samples_give_the_stratified_estimate() {
     // Samples coded like the Nanjing file: 1 changed, 2 unchanged, 0 unlabelled; every 5th pixel.
     let samples = dir.path().join("samples.tif");
     {
-        let src = gdal::Dataset::open(&truth).unwrap();
-        let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
-        let ds = src
-            .create_copy(&drv, &samples, &gdal::cpl::CslStringList::new())
-            .unwrap();
-        let mut band = ds.rasterband(1).unwrap();
-        let mut buf = band
-            .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
-            .unwrap();
-        for (i, v) in buf.data_mut().iter_mut().enumerate() {
-            *v = if i % 5 != 0 {
-                0
-            } else if *v == 1 {
-                1
-            } else {
-                2
-            };
-        }
-        band.write((0, 0), (256, 192), &mut buf).unwrap();
+        let ds = relabel(&truth, &samples, |i, v| match (i % 5, v) {
+            (1.., _) => 0,
+            (_, 1) => 1,
+            _ => 2,
+        });
         // As in the Nanjing file: 0 (not sampled) is also the NoData value.
+        let mut band = ds.rasterband(1).unwrap();
         band.set_no_data_value(Some(0.0)).unwrap();
     }
     let out = dir.path().join("out");
@@ -177,6 +180,15 @@ fn synthetic_pair(dir: &Path, seed: u64, prefix: &str) -> ([PathBuf; 2], PathBuf
     let truth = dir.join("truth.tif");
     minewatch_synth::write_truth(&spec, &truth).unwrap();
     (pair, truth)
+}
+
+/// A seeded scene detected by the explicit rule: (its folder, the detect output, the truth).
+fn detected_pair(seed: u64, prefix: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), seed, prefix);
+    let out = dir.path().join("out");
+    detect_rule(&t1, &t2, &out);
+    (dir, out, truth)
 }
 
 /// The planted pits are made for the explicit rule (the automatic method on these scenes
@@ -427,6 +439,43 @@ fn labelled_pixels_without_data_are_not_scored() {
     );
 }
 
+/// Review, session 14: a reference without any change pixel was refused as if its coding
+/// were wrong. Holding one class and NoData only, it is scored (false alarms count; recall
+/// is undefined); holding other values too, the coding is suspect and refused, naming them.
+#[test]
+fn a_reference_without_change_is_scored_and_a_suspect_coding_refused() {
+    let (dir, out, truth) = detected_pair(40, "z");
+    let zero = dir.path().join("zero.tif");
+    relabel(&truth, &zero, |_, _| 0);
+    let r = eval_json(&[s(&out), "--reference", s(&zero)]);
+    let c = &r["confusion"];
+    assert_eq!(
+        (c["tp"].as_u64(), c["fn"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+    assert!(
+        c["fp"].as_u64().unwrap() > 0,
+        "the patches are false alarms: {r}"
+    );
+    assert_eq!(r["pixel"]["precision"], 0.0);
+    assert!(r["pixel"]["recall"].is_null(), "{r}");
+    assert!(r["objects"]["recall"].is_null(), "{r}");
+    assert!(r["notes"][0].as_str().unwrap().contains("no change"), "{r}");
+    // A label coded 0/255 read with the default --change 1: refused, naming 255.
+    let coded255 = dir.path().join("coded255.tif");
+    relabel(&truth, &coded255, |_, v| v * 255);
+    let o = minewatch(&["eval", s(&out), "--reference", s(&coded255)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    says_all(
+        &stderr(&o),
+        &[
+            "coded255.tif: holds no change pixel (--change 1) but holds 255",
+            "pass it with --change",
+        ],
+    );
+}
+
 /// The reviewer's case: the bundled 320² Hong Kong clip against the whole label.
 #[test]
 fn real_hongkong_clip_against_the_full_label() {
@@ -471,7 +520,18 @@ fn eval_errors_say_what_is_wrong() {
     std::fs::create_dir_all(&empty).unwrap();
     let nope = dir.path().join("nope.tif");
     let no_file = empty.join("patches.gpkg");
-    let cases: [(Vec<&str>, &str); 4] = [
+    // Text, not a raster or a vector file.
+    let text = dir.path().join("notes.tif");
+    std::fs::write(&text, "not an image\n").unwrap();
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec![s(&out), "--reference", s(&text)],
+            "notes.tif: GDAL cannot open it as a raster (no GDAL raster driver recognises its format)",
+        ),
+        (
+            vec![s(&text), "--reference", s(&truth)],
+            "notes.tif: GDAL cannot open it as a vector file of patches",
+        ),
         (
             vec![s(&out), "--reference", s(&nope)],
             "nope.tif: reference raster not found",

@@ -64,6 +64,9 @@ fn print_text(r: &EvalReport) {
         "scored within the {} ({} reference pixels outside it not scored); {}",
         sc.within, sc.reference_pixels_outside, sc.note
     );
+    for n in &r.notes {
+        println!("note: {n}");
+    }
     println!(
         "pixels scored {}: TP {} FP {} FN {} TN {}",
         s.scored_pixels, c.tp, c.fp, c.fn_, c.tn
