@@ -6,10 +6,15 @@ use common::*;
 use std::path::{Path, PathBuf};
 
 fn eval_json(args: &[&str]) -> serde_json::Value {
+    eval_json_in(Path::new("."), args)
+}
+
+/// `eval ARGS --format json` run in folder `dir`, which must succeed.
+fn eval_json_in(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut a = vec!["eval"];
     a.extend_from_slice(args);
     a.extend_from_slice(&["--format", "json"]);
-    let o = minewatch(&a);
+    let o = minewatch_in(dir, &a);
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -194,16 +199,14 @@ fn detected_pair(seed: u64, prefix: &str) -> (tempfile::TempDir, PathBuf, PathBu
 /// The planted pits are made for the explicit rule (the automatic method on these scenes
 /// is tested in auto_method.rs).
 fn detect_rule(a: &Path, b: &Path, out: &Path) {
-    let o = minewatch(&[
-        "detect",
-        s(a),
-        s(b),
-        "--method",
-        "rule",
-        "--out",
-        s(out),
-        "--quiet",
-    ]);
+    detect_rule_in(Path::new("."), &[s(a), s(b), "--out", s(out)]);
+}
+
+/// `detect ARGS --method rule --quiet` in folder `dir`, which must succeed.
+fn detect_rule_in(dir: &Path, args: &[&str]) {
+    let mut a = vec!["detect", "--method", "rule", "--quiet"];
+    a.extend_from_slice(args);
+    let o = minewatch_in(dir, &a);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -399,22 +402,7 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
 fn labelled_pixels_without_data_are_not_scored() {
     let dir = tempfile::tempdir().unwrap();
     let ([t1, t2], truth) = synthetic_pair(dir.path(), 37, "n");
-    {
-        let ds = open_update(&t2);
-        for b in 1..=ds.raster_count() {
-            let mut band = ds.rasterband(b).unwrap();
-            let mut buf = band
-                .read_as::<u16>((0, 0), (256, 192), (256, 192), None)
-                .unwrap();
-            for (i, v) in buf.data_mut().iter_mut().enumerate() {
-                if i % 256 < 40 {
-                    *v = 0;
-                }
-            }
-            band.write((0, 0), (256, 192), &mut buf).unwrap();
-            band.set_no_data_value(Some(0.0)).unwrap();
-        }
-    }
+    no_data_strip(&t2);
     let out = dir.path().join("out");
     detect_rule(&t1, &t2, &out);
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
@@ -434,8 +422,102 @@ fn labelled_pixels_without_data_are_not_scored() {
         r["scope"]["note"]
             .as_str()
             .unwrap()
-            .contains("is gone or changed since detect"),
+            .contains("n_20210601.tif is gone since detect"),
         "{r}"
+    );
+}
+
+/// The first 40 columns of every band of the 256 × 192 scene `path` set to 0, its NoData.
+fn no_data_strip(path: &Path) {
+    let ds = open_update(path);
+    for b in 1..=ds.raster_count() {
+        let mut band = ds.rasterband(b).unwrap();
+        let mut buf = band
+            .read_as::<u16>((0, 0), (256, 192), (256, 192), None)
+            .unwrap();
+        for (i, v) in buf.data_mut().iter_mut().enumerate() {
+            if i % 256 < 40 {
+                *v = 0;
+            }
+        }
+        band.write((0, 0), (256, 192), &mut buf).unwrap();
+        band.set_no_data_value(Some(0.0)).unwrap();
+    }
+}
+
+/// Review, session 14: detect records input paths as typed, and eval run from another
+/// folder did not find relative ones — it said the images were "gone or changed" and
+/// scored the no-data strip as no change (recall 0.548 instead of 0.773 on the reviewer's
+/// Nanjing strip). The manifest now records the folder detect ran in.
+#[test]
+fn relative_input_paths_are_found_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ([_, t2], truth) = synthetic_pair(dir.path(), 38, "r");
+    no_data_strip(&t2);
+    detect_rule_in(
+        dir.path(),
+        &["r_20200601.tif", "r_20210601.tif", "--out", "out"],
+    );
+    let out = dir.path().join("out");
+    // What the user typed stays visible.
+    assert_eq!(manifest(&out)["inputs"][1]["path"], "r_20210601.tif");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let here = eval_json_in(dir.path(), &["out", "--reference", "truth.tif"]);
+    let there = eval_json_in(elsewhere.path(), &[s(&out), "--reference", s(&truth)]);
+    let without = there["scope"]["labelled_pixels_without_data"].as_u64();
+    assert!(
+        (40 * 192..40 * 192 + 50).contains(&without.unwrap_or(0)),
+        "{there}"
+    );
+    for k in ["scope", "confusion", "pixel"] {
+        assert_eq!(here[k], there[k], "{k}");
+    }
+    // A manifest of an older minewatch has no folder: the note says what to do.
+    let mpath = out.join("manifest.json");
+    let mut m = manifest(&out);
+    m.as_object_mut().unwrap().remove("working_dir");
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    let r = eval_json_in(elsewhere.path(), &[s(&out), "--reference", s(&truth)]);
+    says_all(
+        r["scope"]["note"].as_str().unwrap(),
+        &[
+            "r_20200601.tif is a relative path",
+            "run eval from that folder",
+        ],
+    );
+}
+
+/// Review, session 14: labelled pixels under detect's `--mask` were scored as "no change"
+/// (the right half of the Nanjing clip masked: recall 0.427 instead of 0.786). Detect does
+/// not assess them, so eval leaves them out like no-data pixels and counts them.
+#[test]
+fn pixels_under_the_detect_mask_are_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 39, "m");
+    let mask = dir.path().join("mask.tif");
+    relabel(&truth, &mask, |i, _| u8::from(i % 256 >= 128));
+    let out = dir.path().join("out");
+    detect_rule_in(
+        Path::new("."),
+        &[s(&t1), s(&t2), "--mask", s(&mask), "--out", s(&out)],
+    );
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    assert_eq!(r["scope"]["labelled_pixels_masked"], 128 * 192, "{r}");
+    assert_eq!(r["scope"]["labelled_pixels_without_data"], 0, "{r}");
+    assert_eq!(r["pixel"]["scored_pixels"], 128 * 192, "{r}");
+    // The planted pits of the masked half are not missed change.
+    assert!(r["pixel"]["recall"].as_f64().unwrap() > 0.9, "{r}");
+    says_all(
+        &eval_text(&[s(&out), "--reference", s(&truth)]),
+        &["0 labelled pixels without data on a date and 24576 under detect's --mask not scored"],
+    );
+    // The mask gone: scored as before, and the report says why.
+    std::fs::rename(&mask, dir.path().join("moved.tif")).unwrap();
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    assert!(r["scope"]["labelled_pixels_masked"].is_null(), "{r}");
+    says_all(
+        r["scope"]["note"].as_str().unwrap(),
+        &["detect's mask: ", "mask.tif is gone since detect"],
     );
 }
 

@@ -11,8 +11,10 @@ pub struct EvalArgs {
     /// A `detect` output folder, or a patches file (GeoPackage, GeoJSON, any OGR vector).
     pub detection: PathBuf,
     /// Reference raster: a full change label, or sparse samples with --samples. Only its
-    /// pixels inside the detection's grid (from the detect manifest) are scored, never its
-    /// NoData.
+    /// pixels inside the detection's grid (from the detect manifest) that the detection
+    /// assessed (data on both dates, not under detect's --mask) are scored, never its
+    /// NoData. Scores with nothing to divide by (precision without patches, recall of a
+    /// reference without change) are n/a in text and null in JSON.
     #[arg(long)]
     pub reference: PathBuf,
     /// Reference values that mean change (comma-separated).
@@ -60,8 +62,14 @@ fn print_text(r: &EvalReport) {
     );
     println!("reference {} ({} reference)", r.reference.display(), r.mode);
     let sc = &r.scope;
+    let left_out = match (sc.labelled_pixels_without_data, sc.labelled_pixels_masked) {
+        (Some(w), Some(m)) => format!(
+            "; {w} labelled pixels without data on a date and {m} under detect's --mask not scored"
+        ),
+        _ => String::new(),
+    };
     println!(
-        "scored within the {} ({} reference pixels outside it not scored); {}",
+        "scored within the {} ({} reference pixels outside it not scored){left_out}; {}",
         sc.within, sc.reference_pixels_outside, sc.note
     );
     for n in &r.notes {
