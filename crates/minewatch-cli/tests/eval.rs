@@ -6,20 +6,41 @@ use common::*;
 use std::path::{Path, PathBuf};
 
 fn eval_json(args: &[&str]) -> serde_json::Value {
+    eval_json_in(Path::new("."), args)
+}
+
+/// `eval ARGS --format json` run in folder `dir`, which must succeed.
+fn eval_json_in(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut a = vec!["eval"];
     a.extend_from_slice(args);
     a.extend_from_slice(&["--format", "json"]);
-    let o = minewatch(&a);
+    let o = minewatch_in(dir, &a);
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// A copy of the 256 × 192 raster `src` at `dst` with each value replaced by
+/// `f(pixel index, value)` (labels, samples and masks on a scene's grid).
+fn relabel(src: &Path, dst: &Path, f: impl Fn(usize, u8) -> u8) -> gdal::Dataset {
+    let src = gdal::Dataset::open(src).unwrap();
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let ds = src
+        .create_copy(&drv, dst, &gdal::cpl::CslStringList::new())
+        .unwrap();
+    let mut band = ds.rasterband(1).unwrap();
+    let mut buf = band
+        .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
+        .unwrap();
+    for (i, v) in buf.data_mut().iter_mut().enumerate() {
+        *v = f(i, *v);
+    }
+    band.write((0, 0), (256, 192), &mut buf).unwrap();
+    ds
+}
+
 #[test]
 fn synthetic_truth_scores_high() {
-    let dir = tempfile::tempdir().unwrap();
-    let ([t1, t2], truth) = synthetic_pair(dir.path(), 31, "e");
-    let out = dir.path().join("out");
-    detect_rule(&t1, &t2, &out);
+    let (_dir, out, truth) = detected_pair(31, "e");
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
     let f1 = r["pixel"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "planted pits are found: {r}");
@@ -51,26 +72,13 @@ fn sparse_samples_give_the_stratified_estimate() {
     // Samples coded like the Nanjing file: 1 changed, 2 unchanged, 0 unlabelled; every 5th pixel.
     let samples = dir.path().join("samples.tif");
     {
-        let src = gdal::Dataset::open(&truth).unwrap();
-        let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
-        let ds = src
-            .create_copy(&drv, &samples, &gdal::cpl::CslStringList::new())
-            .unwrap();
-        let mut band = ds.rasterband(1).unwrap();
-        let mut buf = band
-            .read_as::<u8>((0, 0), (256, 192), (256, 192), None)
-            .unwrap();
-        for (i, v) in buf.data_mut().iter_mut().enumerate() {
-            *v = if i % 5 != 0 {
-                0
-            } else if *v == 1 {
-                1
-            } else {
-                2
-            };
-        }
-        band.write((0, 0), (256, 192), &mut buf).unwrap();
+        let ds = relabel(&truth, &samples, |i, v| match (i % 5, v) {
+            (1.., _) => 0,
+            (_, 1) => 1,
+            _ => 2,
+        });
         // As in the Nanjing file: 0 (not sampled) is also the NoData value.
+        let mut band = ds.rasterband(1).unwrap();
         band.set_no_data_value(Some(0.0)).unwrap();
     }
     let out = dir.path().join("out");
@@ -179,20 +187,41 @@ fn synthetic_pair(dir: &Path, seed: u64, prefix: &str) -> ([PathBuf; 2], PathBuf
     (pair, truth)
 }
 
+/// A seeded scene detected by the explicit rule: (its folder, the detect output, the truth).
+fn detected_pair(seed: u64, prefix: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), seed, prefix);
+    let out = dir.path().join("out");
+    detect_rule(&t1, &t2, &out);
+    (dir, out, truth)
+}
+
 /// The planted pits are made for the explicit rule (the automatic method on these scenes
 /// is tested in auto_method.rs).
 fn detect_rule(a: &Path, b: &Path, out: &Path) {
-    let o = minewatch(&[
-        "detect",
-        s(a),
-        s(b),
-        "--method",
-        "rule",
-        "--out",
-        s(out),
-        "--quiet",
-    ]);
+    detect_rule_in(Path::new("."), &[s(a), s(b), "--out", s(out)]);
+}
+
+/// `detect ARGS --method rule --quiet` in folder `dir`, which must succeed.
+fn detect_rule_in(dir: &Path, args: &[&str]) {
+    let mut a = vec!["detect", "--method", "rule", "--quiet"];
+    a.extend_from_slice(args);
+    let o = minewatch_in(dir, &a);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// The text report of `eval ARGS`.
+fn eval_text(args: &[&str]) -> String {
+    let mut a = vec!["eval"];
+    a.extend_from_slice(args);
+    String::from_utf8_lossy(&minewatch(&a).stdout).into_owned()
+}
+
+/// `text` holds every one of `needles`.
+fn says_all(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "{n:?} not in: {text}");
+    }
 }
 
 fn detect_real(a: &Path, b: &Path, out: &Path) {
@@ -296,6 +325,24 @@ fn pair_selection_works_on_geojson_and_for_empty_pairs() {
     ]);
     assert_eq!(r["patches"], 0);
     assert_eq!(r["confusion"]["tp"], 0);
+    // Review, session 14: without patches precision is undefined (null, n/a), not 0; the
+    // change they missed is a real recall and F1 of 0.
+    assert!(r["pixel"]["precision"].is_null(), "{r}");
+    assert!(r["objects"]["precision"].is_null(), "{r}");
+    assert_eq!(
+        (r["pixel"]["recall"].as_f64(), r["pixel"]["f1"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    says_all(
+        &eval_text(&[
+            s(&out),
+            "--reference",
+            s(&truth),
+            "--pair",
+            "20200601_20210601",
+        ]),
+        &["precision n/a  recall 0.000  F1 0.000"],
+    );
 }
 
 /// A detection of part of the labelled area is scored on that part only: the same scores
@@ -330,13 +377,9 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
     }
     assert!(whole["pixel"]["recall"].as_f64().unwrap() > 0.9, "{whole}");
     // The text report says what was scored.
-    let o = minewatch(&["eval", s(&out), "--reference", s(&truth)]);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        text.contains(
-            "scored within the detection grid (32768 reference pixels outside it not scored)"
-        ),
-        "{text}"
+    says_all(
+        &eval_text(&[s(&out), "--reference", s(&truth)]),
+        &["scored within the detection grid (32768 reference pixels outside it not scored)"],
     );
 
     // A label of another area: refused, naming both.
@@ -359,22 +402,7 @@ fn a_clipped_detection_is_scored_inside_its_grid_only() {
 fn labelled_pixels_without_data_are_not_scored() {
     let dir = tempfile::tempdir().unwrap();
     let ([t1, t2], truth) = synthetic_pair(dir.path(), 37, "n");
-    {
-        let ds = open_update(&t2);
-        for b in 1..=ds.raster_count() {
-            let mut band = ds.rasterband(b).unwrap();
-            let mut buf = band
-                .read_as::<u16>((0, 0), (256, 192), (256, 192), None)
-                .unwrap();
-            for (i, v) in buf.data_mut().iter_mut().enumerate() {
-                if i % 256 < 40 {
-                    *v = 0;
-                }
-            }
-            band.write((0, 0), (256, 192), &mut buf).unwrap();
-            band.set_no_data_value(Some(0.0)).unwrap();
-        }
-    }
+    no_data_strip(&t2);
     let out = dir.path().join("out");
     detect_rule(&t1, &t2, &out);
     let r = eval_json(&[s(&out), "--reference", s(&truth)]);
@@ -394,8 +422,139 @@ fn labelled_pixels_without_data_are_not_scored() {
         r["scope"]["note"]
             .as_str()
             .unwrap()
-            .contains("is gone or changed since detect"),
+            .contains("n_20210601.tif is gone since detect"),
         "{r}"
+    );
+}
+
+/// The first 40 columns of every band of the 256 × 192 scene `path` set to 0, its NoData.
+fn no_data_strip(path: &Path) {
+    let ds = open_update(path);
+    for b in 1..=ds.raster_count() {
+        let mut band = ds.rasterband(b).unwrap();
+        let mut buf = band
+            .read_as::<u16>((0, 0), (256, 192), (256, 192), None)
+            .unwrap();
+        for (i, v) in buf.data_mut().iter_mut().enumerate() {
+            if i % 256 < 40 {
+                *v = 0;
+            }
+        }
+        band.write((0, 0), (256, 192), &mut buf).unwrap();
+        band.set_no_data_value(Some(0.0)).unwrap();
+    }
+}
+
+/// Review, session 14: detect records input paths as typed, and eval run from another
+/// folder did not find relative ones — it said the images were "gone or changed" and
+/// scored the no-data strip as no change (recall 0.548 instead of 0.773 on the reviewer's
+/// Nanjing strip). The manifest now records the folder detect ran in.
+#[test]
+fn relative_input_paths_are_found_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ([_, t2], truth) = synthetic_pair(dir.path(), 38, "r");
+    no_data_strip(&t2);
+    detect_rule_in(
+        dir.path(),
+        &["r_20200601.tif", "r_20210601.tif", "--out", "out"],
+    );
+    let out = dir.path().join("out");
+    // What the user typed stays visible.
+    assert_eq!(manifest(&out)["inputs"][1]["path"], "r_20210601.tif");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let here = eval_json_in(dir.path(), &["out", "--reference", "truth.tif"]);
+    let there = eval_json_in(elsewhere.path(), &[s(&out), "--reference", s(&truth)]);
+    let without = there["scope"]["labelled_pixels_without_data"].as_u64();
+    assert!(
+        (40 * 192..40 * 192 + 50).contains(&without.unwrap_or(0)),
+        "{there}"
+    );
+    for k in ["scope", "confusion", "pixel"] {
+        assert_eq!(here[k], there[k], "{k}");
+    }
+    // A manifest of an older minewatch has no folder: the note says what to do.
+    let mpath = out.join("manifest.json");
+    let mut m = manifest(&out);
+    m.as_object_mut().unwrap().remove("working_dir");
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    let r = eval_json_in(elsewhere.path(), &[s(&out), "--reference", s(&truth)]);
+    says_all(
+        r["scope"]["note"].as_str().unwrap(),
+        &[
+            "r_20200601.tif is a relative path",
+            "run eval from that folder",
+        ],
+    );
+}
+
+/// Review, session 14: labelled pixels under detect's `--mask` were scored as "no change"
+/// (the right half of the Nanjing clip masked: recall 0.427 instead of 0.786). Detect does
+/// not assess them, so eval leaves them out like no-data pixels and counts them.
+#[test]
+fn pixels_under_the_detect_mask_are_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ([t1, t2], truth) = synthetic_pair(dir.path(), 39, "m");
+    let mask = dir.path().join("mask.tif");
+    relabel(&truth, &mask, |i, _| u8::from(i % 256 >= 128));
+    let out = dir.path().join("out");
+    detect_rule_in(
+        Path::new("."),
+        &[s(&t1), s(&t2), "--mask", s(&mask), "--out", s(&out)],
+    );
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    assert_eq!(r["scope"]["labelled_pixels_masked"], 128 * 192, "{r}");
+    assert_eq!(r["scope"]["labelled_pixels_without_data"], 0, "{r}");
+    assert_eq!(r["pixel"]["scored_pixels"], 128 * 192, "{r}");
+    // The planted pits of the masked half are not missed change.
+    assert!(r["pixel"]["recall"].as_f64().unwrap() > 0.9, "{r}");
+    says_all(
+        &eval_text(&[s(&out), "--reference", s(&truth)]),
+        &["0 labelled pixels without data on a date and 24576 under detect's --mask not scored"],
+    );
+    // The mask gone: scored as before, and the report says why.
+    std::fs::rename(&mask, dir.path().join("moved.tif")).unwrap();
+    let r = eval_json(&[s(&out), "--reference", s(&truth)]);
+    assert!(r["scope"]["labelled_pixels_masked"].is_null(), "{r}");
+    says_all(
+        r["scope"]["note"].as_str().unwrap(),
+        &["detect's mask: ", "mask.tif is gone since detect"],
+    );
+}
+
+/// Review, session 14: a reference without any change pixel was refused as if its coding
+/// were wrong. Holding one class and NoData only, it is scored (false alarms count; recall
+/// is undefined); holding other values too, the coding is suspect and refused, naming them.
+#[test]
+fn a_reference_without_change_is_scored_and_a_suspect_coding_refused() {
+    let (dir, out, truth) = detected_pair(40, "z");
+    let zero = dir.path().join("zero.tif");
+    relabel(&truth, &zero, |_, _| 0);
+    let r = eval_json(&[s(&out), "--reference", s(&zero)]);
+    let c = &r["confusion"];
+    assert_eq!(
+        (c["tp"].as_u64(), c["fn"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+    assert!(
+        c["fp"].as_u64().unwrap() > 0,
+        "the patches are false alarms: {r}"
+    );
+    assert_eq!(r["pixel"]["precision"], 0.0);
+    assert!(r["pixel"]["recall"].is_null(), "{r}");
+    assert!(r["objects"]["recall"].is_null(), "{r}");
+    assert!(r["notes"][0].as_str().unwrap().contains("no change"), "{r}");
+    // A label coded 0/255 read with the default --change 1: refused, naming 255.
+    let coded255 = dir.path().join("coded255.tif");
+    relabel(&truth, &coded255, |_, v| v * 255);
+    let o = minewatch(&["eval", s(&out), "--reference", s(&coded255)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    says_all(
+        &stderr(&o),
+        &[
+            "coded255.tif: holds no change pixel (--change 1) but holds 255",
+            "pass it with --change",
+        ],
     );
 }
 
@@ -443,7 +602,18 @@ fn eval_errors_say_what_is_wrong() {
     std::fs::create_dir_all(&empty).unwrap();
     let nope = dir.path().join("nope.tif");
     let no_file = empty.join("patches.gpkg");
-    let cases: [(Vec<&str>, &str); 4] = [
+    // Text, not a raster or a vector file.
+    let text = dir.path().join("notes.tif");
+    std::fs::write(&text, "not an image\n").unwrap();
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec![s(&out), "--reference", s(&text)],
+            "notes.tif: GDAL cannot open it as a raster (no GDAL raster driver recognises its format)",
+        ),
+        (
+            vec![s(&text), "--reference", s(&truth)],
+            "notes.tif: GDAL cannot open it as a vector file of patches",
+        ),
         (
             vec![s(&out), "--reference", s(&nope)],
             "nope.tif: reference raster not found",

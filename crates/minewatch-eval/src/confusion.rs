@@ -13,24 +13,28 @@ pub struct Confusion {
     pub tn: u64,
 }
 
-/// Scores of the change class. Undefined ratios (0/0) are reported as 0.
+/// Scores of the change class. A ratio with nothing to divide by (precision without a
+/// patch on a labelled pixel, recall without a change pixel in the reference, kappa when
+/// map and reference are both one class) is undefined: `None`, reported as `null` / `n/a`.
+/// A 0 would read as "every patch wrong" or "every change missed", which did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Scores {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub iou: f64,
-    pub kappa: f64,
-    pub overall_accuracy: f64,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    /// 2·TP / (2·TP + FP + FN): 0 when either precision or recall is 0 (a detection
+    /// without patches over changed pixels scores 0, it missed them all), undefined only
+    /// when the scored pixels hold neither a patch nor a reference change.
+    pub f1: Option<f64>,
+    /// TP / (TP + FP + FN), defined like F1.
+    pub iou: Option<f64>,
+    pub kappa: Option<f64>,
+    pub overall_accuracy: Option<f64>,
     pub scored_pixels: u64,
 }
 
-fn ratio(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        0.0
-    } else {
-        a / b
-    }
+/// `a / b`, undefined when `b` is 0.
+pub fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b != 0.0).then(|| a / b)
 }
 
 impl Confusion {
@@ -57,20 +61,15 @@ impl Confusion {
             self.tn as f64,
         );
         let n = tp + fp + fn_ + tn;
-        let precision = ratio(tp, tp + fp);
-        let recall = ratio(tp, tp + fn_);
         let po = ratio(tp + tn, n);
         let pe = ratio((tp + fp) * (tp + fn_) + (fn_ + tn) * (fp + tn), n * n);
         Scores {
-            precision,
-            recall,
+            precision: ratio(tp, tp + fp),
+            recall: ratio(tp, tp + fn_),
             f1: ratio(2.0 * tp, 2.0 * tp + fp + fn_),
             iou: ratio(tp, tp + fp + fn_),
-            kappa: if pe >= 1.0 {
-                0.0
-            } else {
-                (po - pe) / (1.0 - pe)
-            },
+            // pe = 1: map and reference agree by chance alone (both one class).
+            kappa: po.zip(pe).and_then(|(po, pe)| ratio(po - pe, 1.0 - pe)),
             overall_accuracy: po,
             scored_pixels: n as u64,
         }
@@ -81,22 +80,42 @@ impl Confusion {
 mod tests {
     use super::*;
 
+    fn scores(tp: u64, fp: u64, fn_: u64, tn: u64) -> Scores {
+        Confusion { tp, fp, fn_, tn }.scores()
+    }
+
     #[test]
     fn textbook_numbers() {
-        // 20 TP, 10 FP, 5 FN, 65 TN.
-        let c = Confusion {
-            tp: 20,
-            fp: 10,
-            fn_: 5,
-            tn: 65,
-        };
-        let s = c.scores();
-        assert!((s.precision - 20.0 / 30.0).abs() < 1e-12);
-        assert!((s.recall - 0.8).abs() < 1e-12);
-        assert!((s.f1 - 40.0 / 55.0).abs() < 1e-12);
-        assert!((s.iou - 20.0 / 35.0).abs() < 1e-12);
+        let s = scores(20, 10, 5, 65);
+        let near = |v: Option<f64>, want: f64| (v.unwrap() - want).abs() < 1e-12;
+        assert!(near(s.precision, 20.0 / 30.0));
+        assert!(near(s.recall, 0.8));
+        assert!(near(s.f1, 40.0 / 55.0));
+        assert!(near(s.iou, 20.0 / 35.0));
         // po = 0.85, pe = (30*25 + 70*75)/100² = 0.6, kappa = 0.25/0.4
-        assert!((s.kappa - 0.625).abs() < 1e-12);
+        assert!(near(s.kappa, 0.625));
+    }
+
+    /// Review, session 14: undefined ratios were reported as 0.
+    #[test]
+    fn undefined_scores_are_none_not_zero() {
+        // No patch at all over changed and unchanged pixels: precision undefined, but the
+        // detection missed every change, so recall, F1 and IoU are a real 0.
+        let s = scores(0, 0, 7, 93);
+        assert_eq!(s.precision, None);
+        assert_eq!((s.recall, s.f1, s.iou), (Some(0.0), Some(0.0), Some(0.0)));
+        // pe = 0.93 · 1 → kappa 0: no agreement beyond chance, a defined value.
+        assert_eq!(s.kappa, Some(0.0));
+        // A reference without change and a map without patches: only OA is defined.
+        let s = scores(0, 0, 0, 50);
+        assert_eq!(
+            (s.precision, s.recall, s.f1, s.iou, s.kappa),
+            (None, None, None, None, None)
+        );
+        assert_eq!(s.overall_accuracy, Some(1.0));
+        // A reference without change and false alarms: precision 0, recall undefined.
+        let s = scores(0, 5, 0, 45);
+        assert_eq!((s.precision, s.recall, s.f1), (Some(0.0), None, Some(0.0)));
     }
 
     #[test]

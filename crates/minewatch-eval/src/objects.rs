@@ -2,6 +2,7 @@
 //! detection. A reference object is found when any detected pixel overlaps it; a detected
 //! object is correct when it overlaps any reference change pixel.
 
+use crate::confusion::ratio;
 use crate::Truth;
 use serde::Serialize;
 
@@ -11,11 +12,13 @@ pub struct ObjectScores {
     pub reference_found: u64,
     pub detected_objects: u64,
     pub detected_correct: u64,
-    /// found / reference objects
-    pub recall: f64,
-    /// correct / detected objects
-    pub precision: f64,
-    pub f1: f64,
+    /// found / reference objects; undefined (`None`) without reference objects.
+    pub recall: Option<f64>,
+    /// correct / detected objects; undefined without a detected object on labelled pixels.
+    pub precision: Option<f64>,
+    /// Harmonic mean of the two: 0 when either is 0 (as for pixels), else undefined when
+    /// either is.
+    pub f1: Option<f64>,
 }
 
 /// Label 8-connected components of `member`; returns one id per pixel (`u32::MAX` outside).
@@ -71,20 +74,13 @@ pub fn object_scores(detected: &[u8], truth: &[Truth], width: usize) -> ObjectSc
     let dn = det_labelled.iter().filter(|&&l| l).count() as u32;
     let found = ref_found.iter().filter(|&&f| f).count() as u64;
     let correct = det_ok.iter().filter(|&&f| f).count() as u64;
-    let recall = if rn == 0 {
-        0.0
-    } else {
-        found as f64 / rn as f64
-    };
-    let precision = if dn == 0 {
-        0.0
-    } else {
-        correct as f64 / dn as f64
-    };
-    let f1 = if recall + precision == 0.0 {
-        0.0
-    } else {
-        2.0 * recall * precision / (recall + precision)
+    let recall = ratio(found as f64, rn as f64);
+    let precision = ratio(correct as f64, dn as f64);
+    let either_zero = precision == Some(0.0) || recall == Some(0.0);
+    let f1 = match (precision, recall) {
+        (Some(p), Some(r)) if p + r > 0.0 => Some(2.0 * r * p / (r + p)),
+        _ if either_zero => Some(0.0),
+        _ => None,
     };
     ObjectScores {
         reference_objects: rn as u64,
@@ -113,5 +109,20 @@ mod tests {
         let s = object_scores(&det, &truth, 5);
         assert_eq!((s.reference_objects, s.reference_found), (2, 1));
         assert_eq!((s.detected_objects, s.detected_correct), (2, 1), "{s:?}");
+        assert_eq!(
+            (s.precision, s.recall, s.f1),
+            (Some(0.5), Some(0.5), Some(0.5))
+        );
+    }
+
+    /// Review, session 14: no patches scored object precision 0 instead of undefined.
+    #[test]
+    fn without_patches_precision_is_undefined_and_f1_zero() {
+        let truth = [Change, NoChange, NoChange, Change];
+        let s = object_scores(&[0, 0, 0, 0], &truth, 2);
+        assert_eq!((s.precision, s.recall, s.f1), (None, Some(0.0), Some(0.0)));
+        // Nothing changed and nothing found: neither is defined.
+        let s = object_scores(&[0, 0], &[NoChange, NoChange], 2);
+        assert_eq!((s.precision, s.recall, s.f1), (None, None, None));
     }
 }

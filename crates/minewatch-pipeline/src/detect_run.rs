@@ -360,6 +360,7 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         version: env!("CARGO_PKG_VERSION").into(),
         gdal: gdal::version::version_info("RELEASE_NAME"),
         command: "detect".into(),
+        working_dir: std::env::current_dir().ok(),
         inputs,
         params: req.params.clone(),
         resolved_rule: kernel.rule.all.iter().map(|c| c.to_string()).collect(),
@@ -367,6 +368,11 @@ pub fn run_detect(req: &DetectRequest) -> Result<DetectSummary, PipelineError> {
         skipped_statistics: skipped.clone(),
         grid: manifest::GridRecord::from(&grid),
         mask: req.mask.clone(),
+        mask_bytes: req
+            .mask
+            .as_ref()
+            .and_then(|m| std::fs::metadata(m).ok())
+            .map(|m| m.len()),
         threads: req.threads,
         window: req.window,
         from_plan: shards.as_ref().map(|s| s.plan.plan_hash.clone()),

@@ -49,6 +49,9 @@ pub struct EvalReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stratified: Option<StratifiedEstimate>,
     pub pixel_area_m2: f64,
+    /// What to keep in mind reading the scores (a reference of one class).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
@@ -69,12 +72,7 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
             rpath.display()
         )));
     }
-    let rds = Dataset::open(rpath).map_err(|e| {
-        input(format!(
-            "{}: cannot open the reference raster: {e}",
-            rpath.display()
-        ))
-    })?;
+    let rds = open_reference(rpath)?;
     let (w, h) = rds.raster_size();
     let transform = rds.geo_transform().map_err(|_| {
         input(format!(
@@ -123,24 +121,27 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     let mut values = vec![0f64; w * h];
     band.read_into_slice::<f64>((0, 0), (w, h), (w, h), &mut values, None)
         .map_err(|e| input(format!("{}: cannot read band 1: {e}", rpath.display())))?;
+    // Values that are neither class nor NoData tell the file's coding when a class is
+    // missing (a label coded 0/255 read with the default --change 1).
+    let mut others = Others::default();
     let mut truth: Vec<Truth> = values
         .iter()
         .map(|v| {
             // Only the coding given is scored: nodata, NaN and any other value are not.
-            if nodata == Some(*v) {
+            if nodata == Some(*v) || v.is_nan() {
                 Truth::Unknown
             } else if req.change_values.contains(v) {
                 Truth::Change
             } else if req.nochange_values.contains(v) {
                 Truth::NoChange
             } else {
+                others.add(*v);
                 Truth::Unknown
             }
         })
         .collect();
     drop(values);
-    let both_classes = |t: &[Truth]| t.contains(&Truth::Change) && t.contains(&Truth::NoChange);
-    let coded = both_classes(&truth);
+    check_coding(req, &truth, &others)?;
 
     let detection = read_detection(req, &grid)?;
     let (geoms, pair) = (detection.geoms, detection.pair);
@@ -183,24 +184,7 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
         }
         None => (None, eval_scope::Scope::whole_reference()),
     };
-    if !coded {
-        return Err(input(format!(
-            "{}: the reference needs both change ({:?}) and no-change ({:?}) values; set --change / --no-change to its coding",
-            rpath.display(),
-            req.change_values,
-            req.nochange_values
-        )));
-    }
-    if !both_classes(&truth) {
-        return Err(input(format!(
-            "{}: inside the grid of {} the reference holds no `{}` pixel ({:?}), so the scores are undefined; \
-             evaluate a detection that covers both changed and unchanged labelled pixels",
-            rpath.display(),
-            req.detection.display(),
-            if truth.contains(&Truth::Change) { "no-change" } else { "change" },
-            if truth.contains(&Truth::Change) { &req.nochange_values } else { &req.change_values },
-        )));
-    }
+    let notes = scored_classes_note(req, &truth)?;
     let mut mem = DriverManager::get_driver_by_name("MEM")
         .and_then(|d| d.create_with_band_type::<u8, _>("", w, h, 1))
         .map_err(|e| PipelineError::Internal(format!("MEM raster: {e}")))?;
@@ -264,7 +248,143 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
         objects,
         stratified,
         pixel_area_m2,
+        notes,
     })
+}
+
+/// Up to `Others::MAX` distinct reference values outside the coding, for messages.
+#[derive(Default)]
+struct Others {
+    values: Vec<f64>,
+    more: bool,
+}
+
+impl Others {
+    const MAX: usize = 8;
+
+    fn add(&mut self, v: f64) {
+        if !self.values.contains(&v) {
+            if self.values.len() < Self::MAX {
+                self.values.push(v);
+            } else {
+                self.more = true;
+            }
+        }
+    }
+
+    fn list(&self) -> String {
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        let mut s: Vec<String> = v.iter().map(|v| v.to_string()).collect();
+        if self.more {
+            s.push("…".into());
+        }
+        s.join(", ")
+    }
+}
+
+/// Refuse a coding the whole reference contradicts: neither class present, or one class
+/// missing while the file holds values the coding does not name (likely the missing class
+/// under another value). A reference of one class and NoData only is a real reference
+/// (an area that did not change) and is scored.
+fn check_coding(req: &EvalRequest, truth: &[Truth], others: &Others) -> Result<(), PipelineError> {
+    let path = req.reference.display();
+    let (change, nochange) = (
+        truth.contains(&Truth::Change),
+        truth.contains(&Truth::NoChange),
+    );
+    let holds = if others.values.is_empty() {
+        "it holds nothing but NoData".to_string()
+    } else {
+        format!("its values are {}", others.list())
+    };
+    if !change && !nochange {
+        return Err(PipelineError::Input(format!(
+            "{path}: holds no pixel of --change {} or --no-change {} ({holds}); set --change / --no-change to its coding",
+            coding(&req.change_values),
+            coding(&req.nochange_values)
+        )));
+    }
+    if change && nochange || others.values.is_empty() {
+        return Ok(());
+    }
+    let (missing, flag, values) = if change {
+        ("no-change", "--no-change", &req.nochange_values)
+    } else {
+        ("change", "--change", &req.change_values)
+    };
+    Err(PipelineError::Input(format!(
+        "{path}: holds no {missing} pixel ({flag} {}) but holds {}, which neither --change nor --no-change names; \
+         if that means {missing}, pass it with {flag} (a reference without any {missing} pixel is scored when it holds only the other class and NoData)",
+        coding(values),
+        others.list()
+    )))
+}
+
+/// Reference values as they are typed on the command line (`1,2`).
+fn coding(values: &[f64]) -> String {
+    let v: Vec<String> = values.iter().map(f64::to_string).collect();
+    v.join(",")
+}
+
+/// A note when the scored pixels hold one class only: the report is still meaningful
+/// (false alarms over an unchanged area, or detections of known change sites), but some
+/// scores are undefined. No class left (every labelled pixel outside the grid or without
+/// data) is refused.
+fn scored_classes_note(req: &EvalRequest, truth: &[Truth]) -> Result<Vec<String>, PipelineError> {
+    let (change, nochange) = (
+        truth.contains(&Truth::Change),
+        truth.contains(&Truth::NoChange),
+    );
+    Ok(match (change, nochange) {
+        (true, true) => Vec::new(),
+        (false, true) => vec![
+            "the scored reference pixels hold no change: recall is undefined (n/a) and every patch pixel on them is a false positive (FP)".into(),
+        ],
+        (true, false) => vec![
+            "the scored reference pixels hold no no-change: every patch pixel on them is a true positive, so precision is 1 where defined and says nothing of false alarms".into(),
+        ],
+        (false, false) => {
+            return Err(PipelineError::Input(format!(
+                "{}: no labelled pixel of it lies inside the grid of {} where the detection had data; give the reference of the area the detection covers",
+                req.reference.display(),
+                req.detection.display()
+            )))
+        }
+    })
+}
+
+/// Open a raster the user named, saying in their terms when GDAL cannot read it (GDAL's
+/// own words are often an empty message behind a NULL pointer).
+fn open_reference(path: &Path) -> Result<Dataset, PipelineError> {
+    let opts = gdal::DatasetOptions {
+        open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER | gdal::GdalOpenFlags::GDAL_OF_READONLY,
+        ..Default::default()
+    };
+    let not_raster = |msg: String| {
+        PipelineError::Raster(minewatch_raster::RasterError::NotRaster {
+            path: path.to_path_buf(),
+            msg,
+        })
+    };
+    let ds = Dataset::open_ex(path, opts).map_err(|e| not_raster(gdal_says(&e, "raster")))?;
+    if ds.raster_count() == 0 {
+        return Err(not_raster("it has no raster band".into()));
+    }
+    Ok(ds)
+}
+
+/// GDAL's reason for not opening a file, or, when it gives none, that no driver of `kind`
+/// (raster, vector) knows the format.
+fn gdal_says(e: &gdal::errors::GdalError, kind: &str) -> String {
+    match e {
+        gdal::errors::GdalError::NullPointer { msg, .. }
+        | gdal::errors::GdalError::CplError { msg, .. } => match msg.trim() {
+            "" => format!("no GDAL {kind} driver recognises its format"),
+            m => m.to_string(),
+        },
+        e => e.to_string(),
+    }
 }
 
 /// A detection read back: the patches of one date pair in the reference CRS, and the grid
@@ -314,7 +434,16 @@ fn locate(req: &EvalRequest) -> Result<(PathBuf, Option<DetectManifest>), Pipeli
 fn read_detection(req: &EvalRequest, grid: &Grid) -> Result<Detection, PipelineError> {
     let (path, manifest) = locate(req)?;
     let input = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
-    let ds = Dataset::open(&path).map_err(|e| input(format!("cannot open the detection: {e}")))?;
+    let opts = gdal::DatasetOptions {
+        open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_READONLY,
+        ..Default::default()
+    };
+    let ds = Dataset::open_ex(&path, opts).map_err(|e| {
+        input(format!(
+            "GDAL cannot open it as a vector file of patches ({}); give a `minewatch detect` output folder or its patches.gpkg / patches.geojson",
+            gdal_says(&e, "vector")
+        ))
+    })?;
     let mut layer = ds
         .layer_by_name("patches")
         .or_else(|_| ds.layer(0))

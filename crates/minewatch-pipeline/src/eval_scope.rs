@@ -5,7 +5,8 @@
 //! instead of 0.496).
 //!
 //! Detect records how many pixels it could assess per pair, not which: `eval_validity`
-//! reads the images again to leave out labelled pixels where a date had no data.
+//! reads the images (and the mask) again to leave out labelled pixels where a date had no
+//! data or the mask excluded them.
 
 use crate::error::PipelineError;
 use gdal::raster::{rasterize, RasterizeOptions};
@@ -26,10 +27,13 @@ pub struct Scope {
     /// Labelled pixels inside the grid where the detection had no data on a date, not
     /// scored (`None` when that could not be checked: the note says why).
     pub labelled_pixels_without_data: Option<u64>,
+    /// Labelled pixels with data that detect's `--mask` excluded, not scored either: the
+    /// detection did not assess them (0 without a mask; `None` when not checked).
+    pub labelled_pixels_masked: Option<u64>,
     pub note: String,
 }
 
-const INSIDE_NOTE: &str = "labelled pixels where the detection had no data on a date (read again from its images) are not scored";
+const INSIDE_NOTE: &str = "labelled pixels the detection did not assess (no data on a date, or excluded by detect's --mask: its images and mask read again) are not scored";
 const UNKNOWN_NOTE: &str = "no detect manifest.json beside the patches, so the detection's grid is unknown and every labelled pixel is scored, as no change where no patch covers it";
 
 impl Scope {
@@ -38,6 +42,7 @@ impl Scope {
             within: "whole reference",
             reference_pixels_outside: 0,
             labelled_pixels_without_data: None,
+            labelled_pixels_masked: None,
             note: UNKNOWN_NOTE.into(),
         }
     }
@@ -46,17 +51,22 @@ impl Scope {
     /// were found and left out.
     pub fn detection_grid(outside: u64, validity: &crate::eval_validity::Validity) -> Self {
         use crate::eval_validity::Validity;
-        let (without, note) = match validity {
-            Validity::Checked { dropped } => (Some(*dropped), INSIDE_NOTE.to_string()),
+        let (without, masked, note) = match validity {
+            Validity::Checked {
+                without_data,
+                masked,
+            } => (Some(*without_data), Some(*masked), INSIDE_NOTE.to_string()),
             Validity::Unchecked(why) => (
                 None,
-                format!("the detection's no-data pixels could not be told ({why}), so labelled pixels there are scored, as no change where no patch covers them"),
+                None,
+                format!("the pixels the detection did not assess (no data, --mask) could not be told ({why}), so labelled pixels there are scored, as no change where no patch covers them"),
             ),
         };
         Self {
             within: "detection grid",
             reference_pixels_outside: outside,
             labelled_pixels_without_data: without,
+            labelled_pixels_masked: masked,
             note,
         }
     }

@@ -131,15 +131,23 @@ pub struct Manifest {
     pub version: String,
     pub gdal: String,
     pub command: String,
+    /// The folder detect ran in. Input and mask paths are recorded as typed; relative ones
+    /// are relative to this folder, which is how `eval` finds the images again from any
+    /// other (it reads them to leave out pixels the detection could not assess).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<PathBuf>,
     pub inputs: Vec<InputRecord>,
     pub params: DetectParams,
     pub resolved_rule: Vec<String>,
     pub statistics: Vec<String>,
     pub skipped_statistics: Vec<String>,
     pub grid: GridRecord,
-    /// The user mask, when given.
+    /// The user mask, when given (as typed, like the inputs' paths).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<PathBuf>,
+    /// Its size: `eval` leaves masked pixels out only while the file is the one detect read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_bytes: Option<u64>,
     pub threads: usize,
     pub window: usize,
     /// The plan hash when the kernel's output was read from a sharded run's tiles.

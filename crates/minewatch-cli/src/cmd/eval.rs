@@ -11,8 +11,10 @@ pub struct EvalArgs {
     /// A `detect` output folder, or a patches file (GeoPackage, GeoJSON, any OGR vector).
     pub detection: PathBuf,
     /// Reference raster: a full change label, or sparse samples with --samples. Only its
-    /// pixels inside the detection's grid (from the detect manifest) are scored, never its
-    /// NoData.
+    /// pixels inside the detection's grid (from the detect manifest) that the detection
+    /// assessed (data on both dates, not under detect's --mask) are scored, never its
+    /// NoData. Scores with nothing to divide by (precision without patches, recall of a
+    /// reference without change) are n/a in text and null in JSON.
     #[arg(long)]
     pub reference: PathBuf,
     /// Reference values that mean change (comma-separated).
@@ -60,44 +62,67 @@ fn print_text(r: &EvalReport) {
     );
     println!("reference {} ({} reference)", r.reference.display(), r.mode);
     let sc = &r.scope;
+    let left_out = match (sc.labelled_pixels_without_data, sc.labelled_pixels_masked) {
+        (Some(w), Some(m)) => format!(
+            "; {w} labelled pixels without data on a date and {m} under detect's --mask not scored"
+        ),
+        _ => String::new(),
+    };
     println!(
-        "scored within the {} ({} reference pixels outside it not scored); {}",
+        "scored within the {} ({} reference pixels outside it not scored){left_out}; {}",
         sc.within, sc.reference_pixels_outside, sc.note
     );
+    for n in &r.notes {
+        println!("note: {n}");
+    }
     println!(
         "pixels scored {}: TP {} FP {} FN {} TN {}",
         s.scored_pixels, c.tp, c.fp, c.fn_, c.tn
     );
     println!(
-        "change class, pixels:  precision {:.3}  recall {:.3}  F1 {:.3}  IoU {:.3}  kappa {:.3}  OA {:.3}",
-        s.precision, s.recall, s.f1, s.iou, s.kappa, s.overall_accuracy
+        "change class, pixels:  precision {}  recall {}  F1 {}  IoU {}  kappa {}  OA {}",
+        num(s.precision),
+        num(s.recall),
+        num(s.f1),
+        num(s.iou),
+        num(s.kappa),
+        num(s.overall_accuracy)
     );
     if let Some(o) = &r.objects {
         println!(
-            "change class, objects: precision {:.3} ({} of {} patches hit change)  recall {:.3} ({} of {} reference objects found)  F1 {:.3}",
-            o.precision, o.detected_correct, o.detected_objects, o.recall, o.reference_found, o.reference_objects, o.f1
+            "change class, objects: precision {} ({} of {} patches hit change)  recall {} ({} of {} reference objects found)  F1 {}",
+            num(o.precision), o.detected_correct, o.detected_objects, num(o.recall), o.reference_found, o.reference_objects, num(o.f1)
         );
     }
     if let Some(e) = &r.stratified {
         println!("stratified estimate (Olofsson et al. 2014), strata = map classes, weights {:.4} / {:.4}:", e.weights[0], e.weights[1]);
         println!("  area proportions   ref no-change  ref change");
+        let cell = |v: Option<f64>, width: usize| match v {
+            Some(v) => format!("{v:>width$.5}"),
+            None => format!("{NA:>width$}"),
+        };
+        for (i, name) in ["map no-change", "map change   "].iter().enumerate() {
+            let p = e.proportions[i];
+            println!("  {name}      {}  {}", cell(p[0], 12), cell(p[1], 10));
+        }
         println!(
-            "  map no-change      {:>12.5}  {:>10.5}",
-            e.proportions[0][0], e.proportions[0][1]
+            "  user's accuracy change {}, no-change {}; producer's accuracy change {}, no-change {}; overall {}",
+            num(e.users_accuracy[1]), num(e.users_accuracy[0]), num(e.producers_accuracy[1]), num(e.producers_accuracy[0]), num(e.overall_accuracy)
         );
+        let ha = |v: Option<f64>| v.map_or(NA.to_string(), |v| format!("{:.1} ha", v / 1e4));
         println!(
-            "  map change         {:>12.5}  {:>10.5}",
-            e.proportions[1][0], e.proportions[1][1]
-        );
-        println!(
-            "  user's accuracy change {:.3}, no-change {:.3}; producer's accuracy change {:.3}, no-change {:.3}; overall {:.3}",
-            e.users_accuracy[1], e.users_accuracy[0], e.producers_accuracy[1], e.producers_accuracy[0], e.overall_accuracy
-        );
-        println!(
-            "  changed area {:.1} ha ± {:.1} ha (95 % CI); mapped {:.1} ha",
-            e.change_area / 1e4,
-            e.change_area_ci95 / 1e4,
+            "  changed area {} ± {} (95 % CI); mapped {:.1} ha",
+            ha(e.change_area),
+            ha(e.change_area_ci95),
             e.mapped_change_area / 1e4
         );
     }
+}
+
+/// How an undefined score (a ratio over nothing: precision without patches, recall without
+/// reference change) prints; JSON has `null`. A 0 would claim every patch wrong.
+const NA: &str = "n/a";
+
+fn num(v: Option<f64>) -> String {
+    v.map_or(NA.to_string(), |v| format!("{v:.3}"))
 }

@@ -16,7 +16,13 @@ pub fn fixture(rel: &str) -> PathBuf {
 }
 
 pub fn minewatch(args: &[&str]) -> Output {
+    minewatch_in(Path::new("."), args)
+}
+
+/// Run the binary in folder `dir` (relative paths in `args` are relative to it).
+pub fn minewatch_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .current_dir(dir)
         .args(args)
         .output()
         .expect("run minewatch")
