@@ -48,7 +48,13 @@ pub fn classify(stats: &[ChannelStat], threshold: Option<f64>) -> Verdict {
         reasons.push(format!("MNDWI {w:+.2}"));
     }
     if let Some(l) = bright {
-        reasons.push(format!("brightness {l:+.0}"));
+        // Digital numbers move by tens, reflectance by hundredths: whole numbers for the
+        // first, three decimals for the second (reflectance read "brightness -0").
+        if l.abs() >= 10.0 {
+            reasons.push(format!("brightness {l:+.0}"));
+        } else {
+            reasons.push(format!("brightness {l:+.3}"));
+        }
     }
     let confidence = match (threshold, mean(stats, "score")) {
         (Some(t), Some(s)) if t > 0.0 => {
@@ -105,6 +111,14 @@ mod tests {
             "darkening"
         );
         assert_eq!(classify(&[], None).change_type, "other");
+    }
+
+    #[test]
+    fn brightness_reads_in_the_data_units() {
+        let dn = classify(&st(&[("brightness_rise", -42.4)]), None).reasons;
+        assert!(dn.contains("brightness -42"), "{dn}");
+        let refl = classify(&st(&[("brightness_rise", -0.0312)]), None).reasons;
+        assert!(refl.contains("brightness -0.031"), "{refl}");
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl Plan {
         let path = objects.describe(PLAN_FILE);
         let bytes = objects.read(PLAN_FILE)?.ok_or_else(|| {
             PipelineError::Input(format!(
-                "{path}: no plan there; run `minewatch plan CONFIG` first"
+                "{path}: no plan there; run `minewatch plan CONFIG` first (with the same --out and --data-root as this command)"
             ))
         })?;
         let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
