@@ -677,4 +677,29 @@ fn the_rule_warns_when_dates_store_values_differently() {
         "{err}"
     );
     assert!(!run("auto").contains("differently"));
+    // Both dates reflectance: the peers' `blue_t2 < 2500` (written for reflectance × 10000)
+    // holds everywhere, which is said; on digital numbers it is not.
+    let both = copies_of(&src[..1], dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32", "-scale", "0", "255", "0", "1"], p, q)
+    });
+    let rule_run = |a: &std::path::Path, b: &std::path::Path, tag: &str| {
+        let o = minewatch(&[
+            "detect",
+            s(a),
+            s(b),
+            "--method",
+            "rule",
+            "--out",
+            s(&dir.path().join(tag)),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let err = rule_run(&both[0], &f[0], "refl");
+    assert!(
+        err.contains("`blue_t2 < 2500`") && err.contains("read as reflectance"),
+        "{err}"
+    );
+    assert!(!rule_run(&src[0], &src[1], "dn").contains("read as reflectance"));
 }

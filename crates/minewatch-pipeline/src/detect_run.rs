@@ -164,6 +164,35 @@ fn warn_mixed_storage(images: &[DatedImage]) {
     }
 }
 
+/// A rule's band-value thresholds are in the units the values are read in. Thresholds
+/// written for digital numbers (the peers' `blue_t2 < 2500`, for reflectance × 10000) hold
+/// on every pixel of data read as reflectance (stored as floating point, or scaled by the
+/// file's own scale), so the condition silently does nothing; only the inputs tell.
+fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
+    for c in &rule.all {
+        let Var::Band(role, _) = c.var else {
+            continue;
+        };
+        if c.value.abs() <= 2.0 {
+            continue;
+        }
+        let reflectance = images.iter().find(|img| {
+            img.profile
+                .band(role)
+                .and_then(|b| img.info.bands.get(b - 1))
+                .is_some_and(|b| b.data_type.starts_with("Float") || b.scale != 1.0)
+        });
+        if let Some(img) = reflectance {
+            eprintln!(
+                "warning: rule condition `{c}`: {} is read as reflectance (floating point or scaled in the file), on which {} is out of range: the condition holds everywhere or nowhere; write the threshold in those units (e.g. {})",
+                img.source.display(),
+                c.value,
+                c.value / 10000.0
+            );
+        }
+    }
+}
+
 pub(crate) fn prepare(
     paths: &[PathBuf],
     dates: Option<&[AcqDate]>,
@@ -198,6 +227,7 @@ pub(crate) fn prepare(
     }
     if !auto {
         warn_mixed_storage(&images);
+        warn_band_thresholds(&rule, &images);
     }
     let mut channels: Option<Vec<Var>> = None;
     let mut skipped = Vec::new();
