@@ -600,3 +600,66 @@ fn data_root_messages_say_where_and_how() {
         "{e}"
     );
 }
+
+/// A sidecar GDAL reads with an image (here NoData in `.aux.xml`) is an input of the
+/// detection: adding or editing one runs the detection again instead of keeping results
+/// made without it.
+#[test]
+fn an_edited_sidecar_runs_the_detection_again() {
+    let d = tempfile::tempdir().unwrap();
+    for p in nanjing_clip() {
+        std::fs::copy(&p, d.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let cfg = d.path().join("det.toml");
+    std::fs::write(
+        &cfg,
+        "name = 'det'\nout = 'out'\n[detect]\nimages = ['nanjing_L5TM_*.tif']\n",
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let run = || {
+        let o = minewatch(&["run", s(&cfg)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let valid = || manifest(&out.join("detect"))["pairs"][0]["valid_pixels"].clone();
+    run();
+    assert_eq!(statuses(&out), ["done"]);
+    let before = valid();
+    run();
+    assert_eq!(statuses(&out), ["skipped"]);
+    // The later date's most common blue value declared NoData, in a sidecar only.
+    let img = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tif"))
+        .max()
+        .unwrap();
+    let ds = gdal::Dataset::open(&img).unwrap();
+    let (w, h) = ds.raster_size();
+    let v: Vec<u8> = ds
+        .rasterband(1)
+        .unwrap()
+        .read_as::<u8>((0, 0), (w, h), (w, h), None)
+        .unwrap()
+        .data()
+        .to_vec();
+    drop(ds);
+    let mut counts = [0usize; 256];
+    v.iter().for_each(|&x| counts[x as usize] += 1);
+    let common = (0..256).max_by_key(|&i| counts[i]).unwrap();
+    let mut side = img.as_os_str().to_owned();
+    side.push(".aux.xml");
+    std::fs::write(
+        &side,
+        format!("<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>{common}</NoDataValue></PAMRasterBand></PAMDataset>"),
+    )
+    .unwrap();
+    run();
+    assert_eq!(statuses(&out), ["done"], "the sidecar is an input");
+    let after = valid();
+    assert!(
+        after.as_u64().unwrap() < before.as_u64().unwrap(),
+        "{after} vs {before}"
+    );
+}
