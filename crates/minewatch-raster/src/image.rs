@@ -160,13 +160,13 @@ impl ImageInfo {
         let mut note = None;
         let mut profile = if name == "auto" {
             let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
+            let (found, named) = SensorProfile::described_roles(&desc);
             match SensorProfile::from_descriptions(&desc) {
                 Some(p) => p,
                 // Every band named, but not blue, red and NIR among them (a subset such as
                 // B01–B04, where B04 is red): a guess by count would take some other band
                 // for NIR.
-                None if count >= 2 && SensorProfile::described_roles(&desc).1 == count => {
-                    let (found, _) = SensorProfile::described_roles(&desc);
+                None if count >= 2 && named == count => {
                     let missing: Vec<String> = [BandRole::Blue, BandRole::Red, BandRole::Nir]
                         .iter()
                         .filter(|r| !found.iter().any(|(x, _)| x == *r))
