@@ -703,3 +703,86 @@ fn the_rule_warns_when_dates_store_values_differently() {
     );
     assert!(!rule_run(&src[0], &src[1], "dn").contains("read as reflectance"));
 }
+
+/// A 4-band export without band names whose colour interpretation says red, green, blue
+/// (an RGB + NIR product) is read by its colour interpretation, not as blue, green, red,
+/// NIR by band count, which would swap red and blue in every index; a NIR guessed onto an
+/// alpha band is refused.
+#[test]
+fn colour_interpretation_decides_red_and_blue_of_unnamed_bands() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let make = |bands: &[&str], colours: &str, tag: &str| -> Vec<std::path::PathBuf> {
+        let mut args = Vec::new();
+        for b in bands {
+            args.extend(["-b", b]);
+        }
+        args.extend(["-colorinterp", colours]);
+        ["20000503", "20020712"]
+            .iter()
+            .map(|d| {
+                let p = dir.path().join(format!("{tag}_{d}.tif"));
+                translate(
+                    &args,
+                    &fixture(&format!("real/nanjing_L5TM_{d}_clip400.tif")),
+                    &p,
+                );
+                // No band names: only the count and the colours are left to go by.
+                let ds = open_update(&p);
+                for i in 1..=ds.raster_count() {
+                    gdal::Metadata::set_description(&mut ds.rasterband(i).unwrap(), "").unwrap();
+                }
+                p
+            })
+            .collect()
+    };
+    let detect = |imgs: &[std::path::PathBuf], tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&[
+            "detect",
+            s(&imgs[0]),
+            s(&imgs[1]),
+            "--out",
+            s(&out),
+            "--format",
+            "json",
+        ]);
+        (o, out)
+    };
+    let bgrn = make(
+        &["1", "2", "3", "4"],
+        "gray,undefined,undefined,undefined",
+        "bgrn",
+    );
+    let (o, plain) = detect(&bgrn, "plain");
+    json(&o);
+    assert_eq!(manifest(&plain)["inputs"][0]["profile"], "bgrn");
+
+    let rgbn = make(&["3", "2", "1", "4"], "red,green,blue,undefined", "rgbn");
+    let (o, by_colour) = detect(&rgbn, "by_colour");
+    assert!(
+        stderr(&o).contains("declared red = band 1, green = band 2, blue = band 3"),
+        "{}",
+        stderr(&o)
+    );
+    json(&o);
+    let m = manifest(&by_colour);
+    assert_eq!(m["inputs"][0]["profile"], "bgrn-by-colour");
+    assert_eq!(
+        std::fs::read(plain.join("patches.csv")).unwrap(),
+        std::fs::read(by_colour.join("patches.csv")).unwrap(),
+        "the same pixels under the same roles give the same patches"
+    );
+
+    let rgba = make(&["3", "2", "1", "4"], "red,green,blue,alpha", "rgba");
+    let (o, out) = detect(&rgba, "rgba");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("declares band 4 as alpha"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.join("patches.gpkg").exists());
+}

@@ -66,6 +66,12 @@ impl SensorProfile {
         }
     }
 
+    /// A profile from explicit (role, 1-based band) pairs, e.g. roles a file's colour
+    /// interpretation declares.
+    pub fn from_roles(name: &str, bands: &[(BandRole, usize)]) -> Self {
+        Self::new(name, bands)
+    }
+
     pub fn band(&self, role: BandRole) -> Option<usize> {
         self.bands.iter().find(|(r, _)| *r == role).map(|(_, b)| *b)
     }

@@ -28,6 +28,10 @@ pub struct BandInfo {
     pub nodata: Option<f64>,
     pub scale: f64,
     pub offset: f64,
+    /// GDAL's colour interpretation (`Red`, `Green`, `Blue`, `Alpha`, `Gray`, `Undefined`…):
+    /// an RGB export declares which band is red, whatever the band order.
+    #[serde(skip)]
+    pub colour: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +109,7 @@ impl ImageInfo {
                 nodata: b.no_data_value(),
                 scale: b.scale().unwrap_or(1.0),
                 offset: b.offset().unwrap_or(0.0),
+                colour: b.color_interpretation().name(),
             });
         }
         let block = ds
@@ -203,7 +208,13 @@ impl ImageInfo {
                             }
                         ));
                     }
-                    guess
+                    match self.colour_profile(&guess)? {
+                        Some((p, why)) => {
+                            note = Some(why);
+                            p
+                        }
+                        None => guess,
+                    }
                 }
             }
         } else {
@@ -221,6 +232,70 @@ impl ImageInfo {
         }
         self.check_profile(&profile)?;
         Ok((profile, note))
+    }
+
+    /// The bands a file's colour interpretation declares red, green and blue (1-based,
+    /// in that order), when each of the three is declared on exactly one band.
+    fn colour_bands(&self) -> Option<[usize; 3]> {
+        let one = |c: &str| {
+            let mut it = self.bands.iter().filter(|b| b.colour == c);
+            match (it.next(), it.next()) {
+                (Some(b), None) => Some(b.index),
+                _ => None,
+            }
+        };
+        Some([one("Red")?, one("Green")?, one("Blue")?])
+    }
+
+    /// A band-count guess checked against the colour interpretation: a 4-band export
+    /// tagged red, green, blue, (NIR) is not blue, green, red, NIR, and reading it so
+    /// swaps red and blue in every index. Where the file declares red, green and blue
+    /// elsewhere than the guess, those declarations decide, the guess keeps its other
+    /// roles, and the returned note says so; a role the guess puts on a colour or alpha
+    /// band is an error that asks for a `[bands]` mapping.
+    fn colour_profile(
+        &self,
+        guess: &SensorProfile,
+    ) -> Result<Option<(SensorProfile, String)>, RasterError> {
+        use minewatch_core::BandRole::*;
+        let Some([r, g, b]) = self.colour_bands() else {
+            return Ok(None);
+        };
+        if guess.band(Red) == Some(r) && guess.band(Green) == Some(g) && guess.band(Blue) == Some(b)
+        {
+            return Ok(None);
+        }
+        let mut roles = vec![(Red, r), (Green, g), (Blue, b)];
+        for (role, band) in &guess.bands {
+            if matches!(role, Red | Green | Blue) {
+                continue;
+            }
+            let colour = self.bands.get(band - 1).map_or("", |x| x.colour.as_str());
+            if [r, g, b].contains(band) || colour == "Alpha" {
+                return Err(RasterError::Other {
+                    path: self.path.clone(),
+                    msg: format!(
+                        "{} bands with no band names: by count they would be {} ({role} = band {band}), but the file declares band {band} as {colour} (red = band {r}, green = band {g}, blue = band {b}); say which band is which in a params file's [bands] (docs/config.md), or --profile",
+                        self.bands.len(),
+                        guess.name,
+                        colour = colour.to_lowercase(),
+                    ),
+                });
+            }
+            roles.push((*role, *band));
+        }
+        let p = SensorProfile::from_roles(&format!("{}-by-colour", guess.name), &roles);
+        let why = format!(
+            "{} bands with no band names, declared red = band {r}, green = band {g}, blue = band {b} by their colour interpretation: read so ({}), not in {}'s order; give --profile or a [bands] mapping if that is wrong",
+            self.bands.len(),
+            p.bands
+                .iter()
+                .map(|(role, band)| format!("{role} = {band}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            guess.name,
+        );
+        Ok(Some((p, why)))
     }
 
     /// The profile a band count implies. Seven bands are OLI's 1–7 or TM/ETM+'s 1–7 with
