@@ -663,3 +663,33 @@ fn an_edited_sidecar_runs_the_detection_again() {
         "{after} vs {before}"
     );
 }
+
+/// A config given by its bare file name, run beside it: its folder is `.`, for globs with
+/// no folder part and for a data root taken from the config's own folder.
+#[test]
+fn a_config_given_by_bare_file_name_resolves_beside_it() {
+    let d = tempfile::tempdir().unwrap();
+    for f in nanjing_clip() {
+        std::fs::copy(&f, d.path().join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        d.path().join("p.toml"),
+        "name='x'\nout='o'\n[detect]\nimages=['nanjing_L5TM_*_clip400.tif']\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("q.toml"),
+        "name='x'\nout='@data/o'\n[detect]\nimages=['@data/nanjing_L5TM_*_clip400.tif']\n",
+    )
+    .unwrap();
+    for cfg in ["p.toml", "q.toml"] {
+        let o = minewatch_in(d.path(), &["validate", cfg]);
+        assert!(o.status.success(), "{cfg}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains("nanjing_L5TM_20000503_clip400.tif")
+                && out.contains("nanjing_L5TM_20020712_clip400.tif"),
+            "{cfg}: {out}"
+        );
+    }
+}

@@ -244,7 +244,7 @@ impl RunConfig {
         let text =
             std::fs::read_to_string(path).map_err(|e| perr(format!("cannot read it: {e}")))?;
         let mut c: RunConfig = toml::from_str(&text).map_err(|e| perr(e.to_string()))?;
-        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let base = folder_of(path).to_path_buf();
         let root = DataRoot::choose(data_root, c.data_root.as_deref(), &base);
         if c.uses_data_root() && !root.path.is_dir() {
             return Err(perr(format!(
@@ -426,7 +426,7 @@ pub fn glob(p: &Path) -> Vec<PathBuf> {
             Vec::new()
         };
     }
-    let dir = p.parent().unwrap_or(Path::new("."));
+    let dir = folder_of(p);
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|r| {
             r.flatten()
@@ -466,6 +466,14 @@ fn matches(pat: &str, s: &str) -> bool {
         i += 1;
     }
     i == p.len()
+}
+
+/// The folder a path is in: `.` for a bare file name, whose parent is "" — no folder to
+/// list, test or take a data root from (`minewatch validate p.toml` run beside the file).
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 #[cfg(test)]

@@ -111,7 +111,11 @@ impl LayersSpec {
             path: path.to_path_buf(),
             msg: format!("cannot read it: {e}"),
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // A bare file name's parent is "", which is no folder to list or test.
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Self::from_str(&text, path, base)
     }
 
