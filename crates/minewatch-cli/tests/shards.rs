@@ -505,7 +505,7 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     let o = minewatch(&["run", s(&cfg), "--shard", "0"]);
     assert_eq!(o.status.code(), Some(65));
     assert!(
-        stderr(&o).contains("changed since `minewatch plan`"),
+        stderr(&o).contains("the detect parameters changed since `minewatch plan`"),
         "{}",
         stderr(&o)
     );
@@ -1364,4 +1364,77 @@ fn a_store_folder_is_relative_to_the_config_and_other_schemes_are_refused() {
         "{}",
         stderr(&o)
     );
+}
+
+/// What changed after `plan` is named, not blamed on the first image: a sidecar GDAL reads
+/// with an image (here NoData in `.aux.xml`, which changes the patches), the images'
+/// order, the dates. A sidecar that appears after the shards stops the merge too, so a
+/// merge never stitches tiles computed from another state of the inputs (a review: 28
+/// patches from shards on both sides of the edit, where clean runs give 30 and 26).
+#[test]
+fn a_changed_sidecar_order_or_date_after_plan_is_named_and_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for f in nanjing_clip() {
+        std::fs::copy(&f, d.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let write = |images: &str, dates: &str| {
+        let cfg = d.path().join("p.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "name = \"p\"\nout = \"out\"\n[detect]\nimages = [{images}]\n{dates}\n{}\n[shards]\ntile = 128\nbatch = 4\n",
+                peer_rule_line()
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let (a, b) = (
+        "\"nanjing_L5TM_20000503_clip400.tif\"",
+        "\"nanjing_L5TM_20020712_clip400.tif\"",
+    );
+    let cfg = write(&format!("{a}, {b}"), "");
+    ok(&["plan", s(&cfg)]);
+    ok(&["run", s(&cfg), "--shard", "0"]);
+    let refused = |what: &str| {
+        let o = minewatch(&["run", s(&cfg), "--shard", "1"]);
+        assert_eq!(o.status.code(), Some(65), "{what}: {}", stderr(&o));
+        assert!(stderr(&o).contains(what), "want `{what}`: {}", stderr(&o));
+    };
+
+    let aux = d.path().join("nanjing_L5TM_20020712_clip400.tif.aux.xml");
+    std::fs::write(
+        &aux,
+        "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>80</NoDataValue></PAMRasterBand></PAMDataset>\n",
+    )
+    .unwrap();
+    refused("nanjing_L5TM_20020712_clip400.tif.aux.xml appeared since `minewatch plan`");
+    std::fs::remove_file(&aux).unwrap();
+    for i in 1..4 {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    // Every tile is done: a sidecar added now stops the merge.
+    std::fs::write(
+        &aux,
+        "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>80</NoDataValue></PAMRasterBand></PAMDataset>\n",
+    )
+    .unwrap();
+    let o = minewatch(&["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
+    assert!(stderr(&o).contains(".aux.xml appeared"), "{}", stderr(&o));
+    assert!(!d.path().join("out/detect/patches.gpkg").exists());
+    std::fs::remove_file(&aux).unwrap();
+
+    write(
+        &format!("{b}, {a}"),
+        "dates = [\"2002-07-12\", \"2000-05-03\"]",
+    );
+    refused("the images' order changed since `minewatch plan`");
+    write(
+        &format!("{a}, {b}"),
+        "dates = [\"2000-05-03\", \"2002-07-13\"]",
+    );
+    refused("detect.dates changed since `minewatch plan`");
+    write(&format!("{a}, {b}"), "");
+    ok(&["merge", s(&cfg)]);
 }

@@ -30,6 +30,7 @@ pub mod run_folder;
 pub mod s3;
 pub mod screen;
 pub mod shard;
+pub mod sidecar;
 pub mod stage_outputs;
 pub mod staging;
 pub mod table_read;

@@ -147,7 +147,7 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     let mut det_inputs = r.images.clone();
     // Sidecars GDAL reads with an image (NoData, scale and band names in `.aux.xml`, an
     // ENVI header): editing one changes the detection, so it is an input too.
-    det_inputs.extend(r.images.iter().flat_map(|p| sidecars(p)));
+    det_inputs.extend(r.images.iter().flat_map(|p| crate::sidecar::sidecars(p)));
     det_inputs.extend(c.detect.params.clone());
     stages.push(Stage(
         "detect",
@@ -456,20 +456,4 @@ fn load_state(path: &Path) -> BTreeMap<String, StageRecord> {
 
 fn save_state(path: &Path, state: &BTreeMap<String, StageRecord>) -> Result<(), PipelineError> {
     crate::manifest::write_replacing(path, state)
-}
-
-/// The sidecar files next to an image that GDAL reads when it opens it.
-fn sidecars(image: &Path) -> Vec<PathBuf> {
-    let mut aux = image.as_os_str().to_owned();
-    aux.push(".aux.xml");
-    let mut hdr = image.as_os_str().to_owned();
-    hdr.push(".hdr");
-    [
-        PathBuf::from(aux),
-        image.with_extension("hdr"),
-        PathBuf::from(hdr),
-    ]
-    .into_iter()
-    .filter(|p| p != image && p.is_file())
-    .collect()
 }

@@ -119,6 +119,12 @@ pub struct PlanBody {
     /// a shard refuses a plan whose digest differs from its config's.
     pub settings: String,
     pub inputs: Vec<PlanInput>,
+    /// The images' sidecars (`.aux.xml`, ENVI headers) as the plan saw them.
+    pub sidecars: Vec<PlanInput>,
+    /// The config's `detect.dates` (empty: dates from the files).
+    pub dates: Vec<String>,
+    /// sha256 of the detect parameters (to say which setting changed).
+    pub params: String,
     pub width: usize,
     pub height: usize,
     pub transform: [f64; 6],
@@ -147,7 +153,7 @@ fn hex(d: &[u8]) -> String {
 }
 
 /// Digest of the things that decide a tile's content, cheap to recompute in every shard:
-/// the images' names, sizes and modification times (copy inputs with their times, e.g.
+/// the images' and their sidecars' names, sizes and modification times (copy inputs with their times, e.g.
 /// `cp -p` or `rsync -t`, or plan again), the dates, the detect parameters and the tiling.
 pub fn settings_digest(
     images: &[PathBuf],
@@ -164,9 +170,28 @@ pub fn settings_digest(
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
         let i = PlanInput::of(p)?;
         h.update(format!("{name:?}:{}:{}\0", i.bytes, i.modified_ns).as_bytes());
+        for s in crate::sidecar::sidecars(p) {
+            let name = s.file_name().map(|n| n.to_string_lossy().to_string());
+            let i = PlanInput::of(&s)?;
+            h.update(format!("sidecar {name:?}:{}:{}\0", i.bytes, i.modified_ns).as_bytes());
+        }
     }
     h.update(format!("{dates:?}\0{params_json}\0{tile}\0{window}").as_bytes());
     Ok(hex(&h.finalize()))
+}
+
+/// The sidecars of `images` as a plan records them.
+pub fn sidecar_inputs(images: &[PathBuf]) -> Result<Vec<PlanInput>, PipelineError> {
+    images
+        .iter()
+        .flat_map(|p| crate::sidecar::sidecars(p))
+        .map(|s| PlanInput::of(&s))
+        .collect()
+}
+
+/// The digest of the detect parameters a plan records.
+pub fn params_digest(params_json: &str) -> String {
+    hex(&Sha256::digest(params_json.as_bytes()))
 }
 
 /// Tiles of `side` pixels over the grid, row-major.
@@ -289,6 +314,9 @@ mod tests {
             name: "n".into(),
             settings: "s".into(),
             inputs: vec![],
+            sidecars: vec![],
+            dates: vec![],
+            params: String::new(),
             width: 10,
             height: 10,
             transform: [0.0, 1.0, 0.0, 10.0, 0.0, -1.0],

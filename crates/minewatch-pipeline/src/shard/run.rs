@@ -2,7 +2,8 @@
 
 use super::objects::ShardObjects;
 use super::plan::{
-    plan_path, settings_digest, tile_grid, PairPlan, Plan, PlanBody, PlanInput, PLAN_FORMAT,
+    params_digest, plan_path, settings_digest, sidecar_inputs, tile_grid, PairPlan, Plan, PlanBody,
+    PlanInput, PLAN_FORMAT,
 };
 use super::store::TileStore;
 use super::{ranges, tile};
@@ -83,11 +84,15 @@ impl Context {
             .count()
     }
 
+    fn params_json(&self) -> String {
+        serde_json::to_string(&self.params).unwrap_or_default()
+    }
+
     fn settings(&self, tile: usize) -> Result<String, PipelineError> {
         settings_digest(
             &self.resolved.images,
             &self.resolved.config.detect.dates,
-            &serde_json::to_string(&self.params).unwrap_or_default(),
+            &self.params_json(),
             tile,
             RUN_WINDOW,
         )
@@ -106,49 +111,101 @@ impl Context {
             )));
         }
         if self.settings(plan.body.tile)? != plan.body.settings {
-            // Name the image that changed when it is one, and say when only its time did
-            // (a copy that did not keep times, a `touch`): the tiles are fine then, but
-            // the plan cannot know without reading the file.
-            for (now, planned) in self.resolved.images.iter().zip(&plan.body.inputs) {
-                let now = PlanInput::of(now)?;
-                if now.path == planned.path && now != *planned {
-                    let what = if now.bytes == planned.bytes {
-                        "its modification time changed, its size did not (copied without times, or touched?); if its content is the same, restore the time (cp -p, rsync -t) or"
-                    } else {
-                        "its size changed; it is another image now:"
-                    };
-                    return Err(PipelineError::Input(format!(
-                        "{file}: {} changed since `minewatch plan`: {what} run `minewatch plan {}` again and rerun the shards",
-                        now.path.display(),
-                        self.config.display()
-                    )));
-                }
-            }
-            // Images added to or gone from the config (a glob that matches more now).
-            let now: std::collections::BTreeSet<&Path> =
-                self.resolved.images.iter().map(|p| p.as_path()).collect();
-            let planned: std::collections::BTreeSet<&Path> =
-                plan.body.inputs.iter().map(|i| i.path.as_path()).collect();
-            if let Some(p) = now.difference(&planned).next() {
-                return Err(PipelineError::Input(format!(
-                    "{file}: {} is an image of the config but not of the plan; run `minewatch plan {}` again and rerun the shards",
-                    p.display(),
-                    self.config.display()
-                )));
-            }
-            if let Some(p) = planned.difference(&now).next() {
-                return Err(PipelineError::Input(format!(
-                    "{file}: {} is an image of the plan but no longer of the config; run `minewatch plan {}` again and rerun the shards",
-                    p.display(),
-                    self.config.display()
-                )));
-            }
+            let what = self.what_changed(plan)?;
             return Err(PipelineError::Input(format!(
-                "{file}: the config, its detect parameters or the minewatch build changed since `minewatch plan`; run `minewatch plan {}` again and rerun the shards",
+                "{file}: {what}; run `minewatch plan {}` again and rerun the shards",
                 self.config.display()
             )));
         }
         Ok(())
+    }
+
+    /// What differs between the plan and the config, images and build now, named for
+    /// the operator: the build, the set or order of images, an image, a sidecar, the
+    /// dates or the detect parameters.
+    fn what_changed(&self, plan: &Plan) -> Result<String, PipelineError> {
+        let body = &plan.body;
+        let build = format!(
+            "{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            env!("MINEWATCH_GIT_REV")
+        );
+        if body.version != build {
+            return Ok(format!(
+                "the plan was made by minewatch {}, this is minewatch {build} (tiles of two builds are never mixed)",
+                body.version
+            ));
+        }
+        // Plans name images by their canonical paths.
+        let now: Vec<PathBuf> = self.resolved.images.iter().map(|p| plan_path(p)).collect();
+        let planned: Vec<&Path> = body.inputs.iter().map(|i| i.path.as_path()).collect();
+        if let Some(p) = now.iter().find(|p| !planned.contains(&p.as_path())) {
+            return Ok(format!(
+                "{} is an image of the config but not of the plan",
+                p.display()
+            ));
+        }
+        if let Some(p) = planned.iter().find(|p| !now.iter().any(|n| n == *p)) {
+            return Ok(format!(
+                "{} is an image of the plan but no longer of the config",
+                p.display()
+            ));
+        }
+        if now.iter().map(|p| p.as_path()).ne(planned.iter().copied()) {
+            return Ok("the images' order changed since `minewatch plan` (it decides which date is compared with which)".into());
+        }
+        for (now, planned) in self.resolved.images.iter().zip(&body.inputs) {
+            let now = PlanInput::of(now)?;
+            if now != *planned {
+                // Say when only the time changed (a copy that did not keep times, a
+                // `touch`): the tiles are fine then, but the plan cannot know without
+                // reading the file.
+                let what = if now.bytes == planned.bytes {
+                    "its modification time changed, its size did not (copied without times, or touched?); if its content is the same, restoring its time (cp -p, rsync -t) is enough, else"
+                } else {
+                    "its size changed; it is another image now, so"
+                };
+                return Ok(format!(
+                    "{} changed since `minewatch plan`: {what}",
+                    now.path.display()
+                ));
+            }
+        }
+        let sidecars = sidecar_inputs(&self.resolved.images)?;
+        for s in &sidecars {
+            match body.sidecars.iter().find(|p| p.path == s.path) {
+                None => {
+                    return Ok(format!(
+                        "{} appeared since `minewatch plan` (GDAL reads it with its image: NoData, scale, band names)",
+                        s.path.display()
+                    ))
+                }
+                Some(p) if p != s => {
+                    return Ok(format!("{} changed since `minewatch plan`", s.path.display()))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(p) = body
+            .sidecars
+            .iter()
+            .find(|p| !sidecars.iter().any(|s| s.path == p.path))
+        {
+            return Ok(format!(
+                "{} was removed after `minewatch plan`",
+                p.path.display()
+            ));
+        }
+        if body.dates != self.resolved.config.detect.dates {
+            return Ok(format!(
+                "detect.dates changed since `minewatch plan` (plan: {:?}, config: {:?})",
+                body.dates, self.resolved.config.detect.dates
+            ));
+        }
+        if body.params != params_digest(&self.params_json()) {
+            return Ok("the detect parameters changed since `minewatch plan`".into());
+        }
+        Ok("the config, its detect parameters or the minewatch build changed since `minewatch plan`".into())
     }
 
     fn prepare(&self) -> Result<Prepared, PipelineError> {
@@ -232,6 +289,9 @@ pub fn plan(
             .iter()
             .map(|i| PlanInput::of(&i.source))
             .collect::<Result<_, _>>()?,
+        sidecars: sidecar_inputs(&ctx.resolved.images)?,
+        dates: ctx.resolved.config.detect.dates.clone(),
+        params: params_digest(&ctx.params_json()),
         width: grid.width,
         height: grid.height,
         transform: grid.transform,
