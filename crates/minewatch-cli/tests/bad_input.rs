@@ -459,3 +459,60 @@ fn file_writing_times_never_override_the_date_in_the_name() {
         stderr(&o)
     );
 }
+
+/// A file name with two dates and no convention for which is the acquisition is not
+/// guessed (a review: the version stamp `v20240301` was taken, and the pair compared
+/// backwards with exit 0); Landsat product ids keep working.
+#[test]
+fn a_name_with_two_dates_asks_for_the_dates() {
+    let d = tempfile::tempdir().unwrap();
+    let [a, b] = nanjing_clip();
+    let (a2, b2) = (
+        d.path().join("mosaic_v20240301_js_20000503.tif"),
+        d.path().join("mosaic_v20240101_js_20020712.tif"),
+    );
+    std::fs::copy(&a, &a2).unwrap();
+    std::fs::copy(&b, &b2).unwrap();
+    let o = minewatch(&["detect", s(&a2), s(&b2), "--out", s(&d.path().join("x"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("mosaic_v20240301_js_20000503.tif: its name holds more than one date (2024-03-01, 2000-05-03)")
+            && stderr(&o).contains("--dates"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("x/patches.gpkg").exists());
+    let o = minewatch(&[
+        "detect",
+        s(&a2),
+        s(&b2),
+        "--dates",
+        "20000503,20020712",
+        "--out",
+        s(&d.path().join("y")),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A Landsat Collection 2 product id: acquired, then processed.
+    let (a3, b3) = (
+        d.path()
+            .join("LT05_L2SP_120038_20000503_20200907_02_T1.tif"),
+        d.path()
+            .join("LT05_L2SP_120038_20020712_20200905_02_T1.tif"),
+    );
+    std::fs::copy(&a, &a3).unwrap();
+    std::fs::copy(&b, &b3).unwrap();
+    let o = minewatch(&[
+        "detect",
+        s(&a3),
+        s(&b3),
+        "--out",
+        s(&d.path().join("z")),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        manifest(&d.path().join("z"))["inputs"][0]["date"],
+        "2000-05-03"
+    );
+}

@@ -108,6 +108,45 @@ impl AcqDate {
         None
     }
 
+    /// Every distinct `YYYYMMDD` date in a file name, in order of appearance.
+    pub fn all_in_name(name: &str) -> Vec<Self> {
+        let mut dates = Vec::new();
+        let mut rest = name;
+        while let Some(d) = Self::find_in_name(rest) {
+            if !dates.contains(&d) {
+                dates.push(d);
+            }
+            let at = rest.find(&d.compact()).map_or(rest.len(), |i| i + 8);
+            rest = &rest[at..];
+        }
+        dates
+    }
+
+    /// The acquisition date a file name gives: its only date, or the first of a Landsat
+    /// Collection product id (`LC08_L1TP_119038_20200101_20200113_02_T1`: acquired, then
+    /// processed) or a Sentinel-2 product name (`S2A_MSIL2A_20180323T025541_…_20180323T070339`:
+    /// sensed, then the product's discriminator). `Err` with the dates when the name holds
+    /// several and says nothing of which is which (`mosaic_v20240301_js_20000503`): taking
+    /// the first could compare a pair backwards.
+    pub fn from_name(name: &str) -> Result<Option<Self>, Vec<Self>> {
+        let dates = Self::all_in_name(name);
+        let upper = name.to_ascii_uppercase();
+        let b = upper.as_bytes();
+        let landsat = b.len() > 5
+            && b[0] == b'L'
+            && b"COTEM".contains(&b[1])
+            && b[2] == b'0'
+            && b[3].is_ascii_digit()
+            && b[4] == b'_';
+        let sentinel2 = upper.starts_with("S2") && upper.get(4..7) == Some("MSI");
+        match dates.len() {
+            0 => Ok(None),
+            1 => Ok(Some(dates[0])),
+            _ if landsat || sentinel2 => Ok(Some(dates[0])),
+            _ => Err(dates),
+        }
+    }
+
     /// `YYYYMMDD`, used inside ids.
     pub fn compact(&self) -> String {
         format!("{:04}{:02}{:02}", self.year, self.month, self.day)
@@ -180,6 +219,31 @@ mod tests {
         );
         assert_eq!(AcqDate::find_in_name("scene_201803231030.tif"), None);
         assert_eq!(AcqDate::find_in_name("t1_deflate.tif"), None);
+        let d = |s: &str| AcqDate::parse(s).unwrap();
+        // Product names with a second (processing) date give the acquisition date.
+        assert_eq!(
+            AcqDate::from_name("LC08_L1TP_119038_20200101_20200113_02_T1_SR_B4.TIF"),
+            Ok(Some(d("2020-01-01")))
+        );
+        assert_eq!(
+            AcqDate::from_name("LT05_L2SP_120038_20000503_20200907_02_T1.tif"),
+            Ok(Some(d("2000-05-03")))
+        );
+        assert_eq!(
+            AcqDate::from_name("S2A_MSIL2A_20180323T025541_N0206_R032_T49QHE_20180323T070339.tif"),
+            Ok(Some(d("2018-03-23")))
+        );
+        // One date, said twice, is one date.
+        assert_eq!(
+            AcqDate::from_name("x_20200101_20200101.tif"),
+            Ok(Some(d("2020-01-01")))
+        );
+        // Two dates and no convention: which one was acquired is not guessed.
+        assert_eq!(
+            AcqDate::from_name("mosaic_v20240301_js_20000503.tif"),
+            Err(vec![d("2024-03-01"), d("2000-05-03")])
+        );
+        assert_eq!(AcqDate::from_name("t1_deflate.tif"), Ok(None));
         assert_eq!(
             AcqDate::find_in_name("x_99999999_20200101.tif"),
             AcqDate::new(2020, 1, 1)

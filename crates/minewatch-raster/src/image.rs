@@ -128,7 +128,7 @@ impl ImageInfo {
                     .map(|n| format!("--dates gives {d} for it, its name says {n}; {d} is used"));
                 (d, DateSource::Flag, note)
             }
-            None => date_of(&ds, path).ok_or_else(|| RasterError::NoDate { path: p() })?,
+            None => date_of(&ds, path)?.ok_or_else(|| RasterError::NoDate { path: p() })?,
         };
         let quantification = metadata_quantification(&ds);
         let direct = crate::direct::DirectLayout::probe(path, &ds);
@@ -364,7 +364,10 @@ fn metadata_quantification(ds: &Dataset) -> Option<(f64, f64)> {
 /// YYYYMMDD in the file name, else TIFFTAG_DATETIME. The last is when the file was
 /// written (GIS exports stamp it), so it comes after the name and with a note: taken
 /// before the name, it once reversed a pair whose files were exported in the other order.
-fn date_of(ds: &Dataset, path: &Path) -> Option<(AcqDate, DateSource, Option<String>)> {
+fn date_of(
+    ds: &Dataset,
+    path: &Path,
+) -> Result<Option<(AcqDate, DateSource, Option<String>)>, RasterError> {
     let item = |key: &str| {
         ds.metadata_item(key, "")
             .and_then(|v| AcqDate::parse(&v).ok())
@@ -382,8 +385,22 @@ fn date_of(ds: &Dataset, path: &Path) -> Option<(AcqDate, DateSource, Option<Str
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let named = AcqDate::find_in_name(&name);
-    match (acquired, named) {
+    let named = match AcqDate::from_name(&name) {
+        Ok(d) => d,
+        // The metadata's date decides; the name's dates cannot disagree with it usefully.
+        Err(_) if acquired.is_some() => None,
+        Err(dates) => {
+            return Err(RasterError::AmbiguousDate {
+                path: path.to_path_buf(),
+                dates: dates
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        }
+    };
+    Ok(match (acquired, named) {
         (Some((key, d)), Some(n)) if n != d => Some((
             d,
             DateSource::Metadata,
@@ -402,5 +419,5 @@ fn date_of(ds: &Dataset, path: &Path) -> Option<(AcqDate, DateSource, Option<Str
                 )),
             )
         }),
-    }
+    })
 }
