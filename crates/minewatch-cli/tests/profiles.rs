@@ -678,7 +678,7 @@ fn the_rule_warns_when_dates_store_values_differently() {
     );
     assert!(!run("auto").contains("differently"));
     // Both dates reflectance: the peers' `blue_t2 < 2500` (written for reflectance × 10000)
-    // holds everywhere, which is said; on digital numbers it is not.
+    // holds everywhere, which is said.
     let both = copies_of(&src[..1], dir.path(), "f32", |p, q| {
         translate(&["-ot", "Float32", "-scale", "0", "255", "0", "1"], p, q)
     });
@@ -701,7 +701,19 @@ fn the_rule_warns_when_dates_store_values_differently() {
         err.contains("`blue_t2 < 2500`") && err.contains("read as reflectance"),
         "{err}"
     );
-    assert!(!rule_run(&src[0], &src[1], "dn").contains("read as reflectance"));
+    // 8-bit digital numbers: 2500 is past their 0..255, as vacuous; 16-bit ones can pass it.
+    let err = rule_run(&src[0], &src[1], "dn");
+    assert!(!err.contains("read as reflectance"), "{err}");
+    assert!(
+        err.contains("`blue_t2 < 2500`: the blue band of")
+            && err.contains("is Byte, whose values lie in 0..255"),
+        "{err}"
+    );
+    let u16s = copies_of(&src, dir.path(), "u16", |p, q| {
+        translate(&["-ot", "UInt16"], p, q)
+    });
+    let err = rule_run(&u16s[0], &u16s[1], "dn16");
+    assert!(!err.contains("whose values lie in"), "{err}");
 }
 
 /// A 4-band export without band names whose colour interpretation says red, green, blue

@@ -189,8 +189,41 @@ fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
                 c.value,
                 c.value / 10000.0
             );
+            continue;
+        }
+        // Integer data: a threshold past the type's range (the peers' `blue_t2 < 2500`,
+        // written for 16-bit reflectance × 10000, on 8-bit digital numbers) is as vacuous.
+        let beyond = images.iter().find_map(|img| {
+            let b = img
+                .profile
+                .band(role)
+                .and_then(|b| img.info.bands.get(b - 1))?;
+            let (lo, hi) = integer_range(&b.data_type)?;
+            let (lo, hi) = (lo + b.offset, hi + b.offset);
+            let v = c.value as f64;
+            (v > hi || v < lo).then(|| (img, b.data_type.clone(), lo, hi))
+        });
+        if let Some((img, ty, lo, hi)) = beyond {
+            eprintln!(
+                "warning: rule condition `{c}`: the {role} band of {} is {ty}, whose values lie in {lo}..{hi}; {} is outside that range, so the condition holds everywhere or nowhere; write the threshold in the data's units",
+                img.source.display(),
+                c.value,
+            );
         }
     }
+}
+
+/// The values an integer GDAL data type can hold (`None` for floating point).
+fn integer_range(data_type: &str) -> Option<(f64, f64)> {
+    Some(match data_type {
+        "Byte" => (0.0, 255.0),
+        "Int8" => (-128.0, 127.0),
+        "UInt16" => (0.0, 65535.0),
+        "Int16" => (-32768.0, 32767.0),
+        "UInt32" => (0.0, u32::MAX as f64),
+        "Int32" => (i32::MIN as f64, i32::MAX as f64),
+        _ => return None,
+    })
 }
 
 pub(crate) fn prepare(
