@@ -798,3 +798,65 @@ fn colour_interpretation_decides_red_and_blue_of_unnamed_bands() {
     );
     assert!(!out.join("patches.gpkg").exists());
 }
+
+/// A file's own validity mask (here a TIFF mask band; also a `.msk` file or an alpha
+/// band) marks pixels that are no observation whatever their values: float data with a
+/// flat fill under the mask must not become change.
+#[test]
+fn a_files_own_mask_keeps_its_masked_pixels_out() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = copies_of(&nanjing_clip(), dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32"], p, q)
+    });
+    let run = |tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&["detect", s(&f[0]), s(&f[1]), "--out", s(&out), "--quiet"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        manifest(&out)
+    };
+    let clean = run("clean");
+    // Rows 150..200 of the later date: a flat fill in every band, masked out.
+    let (rows, w) = (150..200usize, 400usize);
+    {
+        let mut ds = open_update(&f[1]);
+        let fill = vec![200f32; rows.len() * w];
+        for b in 1..=ds.raster_count() {
+            let mut band = ds.rasterband(b).unwrap();
+            let mut buf = gdal::raster::Buffer::new((w, rows.len()), fill.clone());
+            band.write((0, rows.start as isize), (w, rows.len()), &mut buf)
+                .unwrap();
+        }
+        ds.rasterband(1).unwrap().create_mask_band(true).unwrap();
+        let first = ds.rasterband(1).unwrap();
+        let mut mask = first.open_mask_band().unwrap();
+        let mut m: Vec<u8> = vec![255; w * 400];
+        m[rows.start * w..rows.end * w].fill(0);
+        let mut buf = gdal::raster::Buffer::new((w, 400), m);
+        mask.write((0, 0), (w, 400), &mut buf).unwrap();
+        ds.flush_cache().unwrap();
+    }
+    let masked = run("masked");
+    let valid = |m: &serde_json::Value| m["pairs"][0]["valid_pixels"].as_u64().unwrap();
+    assert_eq!(valid(&masked), valid(&clean) - (rows.len() * w) as u64);
+    // No patch reaches into the masked rows (patches.gpkg is in the imagery's CRS).
+    let gt = gdal::Dataset::open(&f[1]).unwrap().geo_transform().unwrap();
+    let (top, bottom) = (
+        gt[3] + gt[5] * rows.start as f64,
+        gt[3] + gt[5] * rows.end as f64,
+    );
+    let gpkg = gdal::Dataset::open(dir.path().join("masked/patches.gpkg")).unwrap();
+    let mut layer = gpkg.layer(0).unwrap();
+    let mut n = 0;
+    for feature in gdal::vector::LayerAccess::features(&mut layer) {
+        let e = feature.geometry().unwrap().envelope();
+        assert!(
+            e.MinY >= top - 1e-6 || e.MaxY <= bottom + 1e-6,
+            "a patch reaches the masked rows: {e:?}"
+        );
+        n += 1;
+    }
+    assert!(n > 0, "patches outside the mask are still found");
+}

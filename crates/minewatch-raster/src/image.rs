@@ -57,6 +57,10 @@ pub struct ImageInfo {
     /// `BOA_ADD_OFFSET` / `RADIO_ADD_OFFSET` from processing baseline 04.00).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantification: Option<(f64, f64)>,
+    /// The file carries a validity mask of its own (a TIFF internal mask, a `.msk` file or
+    /// an alpha band): pixels it masks are no observation, whatever their values.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dataset_mask: bool,
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -131,6 +135,14 @@ impl ImageInfo {
             None => date_of(&ds, path)?.ok_or_else(|| RasterError::NoDate { path: p() })?,
         };
         let quantification = metadata_quantification(&ds);
+        // A nodata value is already read band by band; only a mask of the dataset's own
+        // (per-dataset or alpha) adds anything.
+        let dataset_mask = ds
+            .rasterband(1)
+            .and_then(|b| b.mask_flags())
+            .is_ok_and(|f| {
+                !f.is_all_valid() && !f.is_nodata() && (f.is_per_dataset() || f.is_alpha())
+            });
         let direct = crate::direct::DirectLayout::probe(path, &ds);
         let decode = direct
             .as_ref()
@@ -151,6 +163,7 @@ impl ImageInfo {
             },
             bands,
             block,
+            dataset_mask,
         })
     }
 

@@ -99,45 +99,97 @@ pub fn read_window(
         direct.read(window, &samples, &mut planes)?;
         let infos: Vec<&BandInfo> = samples.iter().map(|s| &image.bands[*s]).collect();
         finish_planes(&infos, &mut planes, valid);
+        if image.dataset_mask {
+            apply_dataset_mask(image, window, valid)?;
+        }
         return Ok(WindowBands {
             planes: roles.iter().copied().zip(planes).collect(),
         });
     }
+    HANDLES
+        .with(|cell| {
+            let mut handles = cell.borrow_mut();
+            if !handles.contains_key(&image.path) {
+                let ds = open(&image.path)?;
+                handles.insert(image.path.clone(), ds);
+            }
+            let ds = &handles[&image.path];
+            let mut planes = Vec::with_capacity(roles.len());
+            let mut infos = Vec::with_capacity(roles.len());
+            for &role in roles {
+                let band_no = profile.band(role).expect("profile checked before reading");
+                let info = &image.bands[band_no - 1];
+                let err = |msg: String| RasterError::Read {
+                    path: image.path.clone(),
+                    band: band_no,
+                    window: window.name(),
+                    msg,
+                };
+                let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
+                let mut buf = take_plane(window.len());
+                band.read_into_slice::<f32>(
+                    (window.col as isize, window.row as isize),
+                    (window.width, window.height),
+                    (window.width, window.height),
+                    &mut buf,
+                    None,
+                )
+                .map_err(|e| err(e.to_string()))?;
+                planes.push(buf);
+                infos.push(info);
+            }
+            finish_planes(&infos, &mut planes, valid);
+            Ok(WindowBands {
+                planes: roles.iter().copied().zip(planes).collect(),
+            })
+        })
+        .and_then(|bands| {
+            if image.dataset_mask {
+                apply_dataset_mask(image, window, valid)?;
+            }
+            Ok(bands)
+        })
+}
+
+/// Clear `valid` where the file's own mask (internal TIFF mask, `.msk`, alpha band) is 0.
+/// Read through GDAL, also beside the direct decode: masks are rare, and GDAL knows all
+/// the places one can be kept.
+fn apply_dataset_mask(
+    image: &ImageInfo,
+    window: &Window,
+    valid: &mut [u8],
+) -> Result<(), RasterError> {
     HANDLES.with(|cell| {
         let mut handles = cell.borrow_mut();
         if !handles.contains_key(&image.path) {
             let ds = open(&image.path)?;
             handles.insert(image.path.clone(), ds);
         }
-        let ds = &handles[&image.path];
-        let mut planes = Vec::with_capacity(roles.len());
-        let mut infos = Vec::with_capacity(roles.len());
-        for &role in roles {
-            let band_no = profile.band(role).expect("profile checked before reading");
-            let info = &image.bands[band_no - 1];
-            let err = |msg: String| RasterError::Read {
-                path: image.path.clone(),
-                band: band_no,
-                window: window.name(),
-                msg,
-            };
-            let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
-            let mut buf = take_plane(window.len());
-            band.read_into_slice::<f32>(
-                (window.col as isize, window.row as isize),
-                (window.width, window.height),
-                (window.width, window.height),
-                &mut buf,
-                None,
-            )
+        let err = |msg: String| RasterError::Read {
+            path: image.path.clone(),
+            band: 1,
+            window: format!("{} (the file's mask)", window.name()),
+            msg,
+        };
+        let band = handles[&image.path]
+            .rasterband(1)
             .map_err(|e| err(e.to_string()))?;
-            planes.push(buf);
-            infos.push(info);
+        let mask = band.open_mask_band().map_err(|e| err(e.to_string()))?;
+        let mut buf = vec![0u8; window.len()];
+        mask.read_into_slice::<u8>(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            (window.width, window.height),
+            &mut buf,
+            None,
+        )
+        .map_err(|e| err(e.to_string()))?;
+        for (ok, m) in valid.iter_mut().zip(&buf) {
+            if *m == 0 {
+                *ok = 0;
+            }
         }
-        finish_planes(&infos, &mut planes, valid);
-        Ok(WindowBands {
-            planes: roles.iter().copied().zip(planes).collect(),
-        })
+        Ok(())
     })
 }
 
