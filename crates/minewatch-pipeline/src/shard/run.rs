@@ -161,9 +161,9 @@ impl Context {
                 // `touch`): the tiles are fine then, but the plan cannot know without
                 // reading the file.
                 let what = if now.bytes == planned.bytes {
-                    "its modification time changed, its size did not (copied without times, or touched?); if its content is the same, restoring its time (cp -p, rsync -t) is enough, else"
+                    "its modification time changed, its size did not (copied without times, or touched? if its content is the same, restoring its time with cp -p or rsync -t is enough; otherwise)"
                 } else {
-                    "its size changed; it is another image now, so"
+                    "its size changed, it is another image now"
                 };
                 return Ok(format!(
                     "{} changed since `minewatch plan`: {what}",
