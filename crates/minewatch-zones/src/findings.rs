@@ -142,6 +142,15 @@ impl<'a> Overlay<'a> {
                     .push((z, a));
                 continue;
             }
+            // A right's own type decides its kind: an exploration right (探矿权) in a
+            // mining-rights layer is an exploration right in its hit and its area column,
+            // not counted as mining-right area beside the patch's area outside every valid
+            // mining right (which together made up to twice the patch).
+            let kind = if zone.right.as_ref().is_some_and(|r| r.exploration) {
+                ZoneKind::ExplorationRight
+            } else {
+                layer.kind.clone()
+            };
             match &layer.kind {
                 ZoneKind::MiningRight | ZoneKind::ExplorationRight => {
                     if let Some(r) = &zone.right {
@@ -162,14 +171,14 @@ impl<'a> Overlay<'a> {
                 ZoneKind::ConstructionProject => construction = true,
                 _ => {}
             }
-            let key = match &layer.kind {
+            let key = match &kind {
                 ZoneKind::Custom(_) => "custom".to_string(),
                 k => k.name(),
             };
             by_kind.entry(key).or_default().push((z, a));
             hits.push(ZoneHit {
                 layer: layer.name.clone(),
-                kind: layer.kind.clone(),
+                kind,
                 zone_id: zone.id.clone(),
                 zone_name: zone.name.clone(),
                 overlap_m2: a * scale,
@@ -536,6 +545,46 @@ kind = "construction_project"
             "{kinds:?}"
         );
         assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+    }
+
+    /// An exploration right (探矿权 by its right type) in a mining-rights layer is an
+    /// exploration right in the areas by kind and in its hit: its area is not
+    /// `mining_right`'s, so mining-right area and the area outside valid mining rights
+    /// add up to the patch (they added up to twice the patch).
+    #[test]
+    fn an_exploration_right_in_a_mining_layer_counts_as_exploration() {
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(
+                    0,
+                    "T1",
+                    [0.0, 0.0, 100.0, 100.0],
+                    Some(Right {
+                        exploration: true,
+                        ..right("T1", None).unwrap()
+                    }),
+                ),
+                zone(0, "C1", [100.0, 0.0, 200.0, 100.0], right("C1", None)),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let p = patch([10.0, 10.0, 90.0, 90.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+        assert!(!kinds.contains_key("mining_right"), "{kinds:?}");
+        assert!((kinds["exploration_right"] - p.area_m2).abs() < 1e-6);
+        assert!((f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+        assert_eq!(f.hits[0].kind, ZoneKind::ExplorationRight);
+        // Half in each: each its own column, together the patch.
+        let p = patch([50.0, 10.0, 150.0, 90.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert_eq!(f.licence_status, LicenceStatus::PartlyOutside);
+        assert!((kinds["mining_right"] - 0.5 * p.area_m2).abs() < 1e-6);
+        assert!((kinds["exploration_right"] - 0.5 * p.area_m2).abs() < 1e-6);
+        assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+        assert_eq!(f.hits[1].kind, ZoneKind::MiningRight);
     }
 
     /// A county stored as two features is one county: its parts are added before the
