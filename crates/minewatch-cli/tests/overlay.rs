@@ -1685,3 +1685,128 @@ fn duplicate_patch_ids_exit_1() {
     );
     assert!(!out.exists());
 }
+
+/// A GeoPackage layer of rectangles (min x, min y, max x, max y) given in UTM 50N and
+/// written in `epsg` (reprojected when it is another CRS), with string fields.
+fn rects_gpkg(
+    path: &Path,
+    layer: &str,
+    epsg: u32,
+    fields: &[&str],
+    rows: &[(Vec<&str>, [f64; 4])],
+) {
+    let srs = |code: u32| {
+        let mut r = SpatialRef::from_epsg(code).unwrap();
+        r.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        r
+    };
+    let (utm, out) = (srs(32650), srs(epsg));
+    let t = CoordTransform::new(&utm, &out).unwrap();
+    let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = drv.create_vector_only(path).unwrap();
+    let l = ds
+        .create_layer(gdal::vector::LayerOptions {
+            name: layer,
+            srs: Some(&out),
+            ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .unwrap();
+    let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = fields
+        .iter()
+        .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
+        .collect();
+    l.create_defn_fields(&defs).unwrap();
+    for (vals, [x0, y0, x1, y1]) in rows {
+        let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+        for (i, v) in vals.iter().enumerate() {
+            f.set_field_string(i, v).unwrap();
+        }
+        let mut g = Geometry::bbox(*x0, *y0, *x1, *y1).unwrap();
+        if epsg != 32650 {
+            g.transform_inplace(&t).unwrap();
+        }
+        f.set_geometry(g).unwrap();
+        f.create(&l).unwrap();
+    }
+}
+
+/// Exact halves (reviewer's revH p/ov): lon/lat patches measured in UTM 50N, special land
+/// over exactly half a patch gives `special_land` 1 whether its polygon is drawn once or
+/// twice (the single polygon's clip read 49.99…%, the union of two 50 %), with the same
+/// area; an expired licence and an exploration right (探矿权 in the mining-rights layer)
+/// holding half each make the patch `exploration_only`, not `outside_all_rights`.
+#[test]
+fn an_exact_half_decides_the_same_however_often_it_is_drawn() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    rects_gpkg(
+        &patches,
+        "patches",
+        4326,
+        &["id", "date_before", "date_after"],
+        &[
+            (
+                vec!["special", "2021-06-01", "2022-06-01"],
+                [668_000.0, 3_545_000.0, 668_200.0, 3_545_200.0],
+            ),
+            (
+                vec!["tie", "2021-06-01", "2022-06-01"],
+                [669_000.0, 3_545_000.0, 669_200.0, 3_545_200.0],
+            ),
+        ],
+    );
+    rects_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        32650,
+        &["lic", "rtype", "vfrom", "vto"],
+        &[
+            (
+                vec!["L5", "采矿权", "2010-01-01", "2020-01-01"],
+                [669_000.0, 3_545_000.0, 669_100.0, 3_545_200.0],
+            ),
+            (
+                vec!["T6", "探矿权", "2020-01-01", "2030-01-01"],
+                [669_100.0, 3_545_000.0, 669_200.0, 3_545_200.0],
+            ),
+        ],
+    );
+    let half = [668_000.0, 3_545_000.0, 668_200.0, 3_545_100.0];
+    rects_gpkg(
+        &d.path().join("once.gpkg"),
+        "sp",
+        32650,
+        &["sid"],
+        &[(vec!["M1"], half)],
+    );
+    rects_gpkg(
+        &d.path().join("twice.gpkg"),
+        "sp",
+        32650,
+        &["sid"],
+        &[(vec!["M1"], half), (vec!["M1dup"], half)],
+    );
+    let mut got = Vec::new();
+    for tag in ["once", "twice"] {
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!(
+                "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"lic\"\nright_type_field = \"rtype\"\nvalid_from_field = \"vfrom\"\nvalid_to_field = \"vto\"\n\
+                 [[layer]]\nname = \"sp\"\npath = \"{tag}.gpkg\"\nkind = \"special_land\"\nid_field = \"sid\"\n"
+            ),
+        )
+        .unwrap();
+        let out = d.path().join(format!("ov_{tag}"));
+        let o = overlay(&patches, &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+        let (sp, tie) = (row("special"), row("tie"));
+        assert_eq!(sp["special_land"], "1", "{tag}: {sp:?}");
+        assert_eq!(tie["licence_status"], "exploration_only", "{tag}: {tie:?}");
+        got.push(sp["special_land_m2"].clone());
+    }
+    assert_eq!(got[0], got[1], "special land m² once and twice");
+}
