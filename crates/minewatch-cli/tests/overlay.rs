@@ -1810,3 +1810,114 @@ fn an_exact_half_decides_the_same_however_often_it_is_drawn() {
     }
     assert_eq!(got[0], got[1], "special land m² once and twice");
 }
+
+/// Licences whose validity is unknown are said on stderr and in the manifest, naming the
+/// layer and the licences (reviewer's revH F3, F9): blank dates where the layer declares
+/// its validity fields (the licence counts as valid where no date bounds it), a start after
+/// the end (validity unknown: valid, not expired by its typo'd end), a corner-coordinate
+/// licence without a row in its attributes table, and a blank or reversed period there.
+#[test]
+fn licences_of_unknown_validity_are_warned_naming_them() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    let ids = ["BLANK", "NOSTART", "REV", "OK"];
+    let at = |k: usize| [500_000.0 + 1000.0 * k as f64, 3_500_000.0];
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &ids.iter()
+            .enumerate()
+            .map(|(k, id)| (vec![*id, "2024-06-01"], [at(k)[0], at(k)[1], 50.0]))
+            .collect::<Vec<_>>(),
+    );
+    let dates = [
+        ("", ""),
+        ("", "2030-01-01"),
+        ("2003-01-01", "2001-06-30"),
+        ("2020-01-01", "2030-01-01"),
+    ];
+    squares_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        &["licence", "vfrom", "vto"],
+        &ids.iter()
+            .zip(dates)
+            .enumerate()
+            .map(|(k, (id, (f, t)))| (vec![*id, f, t], [at(k)[0], at(k)[1], 200.0]))
+            .collect::<Vec<_>>(),
+    );
+    let layers = d.path().join("ogr.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nvalid_from_field = \"vfrom\"\nvalid_to_field = \"vto\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ogr");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let notes = manifest_of(&out)["notes"].to_string();
+    for want in [
+        "layer `rights`",
+        "2 licence(s) with a blank validity date: BLANK (no dates), NOSTART (no start)",
+        "1 licence(s) whose validity starts after it ends: REV (2003-01-01 → 2001-06-30)",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+        assert!(notes.contains(want), "{want}: {notes}");
+    }
+    assert!(!err.contains("OK"), "{err}");
+    let rows = csv_rows(&out.join("findings.csv"));
+    let status: Vec<&str> = rows.iter().map(|r| r["licence_status"].as_str()).collect();
+    assert_eq!(status, ["inside"; 4]);
+
+    // Corner coordinates: no row for the licence, then a blank and a reversed period.
+    std::fs::write(
+        d.path().join("lic.txt"),
+        corner_txt(GK37_HEADER, "C1", 500_000.0, 3_500_000.0, 300.0),
+    )
+    .unwrap();
+    for (tag, row, want) in [
+        (
+            "norow",
+            "C9,丁公司,钨矿,2020-01-01至2030-01-01",
+            "1 licence(s) without a row in",
+        ),
+        (
+            "blank",
+            "C1,丙公司,钨矿,",
+            "blank validity date: C1 (no dates)",
+        ),
+        (
+            "reversed",
+            "C1,丙公司,钨矿,2003-01-01至2001-06-30",
+            "starts after it ends: C1 (2003-01-01 → 2001-06-30)",
+        ),
+    ] {
+        std::fs::write(
+            d.path().join(format!("{tag}.csv")),
+            format!("许可证号,采矿权人,开采矿种,有效期限\n{row}\n"),
+        )
+        .unwrap();
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"corners\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"{tag}.csv\"\n"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("warning: layer `corners`") && err.contains(want),
+            "{tag}: {err}"
+        );
+        if tag == "norow" {
+            assert!(err.contains(&format!("{tag}.csv: C1;")), "{err}");
+        }
+        assert!(manifest_of(&out)["notes"].to_string().contains(want));
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0]["licence_status"], "inside", "{tag}");
+    }
+}
