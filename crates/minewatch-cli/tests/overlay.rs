@@ -1921,3 +1921,44 @@ fn licences_of_unknown_validity_are_warned_naming_them() {
         assert_eq!(rows[0]["licence_status"], "inside", "{tag}");
     }
 }
+
+/// A river corridor layer of polygons (reviewer's revH F6): `river_distance_m` is the
+/// distance to the polygons, 0 for a patch inside one — it was empty, which reads as
+/// "beyond 50 km" — and, with `buffer_m`, still to the polygon as drawn.
+#[test]
+fn a_polygon_river_layer_gives_distances_zero_inside() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["IN", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["OUT", "2024-06-01"], [500_850.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("water.gpkg"),
+        "water",
+        &["name"],
+        &[(vec!["长江"], [500_000.0, 3_500_000.0, 500.0])],
+    );
+    for (tag, buffer) in [("plain", ""), ("grown", "buffer_m = 1000\n")] {
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"river\"\npath = \"water.gpkg\"\nkind = \"river_corridor\"\n{buffer}"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        let o = overlay(&patches, &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        let dist =
+            |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["river_distance_m"].clone();
+        assert_eq!(dist("IN"), "0", "{tag}");
+        let out_m: f64 = dist("OUT").parse().unwrap();
+        assert!((out_m - 300.0).abs() < 1e-6, "{tag}: {out_m}");
+    }
+}

@@ -49,7 +49,7 @@ impl<'a> Overlay<'a> {
         let geoms: Vec<&MultiPolygon<f64>> = set.zones.iter().map(|z| &z.geom).collect();
         Self {
             index: ZoneIndex::build(&geoms),
-            rivers: RiverIndex::new(&set.river_lines),
+            rivers: RiverIndex::new(&set.river_lines, &set.river_areas),
             set,
             admin,
             inside_tolerance_pct,

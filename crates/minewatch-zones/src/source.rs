@@ -298,6 +298,12 @@ fn load_ogr(
                 l.name, info.id
             ));
         }
+        // A river drawn as polygons (its water, or a corridor so drawn): the distance to
+        // it is to the polygons as drawn, not as `buffer_m` grows them.
+        if is_river && (polygonal || collection) {
+            let water = to_multipolygon(&g).map_err(|e| feature_err(l, &info.id, e))?;
+            set.river_areas.extend(water.0);
+        }
         if l.dissolve {
             dissolved.push(g);
             continue;

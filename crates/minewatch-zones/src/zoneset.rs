@@ -2,7 +2,7 @@
 //! attributes and, for rights and divisions, what the findings need.
 
 use crate::spec::LayerSpec;
-use geo_types::{LineString, MultiPolygon};
+use geo_types::{LineString, MultiPolygon, Polygon};
 use minewatch_core::AcqDate;
 
 /// A right's standing on a given day.
@@ -85,6 +85,9 @@ pub struct ZoneSet {
     pub zones: Vec<Zone>,
     /// River lines of corridor layers, for the distance to the nearest river.
     pub river_lines: Vec<LineString<f64>>,
+    /// Rivers drawn as polygons in corridor layers, as drawn (before `buffer_m` grows
+    /// them), for the same distance: 0 inside one.
+    pub river_areas: Vec<Polygon<f64>>,
     /// What was repaired or skipped while loading, one line each, for the manifest.
     pub notes: Vec<String>,
     /// The notes the user must see at once (also on stderr): what was guessed or could
