@@ -1962,3 +1962,58 @@ fn a_polygon_river_layer_gives_distances_zero_inside() {
         assert!((out_m - 300.0).abs() < 1e-6, "{tag}: {out_m}");
     }
 }
+
+/// One id on two features of a zone layer (two red lines `Z1`) is a warning naming the
+/// layer, the id and how many (reviewer's revH); each stays its own zone. Not for an admin
+/// division in two features, which is one division by design.
+#[test]
+fn a_zone_id_on_several_features_is_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = one_patch(d.path());
+    squares_gpkg(
+        &d.path().join("zones.gpkg"),
+        "redline",
+        &["zid"],
+        &[
+            (vec!["Z1"], [500_000.0, 3_500_000.0, 30.0]),
+            (vec!["Z2"], [500_000.0, 3_500_050.0, 30.0]),
+            (vec!["Z1"], [500_050.0, 3_500_000.0, 30.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("county.gpkg"),
+        "county",
+        &["code", "name"],
+        &[
+            (vec!["320115", "江宁区"], [499_000.0, 3_500_000.0, 1000.0]),
+            (vec!["320115", "江宁区"], [501_000.0, 3_500_000.0, 1000.0]),
+        ],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"redline\"\npath = \"zones.gpkg\"\nkind = \"ecological_red_line\"\nid_field = \"zid\"\n\
+         [[layer]]\nname = \"county\"\npath = \"county.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"code\"\nid_field = \"code\"\nname_field = \"name\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("more than one feature"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].contains("warning: layer `redline`")
+            && warned[0].contains("1 zone id(s)")
+            && warned[0].contains("Z1 (2 features)"),
+        "{err}"
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("Z1 (2 features)"));
+    let hits = csv_rows(&out.join("zone_hits.csv"));
+    assert_eq!(hits.iter().filter(|h| h["zone_id"] == "Z1").count(), 2);
+}

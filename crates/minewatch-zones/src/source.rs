@@ -58,6 +58,7 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
             }
         };
         set.features_read.push(read);
+        set.warn_duplicate_ids(li, before);
         if set.empty_layers.last() == Some(&li) {
             set.notes.push(empty_note(l));
         }

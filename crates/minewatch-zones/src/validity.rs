@@ -5,21 +5,8 @@
 //! otherwise, so an expired one would pass for valid unsaid.
 
 use crate::spec::LayerSpec;
-use crate::zoneset::{Right, ZoneSet};
+use crate::zoneset::{some_ids, Right, ZoneSet, SHOWN};
 use std::path::Path;
-
-/// Licences named in one warning: enough to find them in a register, the rest counted.
-pub const SHOWN: usize = 5;
-
-/// `a, b, c and 7 more`: the first `shown` of `ids`, in the order given.
-pub fn some_ids(ids: &[String], shown: usize) -> String {
-    let more = ids.len().saturating_sub(shown);
-    let mut s = ids[..ids.len().min(shown)].join(", ");
-    if more > 0 {
-        s.push_str(&format!(" and {more} more"));
-    }
-    s
-}
 
 /// What is unknown about the validity of one layer's licences, by cause.
 #[derive(Debug, Default)]
@@ -129,12 +116,5 @@ mod tests {
             assert_eq!((r.valid_from, r.valid_to), (from, to));
         }
         assert_eq!(u.reversed.len(), 1);
-    }
-
-    #[test]
-    fn ids_are_listed_first_few_then_counted() {
-        let ids: Vec<String> = (1..=7).map(|k| format!("C{k}")).collect();
-        assert_eq!(some_ids(&ids, 5), "C1, C2, C3, C4, C5 and 2 more");
-        assert_eq!(some_ids(&ids[..2], 5), "C1, C2");
     }
 }
