@@ -2017,3 +2017,52 @@ fn a_zone_id_on_several_features_is_warned() {
     let hits = csv_rows(&out.join("zone_hits.csv"));
     assert_eq!(hits.iter().filter(|h| h["zone_id"] == "Z1").count(), 2);
 }
+
+/// Patches outside every polygon of an admin-division layer are a warning with how many
+/// and their ids, on stderr and in the manifest (reviewer's revH F8): their county columns
+/// are empty. Every patch placed: no warning.
+#[test]
+fn patches_outside_every_division_are_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["P2", "2024-06-01"], [520_000.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("county.gpkg"),
+        "county",
+        &["code", "name"],
+        &[(vec!["320115", "江宁区"], [500_000.0, 3_500_000.0, 1000.0])],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"counties\"\npath = \"county.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"code\"\nname_field = \"name\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = "1 of 2 patch(es) lie outside every county of admin layer(s) `counties`: P2;";
+    assert!(
+        stderr(&o).contains(&format!("overlay: warning: {want}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(manifest_of(&out)["notes"].to_string().contains(want));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["county_code"], "320115");
+    assert_eq!(rows[1]["county_code"], "");
+    // The one placed patch alone: nothing to say.
+    std::fs::create_dir(d.path().join("one")).unwrap();
+    let one = one_patch(&d.path().join("one"));
+    let o = overlay(&one, &layers, &d.path().join("ov1"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("lie outside every"), "{}", stderr(&o));
+}
