@@ -1685,3 +1685,384 @@ fn duplicate_patch_ids_exit_1() {
     );
     assert!(!out.exists());
 }
+
+/// A GeoPackage layer of rectangles (min x, min y, max x, max y) given in UTM 50N and
+/// written in `epsg` (reprojected when it is another CRS), with string fields.
+fn rects_gpkg(
+    path: &Path,
+    layer: &str,
+    epsg: u32,
+    fields: &[&str],
+    rows: &[(Vec<&str>, [f64; 4])],
+) {
+    let srs = |code: u32| {
+        let mut r = SpatialRef::from_epsg(code).unwrap();
+        r.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        r
+    };
+    let (utm, out) = (srs(32650), srs(epsg));
+    let t = CoordTransform::new(&utm, &out).unwrap();
+    let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+    let mut ds = drv.create_vector_only(path).unwrap();
+    let l = ds
+        .create_layer(gdal::vector::LayerOptions {
+            name: layer,
+            srs: Some(&out),
+            ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })
+        .unwrap();
+    let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = fields
+        .iter()
+        .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
+        .collect();
+    l.create_defn_fields(&defs).unwrap();
+    for (vals, [x0, y0, x1, y1]) in rows {
+        let mut f = gdal::vector::Feature::new(l.defn()).unwrap();
+        for (i, v) in vals.iter().enumerate() {
+            f.set_field_string(i, v).unwrap();
+        }
+        let mut g = Geometry::bbox(*x0, *y0, *x1, *y1).unwrap();
+        if epsg != 32650 {
+            g.transform_inplace(&t).unwrap();
+        }
+        f.set_geometry(g).unwrap();
+        f.create(&l).unwrap();
+    }
+}
+
+/// Exact halves (reviewer's revH p/ov): lon/lat patches measured in UTM 50N, special land
+/// over exactly half a patch gives `special_land` 1 whether its polygon is drawn once or
+/// twice (the single polygon's clip read 49.99…%, the union of two 50 %), with the same
+/// area; an expired licence and an exploration right (探矿权 in the mining-rights layer)
+/// holding half each make the patch `exploration_only`, not `outside_all_rights`.
+#[test]
+fn an_exact_half_decides_the_same_however_often_it_is_drawn() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    rects_gpkg(
+        &patches,
+        "patches",
+        4326,
+        &["id", "date_before", "date_after"],
+        &[
+            (
+                vec!["special", "2021-06-01", "2022-06-01"],
+                [668_000.0, 3_545_000.0, 668_200.0, 3_545_200.0],
+            ),
+            (
+                vec!["tie", "2021-06-01", "2022-06-01"],
+                [669_000.0, 3_545_000.0, 669_200.0, 3_545_200.0],
+            ),
+        ],
+    );
+    rects_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        32650,
+        &["lic", "rtype", "vfrom", "vto"],
+        &[
+            (
+                vec!["L5", "采矿权", "2010-01-01", "2020-01-01"],
+                [669_000.0, 3_545_000.0, 669_100.0, 3_545_200.0],
+            ),
+            (
+                vec!["T6", "探矿权", "2020-01-01", "2030-01-01"],
+                [669_100.0, 3_545_000.0, 669_200.0, 3_545_200.0],
+            ),
+        ],
+    );
+    let half = [668_000.0, 3_545_000.0, 668_200.0, 3_545_100.0];
+    rects_gpkg(
+        &d.path().join("once.gpkg"),
+        "sp",
+        32650,
+        &["sid"],
+        &[(vec!["M1"], half)],
+    );
+    rects_gpkg(
+        &d.path().join("twice.gpkg"),
+        "sp",
+        32650,
+        &["sid"],
+        &[(vec!["M1"], half), (vec!["M1dup"], half)],
+    );
+    let mut got = Vec::new();
+    for tag in ["once", "twice"] {
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!(
+                "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"lic\"\nright_type_field = \"rtype\"\nvalid_from_field = \"vfrom\"\nvalid_to_field = \"vto\"\n\
+                 [[layer]]\nname = \"sp\"\npath = \"{tag}.gpkg\"\nkind = \"special_land\"\nid_field = \"sid\"\n"
+            ),
+        )
+        .unwrap();
+        let out = d.path().join(format!("ov_{tag}"));
+        let o = overlay(&patches, &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+        let (sp, tie) = (row("special"), row("tie"));
+        assert_eq!(sp["special_land"], "1", "{tag}: {sp:?}");
+        assert_eq!(tie["licence_status"], "exploration_only", "{tag}: {tie:?}");
+        got.push(sp["special_land_m2"].clone());
+    }
+    assert_eq!(got[0], got[1], "special land m² once and twice");
+}
+
+/// Licences whose validity is unknown are said on stderr and in the manifest, naming the
+/// layer and the licences (reviewer's revH F3, F9): blank dates where the layer declares
+/// its validity fields (the licence counts as valid where no date bounds it), a start after
+/// the end (validity unknown: valid, not expired by its typo'd end), a corner-coordinate
+/// licence without a row in its attributes table, and a blank or reversed period there.
+#[test]
+fn licences_of_unknown_validity_are_warned_naming_them() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    let ids = ["BLANK", "NOSTART", "REV", "OK"];
+    let at = |k: usize| [500_000.0 + 1000.0 * k as f64, 3_500_000.0];
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &ids.iter()
+            .enumerate()
+            .map(|(k, id)| (vec![*id, "2024-06-01"], [at(k)[0], at(k)[1], 50.0]))
+            .collect::<Vec<_>>(),
+    );
+    let dates = [
+        ("", ""),
+        ("", "2030-01-01"),
+        ("2003-01-01", "2001-06-30"),
+        ("2020-01-01", "2030-01-01"),
+    ];
+    squares_gpkg(
+        &d.path().join("rights.gpkg"),
+        "rights",
+        &["licence", "vfrom", "vto"],
+        &ids.iter()
+            .zip(dates)
+            .enumerate()
+            .map(|(k, (id, (f, t)))| (vec![*id, f, t], [at(k)[0], at(k)[1], 200.0]))
+            .collect::<Vec<_>>(),
+    );
+    let layers = d.path().join("ogr.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"rights.gpkg\"\nkind = \"mining_right\"\nid_field = \"licence\"\nvalid_from_field = \"vfrom\"\nvalid_to_field = \"vto\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ogr");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let notes = manifest_of(&out)["notes"].to_string();
+    for want in [
+        "layer `rights`",
+        "2 licence(s) with a blank validity date: BLANK (no dates), NOSTART (no start)",
+        "1 licence(s) whose validity starts after it ends: REV (2003-01-01 → 2001-06-30)",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+        assert!(notes.contains(want), "{want}: {notes}");
+    }
+    assert!(!err.contains("OK"), "{err}");
+    let rows = csv_rows(&out.join("findings.csv"));
+    let status: Vec<&str> = rows.iter().map(|r| r["licence_status"].as_str()).collect();
+    assert_eq!(status, ["inside"; 4]);
+
+    // Corner coordinates: no row for the licence, then a blank and a reversed period.
+    std::fs::write(
+        d.path().join("lic.txt"),
+        corner_txt(GK37_HEADER, "C1", 500_000.0, 3_500_000.0, 300.0),
+    )
+    .unwrap();
+    for (tag, row, want) in [
+        (
+            "norow",
+            "C9,丁公司,钨矿,2020-01-01至2030-01-01",
+            "1 licence(s) without a row in",
+        ),
+        (
+            "blank",
+            "C1,丙公司,钨矿,",
+            "blank validity date: C1 (no dates)",
+        ),
+        (
+            "reversed",
+            "C1,丙公司,钨矿,2003-01-01至2001-06-30",
+            "starts after it ends: C1 (2003-01-01 → 2001-06-30)",
+        ),
+    ] {
+        std::fs::write(
+            d.path().join(format!("{tag}.csv")),
+            format!("许可证号,采矿权人,开采矿种,有效期限\n{row}\n"),
+        )
+        .unwrap();
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"corners\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"{tag}.csv\"\n"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("warning: layer `corners`") && err.contains(want),
+            "{tag}: {err}"
+        );
+        if tag == "norow" {
+            assert!(err.contains(&format!("{tag}.csv: C1;")), "{err}");
+        }
+        assert!(manifest_of(&out)["notes"].to_string().contains(want));
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0]["licence_status"], "inside", "{tag}");
+    }
+}
+
+/// A river corridor layer of polygons (reviewer's revH F6): `river_distance_m` is the
+/// distance to the polygons, 0 for a patch inside one — it was empty, which reads as
+/// "beyond 50 km" — and, with `buffer_m`, still to the polygon as drawn.
+#[test]
+fn a_polygon_river_layer_gives_distances_zero_inside() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["IN", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["OUT", "2024-06-01"], [500_850.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("water.gpkg"),
+        "water",
+        &["name"],
+        &[(vec!["长江"], [500_000.0, 3_500_000.0, 500.0])],
+    );
+    for (tag, buffer) in [("plain", ""), ("grown", "buffer_m = 1000\n")] {
+        let layers = d.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"river\"\npath = \"water.gpkg\"\nkind = \"river_corridor\"\n{buffer}"),
+        )
+        .unwrap();
+        let out = d.path().join(tag);
+        let o = overlay(&patches, &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        let dist =
+            |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["river_distance_m"].clone();
+        assert_eq!(dist("IN"), "0", "{tag}");
+        let out_m: f64 = dist("OUT").parse().unwrap();
+        assert!((out_m - 300.0).abs() < 1e-6, "{tag}: {out_m}");
+    }
+}
+
+/// One id on two features of a zone layer (two red lines `Z1`) is a warning naming the
+/// layer, the id and how many (reviewer's revH); each stays its own zone. Not for an admin
+/// division in two features, which is one division by design.
+#[test]
+fn a_zone_id_on_several_features_is_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = one_patch(d.path());
+    squares_gpkg(
+        &d.path().join("zones.gpkg"),
+        "redline",
+        &["zid"],
+        &[
+            (vec!["Z1"], [500_000.0, 3_500_000.0, 30.0]),
+            (vec!["Z2"], [500_000.0, 3_500_050.0, 30.0]),
+            (vec!["Z1"], [500_050.0, 3_500_000.0, 30.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("county.gpkg"),
+        "county",
+        &["code", "name"],
+        &[
+            (vec!["320115", "江宁区"], [499_000.0, 3_500_000.0, 1000.0]),
+            (vec!["320115", "江宁区"], [501_000.0, 3_500_000.0, 1000.0]),
+        ],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"redline\"\npath = \"zones.gpkg\"\nkind = \"ecological_red_line\"\nid_field = \"zid\"\n\
+         [[layer]]\nname = \"county\"\npath = \"county.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"code\"\nid_field = \"code\"\nname_field = \"name\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("more than one feature"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].contains("warning: layer `redline`")
+            && warned[0].contains("1 zone id(s)")
+            && warned[0].contains("Z1 (2 features)"),
+        "{err}"
+    );
+    assert!(manifest_of(&out)["notes"]
+        .to_string()
+        .contains("Z1 (2 features)"));
+    let hits = csv_rows(&out.join("zone_hits.csv"));
+    assert_eq!(hits.iter().filter(|h| h["zone_id"] == "Z1").count(), 2);
+}
+
+/// Patches outside every polygon of an admin-division layer are a warning with how many
+/// and their ids, on stderr and in the manifest (reviewer's revH F8): their county columns
+/// are empty. Every patch placed: no warning.
+#[test]
+fn patches_outside_every_division_are_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let patches = d.path().join("patches.gpkg");
+    squares_gpkg(
+        &patches,
+        "patches",
+        &["id", "date_after"],
+        &[
+            (vec!["P1", "2024-06-01"], [500_000.0, 3_500_000.0, 50.0]),
+            (vec!["P2", "2024-06-01"], [520_000.0, 3_500_000.0, 50.0]),
+        ],
+    );
+    squares_gpkg(
+        &d.path().join("county.gpkg"),
+        "county",
+        &["code", "name"],
+        &[(vec!["320115", "江宁区"], [500_000.0, 3_500_000.0, 1000.0])],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"counties\"\npath = \"county.gpkg\"\nkind = \"admin_division\"\nlevel = \"county\"\ncode_field = \"code\"\nname_field = \"name\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = "1 of 2 patch(es) lie outside every county of admin layer(s) `counties`: P2;";
+    assert!(
+        stderr(&o).contains(&format!("overlay: warning: {want}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(manifest_of(&out)["notes"].to_string().contains(want));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["county_code"], "320115");
+    assert_eq!(rows[1]["county_code"], "");
+    // The one placed patch alone: nothing to say.
+    std::fs::create_dir(d.path().join("one")).unwrap();
+    let one = one_patch(&d.path().join("one"));
+    let o = overlay(&one, &layers, &d.path().join("ov1"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("lie outside every"), "{}", stderr(&o));
+}

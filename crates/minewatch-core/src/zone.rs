@@ -234,7 +234,8 @@ pub struct Finding {
     /// On military or other special land: filed as 伪变化 (特殊用地) by rule.
     pub special_land: bool,
     pub admin: AdminPlace,
-    /// Distance from the patch to the nearest river line of a corridor layer, m.
+    /// Distance from the patch to the nearest river (line, or polygon: 0 inside) of a
+    /// corridor layer, m.
     pub river_distance_m: Option<f64>,
     /// At least 10 亩 of suspected illegal area: needs a provincial field check.
     pub over_10_mu_illegal: bool,

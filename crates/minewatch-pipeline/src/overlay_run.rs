@@ -225,6 +225,12 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     });
     let (findings, kind_areas): (Vec<Finding>, Vec<KindAreas>) = findings.into_iter().unzip();
     timings.insert("overlay".into(), t.elapsed().as_secs_f64());
+    // Said at once: a patch outside every division has empty place columns, which rank
+    // and package would otherwise file under no county without a word.
+    for w in minewatch_zones::unplaced::unplaced_warnings(&spec.layers, &findings) {
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
+    }
 
     let t = Instant::now();
     let summary = summarise(&req.out, &findings);

@@ -49,7 +49,7 @@ impl<'a> Overlay<'a> {
         let geoms: Vec<&MultiPolygon<f64>> = set.zones.iter().map(|z| &z.geom).collect();
         Self {
             index: ZoneIndex::build(&geoms),
-            rivers: RiverIndex::new(&set.river_lines),
+            rivers: RiverIndex::new(&set.river_lines, &set.river_areas),
             set,
             admin,
             inside_tolerance_pct,
@@ -78,14 +78,27 @@ impl<'a> Overlay<'a> {
     /// measured once.
     fn covered(&self, p: &PatchInput, zones: &[(usize, f64)]) -> f64 {
         let planar = p.shape.area;
-        match zones {
+        // The same polygon drawn twice is measured as drawn once: through the union its
+        // area differs from the single zone's exact clip in the last bits, which decided
+        // a patch exactly half in special land (50 % drawn twice, 49.99…% once).
+        let mut distinct: Vec<(usize, f64)> = Vec::with_capacity(zones.len());
+        for &(z, a) in zones {
+            let geom = &self.set.zones[z].geom;
+            if !distinct
+                .iter()
+                .any(|&(d, _)| self.set.zones[d].geom == *geom)
+            {
+                distinct.push((z, a));
+            }
+        }
+        match distinct.as_slice() {
             [] => 0.0,
             [(_, a)] => *a,
             // One zone holds the whole patch (the exact fast path said so): so does the union.
-            _ if zones.iter().any(|&(_, a)| a >= planar) => planar,
+            _ if distinct.iter().any(|&(_, a)| a >= planar) => planar,
             _ => {
                 let mut u: Option<MultiPolygon<f64>> = None;
-                for &(z, _) in zones {
+                for &(z, _) in &distinct {
                     let piece = p.shape.geom.intersection(&self.set.zones[z].geom);
                     u = Some(match u {
                         None => piece,
@@ -142,6 +155,15 @@ impl<'a> Overlay<'a> {
                     .push((z, a));
                 continue;
             }
+            // A right's own type decides its kind: an exploration right (探矿权) in a
+            // mining-rights layer is an exploration right in its hit and its area column,
+            // not counted as mining-right area beside the patch's area outside every valid
+            // mining right (which together made up to twice the patch).
+            let kind = if zone.right.as_ref().is_some_and(|r| r.exploration) {
+                ZoneKind::ExplorationRight
+            } else {
+                layer.kind.clone()
+            };
             match &layer.kind {
                 ZoneKind::MiningRight | ZoneKind::ExplorationRight => {
                     if let Some(r) = &zone.right {
@@ -162,14 +184,14 @@ impl<'a> Overlay<'a> {
                 ZoneKind::ConstructionProject => construction = true,
                 _ => {}
             }
-            let key = match &layer.kind {
+            let key = match &kind {
                 ZoneKind::Custom(_) => "custom".to_string(),
                 k => k.name(),
             };
             by_kind.entry(key).or_default().push((z, a));
             hits.push(ZoneHit {
                 layer: layer.name.clone(),
-                kind: layer.kind.clone(),
+                kind,
                 zone_id: zone.id.clone(),
                 zone_name: zone.name.clone(),
                 overlap_m2: a * scale,
@@ -188,15 +210,19 @@ impl<'a> Overlay<'a> {
             .iter()
             .map(|(k, zones)| (k.clone(), self.covered(p, zones)))
             .collect();
-        // Special land decides a patch only when it holds most of it: a sliver of military
-        // land along an edge must not cancel the check of the rest. Measured on the union
-        // of the special-land zones: the same barracks drawn twice is not twice the land.
-        let special_planar = kind_planar.get("special_land").copied().unwrap_or(0.0);
-        let special = planar > 0.0 && special_planar >= 0.5 * planar;
-        let outside_m2 = outside_planar * scale;
-        // A share of the patch, but never more than 1 亩: a large patch cannot hide a real
-        // excursion outside its licence inside the tolerance.
+        // How precisely a pixel patch meets a drawn line: a share of the patch, but never
+        // more than 1 亩 (a large patch cannot hide a real excursion outside its licence
+        // inside the tolerance). "Inside" is within it of the whole patch, "at least half"
+        // within it of half, so an exact half never turns on float rounding.
         let tol = (self.inside_tolerance_pct / 100.0 * planar).min(M2_PER_MU / scale.max(1e-12));
+        let holds_half = |a: f64| planar > 0.0 && a >= 0.5 * planar - tol;
+        // Special land decides a patch only when it holds at least half of it: a sliver of
+        // military land along an edge must not cancel the check of the rest. Measured on
+        // the union of the special-land zones: the same barracks drawn twice is not twice
+        // the land.
+        let special_planar = kind_planar.get("special_land").copied().unwrap_or(0.0);
+        let special = holds_half(special_planar);
+        let outside_m2 = outside_planar * scale;
         let licence_status = if !valid_mining.is_empty() {
             if outside_planar <= tol {
                 LicenceStatus::Inside
@@ -207,16 +233,15 @@ impl<'a> Overlay<'a> {
             // Without a valid mining right the patch is unlicensed (无证) however it is
             // named; an exploration right (以探代采) or an expired licence names it only
             // where it holds at least half of the patch, so a sliver along a licence line
-            // does not pin the case on that right's holder.
+            // does not pin the case on that right's holder. When both do, the larger wins;
+            // within the tolerance of each other (half each) the exploration right, which
+            // is in force on the date: its holder answers for the works now.
             let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
-            if planar > 0.0 && by_expl.max(by_expired) >= 0.5 * planar {
-                if by_expl >= by_expired {
-                    LicenceStatus::ExplorationOnly
-                } else {
-                    LicenceStatus::Expired
-                }
-            } else {
-                LicenceStatus::OutsideAllRights
+            match (holds_half(by_expl), holds_half(by_expired)) {
+                (true, true) if by_expired > by_expl + tol => LicenceStatus::Expired,
+                (true, _) => LicenceStatus::ExplorationOnly,
+                (false, true) => LicenceStatus::Expired,
+                (false, false) => LicenceStatus::OutsideAllRights,
             }
         };
         // Licences sorted; holders and minerals distinct, in the order of their licences,
@@ -536,6 +561,120 @@ kind = "construction_project"
             "{kinds:?}"
         );
         assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+    }
+
+    /// An exploration right (探矿权 by its right type) in a mining-rights layer is an
+    /// exploration right in the areas by kind and in its hit: its area is not
+    /// `mining_right`'s, so mining-right area and the area outside valid mining rights
+    /// add up to the patch (they added up to twice the patch).
+    #[test]
+    fn an_exploration_right_in_a_mining_layer_counts_as_exploration() {
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(
+                    0,
+                    "T1",
+                    [0.0, 0.0, 100.0, 100.0],
+                    Some(Right {
+                        exploration: true,
+                        ..right("T1", None).unwrap()
+                    }),
+                ),
+                zone(0, "C1", [100.0, 0.0, 200.0, 100.0], right("C1", None)),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let p = patch([10.0, 10.0, 90.0, 90.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+        assert!(!kinds.contains_key("mining_right"), "{kinds:?}");
+        assert!((kinds["exploration_right"] - p.area_m2).abs() < 1e-6);
+        assert!((f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+        assert_eq!(f.hits[0].kind, ZoneKind::ExplorationRight);
+        // Half in each: each its own column, together the patch.
+        let p = patch([50.0, 10.0, 150.0, 90.0]);
+        let (f, kinds) = ov.assess(&p);
+        assert_eq!(f.licence_status, LicenceStatus::PartlyOutside);
+        assert!((kinds["mining_right"] - 0.5 * p.area_m2).abs() < 1e-6);
+        assert!((kinds["exploration_right"] - 0.5 * p.area_m2).abs() < 1e-6);
+        assert!((kinds["mining_right"] + f.outside_licence_m2 - p.area_m2).abs() < 1e-6);
+        assert_eq!(f.hits[1].kind, ZoneKind::MiningRight);
+    }
+
+    /// "At least half" is half within the inside tolerance (1 % of the patch, at most
+    /// 1 亩), as "inside" is the whole patch within it: 49.5 % special land is half, 48.9 %
+    /// is not. Expired and exploration rights holding half each: the exploration right
+    /// wins the tie, and only a larger part by more than the tolerance names the patch
+    /// expired.
+    #[test]
+    fn half_is_half_within_the_tolerance_and_a_tie_goes_to_exploration() {
+        let d2020 = AcqDate::new(2020, 1, 1);
+        let explore = |id: &str| {
+            Some(Right {
+                exploration: true,
+                ..right(id, None).unwrap()
+            })
+        };
+        let mut zones = vec![
+            zone(2, "S1", [0.0, 0.0, 100.0, 49.5], None),
+            zone(2, "S2", [1000.0, 0.0, 1100.0, 48.9], None),
+        ];
+        // Expired licence west, exploration right east, split at x.
+        for (k, split) in [50.0, 50.4, 49.6, 51.0, 55.0].into_iter().enumerate() {
+            let x0 = 2000.0 + 1000.0 * k as f64;
+            let id = |p: &str| format!("{p}{k}");
+            zones.push(zone(
+                0,
+                &id("OLD"),
+                [x0, 0.0, x0 + split, 100.0],
+                right(&id("OLD"), d2020),
+            ));
+            zones.push(zone(
+                1,
+                &id("E"),
+                [x0 + split, 0.0, x0 + 100.0, 100.0],
+                explore(&id("E")),
+            ));
+        }
+        let set = ZoneSet {
+            layers: spec().layers,
+            zones,
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        assert!(ov.finding(&patch([0.0, 0.0, 100.0, 100.0])).special_land);
+        assert!(
+            !ov.finding(&patch([1000.0, 0.0, 1100.0, 100.0]))
+                .special_land
+        );
+        let status = |k: usize| {
+            let x0 = 2000.0 + 1000.0 * k as f64;
+            ov.finding(&patch([x0, 0.0, x0 + 100.0, 100.0]))
+                .licence_status
+        };
+        use LicenceStatus::*;
+        // 50/50, 50.4/49.6 and 49.6/50.4 are ties; 51/49 and 55/45 are not.
+        assert_eq!(
+            (0..5).map(status).collect::<Vec<_>>(),
+            vec![
+                ExplorationOnly,
+                ExplorationOnly,
+                ExplorationOnly,
+                Expired,
+                Expired
+            ]
+        );
+        // Without a tolerance, the larger part wins and an exact half is half.
+        let strict = Overlay::new(&set, None, 0.0);
+        let f = strict.finding(&patch([3000.0, 0.0, 3100.0, 100.0]));
+        assert_eq!(f.licence_status, Expired);
+        assert!(
+            !strict
+                .finding(&patch([0.0, 0.0, 100.0, 100.0]))
+                .special_land
+        );
     }
 
     /// A county stored as two features is one county: its parts are added before the

@@ -18,6 +18,8 @@ pub mod river;
 pub mod scale;
 pub mod source;
 pub mod spec;
+pub mod unplaced;
+pub mod validity;
 pub mod zoneset;
 
 pub use admin::AdminCodes;

@@ -1,19 +1,23 @@
-//! Distance from a patch to the nearest river line (of every corridor layer), exact in the
-//! work CRS. Two polylines that do not cross are nearest at a vertex of one of them, so
-//! the distance is the smaller of (patch vertices → nearest river segment, from the R-tree)
-//! and (river vertices near the patch → patch boundary); a river crossing or inside the
-//! patch gives 0.
+//! Distance from a patch to the nearest river (of every corridor layer), exact in the work
+//! CRS: to a river line, or to a river drawn as polygons (the water surface, or a corridor
+//! drawn as such), 0 inside one. Two polylines that do not cross are nearest at a vertex
+//! of one of them, so the distance is the smaller of (patch vertices → nearest river
+//! segment, from the R-tree) and (river vertices near the patch → patch boundary); a river
+//! line or polygon edge crossing or inside the patch gives 0, and so does a polygon
+//! holding the patch (a ray from a patch vertex crosses its rings an odd number of times).
 
 use crate::overlap::PatchShape;
 use crate::source::RIVER_SEARCH_M;
 use geo::Intersects;
-use geo_types::{Coord, Line, LineString};
+use geo_types::{Coord, Line, LineString, Polygon};
 use rstar::{PointDistance, RTree, RTreeObject, AABB};
 
 #[derive(Debug, Clone)]
 struct Seg {
     a: [f64; 2],
     b: [f64; 2],
+    /// The river polygon whose ring this is; `None` for a river line.
+    area: Option<u32>,
 }
 
 impl RTreeObject for Seg {
@@ -43,21 +47,54 @@ fn seg_dist2(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
 
 pub struct RiverIndex {
     tree: RTree<Seg>,
+    /// Number of river polygons (their rings are in the tree).
+    areas: usize,
 }
 
 impl RiverIndex {
-    pub fn new(lines: &[LineString<f64>]) -> Self {
-        let segs: Vec<Seg> = lines
+    /// River lines and river polygons (exterior and interior rings alike are edges).
+    pub fn new(lines: &[LineString<f64>], areas: &[Polygon<f64>]) -> Self {
+        let seg = |w: &[Coord<f64>], area| Seg {
+            a: [w[0].x, w[0].y],
+            b: [w[1].x, w[1].y],
+            area,
+        };
+        let mut segs: Vec<Seg> = lines
             .iter()
             .flat_map(|l| l.0.windows(2))
-            .map(|w| Seg {
-                a: [w[0].x, w[0].y],
-                b: [w[1].x, w[1].y],
-            })
+            .map(|w| seg(w, None))
             .collect();
+        for (k, poly) in areas.iter().enumerate() {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                segs.extend(ring.0.windows(2).map(|w| seg(w, Some(k as u32))));
+            }
+        }
         Self {
             tree: RTree::bulk_load(segs),
+            areas: areas.len(),
         }
+    }
+
+    /// Whether `c` lies inside a river polygon: a ray from it eastwards crosses that
+    /// polygon's rings (holes included) an odd number of times. Only the segments
+    /// straddling the ray's line are read from the tree.
+    fn in_area(&self, c: Coord<f64>) -> bool {
+        if self.areas == 0 {
+            return false;
+        }
+        let ray = AABB::from_corners([c.x, c.y], [f64::MAX, c.y]);
+        let mut odd = vec![false; self.areas];
+        for s in self.tree.locate_in_envelope_intersecting(&ray) {
+            let Some(k) = s.area else { continue };
+            // Half-open in y, so a vertex on the ray is counted once.
+            if (s.a[1] > c.y) != (s.b[1] > c.y) {
+                let x = s.a[0] + (c.y - s.a[1]) * (s.b[0] - s.a[0]) / (s.b[1] - s.a[1]);
+                if x > c.x {
+                    odd[k as usize] = !odd[k as usize];
+                }
+            }
+        }
+        odd.contains(&true)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -83,6 +120,12 @@ impl RiverIndex {
                 },
             );
             if line.intersects(&p.geom) {
+                return Some(0.0);
+            }
+        }
+        // No edge meets the patch: it lies wholly inside or wholly outside each polygon.
+        if let Some(c) = p.geom.0.first().and_then(|poly| poly.exterior().0.first()) {
+            if self.in_area(*c) {
                 return Some(0.0);
             }
         }
@@ -125,18 +168,49 @@ mod tests {
         // A river bend whose vertex pokes towards the patch's edge: the nearest point is a
         // river vertex facing the middle of a patch edge.
         let river = LineString::from(vec![(0.0, 0.0), (50.0, 70.0), (100.0, 0.0)]);
-        let idx = RiverIndex::new(&[river]);
+        let idx = RiverIndex::new(&[river], &[]);
         let p = square(0.0, 100.0, 100.0);
         assert!((idx.distance(&p).unwrap() - 30.0).abs() < 1e-9);
         // A patch vertex nearest to a river segment's middle.
         let far = LineString::from(vec![(-1000.0, 0.0), (1000.0, 0.0)]);
-        let idx = RiverIndex::new(&[far]);
+        let idx = RiverIndex::new(&[far], &[]);
         assert!((idx.distance(&p).unwrap() - 100.0).abs() < 1e-9);
         // Crossing and inside give 0; none beyond the search radius.
         let through = LineString::from(vec![(50.0, 150.0), (60.0, 160.0)]);
-        assert_eq!(RiverIndex::new(&[through]).distance(&p), Some(0.0));
+        assert_eq!(RiverIndex::new(&[through], &[]).distance(&p), Some(0.0));
         let remote = LineString::from(vec![(1e6, 1e6), (1e6 + 1.0, 1e6)]);
-        assert_eq!(RiverIndex::new(&[remote]).distance(&p), None);
-        assert_eq!(RiverIndex::new(&[]).distance(&p), None);
+        assert_eq!(RiverIndex::new(&[remote], &[]).distance(&p), None);
+        assert_eq!(RiverIndex::new(&[], &[]).distance(&p), None);
+    }
+
+    /// A river drawn as polygons: 0 for a patch inside one (it crosses no edge), the
+    /// distance to the nearest edge outside it or in a hole (an island), 0 across an edge
+    /// or with the polygon inside the patch; overlapping polygons each count.
+    #[test]
+    fn distances_to_river_polygons() {
+        let mut water = rect_polygon([0.0, 0.0, 1000.0, 400.0]);
+        water.interiors_push(
+            rect_polygon([400.0, 100.0, 600.0, 300.0])
+                .exterior()
+                .clone(),
+        );
+        let idx = RiverIndex::new(&[], &[water.clone()]);
+        assert_eq!(idx.distance(&square(100.0, 100.0, 50.0)), Some(0.0));
+        assert_eq!(idx.distance(&square(980.0, 380.0, 40.0)), Some(0.0));
+        assert!((idx.distance(&square(450.0, 150.0, 50.0)).unwrap() - 50.0).abs() < 1e-9);
+        assert!((idx.distance(&square(100.0, 700.0, 50.0)).unwrap() - 300.0).abs() < 1e-9);
+        assert_eq!(
+            idx.distance(&square(-100.0, -100.0, 2000.0)),
+            Some(0.0),
+            "the river inside the patch"
+        );
+        // A second polygon over the first's hole: inside it, whatever the first says.
+        let over = rect_polygon([420.0, 120.0, 580.0, 280.0]);
+        let idx = RiverIndex::new(&[], &[water, over]);
+        assert_eq!(idx.distance(&square(450.0, 150.0, 50.0)), Some(0.0));
+        // Lines and polygons together: the nearer.
+        let line = LineString::from(vec![(0.0, 800.0), (1000.0, 800.0)]);
+        let idx = RiverIndex::new(&[line], &[rect_polygon([0.0, 0.0, 1000.0, 400.0])]);
+        assert!((idx.distance(&square(100.0, 700.0, 50.0)).unwrap() - 50.0).abs() < 1e-9);
     }
 }

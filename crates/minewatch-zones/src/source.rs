@@ -11,6 +11,7 @@ use crate::gdal_error;
 use crate::guotu;
 use crate::ogr_layer;
 use crate::spec::{Format, LayerSpec, LayersSpec};
+use crate::validity::UnknownValidity;
 use crate::zoneset::{Right, Zone, ZoneSet};
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
 use gdal::Dataset;
@@ -57,6 +58,7 @@ pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError
             }
         };
         set.features_read.push(read);
+        set.warn_duplicate_ids(li, before);
         if set.empty_layers.last() == Some(&li) {
             set.notes.push(empty_note(l));
         }
@@ -215,6 +217,7 @@ fn load_ogr(
         }
     }
     let mut read = 0usize;
+    let mut unknown = UnknownValidity::default();
     let mut dissolved: Vec<Geometry> = Vec::new();
     // Features without geometry (null or empty), by id: skipped, and said.
     let mut no_geometry: Vec<String> = Vec::new();
@@ -243,7 +246,7 @@ fn load_ogr(
                 .iter()
                 .map(|(n, i)| (n.clone(), text(Some(*i)).unwrap_or_default()))
                 .collect(),
-            right: right_of(l, &id, &fields, &text)?,
+            right: right_of(l, &id, &fields, &text, &mut unknown)?,
             admin_code: match fields.code {
                 Some(_) => Some(
                     normalise_code(&text(fields.code).unwrap_or_default())
@@ -295,6 +298,12 @@ fn load_ogr(
                 "layer `{}` feature {}: invalid polygon repaired (make_valid)",
                 l.name, info.id
             ));
+        }
+        // A river drawn as polygons (its water, or a corridor so drawn): the distance to
+        // it is to the polygons as drawn, not as `buffer_m` grows them.
+        if is_river && (polygonal || collection) {
+            let water = to_multipolygon(&g).map_err(|e| feature_err(l, &info.id, e))?;
+            set.river_areas.extend(water.0);
         }
         if l.dissolve {
             dissolved.push(g);
@@ -372,6 +381,7 @@ fn load_ogr(
             }
         ));
     }
+    unknown.warn(l, None, set);
     // Nothing near the patches may be right; nothing at all under the filter is said (a
     // mining-rights layer that reads empty makes every patch unlicensed).
     if read == 0 && opts.aoi.is_some() {
@@ -409,6 +419,7 @@ fn right_of(
     id: &str,
     f: &Fields,
     text: &dyn Fn(Option<usize>) -> Option<String>,
+    unknown: &mut UnknownValidity,
 ) -> Result<Option<Right>, ZonesError> {
     if !matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
         return Ok(None);
@@ -420,7 +431,11 @@ fn right_of(
                 .map_err(|e| feature_err(l, id, format!("{role}: {e}"))),
         }
     };
-    Ok(Some(Right {
+    // A declared date left blank (or NULL) is no bound: said, not taken as an open end
+    // (registers write 长期 or 至今 for that).
+    let blank = |i: Option<usize>| i.is_some() && text(i).is_none_or(|s| s.is_empty());
+    unknown.blank(id, blank(f.valid_from), blank(f.valid_to));
+    let mut right = Right {
         licence: id.to_string(),
         holder: text(f.holder).unwrap_or_default(),
         mineral: text(f.mineral).unwrap_or_default(),
@@ -428,7 +443,9 @@ fn right_of(
             || text(f.right_type).is_some_and(|t| is_exploration(&t)),
         valid_from: date(f.valid_from, "valid_from")?,
         valid_to: date(f.valid_to, "valid_to")?,
-    }))
+    };
+    unknown.check_order(&mut right);
+    Ok(Some(right))
 }
 
 /// A right-type value that means an exploration right (探矿权).
@@ -496,6 +513,7 @@ fn load_corners(
             (BTreeMap::new(), false)
         }
     };
+    let mut unknown = UnknownValidity::default();
     // A licence with several separate areas comes as several parcels with one id.
     let mut by_id: BTreeMap<&str, Vec<&guotu::Parcel>> = BTreeMap::new();
     for p in &file.parcels {
@@ -517,13 +535,13 @@ fn load_corners(
         let geom = to_multipolygon(&g).map_err(|e| feature_err(l, id, e))?;
         let row = attrs.get(id);
         if l.attributes.is_some() && row.is_none() {
-            set.notes.push(format!(
-                "layer `{}`: licence {id} has no row in {}",
-                l.name,
-                l.attributes.as_deref().unwrap_or(Path::new("")).display()
-            ));
+            unknown.no_row(id);
         }
         let get = |k: &str| row.and_then(|r| r.get(k)).cloned().unwrap_or_default();
+        // A validity column the table has, blank for this licence (a missing column is
+        // warned about once, by `licence_table`).
+        let blank = |k: &str| row.and_then(|r| r.get(k)).is_some_and(|v| v.is_empty());
+        unknown.blank(id, blank("valid_from"), blank("valid_to"));
         let date = |k: &str| -> Result<Option<AcqDate>, ZonesError> {
             let v = get(k);
             if v.is_empty() {
@@ -532,7 +550,7 @@ fn load_corners(
             validity_date(&v, k == "valid_to", range)
                 .map_err(|e| feature_err(l, id, format!("{k} in the attributes table: {e}")))
         };
-        let right = Right {
+        let mut right = Right {
             licence: id.to_string(),
             holder: get("holder"),
             mineral: get("mineral"),
@@ -540,6 +558,7 @@ fn load_corners(
             valid_from: date("valid_from")?,
             valid_to: date("valid_to")?,
         };
+        unknown.check_order(&mut right);
         set.zones.push(Zone {
             layer: li,
             id: id.to_string(),
@@ -554,6 +573,7 @@ fn load_corners(
             admin_code: None,
         });
     }
+    unknown.warn(l, l.attributes.as_deref(), set);
     Ok(file.parcels.len())
 }
 
@@ -802,10 +822,9 @@ pub fn parse_validity_range(text: &str) -> Option<(AcqDate, Option<AcqDate>)> {
 /// open-ended period (`A至今`, or an end field holding only `长期`). A field that holds the
 /// whole period (`range`: a recognised 有效期限 column) must hold a range.
 fn validity_date(text: &str, end: bool, range: bool) -> Result<Option<AcqDate>, String> {
+    // A period that ends before it starts is taken as written: the right's validity
+    // check (`UnknownValidity::check_order`) finds it whichever fields it came from.
     if let Some((a, b)) = parse_validity_range(text) {
-        if b.is_some_and(|b| b < a) {
-            return Err(format!("validity `{text}` ends before it starts"));
-        }
         return Ok(if end { b } else { Some(a) });
     }
     if range {
@@ -932,9 +951,11 @@ mod tests {
         assert!(validity_date("2001-06-30", true, true)
             .unwrap_err()
             .contains("not a period"));
-        assert!(validity_date("2001-06-30至1995-01-01", true, true)
-            .unwrap_err()
-            .contains("ends before"));
+        // Reversed: read as written, for the right's check to find and warn about.
+        assert_eq!(
+            validity_date("2001-06-30至1995-01-01", true, true),
+            Ok(Some(want.0))
+        );
     }
 
     #[test]

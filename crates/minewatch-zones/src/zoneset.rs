@@ -2,8 +2,22 @@
 //! attributes and, for rights and divisions, what the findings need.
 
 use crate::spec::LayerSpec;
-use geo_types::{LineString, MultiPolygon};
-use minewatch_core::AcqDate;
+use geo_types::{LineString, MultiPolygon, Polygon};
+use minewatch_core::{AcqDate, ZoneKind};
+use std::collections::BTreeMap;
+
+/// Ids named in one warning: enough to find them in a file, the rest counted.
+pub const SHOWN: usize = 5;
+
+/// `a, b, c and 7 more`: the first `shown` of `ids`, in the order given.
+pub fn some_ids(ids: &[String], shown: usize) -> String {
+    let more = ids.len().saturating_sub(shown);
+    let mut s = ids[..ids.len().min(shown)].join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
+}
 
 /// A right's standing on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +99,9 @@ pub struct ZoneSet {
     pub zones: Vec<Zone>,
     /// River lines of corridor layers, for the distance to the nearest river.
     pub river_lines: Vec<LineString<f64>>,
+    /// Rivers drawn as polygons in corridor layers, as drawn (before `buffer_m` grows
+    /// them), for the same distance: 0 inside one.
+    pub river_areas: Vec<Polygon<f64>>,
     /// What was repaired or skipped while loading, one line each, for the manifest.
     pub notes: Vec<String>,
     /// The notes the user must see at once (also on stderr): what was guessed or could
@@ -103,6 +120,42 @@ impl ZoneSet {
         self.notes.push(w.clone());
         self.warnings.push(w);
     }
+
+    /// Warns when one id names several zones of layer `li` among `self.zones[from..]` (the
+    /// layer's, just loaded): each stays its own zone, listed apart in the hits, which
+    /// reads like two red lines where the file may mean one drawn in parts, or an id field
+    /// that is not one. Not for admin divisions, whose parts are one division by design.
+    pub fn warn_duplicate_ids(&mut self, li: usize, from: usize) {
+        let l = &self.layers[li];
+        if l.kind == ZoneKind::AdminDivision {
+            return;
+        }
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for z in &self.zones[from..] {
+            let n = count.entry(z.id.as_str()).or_insert(0);
+            if *n == 0 {
+                order.push(z.id.as_str());
+            }
+            *n += 1;
+        }
+        let twice: Vec<String> = order
+            .into_iter()
+            .filter(|id| count[id] > 1)
+            .map(|id| format!("{id} ({} features)", count[id]))
+            .collect();
+        if twice.is_empty() {
+            return;
+        }
+        let w = format!(
+            "layer `{}` ({}): {} zone id(s) name more than one feature near the patches: {}; each feature stays its own zone (its own hit in zone_hits.csv, its overlap counted once in the areas by kind) — if they are one zone, merge them; if not, check `id_field`",
+            l.name,
+            l.path.display(),
+            twice.len(),
+            some_ids(&twice, SHOWN)
+        );
+        self.warn(w);
+    }
 }
 
 /// Year and month of first issue from a mining licence number (`C` and 22 digits: the
@@ -115,4 +168,16 @@ fn first_issue(licence: &str) -> Option<(u16, u8)> {
     let num = |a: usize, b: usize| std::str::from_utf8(&l[a..b]).ok()?.parse::<u16>().ok();
     let (year, month) = (num(7, 11)?, num(11, 13)?);
     ((1949..=2100).contains(&year) && (1..=12).contains(&month)).then_some((year, month as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_listed_first_few_then_counted() {
+        let ids: Vec<String> = (1..=7).map(|k| format!("C{k}")).collect();
+        assert_eq!(some_ids(&ids, 5), "C1, C2, C3, C4, C5 and 2 more");
+        assert_eq!(some_ids(&ids[..2], 5), "C1, C2");
+    }
 }
