@@ -856,3 +856,33 @@ fn pairs_are_checked_and_each_region_keeps_its_latest_pair() {
         stderr(&o)
     );
 }
+
+/// Review finding: `rank ov ov/` (or the findings file twice) read the same findings twice,
+/// exit 0: every site doubled, with `-2` twins, duplicate patch ids in the ledger and a
+/// spurious hot spot. Only `ov ./ov` was refused. Any spelling of one input is one input.
+#[test]
+fn the_same_findings_under_two_spellings_are_refused() {
+    let d = fixture_dir();
+    let ov = overlay_pair(d.path(), 0);
+    let file = ov.join("findings.gpkg");
+    let slash = PathBuf::from(format!("{}/", ov.display()));
+    for (k, twins) in [
+        [ov.clone(), slash],
+        [file.clone(), file.clone()],
+        [ov.clone(), file],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = d.path().join(format!("r{k}"));
+        let o = rank(d.path(), &twins, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{twins:?}: {e}");
+        assert!(e.contains("are the same input"), "{twins:?}: {e}");
+        assert!(!out.join("tasks.csv").exists(), "nothing written");
+    }
+    // Relative spellings, from the fixture's folder.
+    let o = minewatch_in(d.path(), &["rank", "ov0", "./ov0/", "--out", "r_rel"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("are the same input"), "{}", stderr(&o));
+}

@@ -98,6 +98,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .iter()
         .map(|p| crate::run_folder::data_file(p, crate::run_folder::Stage::Overlay))
         .collect::<Result<_, _>>()?;
+    crate::run_folder::refuse_repeats(&req.findings, &inputs)?;
     let mut hashed: Vec<PathBuf> = inputs.clone();
     for p in [
         &req.policy,
@@ -470,15 +471,19 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
         }
         for (n, r) in table.rows.iter().enumerate() {
             if let Some(first) = seen.get(&r.id) {
-                if first != path {
-                    return Err(PipelineError::Input(format!(
-                        "{} row {}: patch {} is also in {}; give each pair's findings once",
-                        path.display(),
-                        n + 1,
-                        r.id,
-                        first.display()
-                    )));
-                }
+                // Twice in one file too (rows appended twice): the ledger would hold the
+                // patch twice and count its area twice.
+                let where_ = if first == path {
+                    "listed twice in this file".to_string()
+                } else {
+                    format!("also in {}", first.display())
+                };
+                return Err(PipelineError::Input(format!(
+                    "{} row {}: patch {} is {where_}; give each pair's findings once",
+                    path.display(),
+                    n + 1,
+                    r.id,
+                )));
             }
             seen.insert(r.id.clone(), path.clone());
             let text = |c: &str| -> String {
