@@ -886,3 +886,59 @@ fn the_same_findings_under_two_spellings_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("are the same input"), "{}", stderr(&o));
 }
+
+/// Patches `name` of consecutive pairs between `dates`, one box per pair, each in its own
+/// overlay run; their ids carry the pair.
+fn overlay_chain(dir: &Path, name: &str, dates: &[&str], boxes: &[[f64; 4]]) -> Vec<PathBuf> {
+    (0..dates.len() - 1)
+        .map(|k| {
+            let id = format!(
+                "{}_{}_{name}",
+                dates[k].replace('-', ""),
+                dates[k + 1].replace('-', "")
+            );
+            overlay_between(
+                dir,
+                &format!("{name}{k}"),
+                dates[k],
+                dates[k + 1],
+                &[(id, boxes[k])],
+            )
+        })
+        .collect()
+}
+
+/// Review finding: the "latest patches" were those whose later image falls in the site's
+/// last calendar year: three quarterly 2023 pairs of 4.05 亩 each gave 12.15 亩 of
+/// suspected illegal area and a provincial field check. They are the latest pair's.
+#[test]
+fn quarterly_pairs_of_one_year_score_the_latest_pair_only() {
+    let d = fixture_dir();
+    let ov = overlay_chain(
+        d.path(),
+        "Q",
+        &["2023-01-01", "2023-04-01", "2023-07-01", "2023-10-01"],
+        &[
+            [0.0, 0.0, 60.0, 45.0],
+            [60.0, 0.0, 120.0, 45.0],
+            [120.0, 0.0, 180.0, 45.0],
+        ],
+    );
+    let out = d.path().join("rq");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t.len(), 1, "one site");
+    let mu: f64 = t[0]["illegal_area_mu"].parse().unwrap();
+    assert!((mu - 4.05).abs() < 0.01, "{mu} 亩: one quarter's patch");
+    assert_eq!(t[0]["provincial_field_check_required"], "0");
+    assert_eq!(
+        (
+            t[0]["last_date_before"].as_str(),
+            t[0]["last_date"].as_str()
+        ),
+        ("2023-07-01", "2023-10-01")
+    );
+    // The calendar-year column stays a report of the year.
+    assert_eq!(t[0]["change_years"], "2023");
+}

@@ -953,6 +953,7 @@ fn task_rows(
         ("last_confidence", Text),
         ("new_change", Int),
         ("last_date", Text),
+        ("last_date_before", Text),
         ("centre_lon", Real),
         ("centre_lat", Real),
         ("patches", Int),
@@ -1028,6 +1029,7 @@ fn task_rows(
                 Attr::Text(s.last_confidence.clone()),
                 Attr::Int(s.new_change as i64),
                 Attr::Text(s.last_date.to_string()),
+                Attr::Text(s.latest_pair.before.to_string()),
                 Attr::Real(round(s.centre_lonlat.0, 7)),
                 Attr::Real(round(s.centre_lonlat.1, 7)),
                 Attr::Int(s.patch_ids.len() as i64),
@@ -1190,6 +1192,7 @@ const ZH: &[(&str, &str)] = &[
     ("last_confidence", "最近置信度"),
     ("new_change", "本期新增变化"),
     ("last_date", "最近时相"),
+    ("last_date_before", "最近对比前时相"),
     ("centre_lon", "中心点经度"),
     ("centre_lat", "中心点纬度"),
     ("patches", "图斑数"),
@@ -1268,12 +1271,11 @@ fn centre_on_site(
     to_lonlat: &Reprojector,
 ) -> (f64, f64) {
     use geo::{InteriorPoint, Intersects};
-    let last_year = site.change_years.last().copied();
+    // The patches of its latest pair, as the ledger chose them (not its last year's).
     let latest: Vec<&LedgerPatch> = site
-        .patch_ids
+        .latest
         .iter()
-        .filter_map(|id| patches.get(id.as_str()).copied())
-        .filter(|p| Some(p.pair.after.year) == last_year)
+        .filter_map(|f| patches.get(f.patch_id.as_str()).copied())
         .collect();
     let centre = site.centre_lonlat;
     let Some((x, y)) = work_point(centre) else {

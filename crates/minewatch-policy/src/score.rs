@@ -511,6 +511,10 @@ mod tests {
             last_confidence: "low".into(),
             new_change: true,
             last_date: d,
+            latest_pair: DatePair {
+                before: AcqDate::new(2023, 6, 1).unwrap(),
+                after: d,
+            },
             centre_lonlat: (118.0, 32.0),
             latest: vec![Finding {
                 patch_id: "p1".into(),
