@@ -942,3 +942,35 @@ fn quarterly_pairs_of_one_year_score_the_latest_pair_only() {
     // The calendar-year column stays a report of the year.
     assert_eq!(t[0]["change_years"], "2023");
 }
+
+/// Review findings: 2020-06-01→2021-05-01→2021-12-01 (1.5 years) rounded to a 2-year run,
+/// 多年连续变化 (+25), and its 2021 "latest patches" were both pairs' (30 亩 where the
+/// latest pair has 15).
+#[test]
+fn a_run_of_a_year_and_a_half_is_not_multi_year() {
+    let d = fixture_dir();
+    let ov = overlay_chain(
+        d.path(),
+        "M",
+        &["2020-06-01", "2021-05-01", "2021-12-01"],
+        &[[0.0, 0.0, 100.0, 100.0], [100.0, 0.0, 200.0, 100.0]],
+    );
+    let out = d.path().join("rm");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t.len(), 1, "one site");
+    let r = &t[0];
+    assert_eq!(
+        (
+            r["longest_run"].as_str(),
+            r["multi_year_change"].as_str(),
+            r["term_persistence"].as_str()
+        ),
+        ("1", "0", "0"),
+        "{}",
+        r["reasons_en"]
+    );
+    let mu: f64 = r["illegal_area_mu"].parse().unwrap();
+    assert!((mu - 15.0).abs() < 0.1, "{mu} 亩: the latest pair's");
+}
