@@ -974,3 +974,52 @@ fn a_run_of_a_year_and_a_half_is_not_multi_year() {
     let mu: f64 = r["illegal_area_mu"].parse().unwrap();
     assert!((mu - 15.0).abs() < 0.1, "{mu} 亩: the latest pair's");
 }
+
+/// Review finding: sites outside every admin polygon were ranked as a group of their own
+/// (rank_province 1–3 beside the real province's 1–4) and nothing said why.
+#[test]
+fn sites_in_no_admin_division_are_warned_and_not_ranked() {
+    let d = fixture_dir();
+    // The fixture's counties end at x = 9000: F and G lie in none.
+    let ov = overlay_between(
+        d.path(),
+        "far",
+        DATES[3],
+        DATES[4],
+        &[
+            ("far_G".into(), [22000.0, 0.0, 22060.0, 100.0]),
+            ("far_F".into(), [20000.0, 0.0, 20100.0, 100.0]),
+            ("near_A".into(), [0.0, 0.0, 100.0, 100.0]),
+        ],
+    );
+    let out = d.path().join("rf");
+    let o = rank(d.path(), &[ov], &out, &["--format", "json"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("2 sites lie in no admin division")
+            && e.contains("far_F")
+            && e.contains("far_G")
+            && e.contains("add an admin_division layer"),
+        "{e}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["sites_without_admin_place"], 2);
+    assert_eq!(summary["ranked"], 1);
+    let t = csv_rows(&out.join("tasks.csv"));
+    let ranks = |r: &BTreeMap<String, String>| {
+        (
+            r["patch_ids"].clone(),
+            r["rank_county"].clone(),
+            r["rank_prefecture"].clone(),
+            r["rank_province"].clone(),
+        )
+    };
+    let got: Vec<_> = t.iter().map(ranks).collect();
+    let row = |id: &str, r: &str| (id.to_string(), r.to_string(), r.to_string(), r.to_string());
+    // Placed first; the unplaced after, by score (F is the larger), without ranks.
+    assert_eq!(
+        got,
+        vec![row("near_A", "1"), row("far_F", ""), row("far_G", "")]
+    );
+}

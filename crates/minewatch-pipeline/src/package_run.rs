@@ -248,12 +248,21 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     let mut names: Vec<String> = Vec::new();
     let mut outside_list: Vec<serde_json::Value> = Vec::new();
     for ((code, name), mut rows) in groups {
-        let rank = |r: &PatchRow| {
-            text(r, "rank_county")
-                .parse::<usize>()
-                .unwrap_or(usize::MAX)
+        // The rank of the folder's level (a province's folder holds sites without a
+        // county: their province rank); the unranked after, by score.
+        let level = if text(rows[0].0, "county_code").is_empty() {
+            "rank_province"
+        } else {
+            "rank_county"
         };
-        rows.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+        let rank = |r: &PatchRow| text(r, level).parse::<usize>().unwrap_or(usize::MAX);
+        let score = |r: &PatchRow| text(r, "score").parse::<f64>().unwrap_or(f64::MIN);
+        rows.sort_by(|(a, _), (b, _)| {
+            rank(a)
+                .cmp(&rank(b))
+                .then_with(|| score(b).total_cmp(&score(a)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
         let folder = format!("{code}_{}", if name.is_empty() { "未命名" } else { &name });
         let dir = staging.path(&folder);
         std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;

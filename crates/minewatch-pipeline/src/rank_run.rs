@@ -56,6 +56,9 @@ pub struct RankSummary {
     pub unmatched_history_rows: usize,
     /// Penalty rows that link to no site and whose party links to none: they weigh nothing.
     pub unmatched_penalty_rows: usize,
+    /// Sites in no admin division of the overlay's layers: no county, prefecture or
+    /// province, so no rank (warned on stderr).
+    pub sites_without_admin_place: usize,
 }
 
 pub const OUTPUTS: [&str; 10] = [
@@ -271,6 +274,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     });
     minewatch_policy::rank(&mut tasks);
     let score_s = t_score.elapsed().as_secs_f64();
+    let unplaced = warn_unplaced(&tasks, &loaded.patches);
     let site_by_id: BTreeMap<&str, &Site> = sites.iter().map(|s| (s.id.as_str(), s)).collect();
     let spots = minewatch_policy::hotspots(
         &tasks
@@ -351,7 +355,10 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         patches: loaded.patches.len(),
         pairs,
         sites: sites.len(),
-        ranked: tasks.iter().filter(|t| t.is_ranked()).count(),
+        ranked: tasks
+            .iter()
+            .filter(|t| t.is_ranked() && !t.has_no_place())
+            .count(),
         suppressed: tasks.iter().filter(|t| t.suppressed).count(),
         multi_year_change: sites.iter().filter(|s| s.multi_year_change).count(),
         provincial_field_check_required: tasks
@@ -366,6 +373,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         hotspots: spots.len(),
         unmatched_history_rows: ledger.unmatched_history.len(),
         unmatched_penalty_rows: ledger.unmatched_penalties.len(),
+        sites_without_admin_place: unplaced,
     };
     let sums = hashes.finish()?;
     let files: Vec<serde_json::Value> = hashed
@@ -433,6 +441,33 @@ fn note_unmatched<'a>(
         lines.join(", "),
         if rows.len() > 5 { ", …" } else { "" }
     );
+}
+
+/// Sites in no admin division weigh in no county's, prefecture's or province's ranking
+/// and land in package's `000000_未定县`: usually the overlay's admin layer does not cover
+/// them (or none was given). Say so, with what to do; returns their count.
+fn warn_unplaced(tasks: &[Task], patches: &[LedgerPatch]) -> usize {
+    let sites = tasks.iter().filter(|t| t.has_no_place()).count();
+    if sites == 0 {
+        return 0;
+    }
+    let ids: Vec<&str> = patches
+        .iter()
+        .filter(|p| {
+            let a = &p.finding.admin;
+            a.province_code.is_none() && a.prefecture_code.is_none() && a.county_code.is_none()
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    eprintln!(
+        "rank: warning: {sites} site{} in no admin division of the overlay's layers ({} patch{}: {}{}): no county, prefecture or province, so no rank (rank_* empty, listed last) and `package` files them under 000000_未定县; add an admin_division layer that covers them to the overlay's layers, then run overlay and rank again",
+        if sites == 1 { " lies" } else { "s lie" },
+        ids.len(),
+        if ids.len() == 1 { "" } else { "es" },
+        ids.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+        if ids.len() > 5 { ", …" } else { "" }
+    );
+    sites
 }
 
 const README: &str = "minewatch rank outputs\n\
