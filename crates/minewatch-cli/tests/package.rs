@@ -28,6 +28,12 @@ fn county_package_has_every_chip_table_and_page() {
         "json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // The imagery is the tasks' own (their pair's dates), and every task has a province.
+    assert!(
+        !stderr(&o).contains("changed between dates") && !stderr(&o).contains("no admin"),
+        "{}",
+        stderr(&o)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let tasks = csv_rows(&rk.join("tasks.csv"));
     let n = tasks.len();
@@ -282,4 +288,85 @@ fn chips_are_cut_where_the_task_is_and_imagery_elsewhere_is_refused() {
         outside.len(),
         "each task without chips is marked on the page"
     );
+}
+
+/// Review findings: tasks of 2019–2022 packaged with the 2000/2002 Landsat images got chips
+/// captioned 2002 with no word that they do not show the change ranked; and tasks in no
+/// admin division were filed under `000000_未定县` silently.
+#[test]
+fn imagery_of_other_dates_and_tasks_in_no_division_are_warned() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        fixture("real/nanjing_L5TM_20000503_nw400.tif"),
+        fixture("real/nanjing_L5TM_20020712_nw400.tif"),
+    );
+    // Nanjing's corridor, no admin layer.
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        format!(
+            "[[layer]]\nname = \"yangtze_1km\"\npath = \"{}\"\nlayer = \"yangtze_lines\"\nkind = \"river_corridor\"\nbuffer_m = 1000\n",
+            fixture("vectors/china_nanjing.gpkg").display()
+        ),
+    )
+    .unwrap();
+    let [det, ov, rk, pk] = ["det", "ov", "rk", "pk"].map(|n| d.path().join(n));
+    // The same images, said to be of 2019 and 2020: the tasks' pair is 2019→2020.
+    for args in [
+        vec![
+            "detect",
+            s(&a),
+            s(&b),
+            "--dates",
+            "2019-06-01,2020-06-01",
+            "--out",
+            s(&det),
+        ],
+        vec!["overlay", s(&det), "--layers", s(&layers), "--out", s(&ov)],
+        vec!["rank", s(&ov), "--out", s(&rk)],
+    ] {
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let n = csv_rows(&rk.join("tasks.csv")).len();
+    assert!(n > 10);
+    let o = minewatch(&[
+        "package",
+        s(&rk),
+        "--imagery",
+        s(&a),
+        s(&b),
+        "--out",
+        s(&pk),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{n} of {n} tasks with chips changed between dates the imagery (2000-05-03, 2002-07-12) does not have (2019-06-01→2020-06-01: {n})"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("{n} of {n} tasks lie in no admin division"))
+            && e.contains("000000_未定县")
+            && e.contains("add an admin_division layer"),
+        "{e}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pk.join("package_manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        m["summary"]["tasks_of_other_dates"].as_u64(),
+        Some(n as u64)
+    );
+    assert_eq!(
+        m["summary"]["tasks_without_admin_place"].as_u64(),
+        Some(n as u64)
+    );
+    assert_eq!(
+        m["tasks_of_other_dates"][0]["pair"].as_str(),
+        Some("2019-06-01→2020-06-01")
+    );
+    let html = std::fs::read_to_string(pk.join("000000_未定县/index.html")).unwrap();
+    assert_eq!(html.matches("class=\"other-dates\"").count(), n);
 }

@@ -856,3 +856,170 @@ fn pairs_are_checked_and_each_region_keeps_its_latest_pair() {
         stderr(&o)
     );
 }
+
+/// Review finding: `rank ov ov/` (or the findings file twice) read the same findings twice,
+/// exit 0: every site doubled, with `-2` twins, duplicate patch ids in the ledger and a
+/// spurious hot spot. Only `ov ./ov` was refused. Any spelling of one input is one input.
+#[test]
+fn the_same_findings_under_two_spellings_are_refused() {
+    let d = fixture_dir();
+    let ov = overlay_pair(d.path(), 0);
+    let file = ov.join("findings.gpkg");
+    let slash = PathBuf::from(format!("{}/", ov.display()));
+    for (k, twins) in [
+        [ov.clone(), slash],
+        [file.clone(), file.clone()],
+        [ov.clone(), file],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = d.path().join(format!("r{k}"));
+        let o = rank(d.path(), &twins, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{twins:?}: {e}");
+        assert!(e.contains("are the same input"), "{twins:?}: {e}");
+        assert!(!out.join("tasks.csv").exists(), "nothing written");
+    }
+    // Relative spellings, from the fixture's folder.
+    let o = minewatch_in(d.path(), &["rank", "ov0", "./ov0/", "--out", "r_rel"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("are the same input"), "{}", stderr(&o));
+}
+
+/// Patches `name` of consecutive pairs between `dates`, one box per pair, each in its own
+/// overlay run; their ids carry the pair.
+fn overlay_chain(dir: &Path, name: &str, dates: &[&str], boxes: &[[f64; 4]]) -> Vec<PathBuf> {
+    (0..dates.len() - 1)
+        .map(|k| {
+            let id = format!(
+                "{}_{}_{name}",
+                dates[k].replace('-', ""),
+                dates[k + 1].replace('-', "")
+            );
+            overlay_between(
+                dir,
+                &format!("{name}{k}"),
+                dates[k],
+                dates[k + 1],
+                &[(id, boxes[k])],
+            )
+        })
+        .collect()
+}
+
+/// Review finding: the "latest patches" were those whose later image falls in the site's
+/// last calendar year: three quarterly 2023 pairs of 4.05 亩 each gave 12.15 亩 of
+/// suspected illegal area and a provincial field check. They are the latest pair's.
+#[test]
+fn quarterly_pairs_of_one_year_score_the_latest_pair_only() {
+    let d = fixture_dir();
+    let ov = overlay_chain(
+        d.path(),
+        "Q",
+        &["2023-01-01", "2023-04-01", "2023-07-01", "2023-10-01"],
+        &[
+            [0.0, 0.0, 60.0, 45.0],
+            [60.0, 0.0, 120.0, 45.0],
+            [120.0, 0.0, 180.0, 45.0],
+        ],
+    );
+    let out = d.path().join("rq");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t.len(), 1, "one site");
+    let mu: f64 = t[0]["illegal_area_mu"].parse().unwrap();
+    assert!((mu - 4.05).abs() < 0.01, "{mu} 亩: one quarter's patch");
+    assert_eq!(t[0]["provincial_field_check_required"], "0");
+    assert_eq!(
+        (
+            t[0]["last_date_before"].as_str(),
+            t[0]["last_date"].as_str()
+        ),
+        ("2023-07-01", "2023-10-01")
+    );
+    // The calendar-year column stays a report of the year.
+    assert_eq!(t[0]["change_years"], "2023");
+}
+
+/// Review findings: 2020-06-01→2021-05-01→2021-12-01 (1.5 years) rounded to a 2-year run,
+/// 多年连续变化 (+25), and its 2021 "latest patches" were both pairs' (30 亩 where the
+/// latest pair has 15).
+#[test]
+fn a_run_of_a_year_and_a_half_is_not_multi_year() {
+    let d = fixture_dir();
+    let ov = overlay_chain(
+        d.path(),
+        "M",
+        &["2020-06-01", "2021-05-01", "2021-12-01"],
+        &[[0.0, 0.0, 100.0, 100.0], [100.0, 0.0, 200.0, 100.0]],
+    );
+    let out = d.path().join("rm");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t.len(), 1, "one site");
+    let r = &t[0];
+    assert_eq!(
+        (
+            r["longest_run"].as_str(),
+            r["multi_year_change"].as_str(),
+            r["term_persistence"].as_str()
+        ),
+        ("1", "0", "0"),
+        "{}",
+        r["reasons_en"]
+    );
+    let mu: f64 = r["illegal_area_mu"].parse().unwrap();
+    assert!((mu - 15.0).abs() < 0.1, "{mu} 亩: the latest pair's");
+}
+
+/// Review finding: sites outside every admin polygon were ranked as a group of their own
+/// (rank_province 1–3 beside the real province's 1–4) and nothing said why.
+#[test]
+fn sites_in_no_admin_division_are_warned_and_not_ranked() {
+    let d = fixture_dir();
+    // The fixture's counties end at x = 9000: F and G lie in none.
+    let ov = overlay_between(
+        d.path(),
+        "far",
+        DATES[3],
+        DATES[4],
+        &[
+            ("far_G".into(), [22000.0, 0.0, 22060.0, 100.0]),
+            ("far_F".into(), [20000.0, 0.0, 20100.0, 100.0]),
+            ("near_A".into(), [0.0, 0.0, 100.0, 100.0]),
+        ],
+    );
+    let out = d.path().join("rf");
+    let o = rank(d.path(), &[ov], &out, &["--format", "json"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("2 sites lie in no admin division")
+            && e.contains("far_F")
+            && e.contains("far_G")
+            && e.contains("add an admin_division layer"),
+        "{e}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["sites_without_admin_place"], 2);
+    assert_eq!(summary["ranked"], 1);
+    let t = csv_rows(&out.join("tasks.csv"));
+    let ranks = |r: &BTreeMap<String, String>| {
+        (
+            r["patch_ids"].clone(),
+            r["rank_county"].clone(),
+            r["rank_prefecture"].clone(),
+            r["rank_province"].clone(),
+        )
+    };
+    let got: Vec<_> = t.iter().map(ranks).collect();
+    let row = |id: &str, r: &str| (id.to_string(), r.to_string(), r.to_string(), r.to_string());
+    // Placed first; the unplaced after, by score (F is the larger), without ranks.
+    assert_eq!(
+        got,
+        vec![row("near_A", "1"), row("far_F", ""), row("far_G", "")]
+    );
+}

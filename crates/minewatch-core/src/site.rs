@@ -2,7 +2,7 @@
 //! the policy ranks sites. Also the outside records both read: earlier verdicts and
 //! administrative penalties.
 
-use crate::date::AcqDate;
+use crate::date::{AcqDate, DatePair};
 use crate::zone::Finding;
 use serde::{Deserialize, Serialize};
 
@@ -76,20 +76,26 @@ pub struct Site {
     pub change_years: Vec<u16>,
     pub longest_run: u32,
     pub multi_year_change: bool,
-    /// (year, m² of change that year).
+    /// (year, m² of change that year): a report by the later image's calendar year,
+    /// summing the pairs ending in it; nothing is judged by it.
     pub area_by_year: Vec<(u16, f64)>,
     pub total_area_m2: f64,
-    /// Area of the last change year minus the one before, and as a percentage.
+    /// Area of the latest pair minus the adjacent pair before it, and as a percentage.
     pub growth_m2: f64,
     pub growth_pct: Option<f64>,
     pub last_change_type: String,
     pub last_confidence: String,
     /// Changes in the latest date pair of the run.
     pub new_change: bool,
+    /// The later image of its latest pair.
     pub last_date: AcqDate,
+    /// Its latest comparison: the latest of the pairs it changed in (by later, then
+    /// earlier image). Its patches are `latest`.
+    pub latest_pair: DatePair,
     /// (lon, lat) of the area-weighted centre of its latest patches.
     pub centre_lonlat: (f64, f64),
-    /// Findings of the patches of its last change year.
+    /// Findings of the patches of its latest pair (not of its last calendar year: quarterly
+    /// pairs of one year are separate changes).
     pub latest: Vec<Finding>,
     /// Earlier verdicts matched to it, oldest first.
     pub history: Vec<HistoryRecord>,

@@ -46,29 +46,51 @@ impl Persistence {
     }
 }
 
-/// Days since 1970-01-01 of a calendar date (proleptic Gregorian).
-fn days(d: AcqDate) -> i64 {
-    let (y, m) = if d.month <= 2 {
-        (d.year as i64 - 1, d.month as i64 + 9)
+/// Days since 1970-01-01 of a calendar date (proleptic Gregorian). A day past the month's
+/// end runs on into the next month (29 February of a common year is 1 March).
+fn days_ymd(year: i64, month: i64, day: i64) -> i64 {
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
     } else {
-        (d.year as i64, d.month as i64 - 3)
+        (year, month - 3)
     };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d.day as i64 - 1;
+    let doy = (153 * m + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
 
-/// A run's length in whole years: its span from first to last image, rounded to the
-/// nearest year, at least 1. Rounding, not flooring, so annual images a few days short of
-/// the anniversary still count their years; a single comparison counts 1 whatever its span.
+fn days(d: AcqDate) -> i64 {
+    days_ymd(d.year as i64, d.month as i64, d.day as i64)
+}
+
+/// How far before an anniversary a run's last image may be taken and still complete that
+/// year: images of "the same season" are taken days or weeks apart (clouds, revisits), and
+/// annual images 2021-06-01, 2022-05-20, 2023-05-25 are two years of change. A month, no
+/// more: a run of 1.5 years is not 2.
+pub const ANNIVERSARY_SLACK_DAYS: i64 = 31;
+
+/// The whole calendar years from `first` to `last`: the most N for which `last` is on or
+/// after the N-th anniversary of `first`, less [`ANNIVERSARY_SLACK_DAYS`].
+pub fn whole_years(first: AcqDate, last: AcqDate) -> u32 {
+    let end = days(last) + ANNIVERSARY_SLACK_DAYS;
+    let mut n = (last.year as i64 - first.year as i64 + 1).max(0);
+    while n > 0 && days_ymd(first.year as i64 + n, first.month as i64, first.day as i64) > end {
+        n -= 1;
+    }
+    n as u32
+}
+
+/// A run's length in years: the whole years from its first to its last image (see
+/// [`whole_years`]), at least 1 — never rounded up, so a run of 1.5 years is 1, and
+/// `min_run_years` is compared against dates, not a rounded span. A single comparison
+/// counts 1 whatever its span.
 pub fn run_years(first: AcqDate, last: AcqDate, pairs: u32) -> u32 {
     if pairs < 2 {
         return 1;
     }
-    let span = (days(last) - days(first)) as f64 / 365.2425;
-    (span.round() as u32).max(1)
+    whole_years(first, last).max(1)
 }
 
 /// Runs and growth from the site's change area per comparison.
@@ -149,11 +171,11 @@ mod tests {
     }
 
     #[test]
-    fn run_years_round_the_span() {
+    fn run_years_are_whole_years_between_the_dates() {
         assert_eq!(
             run_years(d(2020, 6, 1), d(2022, 5, 15), 2),
             2,
-            "23.5 months"
+            "23.5 months: annual images a fortnight short of the anniversary"
         );
         assert_eq!(run_years(d(2023, 10, 1), d(2024, 4, 1), 2), 1, "6 months");
         assert_eq!(run_years(d(2019, 6, 1), d(2023, 6, 1), 2), 4);
@@ -162,6 +184,27 @@ mod tests {
             1,
             "one comparison"
         );
+        assert_eq!(whole_years(d(2020, 2, 29), d(2021, 2, 28)), 1, "leap day");
+        assert_eq!(whole_years(d(2020, 6, 1), d(2020, 6, 1)), 0);
+        assert_eq!(
+            whole_years(d(2020, 6, 1), d(2022, 4, 30)),
+            1,
+            "32 days short"
+        );
+    }
+
+    /// Review finding: 2020-06-01→2021-05-01→2021-12-01 (1.5 years) rounded to "2 years"
+    /// and was 多年连续变化 (+25), though a run must cover at least two years.
+    #[test]
+    fn a_run_of_a_year_and_a_half_is_not_two_years() {
+        let p = persistence(&areas(&[
+            (d(2020, 6, 1), d(2021, 5, 1), 1.0),
+            (d(2021, 5, 1), d(2021, 12, 1), 1.0),
+        ]));
+        let r = p.longest.unwrap();
+        assert_eq!((r.pairs, r.years), (2, 1));
+        assert!(!p.multi_year(2));
+        assert_eq!(run_years(d(2020, 6, 1), d(2022, 2, 1), 2), 1, "20 months");
     }
 
     #[test]

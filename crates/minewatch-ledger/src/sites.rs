@@ -269,10 +269,20 @@ fn make_site(
     let years: Vec<u16> = by_year.keys().copied().collect();
     let runs = persistence(&by_pair);
     let last_year = *years.last().unwrap_or(&earliest.pair.after.year);
+    // The latest patches are those of the site's latest comparison, not of its last
+    // calendar year: three quarterly pairs of one year are three changes, and summing them
+    // counted the same ground up to three times (docs/rank.md: calendar-year numbers play
+    // no part). Pairs of one chain never share a later date (overlapping pairs are
+    // refused), so the latest pair is one comparison.
+    let latest_pair = by_pair
+        .keys()
+        .copied()
+        .max_by_key(|q| (q.after, q.before))
+        .unwrap_or(earliest.pair);
     let latest: Vec<usize> = m
         .iter()
         .copied()
-        .filter(|&i| patches[i].pair.after.year == last_year)
+        .filter(|&i| patches[i].pair == latest_pair)
         .collect();
     let biggest = latest
         .iter()
@@ -383,11 +393,7 @@ fn make_site(
         .iter()
         .map(|&k| outside.penalties[k].0.party.clone())
         .collect();
-    let last_date = m
-        .iter()
-        .map(|&i| patches[i].pair.after)
-        .max()
-        .unwrap_or(earliest.pair.after);
+    let last_date = latest_pair.after;
     // Each changed pair bounds one act: dug after its earlier image, by its later one.
     // Only suspected illegal mining is an act (法释〔2016〕25号 art. 3(3): 又实施非法采矿):
     // change inside the holder's own valid licence, or on special land, is not.
@@ -423,6 +429,7 @@ fn make_site(
             .iter()
             .any(|&i| ends.get(&patches[i].pair) == Some(&patches[i].pair)),
         last_date,
+        latest_pair,
         centre_lonlat: centre,
         latest: latest.iter().map(|&i| patches[i].finding.clone()).collect(),
         history,
@@ -744,6 +751,36 @@ mod run_tests {
         ]);
         assert!(!s.multi_year_change);
         assert_eq!(s.longest_run, 1, "six months of change is less than a year");
+    }
+
+    /// Review finding: three quarterly pairs of 2023, each 4.05 亩, were all "latest"
+    /// (their later images share the year): 12.15 亩 and a provincial field check. And
+    /// 2020-06→2021-05→2021-12 took both pairs. The latest patches are the latest pair's.
+    #[test]
+    fn the_latest_patches_are_the_latest_pairs_not_the_last_years() {
+        let q = site_of(&[
+            (d(2023, 1, 1), d(2023, 4, 1), 2700.0),
+            (d(2023, 4, 1), d(2023, 7, 1), 2700.0),
+            (d(2023, 7, 1), d(2023, 10, 1), 2700.0),
+        ]);
+        let ids: Vec<&str> = q.latest.iter().map(|f| f.patch_id.as_str()).collect();
+        assert_eq!(ids, vec!["p2"]);
+        assert_eq!(
+            q.latest_pair,
+            DatePair {
+                before: d(2023, 7, 1),
+                after: d(2023, 10, 1)
+            }
+        );
+        // The calendar-year areas stay a report of the year.
+        assert_eq!(q.area_by_year, vec![(2023, 8100.0)]);
+        let mixed = site_of(&[
+            (d(2020, 6, 1), d(2021, 5, 1), 10_000.0),
+            (d(2021, 5, 1), d(2021, 12, 1), 10_000.0),
+        ]);
+        let ids: Vec<&str> = mixed.latest.iter().map(|f| f.patch_id.as_str()).collect();
+        assert_eq!(ids, vec!["p1"]);
+        assert_eq!(mixed.last_date, d(2021, 12, 1));
     }
 
     /// Review finding: biennial imagery that changes in every pair never counted.

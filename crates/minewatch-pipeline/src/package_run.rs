@@ -48,6 +48,11 @@ pub struct PackageSummary {
     pub chips: usize,
     /// Tasks outside the imagery's footprint: no chips (listed in the manifest).
     pub tasks_outside_imagery: usize,
+    /// Tasks with chips whose latest pair's dates are not among the imagery's: the chips
+    /// do not show the change that was ranked (warned; counted per pair in the manifest).
+    pub tasks_of_other_dates: usize,
+    /// Tasks in no admin division (filed under `000000_未定县`; warned).
+    pub tasks_without_admin_place: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +83,8 @@ struct Task<'a> {
     class: String,
     status: String,
     area_mu: String,
+    /// Its latest pair when the imagery lacks one of its dates (`before→after`).
+    other_dates: Option<String>,
 }
 
 pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError> {
@@ -227,6 +234,58 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             if outside.len() > 5 { ", …" } else { "" }
         );
     }
+    // Chips are labelled with the imagery's dates: imagery of other dates than the task's
+    // latest pair (last_date_before → last_date) shows something else under the task's
+    // caption, with nothing to say so. Rank outputs without last_date_before are checked
+    // on last_date alone.
+    let image_dates: std::collections::BTreeSet<String> =
+        images.iter().map(|i| i.info.date.to_string()).collect();
+    let other_dates = |r: &PatchRow| -> Option<String> {
+        let (before, after) = (text(r, "last_date_before"), text(r, "last_date"));
+        let missing = [&before, &after]
+            .iter()
+            .any(|d| !d.is_empty() && !image_dates.contains(*d));
+        missing.then(|| match before.is_empty() {
+            true => after.clone(),
+            false => format!("{before}→{after}"),
+        })
+    };
+    let mut by_pair: BTreeMap<String, usize> = BTreeMap::new();
+    for (r, rings) in table.rows.iter().zip(&placed) {
+        if let (Some(_), Some(p)) = (rings, other_dates(r)) {
+            *by_pair.entry(p).or_default() += 1;
+        }
+    }
+    let n_other: usize = by_pair.values().sum();
+    if n_other > 0 {
+        let chipped = table.rows.len() - outside.len();
+        eprintln!(
+            "package: warning: {n_other} of {chipped} tasks with chips changed between dates the imagery ({}) does not have ({}): their chips show the imagery's dates, not the change that was ranked; give --imagery the images of the tasks' pairs (columns last_date_before, last_date), e.g. the images they were detected on",
+            image_dates.iter().cloned().collect::<Vec<_>>().join(", "),
+            by_pair
+                .iter()
+                .map(|(p, n)| format!("{p}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    // Tasks in no admin division go to one folder that is no county: say so, and what
+    // would place them.
+    let unplaced: Vec<String> = table
+        .rows
+        .iter()
+        .filter(|r| text(r, "county_code").is_empty() && text(r, "province_code").is_empty())
+        .map(|r| text(r, "site_id"))
+        .collect();
+    if !unplaced.is_empty() {
+        eprintln!(
+            "package: warning: {} of {} tasks lie in no admin division ({}{}) and are filed under 000000_未定县; add an admin_division layer that covers them to the overlay's layers, then run overlay, rank and package again",
+            unplaced.len(),
+            table.rows.len(),
+            unplaced.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+            if unplaced.len() > 5 { ", …" } else { "" }
+        );
+    }
     // Group by county (province when no county is known), in priority order.
     let mut groups: BTreeMap<(String, String), Vec<Placed>> = BTreeMap::new();
     for (r, rings) in table.rows.iter().zip(&placed) {
@@ -244,16 +303,27 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         tasks: 0,
         chips: 0,
         tasks_outside_imagery: outside.len(),
+        tasks_of_other_dates: n_other,
+        tasks_without_admin_place: unplaced.len(),
     };
     let mut names: Vec<String> = Vec::new();
     let mut outside_list: Vec<serde_json::Value> = Vec::new();
     for ((code, name), mut rows) in groups {
-        let rank = |r: &PatchRow| {
-            text(r, "rank_county")
-                .parse::<usize>()
-                .unwrap_or(usize::MAX)
+        // The rank of the folder's level (a province's folder holds sites without a
+        // county: their province rank); the unranked after, by score.
+        let level = if text(rows[0].0, "county_code").is_empty() {
+            "rank_province"
+        } else {
+            "rank_county"
         };
-        rows.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id)));
+        let rank = |r: &PatchRow| text(r, level).parse::<usize>().unwrap_or(usize::MAX);
+        let score = |r: &PatchRow| text(r, "score").parse::<f64>().unwrap_or(f64::MIN);
+        rows.sort_by(|(a, _), (b, _)| {
+            rank(a)
+                .cmp(&rank(b))
+                .then_with(|| score(b).total_cmp(&score(a)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
         let folder = format!("{code}_{}", if name.is_empty() { "未命名" } else { &name });
         let dir = staging.path(&folder);
         std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;
@@ -271,6 +341,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 class: text(r, "priority_class"),
                 status: text(r, "licence_status"),
                 area_mu: text(r, "illegal_area_mu"),
+                other_dates: rings.and_then(|_| other_dates(r)),
             });
         }
         // Chips in parallel, one file per task, date and composite; none for a task
@@ -373,6 +444,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         "font": font_path,
         "summary": summary,
         "tasks_outside_imagery": outside_list,
+        "tasks_of_other_dates": by_pair.iter().map(|(p, n)| serde_json::json!({"pair": p, "tasks": n})).collect::<Vec<_>>(),
         "seconds": round(t0.elapsed().as_secs_f64(), 3),
     });
     crate::manifest::write(&staging.path("package_manifest.json"), &m)?;
@@ -868,6 +940,13 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
         }
         if t.rings.is_none() {
             s.push_str("<span class=\"outside\">所给影像未覆盖此任务位置，无切片；请用覆盖该处的影像核查。</span>");
+        }
+        if let Some(p) = &t.other_dates {
+            let _ = write!(
+                s,
+                "<span class=\"other-dates\">切片影像时相与本任务变化时相（{}）不符，未显示所排变化；请用该时相影像核查。</span>",
+                esc(p)
+            );
         }
         s.push_str("</td></tr>\n");
     }

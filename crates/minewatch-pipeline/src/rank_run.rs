@@ -56,6 +56,9 @@ pub struct RankSummary {
     pub unmatched_history_rows: usize,
     /// Penalty rows that link to no site and whose party links to none: they weigh nothing.
     pub unmatched_penalty_rows: usize,
+    /// Sites in no admin division of the overlay's layers: no county, prefecture or
+    /// province, so no rank (warned on stderr).
+    pub sites_without_admin_place: usize,
 }
 
 pub const OUTPUTS: [&str; 10] = [
@@ -98,6 +101,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .iter()
         .map(|p| crate::run_folder::data_file(p, crate::run_folder::Stage::Overlay))
         .collect::<Result<_, _>>()?;
+    crate::run_folder::refuse_repeats(&req.findings, &inputs)?;
     let mut hashed: Vec<PathBuf> = inputs.clone();
     for p in [
         &req.policy,
@@ -270,6 +274,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     });
     minewatch_policy::rank(&mut tasks);
     let score_s = t_score.elapsed().as_secs_f64();
+    let unplaced = warn_unplaced(&tasks, &loaded.patches);
     let site_by_id: BTreeMap<&str, &Site> = sites.iter().map(|s| (s.id.as_str(), s)).collect();
     let spots = minewatch_policy::hotspots(
         &tasks
@@ -350,7 +355,10 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         patches: loaded.patches.len(),
         pairs,
         sites: sites.len(),
-        ranked: tasks.iter().filter(|t| t.is_ranked()).count(),
+        ranked: tasks
+            .iter()
+            .filter(|t| t.is_ranked() && !t.has_no_place())
+            .count(),
         suppressed: tasks.iter().filter(|t| t.suppressed).count(),
         multi_year_change: sites.iter().filter(|s| s.multi_year_change).count(),
         provincial_field_check_required: tasks
@@ -365,6 +373,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         hotspots: spots.len(),
         unmatched_history_rows: ledger.unmatched_history.len(),
         unmatched_penalty_rows: ledger.unmatched_penalties.len(),
+        sites_without_admin_place: unplaced,
     };
     let sums = hashes.finish()?;
     let files: Vec<serde_json::Value> = hashed
@@ -434,6 +443,33 @@ fn note_unmatched<'a>(
     );
 }
 
+/// Sites in no admin division weigh in no county's, prefecture's or province's ranking
+/// and land in package's `000000_未定县`: usually the overlay's admin layer does not cover
+/// them (or none was given). Say so, with what to do; returns their count.
+fn warn_unplaced(tasks: &[Task], patches: &[LedgerPatch]) -> usize {
+    let sites = tasks.iter().filter(|t| t.has_no_place()).count();
+    if sites == 0 {
+        return 0;
+    }
+    let ids: Vec<&str> = patches
+        .iter()
+        .filter(|p| {
+            let a = &p.finding.admin;
+            a.province_code.is_none() && a.prefecture_code.is_none() && a.county_code.is_none()
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    eprintln!(
+        "rank: warning: {sites} site{} in no admin division of the overlay's layers ({} patch{}: {}{}): no county, prefecture or province, so no rank (rank_* empty, listed last) and `package` files them under 000000_未定县; add an admin_division layer that covers them to the overlay's layers, then run overlay and rank again",
+        if sites == 1 { " lies" } else { "s lie" },
+        ids.len(),
+        if ids.len() == 1 { "" } else { "es" },
+        ids.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+        if ids.len() > 5 { ", …" } else { "" }
+    );
+    sites
+}
+
 const README: &str = "minewatch rank outputs\n\
 tasks.csv / .gpkg / .geojson  one row per site: score, term_* breakdown (sums to score), reasons (en, zh), ranks\n\
 ledger.csv                    patch id -> site id; give it to the next run with --ledger to keep site ids\n\
@@ -470,15 +506,19 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
         }
         for (n, r) in table.rows.iter().enumerate() {
             if let Some(first) = seen.get(&r.id) {
-                if first != path {
-                    return Err(PipelineError::Input(format!(
-                        "{} row {}: patch {} is also in {}; give each pair's findings once",
-                        path.display(),
-                        n + 1,
-                        r.id,
-                        first.display()
-                    )));
-                }
+                // Twice in one file too (rows appended twice): the ledger would hold the
+                // patch twice and count its area twice.
+                let where_ = if first == path {
+                    "listed twice in this file".to_string()
+                } else {
+                    format!("also in {}", first.display())
+                };
+                return Err(PipelineError::Input(format!(
+                    "{} row {}: patch {} is {where_}; give each pair's findings once",
+                    path.display(),
+                    n + 1,
+                    r.id,
+                )));
             }
             seen.insert(r.id.clone(), path.clone());
             let text = |c: &str| -> String {
@@ -948,6 +988,7 @@ fn task_rows(
         ("last_confidence", Text),
         ("new_change", Int),
         ("last_date", Text),
+        ("last_date_before", Text),
         ("centre_lon", Real),
         ("centre_lat", Real),
         ("patches", Int),
@@ -1023,6 +1064,7 @@ fn task_rows(
                 Attr::Text(s.last_confidence.clone()),
                 Attr::Int(s.new_change as i64),
                 Attr::Text(s.last_date.to_string()),
+                Attr::Text(s.latest_pair.before.to_string()),
                 Attr::Real(round(s.centre_lonlat.0, 7)),
                 Attr::Real(round(s.centre_lonlat.1, 7)),
                 Attr::Int(s.patch_ids.len() as i64),
@@ -1185,6 +1227,7 @@ const ZH: &[(&str, &str)] = &[
     ("last_confidence", "最近置信度"),
     ("new_change", "本期新增变化"),
     ("last_date", "最近时相"),
+    ("last_date_before", "最近对比前时相"),
     ("centre_lon", "中心点经度"),
     ("centre_lat", "中心点纬度"),
     ("patches", "图斑数"),
@@ -1263,12 +1306,11 @@ fn centre_on_site(
     to_lonlat: &Reprojector,
 ) -> (f64, f64) {
     use geo::{InteriorPoint, Intersects};
-    let last_year = site.change_years.last().copied();
+    // The patches of its latest pair, as the ledger chose them (not its last year's).
     let latest: Vec<&LedgerPatch> = site
-        .patch_ids
+        .latest
         .iter()
-        .filter_map(|id| patches.get(id.as_str()).copied())
-        .filter(|p| Some(p.pair.after.year) == last_year)
+        .filter_map(|f| patches.get(f.patch_id.as_str()).copied())
         .collect();
     let centre = site.centre_lonlat;
     let Some((x, y)) = work_point(centre) else {

@@ -84,6 +84,28 @@ pub fn data_file(path: &Path, stage: Stage) -> Result<PathBuf, PipelineError> {
     )))
 }
 
+/// Refuse the same data file given twice (`given[i]` resolved to `files[i]`) under any
+/// spelling: `ov`, `ov/`, `./ov`, a symlink, the folder and its data file. Compared by the
+/// canonical path, not the string: a repeated input read twice counts every patch twice
+/// and still exits 0.
+pub fn refuse_repeats(given: &[PathBuf], files: &[PathBuf]) -> Result<(), PipelineError> {
+    let mut seen: Vec<(PathBuf, usize)> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        // A file that cannot be resolved is reported by its reader, by name.
+        let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if let Some(&(_, j)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(PipelineError::Input(format!(
+                "{} and {} are the same input ({}): its patches would count twice; give each output once",
+                given[j].display(),
+                given[i].display(),
+                key.display()
+            )));
+        }
+        seen.push((key, i));
+    }
+    Ok(())
+}
+
 fn has_staging(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().any(|e| {
@@ -114,6 +136,47 @@ mod tests {
         assert!(msg(data_file(p, Stage::Overlay)).contains("needs `minewatch overlay`"));
         let f = p.join("patches.gpkg");
         assert_eq!(data_file(&f, Stage::Detect).unwrap(), f);
+    }
+
+    /// Review finding: `rank ov ov/` read ov twice (14 sites for 7, duplicate patch ids in
+    /// the ledger), as did `ov/findings.gpkg ov/findings.gpkg`.
+    #[test]
+    fn one_input_under_two_spellings_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let ov = d.path().join("ov");
+        std::fs::create_dir(&ov).unwrap();
+        std::fs::write(ov.join("findings.gpkg"), "").unwrap();
+        std::fs::write(ov.join("overlay_manifest.json"), "{}").unwrap();
+        let other = d.path().join("ov2");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("findings.gpkg"), "").unwrap();
+        std::fs::write(other.join("overlay_manifest.json"), "{}").unwrap();
+        let check = |given: &[PathBuf]| {
+            let files: Vec<PathBuf> = given
+                .iter()
+                .map(|g| data_file(g, Stage::Overlay).unwrap())
+                .collect();
+            refuse_repeats(given, &files)
+        };
+        let slash = PathBuf::from(format!("{}/", ov.display()));
+        let dot = d.path().join(".").join("ov");
+        let link = d.path().join("link");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&ov, &link).unwrap();
+        #[cfg(not(unix))]
+        let link = dot.clone();
+        for twin in [
+            ov.clone(),
+            slash,
+            dot,
+            link,
+            ov.join("findings.gpkg"),
+            ov.join("..").join("ov"),
+        ] {
+            let e = check(&[ov.clone(), twin.clone()]).unwrap_err().to_string();
+            assert!(e.contains("same input"), "{}: {e}", twin.display());
+        }
+        assert!(check(&[ov.clone(), other]).is_ok());
     }
 
     #[test]

@@ -435,10 +435,19 @@ impl Task {
     pub fn is_ranked(&self) -> bool {
         !self.suppressed && !self.no_new_change
     }
+
+    /// No admin division holds it at any level: the overlay's layers had none covering it.
+    pub fn has_no_place(&self) -> bool {
+        self.province_code.is_none() && self.prefecture_code.is_none() && self.county_code.is_none()
+    }
 }
 
 /// Rank tasks within county, prefecture and province (suppressed tasks and those without
-/// new change get no rank), and sort them by province, county, rank (unranked last), site id.
+/// new change get no rank), and sort them by province, county, rank (unranked last, by
+/// score), site id.
+/// A task gets no rank at a level whose division it has no code for: "no province" is not
+/// a province, and ranks 1, 2, 3 among sites outside every admin layer would read as ranks
+/// within one. Such tasks sort after the placed ones.
 pub fn rank(tasks: &mut [Task]) {
     type Key = fn(&Task) -> Option<String>;
     let levels: [(Key, usize); 3] = [
@@ -447,10 +456,10 @@ pub fn rank(tasks: &mut [Task]) {
         (|t| t.province_code.clone(), 2),
     ];
     for (key, lvl) in levels {
-        let mut groups: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, t) in tasks.iter().enumerate() {
-            if t.is_ranked() {
-                groups.entry(key(t)).or_default().push(i);
+            if let (true, Some(k)) = (t.is_ranked(), key(t)) {
+                groups.entry(k).or_default().push(i);
             }
         }
         for idx in groups.values_mut() {
@@ -470,21 +479,31 @@ pub fn rank(tasks: &mut [Task]) {
             }
         }
     }
+    // Within a county by its rank; sites of a province without a county (an admin layer
+    // of provinces only) by their province rank; the unranked by score.
+    let order = |t: &Task| match t.county_code {
+        Some(_) => t.rank_county,
+        None => t.rank_province,
+    };
     tasks.sort_by(|a, b| {
         (
+            a.province_code.is_none(),
             &a.province_code,
+            a.county_code.is_none(),
             &a.county_code,
-            a.rank_county.is_none(),
-            a.rank_county,
-            &a.site_id,
+            order(a).is_none(),
+            order(a),
         )
             .cmp(&(
+                b.province_code.is_none(),
                 &b.province_code,
+                b.county_code.is_none(),
                 &b.county_code,
-                b.rank_county.is_none(),
-                b.rank_county,
-                &b.site_id,
+                order(b).is_none(),
+                order(b),
             ))
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| a.site_id.cmp(&b.site_id))
     });
 }
 
@@ -511,6 +530,10 @@ mod tests {
             last_confidence: "low".into(),
             new_change: true,
             last_date: d,
+            latest_pair: DatePair {
+                before: AcqDate::new(2023, 6, 1).unwrap(),
+                after: d,
+            },
             centre_lonlat: (118.0, 32.0),
             latest: vec![Finding {
                 patch_id: "p1".into(),
@@ -627,6 +650,56 @@ mod tests {
             zone_term(60.0, true) < 0.0,
             "filed as special land: its weight"
         );
+    }
+
+    /// Review finding: sites outside every admin polygon were ranked as a group of their
+    /// own (rank_province 1–3 beside the real province's 1–4), as if "no province" were one.
+    #[test]
+    fn sites_without_a_place_get_no_rank_and_sort_last() {
+        let task = |id: &str, points: f64, county: Option<&str>| {
+            let mut s = site_with_minerals(&["煤"]);
+            s.id = id.into();
+            s.latest[0].admin = AdminPlace {
+                province_code: county.map(|_| "320000".into()),
+                prefecture_code: county.map(|_| "320100".into()),
+                county_code: county.map(String::from),
+                ..AdminPlace::default()
+            };
+            let mut t = score(
+                &s,
+                &RunDates::default(),
+                &Policy::default(),
+                &Context::default(),
+            );
+            t.score = points;
+            t
+        };
+        let mut ts = vec![
+            task("S_none_lo", 10.0, None),
+            task("S_a", 50.0, Some("320111")),
+            task("S_none_hi", 90.0, None),
+            task("S_b", 70.0, Some("320111")),
+        ];
+        rank(&mut ts);
+        let got: Vec<(&str, [Option<usize>; 3])> = ts
+            .iter()
+            .map(|t| {
+                (
+                    t.site_id.as_str(),
+                    [t.rank_county, t.rank_prefecture, t.rank_province],
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("S_b", [Some(1); 3]),
+                ("S_a", [Some(2); 3]),
+                ("S_none_hi", [None; 3]),
+                ("S_none_lo", [None; 3]),
+            ]
+        );
+        assert!(ts[2].has_no_place() && ts[2].is_ranked());
     }
 
     /// Review findings: an inside site's illegal area printed `-0` in tasks.csv, and a

@@ -57,6 +57,18 @@ fn print_text(s: &PackageSummary) {
             s.tasks_outside_imagery
         );
     }
+    if s.tasks_of_other_dates > 0 {
+        println!(
+            "{} tasks have chips of other dates than their change (see the warning above)",
+            s.tasks_of_other_dates
+        );
+    }
+    if s.tasks_without_admin_place > 0 {
+        println!(
+            "{} tasks in no admin division are filed under 000000_未定县",
+            s.tasks_without_admin_place
+        );
+    }
     for c in &s.counties {
         println!(
             "  {}/ ({} tasks, {} chips; {}.zip {:.1} MB)",

@@ -72,6 +72,12 @@ fn print_text(s: &RankSummary) {
         "{} multi-year change, {} need a provincial field check (≥ 10 亩), {} criminal referral candidates",
         s.multi_year_change, s.provincial_field_check_required, s.criminal_referral_candidates
     );
+    if s.sites_without_admin_place > 0 {
+        println!(
+            "{} sites in no admin division: not ranked (see the warning above)",
+            s.sites_without_admin_place
+        );
+    }
     if !s.rising_fast_counties.is_empty() {
         println!(
             "counties rising fast: {}",
