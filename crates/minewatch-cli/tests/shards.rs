@@ -542,6 +542,91 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     assert!(out.join("detect/patches.gpkg").is_file());
 }
 
+/// Start `minewatch ARGS` (stderr to `log`), call `meanwhile`, then give it `secs` seconds
+/// to end; `None` (killed) if it did not. Returns the exit code and stderr.
+fn ends_within(
+    args: &[&str],
+    secs: u64,
+    log: &Path,
+    meanwhile: impl FnOnce(),
+) -> Option<(Option<i32>, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    meanwhile();
+    let t0 = std::time::Instant::now();
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st.code());
+        }
+        if t0.elapsed().as_secs() >= secs {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let err = std::fs::read_to_string(log).unwrap();
+    match code {
+        Some(c) => Some((c, err)),
+        None => {
+            eprintln!("minewatch {args:?} killed after {secs} s: {err}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
+    // Kubernetes (review I): the merge Job's first pod sets a damaged tile aside and exits
+    // 75; its shard's index has succeeded and never runs again, so the retried pod waited
+    // for the tile until the Job's two-day deadline.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "k.toml",
+        &peer_rule_line(),
+        "tile = 128\nbatch = 2\n",
+    );
+    let out = d.path().join("out");
+    ok(&["plan", s(&cfg)]);
+    for i in 0..8 {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    let t = out.join("shards/tiles/t_r256_c128.mwt");
+    let good = std::fs::read(&t).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&t, &bad).unwrap();
+    let o = minewatch(&["merge", s(&cfg), "--wait", "1"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t_r256_c128.mwt.bad") && stderr(&o).contains("computes it itself"),
+        "{}",
+        stderr(&o)
+    );
+    // The engine's retry: the waiting merge computes the tile and finishes.
+    let log = d.path().join("merge.log");
+    let (code, err) = ends_within(&["merge", s(&cfg), "--wait", "1"], 120, &log, || {})
+        .expect("the retried merge must not wait for a tile no shard will compute");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("tile t_r256_c128 was set aside as damaged")
+            && err.contains("computing it here"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&t).unwrap(),
+        good,
+        "the same bytes as its shard's"
+    );
+    assert!(out.join("detect/patches.gpkg").is_file());
+}
+
 /// Replace machine-specific paths so the launchers compare with reviewed golden files.
 fn normalise(text: &str, out: &Path) -> String {
     // The plan hash covers the inputs' modification times, which differ per checkout.
