@@ -579,6 +579,22 @@ fn ends_within(
     }
 }
 
+/// Wait (up to a minute) until `log` contains `text`.
+fn wait_for_text(log: &Path, text: &str) {
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(text)
+    {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "no {text:?} in {}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
     // Kubernetes (review I): the merge Job's first pod sets a damaged tile aside and exits
@@ -625,6 +641,48 @@ fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
         "the same bytes as its shard's"
     );
     assert!(out.join("detect/patches.gpkg").is_file());
+}
+
+#[test]
+fn a_waiting_merge_stops_when_the_plan_changes_under_it() {
+    // Review I: re-planned while `merge --wait` ran, it waited forever for tiles of the
+    // old plan (the new plan's tiles share their names and were quietly rejected).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "p.toml",
+        &peer_rule_line(),
+        "tile = 128\nbatch = 2\n",
+    );
+    ok(&["plan", s(&cfg)]);
+    let hash = || -> String {
+        let p: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join("out/shards/plan.json")).unwrap())
+                .unwrap();
+        p["plan_hash"].as_str().unwrap().to_string()
+    };
+    // Pinned to the plan (as the Kubernetes merge Job is) and not.
+    for (pin, tile) in [(true, "200"), (false, "128")] {
+        let before = hash();
+        let mut args = vec!["merge", s(&cfg), "--wait", "1"];
+        if pin {
+            args.extend(["--plan", &before]);
+        }
+        let log = d.path().join(format!("merge_{tile}.log"));
+        let (code, err) = ends_within(&args, 60, &log, || {
+            wait_for_text(&log, "merge: waiting for");
+            ok(&["plan", s(&cfg), "--tile", tile]);
+        })
+        .expect("a waiting merge must notice the new plan");
+        let after = hash();
+        assert_ne!(before, after);
+        assert_eq!(code, Some(65), "{err}");
+        assert!(
+            err.contains(&format!("started for plan {before}"))
+                && err.contains(&format!("now holds plan {after}")),
+            "{err}"
+        );
+    }
 }
 
 /// Replace machine-specific paths so the launchers compare with reviewed golden files.

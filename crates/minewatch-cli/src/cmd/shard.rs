@@ -71,7 +71,7 @@ pub struct MergeArgs {
     /// instead of exiting 75 while tiles are missing (for engines without job dependencies,
     /// e.g. a Kubernetes merge Job started with the shards; the merge then ends soon after
     /// the last shard). A tile an earlier merge set aside as damaged (`.bad`) is computed
-    /// by the merge itself.
+    /// by the merge itself; a new plan in the store ends the wait with exit 65.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).

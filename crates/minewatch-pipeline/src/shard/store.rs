@@ -93,11 +93,13 @@ impl TileStore {
         }
     }
 
-    /// Block until every tile of `row` is done (streaming merge). A tile an earlier merge
-    /// set aside as damaged (`.bad`, see [`Self::set_aside`]) would make that wait last
-    /// until the engine's deadline: its shard succeeded, and a Kubernetes Indexed Job never
-    /// runs a succeeded index again, so the merge computes that tile itself, as its shard
-    /// would.
+    /// Block until every tile of `row` is done (streaming merge). Two things would make
+    /// that wait last until the engine's deadline, so they end it instead:
+    /// - a tile an earlier merge set aside as damaged (`.bad`, see [`Self::set_aside`]):
+    ///   its shard succeeded, and a Kubernetes Indexed Job never runs a succeeded index
+    ///   again, so the merge computes that tile itself, as its shard would;
+    /// - a new plan in the store: the tiles the merge waits for (this plan's) will never
+    ///   come, and the new plan's share their names, so this is permanent (65).
     fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) -> Result<(), PipelineError> {
         let mut told = false;
         let mut first = true;
@@ -111,6 +113,7 @@ impl TileStore {
             if left.is_empty() {
                 return Ok(());
             }
+            self.check_plan_unchanged()?;
             // A `.bad` only ever appears beside a tile some merge found whole-length and
             // read, so looking once per row is enough.
             if std::mem::take(&mut first) {
@@ -152,6 +155,20 @@ impl TileStore {
             }
             std::thread::sleep(every);
         }
+    }
+
+    /// A waiting merge's plan must still be the store's (see [`Self::wait_for`]).
+    fn check_plan_unchanged(&self) -> Result<(), PipelineError> {
+        let now = Plan::load(&self.objects)?;
+        if now.plan_hash != self.plan.plan_hash {
+            return Err(PipelineError::Input(format!(
+                "{}: this merge was started for plan {}, the store now holds plan {} (`minewatch plan` ran again while it waited); its tiles will not come: start the merge again for the current plan (on Kubernetes: `minewatch emit k8s` again and apply)",
+                self.objects.describe(super::plan::PLAN_FILE),
+                self.plan.plan_hash,
+                now.plan_hash
+            )));
+        }
+        Ok(())
     }
 
     /// A tile object's name in the store.
