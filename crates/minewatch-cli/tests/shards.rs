@@ -720,14 +720,55 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
     assert!(stderr(&o).contains("minewatch plan"), "{}", stderr(&o));
     ok(&["plan", s(&cfg), "--out", s(&out)]);
     let common = ["--out", s(&out), "--bin", bin, "--cpus", "4", "--mem", "8G"];
-    let k8s = ok(&[
+    let args = [
         &["emit", "k8s", s(&cfg)][..],
         &common,
         &["--max-parallel", "3"],
     ]
-    .concat());
+    .concat();
+    let o = minewatch(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let k8s = String::from_utf8(o.stdout.clone()).unwrap();
     golden("smoke.k8s.yaml", &normalise(&k8s, &out));
     assert!(k8s.contains("completions: 8") && k8s.contains("completionMode: Indexed"));
+    // Config, outputs and images are not under the claim's mount (/data): the pods would
+    // not find them, so emit says so (review I), naming each.
+    for what in [
+        format!("the config {}", s(&cfg)),
+        format!("the output folder {}", s(&out)),
+        "the image (1 of 2 outside it)".into(),
+    ] {
+        assert!(
+            stderr(&o).contains(&format!("warning: emit k8s: {what}"))
+                && stderr(&o).contains("is not under /data"),
+            "{what}: {}",
+            stderr(&o)
+        );
+    }
+    let o = minewatch(&[&args[..], &["--mount", "/"]].concat());
+    assert!(
+        o.status.success() && !stderr(&o).contains("warning"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --bin the pods call `minewatch` from the image, never this machine's path.
+    let o = minewatch(&["emit", "k8s", s(&cfg), "--out", s(&out)]);
+    let y = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        y.contains(r#"command: ["minewatch", "run", "#)
+            && y.contains(r#"command: ["minewatch", "merge", "#)
+            && !y.contains(env!("CARGO_BIN_EXE_minewatch")),
+        "{y}"
+    );
+    // Each launcher's help lists only its engine's options (review I).
+    let help = |what: &str| ok(&["emit", what, "--help"]);
+    let (k, sl) = (help("k8s"), help("slurm"));
+    for flag in ["--time", "--partition"] {
+        assert!(!k.contains(flag) && sl.contains(flag), "{flag}");
+    }
+    for flag in ["--image", "--claim", "--mount", "--s3-secret"] {
+        assert!(k.contains(flag) && !sl.contains(flag), "{flag}");
+    }
     let slurm = ok(&[
         &["emit", "slurm", s(&cfg)][..],
         &common,

@@ -240,8 +240,10 @@ pub fn k8s(o: &EmitOptions) -> String {
 # (transient) is retried up to backoffLimitPerIndex times (Kubernetes 1.29 or later); pods
 # evicted or preempted are replaced without counting. Shards and merge refuse another plan
 # (`--plan`): after `minewatch plan` changes it, emit this file again. The
-# merge Job streams the tiles as they appear (`merge --wait 60`). Paths are as given to
-# `minewatch emit`: mount the shared volume at the same path in the pods.{store_note}
+# merge Job streams the tiles as they appear (`merge --wait 60`), computes a tile that it
+# set aside as damaged itself when retried, and stops (65) if the plan changes under it.
+# The pods run `{bin}` from the image and see the claim at {mount_raw};
+# the paths below are as given to `minewatch emit` and must lie under it.{store_note}
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -287,6 +289,8 @@ spec:
 {merge_pod}
 "#,
         name_raw = o.name.replace('\n', " "),
+        bin = o.bin.display(),
+        mount_raw = o.mount.display(),
         store_note = match &o.object_store {
             Some(url) => format!(
                 "\n# Plan and tiles go through {url}, not the volume: create Secret `{}` with\n# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_ENDPOINT_URL,\n# AWS_ALLOW_HTTP for a store other than AWS) before applying.",
