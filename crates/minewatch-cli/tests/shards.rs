@@ -690,9 +690,27 @@ fn normalise(text: &str, out: &Path) -> String {
     // The plan hash covers the inputs' modification times, which differ per checkout.
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("shards/plan.json")).unwrap()).unwrap();
-    text.replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
+    let text = text
+        .replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
         .replace(s(out), "<OUT>")
-        .replace(s(&root()), "<REPO>")
+        .replace(s(&root()), "<REPO>");
+    untag(&text)
+}
+
+/// Job names end in the run's tag, a digest that covers the output folder.
+fn untag(launcher: &str) -> String {
+    let tag = run_tag(launcher);
+    launcher.replace(&format!("-{tag}"), "-<RUN>")
+}
+
+/// The run tag of a launcher's job names: `mw-<name>-<tag>-shards`.
+fn run_tag(launcher: &str) -> String {
+    launcher
+        .match_indices("-shards")
+        .filter_map(|(end, _)| launcher.get(end.checked_sub(9)?..end))
+        .find(|t| t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_hexdigit()))
+        .map(|t| t[1..].to_string())
+        .expect("a job name mw-<name>-<tag>-shards")
 }
 
 fn golden(name: &str, got: &str) {
@@ -808,15 +826,35 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
         ok(&["emit", "slurm", s(&cfg), "--out", s(&out), "--bin", s(&mw)]),
     )
     .unwrap();
-    let submit = || {
-        let o = Command::new("bash")
+    // A stand-in squeue that answers what `queue` holds ("JOBID NAME STATE" lines).
+    let queue = d.path().join("queue");
+    std::fs::write(&queue, "").unwrap();
+    std::fs::write(
+        fake.join("squeue"),
+        format!(
+            "#!/bin/bash\necho \"$*\" > {}.args\ncat {}\n",
+            s(&queue),
+            s(&queue)
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(fake.join("squeue"))
+        .status()
+        .unwrap();
+    let run_script = || {
+        Command::new("bash")
             .arg(&script)
             .env(
                 "PATH",
                 format!("{}:{}", s(&fake), std::env::var("PATH").unwrap()),
             )
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let submit = || {
+        let o = run_script();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     for i in [0, 1, 2, 4, 5, 6, 7] {
@@ -836,10 +874,69 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
         "{}",
         lines[1]
     );
-    assert!(lines[1].contains("mw-fixture-smoke-merge"));
+    let script_text = std::fs::read_to_string(&script).unwrap();
+    let jobs = format!("mw-fixture-smoke-{}", run_tag(&script_text));
+    assert!(
+        lines[1].contains(&format!("--job-name={jobs}-merge ")),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{}.args", s(&queue)))
+            .unwrap()
+            .trim(),
+        format!("--noheader --format=%i %j %T --name={jobs}-shards,{jobs}-merge")
+    );
+    // Run again while the array runs (review I): `missing` still lists its shards, so
+    // the script must not submit them a second time; nor a second merge beside a
+    // running one. A merge left pending alone (its array failed) is replaced.
+    std::fs::remove_file(&log).unwrap();
+    for (queued, refused) in [
+        (format!("101_[3] {jobs}-shards PENDING"), true),
+        (
+            format!("101_3 {jobs}-shards RUNNING\n102 {jobs}-merge PENDING"),
+            true,
+        ),
+        (format!("102 {jobs}-merge RUNNING"), true),
+        (format!("102 {jobs}-merge PENDING"), false),
+    ] {
+        std::fs::write(&queue, format!("{queued}\n")).unwrap();
+        let o = run_script();
+        if refused {
+            assert_eq!(o.status.code(), Some(1), "{queued}");
+            assert!(
+                !log.exists(),
+                "{queued}: submitted {:?}",
+                std::fs::read_to_string(&log)
+            );
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains("still queued or running"),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        } else {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
+            std::fs::remove_file(&log).unwrap();
+        }
+    }
+    std::fs::write(&queue, "").unwrap();
+    // The same config run into another folder, or from another data root (README: one
+    // per province), is another run with other job names; the same run keeps its own.
+    let names = |args: &[&str]| {
+        run_tag(&ok(&[
+            &["emit", "slurm", s(&cfg), "--bin", s(&mw)][..],
+            args,
+        ]
+        .concat()))
+    };
+    let here = run_tag(&script_text);
+    assert_eq!(names(&["--out", s(&out)]), here);
+    assert_ne!(names(&["--out", s(&d.path().join("o2"))]), here);
+    assert_ne!(names(&["--out", s(&out), "--data-root", s(d.path())]), here);
     // Everything done: only the merge, with no dependency.
     ok(&["run", s(&cfg), "--out", s(&out), "--shard", "3"]);
-    std::fs::remove_file(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
     submit();
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(calls.lines().count(), 1, "{calls}");
@@ -1221,6 +1318,7 @@ fn shards_exchange_through_s3_object_storage() {
         .replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
         .replace(s(d.path()), "<DIR>")
         .replace(s(&root()), "<REPO>");
+    let k8s = untag(&k8s);
     assert_eq!(
         k8s.matches("secretRef: {name: \"minewatch-s3\"}").count(),
         2

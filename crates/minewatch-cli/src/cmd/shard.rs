@@ -86,7 +86,8 @@ pub struct MergeArgs {
 #[derive(Subcommand)]
 pub enum EmitWhat {
     /// A bash script that submits the missing shards as an sbatch array and the merge
-    /// with `--dependency=afterok`; run it again to resubmit what failed.
+    /// with `--dependency=afterok`; run it again to resubmit what failed (it refuses while
+    /// the run's jobs are still queued or running).
     Slurm(SlurmArgs),
     /// A Kubernetes Indexed Job (one index per shard) and a merge Job, as YAML.
     K8s(K8sArgs),
