@@ -510,7 +510,8 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
         stderr(&o)
     );
     assert_eq!(minewatch(&["merge", s(&cfg)]).status.code(), Some(65));
-    // And `missing` says so rather than listing shards that would all fail (a review).
+    // And `missing` says so rather than listing shards that would all fail (a review),
+    // with 1, not a shard's 65: it is the operator's command (docs/scaling.md).
     let o = minewatch(&["missing", s(&cfg)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("run `minewatch plan"), "{}", stderr(&o));
@@ -1552,16 +1553,34 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
 fn a_zero_batch_or_parallelism_is_refused_not_read_as_one() {
     let d = tempfile::tempdir().unwrap();
     let cfg = clip_config(d.path(), "z.toml", &peer_rule_line(), "tile = 256\n");
-    for args in [
-        vec!["run", s(&cfg), "--shard", "0", "--batch", "0"],
-        vec!["missing", s(&cfg), "--batch", "0"],
-        vec!["emit", "slurm", s(&cfg), "--batch", "0"],
-        vec!["emit", "k8s", s(&cfg), "--max-parallel", "0"],
+    // A shard's or merge's bad argument is permanent (65: a Kubernetes index is not
+    // retried, review I); the operator's commands say 1 as for any input they can fix.
+    for (code, args) in [
+        (65, vec!["run", s(&cfg), "--shard", "0", "--batch", "0"]),
+        (65, vec!["run", s(&cfg), "--batch", "0", "--shard=0"]),
+        (1, vec!["missing", s(&cfg), "--batch", "0"]),
+        (1, vec!["emit", "slurm", s(&cfg), "--batch", "0"]),
+        (1, vec!["emit", "k8s", s(&cfg), "--max-parallel", "0"]),
     ] {
         let o = minewatch(&args);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains("must be at least 1"), "{}", stderr(&o));
     }
+    for args in [
+        vec!["run", s(&cfg), "--shard", "x"],
+        vec!["run", s(&cfg), "--shard", "--no-such-flag"],
+        vec!["merge", s(&cfg), "--wait", "soon"],
+        vec!["merge"],
+    ] {
+        let o = minewatch(&args);
+        assert_eq!(o.status.code(), Some(65), "{args:?}: {}", stderr(&o));
+    }
+    // Help is not an error, and `run` without --shard is the operator's command.
+    assert_eq!(minewatch(&["merge", "--help"]).status.code(), Some(0));
+    assert_eq!(
+        minewatch(&["run", s(&cfg), "--threads", "x"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
