@@ -1,7 +1,9 @@
 //! The `minewatch` binary: parses arguments, calls the pipeline, prints. Data goes to
 //! stdout, logs and progress to stderr. Exit codes: 0 ok, 1 input or configuration the
 //! user can fix, 2 internal error; the commands a batch engine runs (`run --shard`,
-//! `merge`) exit 0 done, 75 transient (retry), 65 permanent.
+//! `merge`) exit 0 done, 75 transient (retry), 65 permanent, argument errors included.
+//! `plan`, `missing` and `emit` are the operator's (or a launcher script's) and keep
+//! 0 / 1 / 2: a stale plan is 1 from `missing`, 65 from a shard.
 
 mod cmd;
 
@@ -54,7 +56,7 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Cut a run into tiles for a batch engine: plan.json in the shard store, OUT/shards by default (tile grid, fitted setup, inputs' size and modification time).
     Plan(cmd::shard::PlanArgs),
-    /// List the array indices of shards not yet finished, as ranges for `sbatch --array=`.
+    /// List the array indices of shards not yet finished, as ranges for `sbatch --array=` (an operator's command: exit 1 when the plan is missing or stale, where a shard exits 65).
     Missing(cmd::shard::MissingArgs),
     /// Stitch the finished tiles of a sharded run and run the remaining stages (refuses while tiles are missing).
     Merge(cmd::shard::MergeArgs),
@@ -78,6 +80,18 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
 }
 
+/// Whether the command line is one a batch engine runs (`run --shard`, `merge`), whose
+/// exit codes are 0 / 75 / 65 rather than 0 / 1 / 2.
+fn engine_task(args: &[String]) -> bool {
+    match args.get(1).map(String::as_str) {
+        Some("merge") => true,
+        Some("run") => args[2..]
+            .iter()
+            .any(|a| a == "--shard" || a.starts_with("--shard=")),
+        _ => false,
+    }
+}
+
 fn main() {
     minewatch_core::memory::set_release_hook(release::freed_memory);
     // `minewatch … | head`: when the reader of stdout goes away, Rust's print macros panic
@@ -99,7 +113,13 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
+            let code = match e.use_stderr() {
+                false => 0,
+                // A batch engine retries any code but 65: a task with a bad argument
+                // would fail the same way on every attempt.
+                true if engine_task(&std::env::args().collect::<Vec<_>>()) => 65,
+                true => 1,
+            };
             let _ = e.print();
             std::process::exit(code);
         }

@@ -510,7 +510,8 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
         stderr(&o)
     );
     assert_eq!(minewatch(&["merge", s(&cfg)]).status.code(), Some(65));
-    // And `missing` says so rather than listing shards that would all fail (a review).
+    // And `missing` says so rather than listing shards that would all fail (a review),
+    // with 1, not a shard's 65: it is the operator's command (docs/scaling.md).
     let o = minewatch(&["missing", s(&cfg)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("run `minewatch plan"), "{}", stderr(&o));
@@ -542,14 +543,175 @@ fn merge_refuses_missing_damaged_or_stale_tiles() {
     assert!(out.join("detect/patches.gpkg").is_file());
 }
 
+/// Start `minewatch ARGS` (stderr to `log`), call `meanwhile`, then give it `secs` seconds
+/// to end; `None` (killed) if it did not. Returns the exit code and stderr.
+fn ends_within(
+    args: &[&str],
+    secs: u64,
+    log: &Path,
+    meanwhile: impl FnOnce(),
+) -> Option<(Option<i32>, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    meanwhile();
+    let t0 = std::time::Instant::now();
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st.code());
+        }
+        if t0.elapsed().as_secs() >= secs {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let err = std::fs::read_to_string(log).unwrap();
+    match code {
+        Some(c) => Some((c, err)),
+        None => {
+            eprintln!("minewatch {args:?} killed after {secs} s: {err}");
+            None
+        }
+    }
+}
+
+/// Wait (up to a minute) until `log` contains `text`.
+fn wait_for_text(log: &Path, text: &str) {
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(text)
+    {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "no {text:?} in {}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
+    // Kubernetes (review I): the merge Job's first pod sets a damaged tile aside and exits
+    // 75; its shard's index has succeeded and never runs again, so the retried pod waited
+    // for the tile until the Job's two-day deadline.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "k.toml",
+        &peer_rule_line(),
+        "tile = 128\nbatch = 2\n",
+    );
+    let out = d.path().join("out");
+    ok(&["plan", s(&cfg)]);
+    for i in 0..8 {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    let t = out.join("shards/tiles/t_r256_c128.mwt");
+    let good = std::fs::read(&t).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&t, &bad).unwrap();
+    let o = minewatch(&["merge", s(&cfg), "--wait", "1"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t_r256_c128.mwt.bad") && stderr(&o).contains("computes it itself"),
+        "{}",
+        stderr(&o)
+    );
+    // The engine's retry: the waiting merge computes the tile and finishes.
+    let log = d.path().join("merge.log");
+    let (code, err) = ends_within(&["merge", s(&cfg), "--wait", "1"], 120, &log, || {})
+        .expect("the retried merge must not wait for a tile no shard will compute");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("tile t_r256_c128 was set aside as damaged")
+            && err.contains("computing it here"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&t).unwrap(),
+        good,
+        "the same bytes as its shard's"
+    );
+    assert!(out.join("detect/patches.gpkg").is_file());
+}
+
+#[test]
+fn a_waiting_merge_stops_when_the_plan_changes_under_it() {
+    // Review I: re-planned while `merge --wait` ran, it waited forever for tiles of the
+    // old plan (the new plan's tiles share their names and were quietly rejected).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(
+        d.path(),
+        "p.toml",
+        &peer_rule_line(),
+        "tile = 128\nbatch = 2\n",
+    );
+    ok(&["plan", s(&cfg)]);
+    let hash = || -> String {
+        let p: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join("out/shards/plan.json")).unwrap())
+                .unwrap();
+        p["plan_hash"].as_str().unwrap().to_string()
+    };
+    // Pinned to the plan (as the Kubernetes merge Job is) and not.
+    for (pin, tile) in [(true, "200"), (false, "128")] {
+        let before = hash();
+        let mut args = vec!["merge", s(&cfg), "--wait", "1"];
+        if pin {
+            args.extend(["--plan", &before]);
+        }
+        let log = d.path().join(format!("merge_{tile}.log"));
+        let (code, err) = ends_within(&args, 60, &log, || {
+            wait_for_text(&log, "merge: waiting for");
+            ok(&["plan", s(&cfg), "--tile", tile]);
+        })
+        .expect("a waiting merge must notice the new plan");
+        let after = hash();
+        assert_ne!(before, after);
+        assert_eq!(code, Some(65), "{err}");
+        assert!(
+            err.contains(&format!("started for plan {before}"))
+                && err.contains(&format!("now holds plan {after}")),
+            "{err}"
+        );
+    }
+}
+
 /// Replace machine-specific paths so the launchers compare with reviewed golden files.
 fn normalise(text: &str, out: &Path) -> String {
     // The plan hash covers the inputs' modification times, which differ per checkout.
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("shards/plan.json")).unwrap()).unwrap();
-    text.replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
+    let text = text
+        .replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
         .replace(s(out), "<OUT>")
-        .replace(s(&root()), "<REPO>")
+        .replace(s(&root()), "<REPO>");
+    untag(&text)
+}
+
+/// Job names end in the run's tag, a digest that covers the output folder.
+fn untag(launcher: &str) -> String {
+    let tag = run_tag(launcher);
+    launcher.replace(&format!("-{tag}"), "-<RUN>")
+}
+
+/// The run tag of a launcher's job names: `mw-<name>-<tag>-shards`.
+fn run_tag(launcher: &str) -> String {
+    launcher
+        .match_indices("-shards")
+        .filter_map(|(end, _)| launcher.get(end.checked_sub(9)?..end))
+        .find(|t| t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_hexdigit()))
+        .map(|t| t[1..].to_string())
+        .expect("a job name mw-<name>-<tag>-shards")
 }
 
 fn golden(name: &str, got: &str) {
@@ -577,14 +739,55 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
     assert!(stderr(&o).contains("minewatch plan"), "{}", stderr(&o));
     ok(&["plan", s(&cfg), "--out", s(&out)]);
     let common = ["--out", s(&out), "--bin", bin, "--cpus", "4", "--mem", "8G"];
-    let k8s = ok(&[
+    let args = [
         &["emit", "k8s", s(&cfg)][..],
         &common,
         &["--max-parallel", "3"],
     ]
-    .concat());
+    .concat();
+    let o = minewatch(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let k8s = String::from_utf8(o.stdout.clone()).unwrap();
     golden("smoke.k8s.yaml", &normalise(&k8s, &out));
     assert!(k8s.contains("completions: 8") && k8s.contains("completionMode: Indexed"));
+    // Config, outputs and images are not under the claim's mount (/data): the pods would
+    // not find them, so emit says so (review I), naming each.
+    for what in [
+        format!("the config {}", s(&cfg)),
+        format!("the output folder {}", s(&out)),
+        "the image (1 of 2 outside it)".into(),
+    ] {
+        assert!(
+            stderr(&o).contains(&format!("warning: emit k8s: {what}"))
+                && stderr(&o).contains("is not under /data"),
+            "{what}: {}",
+            stderr(&o)
+        );
+    }
+    let o = minewatch(&[&args[..], &["--mount", "/"]].concat());
+    assert!(
+        o.status.success() && !stderr(&o).contains("warning"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --bin the pods call `minewatch` from the image, never this machine's path.
+    let o = minewatch(&["emit", "k8s", s(&cfg), "--out", s(&out)]);
+    let y = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        y.contains(r#"command: ["minewatch", "run", "#)
+            && y.contains(r#"command: ["minewatch", "merge", "#)
+            && !y.contains(env!("CARGO_BIN_EXE_minewatch")),
+        "{y}"
+    );
+    // Each launcher's help lists only its engine's options (review I).
+    let help = |what: &str| ok(&["emit", what, "--help"]);
+    let (k, sl) = (help("k8s"), help("slurm"));
+    for flag in ["--time", "--partition"] {
+        assert!(!k.contains(flag) && sl.contains(flag), "{flag}");
+    }
+    for flag in ["--image", "--claim", "--mount", "--s3-secret"] {
+        assert!(k.contains(flag) && !sl.contains(flag), "{flag}");
+    }
     let slurm = ok(&[
         &["emit", "slurm", s(&cfg)][..],
         &common,
@@ -624,15 +827,35 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
         ok(&["emit", "slurm", s(&cfg), "--out", s(&out), "--bin", s(&mw)]),
     )
     .unwrap();
-    let submit = || {
-        let o = Command::new("bash")
+    // A stand-in squeue that answers what `queue` holds ("JOBID NAME STATE" lines).
+    let queue = d.path().join("queue");
+    std::fs::write(&queue, "").unwrap();
+    std::fs::write(
+        fake.join("squeue"),
+        format!(
+            "#!/bin/bash\necho \"$*\" > {}.args\ncat {}\n",
+            s(&queue),
+            s(&queue)
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(fake.join("squeue"))
+        .status()
+        .unwrap();
+    let run_script = || {
+        Command::new("bash")
             .arg(&script)
             .env(
                 "PATH",
                 format!("{}:{}", s(&fake), std::env::var("PATH").unwrap()),
             )
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let submit = || {
+        let o = run_script();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     for i in [0, 1, 2, 4, 5, 6, 7] {
@@ -652,10 +875,69 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
         "{}",
         lines[1]
     );
-    assert!(lines[1].contains("mw-fixture-smoke-merge"));
+    let script_text = std::fs::read_to_string(&script).unwrap();
+    let jobs = format!("mw-fixture-smoke-{}", run_tag(&script_text));
+    assert!(
+        lines[1].contains(&format!("--job-name={jobs}-merge ")),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{}.args", s(&queue)))
+            .unwrap()
+            .trim(),
+        format!("--noheader --format=%i %j %T --name={jobs}-shards,{jobs}-merge")
+    );
+    // Run again while the array runs (review I): `missing` still lists its shards, so
+    // the script must not submit them a second time; nor a second merge beside a
+    // running one. A merge left pending alone (its array failed) is replaced.
+    std::fs::remove_file(&log).unwrap();
+    for (queued, refused) in [
+        (format!("101_[3] {jobs}-shards PENDING"), true),
+        (
+            format!("101_3 {jobs}-shards RUNNING\n102 {jobs}-merge PENDING"),
+            true,
+        ),
+        (format!("102 {jobs}-merge RUNNING"), true),
+        (format!("102 {jobs}-merge PENDING"), false),
+    ] {
+        std::fs::write(&queue, format!("{queued}\n")).unwrap();
+        let o = run_script();
+        if refused {
+            assert_eq!(o.status.code(), Some(1), "{queued}");
+            assert!(
+                !log.exists(),
+                "{queued}: submitted {:?}",
+                std::fs::read_to_string(&log)
+            );
+            assert!(
+                String::from_utf8_lossy(&o.stderr).contains("still queued or running"),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        } else {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
+            std::fs::remove_file(&log).unwrap();
+        }
+    }
+    std::fs::write(&queue, "").unwrap();
+    // The same config run into another folder, or from another data root (README: one
+    // per province), is another run with other job names; the same run keeps its own.
+    let names = |args: &[&str]| {
+        run_tag(&ok(&[
+            &["emit", "slurm", s(&cfg), "--bin", s(&mw)][..],
+            args,
+        ]
+        .concat()))
+    };
+    let here = run_tag(&script_text);
+    assert_eq!(names(&["--out", s(&out)]), here);
+    assert_ne!(names(&["--out", s(&d.path().join("o2"))]), here);
+    assert_ne!(names(&["--out", s(&out), "--data-root", s(d.path())]), here);
     // Everything done: only the merge, with no dependency.
     ok(&["run", s(&cfg), "--out", s(&out), "--shard", "3"]);
-    std::fs::remove_file(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
     submit();
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(calls.lines().count(), 1, "{calls}");
@@ -1037,6 +1319,7 @@ fn shards_exchange_through_s3_object_storage() {
         .replace(plan["plan_hash"].as_str().unwrap(), "<PLAN>")
         .replace(s(d.path()), "<DIR>")
         .replace(s(&root()), "<REPO>");
+    let k8s = untag(&k8s);
     assert_eq!(
         k8s.matches("secretRef: {name: \"minewatch-s3\"}").count(),
         2
@@ -1270,16 +1553,34 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
 fn a_zero_batch_or_parallelism_is_refused_not_read_as_one() {
     let d = tempfile::tempdir().unwrap();
     let cfg = clip_config(d.path(), "z.toml", &peer_rule_line(), "tile = 256\n");
-    for args in [
-        vec!["run", s(&cfg), "--shard", "0", "--batch", "0"],
-        vec!["missing", s(&cfg), "--batch", "0"],
-        vec!["emit", "slurm", s(&cfg), "--batch", "0"],
-        vec!["emit", "k8s", s(&cfg), "--max-parallel", "0"],
+    // A shard's or merge's bad argument is permanent (65: a Kubernetes index is not
+    // retried, review I); the operator's commands say 1 as for any input they can fix.
+    for (code, args) in [
+        (65, vec!["run", s(&cfg), "--shard", "0", "--batch", "0"]),
+        (65, vec!["run", s(&cfg), "--batch", "0", "--shard=0"]),
+        (1, vec!["missing", s(&cfg), "--batch", "0"]),
+        (1, vec!["emit", "slurm", s(&cfg), "--batch", "0"]),
+        (1, vec!["emit", "k8s", s(&cfg), "--max-parallel", "0"]),
     ] {
         let o = minewatch(&args);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains("must be at least 1"), "{}", stderr(&o));
     }
+    for args in [
+        vec!["run", s(&cfg), "--shard", "x"],
+        vec!["run", s(&cfg), "--shard", "--no-such-flag"],
+        vec!["merge", s(&cfg), "--wait", "soon"],
+        vec!["merge"],
+    ] {
+        let o = minewatch(&args);
+        assert_eq!(o.status.code(), Some(65), "{args:?}: {}", stderr(&o));
+    }
+    // Help is not an error, and `run` without --shard is the operator's command.
+    assert_eq!(minewatch(&["merge", "--help"]).status.code(), Some(0));
+    assert_eq!(
+        minewatch(&["run", s(&cfg), "--threads", "x"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]

@@ -178,6 +178,14 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
                     store: c.shards.as_ref().and_then(|s| s.store.clone()),
                     dir: crate::shard::shards_dir(&c.out),
                     wait: req.shard_wait,
+                    redo: req.shard_wait.map(|_| crate::shard::store::Redo {
+                        target: crate::shard::run::ShardTarget {
+                            config: req.config.clone(),
+                            out: req.out.clone(),
+                            data_root: req.data_root.clone(),
+                        },
+                        threads,
+                    }),
                 }),
             })?;
             Ok(serde_json::json!({"patches": s.patches, "total_area_m2": s.total_area_m2}))

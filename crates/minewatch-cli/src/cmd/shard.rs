@@ -12,7 +12,7 @@ use minewatch_pipeline::shard::run::{
 use minewatch_pipeline::shard::{objects_of, Plan};
 use minewatch_pipeline::PipelineError;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The run a sharded command works on.
 #[derive(Args, Clone)]
@@ -70,7 +70,8 @@ pub struct MergeArgs {
     /// Start at once and stream: wait for each tile row's tiles, checking every SECONDS,
     /// instead of exiting 75 while tiles are missing (for engines without job dependencies,
     /// e.g. a Kubernetes merge Job started with the shards; the merge then ends soon after
-    /// the last shard).
+    /// the last shard). A tile an earlier merge set aside as damaged (`.bad`) is computed
+    /// by the merge itself; a new plan in the store ends the wait with exit 65.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
@@ -85,52 +86,85 @@ pub struct MergeArgs {
 #[derive(Subcommand)]
 pub enum EmitWhat {
     /// A bash script that submits the missing shards as an sbatch array and the merge
-    /// with `--dependency=afterok`; run it again to resubmit what failed.
-    Slurm(EmitArgs),
+    /// with `--dependency=afterok`; run it again to resubmit what failed (it refuses while
+    /// the run's jobs are still queued or running).
+    Slurm(SlurmArgs),
     /// A Kubernetes Indexed Job (one index per shard) and a merge Job, as YAML.
-    K8s(EmitArgs),
+    K8s(K8sArgs),
 }
 
+/// What every launcher needs.
 #[derive(Args)]
-pub struct EmitArgs {
+pub struct EmitCommon {
     #[command(flatten)]
     pub target: Target,
     /// Tiles per array task (default: the config's shards.batch, else 1).
     #[arg(long, value_parser = super::at_least_one)]
     pub batch: Option<usize>,
-    /// The minewatch binary on the compute nodes (default: this binary).
-    #[arg(long)]
-    pub bin: Option<PathBuf>,
     /// CPUs (threads) per task.
     #[arg(long, default_value_t = 2)]
     pub cpus: usize,
-    /// Memory per task (Slurm `--mem` / Kubernetes quantity).
+    /// Memory per task, e.g. 4G or 500M (binary units).
     #[arg(long, default_value = "4G")]
     pub mem: String,
-    /// Wall time per task (Slurm).
-    #[arg(long, default_value = "02:00:00")]
-    pub time: String,
-    /// Slurm partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// At most this many tasks at once (Slurm `%N`, Kubernetes parallelism).
+    /// At most this many tasks at once.
     #[arg(long, value_parser = super::at_least_one)]
     pub max_parallel: Option<usize>,
     /// Attempts per task for transient failures (exit 75).
     #[arg(long, default_value_t = 3)]
     pub retries: usize,
-    /// Container image (Kubernetes).
+}
+
+#[derive(Args)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// The minewatch binary on the compute nodes (default: this binary).
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+    /// Wall time per task.
+    #[arg(long, default_value = "02:00:00")]
+    pub time: String,
+    /// Partition to submit to (default: the cluster's).
+    #[arg(long)]
+    pub partition: Option<String>,
+}
+
+#[derive(Args)]
+pub struct K8sArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// The minewatch binary in the container image: a name is found on the image's PATH.
+    #[arg(long, default_value = "minewatch")]
+    pub bin: PathBuf,
+    /// Container image.
     #[arg(long, default_value = "minewatch:latest")]
     pub image: String,
-    /// PersistentVolumeClaim holding inputs and outputs (Kubernetes).
+    /// PersistentVolumeClaim holding inputs and outputs.
     #[arg(long, default_value = "minewatch-data")]
     pub claim: String,
-    /// Where the claim is mounted in the pod (Kubernetes).
+    /// Where the claim is mounted in the pods: the config, outputs, data root and images must lie under it (emit warns otherwise).
     #[arg(long, default_value = "/data")]
     pub mount: PathBuf,
-    /// Secret with the AWS_* variables, when `[shards] store` is on S3 (Kubernetes).
+    /// Secret with the AWS_* variables, when `[shards] store` is on S3.
     #[arg(long, default_value = "minewatch-s3")]
     pub s3_secret: String,
+}
+
+/// The launcher's engine and what only that engine takes.
+enum Engine {
+    Slurm {
+        bin: Option<PathBuf>,
+        time: String,
+        partition: Option<String>,
+    },
+    K8s {
+        bin: PathBuf,
+        image: String,
+        claim: String,
+        mount: PathBuf,
+        s3_secret: String,
+    },
 }
 
 /// Array indices Slurm accepts by default (`MaxArraySize` = 1001).
@@ -230,11 +264,27 @@ pub fn merge_cmd(a: MergeArgs) -> i32 {
 }
 
 pub fn emit_cmd(what: EmitWhat) -> i32 {
-    let (k8s, a) = match what {
-        EmitWhat::Slurm(a) => (false, a),
-        EmitWhat::K8s(a) => (true, a),
+    let (a, engine) = match what {
+        EmitWhat::Slurm(a) => (
+            a.common,
+            Engine::Slurm {
+                bin: a.bin,
+                time: a.time,
+                partition: a.partition,
+            },
+        ),
+        EmitWhat::K8s(a) => (
+            a.common,
+            Engine::K8s {
+                bin: a.bin,
+                image: a.image,
+                claim: a.claim,
+                mount: a.mount,
+                s3_secret: a.s3_secret,
+            },
+        ),
     };
-    match emit_text(k8s, a) {
+    match emit_text(a, engine) {
         Ok(text) => {
             use std::io::Write;
             let _ = std::io::stdout().write_all(text.as_bytes());
@@ -247,7 +297,22 @@ pub fn emit_cmd(what: EmitWhat) -> i32 {
     }
 }
 
-fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
+/// Warn about each path a pod needs that is not under the claim's mount path: the pods
+/// would not find it (the manifest passes paths as given; nothing maps them).
+fn warn_outside_mount(mount: &Path, paths: &[(String, &Path)]) {
+    for (what, p) in paths {
+        if !p.starts_with(mount) {
+            eprintln!(
+                "warning: emit k8s: {what} {} is not under {} (where the pods see the volume, --mount): the pods will not find it; keep the run's files on the claim and give their paths as mounted, or pass the right --mount",
+                p.display(),
+                mount.display()
+            );
+        }
+    }
+}
+
+fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
+    let k8s = matches!(engine, Engine::K8s { .. });
     let r = minewatch_pipeline::run_all::validate(&a.target.config, a.target.data_root.as_deref())?;
     let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let run_out = abs(a.target.out.as_deref().unwrap_or(&r.config.out));
@@ -282,28 +347,31 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         ),
         (false, p) => (0, None, p.ok().map(|p| p.body.tile)),
     };
-    let bin = match a.bin {
-        Some(b) => b,
-        None => std::env::current_exe()
-            .map_err(|e| PipelineError::Internal(format!("cannot tell this binary's path: {e}")))?,
-    };
-    let o = EmitOptions {
-        bin,
-        config: abs(&a.target.config),
+    // A root from the environment is written into the launcher too: array tasks and
+    // pods do not always inherit the submitting shell's variables.
+    let data_root = a
+        .target
+        .data_root
+        .clone()
+        .or_else(|| {
+            std::env::var_os("MINEWATCH_DATA_ROOT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .as_deref()
+        .map(abs);
+    let config = abs(&a.target.config);
+    let object_store = r
+        .config
+        .shards
+        .as_ref()
+        .and_then(|s| s.store.clone())
+        .filter(|s| s.starts_with("s3://"));
+    let mut o = EmitOptions {
+        bin: PathBuf::new(),
+        config,
         out: a.target.out.as_deref().map(abs),
-        // A root from the environment is written into the launcher too: array tasks and
-        // pods do not always inherit the submitting shell's variables.
-        data_root: a
-            .target
-            .data_root
-            .clone()
-            .or_else(|| {
-                std::env::var_os("MINEWATCH_DATA_ROOT")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .as_deref()
-            .map(abs),
+        data_root,
         run_out,
         name: r.config.name.clone(),
         batch,
@@ -312,20 +380,72 @@ fn emit_text(k8s: bool, a: EmitArgs) -> Result<String, PipelineError> {
         tile,
         cpus: a.cpus.max(1),
         mem: a.mem,
-        time: a.time,
-        partition: a.partition,
+        time: String::new(),
+        partition: None,
         max_parallel: a.max_parallel,
         retries: a.retries,
-        image: a.image,
-        claim: a.claim,
-        mount: a.mount,
-        object_store: r
-            .config
-            .shards
-            .as_ref()
-            .and_then(|s| s.store.clone())
-            .filter(|s| s.starts_with("s3://")),
-        s3_secret: a.s3_secret,
+        image: String::new(),
+        claim: String::new(),
+        mount: PathBuf::new(),
+        object_store,
+        s3_secret: String::new(),
     };
+    match engine {
+        Engine::Slurm {
+            bin,
+            time,
+            partition,
+        } => {
+            o.bin = match bin {
+                Some(b) => b,
+                None => std::env::current_exe().map_err(|e| {
+                    PipelineError::Internal(format!("cannot tell this binary's path: {e}"))
+                })?,
+            };
+            (o.time, o.partition) = (time, partition);
+        }
+        Engine::K8s {
+            bin,
+            image,
+            claim,
+            mount,
+            s3_secret,
+        } => {
+            let store_dir = r
+                .config
+                .shards
+                .as_ref()
+                .and_then(|s| s.store.as_deref())
+                .filter(|s| !s.contains("://"))
+                .map(|s| abs(Path::new(s)));
+            let mut paths: Vec<(String, &Path)> = vec![
+                ("the config".into(), &o.config),
+                ("the output folder".into(), &o.run_out),
+            ];
+            if let Some(d) = &o.data_root {
+                paths.push(("the data root".into(), d));
+            }
+            if let Some(d) = &store_dir {
+                paths.push(("the shard store".into(), d));
+            }
+            // Images on object storage are read from there, local ones from the volume.
+            let images: Vec<PathBuf> = r
+                .images
+                .iter()
+                .filter(|p| !minewatch_pipeline::object_image::is_virtual(p))
+                .map(|p| abs(p))
+                .filter(|p| !p.starts_with(&mount))
+                .collect();
+            if let Some(first) = images.first() {
+                paths.push((
+                    format!("the image (1 of {} outside it)", images.len()),
+                    first,
+                ));
+            }
+            warn_outside_mount(&mount, &paths);
+            o.bin = bin;
+            (o.image, o.claim, o.mount, o.s3_secret) = (image, claim, mount, s3_secret);
+        }
+    }
     Ok(if k8s { emit::k8s(&o) } else { emit::slurm(&o) })
 }

@@ -22,6 +22,15 @@ pub struct TileStore {
     /// Streaming merge: wait for each tile row's tiles (checking this often) instead of
     /// requiring every tile up front, so the merge can run beside the shards.
     pub wait: Option<std::time::Duration>,
+    /// What a waiting merge runs to compute a tile no shard will compute again.
+    pub redo: Option<Redo>,
+}
+
+/// A waiting merge's own way to compute a tile: the run as its shards see it.
+#[derive(Debug, Clone)]
+pub struct Redo {
+    pub target: super::run::ShardTarget,
+    pub threads: usize,
 }
 
 /// Where `merge` reads the kernel's output from.
@@ -33,6 +42,8 @@ pub struct ShardSource {
     pub dir: PathBuf,
     /// Stream: wait for tiles row by row (see [`TileStore::wait`]).
     pub wait: Option<std::time::Duration>,
+    /// With `wait`: compute tiles set aside as damaged (see [`TileStore::wait_for`]).
+    pub redo: Option<Redo>,
 }
 
 impl TileStore {
@@ -65,6 +76,7 @@ impl TileStore {
             plan: Plan::load(&objects)?,
             objects,
             wait: None,
+            redo: None,
         })
     }
 
@@ -75,14 +87,22 @@ impl TileStore {
             None => Self::open(objects),
             Some(w) => Ok(Self {
                 wait: Some(w),
+                redo: src.redo.clone(),
                 ..Self::open_partial(objects)?
             }),
         }
     }
 
-    /// Block until every tile of `row` is done (streaming merge).
+    /// Block until every tile of `row` is done (streaming merge). Two things would make
+    /// that wait last until the engine's deadline, so they end it instead:
+    /// - a tile an earlier merge set aside as damaged (`.bad`, see [`Self::set_aside`]):
+    ///   its shard succeeded, and a Kubernetes Indexed Job never runs a succeeded index
+    ///   again, so the merge computes that tile itself, as its shard would;
+    /// - a new plan in the store: the tiles the merge waits for (this plan's) will never
+    ///   come, and the new plan's share their names, so this is permanent (65).
     fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) -> Result<(), PipelineError> {
         let mut told = false;
+        let mut first = true;
         loop {
             let mut left = Vec::new();
             for t in row {
@@ -92,6 +112,37 @@ impl TileStore {
             }
             if left.is_empty() {
                 return Ok(());
+            }
+            self.check_plan_unchanged()?;
+            // A `.bad` only ever appears beside a tile some merge found whole-length and
+            // read, so looking once per row is enough.
+            if std::mem::take(&mut first) {
+                if let Some(r) = &self.redo {
+                    let mut redone = false;
+                    for t in &left {
+                        let bad = format!("{}.bad", self.tile_name(t));
+                        if self.objects.head(&bad, 0)?.is_none() {
+                            continue;
+                        }
+                        eprintln!(
+                            "merge: tile {} was set aside as damaged ({}) and no shard will compute it again; computing it here (as shard {} of one tile)",
+                            t.id,
+                            self.objects.describe(&bad),
+                            t.index
+                        );
+                        super::run::run_shard(
+                            &r.target,
+                            t.index,
+                            Some(1),
+                            Some(&self.plan.plan_hash),
+                            r.threads,
+                        )?;
+                        redone = true;
+                    }
+                    if redone {
+                        continue;
+                    }
+                }
             }
             if !told {
                 eprintln!(
@@ -104,6 +155,20 @@ impl TileStore {
             }
             std::thread::sleep(every);
         }
+    }
+
+    /// A waiting merge's plan must still be the store's (see [`Self::wait_for`]).
+    fn check_plan_unchanged(&self) -> Result<(), PipelineError> {
+        let now = Plan::load(&self.objects)?;
+        if now.plan_hash != self.plan.plan_hash {
+            return Err(PipelineError::Input(format!(
+                "{}: this merge was started for plan {}, the store now holds plan {} (`minewatch plan` ran again while it waited); its tiles will not come: start the merge again for the current plan (on Kubernetes: `minewatch emit k8s` again and apply)",
+                self.objects.describe(super::plan::PLAN_FILE),
+                self.plan.plan_hash,
+                now.plan_hash
+            )));
+        }
+        Ok(())
     }
 
     /// A tile object's name in the store.
@@ -192,16 +257,22 @@ impl TileStore {
     }
 
     /// A damaged tile object is moved out of the way (`.bad`), so `missing` lists its
-    /// shard again and a rerun recomputes it; the merge then fails as retryable. When it
-    /// cannot be moved, the user is asked to delete it.
+    /// shard again and a rerun recomputes it (a waiting merge's retry computes it itself);
+    /// the merge then fails as retryable. When it cannot be moved, the user is asked to
+    /// delete it.
     fn set_aside(&self, t: &TileSpec, name: &str, what: &str) -> PipelineError {
         let at = self.objects.describe(name);
         let bad = format!("{name}.bad");
         match self.objects.rename(name, &bad) {
             Ok(()) => PipelineError::Incomplete(format!(
-                "tile object {at}: {what}; moved aside to {}, so `minewatch missing CONFIG` now lists its shard (tile index {}): run that shard again, then merge",
+                "tile object {at}: {what}; moved aside to {}, so `minewatch missing CONFIG` now lists its shard (tile index {}): {}",
                 self.objects.describe(&bad),
-                t.index
+                t.index,
+                if self.redo.is_some() {
+                    "a waiting merge started again (the engine's retry of this exit 75) computes it itself"
+                } else {
+                    "run that shard again, then merge"
+                }
             )),
             Err(_) => PipelineError::Input(format!(
                 "tile object {at}: {what}; delete it and run its shard again"
