@@ -755,7 +755,7 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
     for what in [
         format!("the config {}", s(&cfg)),
         format!("the output folder {}", s(&out)),
-        "the image (1 of 2 outside it)".into(),
+        "the first of 2 images".into(),
     ] {
         assert!(
             stderr(&o).contains(&format!("warning: emit k8s: {what}"))
@@ -767,6 +767,16 @@ fn launchers_match_golden_files_and_submit_only_missing_shards() {
     let o = minewatch(&[&args[..], &["--mount", "/"]].concat());
     assert!(
         o.status.success() && !stderr(&o).contains("warning"),
+        "{}",
+        stderr(&o)
+    );
+    // Paths are compared with their `..` steps taken back, not as strings.
+    let roundabout = d.path().join("sub/..");
+    let o = minewatch(&[&args[..], &["--mount", s(&roundabout)]].concat());
+    assert!(
+        o.status.success()
+            && stderr(&o).contains("warning: emit k8s: the config")
+            && !stderr(&o).contains("the output folder"),
         "{}",
         stderr(&o)
     );

@@ -301,7 +301,7 @@ pub fn emit_cmd(what: EmitWhat) -> i32 {
 /// would not find it (the manifest passes paths as given; nothing maps them).
 fn warn_outside_mount(mount: &Path, paths: &[(String, &Path)]) {
     for (what, p) in paths {
-        if !p.starts_with(mount) {
+        if !under(p, mount) {
             eprintln!(
                 "warning: emit k8s: {what} {} is not under {} (where the pods see the volume, --mount): the pods will not find it; keep the run's files on the claim and give their paths as mounted, or pass the right --mount",
                 p.display(),
@@ -309,6 +309,26 @@ fn warn_outside_mount(mount: &Path, paths: &[(String, &Path)]) {
             );
         }
     }
+}
+
+/// Whether `p` lies under `dir`, read lexically: `..` steps are taken back (a data root
+/// given as `../droot` is made absolute as `/x/dr/../droot`), links are not followed
+/// (the pods' view of the volume is not this machine's).
+fn under(p: &Path, dir: &Path) -> bool {
+    fn lexical(p: &Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    lexical(p).starts_with(lexical(dir))
 }
 
 fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
@@ -434,13 +454,10 @@ fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
                 .iter()
                 .filter(|p| !minewatch_pipeline::object_image::is_virtual(p))
                 .map(|p| abs(p))
-                .filter(|p| !p.starts_with(&mount))
+                .filter(|p| !under(p, &mount))
                 .collect();
             if let Some(first) = images.first() {
-                paths.push((
-                    format!("the image (1 of {} outside it)", images.len()),
-                    first,
-                ));
+                paths.push((format!("the first of {} images", images.len()), first));
             }
             warn_outside_mount(&mount, &paths);
             o.bin = bin;
