@@ -106,49 +106,57 @@ pub fn read_window(
             planes: roles.iter().copied().zip(planes).collect(),
         });
     }
-    HANDLES
-        .with(|cell| {
-            let mut handles = cell.borrow_mut();
-            if !handles.contains_key(&image.path) {
-                let ds = open(&image.path)?;
-                handles.insert(image.path.clone(), ds);
-            }
-            let ds = &handles[&image.path];
-            let mut planes = Vec::with_capacity(roles.len());
-            let mut infos = Vec::with_capacity(roles.len());
-            for &role in roles {
-                let band_no = profile.band(role).expect("profile checked before reading");
-                let info = &image.bands[band_no - 1];
-                let err = |msg: String| RasterError::Read {
-                    path: image.path.clone(),
-                    band: band_no,
-                    window: window.name(),
-                    msg,
-                };
-                let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
-                let mut buf = take_plane(window.len());
-                band.read_into_slice::<f32>(
-                    (window.col as isize, window.row as isize),
-                    (window.width, window.height),
-                    (window.width, window.height),
-                    &mut buf,
-                    None,
-                )
-                .map_err(|e| err(e.to_string()))?;
-                planes.push(buf);
-                infos.push(info);
-            }
-            finish_planes(&infos, &mut planes, valid);
-            Ok(WindowBands {
-                planes: roles.iter().copied().zip(planes).collect(),
-            })
+    with_dataset(image, |ds| {
+        let mut planes = Vec::with_capacity(roles.len());
+        let mut infos = Vec::with_capacity(roles.len());
+        for &role in roles {
+            let band_no = profile.band(role).expect("profile checked before reading");
+            let info = &image.bands[band_no - 1];
+            let err = |msg: String| RasterError::Read {
+                path: image.path.clone(),
+                band: band_no,
+                window: window.name(),
+                msg,
+            };
+            let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
+            let mut buf = take_plane(window.len());
+            band.read_into_slice::<f32>(
+                (window.col as isize, window.row as isize),
+                (window.width, window.height),
+                (window.width, window.height),
+                &mut buf,
+                None,
+            )
+            .map_err(|e| err(e.to_string()))?;
+            planes.push(buf);
+            infos.push(info);
+        }
+        finish_planes(&infos, &mut planes, valid);
+        Ok(WindowBands {
+            planes: roles.iter().copied().zip(planes).collect(),
         })
-        .and_then(|bands| {
-            if image.dataset_mask {
-                apply_dataset_mask(image, window, valid)?;
-            }
-            Ok(bands)
-        })
+    })
+    .and_then(|bands| {
+        if image.dataset_mask {
+            apply_dataset_mask(image, window, valid)?;
+        }
+        Ok(bands)
+    })
+}
+
+/// Run `f` on this thread's cached GDAL handle of `image`, opening it on first use.
+fn with_dataset<T>(
+    image: &ImageInfo,
+    f: impl FnOnce(&Dataset) -> Result<T, RasterError>,
+) -> Result<T, RasterError> {
+    HANDLES.with(|cell| {
+        let mut handles = cell.borrow_mut();
+        if !handles.contains_key(&image.path) {
+            let ds = open(&image.path)?;
+            handles.insert(image.path.clone(), ds);
+        }
+        f(&handles[&image.path])
+    })
 }
 
 /// Clear `valid` where the file's own mask (internal TIFF mask, `.msk`, alpha band) is 0.
@@ -159,21 +167,14 @@ fn apply_dataset_mask(
     window: &Window,
     valid: &mut [u8],
 ) -> Result<(), RasterError> {
-    HANDLES.with(|cell| {
-        let mut handles = cell.borrow_mut();
-        if !handles.contains_key(&image.path) {
-            let ds = open(&image.path)?;
-            handles.insert(image.path.clone(), ds);
-        }
+    with_dataset(image, |ds| {
         let err = |msg: String| RasterError::Read {
             path: image.path.clone(),
             band: 1,
             window: format!("{} (the file's mask)", window.name()),
             msg,
         };
-        let band = handles[&image.path]
-            .rasterband(1)
-            .map_err(|e| err(e.to_string()))?;
+        let band = ds.rasterband(1).map_err(|e| err(e.to_string()))?;
         let mask = band.open_mask_band().map_err(|e| err(e.to_string()))?;
         let mut buf = vec![0u8; window.len()];
         mask.read_into_slice::<u8>(
