@@ -244,6 +244,7 @@ pub fn missing_cmd(a: MissingArgs) -> i32 {
 }
 
 pub fn merge_cmd(a: MergeArgs) -> i32 {
+    crate::release::no_huge_pages();
     minewatch_pipeline::configure();
     let req = RunRequest {
         config: a.target.config,
