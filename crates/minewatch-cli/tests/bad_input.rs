@@ -250,6 +250,22 @@ fn no_date_anywhere() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // GDAL keeps a GF / WorldView acquisition time in the IMAGERY metadata domain.
+    {
+        let mut ds = open_update(&plain);
+        gdal::Metadata::set_metadata_item(
+            &mut ds,
+            "ACQUISITIONDATETIME",
+            "2021-06-01T02:55:22Z",
+            "IMAGERY",
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("imagery");
+    let o = minewatch(&["detect", s(&t1), s(&plain), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(manifest(&out)["inputs"][1]["date"], "2021-06-01");
+    assert_eq!(manifest(&out)["inputs"][1]["date_source"], "metadata");
 }
 
 #[test]
@@ -348,6 +364,55 @@ fn align_warps_a_shifted_grid_onto_the_first_date() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert!(left.iter().all(|n| !n.starts_with('.')), "{left:?}");
+}
+
+/// Zero fill of an untagged integer file (every band 0: a scene edge, a gap) is no
+/// observation; warped by `--align` it must stay so. GDAL's warper took it for data and,
+/// the copy's nodata being 0, shifted it to 1: a zero-filled gap became a 2,607-px
+/// "water gain" patch (a reviewer's case, rebuilt here on the Hong Kong clip).
+#[test]
+fn align_keeps_zero_fill_out() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let t1 = fixture("real/hongkong_S2_20160927_clip320.tif");
+    let gap = dir.path().join("gap_20180323.tif");
+    translate(&[], &fixture("real/hongkong_S2_20180323_clip320.tif"), &gap);
+    {
+        let ds = open_update(&gap);
+        for b in 1..=ds.raster_count() {
+            let mut band = ds.rasterband(b).unwrap();
+            let mut buf = gdal::raster::Buffer::new((50, 70), vec![0u16; 50 * 70]);
+            band.write((90, 50), (50, 70), &mut buf).unwrap();
+        }
+    }
+    // The same pixels on a grid 10 px larger each way.
+    let padded = dir.path().join("pad_20180323.tif");
+    translate(&["-srcwin", "-10", "-10", "340", "340"], &gap, &padded);
+    let run = |img: &Path, tag: &str, align: bool| {
+        let out = dir.path().join(tag);
+        let mut args = vec!["detect", s(&t1), s(img), "--params"];
+        let params = root().join("pipelines/peer-rule.toml");
+        args.push(s(&params));
+        args.extend(["--out", s(&out), "--quiet"]);
+        if align {
+            args.push("--align");
+        }
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let same = run(&gap, "same", false);
+    let aligned = run(&padded, "aligned", true);
+    let valid = |o: &Path| manifest(o)["pairs"][0]["valid_pixels"].as_u64().unwrap();
+    assert_eq!(valid(&same), 320 * 320 - 50 * 70);
+    assert_eq!(valid(&aligned), valid(&same));
+    assert_eq!(
+        std::fs::read(same.join("patches.csv")).unwrap(),
+        std::fs::read(aligned.join("patches.csv")).unwrap(),
+        "an integer shift warps to the same pixels, and the gap stays out"
+    );
 }
 
 /// `minewatch detect … | head -c 1`: the reader goes away before the summary is printed.

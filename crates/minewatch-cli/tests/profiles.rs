@@ -698,15 +698,20 @@ fn the_rule_warns_when_dates_store_values_differently() {
     };
     let err = rule_run(&both[0], &f[0], "refl");
     assert!(
-        err.contains("`blue_t2 < 2500`") && err.contains("read as reflectance"),
+        err.contains("`blue_t2 < 2500`") && err.contains("usually reflectance"),
         "{err}"
     );
     // 8-bit digital numbers: 2500 is past their 0..255, as vacuous; 16-bit ones can pass it.
     let err = rule_run(&src[0], &src[1], "dn");
-    assert!(!err.contains("read as reflectance"), "{err}");
+    assert!(!err.contains("usually reflectance"), "{err}");
     assert!(
         err.contains("`blue_t2 < 2500`: the blue band of")
             && err.contains("is Byte, whose values lie in 0..255"),
+        "{err}"
+    );
+    // `blue_t2` is the later date's: that file is named, not the earlier one.
+    assert!(
+        err.contains(&format!("the blue band of {} is Byte", src[1].display())),
         "{err}"
     );
     let u16s = copies_of(&src, dir.path(), "u16", |p, q| {
@@ -792,11 +797,117 @@ fn colour_interpretation_decides_red_and_blue_of_unnamed_bands() {
     let (o, out) = detect(&rgba, "rgba");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("declares band 4 as alpha"),
+        stderr(&o).contains("band 4 is declared alpha"),
         "{}",
         stderr(&o)
     );
     assert!(!out.join("patches.gpkg").exists());
+}
+
+/// An alpha band is transparency, not a band of the sensor: a `gdalwarp -dstalpha` of a
+/// 4-band blue/green/red/NIR scene (5 bands) is that 4-band scene, not blue … SWIR with
+/// the alpha read as SWIR; and an alpha band GDAL does not take for the mask (a 14th band
+/// on a Sentinel-2 stack) still masks. A rule that needs SWIR is refused, the automatic
+/// method runs, and transparent pixels are never assessed.
+#[test]
+fn an_alpha_band_is_a_mask_not_a_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let gap = (50..120usize, 90..140usize);
+    // `bands` of the Hong Kong clip of `date` (1-based), unnamed, plus an alpha band that
+    // is 0 over `gap`, where the data are overwritten with a bright flat fill.
+    let make = |date: &str, bands: &[usize], named: bool| -> std::path::PathBuf {
+        let src =
+            gdal::Dataset::open(fixture(&format!("real/hongkong_S2_{date}_clip320.tif"))).unwrap();
+        let p = dir.path().join(format!("a{}_{date}.tif", bands.len() + 1));
+        let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = drv
+            .create_with_band_type::<u16, _>(&p, 320, 320, bands.len() + 1)
+            .unwrap();
+        ds.set_geo_transform(&src.geo_transform().unwrap()).unwrap();
+        ds.set_spatial_ref(&src.spatial_ref().unwrap()).unwrap();
+        for (i, b) in bands.iter().enumerate() {
+            let sb = src.rasterband(*b).unwrap();
+            let mut buf = sb
+                .read_as::<u16>((0, 0), (320, 320), (320, 320), None)
+                .unwrap();
+            for r in gap.0.clone() {
+                for c in gap.1.clone() {
+                    buf.data_mut()[r * 320 + c] = 3000;
+                }
+            }
+            let mut band = ds.rasterband(i + 1).unwrap();
+            band.write((0, 0), (320, 320), &mut buf).unwrap();
+            if named {
+                gdal::Metadata::set_description(
+                    &mut band,
+                    &gdal::Metadata::description(&sb).unwrap(),
+                )
+                .unwrap();
+            }
+        }
+        let mut alpha = vec![255u16; 320 * 320];
+        for r in gap.0.clone() {
+            alpha[r * 320 + gap.1.start..r * 320 + gap.1.end].fill(0);
+        }
+        let mut band = ds.rasterband(bands.len() + 1).unwrap();
+        band.write(
+            (0, 0),
+            (320, 320),
+            &mut gdal::raster::Buffer::new((320, 320), alpha),
+        )
+        .unwrap();
+        band.set_color_interpretation(gdal::raster::ColorInterpretation::AlphaBand)
+            .unwrap();
+        p
+    };
+    let gap_px = (gap.0.len() * gap.1.len()) as u64;
+    let valid = |m: &serde_json::Value| m["pairs"][0]["valid_pixels"].as_u64().unwrap();
+    let peer_rule = root().join("pipelines/peer-rule.toml");
+    let detect = |imgs: &[std::path::PathBuf], tag: &str, rule: bool| {
+        let out = dir.path().join(tag);
+        let mut args = vec!["detect", s(&imgs[0]), s(&imgs[1]), "--quiet"];
+        if rule {
+            args.extend(["--params", s(&peer_rule)]);
+        }
+        args.extend(["--out", s(&out)]);
+        (minewatch(&args), out)
+    };
+
+    // GF-2-like: blue, green, red, NIR (Sentinel-2 bands 2, 3, 4, 8) + alpha.
+    let gf: Vec<_> = ["20160927", "20180323"]
+        .iter()
+        .map(|d| make(d, &[2, 3, 4, 8], false))
+        .collect();
+    let (o, _) = detect(&gf, "gf_rule", true);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("swir1") && stderr(&o).contains("bgrn"),
+        "{}",
+        stderr(&o)
+    );
+    let (o, out) = detect(&gf, "gf_auto", false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(m["inputs"][0]["profile"], "bgrn");
+    assert!(m["inputs"][0]["own_mask"].is_string(), "{}", m["inputs"][0]);
+    assert_eq!(valid(&m), 320 * 320 - gap_px);
+
+    // Sentinel-2, all 13 named bands + alpha: GDAL's mask ignores a 14th alpha band
+    // (the explicit rule: no cloud screen to take pixels out as well).
+    let all: Vec<usize> = (1..=13).collect();
+    let s2: Vec<_> = ["20160927", "20180323"]
+        .iter()
+        .map(|d| make(d, &all, true))
+        .collect();
+    let (o, out) = detect(&s2, "s2", true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(
+        m["inputs"][1]["own_mask"], "alpha band 14",
+        "{}",
+        m["inputs"][1]
+    );
+    assert_eq!(valid(&m), 320 * 320 - gap_px);
 }
 
 /// A file's own validity mask (here a TIFF mask band; also a `.msk` file or an alpha

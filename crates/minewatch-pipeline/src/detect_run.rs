@@ -170,12 +170,17 @@ fn warn_mixed_storage(images: &[DatedImage]) {
 /// file's own scale), so the condition silently does nothing; only the inputs tell.
 fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
     for c in &rule.all {
-        let Var::Band(role, _) = c.var else {
+        let Var::Band(role, date) = c.var else {
             continue;
         };
         if c.value.abs() <= 2.0 {
             continue;
         }
+        // `blue_t2` is read from the later image of each pair, `blue_t1` from the earlier.
+        let images = match date {
+            minewatch_detect::index::Date::T1 => &images[..images.len().saturating_sub(1)],
+            minewatch_detect::index::Date::T2 => &images[images.len().min(1)..],
+        };
         let reflectance = images.iter().find(|img| {
             img.profile
                 .band(role)
@@ -184,7 +189,7 @@ fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
         });
         if let Some(img) = reflectance {
             eprintln!(
-                "warning: rule condition `{c}`: {} is read as reflectance (floating point or scaled in the file), on which {} is out of range: the condition holds everywhere or nowhere; write the threshold in those units (e.g. {})",
+                "warning: rule condition `{c}`: {} stores its {role} band as floating point or with a scale, which is usually reflectance (0–1), where {} holds everywhere or nowhere; if it is reflectance, write the threshold in those units (e.g. {}); if it holds digital numbers, the threshold stands",
                 img.source.display(),
                 c.value,
                 c.value / 10000.0

@@ -30,6 +30,10 @@ pub struct InputRecord {
     pub decode: String,
     /// Warped onto the first date's grid by `--align` (bilinear).
     pub aligned: bool,
+    /// The file's own validity mask, when it has one: `file mask` (an internal TIFF mask,
+    /// a `.msk`, or the alpha band GDAL takes for the mask) and/or `alpha band K`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_mask: Option<String>,
 }
 
 impl InputRecord {
@@ -38,6 +42,16 @@ impl InputRecord {
             path: img.source.clone(),
             decode: img.info.decode.clone(),
             aligned: img.aligned,
+            own_mask: {
+                let mut parts = Vec::new();
+                if img.info.dataset_mask {
+                    parts.push("file mask".to_string());
+                }
+                if let Some(k) = img.info.alpha_band {
+                    parts.push(format!("alpha band {k}"));
+                }
+                (!parts.is_empty()).then(|| parts.join(", "))
+            },
             bytes,
             sha256_from_cache: crate::file_hash::from_cache(&img.source),
             sha256,

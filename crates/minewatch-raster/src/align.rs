@@ -19,6 +19,31 @@ pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, R
         msg: format!("--align: {msg}"),
     };
     let s = open(&src.path)?;
+    // Zero fill of an untagged integer file (every band 0, no nodata tag) is no
+    // observation to the reader, but to the warper it is data: with the destination's
+    // nodata 0 it shifts such pixels to 1, and a scene edge or gap became change after
+    // --align (a reviewer's 2,607-px patch over a zero-filled gap). Warp from an in-memory
+    // VRT of the source that declares 0 as its nodata instead.
+    let untagged_integers = src.bands.len() >= 2
+        && src
+            .bands
+            .iter()
+            .all(|b| b.nodata.is_none() && !b.data_type.contains("Float"));
+    let vrt;
+    let source = if untagged_integers {
+        let drv = DriverManager::get_driver_by_name("VRT").map_err(|e| err(e.to_string()))?;
+        vrt = s
+            .create_copy(&drv, "", &RasterCreationOptions::default())
+            .map_err(|e| err(e.to_string()))?;
+        for i in 1..=src.bands.len() {
+            vrt.rasterband(i)
+                .and_then(|mut b| b.set_no_data_value(Some(0.0)))
+                .map_err(|e| err(e.to_string()))?;
+        }
+        &vrt
+    } else {
+        &s
+    };
     let drv = DriverManager::get_driver_by_name("GTiff").map_err(|e| err(e.to_string()))?;
     let opts = RasterCreationOptions::from_iter([
         "TILED=YES",
@@ -72,6 +97,11 @@ pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, R
             band.set_description(&b.description)
                 .map_err(|e| err(e.to_string()))?;
         }
+        // Red, green, blue and alpha declarations decide how an unnamed stack is read.
+        if let Ok(c) = gdal::raster::ColorInterpretation::from_name(&b.colour) {
+            band.set_color_interpretation(c)
+                .map_err(|e| err(e.to_string()))?;
+        }
         if b.scale != 1.0 {
             band.set_scale(b.scale).map_err(|e| err(e.to_string()))?;
         }
@@ -79,7 +109,7 @@ pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, R
             band.set_offset(b.offset).map_err(|e| err(e.to_string()))?;
         }
     }
-    gdal::raster::reproject(&s, &d).map_err(|e| err(format!("warp failed: {e}")))?;
+    gdal::raster::reproject(source, &d).map_err(|e| err(format!("warp failed: {e}")))?;
     drop(d);
     let mut info = ImageInfo::inspect(dst, Some(src.date))?;
     info.date_source = src.date_source;

@@ -61,6 +61,12 @@ pub struct ImageInfo {
     /// an alpha band): pixels it masks are no observation, whatever their values.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dataset_mask: bool,
+    /// A band declared alpha (transparency) that GDAL's mask does not already cover — it
+    /// does so only for 2- and 4-band files, not for a `gdalwarp -dstalpha` of a 13-band
+    /// stack or of a 4-band GF-2 scene (5 bands): read as the validity mask (0 = no
+    /// observation) and never as a spectral band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha_band: Option<usize>,
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -137,12 +143,15 @@ impl ImageInfo {
         let quantification = metadata_quantification(&ds);
         // A nodata value is already read band by band; only a mask of the dataset's own
         // (per-dataset or alpha) adds anything.
-        let dataset_mask = ds
-            .rasterband(1)
-            .and_then(|b| b.mask_flags())
-            .is_ok_and(|f| {
-                !f.is_all_valid() && !f.is_nodata() && (f.is_per_dataset() || f.is_alpha())
-            });
+        let flags = ds.rasterband(1).and_then(|b| b.mask_flags()).ok();
+        let dataset_mask = flags.as_ref().is_some_and(|f| {
+            !f.is_all_valid() && !f.is_nodata() && (f.is_per_dataset() || f.is_alpha())
+        });
+        let alpha_band = bands
+            .iter()
+            .find(|b| b.colour == "Alpha")
+            .map(|b| b.index)
+            .filter(|_| !flags.as_ref().is_some_and(|f| f.is_alpha()));
         let direct = crate::direct::DirectLayout::probe(path, &ds);
         let decode = direct
             .as_ref()
@@ -164,6 +173,7 @@ impl ImageInfo {
             bands,
             block,
             dataset_mask,
+            alpha_band,
         })
     }
 
@@ -205,11 +215,24 @@ impl ImageInfo {
                     });
                 }
                 None => {
-                    let guess = self.guess_by_count().ok_or(RasterError::UnknownProfile {
-                        path: self.path.clone(),
-                        count,
+                    let guess = self.guess_by_count().ok_or_else(|| {
+                        let n = self.spectral_count();
+                        if n < count {
+                            RasterError::Other {
+                                path: self.path.clone(),
+                                msg: format!(
+                                    "band {} is declared alpha (the validity mask), and no band profile has the other {n} band(s) without band names; minewatch needs blue, red and NIR — pass --profile or a params file's [bands] mapping (docs/config.md)",
+                                    n + 1
+                                ),
+                            }
+                        } else {
+                            RasterError::UnknownProfile {
+                                path: self.path.clone(),
+                                count,
+                            }
+                        }
                     })?;
-                    if count == 7 {
+                    if self.spectral_count() == 7 {
                         note = Some(format!(
                             "7 bands of {}, no band names that tell the sensor: read as {} ({}); give --profile landsat-tm or landsat-oli if that is wrong",
                             self.bands[0].data_type,
@@ -315,10 +338,23 @@ impl ImageInfo {
     /// the thermal band: 8-bit values are TM/ETM+ digital numbers (OLI quantises to 12
     /// bits and ships 16), anything else is taken as OLI.
     fn guess_by_count(&self) -> Option<SensorProfile> {
-        if self.bands.len() == 7 && self.bands[0].data_type == "Byte" {
+        let count = self.spectral_count();
+        if count == 7 && self.bands[0].data_type == "Byte" {
             return Some(SensorProfile::landsat_tm_with_thermal());
         }
-        SensorProfile::from_band_count(self.bands.len())
+        SensorProfile::from_band_count(count)
+    }
+
+    /// Bands before the trailing alpha bands (a warped export's transparency band is
+    /// last): what a guess by band count counts.
+    fn spectral_count(&self) -> usize {
+        self.bands.len()
+            - self
+                .bands
+                .iter()
+                .rev()
+                .take_while(|b| b.colour == "Alpha")
+                .count()
     }
 
     /// Every band the profile names must exist in the file.
@@ -331,6 +367,16 @@ impl ImageInfo {
                     role: role.to_string(),
                     band: *band,
                     count: self.bands.len(),
+                });
+            }
+            // Transparency read as reflectance would put 0/255 into every index.
+            if self.bands[band - 1].colour == "Alpha" {
+                return Err(RasterError::Other {
+                    path: self.path.clone(),
+                    msg: format!(
+                        "band {band} is declared alpha (transparency), but profile {} reads it as {role}; give --profile or a params file's [bands] mapping (docs/config.md) that leaves the alpha band out — it is used as the validity mask",
+                        profile.name
+                    ),
                 });
             }
         }
@@ -381,8 +427,10 @@ fn date_of(
     ds: &Dataset,
     path: &Path,
 ) -> Result<Option<(AcqDate, DateSource, Option<String>)>, RasterError> {
+    // GDAL puts a GF / WorldView / Pléiades acquisition time in the IMAGERY domain.
     let item = |key: &str| {
         ds.metadata_item(key, "")
+            .or_else(|| ds.metadata_item(key, "IMAGERY"))
             .and_then(|v| AcqDate::parse(&v).ok())
             .map(|d| (key.to_string(), d))
     };

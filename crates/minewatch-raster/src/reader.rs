@@ -3,6 +3,7 @@
 
 use crate::error::RasterError;
 use crate::image::{open, BandInfo, ImageInfo};
+use gdal::raster::RasterBand;
 use gdal::Dataset;
 use minewatch_core::{BandRole, SensorProfile, Window};
 use std::cell::RefCell;
@@ -99,7 +100,7 @@ pub fn read_window(
         direct.read(window, &samples, &mut planes)?;
         let infos: Vec<&BandInfo> = samples.iter().map(|s| &image.bands[*s]).collect();
         finish_planes(&infos, &mut planes, valid);
-        if image.dataset_mask {
+        if image.dataset_mask || image.alpha_band.is_some() {
             apply_dataset_mask(image, window, valid)?;
         }
         return Ok(WindowBands {
@@ -120,14 +121,7 @@ pub fn read_window(
             };
             let band = ds.rasterband(band_no).map_err(|e| err(e.to_string()))?;
             let mut buf = take_plane(window.len());
-            band.read_into_slice::<f32>(
-                (window.col as isize, window.row as isize),
-                (window.width, window.height),
-                (window.width, window.height),
-                &mut buf,
-                None,
-            )
-            .map_err(|e| err(e.to_string()))?;
+            read_band(&band, window, &mut buf).map_err(|e| err(e.to_string()))?;
             planes.push(buf);
             infos.push(info);
         }
@@ -137,11 +131,22 @@ pub fn read_window(
         })
     })
     .and_then(|bands| {
-        if image.dataset_mask {
+        if image.dataset_mask || image.alpha_band.is_some() {
             apply_dataset_mask(image, window, valid)?;
         }
         Ok(bands)
     })
+}
+
+/// `window` of `band` as f32, at full resolution.
+fn read_band(band: &RasterBand, window: &Window, buf: &mut [f32]) -> gdal::errors::Result<()> {
+    band.read_into_slice::<f32>(
+        (window.col as isize, window.row as isize),
+        (window.width, window.height),
+        (window.width, window.height),
+        buf,
+        None,
+    )
 }
 
 /// Run `f` on this thread's cached GDAL handle of `image`, opening it on first use.
@@ -161,34 +166,47 @@ fn with_dataset<T>(
 
 /// Clear `valid` where the file's own mask (internal TIFF mask, `.msk`, alpha band) is 0.
 /// Read through GDAL, also beside the direct decode: masks are rare, and GDAL knows all
-/// the places one can be kept.
+/// the places one can be kept. An alpha band GDAL does not take for the mask (files of
+/// other than 2 or 4 bands) is read as one.
 fn apply_dataset_mask(
     image: &ImageInfo,
     window: &Window,
     valid: &mut [u8],
 ) -> Result<(), RasterError> {
     with_dataset(image, |ds| {
-        let err = |msg: String| RasterError::Read {
+        let mut buf = vec![0f32; window.len()];
+        let mut apply = |band: &RasterBand, no: usize, what: &str| {
+            read_band(band, window, &mut buf).map_err(|e| RasterError::Read {
+                path: image.path.clone(),
+                band: no,
+                window: format!("{} ({what})", window.name()),
+                msg: e.to_string(),
+            })?;
+            for (ok, m) in valid.iter_mut().zip(&buf) {
+                if *m == 0.0 {
+                    *ok = 0;
+                }
+            }
+            Ok::<(), RasterError>(())
+        };
+        let err = |no: usize, what: &str, msg: String| RasterError::Read {
             path: image.path.clone(),
-            band: 1,
-            window: format!("{} (the file's mask)", window.name()),
+            band: no,
+            window: format!("{} ({what})", window.name()),
             msg,
         };
-        let band = ds.rasterband(1).map_err(|e| err(e.to_string()))?;
-        let mask = band.open_mask_band().map_err(|e| err(e.to_string()))?;
-        let mut buf = vec![0u8; window.len()];
-        mask.read_into_slice::<u8>(
-            (window.col as isize, window.row as isize),
-            (window.width, window.height),
-            (window.width, window.height),
-            &mut buf,
-            None,
-        )
-        .map_err(|e| err(e.to_string()))?;
-        for (ok, m) in valid.iter_mut().zip(&buf) {
-            if *m == 0 {
-                *ok = 0;
-            }
+        if image.dataset_mask {
+            let what = "the file's mask";
+            let band = ds.rasterband(1).map_err(|e| err(1, what, e.to_string()))?;
+            let mask = band
+                .open_mask_band()
+                .map_err(|e| err(1, what, e.to_string()))?;
+            apply(&mask, 1, what)?;
+        }
+        if let Some(k) = image.alpha_band {
+            let what = "the alpha band";
+            let band = ds.rasterband(k).map_err(|e| err(k, what, e.to_string()))?;
+            apply(&band, k, what)?;
         }
         Ok(())
     })
