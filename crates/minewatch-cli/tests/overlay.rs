@@ -1003,6 +1003,80 @@ fn patch_errors_in_file_order_and_an_unknown_earlier_date_is_said() {
     );
 }
 
+/// A register writes the right type as 采矿许可证 / 勘查许可证 (the exploration licence's
+/// name has no 探), and a mining right converted from exploration as 采矿权（探转采）;
+/// licence numbers start with C (mining) or T (exploration). Each decides right, and a
+/// patch date stored as a timestamp (GeoJSON's `2024-06-01T08:30:00+08:00`, read by GDAL
+/// as a date-time field) is taken by its date. A reviewer's case (revL): 勘查许可证 was
+/// read as a mining licence (以探代采 dropped from the provincial check) and 探转采 as
+/// exploration (a licensed mine flagged).
+#[test]
+fn licence_types_and_timestamp_dates() {
+    let d = tempfile::tempdir().unwrap();
+    let head = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},"features":["#;
+    let sq = |x: i64, pad: i64| {
+        let (a, b) = (500_000 + x * 1000 - pad, 500_000 + x * 1000 + 200 + pad);
+        let (c, e) = (3_500_000 - pad, 3_500_200 + pad);
+        format!(
+            r#"{{"type":"Polygon","coordinates":[[[{a},{c}],[{b},{c}],[{b},{e}],[{a},{e}],[{a},{c}]]]}}"#
+        )
+    };
+    let cases = [
+        ("K1", "勘查许可证", "T32120080302005678", "exploration_only"),
+        ("K2", "勘查", "L2", "exploration_only"),
+        (
+            "K3",
+            "采矿权（探转采）",
+            "C3200002011034120110955",
+            "inside",
+        ),
+        ("K4", "采矿许可证", "C3200002010064120067890", "inside"),
+        ("K5", "", "T32120090302001234", "exploration_only"),
+        ("K6", "", "C3200002012034120119999", "inside"),
+    ];
+    let patches: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (id, ..))| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":"{id}","date_after":"2024-06-01T08:30:00+08:00"}},"geometry":{}}}"#,
+                sq(i as i64, 0)
+            )
+        })
+        .collect();
+    let rights: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty, lic, _))| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"lic":"{lic}","type":"{ty}"}},"geometry":{}}}"#,
+                sq(i as i64, 50)
+            )
+        })
+        .collect();
+    let pfile = d.path().join("p.geojson");
+    std::fs::write(&pfile, format!("{head}{}]}}", patches.join(",\n"))).unwrap();
+    std::fs::write(
+        d.path().join("lic.geojson"),
+        format!("{head}{}]}}", rights.join(",\n")),
+    )
+    .unwrap();
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"lic.geojson\"\nkind = \"mining_right\"\nid_field = \"lic\"\nright_type_field = \"type\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&pfile, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    for (id, ty, _, want) in cases {
+        let r = rows.iter().find(|r| r["id"] == id).unwrap();
+        assert_eq!(r["licence_status"], want, "{id} ({ty})");
+    }
+}
+
 /// Geographic imagery (the Hong Kong Sentinel-2 clip is EPSG:4326): overlaps and buffers
 /// are measured in a UTM work CRS, so `buffer_m = 200` is 200 metres, not degrees — and the
 /// package draws the same metric zone on the chips.

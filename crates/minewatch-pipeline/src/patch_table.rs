@@ -139,7 +139,14 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
                     (Some(FieldValue::RealValue(x)), _) => Attr::Real(x),
                     (Some(FieldValue::StringValue(s)), _) => Attr::Text(s),
                     (Some(FieldValue::DateValue(d)), _) => Attr::Text(d.to_string()),
-                    (Some(other), _) => Attr::Text(format!("{other:?}")),
+                    // A timestamp in its own offset: its date part is the local date.
+                    (Some(FieldValue::DateTimeValue(t)), _) => {
+                        Attr::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    }
+                    (Some(FieldValue::IntegerListValue(v)), _) => Attr::Text(join(&v)),
+                    (Some(FieldValue::Integer64ListValue(v)), _) => Attr::Text(join(&v)),
+                    (Some(FieldValue::RealListValue(v)), _) => Attr::Text(join(&v)),
+                    (Some(FieldValue::StringListValue(v)), _) => Attr::Text(v.join(",")),
                 });
             }
             let text = |i: Option<usize>| match i.map(|i| &values[i]) {
@@ -235,4 +242,12 @@ fn shape(id: &str, wkb: &[u8]) -> Result<(MultiPolygon<f64>, bool), String> {
         return Err(format!("patch {id} is not a polygon"));
     }
     Ok((geom, repaired))
+}
+
+/// A list field as text, comma-separated.
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

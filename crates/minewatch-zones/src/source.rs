@@ -440,7 +440,7 @@ fn right_of(
         holder: text(f.holder).unwrap_or_default(),
         mineral: text(f.mineral).unwrap_or_default(),
         exploration: l.kind == ZoneKind::ExplorationRight
-            || text(f.right_type).is_some_and(|t| is_exploration(&t)),
+            || is_exploration(&text(f.right_type).unwrap_or_default(), id),
         valid_from: date(f.valid_from, "valid_from")?,
         valid_to: date(f.valid_to, "valid_to")?,
     };
@@ -448,10 +448,32 @@ fn right_of(
     Ok(Some(right))
 }
 
-/// A right-type value that means an exploration right (探矿权).
-fn is_exploration(t: &str) -> bool {
+/// Whether a right is an exploration right (探矿权), from its type text and, when that
+/// says neither, its licence number. Registers write the type as 采矿许可证 / 勘查许可证
+/// (the exploration licence's official name, 矿产资源勘查许可证, has no 探), 采矿权 /
+/// 探矿权, or 采矿权（探转采） — a mining right converted from exploration. Licence numbers
+/// of the national register start with C (采矿许可证) or T (勘查许可证) and a long run of
+/// digits.
+fn is_exploration(t: &str, licence: &str) -> bool {
     let t = t.to_lowercase();
-    t.contains('探') || t.contains("explor")
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["探转采"]) {
+        return false;
+    }
+    if has(&["勘查", "勘探", "探矿", "explor", "prospect"]) {
+        return true;
+    }
+    if has(&["采矿", "开采", "mining", "exploitation"]) {
+        return false;
+    }
+    if has(&["探"]) {
+        return true;
+    }
+    let n = licence.trim();
+    let digits = n
+        .get(1..)
+        .is_some_and(|d| d.len() >= 10 && d.bytes().all(|b| b.is_ascii_digit()));
+    digits && n.starts_with(['T', 't'])
 }
 
 /// GB/T 2260 codes to six digits: `32` → `320000`, `3201` → `320100`; longer township or
@@ -554,7 +576,8 @@ fn load_corners(
             licence: id.to_string(),
             holder: get("holder"),
             mineral: get("mineral"),
-            exploration: l.kind == ZoneKind::ExplorationRight || is_exploration(&get("right_type")),
+            exploration: l.kind == ZoneKind::ExplorationRight
+                || is_exploration(&get("right_type"), id),
             valid_from: date("valid_from")?,
             valid_to: date("valid_to")?,
         };
@@ -890,6 +913,28 @@ fn lines_of(g: &Geometry) -> Vec<LineString<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exploration_rights_by_type_and_licence_number() {
+        for (t, lic, want) in [
+            ("探矿权", "", true),
+            ("勘查许可证", "", true),
+            ("矿产资源勘查许可证", "", true),
+            ("Exploration", "", true),
+            ("采矿权", "", false),
+            ("采矿许可证", "", false),
+            ("采矿权（探转采）", "", false),
+            ("mining", "", false),
+            ("", "T32120080302005678", true),
+            ("", "C3200002010064120067890", false),
+            ("", "T-12", false),
+            ("", "L2", false),
+            // The type text decides over the number.
+            ("采矿许可证", "T32120080302005678", false),
+        ] {
+            assert_eq!(is_exploration(t, lic), want, "{t} / {lic}");
+        }
+    }
 
     #[test]
     fn codes_normalise_to_six_digits() {
