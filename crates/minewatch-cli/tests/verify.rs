@@ -62,7 +62,7 @@ const DESIGN: [&str; 16] = [
 const TWO_TASKS: &str = "site_id,county_code,licence_status,multi_year_change,criminal_referral_candidate\nS1,320115,partly_outside,0,0\nS2,320115,outside_all_rights,0,0\n";
 
 /// A returned form as a GDAL table (GeoPackage, XLSX…) with Chinese headers, all text:
-/// S1 合法, S2 违法 / 立案, checked by 王五 on 2024-08-01.
+/// S1 合法, S2 违法 (无证开采) / 立案, checked by 王五 on 2024-08-01.
 fn write_form(path: &Path, driver: &str, layer: &str) {
     use gdal::vector::{Feature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
     let drv = gdal::DriverManager::get_driver_by_name(driver).unwrap();
@@ -78,6 +78,7 @@ fn write_form(path: &Path, driver: &str, layer: &str) {
     let cols = [
         "图斑地块编号",
         "核查结果",
+        "违法类型",
         "处理方式",
         "核查责任人",
         "核查日期",
@@ -86,8 +87,8 @@ fn write_form(path: &Path, driver: &str, layer: &str) {
         cols.iter().map(|c| (*c, OGRFieldType::OFTString)).collect();
     l.create_defn_fields(&defs).unwrap();
     for row in [
-        ["S1", "合法", "", "王五", "2024-08-01"],
-        ["S2", "违法", "立案", "王五", "2024-08-01"],
+        ["S1", "合法", "", "", "王五", "2024-08-01"],
+        ["S2", "违法", "无证开采", "立案", "王五", "2024-08-01"],
     ] {
         let mut f = Feature::new(l.defn()).unwrap();
         for (k, v) in row.iter().enumerate() {
@@ -105,13 +106,18 @@ fn tasks_and(p: &Path, more: &str) -> PathBuf {
 }
 
 /// A fresh folder with [`TWO_TASKS`] as `tasks.csv` and county 320115's form
-/// (site_id, verdict, handling, responsible) with the rows `rows` as `320115_返回.csv`:
+/// (site_id, verdict, violation_type, handling, responsible) with the rows `rows` as
+/// `320115_返回.csv`:
 /// (folder, tasks, form).
 fn two_tasks_returned(rows: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let tasks = tasks_and(d.path(), "");
     let f = d.path().join("320115_返回.csv");
-    std::fs::write(&f, format!("site_id,verdict,handling,responsible\n{rows}")).unwrap();
+    std::fs::write(
+        &f,
+        format!("site_id,verdict,violation_type,handling,responsible\n{rows}"),
+    )
+    .unwrap();
     (d, tasks, f)
 }
 
@@ -445,8 +451,10 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
             4 => ("可能", "", ""),
             _ => ("违法", "立案", ""),
         };
+        // Only a 违法 verdict names a violation type (F1: 合法 with one is sent back).
+        let kind = if v == "违法" { "无证开采" } else { "" };
         zh.push_str(&format!(
-            "S{i:02},{v},无证开采,{h},{why},王五,2024-08-0{},P{i}\n",
+            "S{i:02},{v},{kind},{h},{why},王五,2024-08-0{},P{i}\n",
             1 + i % 9
         ));
     }
@@ -644,13 +652,17 @@ fn audit_lists_recheck_picks_without_a_result() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     let mut tasks = String::from("site_id,county_code,licence_status\n");
-    let mut ret = String::from("site_id,verdict,handling,responsible\n");
+    let mut ret = String::from("site_id,verdict,handling,reason,responsible\n");
     for i in 0..40 {
         let c = if i < 20 { "320115" } else { "320116" };
         tasks.push_str(&format!("S{i:02},{c},inside\n"));
         // Both counties: half 合法, half 伪变化.
-        let v = if i % 2 == 0 { "合法" } else { "伪变化" };
-        ret.push_str(&format!("S{i:02},{v},不处理,王五\n"));
+        let (v, why) = if i % 2 == 0 {
+            ("合法", "有证")
+        } else {
+            ("伪变化", "大棚")
+        };
+        ret.push_str(&format!("S{i:02},{v},不处理,{why},王五\n"));
     }
     let (tasks_csv, ret_csv) = (p.join("tasks.csv"), p.join("returned.csv"));
     std::fs::write(&tasks_csv, tasks).unwrap();
@@ -823,12 +835,12 @@ fn audit_reads_a_table_written_by_rank_header_zh() {
     assert!(head.iter().any(|h| h == "图斑地块编号") && head.iter().any(|h| h == "图斑编号"));
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut h2 = head.clone();
-    h2.extend(["核查结果".to_string(), "核查责任人".to_string()]);
+    h2.extend(["核查结果", "理由说明", "核查责任人"].map(String::from));
     w.write_record(&h2).unwrap();
     let mut n = 0;
     for rec in r.records() {
         let mut v: Vec<String> = rec.unwrap().iter().map(String::from).collect();
-        v.extend(["伪变化".to_string(), "王五".to_string()]);
+        v.extend(["伪变化", "大棚", "王五"].map(String::from));
         w.write_record(&v).unwrap();
         n += 1;
     }
@@ -1007,7 +1019,7 @@ fn audit_reads_the_filled_copy_of_a_package_form_and_each_file_once() {
     )
     .unwrap();
     ds.execute_sql(
-        "UPDATE tasks SET verdict = '伪变化', responsible = '王五'",
+        "UPDATE tasks SET verdict = '伪变化', reason = '大棚', responsible = '王五'",
         None,
         gdal::vector::sql::Dialect::DEFAULT,
     )
@@ -1090,7 +1102,7 @@ fn audit_json(returned: &[&Path], tasks: &Path, out: &Path) -> serde_json::Value
 /// re-check. Valid verdicts and invalid rows now add up to the rows returned.
 #[test]
 fn audit_counts_a_row_without_a_responsible_person_as_invalid_only() {
-    let (d, tasks, form) = two_tasks_returned("S1,合法,,王五\nS2,违法,立案,\n");
+    let (d, tasks, form) = two_tasks_returned("S1,合法,,,王五\nS2,违法,无证开采,立案,\n");
     let p = d.path();
     let out = p.join("audit");
     let sum = audit_json(&[&form], &tasks, &out);
@@ -1127,7 +1139,7 @@ fn audit_names_a_row_of_another_county_in_a_countys_form() {
     let by_name = p.join("320116_返回.csv");
     let pkg = p.join("320116");
     std::fs::create_dir(&pkg).unwrap();
-    let form = "site_id,verdict,handling,responsible\nS1,合法,,王五\nS3,违法,立案,王五\n";
+    let form = "site_id,verdict,violation_type,handling,responsible\nS1,合法,,,王五\nS3,违法,无证开采,立案,王五\n";
     std::fs::write(&by_name, form).unwrap();
     std::fs::write(pkg.join("tasks.csv"), form).unwrap();
     for (f, tag) in [(by_name.clone(), "name"), (pkg.join("tasks.csv"), "folder")] {
@@ -1218,12 +1230,15 @@ fn audit_reads_the_county_folders_inside_a_returned_folder() {
     // prefecture folder: not searched, the prefecture folder named on stderr.
     let pkg = ret.join("320116_栖霞区");
     let deep = ret.join("南京市").join("320117");
-    let head = "site_id,verdict,responsible\n";
+    let head = "site_id,verdict,reason,responsible\n";
     for (f, rows) in [
-        (pkg.join("tasks.csv"), "S3,伪变化,李四\nS4,伪变化,李四\n"),
-        (pkg.join("tasks_copy.csv"), "S3,,\nS4,,\n"),
+        (
+            pkg.join("tasks.csv"),
+            "S3,伪变化,大棚,李四\nS4,伪变化,大棚,李四\n",
+        ),
+        (pkg.join("tasks_copy.csv"), "S3,,,\nS4,,,\n"),
         (pkg.join("chips").join("001_S3_tc.png"), ""),
-        (deep.join("tasks.csv"), "S5,伪变化,王五\n"),
+        (deep.join("tasks.csv"), "S5,伪变化,大棚,王五\n"),
     ] {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(&f, format!("{head}{rows}")).unwrap();
@@ -1261,7 +1276,7 @@ fn audit_reads_the_county_folders_inside_a_returned_folder() {
     // Beside a county file: both are read, and each form knows its county.
     std::fs::write(
         ret.join("320115_返回.csv"),
-        "site_id,verdict,handling,responsible\nS1,违法,立案,王五\nS2,违法,立案,王五\n",
+        "site_id,verdict,violation_type,handling,responsible\nS1,违法,无证开采,立案,王五\nS2,违法,越界开采,立案,王五\n",
     )
     .unwrap();
     let out = p.join("both");
@@ -1382,7 +1397,7 @@ fn sample_report_gives_a_mandatory_stratum_probability_one() {
 /// per county.
 #[test]
 fn audit_says_how_many_returned_rows_have_no_verdict_yet() {
-    let (d, tasks, form) = two_tasks_returned("S1,,,\nS2,违法,立案,王五\n");
+    let (d, tasks, form) = two_tasks_returned("S1,,,,\nS2,违法,无证开采,立案,王五\n");
     let p = d.path();
     let out = p.join("audit");
     let o = audit_seed1(&[&form], &tasks, &out);
@@ -1409,4 +1424,202 @@ fn audit_says_how_many_returned_rows_have_no_verdict_yet() {
     let sum = audit_json(&[&form], &tasks, &p.join("audit_json"));
     assert_eq!(sum["rows_without_verdict"], 1, "{sum}");
     assert!(csv_rows(&out.join("not_returned.csv")).is_empty());
+}
+
+/// Review finding (F2): a 核查日期 before the change was imaged (the task's last_date) or
+/// after the audit's date was a valid verdict, and 1900-01-01 was "not a date". The
+/// audit's date is given with --today (else the clock's) and recorded in the manifest.
+#[test]
+fn audit_flags_check_dates_before_the_change_or_after_the_audit() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let dates = [
+        "2001-03-01",
+        "2002-07-11",
+        "2031-01-01",
+        "1900-01-01",
+        "2024-08-01",
+    ];
+    let mut t = String::from("site_id,county_code,licence_status,last_date\n");
+    let mut form = String::from("site_id,verdict,violation_type,handling,responsible,check_date\n");
+    for (i, day) in dates.iter().enumerate() {
+        t.push_str(&format!("S{i},320113,outside_all_rights,2002-07-12\n"));
+        form.push_str(&format!("S{i},违法,无证开采,立案,赵六,{day}\n"));
+    }
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, t).unwrap();
+    let f = p.join("320113_返回.csv");
+    std::fs::write(&f, form).unwrap();
+    let audit = |out: &Path, today: Option<&str>| {
+        let mut args = vec!["audit", s(&f), "--tasks", s(&tasks), "--seed", "1"];
+        args.extend(["--out", s(out), "--format", "json"]);
+        if let Some(t) = today {
+            args.extend(["--today", t]);
+        }
+        minewatch(&args)
+    };
+    let out = p.join("audit");
+    let o = audit(&out, Some("2024-12-01"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&sum["valid_verdicts"], &sum["invalid_rows"]),
+        (&1.into(), &4.into()),
+        "{sum}"
+    );
+    let issues = csv_rows(&out.join("audit_issues.csv"));
+    let got: Vec<(&str, &str, &str)> = issues
+        .iter()
+        .map(|i| (i["row"].as_str(), i["field"].as_str(), i["code"].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2", "check_date", "check_before_change"),
+            ("3", "check_date", "check_before_change"),
+            ("4", "check_date", "check_date_future"),
+            ("5", "check_date", "implausible_date"),
+        ]
+    );
+    assert!(issues[0]["message"].contains("2002-07-12"), "{issues:?}");
+    assert!(issues[2]["message"].contains("2024-12-01"), "{issues:?}");
+    assert!(!issues[3]["message"].contains("not a date"), "{issues:?}");
+    let m = json(&out.join("audit_manifest.json"));
+    assert_eq!(
+        (m["today"].as_str(), m["today_from"].as_str()),
+        (Some("2024-12-01"), Some("--today"))
+    );
+    // A date the audit's date has passed is no longer in the future; the clock's date is
+    // recorded as such.
+    let out2 = p.join("clock");
+    let o = audit(&out2, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = json(&out2.join("audit_manifest.json"));
+    assert!(m["today_from"].as_str().unwrap().contains("clock"), "{m}");
+    let o = audit(&p.join("later"), Some("2031-06-01"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let codes: Vec<String> = csv_rows(&p.join("later").join("audit_issues.csv"))
+        .into_iter()
+        .map(|i| i["code"].clone())
+        .collect();
+    assert!(!codes.iter().any(|c| c == "check_date_future"), "{codes:?}");
+    let o = audit(&p.join("bad"), Some("2024-13-01"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--today"), "{}", stderr(&o));
+    assert!(!p.join("bad").join("audit_issues.csv").exists());
+}
+
+/// Review finding (F3): county_stats.csv wrote a rate over nothing as 0: the filing rate
+/// of a county without 违法 verdicts, every rate of a county that returned nothing. Such a
+/// cell is blank; 0 is a real zero (3 违法, none filed).
+#[test]
+fn audit_leaves_a_rate_over_nothing_blank() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut t = String::from("site_id,county_code,licence_status\n");
+    for (i, c) in ["320113", "320115", "320115", "320115", "320116", "320116"]
+        .iter()
+        .enumerate()
+    {
+        t.push_str(&format!("S{i},{c},outside_all_rights\n"));
+    }
+    let tasks = p.join("tasks.csv");
+    std::fs::write(&tasks, t).unwrap();
+    let head = "site_id,verdict,violation_type,handling,reason,responsible\n";
+    let f15 = p.join("320115_返回.csv");
+    let rows15: String = (1..=3)
+        .map(|i| format!("S{i},违法,无证开采,非立案,已责令整改,赵六\n"))
+        .collect();
+    std::fs::write(&f15, format!("{head}{rows15}")).unwrap();
+    let f16 = p.join("320116_返回.csv");
+    std::fs::write(
+        &f16,
+        format!("{head}S4,伪变化,,不处理,大棚,赵六\nS5,伪变化,,不处理,大棚,赵六\n"),
+    )
+    .unwrap();
+    let out = p.join("audit");
+    audit_json(&[&f15, &f16], &tasks, &out);
+    let stats = csv_rows(&out.join("county_stats.csv"));
+    let cells = |c: &str| {
+        let r = stats.iter().find(|r| r["county_code"] == c).unwrap();
+        ["verified_share", "violation_rate", "filing_rate"].map(|k| r[k].clone())
+    };
+    assert_eq!(cells("320113"), ["0", "", ""], "{stats:?}");
+    assert_eq!(cells("320115"), ["1", "1", "0"], "{stats:?}");
+    assert_eq!(cells("320116"), ["1", "0", ""], "{stats:?}");
+}
+
+/// Review finding (F4): `--must zone_kinds~ecological_redline` (for ecological_red_line)
+/// matched no task and said nothing, dropping the mandatory red-line checks; and
+/// `--neyman-by score` without `--allocation neyman` was ignored while the report said
+/// "Proportional by score".
+#[test]
+fn sample_warns_of_a_must_rule_that_matches_nothing_and_refuses_a_stray_neyman_by() {
+    let d = tempfile::tempdir().unwrap();
+    let input = fixture("verify/tasks_60.csv");
+    let out = d.path().join("typo");
+    let o = sample_seed1(
+        &input,
+        &out,
+        &[
+            "--count",
+            "15",
+            "--must",
+            "zone_kinds~ecological_redline",
+            "--must",
+            "provincial_field_check_required",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("warning: --must zone_kinds~ecological_redline matches no task")
+            && e.contains("ecological_red_line"),
+        "{e}"
+    );
+    assert!(!e.contains("--must provincial_field_check_required"), "{e}");
+    let m = json(&out.join("sample_manifest.json"));
+    let notes = m["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{m}");
+    assert!(
+        notes[0]
+            .as_str()
+            .unwrap()
+            .contains("zone_kinds~ecological_redline"),
+        "{m}"
+    );
+    // The rule spelt right: no warning, no note.
+    let out = d.path().join("right");
+    let o = sample_seed1(
+        &input,
+        &out,
+        &["--count", "15", "--must", "zone_kinds~ecological_red_line"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(
+        json(&out.join("sample_manifest.json"))["notes"],
+        serde_json::json!([])
+    );
+    // --neyman-by without Neyman: exit 1, naming both options, nothing written.
+    let out = d.path().join("neyman");
+    let o = sample_seed1(
+        &input,
+        &out,
+        &[
+            "--count",
+            "15",
+            "--strata",
+            "county_code,priority_class",
+            "--neyman-by",
+            "score",
+        ],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("--neyman-by score") && e.contains("--allocation neyman"),
+        "{e}"
+    );
+    assert!(!out.join("sample.csv").exists());
 }

@@ -8,7 +8,7 @@ use crate::staging::Staging;
 use crate::table_read;
 use crate::write::table as tw;
 use crate::write::{round, Attr};
-use minewatch_core::Verdict;
+use minewatch_core::{AcqDate, Verdict};
 use minewatch_verify::audit::{self, RecheckStratum, Rechecked, Returned, Severity, TaskFacts};
 use minewatch_verify::sample::{self, Allocation, Design, Size, Unit};
 use serde::Serialize;
@@ -103,6 +103,44 @@ impl Rule {
             Rule::Contains(_, v) => Rule::Contains(c, v),
             Rule::AtLeast(_, n) => Rule::AtLeast(c, n),
         }
+    }
+
+    /// What the rule's column holds, for a rule no row meets: its values (`;`-separated
+    /// lists taken apart for `~`), or its largest number for `>=`.
+    fn values_seen(&self, rows: &[table_read::Row]) -> String {
+        const SHOWN: usize = 20;
+        let c = self.column();
+        let cells = rows.iter().filter_map(|r| r.get(c));
+        if let Rule::AtLeast(..) = self {
+            let max = cells
+                .filter_map(|v| v.parse::<f64>().ok())
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+            return match max {
+                Some(m) => format!("the largest `{c}` is {m}"),
+                None => format!("`{c}` holds no number"),
+            };
+        }
+        let values: BTreeSet<&str> = match self {
+            Rule::Contains(..) => cells
+                .flat_map(|v| v.split([';', ',']))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect(),
+            _ => cells.collect(),
+        };
+        if values.is_empty() {
+            return format!("`{c}` is blank in every task");
+        }
+        let mut list: Vec<&str> = values.iter().copied().take(SHOWN).collect();
+        if values.len() > SHOWN {
+            list.push("…");
+        }
+        let what = match self {
+            Rule::Contains(_, x) => format!("no `{c}` holds `{x}`; "),
+            Rule::Eq(_, x) => format!("`{x}` is no value of `{c}`; "),
+            _ => String::new(),
+        };
+        format!("{what}`{c}` holds: {}", list.join(", "))
     }
 
     fn text(&self) -> String {
@@ -221,6 +259,12 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             "Neyman allocation needs --neyman-by COLUMN (a number, e.g. score) or COLUMN=VALUE (an indicator, e.g. verdict=违法)".into(),
         ));
     }
+    // Ignoring it would report "Proportional by score" of a proportional sample.
+    if let (Some(n), Allocation::Proportional) = (&req.neyman_by, req.allocation) {
+        return Err(PipelineError::Input(format!(
+            "--neyman-by {n} sets the Neyman allocation's variable, but the allocation is proportional: add --allocation neyman, or drop --neyman-by"
+        )));
+    }
     t.require(&needed, "sample")?;
     let mut units = Vec::with_capacity(t.rows.len());
     let mut by_id: BTreeMap<String, &table_read::Row> = BTreeMap::new();
@@ -264,10 +308,23 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         seed: req.seed,
     };
     let s = sample::draw_sample(&units, &design);
+    let mut notes = Vec::new();
+    // A rule no task meets is most likely a typo (zone_kinds~ecological_redline for
+    // ecological_red_line): the units it was to force in would be left to chance.
+    for r in &rules {
+        if !t.rows.iter().any(|row| r.holds(row)) {
+            let note = format!(
+                "--must {} matches no task: no unit is mandatory by it; {}",
+                r.text(),
+                r.values_seen(&t.rows)
+            );
+            eprintln!("sample: warning: {note}");
+            notes.push(note);
+        }
+    }
     // A count the pool cannot give is drawn as all of the pool: say so, as the report's
     // size line alone ("count 50 → 30") is easy to miss and a census is no sample.
     let pool = units.iter().filter(|u| u.mandatory.is_none()).count();
-    let mut notes = Vec::new();
     if let Size::Count(c) = req.size {
         if c > pool {
             let note = format!(
@@ -429,6 +486,61 @@ pub struct AuditRequest {
     pub recheck_results: Option<PathBuf>,
     pub out: PathBuf,
     pub command: String,
+    /// The audit's date: a 核查日期 after it is flagged. Recorded in the manifest.
+    pub today: AuditDate,
+}
+
+/// The audit's date and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AuditDate {
+    /// Given (`--today`): a rerun with it judges alike.
+    Given(AcqDate),
+    /// The clock's date in China (UTC+8), where the forms are dated.
+    Clock(AcqDate),
+}
+
+impl AuditDate {
+    /// Today by the system clock in China (UTC+8).
+    pub fn clock() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        AuditDate::Clock(civil_date((secs + 8 * 3600).div_euclid(86_400)))
+    }
+
+    pub fn date(self) -> AcqDate {
+        match self {
+            AuditDate::Given(d) | AuditDate::Clock(d) => d,
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            AuditDate::Given(_) => "--today",
+            AuditDate::Clock(_) => {
+                "system clock, China Standard Time (UTC+8); rerun with --today to judge alike"
+            }
+        }
+    }
+}
+
+/// The calendar date of a day count since 1970-01-01 (H. Hinnant's civil_from_days),
+/// clamped to the years AcqDate holds.
+fn civil_date(days: i64) -> AcqDate {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
+    let y = (yoe + era * 400 + i64::from(m <= 2)).clamp(1950, 2200) as u16;
+    AcqDate::new(y, m, d).unwrap_or(AcqDate {
+        year: y,
+        month: 1,
+        day: 1,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -472,14 +584,25 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks: Vec<TaskFacts> = tt
         .rows
         .iter()
-        .map(|r| TaskFacts {
-            site_id: r.get("site_id").unwrap_or("").to_string(),
-            county: r.get("county_code").unwrap_or("").to_string(),
-            licence_status: r.get("licence_status").unwrap_or("").to_string(),
-            multi_year_change: flag(r, "multi_year_change"),
-            criminal_referral_candidate: flag(r, "criminal_referral_candidate"),
+        .map(|r| {
+            // The change's later image (rank writes it): no check can come before it.
+            let last_date = match r.get("last_date") {
+                None => None,
+                Some(d) => Some(
+                    AcqDate::parse_lenient(d)
+                        .map_err(|e| tt.err(r.line, "last_date", e.to_string()))?,
+                ),
+            };
+            Ok(TaskFacts {
+                site_id: r.get("site_id").unwrap_or("").to_string(),
+                county: r.get("county_code").unwrap_or("").to_string(),
+                licence_status: r.get("licence_status").unwrap_or("").to_string(),
+                multi_year_change: flag(r, "multi_year_change"),
+                criminal_referral_candidate: flag(r, "criminal_referral_candidate"),
+                last_date,
+            })
         })
-        .collect();
+        .collect::<Result<_, PipelineError>>()?;
     let county_of: BTreeMap<&str, &str> = tasks
         .iter()
         .map(|t| (t.site_id.as_str(), t.county.as_str()))
@@ -555,7 +678,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             r.county = county.clone();
         }
     }
-    let a = audit::audit(&tasks, &rows);
+    let a = audit::audit(&tasks, &rows, req.today.date());
     let missing = audit::missing(&tasks, &rows);
     // A blank verdict counts as returned (returned rows are valid verdicts plus invalid
     // rows), so such a site is not in not_returned.csv: say how many are still unchecked.
@@ -717,6 +840,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         ]),
         &issue_rows,
     )?;
+    let rate = |r: Option<f64>| r.map_or(Attr::Null, |r| Attr::Real(round(r, 4)));
     let stat_rows: Vec<Vec<Attr>> = a
         .counties
         .iter()
@@ -725,11 +849,12 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 Attr::Text(c.county.clone()),
                 Attr::Int(c.tasks as i64),
                 Attr::Int(c.returned_valid as i64),
-                Attr::Real(round(c.verified_share(), 4)),
+                // A rate over nothing is blank, not 0 (a real zero).
+                rate(c.verified_share()),
                 Attr::Int(c.illegal as i64),
-                Attr::Real(round(c.violation_rate(), 4)),
+                rate(c.violation_rate()),
                 Attr::Int(c.filed as i64),
-                Attr::Real(round(c.filing_rate(), 4)),
+                rate(c.filing_rate()),
                 Attr::Int(c.invalid_rows as i64),
                 Attr::Int(c.no_verdict as i64),
                 Attr::Int(c.review_flags as i64),
@@ -873,6 +998,8 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         "returned": files,
         "inputs": hashes.records()?,
         "recheck_results": req.recheck_results,
+        "today": req.today.date().to_string(),
+        "today_from": req.today.source(),
         "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed, "rounding": ROUNDING},
         "recheck": req.recheck_results.as_ref().map(|_| serde_json::json!({
             "complete": recheck_missing.is_empty(),

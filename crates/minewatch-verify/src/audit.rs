@@ -87,37 +87,67 @@ impl Handling {
     }
 }
 
+/// What a row says of the referral for prosecution (移送司法).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Referral {
+    /// Referred: 是 / 已移送 … in the column, or a reason saying 已移送.
+    Referred,
+    /// Pending or planned (待移送, 拟移送, 将移送 …): not referred yet.
+    Pending,
+    /// Not referred: a no, a negation (不予, 未, 条件不足 …), nothing said, or a word
+    /// that is no explicit yes.
+    NotReferred,
+}
+
+/// The 是否移送司法 column's explicit yes values (compared lower-case): the guide's
+/// 是 / 已移送 / yes / 1 / true, and y (Excel users' YES / Y / True read the same).
+const REFERRED_YES: [&str; 6] = ["是", "已移送", "yes", "y", "1", "true"];
+
 /// Whether a row says the case was referred for prosecution (移送司法). The
-/// 是否移送司法 column decides when filled: 是 / 已移送 / yes / 1 / true are a yes,
-/// anything else (否, 未移送, 不予移送, 暂不移送, no, 0, false, or an unknown word) a no.
-/// Only when it is blank may the reason say so: it mentions 移送 with no negation
-/// (不予, 暂不, 未, 拟不, 没有 …) just before it — "暂不移送，待调查" is no referral.
-pub fn referred(column: &str, reason: &str) -> bool {
+/// 是否移送司法 column decides when filled: [`REFERRED_YES`] (or a text saying 已移送, such
+/// as 已移送公安机关, with no negation) is a yes; 待移送 / 拟移送 (pending, planned) is
+/// [`Referral::Pending`]; anything else (否, 未移送, 不予移送, 移送条件不足, no, 0, false, a
+/// bare 移送, an unknown word) is a no. Only when the column is blank may the reason say
+/// so, by the same reading of its clauses: a clause with 移送 and a negation (不, 未, 否,
+/// 没, 无 — 暂不移送, 尚未移送, 移送条件不足) makes it a no; else 已移送 a yes; else
+/// 待 / 拟 / 将 / 准备 / 计划 … before 移送 pending. A bare mention (移送司法) is no yes:
+/// only an explicit one counts, as a missed referral is the costly mistake.
+pub fn referral(column: &str, reason: &str) -> Referral {
     let c = column.trim();
     if !c.is_empty() {
-        return matches!(
-            c.to_lowercase().as_str(),
-            "是" | "已移送" | "移送" | "yes" | "y" | "1" | "true"
-        );
-    }
-    const NEGATIONS: [&str; 4] = ["不", "未", "没", "无"];
-    let mut rest = reason;
-    let mut said = false;
-    while let Some(at) = rest.find("移送") {
-        // The few characters before 移送: 不予, 暂不, 尚未, 拟不, 没有, 无需 …
-        let before: String = rest[..at]
-            .chars()
-            .rev()
-            .take(3)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        if NEGATIONS.iter().any(|n| before.contains(n)) {
-            return false;
+        if REFERRED_YES.contains(&c.to_lowercase().as_str()) {
+            return Referral::Referred;
         }
-        said = true;
-        rest = &rest[at + "移送".len()..];
+        return said_of_referral(c).unwrap_or(Referral::NotReferred);
+    }
+    said_of_referral(reason).unwrap_or(Referral::NotReferred)
+}
+
+/// [`referral`] as a yes or no: pending is not referred.
+pub fn referred(column: &str, reason: &str) -> bool {
+    referral(column, reason) == Referral::Referred
+}
+
+/// What a text's clauses that mention 移送 say of the referral; `None` when none does (or
+/// only barely, as 移送司法). A negated clause outweighs every other.
+fn said_of_referral(text: &str) -> Option<Referral> {
+    const NEGATIONS: [char; 5] = ['不', '未', '否', '没', '无'];
+    const PENDING: [&str; 8] = ["待", "拟", "将", "准备", "计划", "正在", "需", "应"];
+    let mut said = None;
+    for clause in
+        text.split(|c: char| c.is_whitespace() || "，。；、,;.!！?？:：()（）".contains(c))
+    {
+        let Some(at) = clause.find("移送") else {
+            continue;
+        };
+        if clause.contains(NEGATIONS) {
+            return Some(Referral::NotReferred);
+        }
+        if clause.contains("已移送") {
+            said = Some(Referral::Referred);
+        } else if said.is_none() && PENDING.iter().any(|p| clause[..at].contains(p)) {
+            said = Some(Referral::Pending);
+        }
     }
     said
 }
@@ -130,6 +160,9 @@ pub struct TaskFacts {
     pub licence_status: String,
     pub multi_year_change: bool,
     pub criminal_referral_candidate: bool,
+    /// The later image of the site's last change (rank's `last_date`): no field check of
+    /// it can come before. `None` when the tasks table does not say.
+    pub last_date: Option<AcqDate>,
 }
 
 /// One returned row, fields by English name.
@@ -189,24 +222,23 @@ pub struct CountyStats {
     pub no_verdict: usize,
 }
 
+/// The rates are `None` when their denominator is 0 (a county with no 违法 verdict has no
+/// filing rate, one that returned nothing valid no violation rate): unknown, not a rate
+/// of 0, which is a real zero (three 违法 verdicts, none filed).
 impl CountyStats {
-    pub fn verified_share(&self) -> f64 {
+    pub fn verified_share(&self) -> Option<f64> {
         ratio(self.returned_valid, self.tasks)
     }
-    pub fn violation_rate(&self) -> f64 {
+    pub fn violation_rate(&self) -> Option<f64> {
         ratio(self.illegal, self.returned_valid)
     }
-    pub fn filing_rate(&self) -> f64 {
+    pub fn filing_rate(&self) -> Option<f64> {
         ratio(self.filed, self.illegal)
     }
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
 }
 
 pub struct AuditResult {
@@ -220,7 +252,9 @@ pub struct AuditResult {
     pub no_verdict_rows: usize,
 }
 
-pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
+/// Audit the returned rows against the tasks. `today` is the audit's date: a check dated
+/// after it is impossible (the caller records it, so that a rerun judges alike).
+pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditResult {
     let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let mut issues = Vec::new();
     let mut checked = Vec::new();
@@ -395,15 +429,41 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
             }
         };
         let date = get("check_date");
-        if !date.is_empty() && AcqDate::parse_lenient(date).is_err() {
-            issue(
-                Invalid,
-                "check_date",
-                "bad_date",
-                format!("`{date}` is not a date"),
-                format!("核查日期“{date}”无效"),
-            );
-            continue;
+        if !date.is_empty() {
+            match check_date(date, task.last_date, today) {
+                Err(DateIssue::NotADate) => {
+                    issue(
+                        Invalid,
+                        "check_date",
+                        "bad_date",
+                        format!("`{date}` is not a date"),
+                        format!("核查日期“{date}”无效"),
+                    );
+                    continue;
+                }
+                Err(DateIssue::TooEarly) => issue(
+                    Invalid,
+                    "check_date",
+                    "implausible_date",
+                    format!("核查日期 (check_date) `{date}` is a date, but implausibly early for a field check (before 1950; 1900-01-01 is what Excel shows for a date cell holding 0 or 1)"),
+                    format!("核查日期“{date}”早于 1950 年，不可能是核查日期（Excel 把 0 或 1 显示为 1900-01-01）"),
+                ),
+                Err(DateIssue::BeforeChange(last)) => issue(
+                    Invalid,
+                    "check_date",
+                    "check_before_change",
+                    format!("核查日期 (check_date) `{date}` is before the change was imaged ({last}, the task's last_date): a field check cannot come before what it checks"),
+                    format!("核查日期“{date}”早于变化所在的后时相影像日期 {last}（任务 last_date），核查不可能早于所查变化"),
+                ),
+                Err(DateIssue::Future) => issue(
+                    Invalid,
+                    "check_date",
+                    "check_date_future",
+                    format!("核查日期 (check_date) `{date}` is after the audit's date {today}: a check cannot be dated in the future"),
+                    format!("核查日期“{date}”晚于审核日期 {today}，不能是将来的日期"),
+                ),
+                Ok(()) => {}
+            }
         }
         if get("responsible").is_empty() {
             issue(
@@ -414,8 +474,48 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "未填核查责任人".into(),
             );
         }
-        // Second looks.
+        // Verdicts that contradict their own row or leave out what the guide asks of
+        // them: sent back, as a blank responsible person is.
         let reason = get("reason");
+        let vtype = get("violation_type");
+        let zh_verdict = verdict_zh(verdict);
+        if verdict == Verdict::Illegal && vtype.is_empty() {
+            issue(
+                Invalid,
+                "violation_type",
+                "missing_violation_type",
+                "违法 with 违法类型 (violation_type) blank: name the violation (无证开采, 越界开采, 以探代采 …)".into(),
+                "核查结果为违法，但未填违法类型（无证开采、越界开采、以探代采等）".into(),
+            );
+        }
+        if verdict != Verdict::Illegal && !vtype.is_empty() {
+            issue(
+                Invalid,
+                "violation_type",
+                "violation_type_not_illegal",
+                format!("{zh_verdict} with 违法类型 (violation_type) `{vtype}`: only a 违法 verdict has a violation type; correct the verdict or clear the type"),
+                format!("核查结果为{zh_verdict}，却填了违法类型“{vtype}”：只有违法图斑有违法类型，请更正核查结果或清空违法类型"),
+            );
+        }
+        if verdict != Verdict::Illegal && handling == Some(Handling::CaseFiled) {
+            issue(
+                Invalid,
+                "handling",
+                "case_filed_not_illegal",
+                format!("{zh_verdict} with 处理方式 (handling) 立案: a case is filed only on a 违法 verdict; correct the verdict or the handling"),
+                format!("核查结果为{zh_verdict}，处理方式却为立案：只有违法图斑才立案，请更正核查结果或处理方式"),
+            );
+        }
+        if verdict == Verdict::FalseChange && reason.is_empty() {
+            issue(
+                Invalid,
+                "reason",
+                "false_change_no_reason",
+                "伪变化 with 理由说明 (reason) blank: a false change must state its cause (大棚, 特殊用地 …)".into(),
+                "伪变化未填理由说明：须写明原因（如大棚、特殊用地）".into(),
+            );
+        }
+        // Second looks.
         let legal = verdict == Verdict::Legal;
         if legal {
             if let Some((code, en, zh)) = legal_flag(&task.licence_status) {
@@ -440,7 +540,11 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "违法图斑未立案".into(),
             );
         }
-        if matches!(handling, Some(Handling::NotFiled | Handling::NoAction)) && reason.is_empty() {
+        // (A 伪变化 without a reason is sent back above.)
+        if matches!(handling, Some(Handling::NotFiled | Handling::NoAction))
+            && reason.is_empty()
+            && verdict != Verdict::FalseChange
+        {
             issue(
                 Review,
                 "reason",
@@ -449,15 +553,24 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
                 "非立案或不处理须说明理由".into(),
             );
         }
-        let referred = referred(get("referred"), reason);
-        if task.criminal_referral_candidate && verdict == Verdict::Illegal && !referred {
-            issue(
-                Review,
-                "referred",
-                "referral_missing",
-                "criminal-referral candidate (two penalties in two years) not referred".into(),
-                "涉嫌犯罪(二年内两次处罚后又违法)未移送司法".into(),
-            );
+        if task.criminal_referral_candidate && verdict == Verdict::Illegal {
+            match referral(get("referred"), reason) {
+                Referral::Referred => {}
+                Referral::Pending => issue(
+                    Review,
+                    "referred",
+                    "referral_pending",
+                    "criminal-referral candidate (two penalties in two years) only pending or planned for referral (待移送 / 拟移送), not referred yet".into(),
+                    "涉嫌犯罪(二年内两次处罚后又违法)仅待移送或拟移送，尚未移送司法".into(),
+                ),
+                Referral::NotReferred => issue(
+                    Review,
+                    "referred",
+                    "referral_missing",
+                    "criminal-referral candidate (two penalties in two years) not referred".into(),
+                    "涉嫌犯罪(二年内两次处罚后又违法)未移送司法".into(),
+                ),
+            }
         }
         // A row with a must-correct issue (here a missing responsible person) is no
         // usable verdict: it is counted invalid, not valid, and kept out of the rates
@@ -526,6 +639,81 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned]) -> AuditResult {
         counties,
         invalid_rows,
     }
+}
+
+/// The Chinese word of a verdict, as the form has it.
+fn verdict_zh(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Legal => "合法",
+        Verdict::Illegal => "违法",
+        Verdict::FalseChange => "伪变化",
+    }
+}
+
+/// Why a 核查日期 cannot be the date of the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateIssue {
+    /// Not a calendar day in a form the tables use.
+    NotADate,
+    /// A real day, but before 1950 (1900-01-01: Excel's day 1).
+    TooEarly,
+    /// Before the later image of the change it checks.
+    BeforeChange(AcqDate),
+    /// After the audit's date (or beyond the years dates are read in).
+    Future,
+}
+
+/// Whether `text` can be the date of a field check of a change imaged last on
+/// `last_date`, in an audit run on `today`. The change's own date is allowed.
+fn check_date(text: &str, last_date: Option<AcqDate>, today: AcqDate) -> Result<(), DateIssue> {
+    let d = match AcqDate::parse_lenient(text) {
+        Ok(d) => d,
+        // AcqDate reads 1950–2200 only: a day outside is a date, but not of a check.
+        Err(_) => {
+            return Err(match calendar_year(text) {
+                Some(y) if y < 1950 => DateIssue::TooEarly,
+                Some(_) => DateIssue::Future,
+                None => DateIssue::NotADate,
+            })
+        }
+    };
+    if d > today {
+        return Err(DateIssue::Future);
+    }
+    match last_date {
+        Some(last) if d < last => Err(DateIssue::BeforeChange(last)),
+        _ => Ok(()),
+    }
+}
+
+/// The year of a text in one of [`AcqDate::parse_lenient`]'s forms that is a real
+/// calendar day in any year (`1900-01-01`, `18991230`), or `None`.
+fn calendar_year(text: &str) -> Option<u16> {
+    let head = text.trim().split([' ', 'T']).next().unwrap_or("");
+    let parts: Vec<&str> = if head.len() == 8 && head.bytes().all(|b| b.is_ascii_digit()) {
+        vec![&head[..4], &head[4..6], &head[6..]]
+    } else {
+        head.split(['-', '/', '.', ':']).collect()
+    };
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.len() != 3
+        || !digits(parts[0], 4..=4)
+        || !digits(parts[1], 1..=2)
+        || !digits(parts[2], 1..=2)
+    {
+        return None;
+    }
+    let y: u16 = parts[0].parse().ok()?;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    // The day is real in year y if it is in a year of AcqDate's range with y's leap rule.
+    AcqDate::new(
+        if leap { 2000 } else { 2001 },
+        parts[1].parse().ok()?,
+        parts[2].parse().ok()?,
+    )
+    .map(|_| y)
 }
 
 /// The second look a 合法 verdict needs on a site of this licence status (the overlay's,
@@ -732,8 +920,16 @@ mod tests {
             licence_status: lic.into(),
             multi_year_change: multi,
             criminal_referral_candidate: crim,
+            last_date: None,
         }
     }
+
+    /// The audit's date in the tests.
+    const TODAY: AcqDate = AcqDate {
+        year: 2024,
+        month: 12,
+        day: 1,
+    };
 
     fn row(line: usize, kv: &[(&str, &str)]) -> Returned {
         Returned {
@@ -778,12 +974,21 @@ mod tests {
                     ("reason", "证内"),
                 ],
             ),
-            row(4, &[("site_id", "S3"), ("verdict", "伪变化"), (p, "张三")]),
+            row(
+                4,
+                &[
+                    ("site_id", "S3"),
+                    ("verdict", "伪变化"),
+                    ("reason", "大棚"),
+                    (p, "张三"),
+                ],
+            ),
             row(
                 5,
                 &[
                     ("site_id", "S4"),
                     ("verdict", "违法"),
+                    ("violation_type", "无证开采"),
                     ("handling", "非立案"),
                     (p, "张三"),
                 ],
@@ -798,7 +1003,7 @@ mod tests {
                 ..row(10, &[("site_id", "S6"), ("verdict", ""), (p, "李四")])
             },
         ];
-        let a = audit(&tasks, &rows);
+        let a = audit(&tasks, &rows, TODAY);
         let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
         assert_eq!(
             codes,
@@ -833,8 +1038,10 @@ mod tests {
             ),
             ("320115", 5, 4, 1, 0)
         );
-        assert!((c.verified_share() - 0.8).abs() < 1e-12);
-        assert!((c.violation_rate() - 0.25).abs() < 1e-12);
+        assert!((c.verified_share().unwrap() - 0.8).abs() < 1e-12);
+        assert!((c.violation_rate().unwrap() - 0.25).abs() < 1e-12);
+        // One 违法 verdict, not filed: a real zero.
+        assert_eq!(c.filing_rate(), Some(0.0));
         assert_eq!((c.invalid_rows, c.review_flags, c.no_verdict), (4, 7, 0));
         // S6's blank verdict: returned, invalid, and counted as not checked yet.
         let c16 = &a.counties[1];
@@ -860,7 +1067,7 @@ mod tests {
             ]
         };
         let rows = vec![row(2, &kv("S1")), row(3, &kv("S2"))];
-        let a = audit(&tasks, &rows);
+        let a = audit(&tasks, &rows, TODAY);
         assert_eq!(a.issues.len(), 1, "{:?}", a.issues);
         let i = &a.issues[0];
         assert_eq!(
@@ -881,7 +1088,7 @@ mod tests {
                 ..r
             })
             .collect();
-        let a = audit(&tasks, &guessed);
+        let a = audit(&tasks, &guessed, TODAY);
         assert!(a.issues.is_empty() && a.checked.len() == 2);
     }
 
@@ -923,7 +1130,7 @@ mod tests {
                 )
             })
             .collect();
-        let a = audit(&tasks, &rows);
+        let a = audit(&tasks, &rows, TODAY);
         for (k, (st, code, label)) in statuses.iter().enumerate() {
             let got: Vec<&Issue> = a.issues.iter().filter(|i| i.line == k + 2).collect();
             match code {
@@ -971,7 +1178,15 @@ mod tests {
                 2,
                 &[("site_id", "3.20116E+14"), ("verdict", "合法"), (p, "张三")],
             ),
-            row(3, &[("site_id", "S1"), ("verdict", "伪变化"), (p, "张三")]),
+            row(
+                3,
+                &[
+                    ("site_id", "S1"),
+                    ("verdict", "伪变化"),
+                    ("reason", "大棚"),
+                    (p, "张三"),
+                ],
+            ),
             row(4, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
             row(
                 5,
@@ -984,7 +1199,7 @@ mod tests {
             ),
             row(6, &[("site_id", "S2"), ("verdict", "合法"), (p, "张三")]),
         ];
-        let a = audit(&tasks, &rows);
+        let a = audit(&tasks, &rows, TODAY);
         let codes: Vec<(usize, &str)> = a.issues.iter().map(|i| (i.line, i.code)).collect();
         assert_eq!(
             codes,
@@ -1027,7 +1242,7 @@ mod tests {
             ),
             row(4, &[("site_id", "S3"), ("verdict", "伪变化")]),
         ];
-        let a = audit(&tasks, &rows);
+        let a = audit(&tasks, &rows, TODAY);
         let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
         assert_eq!(ids, ["S2"]);
         assert_eq!(a.invalid_rows, 2);
@@ -1036,60 +1251,285 @@ mod tests {
         assert_eq!((c.returned_valid, c.illegal, c.invalid_rows), (1, 0, 2));
     }
 
-    /// Review finding: a reason reading "暂不移送" counted as a referral, whatever the
-    /// 是否移送司法 column said, and "已移送" in the column counted as none.
+    /// Review findings: a reason reading "暂不移送" counted as a referral, whatever the
+    /// 是否移送司法 column said, and "已移送" in the column counted as none; (F5) reasons
+    /// 待移送 / 拟移送 (pending, planned) and 移送条件不足 (conditions not met) counted as
+    /// referred. Only an explicit yes refers; pending is told apart.
     #[test]
-    fn the_referral_column_decides_and_a_negated_reason_is_no_referral() {
+    fn the_referral_column_decides_and_only_an_explicit_yes_refers() {
+        use Referral::*;
         for (col, reason, want) in [
-            ("否", "暂不移送，待调查", false),
-            ("否", "已移送公安", false),
-            ("未移送", "", false),
-            ("不予移送", "", false),
-            ("暂不移送", "", false),
-            ("no", "", false),
-            ("0", "", false),
-            ("false", "", false),
-            ("是", "", true),
-            ("已移送", "", true),
-            ("Yes", "", true),
-            ("1", "", true),
-            ("true", "", true),
-            ("", "不予移送", false),
-            ("", "暂不移送，待调查", false),
-            ("", "尚未移送", false),
-            ("", "拟不移送", false),
-            ("", "没有移送", false),
-            ("", "已移送公安机关", true),
-            ("", "移送司法", true),
-            ("", "立案查处", false),
-            ("", "", false),
+            ("否", "暂不移送，待调查", NotReferred),
+            ("否", "已移送公安", NotReferred),
+            ("未移送", "", NotReferred),
+            ("不予移送", "", NotReferred),
+            ("暂不移送", "", NotReferred),
+            ("移送条件不足", "", NotReferred),
+            ("移送", "", NotReferred),
+            ("no", "", NotReferred),
+            ("0", "", NotReferred),
+            ("false", "", NotReferred),
+            ("待移送", "", Pending),
+            ("拟移送", "已移送公安", Pending),
+            ("是", "", Referred),
+            ("已移送", "", Referred),
+            ("已移送公安机关", "", Referred),
+            ("是（已移送）", "", Referred),
+            ("Yes", "", Referred),
+            ("Y", "", Referred),
+            ("True", "", Referred),
+            ("1", "", Referred),
+            ("true", "", Referred),
+            ("", "不予移送", NotReferred),
+            ("", "暂不移送，待调查", NotReferred),
+            ("", "尚未移送", NotReferred),
+            ("", "拟不移送", NotReferred),
+            ("", "没有移送", NotReferred),
+            ("", "移送条件不足", NotReferred),
+            ("", "拟移送但条件不足", NotReferred),
+            ("", "待移送", Pending),
+            ("", "拟移送公安机关", Pending),
+            ("", "已整改，拟移送", Pending),
+            ("", "已移送公安机关", Referred),
+            ("", "已立案，已移送公安", Referred),
+            ("", "拟移送，已移送", Referred),
+            // A negation in another clause is not the referral's.
+            ("", "已移送，但条件不足", Referred),
+            // A bare mention says no more than "to be referred": no explicit yes.
+            ("", "移送司法", NotReferred),
+            ("", "立案查处", NotReferred),
+            ("", "", NotReferred),
         ] {
-            assert_eq!(referred(col, reason), want, "{col:?} {reason:?}");
+            assert_eq!(referral(col, reason), want, "{col:?} {reason:?}");
+            assert_eq!(
+                referred(col, reason),
+                want == Referred,
+                "{col:?} {reason:?}"
+            );
         }
-        let tasks = vec![task("S1", "320115", "outside_all_rights", false, true)];
-        let rows = |col: &str, why: &str| {
-            vec![row(
-                2,
-                &[
-                    ("site_id", "S1"),
-                    ("verdict", "违法"),
-                    ("handling", "立案"),
-                    ("responsible", "张三"),
+        // A candidate's 违法 row: pending is flagged apart from a missing referral.
+        let tasks = numbered_tasks(7, "outside_all_rights", true);
+        let filled = [
+            ("verdict", "违法"),
+            ("violation_type", "无证开采"),
+            ("handling", "立案"),
+            ("responsible", "张三"),
+        ];
+        let rows = numbered_rows(
+            &filled,
+            &[
+                ("待移送", ""),
+                ("拟移送", ""),
+                ("移送条件不足", ""),
+                ("暂不移送，待调查", "否"),
+                ("不予移送", ""),
+                ("已移送公安", ""),
+                ("", "已移送"),
+            ]
+            .map(|(why, col)| vec![("reason", why), ("referred", col)]),
+        );
+        let a = audit(&tasks, &rows, TODAY);
+        let got: Vec<(usize, &str, Severity)> = a
+            .issues
+            .iter()
+            .map(|i| (i.line, i.code, i.severity))
+            .collect();
+        use Severity::Review;
+        assert_eq!(
+            got,
+            [
+                (2, "referral_pending", Review),
+                (3, "referral_pending", Review),
+                (4, "referral_missing", Review),
+                (5, "referral_missing", Review),
+                (6, "referral_missing", Review),
+            ]
+        );
+    }
+
+    /// Tasks S1 … Sn of county 320115 with this licence status and referral flag.
+    fn numbered_tasks(n: usize, lic: &str, crim: bool) -> Vec<TaskFacts> {
+        (1..=n)
+            .map(|i| task(&format!("S{i}"), "320115", lic, false, crim))
+            .collect()
+    }
+
+    /// County 320115's rows of S1, S2 … on lines 2, 3 …, one per `own`: the fields
+    /// `filled` and then its own.
+    fn numbered_rows(filled: &[(&str, &str)], own: &[Vec<(&str, &str)>]) -> Vec<Returned> {
+        own.iter()
+            .enumerate()
+            .map(|(k, kv)| {
+                let id = format!("S{}", k + 1);
+                let mut all = vec![("site_id", id.as_str())];
+                all.extend(filled.iter().chain(kv));
+                row(k + 2, &all)
+            })
+            .collect()
+    }
+
+    /// Review finding (F1): 伪变化 with 处理方式 and 理由说明 blank passed (only 伪变化 +
+    /// 不处理 was flagged, `no_reason`, a second look); 伪变化 + 立案, 违法 without 违法类型
+    /// and 合法 with a 违法类型 or 立案 were not flagged. Each is sent back to the county,
+    /// naming the field, and is no valid verdict.
+    #[test]
+    fn a_false_change_without_a_cause_and_contradictory_verdicts_are_sent_back() {
+        let tasks = numbered_tasks(7, "outside_all_rights", false);
+        let rows = numbered_rows(
+            &[("responsible", "赵六")],
+            &[
+                ("伪变化", "", "", ""),
+                ("伪变化", "", "不处理", ""),
+                ("伪变化", "", "立案", "大棚"),
+                ("违法", "", "立案", ""),
+                ("合法", "越界开采", "立案", "x"),
+                // Sound verdicts: no issue.
+                ("违法", "无证开采", "立案", ""),
+                ("伪变化", "", "不处理", "大棚"),
+            ]
+            .map(|(v, t, h, why)| {
+                vec![
+                    ("verdict", v),
+                    ("violation_type", t),
+                    ("handling", h),
                     ("reason", why),
-                    ("referred", col),
-                ],
-            )]
+                ]
+            }),
+        );
+        let a = audit(&tasks, &rows, TODAY);
+        let got: Vec<(usize, &str, &str, Severity)> = a
+            .issues
+            .iter()
+            .map(|i| (i.line, i.code, i.field.as_str(), i.severity))
+            .collect();
+        use Severity::*;
+        assert_eq!(
+            got,
+            [
+                (2, "false_change_no_reason", "reason", Invalid),
+                // Not also `no_reason`: one issue for one blank.
+                (3, "false_change_no_reason", "reason", Invalid),
+                (4, "case_filed_not_illegal", "handling", Invalid),
+                (5, "missing_violation_type", "violation_type", Invalid),
+                (6, "violation_type_not_illegal", "violation_type", Invalid),
+                (6, "case_filed_not_illegal", "handling", Invalid),
+                (6, "legal_without_licence", "verdict", Review),
+            ]
+        );
+        for i in a.issues.iter().filter(|i| i.severity == Invalid) {
+            let (en, zh) = match i.field.as_str() {
+                "reason" => ("理由说明 (reason)", "理由说明"),
+                "handling" => ("处理方式 (handling) 立案", "立案"),
+                _ => ("违法类型 (violation_type)", "违法类型"),
+            };
+            assert!(i.message.contains(en), "{}", i.message);
+            assert!(i.message_zh.contains(zh), "{}", i.message_zh);
+        }
+        assert!(a.issues[4].message.contains("合法") && a.issues[4].message.contains("越界开采"));
+        assert!(
+            a.issues[2].message.starts_with("伪变化"),
+            "{}",
+            a.issues[2].message
+        );
+        let ids: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ids, ["S6", "S7"]);
+        assert_eq!(a.invalid_rows, 5);
+    }
+
+    /// Review finding (F2): a 核查日期 before the change was imaged or after the audit's
+    /// date was accepted, and 1900-01-01 was "not a date".
+    #[test]
+    fn impossible_check_dates_are_named() {
+        let cases = [
+            ("2001-03-01", Some("check_before_change")),
+            ("2002-07-11", Some("check_before_change")),
+            // The day of the image itself may be the day of the check.
+            ("2002-07-12", None),
+            ("2024/8/1", None),
+            ("2024-12-01", None),
+            ("2024-12-02", Some("check_date_future")),
+            ("2031-01-01", Some("check_date_future")),
+            ("2301-01-01", Some("check_date_future")),
+            ("1900-01-01", Some("implausible_date")),
+            ("19000101", Some("implausible_date")),
+            // 1900 is no leap year; the 13th month is no month.
+            ("1900-02-29", Some("bad_date")),
+            ("2024-13-45", Some("bad_date")),
+            ("昨天", Some("bad_date")),
+        ];
+        let mut tasks = numbered_tasks(cases.len(), "outside_all_rights", false);
+        for t in &mut tasks {
+            t.last_date = AcqDate::new(2002, 7, 12);
+        }
+        let filled = [
+            ("verdict", "违法"),
+            ("violation_type", "无证开采"),
+            ("handling", "立案"),
+            ("responsible", "赵六"),
+        ];
+        let rows = numbered_rows(&filled, &cases.map(|(d, _)| vec![("check_date", d)]));
+        let a = audit(&tasks, &rows, TODAY);
+        for (k, (d, want)) in cases.iter().enumerate() {
+            let got: Vec<&Issue> = a.issues.iter().filter(|i| i.line == k + 2).collect();
+            match want {
+                None => assert!(got.is_empty(), "{d}: {got:?}"),
+                Some(code) => {
+                    assert_eq!(got.len(), 1, "{d}: {got:?}");
+                    let i = got[0];
+                    assert_eq!(
+                        (i.code, i.field.as_str(), i.severity),
+                        (*code, "check_date", Severity::Invalid),
+                        "{d}"
+                    );
+                    assert!(i.message.contains(d), "{d}: {}", i.message);
+                    let says = match *code {
+                        "check_before_change" => "2002-07-12",
+                        "check_date_future" => "2024-12-01",
+                        "implausible_date" => "is a date",
+                        _ => "is not a date",
+                    };
+                    assert!(i.message.contains(says), "{d}: {}", i.message);
+                }
+            }
+        }
+        // Without the change's date only the audit's date and 1950 bound a check.
+        tasks[0].last_date = None;
+        let a = audit(&tasks[..1], &rows[..1], TODAY);
+        assert!(a.issues.is_empty(), "{:?}", a.issues);
+    }
+
+    /// Review finding (F3): county_stats.csv wrote 0/0 as a rate of 0.
+    #[test]
+    fn rates_over_nothing_are_unknown_not_zero() {
+        let none = CountyStats {
+            tasks: 5,
+            ..Default::default()
         };
-        let flagged = |col: &str, why: &str| {
-            audit(&tasks, &rows(col, why))
-                .issues
-                .iter()
-                .any(|i| i.code == "referral_missing")
+        assert_eq!(
+            (
+                none.verified_share(),
+                none.violation_rate(),
+                none.filing_rate()
+            ),
+            (Some(0.0), None, None)
+        );
+        let unfiled = CountyStats {
+            tasks: 5,
+            returned_valid: 3,
+            illegal: 3,
+            ..Default::default()
         };
-        assert!(flagged("否", "暂不移送，待调查"));
-        assert!(flagged("", "不予移送"));
-        assert!(!flagged("已移送", ""));
-        assert!(!flagged("", "已移送公安"));
+        assert_eq!(unfiled.filing_rate(), Some(0.0));
+        let clean = CountyStats {
+            tasks: 5,
+            returned_valid: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            (clean.violation_rate(), clean.filing_rate()),
+            (Some(0.0), None)
+        );
+        assert_eq!(CountyStats::default().verified_share(), None);
     }
 
     fn stratum(county: &str, stratum: &str, population: usize, sampled: usize) -> RecheckStratum {

@@ -2,7 +2,10 @@
 
 use super::detect::Format;
 use clap::Args;
-use minewatch_pipeline::verify_run::{run_audit, AuditRequest, AuditSummary, AUDIT_OUTPUTS};
+use minewatch_core::AcqDate;
+use minewatch_pipeline::verify_run::{
+    run_audit, AuditDate, AuditRequest, AuditSummary, AUDIT_OUTPUTS,
+};
 use minewatch_verify::sample::Size;
 use std::path::PathBuf;
 
@@ -33,6 +36,10 @@ pub struct AuditArgs {
     /// Re-check results (site_id, recheck_verdict): adds the misjudgement rate per county.
     #[arg(long)]
     pub recheck: Option<PathBuf>,
+    /// The audit's date (YYYY-MM-DD): a 核查日期 after it is flagged. Default: today in
+    /// China (UTC+8). Recorded in the manifest; give it to rerun an audit alike.
+    #[arg(long)]
+    pub today: Option<String>,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -49,6 +56,14 @@ pub fn run(a: AuditArgs) -> i32 {
         );
         return 1;
     }
+    let today = match a.today.as_deref().map(AcqDate::parse_lenient) {
+        None => AuditDate::clock(),
+        Some(Ok(d)) => AuditDate::Given(d),
+        Some(Err(e)) => {
+            eprintln!("error: --today: {e}");
+            return 1;
+        }
+    };
     let req = AuditRequest {
         returned: a.returned,
         tasks: a.tasks,
@@ -58,6 +73,7 @@ pub fn run(a: AuditArgs) -> i32 {
         recheck_results: a.recheck,
         out: a.out,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        today,
     };
     minewatch_pipeline::configure();
     super::report(run_audit(&req), a.format, print_text)

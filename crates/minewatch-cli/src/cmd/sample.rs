@@ -43,13 +43,15 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value_t = AllocArg::Proportional)]
     pub allocation: AllocArg,
     /// For Neyman: a numeric column (score) or an indicator COLUMN=VALUE (verdict=违法).
+    /// Only with --allocation neyman (an error otherwise).
     #[arg(long)]
     pub neyman_by: Option<String>,
     /// At least this many random units per stratum (when it has them).
     #[arg(long, default_value_t = 0)]
     pub min_per_stratum: usize,
     /// Units always included: COLUMN (true / 1), COLUMN=VALUE, COLUMN~TEXT or COLUMN>=NUMBER.
-    /// E.g. --must provincial_field_check_required --must zone_kinds~ecological_red_line
+    /// E.g. --must provincial_field_check_required --must zone_kinds~ecological_red_line.
+    /// A rule that matches no unit is warned about (stderr and manifest notes).
     #[arg(long = "must")]
     pub must: Vec<String>,
     /// Column holding the unit id.
