@@ -415,6 +415,62 @@ fn align_keeps_zero_fill_out() {
     );
 }
 
+/// A file's own mask (here a TIFF mask band over a flat float fill) keeps its pixels out
+/// through `--align` too: the warper honours it, and the warped copy carries them as
+/// nodata.
+#[test]
+fn align_keeps_a_files_mask_out() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = copies_of(&nanjing_clip(), dir.path(), "f32", |p, q| {
+        translate(&["-ot", "Float32"], p, q)
+    });
+    let (rows, w) = (150..200usize, 400usize);
+    {
+        let mut ds = open_update(&f[1]);
+        for b in 1..=ds.raster_count() {
+            let mut band = ds.rasterband(b).unwrap();
+            let mut buf = gdal::raster::Buffer::new((w, rows.len()), vec![200f32; rows.len() * w]);
+            band.write((0, rows.start as isize), (w, rows.len()), &mut buf)
+                .unwrap();
+        }
+        ds.rasterband(1).unwrap().create_mask_band(true).unwrap();
+        let first = ds.rasterband(1).unwrap();
+        let mut mask = first.open_mask_band().unwrap();
+        let mut m: Vec<u8> = vec![255; w * 400];
+        m[rows.start * w..rows.end * w].fill(0);
+        mask.write(
+            (0, 0),
+            (w, 400),
+            &mut gdal::raster::Buffer::new((w, 400), m),
+        )
+        .unwrap();
+        ds.flush_cache().unwrap();
+    }
+    let padded = dir.path().join("pad_20020712.tif");
+    translate(&["-srcwin", "-10", "-10", "420", "420"], &f[1], &padded);
+    let run = |img: &Path, tag: &str, align: bool| {
+        let out = dir.path().join(tag);
+        let mut args = vec!["detect", s(&f[0]), s(img), "--out", s(&out), "--quiet"];
+        if align {
+            args.push("--align");
+        }
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let (same, aligned) = (run(&f[1], "same", false), run(&padded, "aligned", true));
+    let valid = |o: &Path| manifest(o)["pairs"][0]["valid_pixels"].as_u64().unwrap();
+    assert_eq!(valid(&same), (400 * 400 - rows.len() * w) as u64);
+    assert_eq!(valid(&aligned), valid(&same));
+    assert_eq!(
+        std::fs::read(same.join("patches.csv")).unwrap(),
+        std::fs::read(aligned.join("patches.csv")).unwrap()
+    );
+}
+
 /// `minewatch detect … | head -c 1`: the reader goes away before the summary is printed.
 /// The run's files are complete and the process leaves quietly, not with a panic.
 #[test]
