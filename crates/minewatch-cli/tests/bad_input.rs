@@ -428,27 +428,7 @@ fn align_keeps_a_files_mask_out() {
         translate(&["-ot", "Float32"], p, q)
     });
     let (rows, w) = (150..200usize, 400usize);
-    {
-        let mut ds = open_update(&f[1]);
-        for b in 1..=ds.raster_count() {
-            let mut band = ds.rasterband(b).unwrap();
-            let mut buf = gdal::raster::Buffer::new((w, rows.len()), vec![200f32; rows.len() * w]);
-            band.write((0, rows.start as isize), (w, rows.len()), &mut buf)
-                .unwrap();
-        }
-        ds.rasterband(1).unwrap().create_mask_band(true).unwrap();
-        let first = ds.rasterband(1).unwrap();
-        let mut mask = first.open_mask_band().unwrap();
-        let mut m: Vec<u8> = vec![255; w * 400];
-        m[rows.start * w..rows.end * w].fill(0);
-        mask.write(
-            (0, 0),
-            (w, 400),
-            &mut gdal::raster::Buffer::new((w, 400), m),
-        )
-        .unwrap();
-        ds.flush_cache().unwrap();
-    }
+    mask_rows_with_fill(&f[1], rows.clone(), w, 400);
     let padded = dir.path().join("pad_20020712.tif");
     translate(&["-srcwin", "-10", "-10", "420", "420"], &f[1], &padded);
     let run = |img: &Path, tag: &str, align: bool| {

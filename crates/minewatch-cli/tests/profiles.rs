@@ -931,24 +931,7 @@ fn a_files_own_mask_keeps_its_masked_pixels_out() {
     let clean = run("clean");
     // Rows 150..200 of the later date: a flat fill in every band, masked out.
     let (rows, w) = (150..200usize, 400usize);
-    {
-        let mut ds = open_update(&f[1]);
-        let fill = vec![200f32; rows.len() * w];
-        for b in 1..=ds.raster_count() {
-            let mut band = ds.rasterband(b).unwrap();
-            let mut buf = gdal::raster::Buffer::new((w, rows.len()), fill.clone());
-            band.write((0, rows.start as isize), (w, rows.len()), &mut buf)
-                .unwrap();
-        }
-        ds.rasterband(1).unwrap().create_mask_band(true).unwrap();
-        let first = ds.rasterband(1).unwrap();
-        let mut mask = first.open_mask_band().unwrap();
-        let mut m: Vec<u8> = vec![255; w * 400];
-        m[rows.start * w..rows.end * w].fill(0);
-        let mut buf = gdal::raster::Buffer::new((w, 400), m);
-        mask.write((0, 0), (w, 400), &mut buf).unwrap();
-        ds.flush_cache().unwrap();
-    }
+    mask_rows_with_fill(&f[1], rows.clone(), w, 400);
     let masked = run("masked");
     let valid = |m: &serde_json::Value| m["pairs"][0]["valid_pixels"].as_u64().unwrap();
     assert_eq!(valid(&masked), valid(&clean) - (rows.len() * w) as u64);

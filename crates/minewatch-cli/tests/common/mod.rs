@@ -194,3 +194,28 @@ pub fn copies_of(
         })
         .collect()
 }
+
+/// Rows `rows` of a float `width`-wide, `height`-tall raster: a flat fill of 200 in every
+/// band, masked out by a TIFF mask band (a file's own validity mask).
+pub fn mask_rows_with_fill(path: &Path, rows: std::ops::Range<usize>, width: usize, height: usize) {
+    let mut ds = open_update(path);
+    for b in 1..=ds.raster_count() {
+        let mut band = ds.rasterband(b).unwrap();
+        let mut buf =
+            gdal::raster::Buffer::new((width, rows.len()), vec![200f32; rows.len() * width]);
+        band.write((0, rows.start as isize), (width, rows.len()), &mut buf)
+            .unwrap();
+    }
+    ds.rasterband(1).unwrap().create_mask_band(true).unwrap();
+    let first = ds.rasterband(1).unwrap();
+    let mut mask = first.open_mask_band().unwrap();
+    let mut m: Vec<u8> = vec![255; width * height];
+    m[rows.start * width..rows.end * width].fill(0);
+    mask.write(
+        (0, 0),
+        (width, height),
+        &mut gdal::raster::Buffer::new((width, height), m),
+    )
+    .unwrap();
+    ds.flush_cache().unwrap();
+}
