@@ -333,6 +333,70 @@ fn resume_runs_again_a_stage_whose_outputs_are_gone_or_changed() {
     assert_eq!(statuses(&copy), ["skipped", "skipped", "skipped"]);
 }
 
+/// A reviewer's cases (revM): a photo a county put in its package folder was deleted,
+/// without a word, when the package stage ran again; and a stage taken out of the config
+/// left its last outputs (packages of an earlier ranking) beside the new ones.
+#[test]
+fn added_files_are_kept_and_a_dropped_stage_leaves_nothing_stale() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "[package]\n");
+    let out = d.path().join("out");
+    let run = || {
+        let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    run();
+    assert_eq!(statuses(&out), ["done", "done", "done", "done"]);
+    let county = std::fs::read_dir(out.join("packages"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a county folder");
+    let photo = county.join("photos/IMG_0001.jpg");
+    std::fs::create_dir_all(photo.parent().unwrap()).unwrap();
+    std::fs::write(&photo, b"a photo").unwrap();
+    // Something makes the package stage run again (here: one of its files is gone).
+    let zip = std::fs::read_dir(out.join("packages"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+        .expect("a county zip");
+    std::fs::remove_file(&zip).unwrap();
+    let o = run();
+    assert_eq!(statuses(&out), ["skipped", "skipped", "skipped", "done"]);
+    assert!(
+        stderr(&o).contains("was added since the stage wrote its folder"),
+        "{}",
+        stderr(&o)
+    );
+    let rel = photo.strip_prefix(out.join("packages")).unwrap();
+    assert_eq!(
+        std::fs::read(out.join("kept-edits/package").join(rel)).unwrap(),
+        b"a photo"
+    );
+    assert!(zip.is_file(), "the package is whole again");
+
+    // The package stage leaves the config: its outputs go with it.
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("package: no longer in the config"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(statuses(&out), ["skipped", "skipped", "skipped"]);
+    assert!(
+        !zip.exists() && !county.exists(),
+        "stale packages left behind"
+    );
+    let state = std::fs::read_to_string(out.join("run_state.json")).unwrap();
+    assert!(!state.contains("\"package\""), "{state}");
+}
+
 /// A process id that no longer runs: a child that has exited and been waited for.
 fn dead_pid() -> u32 {
     let mut c = Command::new("true").spawn().unwrap();

@@ -311,6 +311,29 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     for Stage(_, out, ..) in &stages {
         crate::staging::sweep(out);
     }
+    // A stage taken out of the config must not leave its last outputs behind: packages
+    // of an earlier ranking beside a new one would go out as if current.
+    let configured: Vec<&str> = stages.iter().map(|Stage(name, ..)| *name).collect();
+    let dropped: Vec<String> = state
+        .keys()
+        .filter(|k| !configured.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for name in dropped {
+        let dir = c.out.join(stage_dir(&name));
+        if let Some(rec) = state.get(&name) {
+            if dir.is_dir() {
+                keep_edits(&c.out, &name, &dir, rec)?;
+                retire(&dir, rec)?;
+            }
+        }
+        state.remove(&name);
+        save_state(&state_path, &state)?;
+        eprintln!(
+            "run: {name}: no longer in the config; its outputs of an earlier run were removed from {}",
+            dir.display()
+        );
+    }
     // Once a stage runs, every later one runs too: its inputs were just rewritten.
     let mut upstream_ran = false;
     for Stage(name, out, manifest, inputs, settings, job) in &stages {
@@ -419,11 +442,22 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     })
 }
 
-/// Move the outputs of `stage` (in `dir`) edited since it finished to
-/// `OUT/kept-edits/STAGE/PATH` (a free name: `.1`, `.2` … appended), and say so.
+/// Move the outputs of `stage` (in `dir`) edited since it finished, and the files added
+/// to its folder since (a stage that runs again replaces its folder: photos a county put
+/// beside its package were lost), to `OUT/kept-edits/STAGE/PATH` (a free name: `.1`,
+/// `.2` … appended), and say so.
 fn keep_edits(out: &Path, stage: &str, dir: &Path, rec: &StageRecord) -> Result<(), PipelineError> {
-    for rel in stage_outputs::edited(dir, rec) {
-        let base = out.join("kept-edits").join(stage).join(&rel);
+    let edited = stage_outputs::edited(dir, rec);
+    let added = stage_outputs::added(dir, rec);
+    let how = |rel: &String| {
+        if edited.contains(rel) {
+            "was edited"
+        } else {
+            "was added"
+        }
+    };
+    for rel in edited.iter().chain(&added) {
+        let base = out.join("kept-edits").join(stage).join(rel);
         let mut dest = base.clone();
         let mut n = 0;
         while dest.exists() {
@@ -433,18 +467,57 @@ fn keep_edits(out: &Path, stage: &str, dir: &Path, rec: &StageRecord) -> Result<
         let moved = dest
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::rename(dir.join(&rel), &dest));
+            .and_then(|_| std::fs::rename(dir.join(rel), &dest));
         moved.map_err(|e| PipelineError::Output {
-            path: dir.join(&rel),
+            path: dir.join(rel),
             msg: format!(
-                "edited since the {stage} stage wrote it, and it cannot be kept at {} before the stage runs again: {e}",
+                "{} since the {stage} stage wrote its folder, and it cannot be kept at {} before the stage runs again: {e}",
+                how(rel).trim_start_matches("was "),
                 dest.display()
             ),
         })?;
         eprintln!(
-            "run: {stage}: {rel} was edited since the stage wrote it; kept as {} before running the stage again",
+            "run: {stage}: {rel} {} since the stage wrote its folder; kept as {} before running the stage again",
+            how(rel),
             dest.display()
         );
+    }
+    Ok(())
+}
+
+/// The folder under OUT a stage writes (`package` writes `packages/`).
+fn stage_dir(stage: &str) -> &str {
+    match stage {
+        "package" => "packages",
+        other => other,
+    }
+}
+
+/// Remove the files a finished stage wrote (as recorded) from `dir`, and the folders
+/// left empty; `dir` itself goes when nothing else is in it.
+fn retire(dir: &Path, rec: &StageRecord) -> Result<(), PipelineError> {
+    for o in &rec.outputs {
+        let p = dir.join(&o.path);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(PipelineError::Output {
+                    path: p,
+                    msg: format!(
+                        "an output of a stage no longer in the config; cannot remove it: {e}"
+                    ),
+                })
+            }
+        }
+        // Empty parents up to and including `dir` (remove_dir fails on a non-empty one).
+        let mut parent = p.parent();
+        while let Some(d) = parent {
+            if !d.starts_with(dir) || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            parent = d.parent();
+        }
     }
     Ok(())
 }

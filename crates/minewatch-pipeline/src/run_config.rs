@@ -413,7 +413,9 @@ impl RunConfig {
     }
 }
 
-/// Files matching a path whose last component may hold `*` and `?`, sorted.
+/// Files matching a path whose last component may hold `*` and `?`, sorted. As in the
+/// shell, a wildcard never matches a leading dot: hidden files (`.x_20030101.tif`, macOS
+/// `._…` copies) were taken as extra dates.
 pub fn glob(p: &Path) -> Vec<PathBuf> {
     let name = p
         .file_name()
@@ -433,8 +435,10 @@ pub fn glob(p: &Path) -> Vec<PathBuf> {
                 .map(|e| e.path())
                 .filter(|f| f.is_file())
                 .filter(|f| {
-                    f.file_name()
-                        .is_some_and(|n| matches(&name, &n.to_string_lossy()))
+                    f.file_name().is_some_and(|n| {
+                        let n = n.to_string_lossy();
+                        (!n.starts_with('.') || name.starts_with('.')) && matches(&name, &n)
+                    })
                 })
                 .collect()
         })
@@ -492,6 +496,25 @@ mod tests {
         ));
         assert!(matches("a?c*", "abcdef"));
         assert!(!matches("a?c", "abcd"));
+    }
+
+    /// Hidden files are not matched by a wildcard (a copy `.x_20030101.tif` or a macOS
+    /// `._x_20000503.tif` became a third date), unless the pattern itself starts with a dot.
+    #[test]
+    fn globs_skip_hidden_files() {
+        let d = tempfile::tempdir().unwrap();
+        for n in ["a_20000503.tif", ".a_20030101.tif", "._a_20020712.tif"] {
+            std::fs::write(d.path().join(n), b"x").unwrap();
+        }
+        let names = |pat: &str| -> Vec<String> {
+            glob(&d.path().join(pat))
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("*.tif"), ["a_20000503.tif"]);
+        assert_eq!(names("*_2*.tif"), ["a_20000503.tif"]);
+        assert_eq!(names(".a_*.tif"), [".a_20030101.tif"]);
     }
 }
 

@@ -108,6 +108,19 @@ pub fn edited(dir: &Path, rec: &StageRecord) -> Vec<String> {
         .collect()
 }
 
+/// Files in `dir` (hidden entries excluded) that the stage did not write: added since it
+/// finished (a county's photos beside its package), `/`-separated and relative to `dir`.
+pub fn added(dir: &Path, rec: &StageRecord) -> Vec<String> {
+    let mut files = Vec::new();
+    if list(dir, dir, &mut files).is_err() {
+        return Vec::new();
+    }
+    let known: std::collections::BTreeSet<&str> =
+        rec.outputs.iter().map(|o| o.path.as_str()).collect();
+    files.retain(|f| !known.contains(f.as_str()));
+    files
+}
+
 /// Whether the outputs `rec` lists are still in `dir` as they were.
 pub fn check(dir: &Path, rec: &StageRecord) -> Result<Check, PipelineError> {
     if rec.outputs.is_empty() {
