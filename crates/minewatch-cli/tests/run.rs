@@ -397,6 +397,38 @@ fn added_files_are_kept_and_a_dropped_stage_leaves_nothing_stale() {
     assert!(!state.contains("\"package\""), "{state}");
 }
 
+/// Two runs into one folder at once both exited 0 and left a mix (a reviewer's case):
+/// while another process holds the folder's run lock, a run refuses (exit 1) and names
+/// it; once the lock is released, the run goes on.
+#[test]
+fn a_folder_another_run_is_writing_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = chain_config(d.path(), "chain.toml", "");
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".minewatch-run.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another minewatch run or merge is writing this folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.join("detect").exists(),
+        "nothing written under another run"
+    );
+    drop(held);
+    let o = minewatch(&["run", s(&cfg), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// A process id that no longer runs: a child that has exited and been waited for.
 fn dead_pid() -> u32 {
     let mut c = Command::new("true").spawn().unwrap();

@@ -88,7 +88,7 @@ pub fn resolve(
     for w in images.windows(2) {
         if w[0].info.date == w[1].info.date {
             return Err(PipelineError::Input(format!(
-                "{} and {} have the same date {}; give distinct dates with --dates",
+                "{} and {} have the same date {}; give distinct dates with --dates (detect.dates in a run config)",
                 w[0].info.path.display(),
                 w[1].info.path.display(),
                 w[0].info.date

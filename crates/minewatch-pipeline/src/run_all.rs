@@ -126,6 +126,37 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         path: c.out.clone(),
         msg: format!("cannot create it: {e}"),
     })?;
+    // One run writes a folder at a time: two started into one folder both exited 0 and
+    // left one's packages beside the other's ranking (a reviewer's case). The OS's file
+    // lock goes with the process, killed or not, so a crash leaves nothing to clean up.
+    // `run --shard` does not take it: shards and a waiting merge share the folder.
+    let lock_path = c.out.join(".minewatch-run.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| PipelineError::Output {
+            path: lock_path.clone(),
+            msg: format!("cannot create the run's lock file: {e}"),
+        })?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(PipelineError::Input(format!(
+                "{}: another minewatch run or merge is writing this folder (it holds {}); wait for it to finish, or give another --out",
+                c.out.display(),
+                lock_path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            eprintln!(
+                "run: warning: cannot lock {} ({e}); two runs into this folder at once would not be stopped",
+                lock_path.display()
+            );
+        }
+    }
+    let _lock = lock;
     let state_path = c.out.join("run_state.json");
     let mut state = load_state(&state_path);
     let mut reports: Vec<StageReport> = Vec::new();

@@ -11,7 +11,7 @@ pub enum RasterError {
     NotRaster { path: PathBuf, msg: String },
     #[error("{path}: has no georeferencing (geotransform or CRS); georeference it first: a file with ground control points by `gdalwarp -t_srs EPSG:…` (or `gdal_translate -a_srs` for a grid whose corners you know, with `-a_ullr`)")]
     NoGeoref { path: PathBuf },
-    #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates")]
+    #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates (detect.dates in a run config)")]
     NoDate { path: PathBuf },
     #[error("{path}: its name holds more than one date ({dates}) and nothing says which is the acquisition date; give the dates with --dates (detect.dates in a run config)")]
     AmbiguousDate { path: PathBuf, dates: String },
