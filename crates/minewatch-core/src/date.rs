@@ -36,6 +36,21 @@ impl AcqDate {
         })
     }
 
+    /// The calendar day `days` after 1970-01-01 (H. Hinnant's civil_from_days); `None`
+    /// outside the years an `AcqDate` holds.
+    pub fn from_unix_days(days: i64) -> Option<Self> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        Self::new(u16::try_from(y).ok()?, m, d)
+    }
+
     /// Parse `YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYY:MM:DD` (TIFF metadata style,
     /// optionally followed by a time that is ignored).
     pub fn parse(text: &str) -> Result<Self, DateError> {
@@ -197,6 +212,16 @@ mod lenient_tests {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn days_since_the_epoch_to_dates() {
+        let d = |y, m, dd| AcqDate::new(y, m, dd);
+        assert_eq!(AcqDate::from_unix_days(0), d(1970, 1, 1));
+        assert_eq!(AcqDate::from_unix_days(11_016), d(2000, 2, 29));
+        assert_eq!(AcqDate::from_unix_days(20_423), d(2025, 12, 1));
+        assert_eq!(AcqDate::from_unix_days(-7_305), d(1950, 1, 1));
+        assert_eq!(AcqDate::from_unix_days(-7_306), None);
+    }
+
     use super::*;
 
     #[test]

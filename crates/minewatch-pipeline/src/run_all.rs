@@ -352,18 +352,16 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         .collect();
     for name in dropped {
         let dir = c.out.join(stage_dir(&name));
-        if let Some(rec) = state.get(&name) {
-            if dir.is_dir() {
-                keep_edits(&c.out, &name, &dir, rec)?;
-                retire(&dir, rec)?;
-            }
+        if let Some(rec) = state.get(&name).filter(|_| dir.is_dir()) {
+            keep_edits(&c.out, &name, &dir, rec)?;
+            retire(&dir, rec)?;
+            eprintln!(
+                "run: {name}: no longer in the config; its outputs of an earlier run were removed from {}",
+                dir.display()
+            );
         }
         state.remove(&name);
         save_state(&state_path, &state)?;
-        eprintln!(
-            "run: {name}: no longer in the config; its outputs of an earlier run were removed from {}",
-            dir.display()
-        );
     }
     // Once a stage runs, every later one runs too: its inputs were just rewritten.
     let mut upstream_ran = false;

@@ -505,7 +505,13 @@ impl AuditDate {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        AuditDate::Clock(civil_date((secs + 8 * 3600).div_euclid(86_400)))
+        // A clock outside the years dates are read in (1950–2200) is taken as their end.
+        let day = AcqDate::from_unix_days((secs + 8 * 3600).div_euclid(86_400));
+        AuditDate::Clock(day.unwrap_or(AcqDate {
+            year: 2200,
+            month: 12,
+            day: 31,
+        }))
     }
 
     pub fn date(self) -> AcqDate {
@@ -522,25 +528,6 @@ impl AuditDate {
             }
         }
     }
-}
-
-/// The calendar date of a day count since 1970-01-01 (H. Hinnant's civil_from_days),
-/// clamped to the years AcqDate holds.
-fn civil_date(days: i64) -> AcqDate {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
-    let y = (yoe + era * 400 + i64::from(m <= 2)).clamp(1950, 2200) as u16;
-    AcqDate::new(y, m, d).unwrap_or(AcqDate {
-        year: y,
-        month: 1,
-        day: 1,
-    })
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -24,13 +24,9 @@ pub fn align_to(src: &ImageInfo, grid: &Grid, dst: &Path) -> Result<ImageInfo, R
     // nodata 0 it shifts such pixels to 1, and a scene edge or gap became change after
     // --align (a reviewer's 2,607-px patch over a zero-filled gap). Warp from an in-memory
     // VRT of the source that declares 0 as its nodata instead.
-    let untagged_integers = src.bands.len() >= 2
-        && src
-            .bands
-            .iter()
-            .all(|b| b.nodata.is_none() && !b.data_type.contains("Float"));
+    let all: Vec<&crate::image::BandInfo> = src.bands.iter().collect();
     let vrt;
-    let source = if untagged_integers {
+    let source = if crate::reader::zero_fill_is_no_data(&all) {
         let drv = DriverManager::get_driver_by_name("VRT").map_err(|e| err(e.to_string()))?;
         vrt = s
             .create_copy(&drv, "", &RasterCreationOptions::default())

@@ -221,9 +221,7 @@ fn apply_dataset_mask(
 /// and no land surface is 0 in every band; left as data, the edge of a scene would
 /// become a change patch along its whole length.
 fn finish_planes(infos: &[&BandInfo], planes: &mut [Vec<f32>], valid: &mut [u8]) {
-    let untagged_integers =
-        planes.len() >= 2 && infos.iter().all(|i| i.nodata.is_none() && !is_float(i));
-    if untagged_integers {
+    if zero_fill_is_no_data(infos) {
         for (p, ok) in valid.iter_mut().enumerate() {
             if *ok != 0 && planes.iter().all(|b| b[p] == 0.0) {
                 *ok = 0;
@@ -233,6 +231,12 @@ fn finish_planes(infos: &[&BandInfo], planes: &mut [Vec<f32>], valid: &mut [u8])
     for (info, buf) in infos.iter().zip(planes.iter_mut()) {
         finish_plane(info, buf, valid);
     }
+}
+
+/// Whether a pixel 0 in every one of `bands` is fill, not data: two or more integer
+/// bands, none with a nodata value (see [`finish_planes`]).
+pub(crate) fn zero_fill_is_no_data(bands: &[&BandInfo]) -> bool {
+    bands.len() >= 2 && bands.iter().all(|i| i.nodata.is_none() && !is_float(i))
 }
 
 fn is_float(info: &BandInfo) -> bool {
