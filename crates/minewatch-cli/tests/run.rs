@@ -789,3 +789,90 @@ fn a_config_given_by_bare_file_name_resolves_beside_it() {
         );
     }
 }
+
+/// Review finding: a glob that also matched an undated quicklook or a same-date backup
+/// passed `validate` and failed the run; the failed run then left the earlier run's
+/// manifest saying every stage was done with the earlier image list; and the manifest
+/// recorded the config's `data_root` even when `--data-root` chose another.
+#[test]
+fn validate_dates_the_images_and_a_failed_run_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let r = root();
+    let img = d.path().join("data/imagery");
+    std::fs::create_dir_all(&img).unwrap();
+    for n in [
+        "nanjing_L5TM_20000503_nw400.tif",
+        "nanjing_L5TM_20020712_nw400.tif",
+    ] {
+        std::fs::copy(r.join("fixtures/real").join(n), img.join(n)).unwrap();
+    }
+    let cfg = d.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "name = 'dates'\nout = 'out'\ndata_root = 'elsewhere'\n[detect]\nimages = ['@data/imagery/*_nw400.tif']\n",
+    )
+    .unwrap();
+    let data = d.path().join("data");
+    let out = d.path().join("out");
+    let run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_minewatch"));
+        c.args(args).args(["--data-root", s(&data)]);
+        c.env_remove("MINEWATCH_DATA_ROOT").output().unwrap()
+    };
+    let o = run(&["validate", s(&cfg)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("2000-05-03") && e.contains("date from file name"),
+        "{e}"
+    );
+    let o = run(&["run", s(&cfg), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = run_manifest(&out);
+    assert_eq!(m["status"], "done");
+    assert_eq!(m["resolved"]["data_root"].as_str(), Some(s(&data)), "{m}");
+    assert!(m["working_dir"].is_string(), "{m}");
+
+    // An undated file the glob also matches: validate refuses it, naming file and key.
+    let undated = img.join("quicklook_nw400.tif");
+    std::fs::copy(img.join("nanjing_L5TM_20020712_nw400.tif"), &undated).unwrap();
+    let o = run(&["validate", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("detect.images")
+            && e.contains("quicklook_nw400.tif")
+            && e.contains("no acquisition date"),
+        "{e}"
+    );
+    std::fs::remove_file(&undated).unwrap();
+    // A same-date copy: refused up front too.
+    std::fs::copy(
+        img.join("nanjing_L5TM_20020712_nw400.tif"),
+        img.join("nanjing_L5TM_20020712_backup_nw400.tif"),
+    )
+    .unwrap();
+    let o = run(&["validate", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("have the same date 2002-07-12"),
+        "{}",
+        stderr(&o)
+    );
+    // The run fails in detect, and its manifest says so instead of the earlier success.
+    let o = run(&["run", s(&cfg), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let m = run_manifest(&out);
+    assert_eq!(m["status"], "failed", "{m}");
+    assert_eq!(m["failures"][0]["stage"], "detect", "{m}");
+    assert_eq!(m["failures"][0]["exit_code"], 1, "{m}");
+    assert!(
+        m["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("same date"),
+        "{m}"
+    );
+    assert_eq!(m["images"].as_array().unwrap().len(), 3, "{m}");
+    assert!(m["stages"].as_array().unwrap().is_empty(), "{m}");
+}

@@ -116,7 +116,10 @@ fn gdal_proj_versions() -> (String, String) {
 
 pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     let t0 = Instant::now();
-    let mut r = validate(&req.config, req.data_root.as_deref())?;
+    // The images are checked by the detect stage itself (which would only repeat the
+    // warnings about their dates); everything else before any stage runs.
+    let mut r = crate::run_check::validate_config(&req.config, req.data_root.as_deref())?;
+    crate::run_check::check_inputs(&r)?;
     if let Some(o) = &req.out {
         r.config.out = o.clone();
     }
@@ -157,6 +160,19 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
         }
     }
     let _lock = lock;
+    // The run manifest says the folder's outputs are one finished run: an earlier run's
+    // must not outlive this one being killed or failing (it kept saying every stage was
+    // done, with the earlier image list, after a run failed on a new image).
+    let manifest_path = c.out.join("run_manifest.json");
+    match std::fs::remove_file(&manifest_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(PipelineError::Output {
+                path: manifest_path,
+                msg: format!("cannot replace the earlier run's manifest: {e}"),
+            })
+        }
+        _ => {}
+    }
     let state_path = c.out.join("run_state.json");
     let mut state = load_state(&state_path);
     let mut reports: Vec<StageReport> = Vec::new();
@@ -342,128 +358,154 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
     for Stage(_, out, ..) in &stages {
         crate::staging::sweep(out);
     }
-    // A stage taken out of the config must not leave its last outputs behind: packages
-    // of an earlier ranking beside a new one would go out as if current.
-    let configured: Vec<&str> = stages.iter().map(|Stage(name, ..)| *name).collect();
-    let dropped: Vec<String> = state
-        .keys()
-        .filter(|k| !configured.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    for name in dropped {
-        let dir = c.out.join(stage_dir(&name));
-        if let Some(rec) = state.get(&name).filter(|_| dir.is_dir()) {
-            keep_edits(&c.out, &name, &dir, rec)?;
-            retire(&dir, rec)?;
-            eprintln!(
+    // The stage being worked on, for the manifest of a run that fails.
+    let mut current = String::from("setup");
+    let mut run_stages = || -> Result<(), PipelineError> {
+        // A stage taken out of the config must not leave its last outputs behind: packages
+        // of an earlier ranking beside a new one would go out as if current.
+        let configured: Vec<&str> = stages.iter().map(|Stage(name, ..)| *name).collect();
+        let dropped: Vec<String> = state
+            .keys()
+            .filter(|k| !configured.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for name in dropped {
+            let dir = c.out.join(stage_dir(&name));
+            if let Some(rec) = state.get(&name).filter(|_| dir.is_dir()) {
+                keep_edits(&c.out, &name, &dir, rec)?;
+                retire(&dir, rec)?;
+                eprintln!(
                 "run: {name}: no longer in the config; its outputs of an earlier run were removed from {}",
                 dir.display()
             );
+            }
+            state.remove(&name);
+            save_state(&state_path, &state)?;
         }
-        state.remove(&name);
-        save_state(&state_path, &state)?;
-    }
-    // Once a stage runs, every later one runs too: its inputs were just rewritten.
-    let mut upstream_ran = false;
-    for Stage(name, out, manifest, inputs, settings, job) in &stages {
-        let t = Instant::now();
-        let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
-        // The inputs' hashes are needed first only to tell whether an earlier run did this
-        // stage; otherwise they are read beside the stage (which shares the reads).
-        let files: Vec<PathBuf> = inputs
-            .iter()
-            .filter(|p| crate::file_hash::hashable(p))
-            .cloned()
-            .collect();
-        let hashing = HashJob::start(files)?;
-        let mut fp = String::new();
-        let mut fingerprint = |hashing: HashJob| -> Result<String, PipelineError> {
-            // Content only: the same files named by another path are the same inputs.
-            parts.extend(
-                hashing
-                    .finish()?
-                    .into_iter()
-                    .map(|(n, s)| format!("{n}:{s}")),
-            );
-            Ok(sha(&parts))
-        };
-        let mut hashing = Some(hashing);
-        let mut kept = None;
-        match state.get(*name) {
-            Some(before) if !upstream_ran => {
-                fp = fingerprint(hashing.take().expect("started"))?;
-                if before.fingerprint == fp && out.join(manifest).is_file() {
-                    match stage_outputs::check(out, before)? {
-                        Check::Intact(rec) => kept = Some(rec),
-                        Check::Changed(why) => {
-                            eprintln!("run: {name}: {why}; running it again");
+        // Once a stage runs, every later one runs too: its inputs were just rewritten.
+        let mut upstream_ran = false;
+        for Stage(name, out, manifest, inputs, settings, job) in &stages {
+            current = name.to_string();
+            let t = Instant::now();
+            let mut parts = vec![prev.clone(), name.to_string(), settings.clone()];
+            // The inputs' hashes are needed first only to tell whether an earlier run did this
+            // stage; otherwise they are read beside the stage (which shares the reads).
+            let files: Vec<PathBuf> = inputs
+                .iter()
+                .filter(|p| crate::file_hash::hashable(p))
+                .cloned()
+                .collect();
+            let hashing = HashJob::start(files)?;
+            let mut fp = String::new();
+            let mut fingerprint = |hashing: HashJob| -> Result<String, PipelineError> {
+                // Content only: the same files named by another path are the same inputs.
+                parts.extend(
+                    hashing
+                        .finish()?
+                        .into_iter()
+                        .map(|(n, s)| format!("{n}:{s}")),
+                );
+                Ok(sha(&parts))
+            };
+            let mut hashing = Some(hashing);
+            let mut kept = None;
+            match state.get(*name) {
+                Some(before) if !upstream_ran => {
+                    fp = fingerprint(hashing.take().expect("started"))?;
+                    if before.fingerprint == fp && out.join(manifest).is_file() {
+                        match stage_outputs::check(out, before)? {
+                            Check::Intact(rec) => kept = Some(rec),
+                            Check::Changed(why) => {
+                                eprintln!("run: {name}: {why}; running it again");
+                            }
                         }
                     }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        let (status, summary) = if let Some(rec) = &kept {
-            eprintln!("run: {name}: done earlier, skipped");
-            // What the stage produced when it ran (null from state files of older versions).
-            ("skipped", rec.summary.clone())
-        } else {
-            eprintln!("run: {name} …");
-            upstream_ran = true;
-            // Outputs edited since the stage wrote them (a form filled in place) are moved
-            // aside first: running the stage again must not destroy a user's work.
-            if let Some(before) = state.get(*name) {
-                keep_edits(&c.out, name, out, before)?;
+            let (status, summary) = if let Some(rec) = &kept {
+                eprintln!("run: {name}: done earlier, skipped");
+                // What the stage produced when it ran (null from state files of older versions).
+                ("skipped", rec.summary.clone())
+            } else {
+                eprintln!("run: {name} …");
+                upstream_ran = true;
+                // Outputs edited since the stage wrote them (a form filled in place) are moved
+                // aside first: running the stage again must not destroy a user's work.
+                if let Some(before) = state.get(*name) {
+                    keep_edits(&c.out, name, out, before)?;
+                }
+                // A stage re-runs whole: its old outputs must not survive beside new ones.
+                state.remove(*name);
+                save_state(&state_path, &state)?;
+                (("done"), job()?)
+            };
+            if let Some(h) = hashing {
+                fp = fingerprint(h)?;
             }
-            // A stage re-runs whole: its old outputs must not survive beside new ones.
-            state.remove(*name);
+            let rec = match kept {
+                Some(rec) => rec,
+                None => StageRecord {
+                    summary: summary.clone(),
+                    ..stage_outputs::record(out, &fp)?
+                },
+            };
+            state.insert(name.to_string(), rec);
             save_state(&state_path, &state)?;
-            (("done"), job()?)
-        };
-        if let Some(h) = hashing {
-            fp = fingerprint(h)?;
+            reports.push(StageReport {
+                stage: name.to_string(),
+                status: status.into(),
+                seconds: crate::write::round(t.elapsed().as_secs_f64(), 3),
+                out: out.clone(),
+                fingerprint: fp.clone(),
+                summary,
+            });
+            prev = fp;
         }
-        let rec = match kept {
-            Some(rec) => rec,
-            None => StageRecord {
-                summary: summary.clone(),
-                ..stage_outputs::record(out, &fp)?
-            },
-        };
-        state.insert(name.to_string(), rec);
-        save_state(&state_path, &state)?;
-        reports.push(StageReport {
-            stage: name.to_string(),
-            status: status.into(),
-            seconds: crate::write::round(t.elapsed().as_secs_f64(), 3),
-            out: out.clone(),
-            fingerprint: fp.clone(),
-            summary,
-        });
-        prev = fp;
-    }
+        Ok(())
+    };
+    let outcome = run_stages();
     let (gdal, proj) = gdal_proj_versions();
+    // A failed run still records what it did and why it stopped; the hashes of images
+    // it could not read are left out rather than hiding the stage's error.
+    let hashes = match &outcome {
+        Ok(()) => file_hashes(&r.images)?,
+        Err(_) => file_hashes(&r.images).unwrap_or_default(),
+    };
     let inputs: Vec<serde_json::Value> = r
         .images
         .iter()
-        .zip(file_hashes(&r.images)?)
-        .map(|(p, h)| serde_json::json!({"path": p, "bytes_sha256": h}))
+        .enumerate()
+        .map(|(i, p)| serde_json::json!({"path": p, "bytes_sha256": hashes.get(i)}))
         .collect();
+    let failures: Vec<serde_json::Value> = match &outcome {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![serde_json::json!({
+            "stage": current,
+            "error": e.to_string(),
+            "exit_code": e.exit_code(),
+        })],
+    };
     let m = serde_json::json!({
+        "status": if outcome.is_ok() { "done" } else { "failed" },
         "tool": "minewatch run",
         "version": env!("CARGO_PKG_VERSION"),
         "gdal": gdal,
         "proj": proj,
         "command": req.command,
         "config": r.source,
+        // Relative paths in `resolved` and `images` are relative to this folder.
+        "working_dir": std::env::current_dir().ok(),
         "resolved": r.config,
         "images": inputs,
         "threads": threads,
         "stages": reports,
-        "failures": [],
+        "failures": failures,
         "seconds": crate::write::round(t0.elapsed().as_secs_f64(), 3),
     });
-    crate::manifest::write_replacing(&c.out.join("run_manifest.json"), &m)?;
+    let written = crate::manifest::write_replacing(&manifest_path, &m);
+    outcome?;
+    written?;
     Ok(RunSummary {
         name: c.name.clone(),
         out: c.out.clone(),

@@ -4,6 +4,7 @@
 //! overlay. Messages name the config file and key, as the user wrote them there.
 
 use crate::error::PipelineError;
+use crate::inputs::DatedImage;
 use crate::params::DetectParams;
 use crate::rank_run::{check_table, UserTable};
 use crate::run_config::{Resolved, RunConfig};
@@ -11,12 +12,32 @@ use minewatch_core::AcqDate;
 use minewatch_verify::sample::Size;
 use std::path::Path;
 
-/// The config loaded and checked, and every input it names opened: layers (file, layer,
-/// fields) and the rank's tables read as the rank reads them.
+/// The config loaded and checked, and every input it names opened: the images (dates,
+/// band profile, grid), layers (file, layer, fields) and the rank's tables read as the
+/// rank reads them.
 pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, PipelineError> {
     let r = validate_config(config, data_root)?;
     check_inputs(&r)?;
+    check_images(&r)?;
     Ok(r)
+}
+
+/// The images dated, ordered, profiled and grid-checked as `detect` will: a glob that also
+/// matched an undated quicklook, or a backup copy with the same date, passed `validate`
+/// and failed the run (a reviewer's case). Returns them in date order.
+pub fn check_images(r: &Resolved) -> Result<Vec<DatedImage>, PipelineError> {
+    let keyed = |e: PipelineError| match e {
+        PipelineError::Internal(_) => e,
+        e => PipelineError::Params {
+            path: r.source.clone(),
+            msg: format!("detect.images: {e}"),
+        },
+    };
+    let params = r.config.detect_params()?;
+    let dates = r.config.detect_dates();
+    let images = crate::inputs::resolve(&r.images, dates.as_deref(), &params).map_err(keyed)?;
+    crate::inputs::check_grids(&images).map_err(keyed)?;
+    Ok(images)
 }
 
 /// The config loaded and checked with the small files it names parsed (detect params,

@@ -276,6 +276,10 @@ impl RunConfig {
             }
         };
         let raw_paths = c.raw_paths();
+        // The root actually used, whichever of flag, variable or key chose it (the manifest
+        // recorded the config's key even when --data-root overrode it); none when no input
+        // is written `@data/...`.
+        c.data_root = c.uses_data_root().then(|| root.path.clone());
         c.out = res(&c.out);
         let mut images = Vec::new();
         for g in &c.detect.images {

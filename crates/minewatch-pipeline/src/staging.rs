@@ -129,8 +129,92 @@ fn host() -> String {
 }
 
 /// Whether process `pid` may still be running on this host. Without `/proc` nothing can be
-/// told, and every process counts as alive.
+/// told, and every process counts as alive. A zombie is not: a run killed by `timeout -s
+/// KILL` (which kills itself too) stays one until its new parent reaps it, and its staging
+/// folder outlived the rerun that came right after (a reviewer's case). Nor is a thread of
+/// another process that happens to have the number (`/proc/TID` exists, unlisted).
 fn alive(pid: u32) -> bool {
     let proc = Path::new("/proc");
-    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+    if !proc.join("self").exists() {
+        return true;
+    }
+    let Ok(status) = std::fs::read_to_string(proc.join(pid.to_string()).join("status")) else {
+        return false;
+    };
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    // "State:\tZ (zombie)", "X (dead)"; "Tgid:" is the process a thread belongs to.
+    let state = field("State:");
+    let tgid = field("Tgid:");
+    let thread_of_another = !tgid.is_empty() && tgid != pid.to_string();
+    !(state.starts_with('Z') || state.starts_with('X') || thread_of_another)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zombie_or_a_thread_number_is_not_a_live_run() {
+        assert!(alive(std::process::id()));
+        // A child that has exited but is not reaped yet: a zombie.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let status = Path::new("/proc").join(pid.to_string()).join("status");
+        let t0 = std::time::Instant::now();
+        while !std::fs::read_to_string(&status)
+            .unwrap_or_default()
+            .contains("State:\tZ")
+        {
+            assert!(t0.elapsed().as_secs() < 10, "the child never ended");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!alive(pid), "a zombie counts as ended");
+        child.wait().unwrap();
+        assert!(!alive(pid), "a reaped process is gone");
+        // A thread of this process has its own number under /proc, unlisted.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let h = std::thread::spawn(move || {
+            tx.send(std::fs::read_link("/proc/thread-self").unwrap())
+                .unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid: u32 = rx
+            .recv()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_ne!(tid, std::process::id());
+        assert!(Path::new("/proc").join(tid.to_string()).exists());
+        assert!(!alive(tid), "a thread's number is not a process");
+        stop_tx.send(()).unwrap();
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn sweep_removes_a_dead_run_s_folder_and_keeps_a_live_one() {
+        let d = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let gone = d.path().join(format!("{PREFIX}{dead}"));
+        let mine = d.path().join(format!("{PREFIX}{}", std::process::id()));
+        for f in [&gone, &mine] {
+            std::fs::create_dir(f).unwrap();
+            std::fs::write(f.join(HOST_FILE), host()).unwrap();
+        }
+        sweep(d.path());
+        assert!(!gone.exists());
+        assert!(mine.exists());
+    }
 }

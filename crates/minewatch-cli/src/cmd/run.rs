@@ -3,7 +3,7 @@
 
 use super::detect::Format;
 use clap::{Args, Subcommand};
-use minewatch_pipeline::run_all::{run_all, validate, RunRequest, RunSummary};
+use minewatch_pipeline::run_all::{run_all, RunRequest, RunSummary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -89,10 +89,30 @@ pub fn print_text(s: &RunSummary) {
 }
 
 pub fn validate_cmd(a: ValidateArgs) -> i32 {
+    use minewatch_pipeline::run_check::{check_images, check_inputs, validate_config};
     minewatch_pipeline::configure();
-    match validate(&a.config, a.data_root.as_deref()) {
-        Ok(r) => {
+    let checked = validate_config(&a.config, a.data_root.as_deref()).and_then(|r| {
+        check_inputs(&r)?;
+        let images = check_images(&r)?;
+        Ok((r, images))
+    });
+    match checked {
+        Ok((r, images)) => {
             out(&(serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"));
+            // The dates detect will use, and where each came from: the order of the pairs
+            // follows from them, not from the order of the files.
+            for i in &images {
+                let source = serde_json::to_value(i.info.date_source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                    .unwrap_or_default();
+                eprintln!(
+                    "  {}  {} (date from {source}, profile {})",
+                    i.info.date,
+                    i.source.display(),
+                    i.profile.name
+                );
+            }
             eprintln!("{}: ok ({} images)", a.config.display(), r.images.len());
             0
         }
