@@ -95,7 +95,7 @@ fn sweeps(c: &mut Criterion) {
 /// The automatic method's score on a 518² halo window of 5 bands: whitening plus the
 /// best-match search, at Landsat's radius (1) and Sentinel-2's (2).
 fn auto_score(c: &mut Criterion) {
-    use minewatch_detect::auto::{score_window, AutoModel, Neighbourhood};
+    use minewatch_detect::auto::{score_window, AutoModel, Cap, Neighbourhood};
     let (w, h, nb) = (518usize, 518usize, 5usize);
     let n = w * h;
     let mut s = Stream::new(11);
@@ -127,7 +127,17 @@ fn auto_score(c: &mut Criterion) {
             format!("518x518_5_bands_radius_{}", hood.match_radius),
             |b| {
                 b.iter(|| {
-                    score_window(&model, hood, &r1, &r2, &valid, w, h, &mut out);
+                    score_window(
+                        &model,
+                        hood,
+                        &r1,
+                        &r2,
+                        &valid,
+                        w,
+                        h,
+                        Cap::OwnScore,
+                        &mut out,
+                    );
                     black_box(&out);
                 })
             },

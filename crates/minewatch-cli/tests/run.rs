@@ -876,3 +876,66 @@ fn validate_dates_the_images_and_a_failed_run_says_so() {
     assert_eq!(m["images"].as_array().unwrap().len(), 3, "{m}");
     assert!(m["stages"].as_array().unwrap().is_empty(), "{m}");
 }
+
+/// Review finding (session 17): images dated by `detect.dates` (names and metadata
+/// without a date) went through detect, overlay and rank, then the package stage failed
+/// with "no acquisition date" and no key to fix it.
+#[test]
+fn undated_images_dated_by_the_config_reach_the_packages() {
+    let d = tempfile::tempdir().unwrap();
+    let r = root();
+    for (from, to) in [
+        ("nanjing_L5TM_20000503_nw400.tif", "before.tif"),
+        ("nanjing_L5TM_20020712_nw400.tif", "after.tif"),
+    ] {
+        std::fs::copy(r.join("fixtures/real").join(from), d.path().join(to)).unwrap();
+    }
+    let cfg = d.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = 'undated'\nout = 'out'\n[detect]\nimages = ['before.tif', 'after.tif']\ndates = ['2000-05-03', '2002-07-12']\n\
+             [overlay]\nlayers = '{0}/pipelines/layers/nanjing.toml'\n[rank]\npolicy = '{0}/pipelines/policy/default.toml'\n[package]\n",
+            r.display()
+        ),
+    )
+    .unwrap();
+    let o = minewatch(&["run", s(&cfg)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("out/packages/package_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let dates: Vec<&str> = m["imagery"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, ["2000-05-03", "2002-07-12"], "{m}");
+    // The command too: `package --dates`, and without it the error says so.
+    let package = |out: &str, dates: &[&str]| {
+        let (rank, a, b, out) = (
+            d.path().join("out/rank"),
+            d.path().join("before.tif"),
+            d.path().join("after.tif"),
+            d.path().join(out),
+        );
+        let mut args = vec![
+            "package",
+            s(&rank),
+            "--imagery",
+            s(&a),
+            s(&b),
+            "--out",
+            s(&out),
+        ];
+        args.extend_from_slice(dates);
+        minewatch(&args)
+    };
+    let o = package("pk", &["--dates", "2000-05-03,2002-07-12"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = package("pk2", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no acquisition date"), "{}", stderr(&o));
+}

@@ -32,6 +32,9 @@ pub struct StratifiedEstimate {
     pub change_area_ci95: Option<f64>,
     /// Area the map itself calls change.
     pub mapped_change_area: f64,
+    /// Area of the region the strata cover (the pixels the map assessed): the estimate
+    /// is of the change inside it, not beyond.
+    pub region_area: f64,
 }
 
 /// `mapped` = pixels mapped as (no change, change) over the assessed region, `n` = sample
@@ -82,6 +85,7 @@ pub fn stratified_estimate(
         change_area: col(1).map(|c| c * area),
         change_area_ci95: var.map(|v| 1.96 * v.sqrt() * area),
         mapped_change_area: w[1] * area,
+        region_area: area,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::inputs::DatedImage;
 use crate::params::DetectParams;
 use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
 use minewatch_detect::auto::{
-    cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Neighbourhood,
+    cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Cap, Neighbourhood,
 };
 use minewatch_detect::cloud::{Reflectance, Screen, ScreenBands};
 use minewatch_detect::{Kernel, Planes};
@@ -293,6 +293,7 @@ fn score_planes(
     planes: &PairPlanes,
     model: Option<(&AutoModel, Neighbourhood)>,
     big: &Window,
+    cap: Cap,
     score: &mut Vec<f32>,
 ) {
     let r1: Vec<&[f32]> = planes.t1.iter().map(|v| v.as_slice()).collect();
@@ -306,6 +307,7 @@ fn score_planes(
             &planes.valid,
             big.width,
             big.height,
+            cap,
             score,
         ),
         None => cva_window(&r1, &r2, &planes.valid, score),
@@ -579,7 +581,14 @@ pub fn fit_pair(
     };
     let scores: Vec<Vec<f64>> = source.map(&read, |_, s| {
         let mut sc = Vec::new();
-        score_planes(&s.planes, model.as_ref().zip(hood), &s.big, &mut sc);
+        // The threshold is set from the plain mean's no-change statistics.
+        score_planes(
+            &s.planes,
+            model.as_ref().zip(hood),
+            &s.big,
+            Cap::None,
+            &mut sc,
+        );
         s.inner()
             .filter(|&i| !repeated(&s.planes, i))
             .map(|i| sc[i])
@@ -675,7 +684,7 @@ fn compute_window_with(
     let halo = setup.halo().max(model.map_or(0, |(_, n)| n.halo()));
     let (big, ox, oy) = with_halo(window, grid, halo);
     let planes = read_pair(a, b, &setup.roles, &big)?;
-    score_planes(&planes, model, &big, &mut sc.score);
+    score_planes(&planes, model, &big, Cap::OwnScore, &mut sc.score);
     let mut out = WindowOut::recycled(window);
     crop_into(&planes.valid, &big, ox, oy, window, &mut out.valid_mask);
     // Statistics, change types and the screen see date 2 on date 1's radiometric scale,

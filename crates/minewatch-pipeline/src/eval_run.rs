@@ -124,11 +124,15 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     // Values that are neither class nor NoData tell the file's coding when a class is
     // missing (a label coded 0/255 read with the default --change 1).
     let mut others = Others::default();
+    let mut at_nodata = 0u64;
     let mut truth: Vec<Truth> = values
         .iter()
         .map(|v| {
             // Only the coding given is scored: nodata, NaN and any other value are not.
-            if nodata == Some(*v) || v.is_nan() {
+            if nodata == Some(*v) {
+                at_nodata += 1;
+                Truth::Unknown
+            } else if v.is_nan() {
                 Truth::Unknown
             } else if req.change_values.contains(v) {
                 Truth::Change
@@ -147,6 +151,7 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
     let (geoms, pair) = (detection.geoms, detection.pair);
     let patches = geoms.len();
     // Reference pixels outside the detection's grid were never looked at: not scored.
+    let mut assessed_mask: Option<Vec<u8>> = None;
     let (inside, scope) = match &detection.grid {
         Some(dg) => {
             let inside = eval_scope::inside_mask(dg, &grid)?;
@@ -174,17 +179,31 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
                     &grid,
                     eval_scope::same_crs(dg, &grid)?,
                     &mut truth,
+                    req.samples,
                 )?,
                 _ => crate::eval_validity::Validity::Unchecked(
                     "the detection names no date pair".into(),
                 ),
             };
             let scope = eval_scope::Scope::detection_grid((w * h - n_in) as u64, &validity);
+            if let crate::eval_validity::Validity::Checked { assessed, .. } = validity {
+                assessed_mask = assessed;
+            }
             (Some(inside), scope)
         }
         None => (None, eval_scope::Scope::whole_reference()),
     };
-    let notes = scored_classes_note(req, &truth)?;
+    let mut notes = scored_classes_note(req, &truth)?;
+    // A 0/255 label that gdal_calc tagged NoData = 255 loses its whole change class to
+    // the tag and scored as "no change anywhere" (a reviewer's case).
+    if let (Some(v), false) = (nodata, truth.contains(&Truth::Change)) {
+        if at_nodata > 0 {
+            notes.push(format!(
+                "{at_nodata} reference pixels hold the file's NoData value {v} and are not scored; if {v} is your change class (a 0/255 label that gdal_calc.py tagged NoData 255), remove the tag (`gdal_edit.py -unsetnodata {}`) and give --change {v}",
+                rpath.display()
+            ));
+        }
+    }
     let mut mem = DriverManager::get_driver_by_name("MEM")
         .and_then(|d| d.create_with_band_type::<u8, _>("", w, h, 1))
         .map_err(|e| PipelineError::Internal(format!("MEM raster: {e}")))?;
@@ -222,7 +241,22 @@ pub fn run_eval(req: &EvalRequest) -> Result<EvalReport, PipelineError> {
         .and_then(|g| g.pixel_area_at(&grid, w as f64 / 2.0, h as f64 / 2.0))
         .map_err(|e| input(format!("{}: {e}", rpath.display())))?;
     let (objects, stratified) = if req.samples {
-        let mapped1 = detected.iter().filter(|&&d| d != 0).count() as u64;
+        // The strata cover the pixels the map assessed: without data or masked, a pixel
+        // is in neither map class (when the images could not be read again, the grid).
+        let (assessed, mapped1) = match &assessed_mask {
+            Some(a) => (
+                a.iter().filter(|&&x| x != 0).count() as u64,
+                detected
+                    .iter()
+                    .zip(a)
+                    .filter(|(&d, &x)| d != 0 && x != 0)
+                    .count() as u64,
+            ),
+            None => (
+                assessed,
+                detected.iter().filter(|&&d| d != 0).count() as u64,
+            ),
+        };
         let n = [[confusion.tn, confusion.fn_], [confusion.fp, confusion.tp]];
         (
             None,

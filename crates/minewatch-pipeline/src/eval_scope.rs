@@ -55,6 +55,7 @@ impl Scope {
             Validity::Checked {
                 without_data,
                 masked,
+                ..
             } => (Some(*without_data), Some(*masked), INSIDE_NOTE.to_string()),
             Validity::Unchecked(why) => (
                 None,

@@ -26,7 +26,13 @@ const BLOCK_ROWS: usize = 256;
 /// What the check did: labelled pixels dropped (without data on a date; with data but
 /// masked), or why it could not be made.
 pub enum Validity {
-    Checked { without_data: u64, masked: u64 },
+    Checked {
+        without_data: u64,
+        masked: u64,
+        /// With `whole_region`: per reference pixel, 1 where the detection assessed the
+        /// pixel under its centre (inside its grid, data on both dates, not masked).
+        assessed: Option<Vec<u8>>,
+    },
     Unchecked(String),
 }
 
@@ -125,7 +131,11 @@ fn recorded(manifest: &serde_json::Value, pair: &str) -> Result<[Recorded; 2], S
 
 /// Set `truth` to `Unknown` where the detection's pixel under a labelled reference pixel
 /// had no data on either date of `pair`, or was masked by detect's `--mask`. Needs the
-/// reference in the detection's CRS.
+/// reference in the detection's CRS. With `whole_region`, every reference pixel is
+/// looked at, labelled or not, and `assessed` says which the detection assessed: the
+/// strata of an area estimate are the map's classes over that region only (the pixels
+/// without data were counted as "map no-change" and given the change rate sampled
+/// elsewhere, a reviewer's case).
 pub fn drop_invalid(
     manifest: &serde_json::Value,
     pair: &str,
@@ -133,6 +143,7 @@ pub fn drop_invalid(
     reference: &Grid,
     same_crs: bool,
     truth: &mut [Truth],
+    whole_region: bool,
 ) -> Result<Validity, PipelineError> {
     if !same_crs {
         return Ok(Validity::Unchecked(
@@ -168,7 +179,7 @@ pub fn drop_invalid(
     let det = d[1] * d[5] - d[2] * d[4];
     let mut wanted: Vec<(usize, usize, usize)> = Vec::new(); // (det row, det col, ref index)
     for (i, tr) in truth.iter().enumerate() {
-        if *tr == Truth::Unknown {
+        if *tr == Truth::Unknown && !whole_region {
             continue;
         }
         let (c, r) = (
@@ -196,6 +207,7 @@ pub fn drop_invalid(
         })
         .collect::<Result<_, _>>()?;
     let (mut without_data, mut masked) = (0u64, 0u64);
+    let mut assessed = whole_region.then(|| vec![0u8; truth.len()]);
     let mut k = 0;
     while k < wanted.len() {
         let row0 = wanted[k].0 / BLOCK_ROWS * BLOCK_ROWS;
@@ -227,9 +239,18 @@ pub fn drop_invalid(
             } else {
                 None
             };
-            if let Some(n) = not_assessed {
-                *n += 1;
-                truth[i] = Truth::Unknown;
+            match not_assessed {
+                // Only labelled pixels are counted as left out of the scores.
+                Some(n) if truth[i] != Truth::Unknown => {
+                    *n += 1;
+                    truth[i] = Truth::Unknown;
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(a) = assessed.as_mut() {
+                        a[i] = 1;
+                    }
+                }
             }
             k += 1;
         }
@@ -238,5 +259,6 @@ pub fn drop_invalid(
     Ok(Validity::Checked {
         without_data,
         masked,
+        assessed,
     })
 }

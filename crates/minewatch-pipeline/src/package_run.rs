@@ -33,6 +33,11 @@ const CHIP: u32 = 320;
 pub struct PackageRequest {
     pub tasks: PathBuf,
     pub imagery: Vec<PathBuf>,
+    /// The imagery's dates in the order given, for files whose names and metadata have
+    /// none (detect's `--dates`, a run's `detect.dates`).
+    pub dates: Option<Vec<minewatch_core::AcqDate>>,
+    /// Detect's parameters (their band profile reads the imagery as detect did).
+    pub params: DetectParams,
     pub layers: Option<PathBuf>,
     pub out: PathBuf,
     pub threads: Option<usize>,
@@ -116,7 +121,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             tpath.display()
         )));
     }
-    let images = inputs::resolve(&req.imagery, None, &DetectParams::default())?;
+    let images = inputs::resolve(&req.imagery, req.dates.as_deref(), &req.params)?;
     inputs::check_grids(&images)?;
     let mut hash_paths: Vec<PathBuf> = vec![tpath.clone()];
     hash_paths.extend(images.iter().map(|i| i.source.clone()));

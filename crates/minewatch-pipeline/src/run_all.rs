@@ -310,6 +310,10 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
                 let s = run_package(&PackageRequest {
                     tasks: rk.clone(),
                     imagery: r.images.clone(),
+                    // Undated files were dated for detect by detect.dates: the same here
+                    // (the package stage failed on them, with no key to fix it).
+                    dates: dates.clone(),
+                    params: c.detect_params()?,
                     layers: p
                         .layers
                         .clone()

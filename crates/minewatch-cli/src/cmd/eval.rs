@@ -90,7 +90,7 @@ fn print_text(r: &EvalReport) {
     );
     if let Some(o) = &r.objects {
         println!(
-            "change class, objects: precision {} ({} of {} patches hit change)  recall {} ({} of {} reference objects found)  F1 {}",
+            "change class, objects: precision {} ({} of {} mapped objects hit change: the patches as connected areas on the reference grid)  recall {} ({} of {} reference objects found)  F1 {}",
             num(o.precision), o.detected_correct, o.detected_objects, num(o.recall), o.reference_found, o.reference_objects, num(o.f1)
         );
     }
@@ -111,10 +111,11 @@ fn print_text(r: &EvalReport) {
         );
         let ha = |v: Option<f64>| v.map_or(NA.to_string(), |v| format!("{:.1} ha", v / 1e4));
         println!(
-            "  changed area {} ± {} (95 % CI); mapped {:.1} ha",
+            "  changed area {} ± {} (95 % CI); mapped {:.1} ha; of the {:.1} ha the map assessed",
             ha(e.change_area),
             ha(e.change_area_ci95),
-            e.mapped_change_area / 1e4
+            e.mapped_change_area / 1e4,
+            e.region_area / 1e4
         );
     }
 }

@@ -12,6 +12,15 @@ pub struct PackageArgs {
     /// The dated images to cut chips from (the detect inputs), two or more.
     #[arg(long, num_args = 1.., required = true)]
     pub imagery: Vec<PathBuf>,
+    /// The imagery's acquisition dates, one per image in the order given (YYYYMMDD or
+    /// YYYY-MM-DD, comma-separated), for files whose names and metadata have none: as
+    /// given to detect's --dates.
+    #[arg(long, value_delimiter = ',')]
+    pub dates: Option<Vec<String>>,
+    /// Detect's params file, when it set a band profile or band mapping: the imagery is
+    /// read with the same bands.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
     /// Layers file: outline mining rights (cyan) and zones (magenta) on the chips.
     #[arg(long)]
     pub layers: Option<PathBuf>,
@@ -30,17 +39,42 @@ pub struct PackageArgs {
 }
 
 pub fn run(a: PackageArgs) -> i32 {
-    let req = PackageRequest {
+    let format = a.format;
+    minewatch_pipeline::configure();
+    super::report(request(a).and_then(|r| run_package(&r)), format, print_text)
+}
+
+fn request(a: PackageArgs) -> Result<PackageRequest, minewatch_pipeline::PipelineError> {
+    use minewatch_pipeline::{DetectParams, PipelineError};
+    let dates = match a.dates {
+        None => None,
+        Some(ds) => Some(
+            ds.iter()
+                .map(|d| {
+                    minewatch_core::AcqDate::parse(d)
+                        .map_err(|e| PipelineError::Input(format!("--dates: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let params = match &a.params {
+        None => DetectParams::default(),
+        Some(p) => DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
+            path: p.clone(),
+            msg,
+        })?,
+    };
+    Ok(PackageRequest {
         tasks: a.tasks,
         imagery: a.imagery,
+        dates,
+        params,
         layers: a.layers,
         out: a.out,
         threads: a.threads,
         font: a.font,
         command: std::env::args().collect::<Vec<_>>().join(" "),
-    };
-    minewatch_pipeline::configure();
-    super::report(run_package(&req), a.format, print_text)
+    })
 }
 
 fn print_text(s: &PackageSummary) {

@@ -1,5 +1,6 @@
-//! `minewatch-synth --width W --height H --seed S --out DIR [--zones]`: write a synthetic
-//! pair (and, with `--zones`, enforcement zones like the peers').
+//! `minewatch-synth --width W --height H --seed S --out DIR [--zones] [--weather]`: write
+//! a synthetic pair (and, with `--zones`, enforcement zones like the peers'; with
+//! `--weather`, a cloud, its shadow and haze on the second date).
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -22,6 +23,8 @@ fn main() {
         parse("--seed", "7") as u64,
     );
     spec.nodata_rows = parse("--nodata-rows", "0");
+    // A cloud, its shadow and haze on the second date.
+    spec.weather = args.iter().any(|a| a == "--weather");
     let out = std::path::PathBuf::from(get("--out", "."));
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("error: {}: {e}", out.display());
