@@ -584,40 +584,55 @@ fn penalties_older_than_two_years_before_the_change_do_not_refer() {
 
 /// Review finding: one decision listed twice made a referral citing it twice. The same
 /// decision of the same party with two dates is an input error naming both rows.
+/// One decision listed twice (one row per licence it covers) is one penalty, however its
+/// number is written (review finding revR F4: 〔2023〕7号 and [2023]7号 counted twice, a
+/// criminal referral on one penalty); dated twice, it is refused naming both rows.
 #[test]
 fn one_decision_listed_twice_is_one_penalty() {
     let d = fixture_dir();
     let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
     let pen = d.path().join("penalties.csv");
-    std::fs::write(
-        &pen,
-        "party,licence,date,decision\n某矿业公司,C001,2023-06-20,罚1\n某矿业公司,C001,2023-06-20,罚1\n",
-    )
-    .unwrap();
-    let out = d.path().join("twice");
-    let o = rank(d.path(), &ov, &out, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let t = csv_rows(&out.join("tasks.csv"));
-    assert!(t.iter().all(|r| r["criminal_referral_candidate"] == "0"));
-    std::fs::write(
-        &pen,
-        "party,licence,date,decision\n某矿业公司,C001,2022-08-10,罚1\n某矿业公司,C001,2023-06-20,罚1\n",
-    )
-    .unwrap();
-    let out = d.path().join("clash");
-    let o = rank(d.path(), &ov, &out, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(
-        e.contains("penalties.csv")
-            && e.contains("row 3")
-            && e.contains("row 2")
-            && e.contains("罚1")
-            && e.contains("2022-08-10")
-            && e.contains("2023-06-20"),
-        "{e}"
-    );
-    assert!(!out.join("tasks.csv").exists());
+    for (k, (first, second, licence)) in [
+        ("罚1", "罚1", "C001"),
+        ("罚〔2023〕7号", "罚[２０２３] 7号", "c001 "),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(
+            &pen,
+            format!("party,licence,date,decision\n某矿业公司,C001,2023-06-20,{first}\n某矿业公司,{licence},2023-06-20,{second}\n"),
+        )
+        .unwrap();
+        let out = d.path().join(format!("twice{k}"));
+        let o = rank(d.path(), &ov, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let t = csv_rows(&out.join("tasks.csv"));
+        assert!(
+            t.iter().all(|r| r["criminal_referral_candidate"] == "0"),
+            "{first} / {second}"
+        );
+        std::fs::write(
+            &pen,
+            format!("party,licence,date,decision\n某矿业公司,C001,2022-08-10,{first}\n某矿业公司,C001,2023-06-20,{second}\n"),
+        )
+        .unwrap();
+        let out = d.path().join(format!("clash{k}"));
+        let o = rank(d.path(), &ov, &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("penalties.csv")
+                && e.contains("row 3")
+                && e.contains("row 2")
+                && e.contains(first)
+                && e.contains(second)
+                && e.contains("2022-08-10")
+                && e.contains("2023-06-20"),
+            "{e}"
+        );
+        assert!(!out.join("tasks.csv").exists());
+    }
 }
 
 /// Review finding: history and penalty rows that matched no site vanished without a count.
@@ -725,28 +740,35 @@ fn rank_with_history(d: &Path, csv: &str, out: &str) -> (std::process::Output, P
     (rank(d, &ov, &out, &[]), out)
 }
 
-/// Review finding: a second price row of the same mineral and period silently won or lost.
+/// Review finding: a second price row of the same mineral and period silently won or lost;
+/// and one written another way (2024-06, 2024年6月: review finding revR F3) was another
+/// period, so the row order decided the surge.
 #[test]
 fn duplicate_price_rows_are_refused() {
     let d = fixture_dir();
     let ov = vec![overlay_pair(d.path(), 0)];
     let prices = d.path().join("prices.csv");
-    std::fs::write(
-        &prices,
-        "mineral,period,price\n煤,2023,100\n煤,2024,110\n煤,2023,90\n",
-    )
-    .unwrap();
-    let out = d.path().join("r");
-    let o = rank(d.path(), &ov, &out, &["--prices", s(&prices)]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(
-        e.contains("prices.csv row 4")
-            && e.contains("row 2")
-            && e.contains("煤")
-            && e.contains("2023"),
-        "{e}"
-    );
+    for (rows, again, first) in [
+        ("煤,2023,100\n煤,2024,110\n煤,2023,90\n", "2023", "row 2"),
+        (
+            "钨,2024-05,100\n钨,2024-06,140\n钨,2024年6月,100\n",
+            "2024年6月",
+            "row 3 as 2024-06",
+        ),
+    ] {
+        std::fs::write(&prices, format!("mineral,period,price\n{rows}")).unwrap();
+        let out = d.path().join("r");
+        let o = rank(d.path(), &ov, &out, &["--prices", s(&prices)]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("prices.csv row 4")
+                && e.contains(first)
+                && e.contains(&format!("{again} is priced again")),
+            "{e}"
+        );
+        assert!(!out.join("tasks.csv").exists());
+    }
 }
 
 /// Review, session 12: a site's centre (the area-weighted centre of its latest patches,
@@ -1022,4 +1044,95 @@ fn sites_in_no_admin_division_are_warned_and_not_ranked() {
         got,
         vec![row("near_A", "1"), row("far_F", ""), row("far_G", "")]
     );
+}
+
+/// Review finding (revR F1): a 伪变化 detected again on the same ground was "grown since",
+/// ranked again and given the multi-year bonus. Site C: 伪变化 of 2022→2023 (verdict
+/// 2023-10-01); in 2023→2024 a 10 m strip beside it (10 % new ground, under 20 %).
+#[test]
+fn a_recurring_false_change_stays_suppressed() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let out = d.path().join("both");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    let c = t
+        .iter()
+        .find(|r| r["site_id"] == format!("S{}", patch_id(2, "C")))
+        .unwrap();
+    assert_eq!(
+        (
+            c["suppressed"].as_str(),
+            c["multi_year_change"].as_str(),
+            c["term_persistence"].as_str()
+        ),
+        ("1", "0", "0"),
+        "{c:?}"
+    );
+    // Without the judged pair's findings (the verdict predates every patch given), growth
+    // cannot be measured: the verdict stands, and stderr says so.
+    std::fs::write(
+        d.path().join("history.csv"),
+        format!(
+            "patch_id,verdict,reason,handling,date\n{},伪变化,大棚,不处理,2023-10-01\n",
+            patch_id(3, "C")
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("later_only");
+    let o = rank(d.path(), &ov[1..], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    let c = t
+        .iter()
+        .find(|r| r["site_id"] == format!("S{}", patch_id(3, "C")))
+        .unwrap();
+    assert_eq!(c["suppressed"], "1", "{c:?}");
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot be assessed") && e.contains(&format!("S{}", patch_id(3, "C"))),
+        "{e}"
+    );
+}
+
+/// Review finding (revR F6): a `hot_counties` entry that is no county code matched
+/// nothing, silently.
+#[test]
+fn hot_counties_that_are_not_county_codes_are_refused() {
+    let d = fixture_dir();
+    let ov = vec![overlay_pair(d.path(), 0)];
+    let policy = d.path().join("policy.toml");
+    std::fs::write(&policy, "[regions]\nhot_counties = [\"江宁区\"]\n").unwrap();
+    let out = d.path().join("r");
+    let o = rank(d.path(), &ov, &out, &["--policy", s(&policy)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("policy.toml") && e.contains("江宁区") && e.contains("hot_counties"),
+        "{e}"
+    );
+    // A 12-digit code counts for its county (A lies in 320115).
+    std::fs::write(&policy, "[regions]\nhot_counties = [\"320115000000\"]\n").unwrap();
+    let o = rank(d.path(), &ov, &out, &["--policy", s(&policy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert_eq!(t[0]["term_region"], "10");
+}
+
+/// Review finding (revR F7): 合法 with 立案 (a contradiction `audit` sends back) added
+/// "case filed (+5)".
+#[test]
+fn a_filed_case_on_a_legal_verdict_is_refused() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    let csv = format!("patch_id,verdict,reason,handling,date\n{a},合法,有证开采,立案,2022-09-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "legal");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 2") && e.contains("`handling`") && e.contains("合法"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
 }

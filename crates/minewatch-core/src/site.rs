@@ -99,7 +99,10 @@ pub struct Site {
     pub latest: Vec<Finding>,
     /// Earlier verdicts matched to it, oldest first.
     pub history: Vec<HistoryRecord>,
-    /// Change area after the latest false-change verdict vs before it (None without one).
+    /// Whether, when the latest verdict is 伪变化, the footprint found after it outside the
+    /// footprint known at it exceeds the policy's share of the known one (new ground, not a
+    /// re-detection). None without such a verdict, or when no patch predates it (growth
+    /// cannot be measured; the verdict stands).
     pub grew_since_false_change: Option<bool>,
     /// Penalised parties linked to it (by licence or location).
     pub parties: Vec<String>,

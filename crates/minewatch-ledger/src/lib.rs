@@ -3,7 +3,9 @@
 //! verdicts and administrative penalties (with the repeat-offender test of
 //! 法释〔2016〕25号 art. 3). Pure: geometry in, core `Site`s out.
 
+pub mod false_change;
 pub mod link;
+pub mod match_key;
 pub mod referral;
 pub mod runs;
 pub mod sites;

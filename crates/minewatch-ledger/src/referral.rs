@@ -1,7 +1,10 @@
 //! The repeat-offender test of 法释〔2016〕25号 art. 3 (3): 二年内曾因非法采矿受过两次以上
 //! 行政处罚, 又实施非法采矿行为. A penalty is one decision: the same decision number of the
-//! same party listed twice (say once per licence it covers) counts once.
+//! same party listed twice (say once per licence it covers) counts once. Parties and
+//! decision numbers are compared by their [`key`]: 〔2022〕 and [2022], 丁矿业（集团） and
+//! 丁矿业(集团) are one.
 
+use crate::match_key::key;
 use minewatch_core::{AcqDate, Penalty, Referral};
 use std::collections::BTreeMap;
 
@@ -13,11 +16,12 @@ pub fn plus_two_years(d: AcqDate) -> AcqDate {
 }
 
 /// The party's distinct penalties, oldest first. A decision given with two dates is an
-/// input error the caller reports; here the earlier date stands.
+/// input error the caller reports; here the earlier date stands. One decision written two
+/// ways (〔2022〕12号, [2022]12号) is one: the first row's spelling is cited.
 pub fn distinct<'a>(penalties: impl IntoIterator<Item = &'a Penalty>) -> Vec<&'a Penalty> {
-    let mut by: BTreeMap<&str, &Penalty> = BTreeMap::new();
+    let mut by: BTreeMap<String, &Penalty> = BTreeMap::new();
     for p in penalties {
-        let e = by.entry(p.decision.as_str()).or_insert(p);
+        let e = by.entry(key(&p.decision)).or_insert(p);
         if p.date < e.date {
             *e = p;
         }
@@ -40,7 +44,8 @@ pub fn referral(
     acts: &[(AcqDate, AcqDate)],
     ends_at_change: bool,
 ) -> Option<Referral> {
-    let ps = distinct(penalties.iter().copied().filter(|p| p.party == party));
+    let who = key(party);
+    let ps = distinct(penalties.iter().copied().filter(|p| key(&p.party) == who));
     let cite = |v: Vec<&Penalty>| Referral {
         party: party.to_string(),
         decisions: v.iter().map(|p| p.decision.clone()).collect(),
@@ -119,6 +124,40 @@ mod tests {
         assert!(referral("甲", &refs, &[(d(2022, 12, 31), d(2023, 1, 1))], true).is_none());
         // Another party's penalties do not count.
         assert!(referral("乙", &refs, &june1, true).is_none());
+    }
+
+    /// Review finding (revR F4): one decision listed as 〔2022〕12号 on one row and
+    /// [2022]12号 on another counted as two penalties: a criminal referral on one.
+    #[test]
+    fn one_decision_in_two_bracket_styles_is_one_penalty() {
+        let ps = [
+            pen("宁国土资罚〔2022〕12号", d(2022, 6, 1)),
+            pen("宁国土资罚[2022]12号", d(2022, 6, 1)),
+        ];
+        let refs: Vec<&Penalty> = ps.iter().collect();
+        let act = [(d(2022, 7, 1), d(2023, 6, 1))];
+        assert_eq!(distinct(refs.iter().copied()).len(), 1);
+        assert!(referral("甲", &refs, &act, true).is_none());
+        assert!(referral("甲", &refs, &act, false).is_none());
+    }
+
+    /// Review finding (revR F5): 丁矿业（集团）有限公司 and 丁矿业(集团)有限公司, 戊公司 and
+    /// 戊 公司 were two parties each, so two penalties of one party never met.
+    #[test]
+    fn spellings_of_one_party_are_one_party() {
+        let act = [(d(2023, 6, 1), d(2024, 6, 1))];
+        for (a, b) in [
+            ("丁矿业（集团）有限公司", "丁矿业(集团)有限公司"),
+            ("戊公司", "戊 公司"),
+        ] {
+            let mut ps = [pen("a", d(2023, 1, 1)), pen("b", d(2023, 2, 1))];
+            ps[0].party = a.into();
+            ps[1].party = b.into();
+            let refs: Vec<&Penalty> = ps.iter().collect();
+            let r = referral(a, &refs, &act, true).expect(a);
+            // Outputs keep the text as given.
+            assert_eq!((r.party.as_str(), r.decisions.len()), (a, 2));
+        }
     }
 
     /// The images only bound the act: a change between 2024-03-01 and 2024-09-01 may have

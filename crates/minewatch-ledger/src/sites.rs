@@ -1,7 +1,9 @@
 //! From linked patches to sites: stable ids, years of change, runs, areas, growth, and the
 //! earlier verdicts and penalties that belong to each site.
 
+use crate::false_change::{since_verdict, SinceVerdict};
 use crate::link::{bbox, link, within};
+use crate::match_key::key;
 use crate::referral::referral;
 use crate::runs::{persistence, Persistence};
 use geo::Contains;
@@ -33,8 +35,9 @@ pub struct LedgerParams {
     /// Years a run of consecutive changed comparisons must cover to make a site
     /// `multi_year_change` (see `runs`).
     pub min_run_years: u32,
-    /// A false-change site counts as grown when its change after the verdict exceeds this
-    /// share (percent) of its change up to the verdict.
+    /// A false-change site counts as grown when its footprint found after the verdict,
+    /// outside the footprint known at the verdict, exceeds this share (percent) of the
+    /// known footprint (see `false_change`).
     pub false_change_growth_pct: f64,
     /// A history record or penalty given by location matches a site this close (m).
     pub location_link_m: f64,
@@ -77,6 +80,9 @@ pub struct Ledger {
     /// for a region imaged on the same dates, several when findings of regions imaged on
     /// other dates are ranked together.
     pub chain_ends: Vec<DatePair>,
+    /// Sites filed as 伪变化 none of whose patches predates the verdict, with the verdict's
+    /// date: growth since cannot be measured, so the verdict stands; the caller warns.
+    pub false_change_unassessed: Vec<(String, AcqDate)>,
 }
 
 /// Each pair's chain end: the latest pair (by later date, then earlier date) of the pairs
@@ -182,20 +188,23 @@ pub fn build_ledger(
         .collect();
     let mut used_history = vec![false; outside.history.len()];
     let mut used_penalty = vec![false; outside.penalties.len()];
+    // By key: 戊 公司 on an unlinked row is the 戊公司 a site links to.
     let mut parties: BTreeSet<String> = BTreeSet::new();
     for x in &made {
         x.history.iter().for_each(|&i| used_history[i] = true);
         x.penalties.iter().for_each(|&i| used_penalty[i] = true);
-        parties.extend(x.site.parties.iter().cloned());
+        parties.extend(x.site.parties.iter().map(|p| key(p)));
     }
-    let mut sites: Vec<(Site, Persistence)> =
-        made.into_iter().map(|x| (x.site, x.persistence)).collect();
+    let mut sites: Vec<(Site, Persistence, Option<AcqDate>)> = made
+        .into_iter()
+        .map(|x| (x.site, x.persistence, x.unassessed))
+        .collect();
     // An earlier site whose bridging patch is gone splits: the group holding its earliest
     // patch keeps the id, the others take ids of their own.
-    sites.sort_by(|(a, _), (b, _)| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
-    let mut taken: BTreeSet<String> = sites.iter().map(|(s, _)| s.id.clone()).collect();
+    sites.sort_by(|(a, ..), (b, ..)| (&a.id, &a.patch_ids[0]).cmp(&(&b.id, &b.patch_ids[0])));
+    let mut taken: BTreeSet<String> = sites.iter().map(|(s, ..)| s.id.clone()).collect();
     for k in 1..sites.len() {
-        if sites[..k].iter().any(|(s, _)| s.id == sites[k].0.id) {
+        if sites[..k].iter().any(|(s, ..)| s.id == sites[k].0.id) {
             let site = &mut sites[k].0;
             // From its own earliest patch, unless another site holds that id already (an
             // earlier ledger may have given it one): then the first free `-2`, `-3` …
@@ -211,8 +220,12 @@ pub fn build_ledger(
             site.merged_ids.retain(|m| *m != old);
         }
     }
-    sites.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
-    let (sites, persistence) = sites.into_iter().unzip();
+    sites.sort_by(|(a, ..), (b, ..)| a.id.cmp(&b.id));
+    let false_change_unassessed = sites
+        .iter()
+        .filter_map(|(s, _, u)| u.map(|d| (s.id.clone(), d)))
+        .collect();
+    let (sites, persistence) = sites.into_iter().map(|(s, r, _)| (s, r)).unzip();
     Ledger {
         sites,
         persistence,
@@ -220,7 +233,7 @@ pub fn build_ledger(
             .filter(|&i| !used_history[i])
             .collect(),
         unmatched_penalties: (0..used_penalty.len())
-            .filter(|&i| !used_penalty[i] && !parties.contains(&outside.penalties[i].0.party))
+            .filter(|&i| !used_penalty[i] && !parties.contains(&key(&outside.penalties[i].0.party)))
             .collect(),
         chain_ends: ends
             .values()
@@ -228,6 +241,7 @@ pub fn build_ledger(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect(),
+        false_change_unassessed,
     }
 }
 
@@ -237,6 +251,8 @@ struct Made {
     persistence: Persistence,
     history: Vec<usize>,
     penalties: Vec<usize>,
+    /// A 伪变化 verdict (its date) whose growth since cannot be measured.
+    unassessed: Option<AcqDate>,
 }
 
 fn make_site(
@@ -267,7 +283,6 @@ fn make_site(
         *by_pair.entry(patches[i].pair).or_default() += patches[i].area_m2;
     }
     let years: Vec<u16> = by_year.keys().copied().collect();
-    let runs = persistence(&by_pair);
     let last_year = *years.last().unwrap_or(&earliest.pair.after.year);
     // The latest patches are those of the site's latest comparison, not of its last
     // calendar year: three quarterly pairs of one year are three changes, and summing them
@@ -320,7 +335,6 @@ fn make_site(
         earliest.centre_lonlat
     };
     let areas: Vec<(u16, f64)> = by_year.into_iter().collect();
-    let (growth_m2, growth_pct) = runs.growth.map_or((0.0, None), |g| (g.m2, g.pct));
     let patch_ids: BTreeSet<&str> = m.iter().map(|&i| patches[i].id.as_str()).collect();
     // A point matches when inside a patch of the site or within the location distance.
     let near = |pt: (f64, f64)| {
@@ -355,44 +369,71 @@ fn make_site(
         .map(|&k| outside.history[k].0.clone())
         .collect();
     history.sort_by(|a, b| (a.date, &a.source).cmp(&(b.date, &b.source)));
-    let grew = history
-        .iter()
-        .rev()
-        .find(|h| h.verdict == Verdict::FalseChange)
-        .map(|h| {
-            let (mut before, mut after) = (0.0, 0.0);
-            for &i in m {
-                if patches[i].pair.after <= h.date {
-                    before += patches[i].area_m2;
-                } else {
-                    after += patches[i].area_m2;
-                }
-            }
-            after > before * p.false_change_growth_pct / 100.0
-        });
+    // The site's latest verdict, when it is 伪变化 (as the policy reads it): change the
+    // county saw and judged false is no change. Growth since is new ground outside what it
+    // saw; re-detecting the same ground is not growth.
+    let false_change = history
+        .last()
+        .filter(|h| h.verdict == Verdict::FalseChange)
+        .map(|h| h.date);
+    let since = false_change.map(|date| {
+        let (known, later): (Vec<usize>, Vec<usize>) =
+            m.iter().partition(|&&i| patches[i].pair.after <= date);
+        let geoms = |ix: &[usize]| -> Vec<&MultiPolygon<f64>> {
+            ix.iter().map(|&i| &patches[i].geom).collect()
+        };
+        since_verdict(&geoms(&known), &geoms(&later), p.false_change_growth_pct)
+    });
+    // None when it cannot be measured (no patch before the verdict): the verdict stands.
+    let grew = since.and_then(|x| match x {
+        SinceVerdict::Unknown => None,
+        x => Some(x.grown()),
+    });
+    // Runs and growth count only comparisons after a 伪变化 verdict: the pairs the county
+    // judged are not change, so a re-detection of their ground earns no 多年连续变化 for
+    // the years before the verdict.
+    let runs = match false_change {
+        None => persistence(&by_pair),
+        Some(date) => persistence(
+            &by_pair
+                .iter()
+                .filter(|(q, _)| q.after > date)
+                .map(|(q, a)| (*q, *a))
+                .collect(),
+        ),
+    };
+    let (growth_m2, growth_pct) = runs.growth.map_or((0.0, None), |g| (g.m2, g.pct));
     // A licence ties the site to its holder's penalties only where it holds at least half
     // of one of the site's patches: a sliver along a licence line does not pin the case on
     // the holder (as for the licence status; docs/overlay.md). Penalties given with a
     // location still link by distance.
-    let licences: BTreeSet<&str> = m
+    // Licence numbers by key: a penalty table's ` c3201…` is the register's `C3201…`.
+    let licences: BTreeSet<String> = m
         .iter()
         .flat_map(|&i| patches[i].finding.hits.iter())
         .filter(|h| {
             matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
                 && h.overlap_pct >= 50.0
         })
-        .map(|h| h.zone_id.as_str())
+        .map(|h| key(&h.zone_id))
         .collect();
     let penalty_ix: Vec<usize> = (0..outside.penalties.len())
         .filter(|&k| {
             let (pn, at) = &outside.penalties[k];
-            pn.licence.as_deref().is_some_and(|l| licences.contains(l)) || at.is_some_and(near)
+            pn.licence
+                .as_deref()
+                .is_some_and(|l| licences.contains(&key(l)))
+                || at.is_some_and(near)
         })
         .collect();
-    let parties: BTreeSet<String> = penalty_ix
-        .iter()
-        .map(|&k| outside.penalties[k].0.party.clone())
-        .collect();
+    // One party per key (丁矿业（集团） and 丁矿业(集团) are one), named as its first
+    // linked row spells it.
+    let mut by_party: BTreeMap<String, String> = BTreeMap::new();
+    for &k in &penalty_ix {
+        let name = &outside.penalties[k].0.party;
+        by_party.entry(key(name)).or_insert_with(|| name.clone());
+    }
+    let parties: BTreeSet<String> = by_party.into_values().collect();
     let last_date = latest_pair.after;
     // Each changed pair bounds one act: dug after its earlier image, by its later one.
     // Only suspected illegal mining is an act (法释〔2016〕25号 art. 3(3): 又实施非法采矿):
@@ -443,6 +484,10 @@ fn make_site(
         persistence: runs,
         history: history_ix,
         penalties: penalty_ix,
+        unassessed: match (since, false_change) {
+            (Some(SinceVerdict::Unknown), Some(date)) => Some(date),
+            _ => None,
+        },
     }
 }
 
@@ -825,6 +870,121 @@ mod run_tests {
         ]);
         assert_eq!((next.growth_m2, next.growth_pct), (200.0, Some(200.0)));
         assert!(next.multi_year_change);
+    }
+}
+
+#[cfg(test)]
+mod false_change_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    fn false_change(patch: Option<&str>, at: Option<(f64, f64)>) -> HistoryRecord {
+        HistoryRecord {
+            source: "h:2".into(),
+            patch_id: patch.map(String::from),
+            site_id: None,
+            lonlat: None,
+            verdict: Verdict::FalseChange,
+            reason: "季节性耕地".into(),
+            case_filed: false,
+            date: AcqDate::new(2022, 9, 1).unwrap(),
+        }
+        .with_at(at)
+    }
+
+    trait WithAt {
+        fn with_at(self, at: Option<(f64, f64)>) -> Self;
+    }
+    impl WithAt for HistoryRecord {
+        fn with_at(mut self, at: Option<(f64, f64)>) -> Self {
+            self.lonlat = at;
+            self
+        }
+    }
+
+    /// Review finding (revR F1): a 伪变化 of 2021→2022 (verdict 2022-09-01) detected again on
+    /// the same ground in 2022→2023 was "grown since" (100 %: change area after the verdict
+    /// against the area up to it), ranked again, and given the multi-year bonus for the
+    /// two pairs the county had judged once.
+    #[test]
+    fn a_recurring_false_change_is_not_grown_and_not_multi_year() {
+        let (a, b) = (licensed("a", 2022), licensed("b", 2023));
+        let history = [(false_change(Some("a"), None), None)];
+        let out = Outside {
+            history: &history,
+            penalties: &[],
+        };
+        let l = build_ledger(&[a, b], &BTreeMap::new(), &out, &LedgerParams::default());
+        assert_eq!(l.sites.len(), 1);
+        let s = &l.sites[0];
+        assert_eq!(s.grew_since_false_change, Some(false));
+        assert!(!s.multi_year_change, "the judged pair is no change");
+        assert_eq!(s.longest_run, 1);
+        assert!(l.false_change_unassessed.is_empty());
+        // New ground beside it (50 × 100 m on 50 × 100 m known: 100 %) is growth.
+        let mut wider = licensed("b", 2023);
+        wider.geom = patch_at("b", 2023, 0.0, 100.0, &[]).geom;
+        let l = build_ledger(
+            &[licensed("a", 2022), wider],
+            &BTreeMap::new(),
+            &out,
+            &LedgerParams::default(),
+        );
+        assert_eq!(l.sites[0].grew_since_false_change, Some(true));
+        assert!(!l.sites[0].multi_year_change);
+    }
+
+    /// Review finding (revR F1, second case): a verdict given by location whose earlier
+    /// findings were not ranked had "nothing up to the verdict", so any change was growth.
+    #[test]
+    fn without_the_judged_ground_the_verdict_stands_and_is_reported() {
+        let history = [(false_change(None, Some((25.0, 50.0))), Some((25.0, 50.0)))];
+        let out = Outside {
+            history: &history,
+            penalties: &[],
+        };
+        let l = build_ledger(
+            &[licensed("b", 2023)],
+            &BTreeMap::new(),
+            &out,
+            &LedgerParams::default(),
+        );
+        assert_eq!(l.sites[0].grew_since_false_change, None, "not measured");
+        assert_eq!(
+            l.false_change_unassessed,
+            vec![("Sb".to_string(), AcqDate::new(2022, 9, 1).unwrap())]
+        );
+    }
+
+    /// Review finding (revR F5): a penalty's licence typed in lower case or with spaces
+    /// linked to no site, and a party's second spelling was a party of its own.
+    #[test]
+    fn licences_and_parties_match_by_key() {
+        let mut first = penalty("罚1", 2023, 1, 10);
+        first.licence = Some(" c1 ".into());
+        first.party = "丁矿业（集团）有限公司".into();
+        let mut second = penalty("罚2", 2023, 3, 10);
+        second.licence = Some("C9".into());
+        second.party = "丁矿业(集团)有限公司".into();
+        let pens = [(first, None), (second, None)];
+        let out = Outside {
+            history: &[],
+            penalties: &pens,
+        };
+        let l = build_ledger(
+            &[licensed("a", 2024)],
+            &BTreeMap::new(),
+            &out,
+            &LedgerParams::default(),
+        );
+        let s = &l.sites[0];
+        assert_eq!(s.parties, vec!["丁矿业（集团）有限公司".to_string()]);
+        let r = s
+            .criminal_referral
+            .as_ref()
+            .expect("two penalties of one party");
+        assert_eq!(r.decisions, vec!["罚1".to_string(), "罚2".to_string()]);
+        assert!(l.unmatched_penalties.is_empty(), "row 2's party is linked");
     }
 }
 

@@ -17,7 +17,7 @@ use minewatch_core::{
     AcqDate, AdminPlace, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict,
     ZoneHit, ZoneKind,
 };
-use minewatch_ledger::{LedgerParams, LedgerPatch, Outside, Persistence};
+use minewatch_ledger::{match_key, LedgerParams, LedgerPatch, Outside, Persistence};
 use minewatch_policy::{Context, PatchFact, Policy, RunDates, SitePoint, Task, TERMS};
 use minewatch_zones::{Reprojector, WorkCrs};
 use serde::Serialize;
@@ -223,6 +223,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         s.centre_lonlat = centre_on_site(s, &by_id, &work_point, &to_lonlat);
     }
     let sites = &ledger.sites;
+    warn_false_change_unassessed(&ledger.false_change_unassessed, req.history.as_deref());
     note_unmatched(
         "history",
         req.history.as_deref(),
@@ -440,6 +441,31 @@ fn note_unmatched<'a>(
         if rows.len() == 1 { "matches" } else { "match" },
         lines.join(", "),
         if rows.len() > 5 { ", …" } else { "" }
+    );
+}
+
+/// 伪变化 sites none of whose patches predates the verdict: the ground the county judged is
+/// not in the findings, so whether the site grew since cannot be measured. The verdict
+/// stands (suppressed); say so, with what to do.
+fn warn_false_change_unassessed(sites: &[(String, AcqDate)], history: Option<&Path>) {
+    if sites.is_empty() {
+        return;
+    }
+    let list: Vec<String> = sites
+        .iter()
+        .take(5)
+        .map(|(id, d)| format!("{id} (伪变化 of {d})"))
+        .collect();
+    eprintln!(
+        "rank: warning: {} site{} filed as 伪变化 in {} {} no patch found before the verdict ({}{}): whether {} grew since cannot be assessed, so the verdict stands and {} suppressed; rank the findings of the judged pair too (rank EARLIER LATER …) to measure growth",
+        sites.len(),
+        if sites.len() == 1 { "" } else { "s" },
+        history.map_or("the history".into(), |p| p.display().to_string()),
+        if sites.len() == 1 { "has" } else { "have" },
+        list.join(", "),
+        if sites.len() > 5 { ", …" } else { "" },
+        if sites.len() == 1 { "it" } else { "they" },
+        if sites.len() == 1 { "it stays" } else { "they stay" },
     );
 }
 
@@ -772,6 +798,23 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
                 )
             })?,
         };
+        // As `audit` sends it back: only a 违法 verdict has a case filed. 合法 + 立案 added
+        // "case filed (+5)" to a legal site.
+        if case_filed && verdict != Verdict::Illegal {
+            let field = if r.get("case_filed").is_some() {
+                "case_filed"
+            } else {
+                "handling"
+            };
+            return Err(t.err(
+                r.line,
+                field,
+                format!(
+                    "a case is filed (立案) on a {} verdict: only 违法 patches are filed; correct the verdict or the handling",
+                    v.trim()
+                ),
+            ));
+        }
         let (patch_id, site_id) = (
             r.get("patch_id").map(String::from),
             r.get("site_id").map(String::from),
@@ -825,9 +868,10 @@ fn case_filed_value(v: &str) -> Option<bool> {
 fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
     t.require(&["party", "date", "decision"], "penalties")?;
     let mut out: Vec<Penalty> = Vec::new();
-    // (party, decision) → (row, date): one decision is one penalty, however many rows
-    // list it (one per licence it covers, say), and it has one date.
-    let mut seen: BTreeMap<(String, String), (usize, AcqDate)> = BTreeMap::new();
+    // (party, decision) → (row, date, decision as typed): one decision is one penalty,
+    // however many rows list it (one per licence it covers, say), and it has one date.
+    // Compared by key, as the ledger counts them: 〔2022〕12号 and [2022]12号 are one.
+    let mut seen: BTreeMap<(String, String), (usize, AcqDate, String)> = BTreeMap::new();
     for r in &t.rows {
         let party = r
             .get("party")
@@ -846,20 +890,25 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
             .get("decision")
             .ok_or_else(|| t.err(r.line, "decision", "empty; cite the decision number"))?
             .to_string();
-        let key = (party.clone(), decision.clone());
+        let key = (match_key::key(&party), match_key::key(&decision));
         match seen.get(&key) {
-            Some(&(line, first)) if first != date => {
+            Some((line, first, as_typed)) if *first != date => {
+                let there = if *as_typed == decision {
+                    String::new()
+                } else {
+                    format!(" (as {as_typed})")
+                };
                 return Err(t.err(
                     r.line,
                     "date",
                     format!(
-                        "decision {decision} of {party} is dated {date} here but {first} on row {line}; one decision has one date"
+                        "decision {decision} of {party} is dated {date} here but {first} on row {line}{there}; one decision has one date"
                     ),
-                ))
+                ));
             }
             Some(_) => {}
             None => {
-                seen.insert(key, (r.line, date));
+                seen.insert(key, (r.line, date, decision.clone()));
             }
         }
         out.push(Penalty {
@@ -877,9 +926,11 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
 fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, PipelineError> {
     t.require(&["mineral", "period"], "prices")?;
     let mut out = Vec::new();
-    // (canonical mineral, period) → row: a second price for the same period would
-    // silently win or lose by row order.
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    // (canonical mineral, period's end) → (row, period as typed): a second price for the
+    // same period would silently win or lose by row order, however the period is written
+    // (2024-06 and 2024年6月 are one month).
+    type PeriodEnd = (u16, u8, u8);
+    let mut seen: BTreeMap<(String, PeriodEnd), (usize, String)> = BTreeMap::new();
     for r in &t.rows {
         let num = |k: &str| -> Result<Option<f64>, PipelineError> {
             match r.get(k) {
@@ -903,16 +954,22 @@ fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, Pip
             .get("period")
             .ok_or_else(|| t.err(r.line, "period", "empty"))?
             .to_string();
-        minewatch_policy::prices::period_end(&period).map_err(|e| t.err(r.line, "period", e))?;
-        let key = (
-            minewatch_policy::minerals::canonical(&mineral),
-            period.clone(),
-        );
-        if let Some(first) = seen.insert(key, r.line) {
+        let end = minewatch_policy::prices::period_end(&period)
+            .map_err(|e| t.err(r.line, "period", e))?;
+        let key = (minewatch_policy::minerals::canonical(&mineral), end);
+        if let Some((first, as_typed)) = seen.insert(key, (r.line, period.clone())) {
+            let there = if as_typed == period {
+                String::new()
+            } else {
+                format!(
+                    " as {as_typed}; both end on {}-{:02}-{:02}",
+                    end.0, end.1, end.2
+                )
+            };
             return Err(t.err(
                 r.line,
                 "period",
-                format!("{mineral} {period} is priced again (first on row {first}); give one row per mineral and period"),
+                format!("{mineral} {period} is priced again (first on row {first}{there}); give one row per mineral and period"),
             ));
         }
         out.push(minewatch_policy::prices::PriceRow {

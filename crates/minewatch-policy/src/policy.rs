@@ -300,7 +300,7 @@ impl Policy {
     /// Tables given replace the defaults key by key only within `[ledger]`, `[area]` …;
     /// a weight map given (e.g. `[zone]`) replaces the default map.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
         // A weight of nan or inf parses as a number and then decides every score (every
         // site at a cap, or the manifest recording null): refuse it by its key.
         if let Ok(v) = text.parse::<toml::Table>() {
@@ -321,6 +321,27 @@ impl Policy {
                 return Err(format!("`{key}` is {v}; it must be ≥ 0"));
             }
         }
+        // Both make every site or county pass a test meant to single some out: a falling
+        // count "rising fast", a six-month run of two quarterly pairs 多年连续变化 (a run of
+        // two pairs always counts at least one year).
+        if p.trends.rising_growth_pct < 0.0 {
+            return Err(format!(
+                "`trends.rising_growth_pct` is {}; it must be ≥ 0 (a fall is no rise)",
+                p.trends.rising_growth_pct
+            ));
+        }
+        if p.ledger.min_run_years < 2 {
+            return Err(format!(
+                "`ledger.min_run_years` is {}; it must be ≥ 2: 多年连续变化 is change over two years or more, and a run of two quarterly pairs (six months) already counts 1",
+                p.ledger.min_run_years
+            ));
+        }
+        p.regions.hot_counties = p
+            .regions
+            .hot_counties
+            .iter()
+            .map(|c| county_code(c))
+            .collect::<Result<_, _>>()?;
         if p.classes.high < p.classes.medium {
             return Err(format!(
                 "`classes.high` ({}) is below `classes.medium` ({}): no site could be medium",
@@ -351,6 +372,30 @@ impl Policy {
         }
         Ok(p)
     }
+}
+
+/// A `hot_counties` entry as the six-digit county code sites carry: township (9) and
+/// village (12) codes keep their county part, as overlay reads admin codes. Anything else
+/// (a name, a typo like 32O115, a prefecture's 320100) would match no site, silently.
+fn county_code(entry: &str) -> Result<String, String> {
+    let d = entry.trim();
+    let bad = |why: &str| {
+        format!(
+            "`regions.hot_counties` entry `{entry}` {why}; give six-digit GB/T 2260 county codes (320115), or 9- or 12-digit codes of places in the county"
+        )
+    };
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("is not a county code"));
+    }
+    let code = match d.len() {
+        6 => d,
+        9 | 12 => &d[..6],
+        _ => return Err(bad("is not a county code (6, 9 or 12 digits)")),
+    };
+    if code.ends_with("00") {
+        return Err(bad("is a province or prefecture code, not a county's"));
+    }
+    Ok(code.to_string())
 }
 
 /// The dotted key of the first float in `t` that is nan or infinite.
@@ -432,6 +477,35 @@ mod tests {
                 .ledger
                 .referral_window_ends_at_change
         );
+    }
+
+    /// Review finding (revR F6): `hot_counties` entries that were not six-digit codes
+    /// (320115000000, 江宁区, 32O115) matched nothing, silently; a negative
+    /// `rising_growth_pct` and `min_run_years = 0` were taken.
+    #[test]
+    fn hot_counties_are_county_codes() {
+        let hot = |list: &str| {
+            Policy::parse(&format!("[regions]\nhot_counties = [{list}]\n"))
+                .map(|p| p.regions.hot_counties)
+        };
+        assert_eq!(
+            hot(r#""320115", "320115001", "320116000000", " 320117 ""#).unwrap(),
+            vec!["320115", "320115", "320116", "320117"]
+        );
+        for bad in ["江宁区", "32O115", "3201", "320100", "3201150", ""] {
+            let e = hot(&format!("{bad:?}")).unwrap_err();
+            assert!(
+                e.contains("regions.hot_counties") && e.contains(bad),
+                "{bad}: {e}"
+            );
+        }
+        let e = Policy::parse("[trends]\nrising_growth_pct = -50\n").unwrap_err();
+        assert!(e.contains("trends.rising_growth_pct"), "{e}");
+        for n in [0, 1] {
+            let e = Policy::parse(&format!("[ledger]\nmin_run_years = {n}\n")).unwrap_err();
+            assert!(e.contains("ledger.min_run_years"), "{e}");
+        }
+        assert!(Policy::parse("[ledger]\nmin_run_years = 3\n").is_ok());
     }
 
     #[test]

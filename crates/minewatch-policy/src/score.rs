@@ -95,6 +95,33 @@ fn because(reason: &str, open: &str, close: &str) -> String {
     }
 }
 
+/// The Chinese name of a detection confidence, for `reasons_zh` (county offices read those;
+/// "检测置信度 high" was English in a Chinese table). Names detect does not write stay as
+/// they are.
+pub fn confidence_zh(c: &str) -> &str {
+    match c {
+        "highest" => "最高",
+        "high" => "高",
+        "low" => "低",
+        "rule" => "规则判定",
+        other => other,
+    }
+}
+
+/// The Chinese name of a change type (detect's `change_type`), for `reasons_zh`.
+pub fn change_type_zh(t: &str) -> &str {
+    match t {
+        "bare_soil_gain" => "裸土增加",
+        "vegetation_loss" => "植被减少",
+        "water_gain" => "水体增加",
+        "water_loss" => "水体减少",
+        "brightening" => "地表变亮",
+        "darkening" => "地表变暗",
+        "other" => "其他",
+        other => other,
+    }
+}
+
 pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     let mut terms = vec![0.0; TERMS.len()];
     let mut en: Vec<String> = Vec::new();
@@ -256,14 +283,20 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
                 "detection confidence {} ({w:+})",
                 site.last_confidence
             ));
-            zh.push(format!("检测置信度 {} ({w:+})", site.last_confidence));
+            zh.push(format!(
+                "检测置信度{} ({w:+})",
+                confidence_zh(&site.last_confidence)
+            ));
         }
     }
     if let Some(&w) = p.change_type.get(&site.last_change_type) {
         if w != 0.0 {
             terms[7] = w;
             en.push(format!("change type {} ({w:+})", site.last_change_type));
-            zh.push(format!("变化类型 {} ({w:+})", site.last_change_type));
+            zh.push(format!(
+                "变化类型: {} ({w:+})",
+                change_type_zh(&site.last_change_type)
+            ));
         }
     }
 
@@ -301,18 +334,27 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         .last()
         .filter(|h| h.verdict == Verdict::FalseChange)
     {
-        if site.grew_since_false_change == Some(false) {
+        // Not grown, or growth not measurable (none of the site's patches predates the
+        // verdict, so the judged ground is unknown): the verdict stands.
+        if site.grew_since_false_change != Some(true) {
             terms[8] += p.history.false_change;
             suppressed = p.history.suppress_false_change;
+            let (since_en, since_zh) = match site.grew_since_false_change {
+                Some(false) => ("not grown since", "此后未扩大"),
+                _ => (
+                    "growth since not assessable (no earlier findings)",
+                    "缺少核查前的图斑, 无法判断是否扩大",
+                ),
+            };
             en.push(format!(
-                "false change on {}{} and not grown since ({:+}){}",
+                "false change on {}{} and {since_en} ({:+}){}",
                 h.date,
                 because(&h.reason, " (", ")"),
                 p.history.false_change,
                 if suppressed { ": not ranked" } else { "" }
             ));
             zh.push(format!(
-                "往期核查为伪变化 ({}{}), 此后未扩大 ({:+}){}",
+                "往期核查为伪变化 ({}{}), {since_zh} ({:+}){}",
                 h.date,
                 because(&h.reason, ", ", ""),
                 p.history.false_change,
@@ -700,6 +742,25 @@ mod tests {
             ]
         );
         assert!(ts[2].has_no_place() && ts[2].is_ranked());
+    }
+
+    /// Review finding (revR F7): reasons_zh kept the English words of the confidence and
+    /// the change type ("检测置信度 high", "变化类型 bare_soil_gain").
+    #[test]
+    fn chinese_reasons_name_confidence_and_change_type_in_chinese() {
+        let mut s = site_with_minerals(&["煤"]);
+        s.last_confidence = "high".into();
+        s.last_change_type = "bare_soil_gain".into();
+        let t = score(
+            &s,
+            &RunDates::default(),
+            &Policy::default(),
+            &Context::default(),
+        );
+        let zh = t.reasons_zh.join("; ");
+        assert!(zh.contains("检测置信度高 (+5)"), "{zh}");
+        assert!(zh.contains("变化类型: 裸土增加 (+10)"), "{zh}");
+        assert!(!zh.contains("high") && !zh.contains("bare_soil"), "{zh}");
     }
 
     /// Review findings: an inside site's illegal area printed `-0` in tasks.csv, and a

@@ -1,8 +1,10 @@
 //! Trends and surges: new patches per period (the year of the later image) per county and
-//! per mineral, growth over the previous period (of new patches per comparison, so a year
-//! of quarterly releases compares with a part year fairly), and the `rising_fast` rule: in a period,
-//! at least `rising_min_count` new patches and either none in the period before or a rise
-//! of at least `rising_growth_pct` percent. Hot spots: site centres on a grid of `cell_m`
+//! per mineral, growth over the previous period (of new patches per comparison of the
+//! key's own imagery, so a year of quarterly releases compares with a part year fairly and
+//! another county's chain of dates does not count), and the `rising_fast` rule: in a
+//! period, at least `rising_min_count` new patches and either none in the period before or
+//! a rise of at least `rising_growth_pct` percent; never in the first period the key was
+//! imaged. Hot spots: site centres on a grid of `cell_m`
 //! metres (equirectangular at the sites' mean latitude); cells with at least `min_sites`
 //! sites, joined with their 8 neighbours, are clusters for concentrated rectification.
 
@@ -31,65 +33,119 @@ pub struct TrendRow {
     pub new_patches: usize,
     pub area_m2: f64,
     pub previous_patches: usize,
-    /// Comparisons (date pairs) whose later image falls in the period.
+    /// Comparisons (date pairs) whose later image falls in the period, of the chains of
+    /// dates that imaged the key (not every pair of the run).
     pub comparisons: usize,
     /// Growth of new patches per comparison over the period before.
     pub growth_pct: Option<f64>,
     pub rising_fast: bool,
 }
 
-/// Rows per key and period (all periods present in the data, zeros included after a
-/// key's first patch), by key then period.
+/// The chain of dates of each comparison: pairs linked through a shared image date (the
+/// `pair` text is `DatePair::key`, `BEFORE_AFTER`) are one chain, one region's imagery.
+/// Regions imaged on other dates are other chains. Returns a chain number per pair text.
+fn chains(facts: &[PatchFact]) -> BTreeMap<&str, usize> {
+    let pairs: BTreeSet<&str> = facts.iter().map(|f| f.pair.as_str()).collect();
+    let pairs: Vec<&str> = pairs.into_iter().collect();
+    let mut parent: Vec<usize> = (0..pairs.len()).collect();
+    fn root(p: &[usize], mut x: usize) -> usize {
+        while p[x] != x {
+            x = p[x];
+        }
+        x
+    }
+    let mut by_date: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        // A text that is not two dates is a chain of its own.
+        let dates: Vec<&str> = match pair.split_once('_') {
+            Some((b, a)) => vec![b, a],
+            None => vec![],
+        };
+        for d in dates {
+            let j = *by_date.entry(d).or_insert(i);
+            let (a, b) = (root(&parent, i), root(&parent, j));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, root(&parent, i)))
+        .collect()
+}
+
+/// Rows per key and period: the periods the key's imagery covers (the years of the
+/// comparisons of every chain of dates it has patches in), from its first patch on, zeros
+/// included. Comparisons, growth and `rising_fast` are the key's own: another county's
+/// imagery neither dilutes its rate nor makes its first imaged year "none before".
 pub fn trends(
     facts: &[PatchFact],
     key: impl Fn(&PatchFact) -> Vec<(String, String)>,
     p: &Policy,
 ) -> Vec<TrendRow> {
-    let periods: BTreeSet<u16> = facts.iter().map(|f| f.year).collect();
-    // Comparisons per period over the whole data (not per key: a county without patches in
-    // a comparison was still imaged in it). Quarterly releases put one comparison in a
+    let chain = chains(facts);
+    // The comparisons of each chain by period. Quarterly releases put one comparison in a
     // part year and four in the next: growth is per comparison, or a steady rate would
-    // read as a fourfold rise.
-    let mut comparisons: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
+    // read as a fourfold rise. A county without patches in a comparison of its chain was
+    // still imaged in it.
+    let mut comparisons: BTreeMap<(usize, u16), BTreeSet<&str>> = BTreeMap::new();
     for f in facts {
         comparisons
-            .entry(f.year)
+            .entry((chain[f.pair.as_str()], f.year))
             .or_default()
             .insert(f.pair.as_str());
     }
-    let per = |y: u16| comparisons.get(&y).map_or(1, |c| c.len().max(1));
     let mut acc: BTreeMap<(String, u16), (usize, f64)> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut chains_of: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for f in facts {
         for (k, n) in key(f) {
             let e = acc.entry((k.clone(), f.year)).or_default();
             e.0 += 1;
             e.1 += f.area_m2;
+            chains_of
+                .entry(k.clone())
+                .or_default()
+                .insert(chain[f.pair.as_str()]);
             names.entry(k).or_insert(n);
         }
     }
     let mut rows = Vec::new();
     for (k, name) in &names {
-        let first = periods
-            .iter()
+        // The key's periods and comparisons in each, over the chains it was imaged in.
+        let mut covered: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
+        for ((c, y), pairs) in &comparisons {
+            if chains_of[k].contains(c) {
+                covered.entry(*y).or_default().extend(pairs.iter().copied());
+            }
+        }
+        let first_patch = covered
+            .keys()
             .find(|y| acc.contains_key(&(k.clone(), **y)))
             .copied();
+        let first_observed = covered.keys().next().copied();
         let mut prev: Option<(usize, usize)> = None;
-        for &y in periods.iter().filter(|y| Some(**y) >= first) {
+        for (&y, pairs) in &covered {
+            let per = pairs.len().max(1);
             let (n, a) = acc.get(&(k.clone(), y)).copied().unwrap_or((0, 0.0));
             let growth = prev.filter(|&(q, _)| q > 0).map(|(q, qc)| {
-                let (now, before) = (n as f64 / per(y) as f64, q as f64 / qc as f64);
+                let (now, before) = (n as f64 / per as f64, q as f64 / qc as f64);
                 100.0 * (now - before) / before
             });
             let prev_n = prev.map(|(q, _)| q);
-            // The data's first period has nothing to rise from.
-            let first_period = periods.iter().next() == Some(&y);
-            let rising = !first_period
+            // The key's first imaged period has nothing to rise from: "none before" there
+            // means "not seen before", not "none found".
+            let rising = Some(y) != first_observed
                 && n >= p.trends.rising_min_count
                 && match prev_n {
                     None | Some(0) => true,
                     Some(_) => growth.is_some_and(|g| g >= p.trends.rising_growth_pct),
                 };
+            prev = Some((n, per));
+            if Some(y) < first_patch {
+                // Imaged with nothing found: the period before the first patch, not a row.
+                continue;
+            }
             rows.push(TrendRow {
                 key: k.clone(),
                 name: name.clone(),
@@ -97,11 +153,10 @@ pub fn trends(
                 new_patches: n,
                 area_m2: a,
                 previous_patches: prev_n.unwrap_or(0),
-                comparisons: per(y),
+                comparisons: per,
                 growth_pct: growth,
                 rising_fast: rising,
             });
-            prev = Some((n, per(y)));
         }
     }
     rows
@@ -295,6 +350,48 @@ mod tests {
         assert_eq!((a24.new_patches, a24.comparisons), (6, 2));
         assert_eq!(a24.growth_pct, Some(0.0));
         assert!(!a24.rising_fast);
+    }
+
+    /// Review finding (revR F2): county A on an annual chain (2 new patches in 2023, 3 in
+    /// 2024: +50 %) ranked with county B, imaged for the first time in 2024 by a quarterly
+    /// chain of its own, read 2 comparisons in 2024 (−25 %, not rising), while B — never
+    /// imaged before — was "none before" and rising.
+    #[test]
+    fn each_county_is_judged_on_its_own_imagery() {
+        let p = Policy::default();
+        let at = |y: u16, county: &str, pair: &str| PatchFact {
+            pair: pair.into(),
+            ..fact(y, county)
+        };
+        let mut f = Vec::new();
+        f.extend((0..2).map(|_| at(2023, "A", "20220601_20230601")));
+        f.extend((0..3).map(|_| at(2024, "A", "20230601_20240601")));
+        let alone = trends(&f, by_county, &p);
+        f.extend((0..3).map(|_| at(2024, "B", "20240105_20240410")));
+        let both = trends(&f, by_county, &p);
+        let row = |rows: &[TrendRow], k: &str, y: u16| {
+            rows.iter()
+                .find(|r| r.key == k && r.period == y)
+                .cloned()
+                .unwrap()
+        };
+        let a = row(&both, "A", 2024);
+        assert_eq!(
+            a,
+            row(&alone, "A", 2024),
+            "B's imagery changes nothing of A's"
+        );
+        assert_eq!((a.comparisons, a.growth_pct), (1, Some(50.0)));
+        assert!(a.rising_fast);
+        let b = row(&both, "B", 2024);
+        assert_eq!((b.comparisons, b.previous_patches), (1, 0));
+        assert!(!b.rising_fast, "B's first imaged period");
+        assert_eq!(rising_latest(&both), ["A".to_string()].into());
+        // A county imaged in 2023 with nothing found, then 3 in 2024: none before, rising.
+        f.extend((0..3).map(|_| at(2024, "C", "20230601_20240601")));
+        let c = row(&trends(&f, by_county, &p), "C", 2024);
+        assert_eq!((c.previous_patches, c.comparisons), (0, 1));
+        assert!(c.rising_fast, "imaged in 2023 on A's chain, none found");
     }
 
     /// Minerals are grouped by the names the price rule uses: register spellings of one
