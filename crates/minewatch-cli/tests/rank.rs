@@ -731,6 +731,30 @@ fn handling_takes_known_words_only() {
     assert!(!out.join("tasks.csv").exists());
 }
 
+/// Review, session 17 (revD): the zh guide attaches last cycle's returned county forms
+/// as history; their Chinese headers (核查结果, 处理方式, 核查日期 …) were refused for want of
+/// a `verdict` column.
+#[test]
+fn returned_forms_with_chinese_headers_are_history() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    let csv = format!(
+        "patch_id,核查结果,理由说明,处理方式,核查日期\n{a},违法,无证开采,立案,2023-01-01\n"
+    );
+    let (o, out) = rank_with_history(d.path(), &csv, "zh");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert!(
+        t[0]["history"].ends_with("case_filed"),
+        "{}",
+        t[0]["history"]
+    );
+    // The English form's `check_date` is the verdict's date too.
+    let csv = format!("patch_id,verdict,reason,handling,check_date\n{a},违法,r,立案,2023-01-01\n");
+    let (o, _) = rank_with_history(d.path(), &csv, "en");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// Rank fixture pair 0 with `history.csv` = `csv`, into a fresh folder `out`.
 fn rank_with_history(d: &Path, csv: &str, out: &str) -> (std::process::Output, PathBuf) {
     let ov = vec![overlay_pair(d, 0)];

@@ -146,7 +146,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         Some((x, y))
     };
     let history = match &req.history {
-        Some(p) => read_history(&table_read::read(p)?)?,
+        Some(p) => read_history(&with_form_headers(table_read::read(p)?)?)?,
         None => Vec::new(),
     };
     let penalties = match &req.penalties {
@@ -753,11 +753,44 @@ pub enum UserTable {
 /// refused before detection and overlay, not after them.
 pub fn check_table(which: UserTable, path: &Path) -> Result<(), PipelineError> {
     match which {
-        UserTable::History => read_history(&table_read::read(path)?).map(drop),
+        UserTable::History => read_history(&with_form_headers(table_read::read(path)?)?).map(drop),
         UserTable::Penalties => read_penalties(&table_read::read(path)?).map(drop),
         UserTable::Prices => read_prices(&table_read::read(path)?).map(drop),
         UserTable::Ledger => read_prior(&table_read::read(&ledger_file(path))?).map(drop),
     }
+}
+
+/// A county's returned form read as history: its headers (Chinese as the packages write
+/// them, or the form's English `check_date`) under the names the history reads. The zh
+/// guide attaches last cycle's returned forms as history, and they were refused for want
+/// of a `verdict` column (a reviewer's case). Columns already named as the history reads
+/// them are kept as they are.
+fn with_form_headers(mut t: Table) -> Result<Table, PipelineError> {
+    let fields = minewatch_verify::audit::header_fields(&t.columns)
+        .map_err(|e| PipelineError::Input(format!("{} (history): {e}", t.path.display())))?;
+    let mut renames: Vec<(String, &'static str)> = Vec::new();
+    for (col, field) in t.columns.iter().zip(&fields) {
+        let Some(field) = field else { continue };
+        let to = if *field == "check_date" {
+            "date"
+        } else {
+            field
+        };
+        if col != to && !t.columns.iter().any(|c| c == to) {
+            renames.push((col.clone(), to));
+        }
+    }
+    for (from, to) in &renames {
+        for c in t.columns.iter_mut().filter(|c| *c == from) {
+            *c = to.to_string();
+        }
+        for r in &mut t.rows {
+            if let Some(v) = r.fields.remove(from) {
+                r.fields.insert(to.to_string(), v);
+            }
+        }
+    }
+    Ok(t)
 }
 
 fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
