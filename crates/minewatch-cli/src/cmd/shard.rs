@@ -70,8 +70,9 @@ pub struct MergeArgs {
     /// Start at once and stream: wait for each tile row's tiles, checking every SECONDS,
     /// instead of exiting 75 while tiles are missing (for engines without job dependencies,
     /// e.g. a Kubernetes merge Job started with the shards; the merge then ends soon after
-    /// the last shard). A tile an earlier merge set aside as damaged (`.bad`) is computed
-    /// by the merge itself; a new plan in the store ends the wait with exit 65.
+    /// the last shard). A damaged tile (truncated, a bad header), or one an earlier merge
+    /// set aside as damaged (`.bad`), is set aside and computed by the merge itself; a new
+    /// plan in the store ends the wait with exit 65.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
