@@ -1628,6 +1628,70 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
 }
 
 #[test]
+fn emit_checks_memory_and_writes_it_for_each_engine() {
+    // Review S, f2: `--mem` went through unchecked, and the engines read one string
+    // differently: 4096 was 4096 MB to Slurm and 4096 bytes to Kubernetes, 500m half a
+    // byte there, 4Gi an error to sbatch (found only at submit time, after `plan`).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(d.path(), "m.toml", &peer_rule_line(), "tile = 256\n");
+    ok(&["plan", s(&cfg)]);
+    let emit = |engine: &str, extra: &[&str]| {
+        let o = minewatch(&[&["emit", engine, s(&cfg)][..], extra].concat());
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    for (given, slurm, k8s) in [
+        ("4096", "4096M", "4096Mi"),
+        ("500m", "500M", "500Mi"),
+        ("4g", "4G", "4Gi"),
+        ("4GiB", "4G", "4Gi"),
+    ] {
+        let sh = emit("slurm", &["--mem", given]);
+        assert_eq!(sh.matches(&format!(" --mem={slurm} ")).count(), 2, "{sh}");
+        let y = emit("k8s", &["--mem", given]);
+        let want = format!("memory: \"{k8s}\"");
+        assert_eq!(y.matches(&want).count(), 4, "{given}: {y}");
+    }
+    // The merge's memory on its own (it grows with the mosaic's width, not the tile's).
+    let sh = emit("slurm", &["--mem", "2G", "--merge-mem", "16g"]);
+    assert!(
+        sh.contains("--array=\"$ARRAY\"")
+            && sh.contains(" --mem=2G ")
+            && sh.contains(" --mem=16G "),
+        "{sh}"
+    );
+    let merge_job = sh.split("--job-name=").last().unwrap();
+    assert!(
+        merge_job.contains("--mem=16G") && merge_job.contains("merge"),
+        "{sh}"
+    );
+    let y = emit("k8s", &["--mem", "2G", "--merge-mem", "16g"]);
+    let (shards, merge) = y.split_once("\n---\n").unwrap();
+    assert!(
+        shards.contains("memory: \"2Gi\"") && !shards.contains("16Gi"),
+        "{y}"
+    );
+    assert!(
+        merge.contains("memory: \"16Gi\"") && !merge.contains("2Gi"),
+        "{y}"
+    );
+    // Anything else is refused at emit time (1), naming the value and the forms.
+    for engine in ["slurm", "k8s"] {
+        for (flag, bad) in [("--mem", "1.5G"), ("--mem", "4X"), ("--merge-mem", "0")] {
+            let o = minewatch(&["emit", engine, s(&cfg), flag, bad]);
+            assert_eq!(o.status.code(), Some(1), "{flag} {bad}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("`{bad}`"))
+                    && stderr(&o).contains("binary unit K, M, G or T"),
+                "{}",
+                stderr(&o)
+            );
+            assert!(o.stdout.is_empty());
+        }
+    }
+}
+
+#[test]
 fn a_zero_batch_or_parallelism_is_refused_not_read_as_one() {
     let d = tempfile::tempdir().unwrap();
     let cfg = clip_config(d.path(), "z.toml", &peer_rule_line(), "tile = 256\n");

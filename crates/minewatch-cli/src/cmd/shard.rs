@@ -4,7 +4,7 @@
 use super::detect::Format;
 use clap::{Args, Subcommand};
 use minewatch_pipeline::run_all::RunRequest;
-use minewatch_pipeline::shard::emit::{self, EmitOptions};
+use minewatch_pipeline::shard::emit::{self, EmitOptions, MemSize};
 use minewatch_pipeline::shard::run::{
     merge, missing, plan, run_shard, shard_index, MissingSummary, PlanSummary, ShardSummary,
     ShardTarget,
@@ -105,9 +105,16 @@ pub struct EmitCommon {
     /// CPUs (threads) per task.
     #[arg(long, default_value_t = 2)]
     pub cpus: usize,
-    /// Memory per task, e.g. 4G or 500M (binary units).
-    #[arg(long, default_value = "4G")]
-    pub mem: String,
+    /// Memory per shard task: a whole number and a binary unit K, M, G or T (either case;
+    /// a trailing B, i or iB is allowed and changes nothing), e.g. 4G, 500M, 4GiB; a plain
+    /// number is MiB, as Slurm reads it. Written as each engine spells it (Slurm 4G,
+    /// Kubernetes 4Gi); anything else is refused.
+    #[arg(long, default_value = "4G", value_name = "SIZE")]
+    pub mem: MemSize,
+    /// Memory for the merge job, in the same forms (default: --mem). The merge's memory
+    /// grows with the mosaic's width, not the tile size (docs/scaling.md).
+    #[arg(long, value_name = "SIZE")]
+    pub merge_mem: Option<MemSize>,
     /// At most this many tasks at once.
     #[arg(long, value_parser = super::at_least_one)]
     pub max_parallel: Option<usize>,
@@ -402,6 +409,7 @@ fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
         tile,
         cpus: a.cpus.max(1),
         mem: a.mem,
+        merge_mem: a.merge_mem.unwrap_or(a.mem),
         time: String::new(),
         partition: None,
         max_parallel: a.max_parallel,
