@@ -1692,6 +1692,47 @@ fn emit_checks_memory_and_writes_it_for_each_engine() {
 }
 
 #[test]
+fn emit_slurm_makes_a_relative_bin_absolute() {
+    // Review S, f3: `--bin bin/minewatch` stayed relative while config, output folder and
+    // data root were made absolute; the jobs run where the script is submitted, so it
+    // worked from that one folder only (elsewhere every task exited 127).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(d.path(), "b.toml", &peer_rule_line(), "tile = 256\n");
+    ok(&["plan", s(&cfg)]);
+    let emit = |engine: &str, bin: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args(["emit", engine, "b.toml", "--bin", bin])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let here = std::path::absolute(d.path()).unwrap();
+    let sh = emit("slurm", "bin/minewatch");
+    let abs_bin = s(&here.join("bin/minewatch")).to_string();
+    for cmd in ["plan", "missing", "run", "merge"] {
+        assert!(sh.contains(&format!("{abs_bin} {cmd} ")), "{cmd}: {sh}");
+    }
+    assert!(
+        !sh.contains("\nbin/minewatch") && !sh.contains(" bin/minewatch"),
+        "{sh}"
+    );
+    // A bare name is for the nodes' PATH.
+    let sh = emit("slurm", "minewatch");
+    assert!(
+        sh.contains("\nminewatch plan ") && !sh.contains(&abs_bin),
+        "{sh}"
+    );
+    // In a Kubernetes manifest the binary is a file in the image: written as given.
+    let y = emit("k8s", "bin/minewatch");
+    assert!(
+        y.contains("[\"bin/minewatch\", \"run\"") && !y.contains(&abs_bin),
+        "{y}"
+    );
+}
+
+#[test]
 fn a_zero_batch_or_parallelism_is_refused_not_read_as_one() {
     let d = tempfile::tempdir().unwrap();
     let cfg = clip_config(d.path(), "z.toml", &peer_rule_line(), "tile = 256\n");

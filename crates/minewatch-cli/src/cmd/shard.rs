@@ -127,7 +127,9 @@ pub struct EmitCommon {
 pub struct SlurmArgs {
     #[command(flatten)]
     pub common: EmitCommon,
-    /// The minewatch binary on the compute nodes (default: this binary).
+    /// The minewatch binary on the compute nodes (default: this binary). A path (one with
+    /// a `/`) is made absolute against this folder, like the config; a bare name is looked
+    /// up on the nodes' PATH.
     #[arg(long)]
     pub bin: Option<PathBuf>,
     /// Wall time per task.
@@ -142,7 +144,8 @@ pub struct SlurmArgs {
 pub struct K8sArgs {
     #[command(flatten)]
     pub common: EmitCommon,
-    /// The minewatch binary in the container image: a name is found on the image's PATH.
+    /// The minewatch binary in the container image: a name is found on the image's PATH;
+    /// a path is written as given (it names a file in the image, not on this machine).
     #[arg(long, default_value = "minewatch")]
     pub bin: PathBuf,
     /// Container image.
@@ -427,6 +430,10 @@ fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
             partition,
         } => {
             o.bin = match bin {
+                // The jobs run in whatever folder the script is submitted from, so a path
+                // is made absolute like the config's (review S: `bin/minewatch` worked
+                // from one folder only); a bare name is left for the nodes' PATH.
+                Some(b) if b.as_os_str().as_encoded_bytes().contains(&b'/') => abs(&b),
                 Some(b) => b,
                 None => std::env::current_exe().map_err(|e| {
                     PipelineError::Internal(format!("cannot tell this binary's path: {e}"))
