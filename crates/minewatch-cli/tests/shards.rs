@@ -596,23 +596,24 @@ fn wait_for_text(log: &Path, text: &str) {
     }
 }
 
+/// The clip config `name` (peer rule, 16 tiles in 8 shards of 2) planned, with every
+/// shard run; the config and its output folder.
+fn every_shard_run(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let cfg = clip_config(dir, name, &peer_rule_line(), "tile = 128\nbatch = 2\n");
+    ok(&["plan", s(&cfg)]);
+    for i in 0..8 {
+        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
+    }
+    (cfg, dir.join("out"))
+}
+
 #[test]
 fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
     // Kubernetes (review I): the merge Job's first pod sets a damaged tile aside and exits
     // 75; its shard's index has succeeded and never runs again, so the retried pod waited
     // for the tile until the Job's two-day deadline.
     let d = tempfile::tempdir().unwrap();
-    let cfg = clip_config(
-        d.path(),
-        "k.toml",
-        &peer_rule_line(),
-        "tile = 128\nbatch = 2\n",
-    );
-    let out = d.path().join("out");
-    ok(&["plan", s(&cfg)]);
-    for i in 0..8 {
-        ok(&["run", s(&cfg), "--shard", &i.to_string()]);
-    }
+    let (cfg, out) = every_shard_run(d.path(), "k.toml");
     let t = out.join("shards/tiles/t_r256_c128.mwt");
     let good = std::fs::read(&t).unwrap();
     let mut bad = good.clone();
@@ -642,6 +643,73 @@ fn a_waiting_merge_computes_a_tile_set_aside_as_damaged() {
         "the same bytes as its shard's"
     );
     assert!(out.join("detect/patches.gpkg").is_file());
+}
+
+#[test]
+fn a_truncated_or_header_damaged_tile_is_set_aside_not_waited_for() {
+    // Review S, f1: an object cut short, or with a damaged magic or header, was taken for
+    // an unfinished tile and never set aside: `merge` said "not finished", and a waiting
+    // merge (the Kubernetes merge Job) waited for it forever although its shard had
+    // succeeded. Tiles are written whole under their name, so such an object is damage.
+    let d = tempfile::tempdir().unwrap();
+    let (cfg, out) = every_shard_run(d.path(), "t.toml");
+    let tiles = out.join("shards/tiles");
+    let (cut, magic) = (tiles.join("t_r128_c256.mwt"), tiles.join("t_r256_c0.mwt"));
+    let good = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &good[..good.len() - 100]).unwrap();
+    // `missing` lists it and says what is wrong; it moves nothing.
+    let o = minewatch(&["missing", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "3");
+    assert!(
+        stderr(&o).contains("t_r128_c256.mwt: truncated") && cut.is_file(),
+        "{}",
+        stderr(&o)
+    );
+    // `merge` sets it aside, names it and what is wrong, and asks for a retry (75).
+    let o = minewatch(&["merge", s(&cfg)]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t_r128_c256.mwt: truncated")
+            && stderr(&o).contains("moved aside to")
+            && stderr(&o).contains("t_r128_c256.mwt.bad"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(cut.with_extension("mwt.bad").is_file() && !cut.exists());
+    assert_eq!(ok(&["missing", s(&cfg)]).trim(), "3");
+    // A damaged magic, while a waiting merge runs: set aside and computed, with the tile
+    // the first merge set aside, instead of waited for.
+    let good_magic = std::fs::read(&magic).unwrap();
+    let mut bad = good_magic.clone();
+    bad[0] ^= 0x20;
+    std::fs::write(&magic, &bad).unwrap();
+    let log = d.path().join("merge.log");
+    let (code, err) = ends_within(&["merge", s(&cfg), "--wait", "1"], 120, &log, || {})
+        .expect("a waiting merge must not wait for a damaged tile");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("t_r256_c0.mwt: not a minewatch tile object (bad magic); moved aside to")
+            && err.contains("tile t_r256_c0 was set aside as damaged")
+            && err.contains("tile t_r128_c256 was set aside as damaged"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&cut).unwrap(), good, "recomputed, same bytes");
+    assert_eq!(std::fs::read(&magic).unwrap(), good_magic);
+    assert!(out.join("detect/patches.gpkg").is_file());
+    // A shard finding a damaged object (a bad header length) writes it again.
+    let mut bad = good_magic.clone();
+    bad[11] ^= 0x01;
+    std::fs::write(&magic, &bad).unwrap();
+    let o = minewatch(&["run", s(&cfg), "--shard", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("t_r256_c0.mwt: truncated or damaged header")
+            && stderr(&o).contains("computing it again"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&magic).unwrap(), good_magic);
 }
 
 #[test]
@@ -1557,6 +1625,111 @@ fn images_on_object_storage_are_read_hashed_and_planned_like_files() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("s3://BUCKET/KEY"), "{}", stderr(&o));
+}
+
+#[test]
+fn emit_checks_memory_and_writes_it_for_each_engine() {
+    // Review S, f2: `--mem` went through unchecked, and the engines read one string
+    // differently: 4096 was 4096 MB to Slurm and 4096 bytes to Kubernetes, 500m half a
+    // byte there, 4Gi an error to sbatch (found only at submit time, after `plan`).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(d.path(), "m.toml", &peer_rule_line(), "tile = 256\n");
+    ok(&["plan", s(&cfg)]);
+    let emit = |engine: &str, extra: &[&str]| {
+        let o = minewatch(&[&["emit", engine, s(&cfg)][..], extra].concat());
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    for (given, slurm, k8s) in [
+        ("4096", "4096M", "4096Mi"),
+        ("500m", "500M", "500Mi"),
+        ("4g", "4G", "4Gi"),
+        ("4GiB", "4G", "4Gi"),
+    ] {
+        let sh = emit("slurm", &["--mem", given]);
+        assert_eq!(sh.matches(&format!(" --mem={slurm} ")).count(), 2, "{sh}");
+        let y = emit("k8s", &["--mem", given]);
+        let want = format!("memory: \"{k8s}\"");
+        assert_eq!(y.matches(&want).count(), 4, "{given}: {y}");
+    }
+    // The merge's memory on its own (it grows with the mosaic's width, not the tile's).
+    let sh = emit("slurm", &["--mem", "2G", "--merge-mem", "16g"]);
+    assert!(
+        sh.contains("--array=\"$ARRAY\"")
+            && sh.contains(" --mem=2G ")
+            && sh.contains(" --mem=16G "),
+        "{sh}"
+    );
+    let merge_job = sh.split("--job-name=").last().unwrap();
+    assert!(
+        merge_job.contains("--mem=16G") && merge_job.contains("merge"),
+        "{sh}"
+    );
+    let y = emit("k8s", &["--mem", "2G", "--merge-mem", "16g"]);
+    let (shards, merge) = y.split_once("\n---\n").unwrap();
+    assert!(
+        shards.contains("memory: \"2Gi\"") && !shards.contains("16Gi"),
+        "{y}"
+    );
+    assert!(
+        merge.contains("memory: \"16Gi\"") && !merge.contains("2Gi"),
+        "{y}"
+    );
+    // Anything else is refused at emit time (1), naming the value and the forms.
+    for engine in ["slurm", "k8s"] {
+        for (flag, bad) in [("--mem", "1.5G"), ("--mem", "4X"), ("--merge-mem", "0")] {
+            let o = minewatch(&["emit", engine, s(&cfg), flag, bad]);
+            assert_eq!(o.status.code(), Some(1), "{flag} {bad}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("`{bad}`"))
+                    && stderr(&o).contains("binary unit K, M, G or T"),
+                "{}",
+                stderr(&o)
+            );
+            assert!(o.stdout.is_empty());
+        }
+    }
+}
+
+#[test]
+fn emit_slurm_makes_a_relative_bin_absolute() {
+    // Review S, f3: `--bin bin/minewatch` stayed relative while config, output folder and
+    // data root were made absolute; the jobs run where the script is submitted, so it
+    // worked from that one folder only (elsewhere every task exited 127).
+    let d = tempfile::tempdir().unwrap();
+    let cfg = clip_config(d.path(), "b.toml", &peer_rule_line(), "tile = 256\n");
+    ok(&["plan", s(&cfg)]);
+    let emit = |engine: &str, bin: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args(["emit", engine, "b.toml", "--bin", bin])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let here = std::path::absolute(d.path()).unwrap();
+    let sh = emit("slurm", "bin/minewatch");
+    let abs_bin = s(&here.join("bin/minewatch")).to_string();
+    for cmd in ["plan", "missing", "run", "merge"] {
+        assert!(sh.contains(&format!("{abs_bin} {cmd} ")), "{cmd}: {sh}");
+    }
+    assert!(
+        !sh.contains("\nbin/minewatch") && !sh.contains(" bin/minewatch"),
+        "{sh}"
+    );
+    // A bare name is for the nodes' PATH.
+    let sh = emit("slurm", "minewatch");
+    assert!(
+        sh.contains("\nminewatch plan ") && !sh.contains(&abs_bin),
+        "{sh}"
+    );
+    // In a Kubernetes manifest the binary is a file in the image: written as given.
+    let y = emit("k8s", "bin/minewatch");
+    assert!(
+        y.contains("[\"bin/minewatch\", \"run\"") && !y.contains(&abs_bin),
+        "{y}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use super::detect::Format;
 use clap::{Args, Subcommand};
 use minewatch_pipeline::run_all::RunRequest;
-use minewatch_pipeline::shard::emit::{self, EmitOptions};
+use minewatch_pipeline::shard::emit::{self, EmitOptions, MemSize};
 use minewatch_pipeline::shard::run::{
     merge, missing, plan, run_shard, shard_index, MissingSummary, PlanSummary, ShardSummary,
     ShardTarget,
@@ -70,8 +70,9 @@ pub struct MergeArgs {
     /// Start at once and stream: wait for each tile row's tiles, checking every SECONDS,
     /// instead of exiting 75 while tiles are missing (for engines without job dependencies,
     /// e.g. a Kubernetes merge Job started with the shards; the merge then ends soon after
-    /// the last shard). A tile an earlier merge set aside as damaged (`.bad`) is computed
-    /// by the merge itself; a new plan in the store ends the wait with exit 65.
+    /// the last shard). A damaged tile (truncated, a bad header), or one an earlier merge
+    /// set aside as damaged (`.bad`), is set aside and computed by the merge itself; a new
+    /// plan in the store ends the wait with exit 65.
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
@@ -104,9 +105,16 @@ pub struct EmitCommon {
     /// CPUs (threads) per task.
     #[arg(long, default_value_t = 2)]
     pub cpus: usize,
-    /// Memory per task, e.g. 4G or 500M (binary units).
-    #[arg(long, default_value = "4G")]
-    pub mem: String,
+    /// Memory per shard task: a whole number and a binary unit K, M, G or T (either case;
+    /// a trailing B, i or iB is allowed and changes nothing), e.g. 4G, 500M, 4GiB; a plain
+    /// number is MiB, as Slurm reads it. Written as each engine spells it (Slurm 4G,
+    /// Kubernetes 4Gi); anything else is refused.
+    #[arg(long, default_value = "4G", value_name = "SIZE")]
+    pub mem: MemSize,
+    /// Memory for the merge job, in the same forms (default: --mem). The merge's memory
+    /// grows with the mosaic's width, not the tile size (docs/scaling.md).
+    #[arg(long, value_name = "SIZE")]
+    pub merge_mem: Option<MemSize>,
     /// At most this many tasks at once.
     #[arg(long, value_parser = super::at_least_one)]
     pub max_parallel: Option<usize>,
@@ -119,7 +127,9 @@ pub struct EmitCommon {
 pub struct SlurmArgs {
     #[command(flatten)]
     pub common: EmitCommon,
-    /// The minewatch binary on the compute nodes (default: this binary).
+    /// The minewatch binary on the compute nodes (default: this binary). A path (one with
+    /// a `/`) is made absolute against this folder, like the config; a bare name is looked
+    /// up on the nodes' PATH.
     #[arg(long)]
     pub bin: Option<PathBuf>,
     /// Wall time per task.
@@ -134,7 +144,8 @@ pub struct SlurmArgs {
 pub struct K8sArgs {
     #[command(flatten)]
     pub common: EmitCommon,
-    /// The minewatch binary in the container image: a name is found on the image's PATH.
+    /// The minewatch binary in the container image: a name is found on the image's PATH;
+    /// a path is written as given (it names a file in the image, not on this machine).
     #[arg(long, default_value = "minewatch")]
     pub bin: PathBuf,
     /// Container image.
@@ -401,6 +412,7 @@ fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
         tile,
         cpus: a.cpus.max(1),
         mem: a.mem,
+        merge_mem: a.merge_mem.unwrap_or(a.mem),
         time: String::new(),
         partition: None,
         max_parallel: a.max_parallel,
@@ -418,6 +430,10 @@ fn emit_text(a: EmitCommon, engine: Engine) -> Result<String, PipelineError> {
             partition,
         } => {
             o.bin = match bin {
+                // The jobs run in whatever folder the script is submitted from, so a path
+                // is made absolute like the config's (review S: `bin/minewatch` worked
+                // from one folder only); a bare name is left for the nodes' PATH.
+                Some(b) if b.as_os_str().as_encoded_bytes().contains(&b'/') => abs(&b),
                 Some(b) => b,
                 None => std::env::current_exe().map_err(|e| {
                     PipelineError::Internal(format!("cannot tell this binary's path: {e}"))

@@ -29,7 +29,10 @@ pub struct EmitOptions {
     /// The planned tile size, kept when the Slurm script re-plans.
     pub tile: Option<usize>,
     pub cpus: usize,
-    pub mem: String,
+    /// Memory per shard task.
+    pub mem: MemSize,
+    /// Memory for the merge (grows with the mosaic's width, docs/scaling.md).
+    pub merge_mem: MemSize,
     pub time: String,
     pub partition: Option<String>,
     pub max_parallel: Option<usize>,
@@ -41,6 +44,75 @@ pub struct EmitOptions {
     pub object_store: Option<String>,
     /// The Kubernetes Secret whose keys (AWS_ACCESS_KEY_ID, …) the pods get as variables.
     pub s3_secret: String,
+}
+
+/// A memory size as `emit --mem` takes it: a whole number and a binary unit K, M, G or T
+/// (either case, optionally followed by `B`, `i` or `iB`; a plain number is MiB, as Slurm
+/// reads it). Slurm and Kubernetes read one string differently (`4096` is 4096 MB to
+/// sbatch and 4096 bytes to Kubernetes, `500m` 0.5 byte there, `4Gi` an error to sbatch;
+/// review S), so the size is checked at emit time and written in each engine's syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemSize {
+    n: u64,
+    /// `K`, `M`, `G` or `T`.
+    unit: char,
+}
+
+impl MemSize {
+    /// The accepted forms, for messages.
+    pub const FORMS: &'static str = "a whole number with a binary unit K, M, G or T (either case, optionally followed by B, i or iB: 4G, 4g, 4GiB, 500M), or a plain number of MiB (4096, as Slurm reads it)";
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not a memory size: write {}", Self::FORMS);
+        let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+        let (num, suffix) = text.split_at(digits);
+        let suffix = suffix.to_ascii_uppercase();
+        let unit = match suffix.as_str() {
+            "" => 'M',
+            _ => {
+                let rest = suffix
+                    .strip_suffix("IB")
+                    .or_else(|| suffix.strip_suffix('I'))
+                    .or_else(|| suffix.strip_suffix('B'))
+                    .unwrap_or(&suffix);
+                match rest {
+                    "K" | "M" | "G" | "T" => rest.chars().next().expect("one letter"),
+                    _ => return Err(bad()),
+                }
+            }
+        };
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(format!(
+                "`{text}`: a task needs more than no memory; write {}",
+                Self::FORMS
+            ));
+        }
+        let shift = 10 * (1 + "KMGT".find(unit).expect("a unit") as u32);
+        if n.checked_mul(1 << shift).is_none() {
+            return Err(format!(
+                "`{text}` is more memory than can be counted in bytes"
+            ));
+        }
+        Ok(Self { n, unit })
+    }
+
+    /// As sbatch `--mem` reads it (binary units): `4G`, `4096M`.
+    pub fn slurm(&self) -> String {
+        format!("{}{}", self.n, self.unit)
+    }
+
+    /// As a Kubernetes quantity: `4Gi`, `4096Mi`.
+    pub fn k8s(&self) -> String {
+        format!("{}{}i", self.n, self.unit)
+    }
+}
+
+impl std::str::FromStr for MemSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
 }
 
 /// Single-quote for the shell.
@@ -186,7 +258,7 @@ MW_SHARD
   DEP="--dependency=afterok:${{SHARDS%%;*}}"
 fi
 sbatch --parsable $DEP --job-name={name}-merge \
-  --cpus-per-task={cpus} --mem={mem} --time={time}{part} \
+  --cpus-per-task={cpus} --mem={merge_mem} --time={time}{part} \
   --output={logs_a}/merge_%j.log <<'MW_MERGE'
 #!/bin/bash
 exec {bin} merge {cfg}{pt} --threads {cpus}
@@ -203,7 +275,8 @@ MW_MERGE
         logs_a = qp(&logs),
         batch = o.batch,
         cpus = o.cpus,
-        mem = q(&o.mem),
+        mem = o.mem.slurm(),
+        merge_mem = o.merge_mem.slurm(),
         time = q(&o.time),
         retries = o.retries.max(1),
     )
@@ -246,11 +319,6 @@ pub fn k8s(o: &EmitOptions) -> String {
         "60".into(),
     ]);
     merge_cmd.extend(pin);
-    // Slurm's G and M are binary units; Kubernetes spells them Gi and Mi.
-    let k8s_mem = match o.mem.strip_suffix(['G', 'M']) {
-        Some(n) if n.chars().all(|c| c.is_ascii_digit()) => format!("{}i", o.mem),
-        _ => o.mem.clone(),
-    };
     let parallelism = o.max_parallel.unwrap_or(o.shards).min(o.shards).max(1);
     let env = match &o.object_store {
         Some(_) => format!(
@@ -259,7 +327,7 @@ pub fn k8s(o: &EmitOptions) -> String {
         ),
         None => String::new(),
     };
-    let pod = |cmd: &[String]| {
+    let pod = |cmd: &[String], mem: &MemSize| {
         format!(
             r#"      restartPolicy: Never
       containers:
@@ -277,7 +345,7 @@ pub fn k8s(o: &EmitOptions) -> String {
             image = serde_json::to_string(&o.image).unwrap_or_default(),
             cmd = yaml_list(cmd),
             cpus = o.cpus,
-            mem = serde_json::to_string(&k8s_mem).unwrap_or_default(),
+            mem = serde_json::to_string(&mem.k8s()).unwrap_or_default(),
             mount = serde_json::to_string(&o.mount).unwrap_or_default(),
             claim = serde_json::to_string(&o.claim).unwrap_or_default(),
         )
@@ -352,14 +420,51 @@ spec:
         plan = o.plan_hash.as_deref().unwrap_or("?"),
         // backoffLimitPerIndex counts retries after the first attempt.
         retries = o.retries.max(1) - 1,
-        shard_pod = pod(&shard_cmd),
-        merge_pod = pod(&merge_cmd),
+        shard_pod = pod(&shard_cmd, &o.mem),
+        merge_pod = pod(&merge_cmd, &o.merge_mem),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_sizes_are_checked_and_written_for_each_engine() {
+        let both = |s: &str| {
+            let m = MemSize::parse(s).unwrap();
+            (m.slurm(), m.k8s())
+        };
+        // Review S: a plain number is MiB in Slurm, so it must not become bytes in Kubernetes.
+        assert_eq!(both("4096"), ("4096M".into(), "4096Mi".into()));
+        assert_eq!(both("4G"), ("4G".into(), "4Gi".into()));
+        assert_eq!(both("4g"), ("4G".into(), "4Gi".into()));
+        assert_eq!(both("500m"), ("500M".into(), "500Mi".into()));
+        assert_eq!(both("4GB"), ("4G".into(), "4Gi".into()));
+        assert_eq!(both("4Gi"), ("4G".into(), "4Gi".into()));
+        assert_eq!(both("4gib"), ("4G".into(), "4Gi".into()));
+        assert_eq!(both("512K"), ("512K".into(), "512Ki".into()));
+        assert_eq!(both("2T"), ("2T".into(), "2Ti".into()));
+        for bad in [
+            "",
+            "1.5G",
+            "4 G",
+            "+4G",
+            "-4G",
+            "G",
+            "4X",
+            "4GG",
+            "4Gb ",
+            "4e3",
+            "0",
+            "0G",
+            "4BG",
+            "99999999999T",
+        ] {
+            let e = MemSize::parse(bad).unwrap_err();
+            assert!(e.contains(&format!("`{bad}`")), "{bad:?}: {e}");
+        }
+    }
 
     #[test]
     fn shell_quoting_survives_spaces_and_quotes() {

@@ -5,7 +5,7 @@ use super::plan::{
     params_digest, plan_path, settings_digest, sidecar_inputs, tile_grid, PairPlan, Plan, PlanBody,
     PlanInput, PLAN_FORMAT,
 };
-use super::store::TileStore;
+use super::store::{TileState, TileStore};
 use super::{ranges, tile};
 use crate::detect_run::{prepare, Prepared};
 use crate::error::PipelineError;
@@ -424,7 +424,15 @@ pub fn run_shard(
     for spec in plan.shard_tiles(shard, batch) {
         let t0 = Instant::now();
         let name = store.tile_name(spec);
-        if store.is_done(spec)? {
+        let state = store.tile_state(spec)?;
+        if let TileState::Damaged(what) = &state {
+            // Written whole under its name, so damaged since: replace it (atomically).
+            eprintln!(
+                "shard {shard}: tile object {}: {what}; computing it again",
+                store.objects.describe(&name)
+            );
+        }
+        if state == TileState::Done {
             reports.push(TileReport {
                 tile: spec.id.clone(),
                 status: "skipped".into(),
@@ -525,7 +533,17 @@ pub fn missing(t: &ShardTarget, batch: Option<usize>) -> Result<MissingSummary, 
     ctx.check_plan(&store, None)?;
     let batch = batch.unwrap_or(ctx.shards.batch).max(1);
     let tiles = store.missing_tiles()?;
-    let mut shards: Vec<usize> = tiles.iter().map(|t| t.index / batch).collect();
+    // Listed like an absent tile (its shard replaces it); named, as the merge would.
+    for m in &tiles {
+        if let Some(what) = &m.damaged {
+            eprintln!(
+                "missing: tile object {}: {what}; listed (shard {}), which writes it again",
+                store.objects.describe(&store.tile_name(m.tile)),
+                m.tile.index / batch
+            );
+        }
+    }
+    let mut shards: Vec<usize> = tiles.iter().map(|m| m.tile.index / batch).collect();
     shards.dedup();
     Ok(MissingSummary {
         plan_hash: store.plan.plan_hash.clone(),

@@ -13,8 +13,24 @@ use std::path::PathBuf;
 
 pub const TILES_DIR: &str = "tiles";
 
+/// A tile the store does not hold finished under the current plan.
+pub struct Unfinished<'a> {
+    pub tile: &'a TileSpec,
+    /// An object exists under the tile's name but is damaged: what is wrong with it.
+    pub damaged: Option<String>,
+}
+
 /// Header requests in flight at once when `missing` or `plan` checks tiles on object storage.
 const OBJECT_REQUESTS_IN_FLIGHT: usize = 32;
+
+/// A tile as the store holds it (see [`TileStore::tile_state`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TileState {
+    Done,
+    NotDone,
+    /// An object is there under the tile's name but damaged: what is wrong with it.
+    Damaged(String),
+}
 
 pub struct TileStore {
     pub objects: ShardObjects,
@@ -54,18 +70,27 @@ impl TileStore {
         Ok(store)
     }
 
-    /// Refuse (retry later: exit 75) while any tile is missing or stale.
+    /// Refuse (retry later: exit 75) while any tile is missing or stale. A damaged object
+    /// (truncated, or a bad magic, header or length) is set aside as `.bad` first and named,
+    /// as one failing its checksum is when read.
     pub fn require_complete(&self) -> Result<(), PipelineError> {
         let missing = self.missing_tiles()?;
         if !missing.is_empty() {
-            let shards: Vec<usize> = missing.iter().map(|t| t.index).collect();
-            return Err(PipelineError::Incomplete(format!(
+            let mut said = Vec::new();
+            for m in &missing {
+                if let Some(what) = &m.damaged {
+                    said.push(self.set_aside(m.tile, &self.tile_name(m.tile), what)?);
+                }
+            }
+            let shards: Vec<usize> = missing.iter().map(|m| m.tile.index).collect();
+            said.push(format!(
                 "{}: {} of {} tiles are not finished (tile indices {}); run them (`minewatch missing CONFIG`, then `minewatch run CONFIG --shard I`) before merging",
                 self.objects.location(),
                 missing.len(),
                 self.plan.body.tiles.len(),
                 super::ranges::compact(&shards)
-            )));
+            ));
+            return Err(PipelineError::Incomplete(said.join("\n")));
         }
         Ok(())
     }
@@ -95,7 +120,8 @@ impl TileStore {
 
     /// Block until every tile of `row` is done (streaming merge). Two things would make
     /// that wait last until the engine's deadline, so they end it instead:
-    /// - a tile an earlier merge set aside as damaged (`.bad`, see [`Self::set_aside`]):
+    /// - a damaged tile (one this merge finds truncated or with a bad header, set aside
+    ///   here, or one an earlier merge set aside as `.bad`, see [`Self::set_aside`]):
     ///   its shard succeeded, and a Kubernetes Indexed Job never runs a succeeded index
     ///   again, so the merge computes that tile itself, as its shard would;
     /// - a new plan in the store: the tiles the merge waits for (this plan's) will never
@@ -103,20 +129,45 @@ impl TileStore {
     fn wait_for(&self, row: &[TileSpec], every: std::time::Duration) -> Result<(), PipelineError> {
         let mut told = false;
         let mut first = true;
+        // Tiles this merge computed: found damaged again, the storage is failing, and
+        // the engine's retries (75) bound what computing them over and over would not.
+        let mut redone_here: Vec<&str> = Vec::new();
         loop {
             let mut left = Vec::new();
+            let mut set_aside = false;
             for t in row {
-                if !self.is_done(t)? {
-                    left.push(t);
+                match self.tile_state(t)? {
+                    TileState::Done => {}
+                    TileState::NotDone => left.push(t),
+                    // Tiles are written whole under their name, so this one will not
+                    // become whole by waiting (review S: the merge Job waited forever).
+                    TileState::Damaged(what)
+                        if self.redo.is_none() || redone_here.contains(&t.id.as_str()) =>
+                    {
+                        return Err(PipelineError::Incomplete(self.set_aside(
+                            t,
+                            &self.tile_name(t),
+                            &what,
+                        )?));
+                    }
+                    TileState::Damaged(what) => {
+                        let bad = self.move_aside(&self.tile_name(t), &what)?;
+                        eprintln!(
+                            "merge: tile object {}: {what}; moved aside to {bad}",
+                            self.objects.describe(&self.tile_name(t))
+                        );
+                        set_aside = true;
+                        left.push(t);
+                    }
                 }
             }
             if left.is_empty() {
                 return Ok(());
             }
             self.check_plan_unchanged()?;
-            // A `.bad` only ever appears beside a tile some merge found whole-length and
-            // read, so looking once per row is enough.
-            if std::mem::take(&mut first) {
+            // A `.bad` appears beside a tile when a merge finds it damaged: an earlier
+            // merge (looked for once per row) or this one just now.
+            if std::mem::take(&mut first) || set_aside {
                 if let Some(r) = &self.redo {
                     let mut redone = false;
                     for t in &left {
@@ -137,6 +188,7 @@ impl TileStore {
                             Some(&self.plan.plan_hash),
                             r.threads,
                         )?;
+                        redone_here.push(&t.id);
                         redone = true;
                     }
                     if redone {
@@ -178,22 +230,33 @@ impl TileStore {
 
     /// Whether a tile object exists, is whole, and belongs to this plan.
     pub fn is_done(&self, t: &TileSpec) -> Result<bool, PipelineError> {
-        Ok(
-            tile::peek(&self.objects, &self.tile_name(t))?.is_some_and(|h| {
-                h.plan_hash == self.plan.plan_hash
-                    && h.tile == t.id
-                    && h.pairs.len() == self.plan.body.pairs.len()
-            }),
-        )
+        Ok(matches!(self.tile_state(t)?, TileState::Done))
     }
 
-    pub fn missing_tiles(&self) -> Result<Vec<&TileSpec>, PipelineError> {
-        let check = || -> Result<Vec<bool>, PipelineError> {
+    /// What the store holds for a tile: done (whole, this plan's), not done (absent, or
+    /// another plan's or format's), or damaged.
+    pub fn tile_state(&self, t: &TileSpec) -> Result<TileState, PipelineError> {
+        Ok(match tile::peek(&self.objects, &self.tile_name(t))? {
+            tile::Peek::Whole(h)
+                if h.plan_hash == self.plan.plan_hash
+                    && h.tile == t.id
+                    && h.pairs.len() == self.plan.body.pairs.len() =>
+            {
+                TileState::Done
+            }
+            tile::Peek::Damaged(what) => TileState::Damaged(what),
+            _ => TileState::NotDone,
+        })
+    }
+
+    /// The tiles not done, in plan order, each with what is wrong if it is damaged.
+    pub fn missing_tiles(&self) -> Result<Vec<Unfinished<'_>>, PipelineError> {
+        let check = || -> Result<Vec<TileState>, PipelineError> {
             self.plan
                 .body
                 .tiles
                 .par_iter()
-                .map(|t| self.is_done(t))
+                .map(|t| self.tile_state(t))
                 .collect()
         };
         // On object storage each check is a request that mostly waits on the network:
@@ -215,8 +278,17 @@ impl TileStore {
             .tiles
             .iter()
             .zip(done)
-            .filter(|(_, d)| !d)
-            .map(|(t, _)| t)
+            .filter_map(|(tile, d)| match d {
+                TileState::Done => None,
+                TileState::NotDone => Some(Unfinished {
+                    tile,
+                    damaged: None,
+                }),
+                TileState::Damaged(what) => Some(Unfinished {
+                    tile,
+                    damaged: Some(what),
+                }),
+            })
             .collect())
     }
 
@@ -258,25 +330,32 @@ impl TileStore {
 
     /// A damaged tile object is moved out of the way (`.bad`), so `missing` lists its
     /// shard again and a rerun recomputes it (a waiting merge's retry computes it itself);
-    /// the merge then fails as retryable. When it cannot be moved, the user is asked to
-    /// delete it.
-    fn set_aside(&self, t: &TileSpec, name: &str, what: &str) -> PipelineError {
-        let at = self.objects.describe(name);
+    /// the merge then fails as retryable (the message, for that error). When it cannot be
+    /// moved, the user is asked to delete it (the error).
+    fn set_aside(&self, t: &TileSpec, name: &str, what: &str) -> Result<String, PipelineError> {
+        let bad = self.move_aside(name, what)?;
+        Ok(format!(
+            "tile object {}: {what}; moved aside to {bad}, so `minewatch missing CONFIG` now lists its shard (tile index {}): {}",
+            self.objects.describe(name),
+            t.index,
+            if self.redo.is_some() {
+                "a waiting merge started again (the engine's retry of this exit 75) computes it itself"
+            } else {
+                "run that shard again, then merge"
+            }
+        ))
+    }
+
+    /// Rename a damaged object to `NAME.bad`; its full new name, or an error asking for
+    /// its deletion when it cannot be moved.
+    fn move_aside(&self, name: &str, what: &str) -> Result<String, PipelineError> {
         let bad = format!("{name}.bad");
         match self.objects.rename(name, &bad) {
-            Ok(()) => PipelineError::Incomplete(format!(
-                "tile object {at}: {what}; moved aside to {}, so `minewatch missing CONFIG` now lists its shard (tile index {}): {}",
-                self.objects.describe(&bad),
-                t.index,
-                if self.redo.is_some() {
-                    "a waiting merge started again (the engine's retry of this exit 75) computes it itself"
-                } else {
-                    "run that shard again, then merge"
-                }
-            )),
-            Err(_) => PipelineError::Input(format!(
-                "tile object {at}: {what}; delete it and run its shard again"
-            )),
+            Ok(()) => Ok(self.objects.describe(&bad)),
+            Err(_) => Err(PipelineError::Input(format!(
+                "tile object {}: {what}; delete it and run its shard again",
+                self.objects.describe(name)
+            ))),
         }
     }
 
@@ -302,8 +381,12 @@ impl TileStore {
                     let name = self.tile_name(t);
                     let at = self.objects.describe(&name);
                     // Only a damaged object is set aside; a failed read is retried.
-                    let o = tile::read_checked(&self.objects, &name)?
-                        .map_err(|what| self.set_aside(t, &name, &what))?;
+                    let o = match tile::read_checked(&self.objects, &name)? {
+                        Ok(o) => o,
+                        Err(what) => {
+                            return Err(PipelineError::Incomplete(self.set_aside(t, &name, &what)?))
+                        }
+                    };
                     if o.header.plan_hash != self.plan.plan_hash || o.header.channels != n_ch {
                         return Err(PipelineError::Input(format!(
                             "tile object {at}: made under another plan; run its shard again"

@@ -240,38 +240,88 @@ fn parse(bytes: Vec<u8>) -> Result<TileObject, String> {
     })
 }
 
+/// What a cheap look at a tile object (its header and size, not its checksum) finds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Peek {
+    /// No object under the name.
+    Absent,
+    /// As long as its header says, with a readable header (`merge` verifies the checksum).
+    Whole(TileHeader),
+    /// A tile object of another format version (`MWTILE1`): made by another build, so
+    /// stale like a tile of another plan, and rewritten by its shard.
+    OtherVersion,
+    /// An object under the tile's final name that cannot be a whole tile: what is wrong.
+    /// Tiles are written whole (temp name + rename, or one PUT), so this is damage, never
+    /// a tile still being written.
+    Damaged(String),
+}
+
+/// Whether `first` opens with the magic of another tile format version (`MWTILE<n>\n`).
+fn other_version(first: &[u8]) -> bool {
+    first.len() >= MAGIC.len()
+        && first[..6] == MAGIC[..6]
+        && first[6].is_ascii_digit()
+        && first[7] == b'\n'
+        && first[..8] != MAGIC[..]
+}
+
 /// The header alone and whether the object is as long as it claims (a cheap "is it done"
-/// test for `missing`; `merge` verifies the checksum). On object storage the first request
-/// asks for enough bytes to hold a usual header (a few hundred bytes per window), so one
-/// request answers; a file is read 12 bytes, then the header.
-pub fn peek(objects: &ShardObjects, name: &str) -> Result<Option<TileHeader>, PipelineError> {
+/// test for `missing`; `merge` verifies the checksum). An object that exists but is too
+/// short, too long, or has a bad magic or header is [`Peek::Damaged`], not absent: a
+/// waiting merge would otherwise wait for it forever (review S). On object storage the
+/// first request asks for enough bytes to hold a usual header (a few hundred bytes per
+/// window), so one request answers; a file is read 12 bytes, then the header.
+pub fn peek(objects: &ShardObjects, name: &str) -> Result<Peek, PipelineError> {
     let want = match objects {
         ShardObjects::Dir(_) => 12,
         ShardObjects::S3(_) => 8 * 1024,
     };
     let Some((total, first)) = objects.head(name, want)? else {
-        return Ok(None);
+        return Ok(Peek::Absent);
     };
-    if first.len() < 12 || &first[..8] != MAGIC {
-        return Ok(None);
+    let damaged = |what: String| Ok(Peek::Damaged(what));
+    if total < (MAGIC.len() + 4 + SUM) as u64 || first.len() < 12 {
+        return damaged(format!(
+            "truncated: {total} bytes, shorter than any tile object"
+        ));
+    }
+    if &first[..8] != MAGIC {
+        if other_version(&first) {
+            return Ok(Peek::OtherVersion);
+        }
+        return damaged("not a minewatch tile object (bad magic)".into());
     }
     let hl = u32::from_le_bytes(first[8..12].try_into().expect("4 bytes")) as u64;
     if 12 + hl + SUM as u64 > total {
-        return Ok(None);
+        return damaged(format!(
+            "truncated or damaged header: {total} bytes, its header length field says {hl}"
+        ));
     }
     let header_bytes = if 12 + hl <= first.len() as u64 {
         first[12..12 + hl as usize].to_vec()
     } else {
         match objects.read_range(name, 12..12 + hl)? {
             Some(b) => b,
-            None => return Ok(None),
+            // Gone (or replaced by a shorter one) since its size was read.
+            None => return Ok(Peek::Absent),
         }
     };
     let Ok(header) = serde_json::from_slice::<TileHeader>(&header_bytes) else {
-        return Ok(None);
+        return damaged("unreadable header".into());
     };
     let body: u64 = header.pairs.iter().flatten().map(|e| e.len).sum();
-    Ok((total == 12 + hl + body + SUM as u64).then_some(header))
+    let want = 12 + hl + body + SUM as u64;
+    if total != want {
+        return damaged(format!(
+            "{} ({total} bytes, its header says {want})",
+            if total < want {
+                "truncated"
+            } else {
+                "longer than its header says"
+            }
+        ));
+    }
+    Ok(Peek::Whole(header))
 }
 
 impl TileObject {
@@ -442,7 +492,10 @@ mod tests {
         let p = dir.join("t.mwt");
         let objects = ShardObjects::Dir(dir.clone());
         objects.write("t.mwt", &bytes).unwrap();
-        assert_eq!(peek(&objects, "t.mwt").unwrap().unwrap().plan_hash, "h");
+        let Peek::Whole(h) = peek(&objects, "t.mwt").unwrap() else {
+            panic!("a whole object")
+        };
+        assert_eq!(h.plan_hash, "h");
         let obj = read(&objects, "t.mwt").unwrap();
         for (i, o) in outs.iter().enumerate() {
             let d = obj.window(1, i, "t.mwt").unwrap();
@@ -476,9 +529,36 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("checksum"));
-        // A truncated file is not taken as done.
-        std::fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
-        assert!(peek(&objects, "t.mwt").unwrap().is_none());
+        // A truncated file, or one with a damaged magic, header or length, is not taken as
+        // done, nor as absent (a waiting merge would wait for it forever): it is damaged.
+        let damaged = |b: &[u8]| {
+            std::fs::write(&p, b).unwrap();
+            match peek(&objects, "t.mwt").unwrap() {
+                Peek::Damaged(what) => what,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(damaged(&bytes[..bytes.len() - 5]).starts_with("truncated"));
+        assert!(damaged(&bytes[..30]).contains("truncated"));
+        assert!(damaged(&bytes[..5]).contains("truncated"));
+        assert!(damaged(b"").contains("truncated: 0 bytes"));
+        assert!(damaged(&[&bytes[..], b"xx"].concat()).contains("longer"));
+        let mut b = bytes.clone();
+        b[0] ^= 1;
+        assert!(damaged(&b).contains("bad magic"));
+        let mut b = bytes.clone();
+        b[10] ^= 0x10;
+        assert!(damaged(&b).contains("header"));
+        let mut b = bytes.clone();
+        b[14] = b'#';
+        assert_eq!(damaged(&b), "unreadable header");
+        // Another format version is stale (its shard rewrites it), not damage.
+        let mut b = bytes.clone();
+        b[6] = b'1';
+        std::fs::write(&p, &b).unwrap();
+        assert_eq!(peek(&objects, "t.mwt").unwrap(), Peek::OtherVersion);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(peek(&objects, "t.mwt").unwrap(), Peek::Absent);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
