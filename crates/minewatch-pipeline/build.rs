@@ -8,15 +8,29 @@ use std::process::Command;
 fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let root = Path::new(&manifest).join("../..");
-    let git = root.join(".git");
-    // Rebuild when HEAD moves: HEAD itself, and the branch file it points at if loose.
+    // The git folder: `.git` itself, or, in a worktree, the folder its `.git` file names
+    // (the revision went stale there: a commit changed nothing this script watched).
+    let dot = root.join(".git");
+    let git = match std::fs::read_to_string(&dot) {
+        Ok(f) => match f.strip_prefix("gitdir:") {
+            Some(d) => root.join(d.trim()),
+            None => dot.clone(),
+        },
+        Err(_) => dot.clone(),
+    };
+    // Branch files live in the common folder, which a worktree's `commondir` names.
+    let common = std::fs::read_to_string(git.join("commondir"))
+        .map(|c| git.join(c.trim()))
+        .unwrap_or_else(|_| git.clone());
+    // Rebuild when HEAD moves: HEAD itself, and the branch it points at (loose or packed).
     if git.join("HEAD").is_file() {
         println!("cargo:rerun-if-changed={}", git.join("HEAD").display());
         if let Ok(h) = std::fs::read_to_string(git.join("HEAD")) {
             if let Some(r) = h.strip_prefix("ref: ") {
-                let f = git.join(r.trim());
-                if f.is_file() {
-                    println!("cargo:rerun-if-changed={}", f.display());
+                for f in [common.join(r.trim()), common.join("packed-refs")] {
+                    if f.is_file() {
+                        println!("cargo:rerun-if-changed={}", f.display());
+                    }
                 }
             }
         }
