@@ -88,6 +88,13 @@ fn county_package_has_every_chip_table_and_page() {
     ] {
         assert!(head.contains(c), "{c}");
     }
+    // The task columns are in Chinese too (review, session 17: only the first was).
+    for (en, zh) in [("score", "优先级得分"), ("county_name", "县级名称")] {
+        assert!(
+            head.contains(zh) && !head.split(',').any(|c| c == en),
+            "{en}: {head}"
+        );
+    }
     assert_eq!(t.lines().count(), n + 1);
     // Chips: 2 dates × (true colour + SWIR false colour) per task, each with its outline.
     let mut chips: Vec<PathBuf> = std::fs::read_dir(folder.join("chips"))

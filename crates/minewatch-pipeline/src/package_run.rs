@@ -373,7 +373,10 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         }
         // Tables: the task columns, then the form to fill.
         let mut cols = table.columns.clone();
-        let mut header: Vec<String> = cols.iter().map(|(c, _)| c.clone()).collect();
+        // The spreadsheet a county opens is in Chinese throughout, as `rank --header zh`
+        // writes it (it was Chinese for the site id and the form only); audit reads these
+        // headers back.
+        let mut header: Vec<String> = cols.iter().map(|(c, _)| crate::rank_run::zh(c)).collect();
         for (en, zh) in FORM {
             cols.push((en.to_string(), Kind::Text));
             header.push(zh.to_string());

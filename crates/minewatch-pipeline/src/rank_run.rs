@@ -1341,7 +1341,7 @@ const ZH: &[(&str, &str)] = &[
 ];
 
 /// Chinese column names of the rank tables.
-fn zh(col: &str) -> String {
+pub(crate) fn zh(col: &str) -> String {
     ZH.iter()
         .find(|(k, _)| *k == col)
         .map(|(_, v)| v.to_string())
