@@ -781,14 +781,7 @@ fn with_form_headers(mut t: Table) -> Result<Table, PipelineError> {
         }
     }
     for (from, to) in &renames {
-        for c in t.columns.iter_mut().filter(|c| *c == from) {
-            *c = to.to_string();
-        }
-        for r in &mut t.rows {
-            if let Some(v) = r.fields.remove(from) {
-                r.fields.insert(to.to_string(), v);
-            }
-        }
+        t.rename(from, to);
     }
     Ok(t)
 }
@@ -1371,16 +1364,8 @@ pub fn english_header(t: &mut crate::table_read::Table) {
     let mut taken: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for (from, to) in renames {
         // Two Chinese headers of one English name: the first is renamed.
-        if !taken.insert(to) {
-            continue;
-        }
-        for c in t.columns.iter_mut().filter(|c| **c == from) {
-            *c = to.to_string();
-        }
-        for r in &mut t.rows {
-            if let Some(v) = r.fields.remove(&from) {
-                r.fields.insert(to.to_string(), v);
-            }
+        if taken.insert(to) {
+            t.rename(&from, to);
         }
     }
 }

@@ -26,13 +26,7 @@ pub fn validate(config: &Path, data_root: Option<&Path>) -> Result<Resolved, Pip
 /// matched an undated quicklook, or a backup copy with the same date, passed `validate`
 /// and failed the run (a reviewer's case). Returns them in date order.
 pub fn check_images(r: &Resolved) -> Result<Vec<DatedImage>, PipelineError> {
-    let keyed = |e: PipelineError| match e {
-        PipelineError::Internal(_) => e,
-        e => PipelineError::Params {
-            path: r.source.clone(),
-            msg: format!("detect.images: {e}"),
-        },
-    };
+    let keyed = |e| keyed(r, "detect.images", e);
     let params = r.config.detect_params()?;
     let dates = r.config.detect_dates();
     let images = crate::inputs::resolve(&r.images, dates.as_deref(), &params).map_err(keyed)?;
@@ -141,18 +135,23 @@ fn check_dates(r: &Resolved, config: &Path) -> Result<(), PipelineError> {
     Ok(())
 }
 
-/// Open what the later stages read, naming the config key of each input in errors.
-pub fn check_inputs(r: &Resolved) -> Result<(), PipelineError> {
-    let c = &r.config;
-    let keyed = |key: &str, e: PipelineError| match e {
-        // Internal errors stay internal (exit 2); the user cannot fix them in the config.
+/// An input's error under the config key that names it. Internal errors stay internal
+/// (exit 2): the user cannot fix them in the config.
+fn keyed(r: &Resolved, key: &str, e: PipelineError) -> PipelineError {
+    match e {
         PipelineError::Internal(_) => e,
         PipelineError::Zones(ref z) if z.is_internal() => e,
         e => PipelineError::Params {
             path: r.source.clone(),
             msg: format!("{key}: {e}"),
         },
-    };
+    }
+}
+
+/// Open what the later stages read, naming the config key of each input in errors.
+pub fn check_inputs(r: &Resolved) -> Result<(), PipelineError> {
+    let c = &r.config;
+    let keyed = |key: &str, e| keyed(r, key, e);
     let mut layers = Vec::new();
     if let Some(o) = &c.overlay {
         layers.push(("overlay.layers", &o.layers));

@@ -42,6 +42,18 @@ impl Table {
         }
     }
 
+    /// Read column `from` as `to`, in the header and in every row.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        for c in self.columns.iter_mut().filter(|c| *c == from) {
+            *c = to.to_string();
+        }
+        for r in &mut self.rows {
+            if let Some(v) = r.fields.remove(from) {
+                r.fields.insert(to.to_string(), v);
+            }
+        }
+    }
+
     pub fn require(&self, cols: &[&str], what: &str) -> Result<(), PipelineError> {
         for c in cols {
             if !self.columns.iter().any(|x| x == c) {

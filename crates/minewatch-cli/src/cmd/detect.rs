@@ -1,7 +1,6 @@
 //! `minewatch detect IMAGE IMAGE [IMAGE...] --out DIR`
 
 use clap::{Args, ValueEnum};
-use minewatch_core::AcqDate;
 use minewatch_pipeline::{run_detect, DetectParams, DetectRequest, Method, MmuMode};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -125,14 +124,7 @@ fn run_inner(a: DetectArgs) -> Result<(), (i32, String)> {
             MmuModeArg::None => MmuMode::None,
         };
     }
-    let dates = match a.dates {
-        None => None,
-        Some(ds) => Some(
-            ds.iter()
-                .map(|d| AcqDate::parse(d).map_err(|e| user(format!("--dates: {e}"))))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
+    let dates = super::parse_dates(a.dates).map_err(user)?;
     if a.window < 16 {
         return Err(user(format!(
             "--window {}: use at least 16 pixels",

@@ -8,6 +8,19 @@ pub mod run;
 pub mod sample;
 pub mod shard;
 
+/// `--dates` as typed (YYYYMMDD or YYYY-MM-DD), parsed; the message names the flag.
+pub fn parse_dates(
+    given: Option<Vec<String>>,
+) -> Result<Option<Vec<minewatch_core::AcqDate>>, String> {
+    given
+        .map(|ds| {
+            ds.iter()
+                .map(|d| minewatch_core::AcqDate::parse(d).map_err(|e| format!("--dates: {e}")))
+                .collect()
+        })
+        .transpose()
+}
+
 /// A count that must be at least 1 (`--batch 0` would otherwise mean "one" silently).
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {

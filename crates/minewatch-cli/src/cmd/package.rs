@@ -46,17 +46,7 @@ pub fn run(a: PackageArgs) -> i32 {
 
 fn request(a: PackageArgs) -> Result<PackageRequest, minewatch_pipeline::PipelineError> {
     use minewatch_pipeline::{DetectParams, PipelineError};
-    let dates = match a.dates {
-        None => None,
-        Some(ds) => Some(
-            ds.iter()
-                .map(|d| {
-                    minewatch_core::AcqDate::parse(d)
-                        .map_err(|e| PipelineError::Input(format!("--dates: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
+    let dates = super::parse_dates(a.dates).map_err(PipelineError::Input)?;
     let params = match &a.params {
         None => DetectParams::default(),
         Some(p) => DetectParams::from_file(p).map_err(|msg| PipelineError::Params {
