@@ -2,10 +2,8 @@
 //!
 //! 1. Relative radiometric normalisation: per band, a reduced-major-axis fit of date 1 on
 //!    date 2 over pseudo-invariant pixels, chosen iteratively as the least-changed half of
-//!    the sample (standardised squared difference below its median), three rounds, from two
-//!    starts (every pixel's moments; medians and quartiles); the start whose invariant half
-//!    has the smaller no-change covariance determinant wins. DN and reflectance inputs both
-//!    land on date 1's scale.
+//!    the sample (standardised squared difference below its median), three rounds. DN and
+//!    reflectance inputs both land on date 1's scale.
 //! 2. Score: the Mahalanobis length of the normalised difference vector, with the
 //!    no-change covariance of the pseudo-invariant pixels (so correlated illumination
 //!    shifts count little and changes of spectral shape count much), divided by the band
@@ -93,16 +91,6 @@ pub struct AutoModel {
     pub whiten: Vec<f64>,
     /// Pseudo-invariant pixels used in the last round.
     pub invariant_pixels: usize,
-    /// The start whose rounds won.
-    #[serde(default = "moments")]
-    pub start: FitStart,
-    /// log det of every start's no-change covariance (lowest wins), for the manifest.
-    #[serde(default)]
-    pub log_dets: std::collections::BTreeMap<FitStart, f64>,
-}
-
-fn moments() -> FitStart {
-    FitStart::Moments
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -143,42 +131,7 @@ pub fn robust_sigma(v: &[f64]) -> (f64, f64) {
     )
 }
 
-/// Where the normalisation's rounds start. The rounds keep the pixels nearest the current
-/// line, so a start pulled by a large real change (a new pit over a few per cent of the
-/// scene shifts every band's mean and spread) stays pulled; two starts are run and the one
-/// whose invariant half is tightest wins (see [`fit`]). A third, the half of the pixels
-/// whose ranks moved least, was measured and left out (docs/accuracy.md, session 18): a
-/// bright change shifts the rank of everything brighter, so that half leans dark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitStart {
-    /// Means and standard deviations of every sampled pixel (the first start, and the
-    /// only one before session 18).
-    Moments,
-    /// Medians and interquartile ranges: a change under a quarter of the pixels cannot
-    /// move them far.
-    Quartiles,
-}
-
-/// One start's result after its rounds.
-struct Fitted {
-    gains: Vec<f64>,
-    offsets: Vec<f64>,
-    /// Normalised differences per band, every sampled pixel.
-    d: Vec<Vec<f64>>,
-    /// The invariant half of the last round.
-    sel: Vec<bool>,
-}
-
 /// Fit the model on paired samples: `t1[b][i]`, `t2[b][i]` for band b, valid pixel i.
-///
-/// Every [`FitStart`] runs three rounds (a reduced-major-axis line per band, then the
-/// least-changed half by standardised squared difference); the start whose half has the
-/// smallest no-change covariance determinant wins — the minimum-covariance-determinant
-/// criterion of robust statistics (Rousseeuw 1984), which does not depend on the bands'
-/// units. Unchanged ground fits a line tightly; a line pulled by a change leaves a
-/// brightness-dependent bias on it. Ties keep the earlier start, so the choice is
-/// deterministic.
 pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
     let nb = t1.len();
     let n = t1.first().map_or(0, |v| v.len());
@@ -187,92 +140,14 @@ pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
             "too few valid pixels to normalise the dates ({n}); need at least 100"
         ));
     }
-    let starts = [FitStart::Moments, FitStart::Quartiles];
-    // Per start: its rounds, and the whitening with the log-determinant when the
-    // covariance is positive definite.
-    type Tried = (FitStart, Fitted, Option<(Vec<f64>, f64)>);
-    let fitted: Vec<Tried> = {
-        use rayon::prelude::*;
-        starts
-            .par_iter()
-            .map(|&start| {
-                let f = concentrate(t1, t2, start);
-                let cov = half_covariance(&f.d, &f.sel, nb);
-                let det = inverse_cholesky(&cov, nb).map(|l| {
-                    // log det Σ = −2 Σ log L_ii (L = C⁻¹ is triangular); less Σ log gain:
-                    // the determinant of the differences over √gain, in the geometric
-                    // mean of both dates' units, as the reduced-major-axis line measures
-                    // its residuals (it minimises Σ d² / gain). Measured in date 1's units
-                    // alone, a flatter line always looks tighter and a change that pulls
-                    // the gains down would win.
-                    let logdet = -2.0 * (0..nb).map(|i| l[i * nb + i].ln()).sum::<f64>()
-                        - f.gains.iter().map(|g| g.abs().ln()).sum::<f64>();
-                    (l, logdet)
-                });
-                (start, f, det)
-            })
-            .collect()
-    };
-    let mut best: Option<(FitStart, Fitted, Vec<f64>, f64)> = None;
-    let mut log_dets = std::collections::BTreeMap::new();
-    let mut non_finite = false;
-    for (start, f, det) in fitted {
-        if f.gains.iter().chain(&f.offsets).any(|g| !g.is_finite()) {
-            non_finite = true;
-            continue;
-        }
-        let Some((whiten, logdet)) = det else {
-            continue;
-        };
-        if !logdet.is_finite() {
-            continue;
-        }
-        log_dets.insert(start, logdet);
-        if best.as_ref().is_none_or(|b| logdet < b.3) {
-            best = Some((start, f, whiten, logdet));
-        }
-    }
-    let Some((start, f, whiten, _)) = best else {
-        if non_finite {
-            return Err(
-                "the normalisation did not converge (non-finite gain); check the nodata values"
-                    .into(),
-            );
-        }
-        return Err(
-            "the dates do not differ anywhere (identical dates?), or bands are constant or \
-             duplicated, or a fill value covers most of the scene without a nodata tag; use \
-             --method rule"
-                .into(),
-        );
-    };
-    Ok(AutoModel {
-        gains: f.gains,
-        offsets: f.offsets,
-        whiten,
-        invariant_pixels: f.sel.iter().filter(|&&s| s).count(),
-        start,
-        log_dets,
-    })
-}
-
-/// Three rounds from `start`: fit every band's line on the selected pixels (or, in the
-/// first round, as the start says), then select the least-changed half.
-fn concentrate(t1: &[Vec<f64>], t2: &[Vec<f64>], start: FitStart) -> Fitted {
-    let nb = t1.len();
-    let n = t1[0].len();
     let mut sel = vec![true; n];
     let (mut gains, mut offsets) = (vec![1.0; nb], vec![0.0; nb]);
     let mut d: Vec<Vec<f64>> = vec![vec![0.0; n]; nb];
-    for round in 0..3 {
+    for _round in 0..3 {
         for b in 0..nb {
             let xs: Vec<f64> = (0..n).filter(|&i| sel[i]).map(|i| t2[b][i]).collect();
             let ys: Vec<f64> = (0..n).filter(|&i| sel[i]).map(|i| t1[b][i]).collect();
-            let ((mx, sx), (my, sy)) = if round == 0 && start == FitStart::Quartiles {
-                (median_iqr(xs), median_iqr(ys))
-            } else {
-                (mean_std(&xs), mean_std(&ys))
-            };
+            let ((mx, sx), (my, sy)) = (mean_std(&xs), mean_std(&ys));
             gains[b] = if sx > 0.0 { sy / sx } else { 1.0 };
             offsets[b] = my - gains[b] * mx;
             for i in 0..n {
@@ -293,29 +168,8 @@ fn concentrate(t1: &[Vec<f64>], t2: &[Vec<f64>], start: FitStart) -> Fitted {
             sel[i] = z2[i] <= cut;
         }
     }
-    Fitted {
-        gains,
-        offsets,
-        d,
-        sel,
-    }
-}
-
-/// Median and interquartile range (the location and spread of the quartile start).
-fn median_iqr(v: Vec<f64>) -> (f64, f64) {
-    if v.is_empty() {
-        return (0.0, 0.0);
-    }
-    let mut v = v;
-    let n = v.len();
-    let mut at = |q: usize| *v.select_nth_unstable_by(q, |a, b| a.total_cmp(b)).1;
-    let (q1, q3) = (at(n / 4), at((3 * n) / 4));
-    (median(v), q3 - q1)
-}
-
-/// Covariance of the normalised differences over the selected pixels.
-fn half_covariance(d: &[Vec<f64>], sel: &[bool], nb: usize) -> Vec<f64> {
-    let idx: Vec<usize> = (0..sel.len()).filter(|&i| sel[i]).collect();
+    // No-change covariance of the differences on the invariant set.
+    let idx: Vec<usize> = (0..n).filter(|&i| sel[i]).collect();
     let m: Vec<f64> = (0..nb)
         .map(|b| idx.iter().map(|&i| d[b][i]).sum::<f64>() / idx.len() as f64)
         .collect();
@@ -331,7 +185,21 @@ fn half_covariance(d: &[Vec<f64>], sel: &[bool], nb: usize) -> Vec<f64> {
             cov[c * nb + r] = s;
         }
     }
-    cov
+    if gains.iter().chain(&offsets).any(|g| !g.is_finite()) {
+        return Err(
+            "the normalisation did not converge (non-finite gain); check the nodata values".into(),
+        );
+    }
+    let whiten = inverse_cholesky(&cov, nb).ok_or(
+        "the dates do not differ anywhere (identical dates?), or bands are constant or duplicated, \
+         or a fill value covers most of the scene without a nodata tag; use --method rule",
+    )?;
+    Ok(AutoModel {
+        gains,
+        offsets,
+        whiten,
+        invariant_pixels: idx.len(),
+    })
 }
 
 /// L lower-triangular with Lᵀ L = Σ⁻¹: Σ = C Cᵀ (Cholesky), L = C⁻¹.
@@ -670,8 +538,6 @@ mod tests {
             offsets: vec![0.0; nb],
             whiten: vec![0.1, 0.0, 0.0, 0.02, 0.1, 0.0, 0.0, -0.03, 0.1],
             invariant_pixels: 0,
-            start: FitStart::Moments,
-            log_dets: Default::default(),
         };
         for hood in [
             Neighbourhood::for_pixel_size(10.0),
@@ -786,65 +652,6 @@ mod tests {
         assert!((m.offsets[0] - 50.0).abs() < 5.0, "{m:?}");
     }
 
-    /// A new pit over 2.25 % of a varied, stable scene (veg → bare) pulls the moments of
-    /// every band; the quartile start is not pulled, has the tighter no-change half, and
-    /// wins. Before session 18 the moments start alone gave gains 0.95–1.0 here and an
-    /// unchanged bright quarry elsewhere came out as change.
-    #[test]
-    fn a_large_new_pit_does_not_pull_the_normalisation() {
-        let (w, h) = (200usize, 200usize);
-        let veg = [400.0, 700.0, 500.0, 3500.0, 1800.0];
-        let urb = [1200.0, 1300.0, 1400.0, 1600.0, 1900.0];
-        let bare = [1500.0, 1800.0, 2100.0, 2600.0, 3500.0];
-        // Deterministic noise: a sum of four uniforms from an LCG, about N(0, 1).
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut gauss = move || {
-            let mut s = 0.0;
-            for _ in 0..4 {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                s += (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            }
-            s * 3f64.sqrt()
-        };
-        let (mut t1, mut t2) = (vec![Vec::new(); 5], vec![Vec::new(); 5]);
-        for y in 0..h {
-            for x in 0..w {
-                let f = 0.5 + 0.25 * (x as f64 / 13.0).sin() + 0.25 * (y as f64 / 17.0).cos();
-                let quarry = (40..70).contains(&x) && (40..70).contains(&y);
-                let pit = (120..150).contains(&x) && (120..150).contains(&y);
-                for b in 0..5 {
-                    let base = if quarry {
-                        bare[b] + 40.0 * gauss()
-                    } else {
-                        f * veg[b] + (1.0 - f) * urb[b] + 40.0 * gauss()
-                    };
-                    t1[b].push(base + 25.0 * gauss());
-                    t2[b].push(if pit {
-                        bare[b] + 40.0 * gauss()
-                    } else {
-                        base + 25.0 * gauss()
-                    });
-                }
-            }
-        }
-        let pulled = concentrate(&t1, &t2, FitStart::Moments);
-        let worst = |g: &[f64]| g.iter().map(|g| (g - 1.0).abs()).fold(0.0, f64::max);
-        assert!(worst(&pulled.gains) > 0.02, "{:?}", pulled.gains);
-        let m = fit(&t1, &t2).unwrap();
-        assert_eq!(m.start, FitStart::Quartiles, "{m:?}");
-        // Within the sampling noise of the unchanged pixels' own line (0.99–1.01), half
-        // the moments start's error or less.
-        assert!(worst(&m.gains) < 0.015, "{m:?}");
-        assert!(
-            worst(&m.gains) < worst(&pulled.gains) / 2.0,
-            "{:?}",
-            pulled.gains
-        );
-        assert!(m.log_dets[&FitStart::Quartiles] < m.log_dets[&FitStart::Moments]);
-    }
-
     /// A sharp-edged pit keeps its size: the 3 × 3 mean must not carry its strength one
     /// pixel out (a 6 × 6 pit scored 68 px, over the 10 亩 line at 10 m).
     #[test]
@@ -872,8 +679,6 @@ mod tests {
             offsets: vec![0.0; nb],
             whiten: vec![0.5, 0.0, 0.0, 0.5],
             invariant_pixels: 0,
-            start: FitStart::Moments,
-            log_dets: Default::default(),
         };
         for hood in [
             Neighbourhood::for_pixel_size(10.0),
