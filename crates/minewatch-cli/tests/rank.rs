@@ -755,6 +755,63 @@ fn returned_forms_with_chinese_headers_are_history() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// Review U F1: a 伪变化 the audit sends back (no reason — or a placeholder for one —, no
+/// responsible person, a date in the future, or the same site returned the same day as
+/// 违法) suppressed the site in the next ranking, a repeat offender's too. Such rows are no
+/// history now, and stderr names them; a valid 伪变化 still suppresses.
+#[test]
+fn history_rows_the_audit_refuses_do_not_suppress() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    let head = "patch_id,verdict,violation_type,handling,reason,responsible,date\n";
+    let csv = format!("{head}{a},伪变化,,不处理,大棚,张三,2023-01-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "valid");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_rows(&out.join("tasks.csv"))[0]["suppressed"], "1");
+    for (name, rows, says) in [
+        ("no_reason", format!("{a},伪变化,,不处理,,张三,2023-01-01\n"), "false_change_no_reason"),
+        ("placeholder", format!("{a},伪变化,,不处理,无,张三,2023-01-01\n"), "false_change_no_reason"),
+        ("no_person", format!("{a},伪变化,,不处理,大棚,/,2023-01-01\n"), "missing_responsible"),
+        ("future", format!("{a},伪变化,,不处理,大棚,张三,2199-01-01\n"), "check_date_future"),
+        (
+            "conflict",
+            format!("{a},违法,无证开采,立案,,张三,2023-01-01\n{a},伪变化,,不处理,大棚,张三,2023-01-01\n"),
+            "conflicting_verdicts",
+        ),
+    ] {
+        let (o, out) = rank_with_history(d.path(), &format!("{head}{rows}"), name);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let t = csv_rows(&out.join("tasks.csv"));
+        assert_eq!(t[0]["suppressed"], "0", "{name}: {:?}", t[0]);
+        let e = stderr(&o);
+        assert!(
+            e.contains("history.csv row 2 is not read as history") && e.contains(says),
+            "{name}: {e}"
+        );
+    }
+}
+
+/// Review U F7: a returned form with one site still blank (no verdict yet) was refused
+/// as history (exit 1), though a form is read as it is: the row is passed over, named.
+#[test]
+fn a_history_row_without_a_verdict_is_passed_over() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    let csv = format!(
+        "patch_id,核查结果,违法类型,处理方式,理由说明,核查责任人,核查日期\n{a},违法,无证开采,立案,,张三,2023-01-01\nnowhere,,,,,,\n,,,,,,\n"
+    );
+    let (o, out) = rank_with_history(d.path(), &csv, "partial");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert!(t[0]["history"].ends_with("case_filed"), "{:?}", t[0]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 3") && e.contains("missing_verdict"),
+        "{e}"
+    );
+    assert!(!e.contains("row 4"), "a blank row is no row: {e}");
+}
+
 /// Rank fixture pair 0 with `history.csv` = `csv`, into a fresh folder `out`.
 fn rank_with_history(d: &Path, csv: &str, out: &str) -> (std::process::Output, PathBuf) {
     let ov = vec![overlay_pair(d, 0)];

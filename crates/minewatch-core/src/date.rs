@@ -75,7 +75,9 @@ impl AcqDate {
     }
 
     /// Dates as people type them in tables: the strict forms, and also `2024/6/1`,
-    /// `2024.6.1`, `2024-6-1` (Excel exports), with an optional time after a space or `T`.
+    /// `2024.6.1`, `2024-6-1` (Excel exports), `2024年6月1日`, and any of these in
+    /// full-width characters (`２０２４－０６－０１`, as a Chinese input method types them),
+    /// with an optional time after a space or `T`.
     pub fn parse_lenient(text: &str) -> Result<Self, DateError> {
         if let Ok(d) = Self::parse(text) {
             return Ok(d);
@@ -83,7 +85,11 @@ impl AcqDate {
         let err = || DateError {
             text: text.to_string(),
         };
-        let head = text.trim().split([' ', 'T']).next().unwrap_or("");
+        let normal = Self::normalise(text);
+        if let Ok(d) = Self::parse(&normal) {
+            return Ok(d);
+        }
+        let head = normal.split([' ', 'T']).next().unwrap_or("");
         let parts: Vec<&str> = head.split(['-', '/', '.']).collect();
         if parts.len() != 3
             || parts[0].len() != 4
@@ -98,6 +104,42 @@ impl AcqDate {
         let m: u8 = parts[1].parse().map_err(|_| err())?;
         let d: u8 = parts[2].parse().map_err(|_| err())?;
         Self::new(y, m, d).ok_or_else(err)
+    }
+
+    /// A typed date in the forms [`AcqDate::parse_lenient`] reads: full-width characters
+    /// (U+FF01–FF5E, the ideographic space) as ASCII, and `2024年6月1日` as `2024-6-1`.
+    pub fn normalise(text: &str) -> String {
+        let t: String = text
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                _ => c,
+            })
+            .collect();
+        let t = t.trim();
+        match t.split_once('日') {
+            Some((ymd, rest)) if ymd.contains('年') && ymd.contains('月') => {
+                format!("{}{rest}", ymd.replace(['年', '月'], "-"))
+            }
+            _ => t.to_string(),
+        }
+    }
+
+    /// The day an Excel date serial stands for (days since 1899-12-30: a date cell saved
+    /// as a number), when `text` is a whole number of 5 digits (1950-01-01 is 18264) that
+    /// falls in the years an `AcqDate` holds. Only for a column that holds dates: any
+    /// five-digit number reads so.
+    pub fn from_excel_serial(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let t = t.strip_suffix(".0").unwrap_or(t);
+        if t.len() != 5 || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: i64 = t.parse().ok()?;
+        // 1899-12-30 is 25569 days before 1970-01-01.
+        Self::from_unix_days(n - 25_569)
     }
 
     /// Find a `YYYYMMDD` run of exactly eight digits in a file name that is a real date.
@@ -191,6 +233,33 @@ impl DatePair {
 #[cfg(test)]
 mod lenient_tests {
     use super::AcqDate;
+
+    /// Review U F6: 年月日 and full-width digits are dates as typed in Chinese forms; an
+    /// Excel serial only where asked for (a date column), five digits, 1950 on.
+    #[test]
+    fn chinese_full_width_and_excel_serial_dates() {
+        let d = AcqDate::new(2026, 3, 5);
+        for t in [
+            "2026年3月5日",
+            "2026年03月05日",
+            "２０２６－０３－０５",
+            "２０２６年３月５日",
+            "2026年3月5日 10:00",
+        ] {
+            assert_eq!(AcqDate::parse_lenient(t).ok(), d, "{t}");
+        }
+        assert!(AcqDate::parse_lenient("2026年2月30日").is_err());
+        assert!(AcqDate::parse_lenient("46086").is_err());
+        assert_eq!(AcqDate::from_excel_serial("46086"), d);
+        assert_eq!(AcqDate::from_excel_serial("46086.0"), d);
+        assert_eq!(
+            AcqDate::from_excel_serial("18264"),
+            AcqDate::new(1950, 1, 1)
+        );
+        for t in ["18263", "1234", "460860", "4608a", "2026-03-05"] {
+            assert_eq!(AcqDate::from_excel_serial(t), None, "{t}");
+        }
+    }
 
     #[test]
     fn excel_style_dates() {

@@ -727,7 +727,10 @@ fn date_field(
     let v = row
         .get(k)
         .ok_or_else(|| t.err(line, k, "empty; give a date like 2023-06-30"))?;
-    AcqDate::parse_lenient(v).map_err(|e| t.err(line, k, e))
+    // A date cell Excel saved as its serial number (46086: 2026-03-05) is a date too.
+    AcqDate::parse_lenient(v)
+        .or_else(|e| AcqDate::from_excel_serial(v).ok_or(e))
+        .map_err(|e| t.err(line, k, e))
 }
 
 /// A previous ledger given as its rank folder or as the file.
@@ -786,11 +789,44 @@ fn with_form_headers(mut t: Table) -> Result<Table, PipelineError> {
     Ok(t)
 }
 
+/// Last cycle's verdicts, read by the audit's rules (`minewatch_verify::audit::check_row`):
+/// a row the audit sends back — no verdict yet, a 伪变化 without a reason, no responsible
+/// person, a date after today, a type on a 合法 … — is no history and cannot suppress a
+/// site; nor are two rows of one patch or site on one day with different verdicts (the
+/// audit's `conflicting_verdicts`). Each is named on stderr and the run goes on. Rules on
+/// a column the table does not have (核查责任人, 违法类型: a history table of another
+/// system) are not applied, but a 伪变化 always needs its reason. A verdict, handling,
+/// `case_filed` or date no one can read is an input error, as before.
 fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
     t.require(&["verdict", "date"], "history")?;
+    let today = crate::verify_run::AuditDate::clock().date();
+    let has = |c: &str| t.columns.iter().any(|x| x == c);
     let mut out = Vec::new();
+    let mut refused: BTreeMap<usize, String> = BTreeMap::new();
     for r in &t.rows {
         let v = r.get("verdict").unwrap_or("");
+        let cell = |k: &str| {
+            let k = if k == "check_date" { "date" } else { k };
+            r.get(k).unwrap_or("")
+        };
+        let check = minewatch_verify::audit::check_row(cell, None, today);
+        let said: Vec<String> = check
+            .issues
+            .iter()
+            .filter(|i| {
+                has(if i.field == "check_date" {
+                    "date"
+                } else {
+                    i.field
+                }) || (i.code == "false_change_no_reason")
+            })
+            .filter(|i| !matches!(i.code, "unknown_verdict" | "unknown_handling" | "bad_date"))
+            .map(|i| format!("field `{}`: {} ({})", i.field, i.message, i.code))
+            .collect();
+        if v.is_empty() {
+            refused.insert(r.line, said.join("; "));
+            continue;
+        }
         let verdict = Verdict::parse(v).ok_or_else(|| {
             t.err(
                 r.line,
@@ -852,6 +888,10 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
                 "no patch_id, site_id or location (lon/lat or geometry): cannot place the verdict",
             ));
         }
+        if !said.is_empty() {
+            refused.insert(r.line, said.join("; "));
+            continue;
+        }
         out.push(HistoryRecord {
             source: format!("{}:{}", t.path.display(), r.line),
             patch_id,
@@ -862,6 +902,51 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
             case_filed,
             date: date_field(t, r.line, r, "date")?,
         });
+    }
+    // One patch or site on one day with two verdicts: neither counts, as in the audit.
+    let line_of = |h: &HistoryRecord| {
+        h.source
+            .rsplit(':')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    // (patch id, site id, date) → (row, verdict) of each row saying it.
+    type SameDay<'a> = (Option<&'a str>, Option<&'a str>, AcqDate);
+    let mut verdicts: BTreeMap<SameDay, Vec<(usize, Verdict)>> = BTreeMap::new();
+    for h in &out {
+        if h.patch_id.is_some() || h.site_id.is_some() {
+            verdicts
+                .entry((h.patch_id.as_deref(), h.site_id.as_deref(), h.date))
+                .or_default()
+                .push((line_of(h), h.verdict));
+        }
+    }
+    let mut conflicting: BTreeMap<usize, String> = BTreeMap::new();
+    for rows in verdicts.values() {
+        if rows.iter().any(|(_, v)| *v != rows[0].1) {
+            let all: Vec<String> = rows
+                .iter()
+                .map(|(l, v)| format!("row {l}: {}", v.name()))
+                .collect();
+            for (l, _) in rows {
+                conflicting.insert(
+                    *l,
+                    format!(
+                        "field `verdict`: returned again the same day with another verdict ({}); neither counts (conflicting_verdicts)",
+                        all.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    out.retain(|h| !conflicting.contains_key(&line_of(h)));
+    refused.extend(conflicting);
+    for (line, why) in &refused {
+        eprintln!(
+            "rank: warning: {} row {line} is not read as history (the audit sends it back): {why}",
+            t.path.display()
+        );
     }
     Ok(out)
 }

@@ -2,8 +2,9 @@
 //! its CSV, spreadsheet and GeoPackage tables in name order, then those of each of its
 //! subfolders read the same way (county folders: see `returned_folder`) — but a county
 //! package folder holds its form twice (`tasks.csv` for spreadsheets, `tasks.gpkg` for
-//! QGIS), and the county fills in one of them. Tables of one folder that list the same
-//! sites are therefore copies of one form: the copy holding verdicts is read, and when
+//! QGIS), and the county fills in one of them. Tables of one folder that list mostly the
+//! same sites (more than half of the smaller one's), with no two county codes in their
+//! names, are therefore copies of one form: the copy holding verdicts is read, and when
 //! several do the user says which. A file named twice (or given and also inside a given
 //! folder) is read once.
 
@@ -109,11 +110,29 @@ fn from_given_folder(dir: &Path) -> Result<Vec<ReturnedTable>, PipelineError> {
 
 /// A folder's tables (`paths`), copies of one form reduced to the copy holding verdicts.
 fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> {
-    let tables: Vec<ReturnedTable> = paths
-        .iter()
-        .map(|p| ReturnedTable::read(p))
-        .collect::<Result<_, _>>()?;
-    // Group tables sharing a site id (union-find over the folder's few tables).
+    let mut tables: Vec<ReturnedTable> = Vec::new();
+    for p in paths {
+        let text = p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            returned_folder::TEXT_TABLES
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(e))
+        });
+        match ReturnedTable::read(p) {
+            Ok(t) => tables.push(t),
+            // A .txt in a folder of forms may be a note (说明.txt): said, not an error.
+            Err(e) if text => {
+                eprintln!(
+                    "audit: warning: not read: {} (a text file that is no returned form: {e})",
+                    p.display()
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Group copies (union-find over the folder's few tables): tables that list mostly the
+    // same sites — more than half of the smaller one's — and whose names carry no two
+    // different county codes. Two counties' forms share a border site now and then; each
+    // is read, and the shared site goes through the audit's wrong_county / duplicate checks.
     let mut group: Vec<usize> = (0..tables.len()).collect();
     fn root(g: &mut [usize], mut i: usize) -> usize {
         while g[i] != i {
@@ -122,17 +141,23 @@ fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, Pipe
         }
         i
     }
-    let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, t) in tables.iter().enumerate() {
-        for id in t.values("site_id") {
-            match owner.get(id) {
-                Some(&j) => {
-                    let (a, b) = (root(&mut group, i), root(&mut group, j));
-                    group[a.max(b)] = a.min(b);
-                }
-                None => {
-                    owner.insert(id, i);
-                }
+    let ids: Vec<BTreeSet<&str>> = tables
+        .iter()
+        .map(|t| t.values("site_id").collect())
+        .collect();
+    let codes: Vec<Option<&str>> = tables
+        .iter()
+        .map(|t| county_in_name(&t.table.path))
+        .collect();
+    for i in 0..tables.len() {
+        for j in i + 1..tables.len() {
+            if matches!((codes[i], codes[j]), (Some(a), Some(b)) if a != b) {
+                continue;
+            }
+            let shared = ids[i].intersection(&ids[j]).count();
+            if shared > 0 && 2 * shared > ids[i].len().min(ids[j].len()) {
+                let (a, b) = (root(&mut group, i), root(&mut group, j));
+                group[a.max(b)] = a.min(b);
             }
         }
     }
@@ -162,7 +187,7 @@ fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, Pipe
                 let others: Vec<String> =
                     m.iter().filter(|&&i| i != *one).map(|&i| name(i)).collect();
                 eprintln!(
-                    "audit: note: {} holds the verdicts; {} (the same sites, no verdicts) is not read",
+                    "audit: note: {} holds the verdicts; {} (a copy of the same form: mostly the same sites, no verdicts) is not read",
                     name(*one),
                     others.join(", ")
                 );
@@ -184,4 +209,101 @@ fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, Pipe
         .filter(|(i, _)| keep.contains(i))
         .map(|(_, t)| t)
         .collect())
+}
+
+/// The county code a table's file name carries (`320111_返回.csv`: a run of six digits),
+/// if any.
+fn county_in_name(path: &Path) -> Option<&str> {
+    path.file_stem()?
+        .to_str()?
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|d| d.len() == 6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "图斑地块编号,核查结果,核查责任人\n";
+
+    fn names(tables: &[ReturnedTable]) -> Vec<String> {
+        tables
+            .iter()
+            .map(|t| {
+                t.table
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Review U F5: two counties' forms sharing one border site were taken for copies of
+    /// one form (exit 1, or the blank one dropped as "the same sites"). Copies are tables
+    /// with mostly the same sites and no two county codes in their names.
+    #[test]
+    fn forms_of_two_counties_sharing_a_site_are_both_read() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, rows: &str| {
+            std::fs::write(d.path().join(n), format!("{HEAD}{rows}")).unwrap()
+        };
+        w(
+            "320111_返回.csv",
+            "A,违法,张\nB,合法,张\nC,合法,张\nD,合法,张\n",
+        );
+        w("320116_返回.csv", "D,违法,李\nE,合法,李\nF,合法,李\n");
+        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.csv"]);
+        // Still blank, 320116's form is read (its sites returned without verdicts).
+        w("320116_返回.csv", "D,,\nE,,\nF,,\n");
+        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.csv"]);
+        // A package folder's two copies of one form: the filled one is read.
+        let pkg = tempfile::tempdir().unwrap();
+        let w = |n: &str, rows: &str| {
+            std::fs::write(pkg.path().join(n), format!("{HEAD}{rows}")).unwrap()
+        };
+        w("tasks.csv", "A,违法,张\nB,合法,张\nC,合法,张\n");
+        w("tasks_copy.csv", "A,,\nB,,\nC,,\nD,,\n");
+        let got = read_all(&[pkg.path().to_path_buf()]).unwrap();
+        assert_eq!(names(&got), ["tasks.csv"]);
+    }
+
+    /// Review U F4: a form saved as .txt, or as WPS .et, in a returned folder was passed
+    /// over without a word and its county counted as not returned. A .txt is read as a
+    /// CSV (one that is no form is said and passed over); an .et is named with what to do.
+    #[test]
+    fn text_forms_are_read_and_unreadable_workbooks_named() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| std::fs::write(d.path().join(n), t).unwrap();
+        w("320111_返回.csv", &format!("{HEAD}A,违法,张\n"));
+        w(
+            "320116_返回.txt",
+            "图斑地块编号\t核查结果\t核查责任人\r\nE\t合法\t李\r\n",
+        );
+        w("320113_返回.et", "binary");
+        w("说明.txt", "请于三月底前返回\n");
+        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.txt"]);
+        let l = returned_folder::list(d.path()).unwrap();
+        let over: Vec<(String, &str, &str)> = l
+            .passed_over
+            .iter()
+            .map(|(p, lvl, why)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().to_string(),
+                    *lvl,
+                    why.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(over.len(), 1, "{over:?}");
+        assert_eq!(
+            (over[0].0.as_str(), over[0].1),
+            ("320113_返回.et", "warning")
+        );
+        assert!(over[0].2.contains(".xlsx or .csv"), "{}", over[0].2);
+    }
 }

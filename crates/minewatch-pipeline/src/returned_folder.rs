@@ -5,7 +5,8 @@
 //! deeper, so a package's `chips/` or an older copy further down is never read by
 //! surprise. Whatever is passed over that could hold a form is said on stderr: a subfolder
 //! without tables (a prefecture folder of county folders: give it itself), an archive
-//! (a returned zip: unpack it), a spreadsheet lock file (the form is open in Excel), a
+//! (a returned zip: unpack it), a spreadsheet format it cannot read (WPS .et: save it as
+//! .xlsx or .csv), a text file that is no form, a spreadsheet lock file (the form is open in Excel), a
 //! minewatch output folder (an earlier audit written into the folder of forms).
 
 use crate::error::PipelineError;
@@ -24,6 +25,20 @@ const OUTPUT_MANIFESTS: [&str; 6] = [
 
 /// Archive formats a county may return its package in; not read.
 const ARCHIVES: [&str; 3] = ["zip", "rar", "7z"];
+
+/// Spreadsheet formats a county may save its form in that minewatch cannot read (WPS 表格's
+/// own .et / .ett, Excel's binary .xlsb, Apple Numbers): said on stderr with what to do,
+/// never passed over unseen — the county would count as not returned.
+const UNREADABLE_SHEETS: [(&str, &str); 4] = [
+    ("et", "a WPS 表格 workbook"),
+    ("ett", "a WPS 表格 template"),
+    ("xlsb", "an Excel binary workbook"),
+    ("numbers", "an Apple Numbers file"),
+];
+
+/// Text files read as CSV (comma- or tab-separated), as they are when given as files: a
+/// form saved as 文本文件 from Excel or WPS.
+pub(crate) const TEXT_TABLES: [&str; 1] = ["txt"];
 
 /// The entries of one folder, sorted by name.
 pub(crate) struct Listing {
@@ -59,6 +74,7 @@ pub(crate) fn list(dir: &Path) -> Result<Listing, PipelineError> {
     };
     let mut table_exts = vec!["csv", "gpkg"];
     table_exts.extend(crate::table_read::SPREADSHEETS);
+    table_exts.extend(TEXT_TABLES);
     for p in &entries {
         let name = p
             .file_name()
@@ -83,6 +99,14 @@ pub(crate) fn list(dir: &Path) -> Result<Listing, PipelineError> {
             ));
         } else if has_ext(p, &table_exts) {
             l.tables.push(p.clone());
+        } else if let Some((_, what)) = UNREADABLE_SHEETS.iter().find(|(e, _)| has_ext(p, &[e])) {
+            l.passed_over.push((
+                p.clone(),
+                "warning",
+                format!(
+                    "{what}, which minewatch cannot read: save it as .xlsx or .csv (文件 → 另存为 → Excel 工作簿 或 CSV) and audit again; until then its county counts as not returned"
+                ),
+            ));
         } else if has_ext(p, &ARCHIVES) {
             let unpacked = p.with_extension("");
             // A package's own zip beside its folder (the province's packages folder, filled

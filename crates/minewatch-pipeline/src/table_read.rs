@@ -123,7 +123,13 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
     let bytes = std::fs::read(path)
         .map_err(|e| PipelineError::Input(format!("{}: cannot read: {e}", path.display())))?;
     let text = minewatch_zones::source::decode_text(&bytes);
-    let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let delimiter = delimiter_of(&text);
+    // Rows of another length are told apart here, with the rows as an editor numbers them
+    // (the reader's own message gave "row 2 … line: 1").
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let columns: Vec<String> = r
         .headers()
         .map_err(|e| PipelineError::Input(format!("{}: {e}", path.display())))?
@@ -135,6 +141,13 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
     // as the reader's own line count is one short after CRLF line ends and skipped empty
     // lines. Quoted cells may span lines.
     let mut lines = LineCounter::new(&text);
+    let header_line = r
+        .headers()
+        .ok()
+        .and_then(|h| h.position())
+        .map_or(1, |p| lines.line_at(p.byte() as usize));
+    let filled = |rec: &csv::StringRecord| rec.iter().filter(|v| !v.trim().is_empty()).count();
+    let header_filled = columns.iter().filter(|c| !c.is_empty()).count();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.map_err(|e| {
             let at = e
@@ -149,6 +162,33 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         // row) is no row.
         if rec.iter().all(|v| v.trim().is_empty()) {
             continue;
+        }
+        // A title above the header (一张表's 六合区矿产卫片核查结果汇总表): one cell, then
+        // a row of many. Said with the row that looks like the header.
+        if rows.is_empty() && header_filled <= 1 && filled(&rec) > 2 {
+            return Err(PipelineError::Input(format!(
+                "{} row {header_line} holds one cell (`{}`), row {line} has {} cells ({}…): row {header_line} looks like a title above the header, which seems to be row {line}; delete the title row(s) so that the header is the first row",
+                path.display(),
+                columns.iter().find(|c| !c.is_empty()).map_or("", String::as_str),
+                filled(&rec),
+                rec.iter().take(3).collect::<Vec<_>>().join(", "),
+            )));
+        }
+        // Cells beyond the header's that are all empty are Excel's leftovers; any other
+        // length is an error naming both rows.
+        if rec.len() < columns.len() || rec.iter().skip(columns.len()).any(|v| !v.trim().is_empty())
+        {
+            let sep = match delimiter {
+                b'\t' => "tabs",
+                b';' => "semicolons",
+                _ => "commas",
+            };
+            return Err(PipelineError::Input(format!(
+                "{} row {line}: {} cells, but the header (row {header_line}) has {}; cells are read as separated by {sep} — a cell with a separator or a line break in it must be quoted (\"…\")",
+                path.display(),
+                rec.len(),
+                columns.len()
+            )));
         }
         let fields: BTreeMap<String, String> = columns
             .iter()
@@ -171,6 +211,31 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         columns,
         rows,
     })
+}
+
+/// The separator of a CSV text, from its first non-empty line: a tab (Excel's and WPS's
+/// 文本文件 and "Unicode 文本" saves, a `.csv` written by hand) or a semicolon (European
+/// Excel) when there are more of it than of commas outside quotes, else a comma.
+fn delimiter_of(text: &str) -> u8 {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut quoted = false;
+    let (mut comma, mut tab, mut semi) = (0, 0, 0);
+    for c in first.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => comma += 1,
+            '\t' if !quoted => tab += 1,
+            ';' if !quoted => semi += 1,
+            _ => {}
+        }
+    }
+    if tab > comma && tab >= semi {
+        b'\t'
+    } else if semi > comma {
+        b';'
+    } else {
+        b','
+    }
 }
 
 /// Line numbers (1-based) of byte offsets into a text, asked in increasing order. A line
@@ -325,6 +390,56 @@ mod tests {
                 .collect();
             assert_eq!(got, [(2, "A"), (3, "B"), (5, "C"), (8, "D")], "{name}");
         }
+    }
+
+    /// Review U F9: Excel's "Unicode 文本" (UTF-16, tabs), a tab-separated `.csv` and a
+    /// title row above the header gave "row 2: CSV error: record 1 (line: 1, …)". The first
+    /// two read; the title is named with the row that looks like the header; a short row
+    /// is named by the row an editor shows.
+    #[test]
+    fn utf16_tabs_and_a_title_row_are_read_or_named() {
+        let d = tempfile::tempdir().unwrap();
+        let body =
+            "图斑地块编号\t核查结果\t理由说明\r\nS1\t违法\t\"a,b\"\r\n\r\nS2\t伪变化\t大棚\r\n";
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(body.encode_utf16().flat_map(u16::to_le_bytes));
+        let tab = d.path().join("tab.csv");
+        std::fs::write(&tab, format!("\u{feff}{body}")).unwrap();
+        let uni = d.path().join("unicode.txt");
+        std::fs::write(&uni, utf16).unwrap();
+        for p in [&tab, &uni] {
+            let t = read(p).unwrap();
+            assert_eq!(t.columns, ["图斑地块编号", "核查结果", "理由说明"], "{p:?}");
+            let got: Vec<(usize, &str)> = t
+                .rows
+                .iter()
+                .map(|r| (r.line, r.fields["理由说明"].as_str()))
+                .collect();
+            assert_eq!(got, [(2, "a,b"), (4, "大棚")], "{p:?}");
+        }
+        let title = d.path().join("title.csv");
+        std::fs::write(
+            &title,
+            "六合区核查结果汇总表,,\nsite_id,verdict,reason\nS1,违法,x\n",
+        )
+        .unwrap();
+        let e = read(&title).err().unwrap().to_string();
+        assert!(
+            e.contains("row 1") && e.contains("title") && e.contains("row 2"),
+            "{e}"
+        );
+        let short = d.path().join("short.csv");
+        std::fs::write(
+            &short,
+            "site_id,verdict,reason\r\n\r\nS1,违法,x\r\nS2,违法\r\n",
+        )
+        .unwrap();
+        let e = read(&short).err().unwrap().to_string();
+        assert!(
+            e.contains("row 4: 2 cells") && e.contains("(row 1) has 3"),
+            "{e}"
+        );
+        assert!(!e.contains("line:"), "{e}");
     }
 
     /// Excel opens `'=…` from a CSV as the text `'=…` and saves it so: a sheet reads as the

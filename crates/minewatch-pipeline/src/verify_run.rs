@@ -349,6 +349,28 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         eprintln!("sample: warning: {note}");
         notes.push(note);
     }
+    // A stratum the allocation gives no chance at all can never be spot-checked: the
+    // design may be what was meant (Neyman), but it must not pass unseen.
+    let zero = s.zero_chance();
+    if !zero.is_empty() {
+        let named: Vec<String> = zero
+            .iter()
+            .map(|z| format!("{} ({} units)", z.stratum, z.population - z.mandatory))
+            .collect();
+        let note = format!(
+            "{} {} no chance of a spot check (inclusion probability 0{}): {}; give --min-per-stratum 1 so that every stratum is checked",
+            zero.len(),
+            if zero.len() == 1 { "stratum has" } else { "strata have" },
+            if req.allocation == sample::Allocation::Neyman {
+                ": Neyman's allocation gives nothing to a stratum whose values are all alike"
+            } else {
+                ""
+            },
+            named.join(", ")
+        );
+        eprintln!("sample: warning: {note}");
+        notes.push(note);
+    }
     let staging = Staging::new(&req.out)?;
     let mut header: Vec<String> = [
         "unit_id",

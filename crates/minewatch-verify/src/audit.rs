@@ -128,8 +128,23 @@ pub fn referred(column: &str, reason: &str) -> bool {
     referral(column, reason) == Referral::Referred
 }
 
-/// What a text's clauses that mention 移送 say of the referral; `None` when none does (or
-/// only barely, as 移送司法). A negated clause outweighs every other.
+/// Bodies a case goes to for prosecution (notice §五: 移送公安机关并抄送检察机关). Named
+/// after 移送 / 移交, they make a referral even without 已: 移送检察院.
+const PROSECUTION: [&str; 4] = ["公安", "检察", "司法", "法院"];
+
+/// Bodies a case also goes to that are no prosecution (notice §四 法制审核, §五 纪检监察,
+/// 生态环境督察, other departments): 已移送法制审核 is no referral.
+const NOT_PROSECUTION: [&str; 14] = [
+    "法制", "审核", "生态", "环境", "纪检", "监察", "督察", "审计", "税务", "水务", "电力", "部门",
+    "林业", "住建",
+];
+
+/// What a text's clauses that mention 移送 or 移交 say of the referral; `None` when none
+/// does (or only barely, as 移送司法). A negated clause outweighs every other. A clause
+/// refers when it names a prosecuting body ([`PROSECUTION`]: 已依法移送公安机关,
+/// 案件已移交公安机关, 移送检察院), or says 已 before 移送 with no other body named
+/// (已移送, 已于3月1日移送); one that names only another body ([`NOT_PROSECUTION`]:
+/// 已移送法制审核, 已移送纪检监察机关) says nothing of it.
 fn said_of_referral(text: &str) -> Option<Referral> {
     const NEGATIONS: [char; 5] = ['不', '未', '否', '没', '无'];
     const PENDING: [&str; 8] = ["待", "拟", "将", "准备", "计划", "正在", "需", "应"];
@@ -137,16 +152,24 @@ fn said_of_referral(text: &str) -> Option<Referral> {
     for clause in
         text.split(|c: char| c.is_whitespace() || "，。；、,;.!！?？:：()（）".contains(c))
     {
-        let Some(at) = clause.find("移送") else {
+        let Some(at) = clause.find("移送").or_else(|| clause.find("移交")) else {
             continue;
         };
         if clause.contains(NEGATIONS) {
             return Some(Referral::NotReferred);
         }
-        if clause.contains("已移送") {
+        let (before, after) = (&clause[..at], &clause[at + "移送".len()..]);
+        if PENDING.iter().any(|p| before.contains(p)) {
+            said = said.or(Some(Referral::Pending));
+            continue;
+        }
+        // 司法 alone is the column's own name (移送司法): a body only when 已 says it was done.
+        let named = PROSECUTION[..2].iter().any(|b| after.contains(b));
+        let done = before.contains('已')
+            && (PROSECUTION.iter().any(|b| after.contains(b))
+                || !NOT_PROSECUTION.iter().any(|b| after.contains(b)));
+        if named || done {
             said = Some(Referral::Referred);
-        } else if said.is_none() && PENDING.iter().any(|p| clause[..at].contains(p)) {
-            said = Some(Referral::Pending);
         }
     }
     said
@@ -384,136 +407,25 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
             id.clone(),
             (r.file.clone(), r.line, Verdict::parse(get("verdict"))),
         );
-        let v = get("verdict");
-        let verdict = match v {
-            "" => {
-                issue(
-                    Invalid,
-                    "verdict",
-                    "missing_verdict",
-                    "no verdict".into(),
-                    "未填核查结果".into(),
-                );
-                continue;
-            }
-            _ => match Verdict::parse(v) {
-                Some(x) => x,
-                None => {
-                    issue(
-                        Invalid,
-                        "verdict",
-                        "unknown_verdict",
-                        format!("verdict `{v}` is not 合法, 违法 or 伪变化"),
-                        format!("核查结果“{v}”不是 合法/违法/伪变化"),
-                    );
-                    continue;
-                }
-            },
-        };
-        let h = get("handling");
-        let handling = if h.is_empty() {
-            None
-        } else {
-            match Handling::parse(h) {
-                Some(x) => Some(x),
-                None => {
-                    issue(
-                        Invalid,
-                        "handling",
-                        "unknown_handling",
-                        format!("handling `{h}` is not 立案, 非立案 or 不处理"),
-                        format!("处理方式“{h}”不是 立案/非立案/不处理"),
-                    );
-                    continue;
-                }
-            }
-        };
-        let date = get("check_date");
-        if !date.is_empty() {
-            match check_date(date, task.last_date, today) {
-                Err(DateIssue::NotADate) => {
-                    issue(
-                        Invalid,
-                        "check_date",
-                        "bad_date",
-                        format!("`{date}` is not a date"),
-                        format!("核查日期“{date}”无效"),
-                    );
-                    continue;
-                }
-                Err(DateIssue::TooEarly) => issue(
-                    Invalid,
-                    "check_date",
-                    "implausible_date",
-                    format!("核查日期 (check_date) `{date}` is a date, but implausibly early for a field check (before 1950; 1900-01-01 is what Excel shows for a date cell holding 0 or 1)"),
-                    format!("核查日期“{date}”早于 1950 年，不可能是核查日期（Excel 把 0 或 1 显示为 1900-01-01）"),
-                ),
-                Err(DateIssue::BeforeChange(last)) => issue(
-                    Invalid,
-                    "check_date",
-                    "check_before_change",
-                    format!("核查日期 (check_date) `{date}` is before the change was imaged ({last}, the task's last_date): a field check cannot come before what it checks"),
-                    format!("核查日期“{date}”早于变化所在的后时相影像日期 {last}（任务 last_date），核查不可能早于所查变化"),
-                ),
-                Err(DateIssue::Future) => issue(
-                    Invalid,
-                    "check_date",
-                    "check_date_future",
-                    format!("核查日期 (check_date) `{date}` is after the audit's date {today}: a check cannot be dated in the future"),
-                    format!("核查日期“{date}”晚于审核日期 {today}，不能是将来的日期"),
-                ),
-                Ok(()) => {}
-            }
+        let rc = check_row(get, task.last_date, today);
+        for i in rc.issues {
+            issue(Invalid, i.field, i.code, i.message, i.message_zh);
         }
-        if get("responsible").is_empty() {
-            issue(
-                Invalid,
-                "responsible",
-                "missing_responsible",
-                "no responsible person".into(),
-                "未填核查责任人".into(),
-            );
-        }
-        // Verdicts that contradict their own row or leave out what the guide asks of
-        // them: sent back, as a blank responsible person is.
+        let (Some(verdict), handling) = (rc.verdict, rc.handling) else {
+            continue;
+        };
         let reason = get("reason");
         let vtype = get("violation_type");
-        let zh_verdict = verdict_zh(verdict);
-        if verdict == Verdict::Illegal && vtype.is_empty() {
-            issue(
-                Invalid,
-                "violation_type",
-                "missing_violation_type",
-                "违法 with 违法类型 (violation_type) blank: name the violation (无证开采, 越界开采, 以探代采 …)".into(),
-                "核查结果为违法，但未填违法类型（无证开采、越界开采、以探代采等）".into(),
-            );
-        }
-        if verdict != Verdict::Illegal && !vtype.is_empty() {
-            issue(
-                Invalid,
-                "violation_type",
-                "violation_type_not_illegal",
-                format!("{zh_verdict} with 违法类型 (violation_type) `{vtype}`: only a 违法 verdict has a violation type; correct the verdict or clear the type"),
-                format!("核查结果为{zh_verdict}，却填了违法类型“{vtype}”：只有违法图斑有违法类型，请更正核查结果或清空违法类型"),
-            );
-        }
-        if verdict != Verdict::Illegal && handling == Some(Handling::CaseFiled) {
-            issue(
-                Invalid,
-                "handling",
-                "case_filed_not_illegal",
-                format!("{zh_verdict} with 处理方式 (handling) 立案: a case is filed only on a 违法 verdict; correct the verdict or the handling"),
-                format!("核查结果为{zh_verdict}，处理方式却为立案：只有违法图斑才立案，请更正核查结果或处理方式"),
-            );
-        }
-        if verdict == Verdict::FalseChange && reason.is_empty() {
-            issue(
-                Invalid,
-                "reason",
-                "false_change_no_reason",
-                "伪变化 with 理由说明 (reason) blank: a false change must state its cause (大棚, 特殊用地 …)".into(),
-                "伪变化未填理由说明：须写明原因（如大棚、特殊用地）".into(),
-            );
+        if verdict == Verdict::Illegal {
+            for t in unknown_violation_types(vtype) {
+                issue(
+                    Review,
+                    "violation_type",
+                    "unknown_violation_type",
+                    format!("违法类型 (violation_type) `{t}` is none of the guide's types (无证开采, 越界开采, 破坏性开采, 无证勘查, 越界勘查, 非法转让, 超层越界, 以探代采, 以…名义开采): check the spelling or the verdict"),
+                    format!("违法类型“{t}”不在指南所列类型中（无证开采、越界开采、破坏性开采、无证勘查、越界勘查、非法转让、超层越界、以探代采、以…名义开采），请核对"),
+                );
+            }
         }
         // Second looks.
         let legal = verdict == Verdict::Legal;
@@ -542,7 +454,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
         }
         // (A 伪变化 without a reason is sent back above.)
         if matches!(handling, Some(Handling::NotFiled | Handling::NoAction))
-            && reason.is_empty()
+            && is_blank(reason)
             && verdict != Verdict::FalseChange
         {
             issue(
@@ -641,6 +553,253 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
     }
 }
 
+/// A must-correct issue of one returned row, judged from the row's own cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowIssue {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub message_zh: String,
+}
+
+/// What [`check_row`] found: the row's verdict and handling, and its must-correct issues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowCheck {
+    /// `None` when the checks stopped early: no verdict, or an unknown verdict, handling
+    /// or date (`issues` says which).
+    pub verdict: Option<Verdict>,
+    pub handling: Option<Handling>,
+    pub issues: Vec<RowIssue>,
+}
+
+impl RowCheck {
+    /// Whether the row is a usable verdict by its own cells.
+    pub fn valid(&self) -> bool {
+        self.verdict.is_some() && self.issues.is_empty()
+    }
+}
+
+/// The rules `audit` sends a row back for that need nothing but the row: a blank or
+/// unknown verdict or handling, a check date that is no date or impossible (before 1950,
+/// before `last_date` — the later image of the change — or after `today`), no responsible
+/// person, a 违法 without a type, a type on a 合法 / 伪变化, a case filed on one, a 伪变化
+/// without a reason. Placeholders (`/`, `无`, `-`, `暂无`, `N/A` …: [`is_blank`]) count as
+/// blank. `get` gives a field's cell by English name ("" when absent). `rank --history`
+/// reads last cycle's forms by the same rules, so a row the audit sends back cannot
+/// suppress a site there.
+pub fn check_row<'a>(
+    get: impl Fn(&str) -> &'a str,
+    last_date: Option<AcqDate>,
+    today: AcqDate,
+) -> RowCheck {
+    let mut issues = Vec::new();
+    let mut issue = |field, code, message: String, message_zh: String| {
+        issues.push(RowIssue {
+            field,
+            code,
+            message,
+            message_zh,
+        })
+    };
+    let stop = |issues| RowCheck {
+        verdict: None,
+        handling: None,
+        issues,
+    };
+    let v = get("verdict");
+    let verdict = if v.is_empty() {
+        issue(
+            "verdict",
+            "missing_verdict",
+            "no verdict".into(),
+            "未填核查结果".into(),
+        );
+        None
+    } else {
+        let x = Verdict::parse(v);
+        if x.is_none() {
+            issue(
+                "verdict",
+                "unknown_verdict",
+                format!("verdict `{v}` is not 合法, 违法 or 伪变化"),
+                format!("核查结果“{v}”不是 合法/违法/伪变化"),
+            );
+        }
+        x
+    };
+    let Some(verdict) = verdict else {
+        return stop(issues);
+    };
+    let h = get("handling");
+    let handling = if h.is_empty() {
+        None
+    } else if let Some(x) = Handling::parse(h) {
+        Some(x)
+    } else {
+        issue(
+            "handling",
+            "unknown_handling",
+            format!("handling `{h}` is not 立案, 非立案 or 不处理"),
+            format!("处理方式“{h}”不是 立案/非立案/不处理"),
+        );
+        return stop(issues);
+    };
+    let date = get("check_date");
+    if !date.is_empty() {
+        match check_date(date, last_date, today) {
+            Err(DateIssue::NotADate) => {
+                issue(
+                    "check_date",
+                    "bad_date",
+                    format!("`{date}` is not a date"),
+                    format!("核查日期“{date}”无效"),
+                );
+                return stop(issues);
+            }
+            Err(DateIssue::TooEarly) => issue(
+                "check_date",
+                "implausible_date",
+                format!("核查日期 (check_date) `{date}` is a date, but implausibly early for a field check (before 1950; 1900-01-01 is what Excel shows for a date cell holding 0 or 1)"),
+                format!("核查日期“{date}”早于 1950 年，不可能是核查日期（Excel 把 0 或 1 显示为 1900-01-01）"),
+            ),
+            Err(DateIssue::BeforeChange(last)) => issue(
+                "check_date",
+                "check_before_change",
+                format!("核查日期 (check_date) `{date}` is before the change was imaged ({last}, the task's last_date): a field check cannot come before what it checks"),
+                format!("核查日期“{date}”早于变化所在的后时相影像日期 {last}（任务 last_date），核查不可能早于所查变化"),
+            ),
+            Err(DateIssue::Future) => issue(
+                "check_date",
+                "check_date_future",
+                format!("核查日期 (check_date) `{date}` is after the audit's date {today}: a check cannot be dated in the future"),
+                format!("核查日期“{date}”晚于审核日期 {today}，不能是将来的日期"),
+            ),
+            Ok(()) => {}
+        }
+    }
+    if is_blank(get("responsible")) {
+        issue(
+            "responsible",
+            "missing_responsible",
+            "no responsible person".into(),
+            "未填核查责任人".into(),
+        );
+    }
+    // Verdicts that contradict their own row or leave out what the guide asks of them.
+    let reason = get("reason");
+    let vtype = get("violation_type");
+    let zh_verdict = verdict_zh(verdict);
+    if verdict == Verdict::Illegal && is_blank(vtype) {
+        let said = if vtype.is_empty() {
+            String::new()
+        } else {
+            format!(" (`{vtype}` is a placeholder, no type)")
+        };
+        issue(
+            "violation_type",
+            "missing_violation_type",
+            format!("违法 with 违法类型 (violation_type) blank{said}: name the violation (无证开采, 越界开采, 以探代采 …)"),
+            "核查结果为违法，但未填违法类型（无证开采、越界开采、以探代采等；“无”“/”等占位符不算）".into(),
+        );
+    }
+    if verdict != Verdict::Illegal && !is_blank(vtype) {
+        issue(
+            "violation_type",
+            "violation_type_not_illegal",
+            format!("{zh_verdict} with 违法类型 (violation_type) `{vtype}`: only a 违法 verdict has a violation type; correct the verdict or clear the type"),
+            format!("核查结果为{zh_verdict}，却填了违法类型“{vtype}”：只有违法图斑有违法类型，请更正核查结果或清空违法类型"),
+        );
+    }
+    if verdict != Verdict::Illegal && handling == Some(Handling::CaseFiled) {
+        issue(
+            "handling",
+            "case_filed_not_illegal",
+            format!("{zh_verdict} with 处理方式 (handling) 立案: a case is filed only on a 违法 verdict; correct the verdict or the handling"),
+            format!("核查结果为{zh_verdict}，处理方式却为立案：只有违法图斑才立案，请更正核查结果或处理方式"),
+        );
+    }
+    if verdict == Verdict::FalseChange && is_blank(reason) {
+        let said = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(" (`{reason}` is a placeholder, no cause)")
+        };
+        issue(
+            "reason",
+            "false_change_no_reason",
+            format!("伪变化 with 理由说明 (reason) blank{said}: a false change must state its cause (大棚, 特殊用地 …)"),
+            "伪变化未填理由说明：须写明原因（如大棚、特殊用地；“无”“/”等占位符不算）".into(),
+        );
+    }
+    RowCheck {
+        verdict: Some(verdict),
+        handling,
+        issues,
+    }
+}
+
+/// Words a clerk types into a cell to say "nothing": read as blank, so that a 伪变化
+/// "reason" of `无` is no reason and a 违法 "type" of `/` no type. Compared lower-case.
+const PLACEHOLDERS: [&str; 14] = [
+    "无",
+    "暂无",
+    "没有",
+    "空",
+    "略",
+    "无理由",
+    "不详",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "0",
+    "/",
+];
+
+/// Whether a cell says nothing: empty, one of [`PLACEHOLDERS`], or only punctuation and
+/// symbols (`/`, `-`, `—`, `。`, `…`, `\`, full-width `／`).
+pub fn is_blank(cell: &str) -> bool {
+    let c = cell.trim();
+    c.chars().all(|ch| !ch.is_alphanumeric()) || PLACEHOLDERS.contains(&c.to_lowercase().as_str())
+}
+
+/// The violation types the guide and the ministry's statistics name (domain brief §2),
+/// and the spellings seen for them. A 以…名义 type (以设施农业名义, 以修复治理名义,
+/// 以平整场地名义 开采) is read by its shape.
+const VIOLATION_TYPES: [&str; 16] = [
+    "无证开采",
+    "无证采矿",
+    "越界开采",
+    "越界采矿",
+    "破坏性开采",
+    "破坏性采矿",
+    "无证勘查",
+    "越界勘查",
+    "非法转让",
+    "非法转让矿业权",
+    "超层越界",
+    "超层越界开采",
+    "以探代采",
+    "非法采矿",
+    "未批先采",
+    "超范围开采",
+];
+
+/// The parts of a 违法类型 cell (several types split by 、，,;；/ or spaces) that are
+/// none of [`VIOLATION_TYPES`] nor a 以…名义 type; placeholders are left to
+/// [`check_row`].
+pub fn unknown_violation_types(cell: &str) -> Vec<&str> {
+    if is_blank(cell) {
+        return Vec::new();
+    }
+    cell.split(|c: char| c.is_whitespace() || "、，,;；/／".contains(c))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .filter(|t| !(VIOLATION_TYPES.contains(t) || (t.starts_with('以') && t.contains("名义"))))
+        .collect()
+}
+
 /// The Chinese word of a verdict, as the form has it.
 fn verdict_zh(v: Verdict) -> &'static str {
     match v {
@@ -666,10 +825,14 @@ enum DateIssue {
 /// Whether `text` can be the date of a field check of a change imaged last on
 /// `last_date`, in an audit run on `today`. The change's own date is allowed.
 fn check_date(text: &str, last_date: Option<AcqDate>, today: AcqDate) -> Result<(), DateIssue> {
-    let d = match AcqDate::parse_lenient(text) {
-        Ok(d) => d,
+    // A date cell Excel saved as its serial number (46086 is 2026-03-05) is a date too.
+    let read = AcqDate::parse_lenient(text)
+        .ok()
+        .or_else(|| AcqDate::from_excel_serial(text));
+    let d = match read {
+        Some(d) => d,
         // AcqDate reads 1950–2200 only: a day outside is a date, but not of a check.
-        Err(_) => {
+        None => {
             return Err(match calendar_year(text) {
                 Some(y) if y < 1950 => DateIssue::TooEarly,
                 Some(_) => DateIssue::Future,
@@ -689,7 +852,8 @@ fn check_date(text: &str, last_date: Option<AcqDate>, today: AcqDate) -> Result<
 /// The year of a text in one of [`AcqDate::parse_lenient`]'s forms that is a real
 /// calendar day in any year (`1900-01-01`, `18991230`), or `None`.
 fn calendar_year(text: &str) -> Option<u16> {
-    let head = text.trim().split([' ', 'T']).next().unwrap_or("");
+    let normal = AcqDate::normalise(text);
+    let head = normal.split([' ', 'T']).next().unwrap_or("");
     let parts: Vec<&str> = if head.len() == 8 && head.bytes().all(|b| b.is_ascii_digit()) {
         vec![&head[..4], &head[4..6], &head[6..]]
     } else {
@@ -1297,6 +1461,26 @@ mod tests {
             ("", "已移送，但条件不足", Referred),
             // A bare mention says no more than "to be referred": no explicit yes.
             ("", "移送司法", NotReferred),
+            // Review U F3: another body is no referral for prosecution (notice §四 法制审核,
+            // §五 纪检监察, 生态环境督察); a referral with words between 已 and 移送, by 移交,
+            // or to a named prosecuting body is one.
+            ("", "已移送法制审核", NotReferred),
+            ("已移送法制审核", "", NotReferred),
+            ("", "已移送生态环境部门处理", NotReferred),
+            ("", "已移送纪检监察机关", NotReferred),
+            ("已移送纪检监察机关", "", NotReferred),
+            ("", "已于2026年3月1日移送公安机关", Referred),
+            ("", "已于2026.3.1移送公安机关", Referred),
+            ("", "已依法移送公安机关", Referred),
+            ("", "案件已移交公安机关", Referred),
+            ("已移交公安机关", "", Referred),
+            ("", "移送检察院", Referred),
+            ("", "已移送检察机关", Referred),
+            ("移送检察机关", "", Referred),
+            ("", "已移送法制审核，已移送公安机关", Referred),
+            ("", "已移送公安机关并抄送检察机关", Referred),
+            ("", "拟移交公安机关", Pending),
+            ("", "移交条件不足", NotReferred),
             ("", "立案查处", NotReferred),
             ("", "", NotReferred),
         ] {
@@ -1496,6 +1680,113 @@ mod tests {
         tasks[0].last_date = None;
         let a = audit(&tasks[..1], &rows[..1], TODAY);
         assert!(a.issues.is_empty(), "{:?}", a.issues);
+    }
+
+    /// Review U F6: 2026年3月5日, full-width digits and an Excel date serial (a date cell
+    /// saved as a number) were "not a date", and the row invalid.
+    #[test]
+    fn check_dates_in_chinese_full_width_and_excel_serials_are_dates() {
+        let today = AcqDate::new(2026, 3, 10).unwrap();
+        for (d, want) in [
+            ("2026年3月5日", None),
+            ("2026年03月05日", None),
+            ("２０２６－０３－０５", None),
+            ("２０２６年３月５日", None),
+            ("46086", None),
+            ("46086.0", None),
+            ("2026年3月12日", Some("check_date_future")),
+            // 46100 is 2026-03-19; 5 digits below 1950 are no date of a check.
+            ("46100", Some("check_date_future")),
+            ("12345", Some("bad_date")),
+            ("460860", Some("bad_date")),
+            ("2026年2月30日", Some("bad_date")),
+        ] {
+            let get = |k: &str| match k {
+                "verdict" => "违法",
+                "violation_type" => "无证开采",
+                "handling" => "立案",
+                "responsible" => "赵六",
+                "check_date" => d,
+                _ => "",
+            };
+            let got: Vec<&str> = check_row(get, None, today)
+                .issues
+                .iter()
+                .map(|i| i.code)
+                .collect();
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{d}");
+        }
+    }
+
+    /// Review U F2: placeholders (`/`, `无`, `-`, `暂无`, `N/A`, `。`) were a 伪变化's reason and a
+    /// 违法's type, while the same `/` in a 合法 row's type was sent back. They are blank
+    /// now; a type that is none of the guide's is a second look naming it.
+    #[test]
+    fn placeholders_are_blank_and_violation_types_are_the_guides() {
+        const MARKS: [&str; 9] = ["/", "无", "-", "—", "暂无", "N/A", "。", "0", "／"];
+        let n = MARKS.len();
+        let tasks = numbered_tasks(3 * n + 4, "inside", false);
+        let mut own: Vec<Vec<(&str, &str)>> = Vec::new();
+        for m in MARKS {
+            own.push(vec![("verdict", "伪变化"), ("reason", m)]);
+        }
+        for m in MARKS {
+            own.push(vec![
+                ("verdict", "违法"),
+                ("violation_type", m),
+                ("handling", "立案"),
+            ]);
+        }
+        for m in MARKS {
+            own.push(vec![("verdict", "合法"), ("violation_type", m)]);
+        }
+        own.push(vec![("verdict", "合法"), ("responsible", "无")]);
+        own.push(vec![
+            ("verdict", "违法"),
+            ("violation_type", "无证采矿、以修复治理名义开采"),
+            ("handling", "立案"),
+        ]);
+        own.push(vec![
+            ("verdict", "违法"),
+            ("violation_type", "乱挖"),
+            ("handling", "立案"),
+        ]);
+        own.push(vec![("verdict", "伪变化"), ("reason", "大棚")]);
+        let mut rows = numbered_rows(&[], &own);
+        for r in &mut rows {
+            r.fields
+                .entry("responsible".into())
+                .or_insert_with(|| "赵六".into());
+        }
+        let a = audit(&tasks, &rows, TODAY);
+        let codes = |line: usize| -> Vec<&str> {
+            a.issues
+                .iter()
+                .filter(|i| i.line == line)
+                .map(|i| i.code)
+                .collect()
+        };
+        for (k, m) in MARKS.iter().enumerate() {
+            assert_eq!(codes(k + 2), ["false_change_no_reason"], "{m}");
+            assert_eq!(codes(n + k + 2), ["missing_violation_type"], "{m}");
+            assert!(codes(2 * n + k + 2).is_empty(), "{m}");
+        }
+        assert_eq!(codes(3 * n + 2), ["missing_responsible"]);
+        assert!(codes(3 * n + 3).is_empty());
+        let unknown: Vec<&Issue> = a.issues.iter().filter(|i| i.line == 3 * n + 4).collect();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(
+            (unknown[0].code, unknown[0].severity),
+            ("unknown_violation_type", Severity::Review)
+        );
+        assert!(
+            unknown[0].message.contains("`乱挖`"),
+            "{}",
+            unknown[0].message
+        );
+        assert!(codes(3 * n + 5).is_empty());
+        let ok: Vec<&str> = a.checked.iter().map(|c| c.site_id.as_str()).collect();
+        assert_eq!(ok.len(), n + 3, "{ok:?}");
     }
 
     /// Review finding (F3): county_stats.csv wrote 0/0 as a rate of 0.

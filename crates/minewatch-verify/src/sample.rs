@@ -311,6 +311,19 @@ fn round_shares(shares: &[f64], keys: &[&str], seed: u64) -> Vec<usize> {
     n
 }
 
+impl Sample {
+    /// Strata with units left to chance that none of them can be drawn (inclusion
+    /// probability 0): Neyman's allocation gives a stratum whose values are all alike
+    /// (S_h = 0, or fewer than two units) nothing — a county that returned every site as
+    /// 伪变化 is never spot-checked.
+    pub fn zero_chance(&self) -> Vec<&StratumReport> {
+        self.strata
+            .iter()
+            .filter(|s| s.inclusion_probability == Some(0.0))
+            .collect()
+    }
+}
+
 pub fn draw_sample(units: &[Unit], d: &Design) -> Sample {
     let mut strata: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
     for u in units {
@@ -572,6 +585,31 @@ mod tests {
 
     /// Review finding: a stratum whose units are all mandatory reported an inclusion
     /// probability of 0 (its random pool is empty), while each of its picks has 1.
+    /// Review U F8: Neyman's allocation gave a stratum whose values are all alike (a
+    /// county that returned everything as 伪变化) no unit and probability 0, unnoticed.
+    #[test]
+    fn strata_neyman_leaves_without_a_chance_are_named() {
+        // a: all 0 (S_h = 0); b: half 0, half 1; c: one unit.
+        let u = units(&[("a", 10, 0.0), ("b", 10, 1.0), ("c", 1, 1.0)]);
+        let d = Design {
+            size: Size::Count(4),
+            allocation: Allocation::Neyman,
+            min_per_stratum: 0,
+            seed: 1,
+        };
+        let s = draw_sample(&u, &d);
+        let zero: Vec<&str> = s.zero_chance().iter().map(|r| r.stratum.as_str()).collect();
+        assert_eq!(zero, ["a", "c"]);
+        let s = draw_sample(
+            &u,
+            &Design {
+                min_per_stratum: 1,
+                ..d
+            },
+        );
+        assert!(s.zero_chance().is_empty());
+    }
+
     #[test]
     fn a_stratum_of_mandatory_units_reports_no_random_probability() {
         let mut u = units(&[("a", 4, 0.0), ("b", 6, 0.0)]);

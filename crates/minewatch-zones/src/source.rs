@@ -791,18 +791,10 @@ fn licence_table(
     Ok((out, range))
 }
 
-/// A date as registers write it: the forms `AcqDate::parse_lenient` takes, and
-/// `1995年1月1日`.
+/// A date as registers write it: the forms `AcqDate::parse_lenient` takes (with
+/// `1995年1月1日`).
 fn parse_register_date(text: &str) -> Option<AcqDate> {
-    let t = text.trim();
-    if let Ok(d) = AcqDate::parse_lenient(t) {
-        return Some(d);
-    }
-    if t.contains('年') {
-        let t = t.replace(['年', '月'], "-").replace('日', "");
-        return AcqDate::parse_lenient(&t).ok();
-    }
-    None
+    AcqDate::parse_lenient(text).ok()
 }
 
 /// Words registers write for a period without an end (`2019-01-01至今`, `至长期`,
@@ -863,8 +855,21 @@ fn validity_date(text: &str, end: bool, range: bool) -> Result<Option<AcqDate>, 
     })
 }
 
-/// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send.
+/// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send; and
+/// UTF-16 with its BOM (Excel's and WPS's "Unicode 文本" save).
 pub fn decode_text(bytes: &[u8]) -> String {
+    if let Some(b) = bytes.strip_prefix(b"\xFF\xFE") {
+        return encoding_rs::UTF_16LE
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned();
+    }
+    if let Some(b) = bytes.strip_prefix(b"\xFE\xFF") {
+        return encoding_rs::UTF_16BE
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned();
+    }
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(b) {
         Ok(s) => s.to_string(),

@@ -14,8 +14,10 @@ pub struct AuditArgs {
     /// The counties' filled tables (CSV, Excel .xlsx/.xls, .ods or GeoPackage; English or Chinese headers), or folders of them.
     /// A folder's tables are read and those of each of its subfolders (county folders such as
     /// a returned package), one level down; what is passed over (a subfolder with no tables
-    /// but folders further down, an archive, a lock file, a minewatch output) is said on stderr. Tables of one folder listing
-    /// the same sites (a package's tasks.csv and tasks.gpkg) are copies of one form: the one
+    /// but folders further down, an archive, a lock file, a minewatch output, a WPS .et to save
+    /// as .xlsx/.csv, a .txt that is no form) is said on stderr; a .txt form is read as CSV.
+    /// Tables of one folder listing mostly the same sites (a package's tasks.csv and
+    /// tasks.gpkg), with no two county codes in their names, are copies of one form: the one
     /// holding verdicts is read.
     #[arg(required = true)]
     pub returned: Vec<PathBuf>,
