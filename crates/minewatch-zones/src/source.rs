@@ -456,24 +456,50 @@ fn right_of(
 /// digits.
 fn is_exploration(t: &str, licence: &str) -> bool {
     let t = t.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if has(&["探转采"]) {
-        return false;
-    }
-    if has(&["勘查", "勘探", "探矿", "explor", "prospect"]) {
-        return true;
-    }
-    if has(&["采矿", "开采", "mining", "exploitation"]) {
-        return false;
-    }
-    if has(&["探"]) {
-        return true;
-    }
     let n = licence.trim();
-    let digits = n
-        .get(1..)
-        .is_some_and(|d| d.len() >= 10 && d.bytes().all(|b| b.is_ascii_digit()));
-    digits && n.starts_with(['T', 't'])
+    let numbered = |c: char| {
+        n.starts_with([c, c.to_ascii_lowercase()])
+            && n.get(1..)
+                .is_some_and(|d| d.len() >= 10 && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    // A C number is a mining licence (采矿许可证) whatever the type text adds: a
+    // converted right keeps its exploration history in the text (采矿权（原探矿权）).
+    if numbered('C') {
+        return false;
+    }
+    const EXPLORATION: [&str; 5] = ["勘查", "勘探", "探矿", "explor", "prospect"];
+    const MINING: [&str; 4] = ["采矿", "开采", "mining", "exploitation"];
+    let has = |s: &str, words: &[&str]| words.iter().any(|w| s.contains(w));
+    // Exploration converted to mining, in any spelling (探转采, 探矿权转采矿权, 勘查转采矿,
+    // 原探矿权): the right that results is a mining right.
+    if has(&t, &["转采", "转为采", "原探", "原勘查"]) {
+        return false;
+    }
+    // The right named outside brackets is the right; the brackets qualify it
+    // (采矿权（…探矿权…）).
+    let mut head = String::new();
+    let mut depth = 0usize;
+    for c in t.chars() {
+        match c {
+            '(' | '（' | '[' | '【' => depth += 1,
+            ')' | '）' | ']' | '】' => depth = depth.saturating_sub(1),
+            c if depth == 0 => head.push(c),
+            _ => {}
+        }
+    }
+    for s in [head.as_str(), t.as_str()] {
+        match (has(s, &EXPLORATION), has(s, &MINING)) {
+            (true, false) => return true,
+            (false, true) => return false,
+            // Both named and no conversion spelt out: the licence number decides.
+            (true, true) => return numbered('T'),
+            (false, false) => {}
+        }
+    }
+    if t.contains('探') {
+        return true;
+    }
+    numbered('T')
 }
 
 /// GB/T 2260 codes to six digits: `32` → `320000`, `3201` → `320100`; longer township or
@@ -931,6 +957,25 @@ mod tests {
             ("", "L2", false),
             // The type text decides over the number.
             ("采矿许可证", "T32120080302005678", false),
+            ("勘查许可证", "T32120080302005678", true),
+            // Exploration converted to mining, in every spelling registers use: a
+            // mining right (review finding 3).
+            ("新立(探转采)", "", false),
+            ("探矿权转采矿权", "", false),
+            ("采矿权（探矿权转采矿权）", "", false),
+            ("新立（探矿权转采矿权）", "", false),
+            ("采矿权(勘查转采矿)", "", false),
+            ("采矿权(原探矿权)", "", false),
+            ("探矿权转采矿权", "C1100002010011110000001", false),
+            ("采矿权(原探矿权)", "C1100002010011110000001", false),
+            // A C number is a mining licence; naming both rights, the number decides.
+            ("", "C1100002010011110000001", false),
+            ("探矿权", "C1100002010011110000001", false),
+            ("探矿权/采矿权", "T32120080302005678", true),
+            ("探矿权/采矿权", "", false),
+            // Brackets qualify the right named outside them.
+            ("探矿权（原采矿区）", "", true),
+            ("采矿权（勘查区内）", "", false),
         ] {
             assert_eq!(is_exploration(t, lic), want, "{t} / {lic}");
         }
