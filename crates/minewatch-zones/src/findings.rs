@@ -223,12 +223,18 @@ impl<'a> Overlay<'a> {
         let special_planar = kind_planar.get("special_land").copied().unwrap_or(0.0);
         let special = holds_half(special_planar);
         let outside_m2 = outside_planar * scale;
-        let licence_status = if !valid_mining.is_empty() {
-            if outside_planar <= tol {
-                LicenceStatus::Inside
-            } else {
-                LicenceStatus::PartlyOutside
-            }
+        // Valid mining rights name the patch by the tolerance rule the other rights follow:
+        // covering it within the tolerance → inside; a sliver (at most the tolerance)
+        // along a licence line pins nothing on that licensee; more than a sliver → 越界,
+        // unless an exploration right or an expired licence holds at least half of a
+        // patch the valid rights do not (the larger share names the patch, as between
+        // those two).
+        let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
+        let other_half = holds_half(by_expl) || holds_half(by_expired);
+        let licence_status = if !valid_mining.is_empty() && outside_planar <= tol {
+            LicenceStatus::Inside
+        } else if covered > tol && (holds_half(covered) || !other_half) {
+            LicenceStatus::PartlyOutside
         } else {
             // Without a valid mining right the patch is unlicensed (无证) however it is
             // named; an exploration right (以探代采) or an expired licence names it only
@@ -236,7 +242,6 @@ impl<'a> Overlay<'a> {
             // does not pin the case on that right's holder. When both do, the larger wins;
             // within the tolerance of each other (half each) the exploration right, which
             // is in force on the date: its holder answers for the works now.
-            let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
             match (holds_half(by_expl), holds_half(by_expired)) {
                 (true, true) if by_expired > by_expl + tol => LicenceStatus::Expired,
                 (true, _) => LicenceStatus::ExplorationOnly,
@@ -504,6 +509,51 @@ kind = "construction_project"
         // Mostly inside it, the right names the patch.
         let f = ov.finding(&patch([2040.0, 0.0, 2140.0, 100.0]));
         assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+    }
+
+    /// A sliver of a valid mining licence (within the inside tolerance) along its line does
+    /// not make a patch 越界: a patch held by an exploration right stays 以探代采, one
+    /// outside every right stays 无证 (review finding 5). A patch mostly inside a licence
+    /// with a real part outside, or a licensee's pit running out into no right, is 越界.
+    #[test]
+    fn a_sliver_of_a_mining_licence_does_not_decide() {
+        let mut set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "M", [0.0, 0.0, 100.0, 100.0], right("M", None)),
+                zone(1, "E", [100.0, 0.0, 200.0, 100.0], right("E", None)),
+            ],
+            ..Default::default()
+        };
+        set.zones[1].right.as_mut().unwrap().exploration = true;
+        let ov = Overlay::new(&set, None, 1.0);
+        let status = |b| ov.finding(&patch(b)).licence_status;
+        // 0.5 % in the licence, the rest in the exploration right / in no right.
+        assert_eq!(
+            status([99.5, 0.0, 199.5, 100.0]),
+            LicenceStatus::ExplorationOnly
+        );
+        assert_eq!(
+            status([-99.5, 0.0, 0.5, 100.0]),
+            LicenceStatus::OutsideAllRights
+        );
+        let f = ov.finding(&patch([-99.5, 0.0, 0.5, 100.0]));
+        assert_eq!(f.licences, vec!["M"], "the licence is still listed");
+        // Genuine 越界: 80 % inside with 20 % outside; 30 % inside, the rest in no right.
+        assert_eq!(
+            status([-20.0, 0.0, 80.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        assert_eq!(
+            status([-70.0, 0.0, 30.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        assert_eq!(
+            status([20.0, 0.0, 120.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        // Inside within the tolerance.
+        assert_eq!(status([0.5, 0.0, 100.5, 100.0]), LicenceStatus::Inside);
     }
 
     /// Zones of one kind that overlap each other count once: the same military polygon
