@@ -1,0 +1,159 @@
+//! `minewatch overlay` on patch files from elsewhere (review revT): the patch columns
+//! under minewatch's own Chinese names or a Shapefile's cut names, a file without ids,
+//! patches without dates, and findings that do not depend on the other patches of the
+//! batch.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const HEAD: &str = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32650"}},"features":["#;
+
+/// A 100 m square at (x, y) in UTM 50N, as GeoJSON geometry.
+fn square(x: f64, y: f64) -> String {
+    format!(
+        r#"{{"type":"Polygon","coordinates":[[[{x},{y}],[{},{y}],[{},{}],[{x},{}],[{x},{y}]]]}}"#,
+        x + 100.0,
+        x + 100.0,
+        y + 100.0,
+        y + 100.0
+    )
+}
+
+/// One feature per (properties JSON, x, y).
+fn features(rows: &[(&str, f64, f64)]) -> String {
+    let f: Vec<String> = rows
+        .iter()
+        .map(|(p, x, y)| {
+            format!(
+                r#"{{"type":"Feature","properties":{p},"geometry":{}}}"#,
+                square(*x, *y)
+            )
+        })
+        .collect();
+    format!("{HEAD}{}]}}", f.join(",\n"))
+}
+
+/// A licence L1 that ended in 2015 over the first square, one L2 granted in 2024 over
+/// the second (both 2 km wide).
+fn licences(dir: &Path) -> std::path::PathBuf {
+    let big = |x: f64, y: f64| {
+        format!(
+            r#"{{"type":"Polygon","coordinates":[[[{},{}],[{},{}],[{},{}],[{},{}],[{},{}]]]}}"#,
+            x - 1000.0,
+            y - 1000.0,
+            x + 1000.0,
+            y - 1000.0,
+            x + 1000.0,
+            y + 1000.0,
+            x - 1000.0,
+            y + 1000.0,
+            x - 1000.0,
+            y - 1000.0
+        )
+    };
+    std::fs::write(
+        dir.join("lic.geojson"),
+        format!(
+            r#"{HEAD}{{"type":"Feature","properties":{{"lic":"L1","from":"2005-01-01","to":"2015-06-30"}},"geometry":{}}},
+{{"type":"Feature","properties":{{"lic":"L2","from":"2024-01-01","to":"2034-01-01"}},"geometry":{}}}]}}"#,
+            big(500_000.0, 3_500_000.0),
+            big(510_000.0, 3_500_000.0)
+        ),
+    )
+    .unwrap();
+    let layers = dir.join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"rights\"\npath = \"lic.geojson\"\nkind = \"mining_right\"\nid_field = \"lic\"\nvalid_from_field = \"from\"\nvalid_to_field = \"to\"\n",
+    )
+    .unwrap();
+    layers
+}
+
+fn overlay(patches: &Path, layers: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "overlay",
+        s(patches),
+        "--layers",
+        s(layers),
+        "--out",
+        s(out),
+    ];
+    args.extend(extra);
+    minewatch(&args)
+}
+
+/// Review revT finding 1: the Chinese headers minewatch itself writes (图斑编号 / 前时相 /
+/// 后时相) are the patch id and dates, so both tables are keyed by the file's patch
+/// numbers, in English and with `--header zh`; a file without any id column is refused
+/// naming the file and its columns (a feature number is no patch id).
+#[test]
+fn chinese_patch_columns_are_ids_and_dates_and_no_id_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let layers = licences(d.path());
+    let patches = d.path().join("zh.geojson");
+    std::fs::write(
+        &patches,
+        features(&[
+            (
+                r#"{"图斑编号":"P7_expired","前时相":"2023-06-01","后时相":"2024-06-01"}"#,
+                500_000.0,
+                3_500_000.0,
+            ),
+            (
+                r#"{"图斑编号":"P8_granted","前时相":"2023-06-01","后时相":"2024-06-01"}"#,
+                510_000.0,
+                3_500_000.0,
+            ),
+        ]),
+    )
+    .unwrap();
+    for header in ["en", "zh"] {
+        let out = d.path().join(format!("ov_{header}"));
+        let o = overlay(&patches, &layers, &out, &["--header", header]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (id, status, pair) = match header {
+            "en" => ("id", "licence_status", "licence_granted_in_pair"),
+            _ => ("图斑编号", "矿权状态", "矿权于前后时相间取得"),
+        };
+        let rows = csv_rows(&out.join("findings.csv"));
+        assert_eq!(rows[0][id], "P7_expired");
+        // The dates were read: the licence that ended in 2015 is expired on 后时相, the
+        // one granted between the dates is flagged.
+        assert_eq!(rows[0][status], "expired");
+        assert_eq!(rows[1][status], "inside");
+        assert_eq!(rows[1][pair], "1");
+        let hit_id = if header == "en" {
+            "patch_id"
+        } else {
+            "图斑编号"
+        };
+        let hits = csv_rows(&out.join("zone_hits.csv"));
+        let ids: Vec<&str> = hits.iter().map(|h| h[hit_id].as_str()).collect();
+        assert_eq!(ids, ["P7_expired", "P8_granted"]);
+    }
+
+    // No id column at all: exit 1, the file and its columns named, nothing written.
+    let bare = d.path().join("bare.geojson");
+    std::fs::write(
+        &bare,
+        features(&[(
+            r#"{"name":"pit","date_after":"2024-06-01"}"#,
+            500_000.0,
+            3_500_000.0,
+        )]),
+    )
+    .unwrap();
+    let out = d.path().join("ov_bare");
+    let o = overlay(&bare, &layers, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bare.geojson")
+            && e.contains("no patch id column")
+            && e.contains("name, date_after"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
