@@ -157,3 +157,61 @@ fn chinese_patch_columns_are_ids_and_dates_and_no_id_is_refused() {
     );
     assert!(!out.exists());
 }
+
+/// Review revT finding 2: patches without `date_after` are a warning on stderr (not only
+/// a manifest note), and each finding says whether its licences' validity was checked:
+/// an expired licence then counts as valid, and 证内 must not read as checked. A
+/// Shapefile's `date_befor` is `date_before`.
+#[test]
+fn undated_patches_are_warned_and_marked_unchecked() {
+    let d = tempfile::tempdir().unwrap();
+    let layers = licences(d.path());
+    let patches = d.path().join("p.geojson");
+    std::fs::write(
+        &patches,
+        features(&[
+            (r#"{"id":"P7"}"#, 500_000.0, 3_500_000.0),
+            (r#"{"id":"FAR"}"#, 530_000.0, 3_500_000.0),
+        ]),
+    )
+    .unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("warning") && e.contains("2 patch(es) have no date_after"),
+        "{e}"
+    );
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "inside");
+    assert_eq!(rows[0]["licence_validity_checked"], "0");
+    // No right met: nothing to check.
+    assert_eq!(rows[1]["licence_validity_checked"], "");
+
+    // Dated, with the Shapefile cut `date_befor`: checked, and the grant is dated.
+    std::fs::write(
+        &patches,
+        features(&[
+            (
+                r#"{"id":"P7","date_befor":"2023-06-01","date_after":"2024-06-01"}"#,
+                500_000.0,
+                3_500_000.0,
+            ),
+            (
+                r#"{"id":"P8","date_befor":"2023-06-01","date_after":"2024-06-01"}"#,
+                510_000.0,
+                3_500_000.0,
+            ),
+        ]),
+    )
+    .unwrap();
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("date_after"), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["licence_status"], "expired");
+    assert_eq!(rows[0]["licence_validity_checked"], "1");
+    assert_eq!(rows[1]["licence_granted_in_pair"], "1");
+    assert!(rows[0].contains_key("date_before"), "{:?}", rows[0].keys());
+}

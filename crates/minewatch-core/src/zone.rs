@@ -224,6 +224,11 @@ pub struct Finding {
     /// the works may predate them (先采后批), which the field check must date. `None` when
     /// the earlier image's date is unknown.
     pub licence_granted_in_pair: Option<bool>,
+    /// The licences the patch meets were judged on its later date: the date is known and
+    /// each of them has a validity period. `Some(false)`: some right counted as valid
+    /// without a check (证内 is then unchecked against expiry); `None`: no right met.
+    #[serde(default)]
+    pub licence_validity_checked: Option<bool>,
     /// Licence numbers of the rights the patch touches.
     pub licences: Vec<String>,
     /// Holders and minerals of those rights (sorted, distinct).

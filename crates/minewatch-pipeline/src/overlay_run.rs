@@ -198,10 +198,15 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
             .as_ref()
             .is_some_and(|r| r.valid_from.is_some() || r.valid_to.is_some())
     });
+    // Said at once, as for a rights layer without validity fields: without the date an
+    // expired licence counts as valid, so 无证 reads as 证内 (licence_validity_checked 0).
     if undated > 0 && dated_rights {
-        notes.push(format!(
-            "{undated} patch(es) have no date_after: licence validity is not checked for them (every right counts as valid); overlay a detect output, or add the column"
-        ));
+        let w = format!(
+            "patches {}: {undated} patch(es) have no date_after (or 后时相): licence validity is not checked for them (every right counts as valid; licence_validity_checked is 0); overlay a detect output, or add the column",
+            table.path.display()
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
     }
     let no_before = inputs
         .patches
@@ -213,9 +218,12 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         .iter()
         .any(|z| z.right.as_ref().is_some_and(|r| r.grant_known()));
     if no_before > 0 && granted_dates {
-        notes.push(format!(
-            "{no_before} patch(es) lack date_before or date_after: whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column"
-        ));
+        let w = format!(
+            "patches {}: {no_before} patch(es) lack date_before or date_after (or 前时相 / 后时相): whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column",
+            table.path.display()
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
     }
 
     let t = Instant::now();
@@ -480,6 +488,7 @@ fn finding_rows(
         ("outside_licence_m2", Real),
         ("outside_licence_mu", Real),
         ("licence_granted_in_pair", Int),
+        ("licence_validity_checked", Int),
         ("over_10_mu_illegal", Int),
         ("in_restoration_project", Int),
         ("in_construction_project", Int),
@@ -533,6 +542,8 @@ fn finding_rows(
                 Attr::Real(round(f.outside_licence_m2, 2)),
                 Attr::Real(round(m2_to_mu(f.outside_licence_m2), 4)),
                 f.licence_granted_in_pair
+                    .map_or(Attr::Null, |b| Attr::Int(b as i64)),
+                f.licence_validity_checked
                     .map_or(Attr::Null, |b| Attr::Int(b as i64)),
                 Attr::Int(f.over_10_mu_illegal as i64),
                 Attr::Int(f.in_restoration_project as i64),
@@ -663,6 +674,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("outside_licence_m2", "证外面积(平方米)"),
     ("outside_licence_mu", "证外面积(亩)"),
     ("licence_granted_in_pair", "矿权于前后时相间取得"),
+    ("licence_validity_checked", "矿权有效期已核对"),
     ("over_10_mu_illegal", "疑似违法面积≥10亩"),
     ("in_restoration_project", "位于生态修复项目"),
     ("in_construction_project", "位于建设项目"),

@@ -139,6 +139,8 @@ impl<'a> Overlay<'a> {
         let mut licences: Vec<String> = Vec::new();
         let mut holders: Vec<String> = Vec::new();
         let mut minerals: Vec<String> = Vec::new();
+        // Whether every right met was judged on the patch's date (None: no right met).
+        let mut validity_checked: Option<bool> = None;
         for &(z, a) in &overlaps {
             let z = z as usize;
             let zone = &self.set.zones[z];
@@ -170,6 +172,9 @@ impl<'a> Overlay<'a> {
                         licences.push(r.licence.clone());
                         holders.push(r.holder.clone());
                         minerals.push(r.mineral.clone());
+                        let judged =
+                            p.date.is_some() && (r.valid_from.is_some() || r.valid_to.is_some());
+                        validity_checked = Some(validity_checked.unwrap_or(true) && judged);
                         match (r.exploration, r.state_on(p.date)) {
                             (false, RightState::Valid) => valid_mining.push((z, a)),
                             (true, RightState::Valid) => exploration.push((z, a)),
@@ -339,6 +344,7 @@ impl<'a> Overlay<'a> {
             licence_status,
             outside_licence_m2: outside_m2,
             licence_granted_in_pair,
+            licence_validity_checked: validity_checked,
             licences,
             holders,
             minerals,

@@ -69,6 +69,7 @@ mod tests {
             licence_status: LicenceStatus::OutsideAllRights,
             outside_licence_m2: 1.0,
             licence_granted_in_pair: None,
+            licence_validity_checked: None,
             licences: vec![],
             holders: vec![],
             minerals: vec![],
