@@ -239,6 +239,10 @@ pub struct Finding {
     /// On military or other special land: filed as 伪变化 (特殊用地) by rule.
     pub special_land: bool,
     pub admin: AdminPlace,
+    /// Coarser admin layers that hold more of the patch in a division other than the one
+    /// its finest division belongs to (the finest decides), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_overruled: Vec<String>,
     /// Distance from the patch to the nearest river (line, or polygon: 0 inside) of a
     /// corridor layer, m.
     pub river_distance_m: Option<f64>,

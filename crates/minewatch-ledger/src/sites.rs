@@ -1067,6 +1067,7 @@ mod tests_support {
                 outside_licence_m2: 0.0,
                 licence_granted_in_pair: None,
                 licence_validity_checked: None,
+                admin_overruled: Vec::new(),
                 licences: licences.iter().map(|l| l.to_string()).collect(),
                 holders: vec![],
                 minerals: vec![],

@@ -235,7 +235,11 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     timings.insert("overlay".into(), t.elapsed().as_secs_f64());
     // Said at once: a patch outside every division has empty place columns, which rank
     // and package would otherwise file under no county without a word.
-    for w in minewatch_zones::unplaced::unplaced_warnings(&spec.layers, &findings) {
+    let overruled = minewatch_zones::unplaced::overruled_warning(&findings);
+    for w in minewatch_zones::unplaced::unplaced_warnings(&spec.layers, &findings)
+        .into_iter()
+        .chain(overruled)
+    {
         eprintln!("overlay: warning: {w}");
         notes.push(w);
     }

@@ -110,6 +110,89 @@ impl<'a> Overlay<'a> {
         }
     }
 
+    /// The patch's admin place, finest level first: the division holding the largest
+    /// part at the finest level present decides, and each coarser level takes the largest
+    /// of its divisions whose code contains the finer one (GB/T 2260: a county's first four
+    /// digits are its prefecture's, the first two its province's). Layers of different
+    /// scales disagree along borders by hundreds of metres, and a record reading 天津市 /
+    /// 唐山市 / 遵化市 files the patch under the wrong province. When a coarser layer holds
+    /// more of the patch in another division, its code comes from the finer one's and
+    /// the disagreement is returned ("province layer `p` puts it in 120000 天津市").
+    fn place(
+        &self,
+        p: &PatchInput,
+        divisions: &[BTreeMap<String, Vec<(usize, f64)>>; 3],
+    ) -> (AdminPlace, Vec<String>) {
+        let mut admin = AdminPlace::default();
+        let mut overruled = Vec::new();
+        let mut finer: Option<String> = None;
+        for lvl in (0..3).rev() {
+            let codes = &divisions[lvl];
+            let digits = [2, 4, 6][lvl];
+            let fits = |code: &str| {
+                finer.as_deref().is_none_or(|f| {
+                    f.len() != 6 || (code.len() == 6 && code[..digits] == f[..digits])
+                })
+            };
+            // The division (code) holding the largest part wins, its features taken
+            // together; a tie goes to the smaller code (the map is in code order), not to
+            // load order.
+            let mut best: Option<(f64, &str, &[(usize, f64)])> = None;
+            let mut best_fit: Option<(f64, &str, &[(usize, f64)])> = None;
+            for (code, zones) in codes {
+                let a = self.covered(p, zones);
+                if best.is_none_or(|(ba, _, _)| a > ba) {
+                    best = Some((a, code, zones));
+                }
+                if fits(code) && best_fit.is_none_or(|(ba, _, _)| a > ba) {
+                    best_fit = Some((a, code, zones));
+                }
+            }
+            let Some((_, best_code, best_zones)) = best else {
+                continue;
+            };
+            // Its name from the first of its features that has one.
+            let named = |zones: &[(usize, f64)]| {
+                let z = zones
+                    .iter()
+                    .map(|&(z, _)| z)
+                    .find(|&z| !self.set.zones[z].name.is_empty())
+                    .unwrap_or(zones[0].0);
+                let zone = &self.set.zones[z];
+                (
+                    zone.admin_code.clone(),
+                    (!zone.name.is_empty()).then(|| zone.name.clone()),
+                )
+            };
+            let (code, name) = match best_fit {
+                Some((_, _, zones)) => named(zones),
+                // No division of this layer contains the finer one: its parent by code.
+                None => (
+                    finer.as_deref().map(|f| format!("{:0<6}", &f[..digits])),
+                    None,
+                ),
+            };
+            if best_fit.is_none_or(|(_, c, _)| c != best_code) {
+                let (_, bname) = named(best_zones);
+                let layer = &self.set.layers[self.set.zones[best_zones[0].0].layer].name;
+                let word = ["province", "prefecture", "county"][lvl];
+                overruled.push(format!(
+                    "{word} layer `{layer}` puts most of it in {best_code}{}",
+                    bname.map(|n| format!(" {n}")).unwrap_or_default()
+                ));
+            }
+            if finer.is_none() {
+                finer = code.clone();
+            }
+            match lvl {
+                0 => (admin.province_code, admin.province_name) = (code, name),
+                1 => (admin.prefecture_code, admin.prefecture_name) = (code, name),
+                _ => (admin.county_code, admin.county_name) = (code, name),
+            }
+        }
+        (admin, overruled)
+    }
+
     pub fn finding(&self, p: &PatchInput) -> Finding {
         self.assess(p).0
     }
@@ -273,42 +356,7 @@ impl<'a> Overlay<'a> {
                 }
             }
         }
-        let mut admin = AdminPlace::default();
-        for (lvl, codes) in divisions.iter().enumerate() {
-            // The division (code) holding the largest part wins, its features taken
-            // together; a tie goes to the smaller code (the map is in code order), not to
-            // load order.
-            let mut best: Option<(f64, &[(usize, f64)])> = None;
-            for zones in codes.values() {
-                let a = self.covered(p, zones);
-                if best.is_none_or(|(ba, _)| a > ba) {
-                    best = Some((a, zones));
-                }
-            }
-            let Some((_, zones)) = best else { continue };
-            // Its name from the first of its features that has one.
-            let z = zones
-                .iter()
-                .map(|&(z, _)| z)
-                .find(|&z| !self.set.zones[z].name.is_empty())
-                .unwrap_or(zones[0].0);
-            let zone = &self.set.zones[z];
-            let name = (!zone.name.is_empty()).then(|| zone.name.clone());
-            match lvl {
-                0 => {
-                    admin.province_code = zone.admin_code.clone();
-                    admin.province_name = name;
-                }
-                1 => {
-                    admin.prefecture_code = zone.admin_code.clone();
-                    admin.prefecture_name = name;
-                }
-                _ => {
-                    admin.county_code = zone.admin_code.clone();
-                    admin.county_name = name;
-                }
-            }
-        }
+        let (mut admin, admin_overruled) = self.place(p, &divisions);
         if let Some(t) = self.admin {
             t.complete(&mut admin);
         }
@@ -352,6 +400,7 @@ impl<'a> Overlay<'a> {
             in_construction_project: construction,
             special_land: special,
             admin,
+            admin_overruled,
             river_distance_m: self.rivers.distance(&p.shape),
             over_10_mu_illegal: illegal && !special && outside_m2 >= 10.0 * M2_PER_MU,
         };
@@ -515,6 +564,83 @@ kind = "construction_project"
         // Mostly inside it, the right names the patch.
         let f = ov.finding(&patch([2040.0, 0.0, 2140.0, 100.0]));
         assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+    }
+
+    /// Province, prefecture and county layers of different scales disagree along borders:
+    /// the finest level decides and its parents follow by code, with the disagreement
+    /// returned (review revT finding 4: 天津市 / 唐山市 / 遵化市 in one record).
+    #[test]
+    fn the_finest_admin_level_decides_its_parents() {
+        let spec = LayersSpec::from_str(
+            r#"
+[[layer]]
+name = "prov"
+path = "p.gpkg"
+kind = "admin_division"
+level = "province"
+code_field = "code"
+[[layer]]
+name = "city"
+path = "c.gpkg"
+kind = "admin_division"
+level = "prefecture"
+code_field = "code"
+[[layer]]
+name = "county"
+path = "x.gpkg"
+kind = "admin_division"
+level = "county"
+code_field = "code"
+"#,
+            Path::new("l.toml"),
+            Path::new("."),
+        )
+        .unwrap();
+        let div = |layer: usize, code: &str, name: &str, b: [f64; 4]| Zone {
+            layer,
+            id: code.into(),
+            name: name.into(),
+            attrs: vec![],
+            geom: MultiPolygon(vec![rect_polygon(b)]),
+            right: None,
+            admin_code: Some(code.into()),
+        };
+        // The coarse layers put the border at x = 1000, the county layer at x = 700.
+        let set = ZoneSet {
+            layers: spec.layers,
+            zones: vec![
+                div(0, "120000", "天津市", [0.0, 0.0, 1000.0, 1000.0]),
+                div(0, "130000", "河北省", [1000.0, 0.0, 3000.0, 1000.0]),
+                div(1, "120100", "市辖区", [0.0, 0.0, 1000.0, 1000.0]),
+                div(1, "130200", "唐山市", [1000.0, 0.0, 3000.0, 1000.0]),
+                div(2, "120225", "蓟州区", [0.0, 0.0, 700.0, 1000.0]),
+                div(2, "130281", "遵化市", [700.0, 0.0, 3000.0, 1000.0]),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([750.0, 0.0, 850.0, 100.0]));
+        let a = &f.admin;
+        assert_eq!(a.county_code.as_deref(), Some("130281"));
+        assert_eq!(a.prefecture_code.as_deref(), Some("130200"));
+        assert_eq!(a.province_code.as_deref(), Some("130000"));
+        assert_eq!(a.county_name.as_deref(), Some("遵化市"));
+        assert_eq!(f.admin_overruled.len(), 2, "{:?}", f.admin_overruled);
+        assert!(f.admin_overruled[1].contains("province layer `prov`"));
+        assert!(f.admin_overruled[1].contains("120000 天津市"));
+        // Where the layers agree, every level is its own layer's, and nothing is said.
+        let f = ov.finding(&patch([1100.0, 0.0, 1200.0, 100.0]));
+        let a = &f.admin;
+        assert_eq!(a.province_name.as_deref(), Some("河北省"));
+        assert_eq!(a.prefecture_name.as_deref(), Some("唐山市"));
+        assert!(f.admin_overruled.is_empty());
+        // A patch across the coarse border, mostly in 天津 by the coarse layers but in a
+        // county of 河北: the province among those containing the county wins.
+        let f = ov.finding(&patch([900.0, 0.0, 1040.0, 100.0]));
+        assert_eq!(f.admin.province_name.as_deref(), Some("河北省"));
+        assert_eq!(f.admin_overruled.len(), 2);
+        let w = crate::unplaced::overruled_warning(&[f]).unwrap();
+        assert!(w.contains("1 of 1 patch(es)") && w.contains("p ("), "{w}");
     }
 
     /// A sliver of a valid mining licence (within the inside tolerance) along its line does
