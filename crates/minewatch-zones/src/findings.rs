@@ -36,6 +36,10 @@ pub struct PatchInput {
     pub date_before: Option<AcqDate>,
 }
 
+/// A division at one level: the part of the patch it holds (planar), its code and its
+/// features' overlaps.
+type Candidate<'c> = (f64, &'c str, &'c [(usize, f64)]);
+
 pub struct Overlay<'a> {
     set: &'a ZoneSet,
     index: ZoneIndex,
@@ -137,8 +141,8 @@ impl<'a> Overlay<'a> {
             // The division (code) holding the largest part wins, its features taken
             // together; a tie goes to the smaller code (the map is in code order), not to
             // load order.
-            let mut best: Option<(f64, &str, &[(usize, f64)])> = None;
-            let mut best_fit: Option<(f64, &str, &[(usize, f64)])> = None;
+            let mut best: Option<Candidate> = None;
+            let mut best_fit: Option<Candidate> = None;
             for (code, zones) in codes {
                 let a = self.covered(p, zones);
                 if best.is_none_or(|(ba, _, _)| a > ba) {
