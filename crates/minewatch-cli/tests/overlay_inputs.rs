@@ -215,3 +215,77 @@ fn undated_patches_are_warned_and_marked_unchecked() {
     assert_eq!(rows[1]["licence_granted_in_pair"], "1");
     assert!(rows[0].contains_key("date_before"), "{:?}", rows[0].keys());
 }
+
+/// A lon/lat rectangle as a GeoJSON feature.
+fn lonlat_patch(id: &str, w: f64, s_: f64, e: f64, n: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{"id":"{id}","date_after":"2024-06-01"}},"geometry":{{"type":"Polygon","coordinates":[[[{w},{s_}],[{e},{s_}],[{e},{n}],[{w},{n}],[{w},{s_}]]]}}}}"#
+    )
+}
+
+/// Review revT finding 6: a patch's river distance and corridor share do not depend on the
+/// other patches of the file. A patch 4.9 km north of a river at Nantong (120.6° E) came
+/// out 1 % farther, and partly outside the 5 km corridor, when a patch near Yibin
+/// (104.7° E) put the whole batch in UTM 49N; each patch is now measured in a CRS local
+/// to it.
+#[test]
+fn a_patch_measures_the_same_alone_and_beside_a_far_one() {
+    let d = tempfile::tempdir().unwrap();
+    // Along the 32° N parallel, a vertex every 0.01° (a chord of the parallel in the
+    // plane would bulge towards the patch).
+    let river: Vec<String> = (0..=120)
+        .map(|k| format!("[{},32.0]", 120.0 + 0.01 * k as f64))
+        .collect();
+    std::fs::write(
+        d.path().join("river.geojson"),
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"name":"长江"}},"geometry":{{"type":"LineString","coordinates":[{}]}}}}]}}"#,
+            river.join(",")
+        ),
+    )
+    .unwrap();
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"yangtze_5km\"\npath = \"river.geojson\"\nkind = \"river_corridor\"\nbuffer_m = 5000\n",
+    )
+    .unwrap();
+    // 0.0442° to 0.0450° of latitude north of the river: 4901 m to 4990 m on GRS80.
+    let near = lonlat_patch("N1", 120.6, 32.0442, 120.601, 32.0450);
+    let far = lonlat_patch("Y1", 104.7, 28.8, 104.701, 28.801);
+    let write = |name: &str, feats: &[&str]| {
+        let p = d.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+                feats.join(",")
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let alone = write("alone.geojson", &[&near]);
+    let batch = write("batch.geojson", &[&far, &near]);
+    let mut got = Vec::new();
+    for (p, name) in [(alone, "alone"), (batch, "batch")] {
+        let out = d.path().join(format!("ov_{name}"));
+        let o = overlay(&p, &layers, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = csv_rows(&out.join("findings.csv"));
+        let r = rows.iter().find(|r| r["id"] == "N1").unwrap().clone();
+        got.push((
+            r["river_distance_m"].clone(),
+            r["river_corridor_m2"].clone(),
+        ));
+    }
+    assert_eq!(got[0], got[1]);
+    let dist: f64 = got[0].0.parse().unwrap();
+    assert!((dist - 4901.0).abs() < 5.0, "{dist}");
+    // Wholly inside the corridor: its area is the patch's.
+    let hits = csv_rows(&d.path().join("ov_batch/zone_hits.csv"));
+    let pct: f64 = hits.iter().find(|h| h["patch_id"] == "N1").unwrap()["overlap_pct"]
+        .parse()
+        .unwrap();
+    assert!((pct - 100.0).abs() < 1e-6, "{pct}");
+}
