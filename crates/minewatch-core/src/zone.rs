@@ -224,6 +224,11 @@ pub struct Finding {
     /// the works may predate them (先采后批), which the field check must date. `None` when
     /// the earlier image's date is unknown.
     pub licence_granted_in_pair: Option<bool>,
+    /// The licences the patch meets were judged on its later date: the date is known and
+    /// each of them has a validity period. `Some(false)`: some right counted as valid
+    /// without a check (证内 is then unchecked against expiry); `None`: no right met.
+    #[serde(default)]
+    pub licence_validity_checked: Option<bool>,
     /// Licence numbers of the rights the patch touches.
     pub licences: Vec<String>,
     /// Holders and minerals of those rights (sorted, distinct).
@@ -234,6 +239,10 @@ pub struct Finding {
     /// On military or other special land: filed as 伪变化 (特殊用地) by rule.
     pub special_land: bool,
     pub admin: AdminPlace,
+    /// Coarser admin layers that hold more of the patch in a division other than the one
+    /// its finest division belongs to (the finest decides), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_overruled: Vec<String>,
     /// Distance from the patch to the nearest river (line, or polygon: 0 inside) of a
     /// corridor layer, m.
     pub river_distance_m: Option<f64>,

@@ -1066,6 +1066,8 @@ mod tests_support {
                 licence_status: LicenceStatus::OutsideAllRights,
                 outside_licence_m2: 0.0,
                 licence_granted_in_pair: None,
+                licence_validity_checked: None,
+                admin_overruled: Vec::new(),
                 licences: licences.iter().map(|l| l.to_string()).collect(),
                 holders: vec![],
                 minerals: vec![],

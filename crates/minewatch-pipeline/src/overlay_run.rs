@@ -88,6 +88,13 @@ struct LayerRecord {
 }
 
 #[derive(Debug, Clone, Serialize)]
+struct WorkCrsGroup {
+    patches: usize,
+    reason: String,
+    wkt: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
 struct OverlayManifest {
     tool: String,
     version: String,
@@ -100,7 +107,12 @@ struct OverlayManifest {
     work_crs_is_patch_crs: bool,
     /// Which CRS buffers and distances are measured in, and why (scale over the patches).
     work_crs_reason: String,
+    /// The first work CRS (the only one unless `work_crs_groups` lists several).
     work_crs_wkt: String,
+    /// Patches whose own CRS cannot measure them all are measured each in a CRS local to
+    /// it: the CRSs and how many patches each (empty with one CRS).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    work_crs_groups: Vec<WorkCrsGroup>,
     inside_tolerance_pct: f64,
     zone_pieces: usize,
     notes: Vec<String>,
@@ -151,83 +163,125 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         .collect();
     let hashes = HashJob::start(hashable.clone())?;
 
-    // Work CRS, patches in it, and their ellipsoidal areas.
-    let inputs = prepare_patches(&table)?;
-    let work = inputs.work.clone();
+    // Work CRSs local to the patches, patches in them, and their ellipsoidal areas.
+    let groups = prepare_patches(&table)?;
     timings.insert("read_patches".into(), t0.elapsed().as_secs_f64());
 
+    // The layers once per work CRS, around its patches (one CRS, one load, unless the
+    // patches span zones their own CRS cannot measure).
     let t = Instant::now();
-    let set = minewatch_zones::load(
-        &spec,
-        &LoadOptions {
-            work: work.clone(),
-            aoi: inputs.aoi,
-        },
-    )?;
+    let sets = groups
+        .iter()
+        .map(|g| {
+            minewatch_zones::load(
+                &spec,
+                &LoadOptions {
+                    work: g.work.clone(),
+                    aoi: g.aoi,
+                },
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let admin = match &spec.admin_codes {
         Some(d) => Some(AdminCodes::load(d)?),
         None => None,
     };
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
     // Said at once, not only in the manifest: an empty mining-rights layer (a typo in a
-    // path or filter) would make every patch unlicensed without it.
-    for w in &set.warnings {
-        eprintln!("overlay: warning: {w}");
-    }
-    for &i in &set.empty_layers {
-        eprintln!(
-            "overlay: warning: {}",
-            minewatch_zones::source::empty_note(&set.layers[i])
-        );
-    }
+    // path or filter) would make every patch unlicensed without it. Each said once, as
+    // every work CRS's load finds it again.
     let mut notes = table.notes.clone();
-    notes.extend(set.notes.iter().cloned());
+    let mut said: Vec<String> = Vec::new();
+    for set in &sets {
+        for w in &set.warnings {
+            if !said.contains(w) {
+                eprintln!("overlay: warning: {w}");
+                said.push(w.clone());
+            }
+        }
+        for &i in &set.empty_layers {
+            let w = minewatch_zones::source::empty_note(&set.layers[i]);
+            if !said.contains(&w) {
+                eprintln!("overlay: warning: {w}");
+                said.push(w);
+            }
+        }
+        for n in &set.notes {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
+    }
     // Projected patches measured in another CRS: said, as whoever chose their CRS would
     // expect it to be the one (geographic patches are always measured elsewhere).
-    if !work.is_patch_crs && minewatch_zones::crs::from_wkt(&table.crs_wkt)?.is_projected() {
+    let projected = minewatch_zones::crs::from_wkt(&table.crs_wkt)?.is_projected();
+    for g in groups.iter().filter(|g| !g.work.is_patch_crs && projected) {
         notes.push(format!(
             "buffers, overlaps and river distances are measured in {}",
-            work.reason
+            g.work.reason
         ));
     }
+    let all_patches = || groups.iter().flat_map(|g| &g.patches);
     // A patch without its date cannot be checked against licence validity: every right
     // counts as valid for it. Said once, with how many.
-    let undated = inputs.patches.iter().filter(|p| p.date.is_none()).count();
-    let dated_rights = set.zones.iter().any(|z| {
+    let undated = all_patches().filter(|p| p.date.is_none()).count();
+    let dated_rights = sets.iter().flat_map(|s| &s.zones).any(|z| {
         z.right
             .as_ref()
             .is_some_and(|r| r.valid_from.is_some() || r.valid_to.is_some())
     });
+    // Said at once, as for a rights layer without validity fields: without the date an
+    // expired licence counts as valid, so 无证 reads as 证内 (licence_validity_checked 0).
     if undated > 0 && dated_rights {
-        notes.push(format!(
-            "{undated} patch(es) have no date_after: licence validity is not checked for them (every right counts as valid); overlay a detect output, or add the column"
-        ));
+        let w = format!(
+            "patches {}: {undated} patch(es) have no date_after (or 后时相): licence validity is not checked for them (every right counts as valid; licence_validity_checked is 0); overlay a detect output, or add the column",
+            table.path.display()
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
     }
-    let no_before = inputs
-        .patches
-        .iter()
+    let no_before = all_patches()
         .filter(|p| p.date_before.is_none() || p.date.is_none())
         .count();
-    let granted_dates = set
-        .zones
+    let granted_dates = sets
         .iter()
+        .flat_map(|s| &s.zones)
         .any(|z| z.right.as_ref().is_some_and(|r| r.grant_known()));
     if no_before > 0 && granted_dates {
-        notes.push(format!(
-            "{no_before} patch(es) lack date_before or date_after: whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column"
-        ));
+        let w = format!(
+            "patches {}: {no_before} patch(es) lack date_before or date_after (or 前时相 / 后时相): whether a licence was granted between the image dates is not checked for them (licence_granted_in_pair left empty); overlay a detect output, or add the column",
+            table.path.display()
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
     }
 
     let t = Instant::now();
-    let (findings, pieces) = pool.install(|| {
-        let ov = Overlay::new(&set, admin.as_ref(), spec.inside_tolerance_pct);
-        (ov.run(&inputs.patches), ov.pieces())
-    });
-    let (findings, kind_areas): (Vec<Finding>, Vec<KindAreas>) = findings.into_iter().unzip();
+    // Each group in its own CRS, the findings back in the patches' order.
+    let mut by_row: Vec<Option<(Finding, KindAreas)>> = vec![None; table.rows.len()];
+    let mut pieces = 0;
+    for (g, set) in groups.iter().zip(&sets) {
+        let found = pool.install(|| {
+            let ov = Overlay::new(set, admin.as_ref(), spec.inside_tolerance_pct);
+            pieces += ov.pieces();
+            ov.run(&g.patches)
+        });
+        for (&row, f) in g.rows.iter().zip(found) {
+            by_row[row] = Some(f);
+        }
+    }
+    let (findings, kind_areas): (Vec<Finding>, Vec<KindAreas>) = by_row
+        .into_iter()
+        .map(|f| f.expect("every patch is in one group"))
+        .unzip();
     timings.insert("overlay".into(), t.elapsed().as_secs_f64());
     // Said at once: a patch outside every division has empty place columns, which rank
     // and package would otherwise file under no county without a word.
-    for w in minewatch_zones::unplaced::unplaced_warnings(&spec.layers, &findings) {
+    let overruled = minewatch_zones::unplaced::overruled_warning(&findings);
+    for w in minewatch_zones::unplaced::unplaced_warnings(&spec.layers, &findings)
+        .into_iter()
+        .chain(overruled)
+    {
         eprintln!("overlay: warning: {w}");
         notes.push(w);
     }
@@ -314,14 +368,42 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
                 filter: l.filter.clone(),
                 buffer_m: l.buffer_m,
                 dissolve: l.dissolve,
-                features_read: set.features_read.get(i).copied().unwrap_or(0),
-                zones: set.zones.iter().filter(|z| z.layer == i).count(),
+                features_read: sets
+                    .iter()
+                    .map(|s| s.features_read.get(i).copied().unwrap_or(0))
+                    .sum(),
+                zones: sets
+                    .iter()
+                    .map(|s| s.zones.iter().filter(|z| z.layer == i).count())
+                    .sum(),
             })
             .collect(),
         other_inputs: other.iter().map(|p| rec(p)).collect(),
-        work_crs_is_patch_crs: work.is_patch_crs,
-        work_crs_reason: work.reason.clone(),
-        work_crs_wkt: work.wkt.clone(),
+        work_crs_is_patch_crs: groups.iter().all(|g| g.work.is_patch_crs),
+        work_crs_reason: match groups.as_slice() {
+            [g] => g.work.reason.clone(),
+            _ => format!(
+                "each patch in a CRS local to it ({} CRSs, so that no finding depends on the other patches of the batch): {}",
+                groups.len(),
+                groups
+                    .iter()
+                    .map(|g| g.work.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        },
+        work_crs_wkt: groups[0].work.wkt.clone(),
+        work_crs_groups: match groups.as_slice() {
+            [_] => Vec::new(),
+            _ => groups
+                .iter()
+                .map(|g| WorkCrsGroup {
+                    patches: g.rows.len(),
+                    reason: g.work.reason.clone(),
+                    wkt: g.work.wkt.clone(),
+                })
+                .collect(),
+        },
         inside_tolerance_pct: spec.inside_tolerance_pct,
         zone_pieces: pieces,
         notes: notes.clone(),
@@ -336,31 +418,62 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     Ok(summary)
 }
 
+/// The patches measured in one work CRS.
 struct Prepared {
     work: WorkCrs,
     patches: Vec<PatchInput>,
+    /// Each patch's row in the table.
+    rows: Vec<usize>,
     aoi: Option<[f64; 4]>,
 }
 
-fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
+fn prepare_patches(table: &PatchTable) -> Result<Vec<Prepared>, PipelineError> {
     let input = |m: String| PipelineError::Input(format!("patches {}: {m}", table.path.display()));
     let patch_srs = minewatch_zones::crs::from_wkt(&table.crs_wkt)?;
     let lonlat_srs = minewatch_zones::crs::from_epsg(4326)?;
     let to_lonlat = Reprojector::new(&patch_srs, &lonlat_srs)?;
-    let work = WorkCrs::choose(&table.crs_wkt, table.lonlat_extent()?)?;
-    let to_work = Reprojector::new(&patch_srs, &work.srs()?)?;
-    let mut patches = Vec::with_capacity(table.rows.len());
-    let mut aoi: Option<[f64; 4]> = None;
-    for r in &table.rows {
+    let (works, of) = WorkCrs::choose_local(&table.crs_wkt, table.lonlat_extent()?, || {
+        table
+            .rows
+            .iter()
+            .map(|r| {
+                let b = minewatch_zones::index::bbox_of(&r.geom).unwrap_or_default();
+                to_lonlat.bounds(b).map_err(|e| {
+                    minewatch_zones::ZonesError::Crs(format!(
+                        "patches {}: patch {}: cannot place it on the globe: {e}",
+                        table.path.display(),
+                        r.id
+                    ))
+                })
+            })
+            .collect()
+    })?;
+    let mut groups = Vec::with_capacity(works.len());
+    for work in works {
+        groups.push((Reprojector::new(&patch_srs, &work.srs()?)?, work));
+    }
+    let mut out: Vec<Prepared> = groups
+        .iter()
+        .map(|(_, work)| Prepared {
+            work: work.clone(),
+            patches: Vec::new(),
+            rows: Vec::new(),
+            aoi: None,
+        })
+        .collect();
+    for (i, r) in table.rows.iter().enumerate() {
+        let g = of.get(i).copied().unwrap_or(0);
+        let to_work = &groups[g].0;
         let geom = if to_work.is_identity() {
             r.geom.clone()
         } else {
-            reproject(&r.geom, &to_work).map_err(|e| input(format!("patch {}: {e}", r.id)))?
+            reproject(&r.geom, to_work).map_err(|e| input(format!("patch {}: {e}", r.id)))?
         };
         let shape = PatchShape::new(geom)
             .ok_or_else(|| input(format!("patch {} has an empty geometry", r.id)))?;
         let b = shape.bbox;
-        aoi = Some(match aoi {
+        let group = &mut out[g];
+        group.aoi = Some(match group.aoi {
             None => b,
             Some(a) => [
                 a[0].min(b[0]),
@@ -378,17 +491,20 @@ fn prepare_patches(table: &PatchTable) -> Result<Prepared, PipelineError> {
                 .orient(Direction::Default)
                 .geodesic_area_unsigned(),
         };
-        patches.push(PatchInput {
+        group.patches.push(PatchInput {
             id: r.id.clone(),
             shape,
             area_m2,
             date: r.date_after,
             date_before: r.date_before,
         });
+        group.rows.push(i);
     }
     // No patches: nothing to place, so read no zone either (a point far from any data).
-    let aoi = aoi.or(Some([0.0, 0.0, 0.0, 0.0]));
-    Ok(Prepared { work, patches, aoi })
+    for g in &mut out {
+        g.aoi = g.aoi.or(Some([0.0, 0.0, 0.0, 0.0]));
+    }
+    Ok(out)
 }
 
 pub(crate) fn reproject(
@@ -480,6 +596,7 @@ fn finding_rows(
         ("outside_licence_m2", Real),
         ("outside_licence_mu", Real),
         ("licence_granted_in_pair", Int),
+        ("licence_validity_checked", Int),
         ("over_10_mu_illegal", Int),
         ("in_restoration_project", Int),
         ("in_construction_project", Int),
@@ -533,6 +650,8 @@ fn finding_rows(
                 Attr::Real(round(f.outside_licence_m2, 2)),
                 Attr::Real(round(m2_to_mu(f.outside_licence_m2), 4)),
                 f.licence_granted_in_pair
+                    .map_or(Attr::Null, |b| Attr::Int(b as i64)),
+                f.licence_validity_checked
                     .map_or(Attr::Null, |b| Attr::Int(b as i64)),
                 Attr::Int(f.over_10_mu_illegal as i64),
                 Attr::Int(f.in_restoration_project as i64),
@@ -663,6 +782,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("outside_licence_m2", "证外面积(平方米)"),
     ("outside_licence_mu", "证外面积(亩)"),
     ("licence_granted_in_pair", "矿权于前后时相间取得"),
+    ("licence_validity_checked", "矿权有效期已核对"),
     ("over_10_mu_illegal", "疑似违法面积≥10亩"),
     ("in_restoration_project", "位于生态修复项目"),
     ("in_construction_project", "位于建设项目"),

@@ -25,7 +25,12 @@ pub struct PatchRow {
 pub struct PatchTable {
     pub path: PathBuf,
     pub crs_wkt: String,
+    /// The file's columns, those found under an alias (`图斑编号`, `date_befor` …) renamed to
+    /// their minewatch names (`id`, `date_before` …).
     pub columns: Vec<(String, Kind)>,
+    /// The file has a patch id column (`id` or an alias): without one the ids are
+    /// feature numbers.
+    pub has_id: bool,
     pub rows: Vec<PatchRow>,
     /// What was repaired on the way in (for the run manifest).
     pub notes: Vec<String>,
@@ -66,6 +71,28 @@ impl PatchTable {
 /// Patch ids must be unique: findings, hits and the ledger are keyed by them.
 pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
     let table = read_layer(&run_folder::data_file(input, Stage::Detect)?, "patches")?;
+    // Ids key the hits, the ledger and the packages, and must be the same next cycle: a
+    // feature number is neither stable nor known to the county.
+    if !table.has_id {
+        return Err(PipelineError::Input(format!(
+            "patches {}: no patch id column (looked for {}); the file has {}. Add the patch numbers as a column `id` (or 图斑编号): feature numbers are not patch ids",
+            table.path.display(),
+            ALIASES[0].1.join(", "),
+            if table.columns.is_empty() {
+                "no attribute columns".to_string()
+            } else {
+                format!(
+                    "columns {}",
+                    table
+                        .columns
+                        .iter()
+                        .map(|(c, _)| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )));
+    }
     let mut seen: std::collections::HashMap<&str, usize> = Default::default();
     for (n, r) in table.rows.iter().enumerate() {
         if let Some(first) = seen.insert(r.id.as_str(), n + 1) {
@@ -79,6 +106,15 @@ pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
     }
     Ok(table)
 }
+
+/// The columns the overlay reads and the names they are found under, first match wins:
+/// minewatch's own (`zh` header) Chinese names and a Shapefile's 10-character cut.
+pub const ALIASES: [(&str, &[&str]); 4] = [
+    ("id", &["id", "图斑编号"]),
+    ("area_m2", &["area_m2", "监测面积(平方米)"]),
+    ("date_after", &["date_after", "后时相"]),
+    ("date_before", &["date_before", "date_befor", "前时相"]),
+];
 
 /// Read layer `name` of `path` (or its only / first layer when there is no such layer).
 pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> {
@@ -102,7 +138,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         err("the layer has no CRS; write the patches with their CRS (detect does)".into())
     })?;
     let crs_wkt = srs.to_wkt().map_err(|e| err(e.to_string()))?;
-    let columns: Vec<(String, Kind)> = layer
+    let mut columns: Vec<(String, Kind)> = layer
         .defn()
         .fields()
         .map(|f| {
@@ -114,11 +150,27 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
             (f.name(), k)
         })
         .collect();
-    let find = |n: &str| columns.iter().position(|(c, _)| c == n);
-    let (id_i, area_i) = (find("id"), find("area_m2"));
-    let (after_i, before_i) = (find("date_after"), find("date_before"));
-    let mut read = Vec::new();
     let mut notes = Vec::new();
+    // Each column under its minewatch name, so findings carry `id`, `date_before` … as a
+    // detect output's do (and `--header zh` writes 图斑编号 in both tables).
+    let mut found = [None; ALIASES.len()];
+    let mut file_name = ALIASES.map(|(canon, _)| canon);
+    for (k, (canon, names)) in ALIASES.iter().enumerate() {
+        let Some((i, alias)) = names
+            .iter()
+            .find_map(|n| columns.iter().position(|(c, _)| c == n).map(|i| (i, *n)))
+        else {
+            continue;
+        };
+        if alias != *canon {
+            notes.push(format!("column `{alias}` read as `{canon}`"));
+            columns[i].0 = canon.to_string();
+        }
+        found[k] = Some(i);
+        file_name[k] = alias;
+    }
+    let [id_i, area_i, after_i, before_i] = found;
+    let mut read = Vec::new();
     // Errors are reported in file order and, within a patch, in the order its fields are
     // checked (attributes, geometry, dates), as a serial read would: a row that fails
     // before its geometry ends the read, and the rows before it are still checked first;
@@ -174,7 +226,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
                     .map(Some)
                     .map_err(|e| err(format!("patch {id}, field `{name}`: {e}"))),
             };
-            let dates = (date(after_i, "date_after"), date(before_i, "date_before"));
+            let dates = (date(after_i, file_name[2]), date(before_i, file_name[3]));
             Ok((id, values, wkb, area_m2, dates))
         })();
         match row {
@@ -217,6 +269,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
         path,
         crs_wkt,
         columns,
+        has_id: id_i.is_some(),
         rows,
         notes,
     })

@@ -601,6 +601,8 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 licence_status: status,
                 outside_licence_m2: num("outside_licence_m2").unwrap_or(0.0),
                 licence_granted_in_pair: num("licence_granted_in_pair").map(|x| x == 1.0),
+                licence_validity_checked: num("licence_validity_checked").map(|x| x == 1.0),
+                admin_overruled: Vec::new(),
                 licences: list("licences"),
                 holders: list("licence_holders"),
                 minerals: list("minerals"),

@@ -584,6 +584,8 @@ mod tests {
                 licence_status: LicenceStatus::Inside,
                 outside_licence_m2: 0.0,
                 licence_granted_in_pair: None,
+                licence_validity_checked: None,
+                admin_overruled: Vec::new(),
                 licences: vec!["C1".into()],
                 holders: vec![],
                 minerals: minerals.iter().map(|m| m.to_string()).collect(),

@@ -5,7 +5,7 @@
 //! EPSG:4490 as (lat, lon) and the Gauss-Krüger zones 4513–4554 as (northing, easting).
 
 use crate::error::ZonesError;
-use crate::scale::max_scale_error;
+use crate::scale::{max_scale_error, max_scale_errors};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::Geometry;
 
@@ -50,10 +50,130 @@ fn percent(e: f64) -> String {
     format!("{:.3} %", 100.0 * e)
 }
 
+/// The UTM zone (EPSG code, WGS 84) of a point.
+pub fn utm_code(lon: f64, lat: f64) -> u32 {
+    let zone = (((lon + 180.0) / 6.0).floor() as i64).clamp(0, 59) as u32 + 1;
+    (if lat >= 0.0 { 32600 } else { 32700 }) + zone
+}
+
+/// The smallest extent holding all of `extents` (west, south, east, north).
+fn union(extents: &[[f64; 4]]) -> [f64; 4] {
+    extents
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+}
+
 impl WorkCrs {
     /// Choose from the patches' CRS and their extent in lon/lat (west, south, east, north).
     pub fn choose(patch_wkt: &str, extent_lonlat: [f64; 4]) -> Result<Self, ZonesError> {
         let srs = from_wkt(patch_wkt)?;
+        match Self::patch_crs(&srs, patch_wkt, extent_lonlat)? {
+            Ok(w) => Ok(w),
+            Err(why_not) => {
+                let [w, s, e, n] = extent_lonlat;
+                let code = utm_code(0.5 * (w + e), 0.5 * (s + n));
+                Self::utm(
+                    code,
+                    &srs,
+                    extent_lonlat,
+                    "the UTM zone of the patches' centre",
+                    &why_not,
+                )
+            }
+        }
+    }
+
+    /// Work CRSs local to the patches, so that no patch's findings depend on the others in
+    /// the batch: the patches' CRS when it keeps scale over all of them (`whole`, their
+    /// extent; one CRS, as [`WorkCrs::choose`]), else for each patch the patches' CRS when
+    /// it keeps scale over that patch, or the UTM zone of its centre. `extents` gives each
+    /// patch's lon/lat extent (only asked for when one CRS will not do). Returns the CRSs
+    /// (the patches' own first, then by EPSG code) and each patch's index into them.
+    pub fn choose_local(
+        patch_wkt: &str,
+        whole: [f64; 4],
+        extents: impl FnOnce() -> Result<Vec<[f64; 4]>, ZonesError>,
+    ) -> Result<(Vec<Self>, Vec<usize>), ZonesError> {
+        let srs = from_wkt(patch_wkt)?;
+        let why_not = match Self::patch_crs(&srs, patch_wkt, whole)? {
+            Ok(w) => return Ok((vec![w], Vec::new())),
+            Err(why) => why,
+        };
+        let extents = extents()?;
+        if extents.is_empty() {
+            return Ok((vec![Self::choose(patch_wkt, whole)?], Vec::new()));
+        }
+        // Each patch's scale error in its own CRS (None: not a usable CRS at all).
+        let errors = if why_not.starts_with("is not") {
+            vec![None; extents.len()]
+        } else {
+            max_scale_errors(&srs, &extents)?
+        };
+        // 0 stands for the patches' own CRS.
+        let keys: Vec<u32> = extents
+            .iter()
+            .zip(&errors)
+            .map(|(&[w, s, e, n], err)| match err {
+                Some(x) if *x <= MAX_SCALE_ERROR => 0,
+                _ => utm_code(0.5 * (w + e), 0.5 * (s + n)),
+            })
+            .collect();
+        let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        for (i, &k) in keys.iter().enumerate() {
+            groups.entry(k).or_default().push(i);
+        }
+        let mut works = Vec::with_capacity(groups.len());
+        let mut of = vec![0; extents.len()];
+        let name = srs.name().unwrap_or_else(|| "unnamed".into());
+        for (g, (&key, members)) in groups.iter().enumerate() {
+            let ext: Vec<[f64; 4]> = members.iter().map(|&i| extents[i]).collect();
+            let mut w = if key == 0 {
+                let worst = members
+                    .iter()
+                    .filter_map(|&i| errors[i])
+                    .fold(0.0, f64::max);
+                Self {
+                    wkt: patch_wkt.to_string(),
+                    is_patch_crs: true,
+                    reason: format!(
+                        "the patches' CRS ({name}), {} off true scale at each of these patches at most",
+                        percent(worst)
+                    ),
+                }
+            } else {
+                Self::utm(
+                    key,
+                    &srs,
+                    union(&ext),
+                    "the UTM zone of these patches' centres",
+                    &why_not,
+                )?
+            };
+            if groups.len() > 1 {
+                w.reason = format!("{} patch(es): {}", members.len(), w.reason);
+            }
+            works.push(w);
+            for &i in members {
+                of[i] = g;
+            }
+        }
+        Ok((works, of))
+    }
+
+    /// The patches' CRS when it is a transverse Mercator in metres within the scale bound
+    /// over `extent_lonlat`; else why not.
+    fn patch_crs(
+        srs: &SpatialRef,
+        patch_wkt: &str,
+        extent_lonlat: [f64; 4],
+    ) -> Result<Result<Self, String>, ZonesError> {
         let name = srs.name().unwrap_or_else(|| "unnamed".into());
         // Buffers and river distances are metres on the work CRS, so it must keep scale
         // over the patches: a transverse Mercator (UTM, Gauss-Krüger) does near its central
@@ -65,23 +185,23 @@ impl WorkCrs {
             .ok()
             .flatten()
             .is_some_and(|p| p.eq_ignore_ascii_case("Transverse_Mercator"));
-        let why_not = if !srs.is_projected() {
+        Ok(Err(if !srs.is_projected() {
             "is not projected".to_string()
         } else if !transverse_mercator {
             "is not a transverse Mercator (its scale is not true enough for metres)".to_string()
         } else if (srs.linear_units() - 1.0).abs() >= 1e-12 {
             "is not in metres".to_string()
         } else {
-            match max_scale_error(&srs, extent_lonlat)? {
+            match max_scale_error(srs, extent_lonlat)? {
                 Some(e) if e <= MAX_SCALE_ERROR => {
-                    return Ok(Self {
+                    return Ok(Ok(Self {
                         wkt: patch_wkt.to_string(),
                         is_patch_crs: true,
                         reason: format!(
                             "the patches' CRS ({name}): a transverse Mercator in metres, {} off true scale over the patches at most",
                             percent(e)
                         ),
-                    });
+                    }));
                 }
                 Some(e) => format!(
                     "is {} off true scale over the patches (more than {}): its central meridian is far from them",
@@ -90,11 +210,19 @@ impl WorkCrs {
                 ),
                 None => "cannot place every patch (they lie beyond its domain)".to_string(),
             }
-        };
-        let [w, s, e, n] = extent_lonlat;
-        let (lon, lat) = (0.5 * (w + e), 0.5 * (s + n));
-        let zone = (((lon + 180.0) / 6.0).floor() as i64).clamp(0, 59) as u32 + 1;
-        let code = if lat >= 0.0 { 32600 } else { 32700 } + zone;
+        }))
+    }
+
+    /// UTM zone `code`, with its scale error over `extent_lonlat` and why the patches'
+    /// CRS was not used.
+    fn utm(
+        code: u32,
+        patch_srs: &SpatialRef,
+        extent_lonlat: [f64; 4],
+        which: &str,
+        why_not: &str,
+    ) -> Result<Self, ZonesError> {
+        let name = patch_srs.name().unwrap_or_else(|| "unnamed".into());
         let utm = from_epsg(code)?;
         let wkt = utm.to_wkt().map_err(|e| ZonesError::Crs(e.to_string()))?;
         // Said too when the patches span more than a zone, so that a scale error over the
@@ -107,7 +235,7 @@ impl WorkCrs {
             wkt,
             is_patch_crs: false,
             reason: format!(
-                "EPSG:{code} ({}), the UTM zone of the patches' centre, {own}: the patches' CRS ({name}) {why_not}",
+                "EPSG:{code} ({}), {which}, {own}: the patches' CRS ({name}) {why_not}",
                 utm.name().unwrap_or_default()
             ),
         })
@@ -211,6 +339,39 @@ mod tests {
     /// A point's extent (west, south, east, north).
     fn at(lon: f64, lat: f64) -> [f64; 4] {
         [lon, lat, lon, lat]
+    }
+
+    /// Patches far apart are each measured in the UTM zone of their own centre (or in
+    /// their own CRS where it keeps scale at them), never in one zone for the batch.
+    #[test]
+    fn far_apart_patches_get_local_crss() {
+        let wgs = from_epsg(4326).unwrap().to_wkt().unwrap();
+        let ext = vec![at(120.6, 32.0), at(104.7, 28.8), at(120.9, 31.0)];
+        let (works, of) =
+            WorkCrs::choose_local(&wgs, [104.7, 28.8, 120.9, 32.0], || Ok(ext.clone())).unwrap();
+        assert_eq!(works.len(), 2);
+        assert_eq!(of, [1, 0, 1]);
+        assert!(
+            works[0].reason.contains("EPSG:32648"),
+            "{}",
+            works[0].reason
+        );
+        assert!(
+            works[1].reason.contains("EPSG:32651"),
+            "{}",
+            works[1].reason
+        );
+        // A GK zone that keeps scale at the Nantong patches but not at Yibin.
+        let gk = from_epsg(4549).unwrap().to_wkt().unwrap();
+        let (works, of) =
+            WorkCrs::choose_local(&gk, [104.7, 28.8, 120.9, 32.0], || Ok(ext.clone())).unwrap();
+        assert_eq!(of, [0, 1, 0]);
+        assert!(works[0].is_patch_crs && !works[1].is_patch_crs);
+        // One CRS that keeps scale over all: no per-patch extents asked for.
+        let (works, of) =
+            WorkCrs::choose_local(&gk, [120.5, 31.0, 120.9, 32.0], || panic!("not needed"))
+                .unwrap();
+        assert!(works.len() == 1 && of.is_empty() && works[0].is_patch_crs);
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub struct PatchInput {
     pub date_before: Option<AcqDate>,
 }
 
+/// A division at one level: the part of the patch it holds (planar), its code and its
+/// features' overlaps.
+type Candidate<'c> = (f64, &'c str, &'c [(usize, f64)]);
+
 pub struct Overlay<'a> {
     set: &'a ZoneSet,
     index: ZoneIndex,
@@ -110,6 +114,89 @@ impl<'a> Overlay<'a> {
         }
     }
 
+    /// The patch's admin place, finest level first: the division holding the largest
+    /// part at the finest level present decides, and each coarser level takes the largest
+    /// of its divisions whose code contains the finer one (GB/T 2260: a county's first four
+    /// digits are its prefecture's, the first two its province's). Layers of different
+    /// scales disagree along borders by hundreds of metres, and a record reading 天津市 /
+    /// 唐山市 / 遵化市 files the patch under the wrong province. When a coarser layer holds
+    /// more of the patch in another division, its code comes from the finer one's and
+    /// the disagreement is returned ("province layer `p` puts it in 120000 天津市").
+    fn place(
+        &self,
+        p: &PatchInput,
+        divisions: &[BTreeMap<String, Vec<(usize, f64)>>; 3],
+    ) -> (AdminPlace, Vec<String>) {
+        let mut admin = AdminPlace::default();
+        let mut overruled = Vec::new();
+        let mut finer: Option<String> = None;
+        for lvl in (0..3).rev() {
+            let codes = &divisions[lvl];
+            let digits = [2, 4, 6][lvl];
+            let fits = |code: &str| {
+                finer.as_deref().is_none_or(|f| {
+                    f.len() != 6 || (code.len() == 6 && code[..digits] == f[..digits])
+                })
+            };
+            // The division (code) holding the largest part wins, its features taken
+            // together; a tie goes to the smaller code (the map is in code order), not to
+            // load order.
+            let mut best: Option<Candidate> = None;
+            let mut best_fit: Option<Candidate> = None;
+            for (code, zones) in codes {
+                let a = self.covered(p, zones);
+                if best.is_none_or(|(ba, _, _)| a > ba) {
+                    best = Some((a, code, zones));
+                }
+                if fits(code) && best_fit.is_none_or(|(ba, _, _)| a > ba) {
+                    best_fit = Some((a, code, zones));
+                }
+            }
+            let Some((_, best_code, best_zones)) = best else {
+                continue;
+            };
+            // Its name from the first of its features that has one.
+            let named = |zones: &[(usize, f64)]| {
+                let z = zones
+                    .iter()
+                    .map(|&(z, _)| z)
+                    .find(|&z| !self.set.zones[z].name.is_empty())
+                    .unwrap_or(zones[0].0);
+                let zone = &self.set.zones[z];
+                (
+                    zone.admin_code.clone(),
+                    (!zone.name.is_empty()).then(|| zone.name.clone()),
+                )
+            };
+            let (code, name) = match best_fit {
+                Some((_, _, zones)) => named(zones),
+                // No division of this layer contains the finer one: its parent by code.
+                None => (
+                    finer.as_deref().map(|f| format!("{:0<6}", &f[..digits])),
+                    None,
+                ),
+            };
+            if best_fit.is_none_or(|(_, c, _)| c != best_code) {
+                let (_, bname) = named(best_zones);
+                let layer = &self.set.layers[self.set.zones[best_zones[0].0].layer].name;
+                let word = ["province", "prefecture", "county"][lvl];
+                overruled.push(format!(
+                    "{word} layer `{layer}` puts most of it in {best_code}{}",
+                    bname.map(|n| format!(" {n}")).unwrap_or_default()
+                ));
+            }
+            if finer.is_none() {
+                finer = code.clone();
+            }
+            match lvl {
+                0 => (admin.province_code, admin.province_name) = (code, name),
+                1 => (admin.prefecture_code, admin.prefecture_name) = (code, name),
+                _ => (admin.county_code, admin.county_name) = (code, name),
+            }
+        }
+        (admin, overruled)
+    }
+
     pub fn finding(&self, p: &PatchInput) -> Finding {
         self.assess(p).0
     }
@@ -139,6 +226,8 @@ impl<'a> Overlay<'a> {
         let mut licences: Vec<String> = Vec::new();
         let mut holders: Vec<String> = Vec::new();
         let mut minerals: Vec<String> = Vec::new();
+        // Whether every right met was judged on the patch's date (None: no right met).
+        let mut validity_checked: Option<bool> = None;
         for &(z, a) in &overlaps {
             let z = z as usize;
             let zone = &self.set.zones[z];
@@ -170,6 +259,9 @@ impl<'a> Overlay<'a> {
                         licences.push(r.licence.clone());
                         holders.push(r.holder.clone());
                         minerals.push(r.mineral.clone());
+                        let judged =
+                            p.date.is_some() && (r.valid_from.is_some() || r.valid_to.is_some());
+                        validity_checked = Some(validity_checked.unwrap_or(true) && judged);
                         match (r.exploration, r.state_on(p.date)) {
                             (false, RightState::Valid) => valid_mining.push((z, a)),
                             (true, RightState::Valid) => exploration.push((z, a)),
@@ -223,12 +315,18 @@ impl<'a> Overlay<'a> {
         let special_planar = kind_planar.get("special_land").copied().unwrap_or(0.0);
         let special = holds_half(special_planar);
         let outside_m2 = outside_planar * scale;
-        let licence_status = if !valid_mining.is_empty() {
-            if outside_planar <= tol {
-                LicenceStatus::Inside
-            } else {
-                LicenceStatus::PartlyOutside
-            }
+        // Valid mining rights name the patch by the tolerance rule the other rights follow:
+        // covering it within the tolerance → inside; a sliver (at most the tolerance)
+        // along a licence line pins nothing on that licensee; more than a sliver → 越界,
+        // unless an exploration right or an expired licence holds at least half of a
+        // patch the valid rights do not (the larger share names the patch, as between
+        // those two).
+        let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
+        let other_half = holds_half(by_expl) || holds_half(by_expired);
+        let licence_status = if !valid_mining.is_empty() && outside_planar <= tol {
+            LicenceStatus::Inside
+        } else if covered > tol && (holds_half(covered) || !other_half) {
+            LicenceStatus::PartlyOutside
         } else {
             // Without a valid mining right the patch is unlicensed (无证) however it is
             // named; an exploration right (以探代采) or an expired licence names it only
@@ -236,7 +334,6 @@ impl<'a> Overlay<'a> {
             // does not pin the case on that right's holder. When both do, the larger wins;
             // within the tolerance of each other (half each) the exploration right, which
             // is in force on the date: its holder answers for the works now.
-            let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
             match (holds_half(by_expl), holds_half(by_expired)) {
                 (true, true) if by_expired > by_expl + tol => LicenceStatus::Expired,
                 (true, _) => LicenceStatus::ExplorationOnly,
@@ -263,42 +360,7 @@ impl<'a> Overlay<'a> {
                 }
             }
         }
-        let mut admin = AdminPlace::default();
-        for (lvl, codes) in divisions.iter().enumerate() {
-            // The division (code) holding the largest part wins, its features taken
-            // together; a tie goes to the smaller code (the map is in code order), not to
-            // load order.
-            let mut best: Option<(f64, &[(usize, f64)])> = None;
-            for zones in codes.values() {
-                let a = self.covered(p, zones);
-                if best.is_none_or(|(ba, _)| a > ba) {
-                    best = Some((a, zones));
-                }
-            }
-            let Some((_, zones)) = best else { continue };
-            // Its name from the first of its features that has one.
-            let z = zones
-                .iter()
-                .map(|&(z, _)| z)
-                .find(|&z| !self.set.zones[z].name.is_empty())
-                .unwrap_or(zones[0].0);
-            let zone = &self.set.zones[z];
-            let name = (!zone.name.is_empty()).then(|| zone.name.clone());
-            match lvl {
-                0 => {
-                    admin.province_code = zone.admin_code.clone();
-                    admin.province_name = name;
-                }
-                1 => {
-                    admin.prefecture_code = zone.admin_code.clone();
-                    admin.prefecture_name = name;
-                }
-                _ => {
-                    admin.county_code = zone.admin_code.clone();
-                    admin.county_name = name;
-                }
-            }
-        }
+        let (mut admin, admin_overruled) = self.place(p, &divisions);
         if let Some(t) = self.admin {
             t.complete(&mut admin);
         }
@@ -334,6 +396,7 @@ impl<'a> Overlay<'a> {
             licence_status,
             outside_licence_m2: outside_m2,
             licence_granted_in_pair,
+            licence_validity_checked: validity_checked,
             licences,
             holders,
             minerals,
@@ -341,6 +404,7 @@ impl<'a> Overlay<'a> {
             in_construction_project: construction,
             special_land: special,
             admin,
+            admin_overruled,
             river_distance_m: self.rivers.distance(&p.shape),
             over_10_mu_illegal: illegal && !special && outside_m2 >= 10.0 * M2_PER_MU,
         };
@@ -504,6 +568,128 @@ kind = "construction_project"
         // Mostly inside it, the right names the patch.
         let f = ov.finding(&patch([2040.0, 0.0, 2140.0, 100.0]));
         assert_eq!(f.licence_status, LicenceStatus::ExplorationOnly);
+    }
+
+    /// Province, prefecture and county layers of different scales disagree along borders:
+    /// the finest level decides and its parents follow by code, with the disagreement
+    /// returned (review revT finding 4: 天津市 / 唐山市 / 遵化市 in one record).
+    #[test]
+    fn the_finest_admin_level_decides_its_parents() {
+        let spec = LayersSpec::from_str(
+            r#"
+[[layer]]
+name = "prov"
+path = "p.gpkg"
+kind = "admin_division"
+level = "province"
+code_field = "code"
+[[layer]]
+name = "city"
+path = "c.gpkg"
+kind = "admin_division"
+level = "prefecture"
+code_field = "code"
+[[layer]]
+name = "county"
+path = "x.gpkg"
+kind = "admin_division"
+level = "county"
+code_field = "code"
+"#,
+            Path::new("l.toml"),
+            Path::new("."),
+        )
+        .unwrap();
+        let div = |layer: usize, code: &str, name: &str, b: [f64; 4]| Zone {
+            layer,
+            id: code.into(),
+            name: name.into(),
+            attrs: vec![],
+            geom: MultiPolygon(vec![rect_polygon(b)]),
+            right: None,
+            admin_code: Some(code.into()),
+        };
+        // The coarse layers put the border at x = 1000, the county layer at x = 700.
+        let set = ZoneSet {
+            layers: spec.layers,
+            zones: vec![
+                div(0, "120000", "天津市", [0.0, 0.0, 1000.0, 1000.0]),
+                div(0, "130000", "河北省", [1000.0, 0.0, 3000.0, 1000.0]),
+                div(1, "120100", "市辖区", [0.0, 0.0, 1000.0, 1000.0]),
+                div(1, "130200", "唐山市", [1000.0, 0.0, 3000.0, 1000.0]),
+                div(2, "120225", "蓟州区", [0.0, 0.0, 700.0, 1000.0]),
+                div(2, "130281", "遵化市", [700.0, 0.0, 3000.0, 1000.0]),
+            ],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        let f = ov.finding(&patch([750.0, 0.0, 850.0, 100.0]));
+        let a = &f.admin;
+        assert_eq!(a.county_code.as_deref(), Some("130281"));
+        assert_eq!(a.prefecture_code.as_deref(), Some("130200"));
+        assert_eq!(a.province_code.as_deref(), Some("130000"));
+        assert_eq!(a.county_name.as_deref(), Some("遵化市"));
+        assert_eq!(f.admin_overruled.len(), 2, "{:?}", f.admin_overruled);
+        assert!(f.admin_overruled[1].contains("province layer `prov`"));
+        assert!(f.admin_overruled[1].contains("120000 天津市"));
+        // Where the layers agree, every level is its own layer's, and nothing is said.
+        let f = ov.finding(&patch([1100.0, 0.0, 1200.0, 100.0]));
+        let a = &f.admin;
+        assert_eq!(a.province_name.as_deref(), Some("河北省"));
+        assert_eq!(a.prefecture_name.as_deref(), Some("唐山市"));
+        assert!(f.admin_overruled.is_empty());
+        // A patch across the coarse border, mostly in 天津 by the coarse layers but in a
+        // county of 河北: the province among those containing the county wins.
+        let f = ov.finding(&patch([900.0, 0.0, 1040.0, 100.0]));
+        assert_eq!(f.admin.province_name.as_deref(), Some("河北省"));
+        assert_eq!(f.admin_overruled.len(), 2);
+        let w = crate::unplaced::overruled_warning(&[f]).unwrap();
+        assert!(w.contains("1 of 1 patch(es)") && w.contains("p ("), "{w}");
+    }
+
+    /// A sliver of a valid mining licence (within the inside tolerance) along its line does
+    /// not make a patch 越界: a patch held by an exploration right stays 以探代采, one
+    /// outside every right stays 无证 (review finding 5). A patch mostly inside a licence
+    /// with a real part outside, or a licensee's pit running out into no right, is 越界.
+    #[test]
+    fn a_sliver_of_a_mining_licence_does_not_decide() {
+        let mut set = ZoneSet {
+            layers: spec().layers,
+            zones: vec![
+                zone(0, "M", [0.0, 0.0, 100.0, 100.0], right("M", None)),
+                zone(1, "E", [100.0, 0.0, 200.0, 100.0], right("E", None)),
+            ],
+            ..Default::default()
+        };
+        set.zones[1].right.as_mut().unwrap().exploration = true;
+        let ov = Overlay::new(&set, None, 1.0);
+        let status = |b| ov.finding(&patch(b)).licence_status;
+        // 0.5 % in the licence, the rest in the exploration right / in no right.
+        assert_eq!(
+            status([99.5, 0.0, 199.5, 100.0]),
+            LicenceStatus::ExplorationOnly
+        );
+        assert_eq!(
+            status([-99.5, 0.0, 0.5, 100.0]),
+            LicenceStatus::OutsideAllRights
+        );
+        let f = ov.finding(&patch([-99.5, 0.0, 0.5, 100.0]));
+        assert_eq!(f.licences, vec!["M"], "the licence is still listed");
+        // Genuine 越界: 80 % inside with 20 % outside; 30 % inside, the rest in no right.
+        assert_eq!(
+            status([-20.0, 0.0, 80.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        assert_eq!(
+            status([-70.0, 0.0, 30.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        assert_eq!(
+            status([20.0, 0.0, 120.0, 100.0]),
+            LicenceStatus::PartlyOutside
+        );
+        // Inside within the tolerance.
+        assert_eq!(status([0.5, 0.0, 100.5, 100.0]), LicenceStatus::Inside);
     }
 
     /// Zones of one kind that overlap each other count once: the same military polygon

@@ -267,6 +267,7 @@ pub fn parse_str(text: &str) -> Result<CornerFile, GuotuError> {
 
     let mut reader = PointReader {
         zone_width: header.zone_width,
+        width_given: header.width_given,
         header_zone: header.zone,
         zone: header.zone.map(|(_, z)| z),
         form: None,
@@ -338,6 +339,8 @@ fn section_name(line: &str) -> Option<&str> {
 struct Header {
     datum_assumed: bool,
     zone_width: u8,
+    /// 几度分带 is in the header (not assumed 3).
+    width_given: bool,
     /// (line, zone) of 带号.
     zone: Option<(usize, u32)>,
 }
@@ -409,7 +412,7 @@ fn read_header(
                     format!("带号 (zone number) {value:?} is not a number"),
                 )
             })?;
-            check_zone_range(zone_width, zone, attrs.contains_key("几度分带"))
+            check_zone_range(zone_width, zone, get("几度分带").is_some())
                 .map_err(|msg| GuotuError::new(*line, msg))?;
             Some((*line, zone))
         }
@@ -417,6 +420,7 @@ fn read_header(
     Ok(Header {
         datum_assumed,
         zone_width,
+        width_given: get("几度分带").is_some(),
         zone,
     })
 }
@@ -586,6 +590,9 @@ fn parse_coord(s: &str) -> Option<(f64, usize)> {
 
 struct PointReader {
     zone_width: u8,
+    /// 几度分带 is in the header: a wrong zone is then a wrong header value, not a
+    /// missing one.
+    width_given: bool,
     header_zone: Option<(usize, u32)>,
     zone: Option<u32>,
     /// (prefixed, line, point) of the first point, which fixes the form for the file.
@@ -698,7 +705,7 @@ impl PointReader {
                     )));
                 }
             } else {
-                check_zone_range(self.zone_width, prefix, true).map_err(err)?;
+                check_zone_range(self.zone_width, prefix, self.width_given).map_err(err)?;
                 self.zone = Some(prefix);
             }
             east - f64::from(prefix) * 1e6
@@ -1208,7 +1215,23 @@ mod tests {
         assert_eq!(central_meridian(6, 20), 117.0);
         // A 6-degree zone number under a 3-degree header is refused with a hint.
         let e = err(&one_square("带号=20", 20_512_345.67));
-        assert!(e.msg.contains("几度分带"), "{e}");
+        assert!(e.msg.contains("check 几度分带"), "{e}");
+    }
+
+    /// A 6-degree zone prefix with no 几度分带 in the header (3 assumed): the hint says
+    /// to add the key the header lacks, from 带号 and from the points' prefix alike
+    /// (review finding 7).
+    #[test]
+    fn six_degree_zone_without_width_says_add_it() {
+        let no_width =
+            |zone_line: &str| one_square(zone_line, 20_512_345.67).replace("几度分带=3\n", "");
+        for text in [no_width("带号=20"), no_width("备注=无")] {
+            let e = err(&text);
+            assert!(e.msg.contains("add 几度分带=6 to the header"), "{e}");
+        }
+        // With 几度分带=3 written and a prefix of a 6-degree zone: check the value.
+        let e = err(&one_square("备注=无", 20_512_345.67));
+        assert!(e.msg.contains("check 几度分带"), "{e}");
     }
 
     #[test]

@@ -18,38 +18,51 @@ const HALF_STEP_DEG: f64 = 1e-3;
 /// The largest |k − 1| of `srs` over `lonlat` (west, south, east, north, degrees), or
 /// `None` when a sample point has no place in it (beyond the projection's domain).
 pub fn max_scale_error(srs: &SpatialRef, lonlat: [f64; 4]) -> Result<Option<f64>, ZonesError> {
+    Ok(max_scale_errors(srs, &[lonlat])?[0])
+}
+
+/// [`max_scale_error`] of each extent, through one transform (a patch's own, for
+/// thousands of patches).
+pub fn max_scale_errors(
+    srs: &SpatialRef,
+    extents: &[[f64; 4]],
+) -> Result<Vec<Option<f64>>, ZonesError> {
     let ll = from_epsg(4326)?;
     let ct = CoordTransform::new(&ll, &traditional(srs.clone()))
         .map_err(|e| ZonesError::Crs(format!("no transform from lon/lat: {e}")))?;
-    let [w, s, e, n] = lonlat;
     // Away from the poles, where a step north would leave the globe.
     let lat = |y: f64| y.clamp(-89.0, 89.0);
-    let mut steps: Vec<(Point, Point)> = Vec::with_capacity(18);
-    for x in [w, 0.5 * (w + e), e] {
-        for y in [s, 0.5 * (s + n), n].map(lat) {
-            let h = HALF_STEP_DEG;
-            steps.push((Point::new(x - h, y), Point::new(x + h, y)));
-            steps.push((Point::new(x, y - h), Point::new(x, y + h)));
-        }
-    }
-    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) =
-        steps.iter().flat_map(|(a, b)| [a.x_y(), b.x_y()]).unzip();
-    let mut zs = vec![0.0; xs.len()];
-    if ct.transform_coords(&mut xs, &mut ys, &mut zs).is_err()
-        || xs.iter().chain(&ys).any(|v| !v.is_finite())
-    {
-        return Ok(None);
-    }
     let unit = srs.linear_units();
-    let worst = steps
-        .iter()
-        .enumerate()
-        .map(|(i, (a, b))| {
-            let plane = (xs[2 * i + 1] - xs[2 * i]).hypot(ys[2 * i + 1] - ys[2 * i]) * unit;
-            (plane / Geodesic.distance(*a, *b) - 1.0).abs()
-        })
-        .fold(0.0, f64::max);
-    Ok(Some(worst))
+    let mut out = Vec::with_capacity(extents.len());
+    for &[w, s, e, n] in extents {
+        let mut steps: Vec<(Point, Point)> = Vec::with_capacity(18);
+        for x in [w, 0.5 * (w + e), e] {
+            for y in [s, 0.5 * (s + n), n].map(lat) {
+                let h = HALF_STEP_DEG;
+                steps.push((Point::new(x - h, y), Point::new(x + h, y)));
+                steps.push((Point::new(x, y - h), Point::new(x, y + h)));
+            }
+        }
+        let (mut xs, mut ys): (Vec<f64>, Vec<f64>) =
+            steps.iter().flat_map(|(a, b)| [a.x_y(), b.x_y()]).unzip();
+        let mut zs = vec![0.0; xs.len()];
+        if ct.transform_coords(&mut xs, &mut ys, &mut zs).is_err()
+            || xs.iter().chain(&ys).any(|v| !v.is_finite())
+        {
+            out.push(None);
+            continue;
+        }
+        let worst = steps
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let plane = (xs[2 * i + 1] - xs[2 * i]).hypot(ys[2 * i + 1] - ys[2 * i]) * unit;
+                (plane / Geodesic.distance(*a, *b) - 1.0).abs()
+            })
+            .fold(0.0, f64::max);
+        out.push(Some(worst));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

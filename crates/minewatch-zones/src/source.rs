@@ -456,24 +456,50 @@ fn right_of(
 /// digits.
 fn is_exploration(t: &str, licence: &str) -> bool {
     let t = t.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if has(&["探转采"]) {
-        return false;
-    }
-    if has(&["勘查", "勘探", "探矿", "explor", "prospect"]) {
-        return true;
-    }
-    if has(&["采矿", "开采", "mining", "exploitation"]) {
-        return false;
-    }
-    if has(&["探"]) {
-        return true;
-    }
     let n = licence.trim();
-    let digits = n
-        .get(1..)
-        .is_some_and(|d| d.len() >= 10 && d.bytes().all(|b| b.is_ascii_digit()));
-    digits && n.starts_with(['T', 't'])
+    let numbered = |c: char| {
+        n.starts_with([c, c.to_ascii_lowercase()])
+            && n.get(1..)
+                .is_some_and(|d| d.len() >= 10 && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    // A C number is a mining licence (采矿许可证) whatever the type text adds: a
+    // converted right keeps its exploration history in the text (采矿权（原探矿权）).
+    if numbered('C') {
+        return false;
+    }
+    const EXPLORATION: [&str; 5] = ["勘查", "勘探", "探矿", "explor", "prospect"];
+    const MINING: [&str; 4] = ["采矿", "开采", "mining", "exploitation"];
+    let has = |s: &str, words: &[&str]| words.iter().any(|w| s.contains(w));
+    // Exploration converted to mining, in any spelling (探转采, 探矿权转采矿权, 勘查转采矿,
+    // 原探矿权): the right that results is a mining right.
+    if has(&t, &["转采", "转为采", "原探", "原勘查"]) {
+        return false;
+    }
+    // The right named outside brackets is the right; the brackets qualify it
+    // (采矿权（…探矿权…）).
+    let mut head = String::new();
+    let mut depth = 0usize;
+    for c in t.chars() {
+        match c {
+            '(' | '（' | '[' | '【' => depth += 1,
+            ')' | '）' | ']' | '】' => depth = depth.saturating_sub(1),
+            c if depth == 0 => head.push(c),
+            _ => {}
+        }
+    }
+    for s in [head.as_str(), t.as_str()] {
+        match (has(s, &EXPLORATION), has(s, &MINING)) {
+            (true, false) => return true,
+            (false, true) => return false,
+            // Both named and no conversion spelt out: the licence number decides.
+            (true, true) => return numbered('T'),
+            (false, false) => {}
+        }
+    }
+    if t.contains('探') {
+        return true;
+    }
+    numbered('T')
 }
 
 /// GB/T 2260 codes to six digits: `32` → `320000`, `3201` → `320100`; longer township or
@@ -541,6 +567,19 @@ fn load_corners(
     for p in &file.parcels {
         by_id.entry(p.id.as_str()).or_default().push(p);
     }
+    // A parcel name several licences share (地块1 in every licence of a file) names none.
+    let mut licences_named: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for p in &file.parcels {
+        licences_named
+            .entry(p.name.as_str())
+            .or_default()
+            .insert(p.id.as_str());
+    }
+    let shared_names: std::collections::BTreeSet<&str> = licences_named
+        .into_iter()
+        .filter(|(n, ids)| n.is_empty() || ids.len() > 1)
+        .map(|(n, _)| n)
+        .collect();
     for (id, parcels) in by_id {
         let wkt = parcels_wkt(&parcels);
         let mut g = Geometry::from_wkt(&wkt).map_err(|e| feature_err(l, id, e.to_string()))?;
@@ -585,11 +624,7 @@ fn load_corners(
         set.zones.push(Zone {
             layer: li,
             id: id.to_string(),
-            name: if parcels[0].name.is_empty() {
-                right.holder.clone()
-            } else {
-                parcels[0].name.clone()
-            },
+            name: zone_name(l, row, &right, &parcels[0].name, &shared_names),
             attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
             geom,
             right: Some(right),
@@ -598,6 +633,34 @@ fn load_corners(
     }
     unknown.warn(l, l.attributes.as_deref(), set);
     Ok(file.parcels.len())
+}
+
+/// Headers of a licence table's mine name (矿山名称), the zone name when the layer
+/// declares no `name_field`.
+const MINE_NAME_COLUMNS: [&str; 4] = ["mine_name", "矿山名称", "矿山名", "项目名称"];
+
+/// A corner-file licence's zone name: the table's `name_field` column, else its mine name,
+/// else the parcel's name when no other licence of the file shares it (a mine's name in
+/// the parcel header), else the holder, else the parcel's name — 地块1 in every licence
+/// of many files, which names nothing in the hits.
+fn zone_name(
+    l: &LayerSpec,
+    row: Option<&BTreeMap<String, String>>,
+    right: &Right,
+    parcel: &str,
+    shared: &std::collections::BTreeSet<&str>,
+) -> String {
+    let cell = |k: &str| row.and_then(|r| r.get(k)).filter(|v| !v.is_empty());
+    let mine = match &l.name_field {
+        Some(f) => cell(f),
+        None => MINE_NAME_COLUMNS.iter().find_map(|k| cell(k)),
+    };
+    match mine {
+        Some(m) => m.clone(),
+        None if !shared.contains(parcel) => parcel.to_string(),
+        None if !right.holder.is_empty() => right.holder.clone(),
+        None => parcel.to_string(),
+    }
 }
 
 fn parcels_wkt(parcels: &[&guotu::Parcel]) -> String {
@@ -936,9 +999,80 @@ mod tests {
             ("", "L2", false),
             // The type text decides over the number.
             ("采矿许可证", "T32120080302005678", false),
+            ("勘查许可证", "T32120080302005678", true),
+            // Exploration converted to mining, in every spelling registers use: a
+            // mining right (review finding 3).
+            ("新立(探转采)", "", false),
+            ("探矿权转采矿权", "", false),
+            ("采矿权（探矿权转采矿权）", "", false),
+            ("新立（探矿权转采矿权）", "", false),
+            ("采矿权(勘查转采矿)", "", false),
+            ("采矿权(原探矿权)", "", false),
+            ("探矿权转采矿权", "C1100002010011110000001", false),
+            ("采矿权(原探矿权)", "C1100002010011110000001", false),
+            // A C number is a mining licence; naming both rights, the number decides.
+            ("", "C1100002010011110000001", false),
+            ("探矿权", "C1100002010011110000001", false),
+            ("探矿权/采矿权", "T32120080302005678", true),
+            ("探矿权/采矿权", "", false),
+            // Brackets qualify the right named outside them.
+            ("探矿权（原采矿区）", "", true),
+            ("采矿权（勘查区内）", "", false),
         ] {
             assert_eq!(is_exploration(t, lic), want, "{t} / {lic}");
         }
+    }
+
+    /// A corner-file licence is named by its mine (矿山名称) or holder from the attributes
+    /// table, not by the parcel name every licence of the file shares (地块1).
+    #[test]
+    fn corner_licences_take_the_mine_or_holder_name() {
+        let d = tempfile::tempdir().unwrap();
+        let mut txt = String::from(
+            "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n",
+        );
+        for (k, lic) in [
+            "C1100002010011110000001",
+            "C1100002010011110000002",
+            "C1100002010011110000003",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let e = 39_525_540.0 + 1000.0 * k as f64;
+            txt += &format!("5,100.0000,{lic},地块1,面,,采矿用地,,@\n");
+            for (j, (x, y)) in [
+                (0.0, 0.0),
+                (0.0, 1000.0),
+                (1000.0, 1000.0),
+                (1000.0, 0.0),
+                (0.0, 0.0),
+            ]
+            .iter()
+            .enumerate()
+            {
+                txt += &format!("J{},1,{:.2},{:.2}\n", j + 1, 4_451_780.0 + x, e + y);
+            }
+        }
+        std::fs::write(d.path().join("lic.txt"), txt).unwrap();
+        std::fs::write(
+            d.path().join("lic.csv"),
+            "licence,采矿权人,矿山名称,有效期起,有效期止\n\
+             C1100002010011110000001,甲矿业公司,甲石灰岩矿,2010-01-01,2030-12-31\n\
+             C1100002010011110000002,乙矿业公司,,2010-01-01,2030-12-31\n",
+        )
+        .unwrap();
+        let spec = LayersSpec::from_str(
+            "[[layer]]\nname = \"lic\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n",
+            &d.path().join("l.toml"),
+            d.path(),
+        )
+        .unwrap();
+        let wkt = crate::crs::from_epsg(4527).unwrap().to_wkt().unwrap();
+        let work = crate::WorkCrs::choose(&wkt, [117.2, 40.2, 117.3, 40.3]).unwrap();
+        let set = load(&spec, &LoadOptions { work, aoi: None }).unwrap();
+        let names: Vec<&str> = set.zones.iter().map(|z| z.name.as_str()).collect();
+        assert_eq!(names, ["甲石灰岩矿", "乙矿业公司", "地块1"]);
     }
 
     #[test]

@@ -54,6 +54,26 @@ pub fn unplaced_warnings(layers: &[LayerSpec], findings: &[Finding]) -> Vec<Stri
     out
 }
 
+/// One warning listing the patches a coarser admin layer puts in a division other than
+/// the one their finest division belongs to (placed by the finest, see
+/// `Overlay::assess`), the first five with what the coarser layer said; none when every
+/// patch's levels agree.
+pub fn overruled_warning(findings: &[Finding]) -> Option<String> {
+    let odd: Vec<String> = findings
+        .iter()
+        .filter(|f| !f.admin_overruled.is_empty())
+        .map(|f| format!("{} ({})", f.patch_id, f.admin_overruled.join("; ")))
+        .collect();
+    (!odd.is_empty()).then(|| {
+        format!(
+            "{} of {} patch(es) lie in another division by a coarser admin layer than their finest division belongs to; each is placed by its finest division and that division's parents (GB/T 2260 code): {} — the layers' borders differ (scales, editions): check those patches' place",
+            odd.len(),
+            findings.len(),
+            some_ids(&odd, SHOWN)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +89,8 @@ mod tests {
             licence_status: LicenceStatus::OutsideAllRights,
             outside_licence_m2: 1.0,
             licence_granted_in_pair: None,
+            licence_validity_checked: None,
+            admin_overruled: Vec::new(),
             licences: vec![],
             holders: vec![],
             minerals: vec![],
