@@ -122,4 +122,15 @@ mod tests {
         assert_eq!(names[15], "mean_ndvi_drop");
         assert_eq!(names[16], "max_ndvi_drop");
     }
+
+    /// Float noise below the printed precision is 0, never "-0": a site's growth of
+    /// −1e−14 % (equal areas summed in another order) printed as "-0" in tasks.csv.
+    #[test]
+    fn rounding_noise_prints_as_zero_not_minus_zero() {
+        for x in [-1e-14, -0.0, -0.004] {
+            assert_eq!(format!("{}", round(x, 2)), "0", "{x}");
+        }
+        assert_eq!(format!("{}", round(-0.005, 2)), "-0.01");
+        assert_eq!(format!("{}", round(-12.3456, 2)), "-12.35");
+    }
 }
