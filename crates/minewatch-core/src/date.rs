@@ -127,6 +127,12 @@ impl AcqDate {
         }
     }
 
+    /// A cell of a column that holds dates: [`AcqDate::parse_lenient`]'s forms, or the
+    /// serial number Excel saves a date cell as (46086 is 2026-03-05).
+    pub fn parse_cell(text: &str) -> Result<Self, DateError> {
+        Self::parse_lenient(text).or_else(|e| Self::from_excel_serial(text).ok_or(e))
+    }
+
     /// The day an Excel date serial stands for (days since 1899-12-30: a date cell saved
     /// as a number), when `text` is a whole number of 5 digits (1950-01-01 is 18264) that
     /// falls in the years an `AcqDate` holds. Only for a column that holds dates: any

@@ -225,11 +225,10 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     // A patch without its date cannot be checked against licence validity: every right
     // counts as valid for it. Said once, with how many.
     let undated = all_patches().filter(|p| p.date.is_none()).count();
-    let dated_rights = sets.iter().flat_map(|s| &s.zones).any(|z| {
-        z.right
-            .as_ref()
-            .is_some_and(|r| r.valid_from.is_some() || r.valid_to.is_some())
-    });
+    let dated_rights = sets
+        .iter()
+        .flat_map(|s| &s.zones)
+        .any(|z| z.right.as_ref().is_some_and(|r| r.validity_known()));
     // Said at once, as for a rights layer without validity fields: without the date an
     // expired licence counts as valid, so 无证 reads as 证内 (licence_validity_checked 0).
     if undated > 0 && dated_rights {

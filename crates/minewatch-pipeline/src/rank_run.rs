@@ -729,10 +729,7 @@ fn date_field(
     let v = row
         .get(k)
         .ok_or_else(|| t.err(line, k, "empty; give a date like 2023-06-30"))?;
-    // A date cell Excel saved as its serial number (46086: 2026-03-05) is a date too.
-    AcqDate::parse_lenient(v)
-        .or_else(|e| AcqDate::from_excel_serial(v).ok_or(e))
-        .map_err(|e| t.err(line, k, e))
+    AcqDate::parse_cell(v).map_err(|e| t.err(line, k, e))
 }
 
 /// A previous ledger given as its rank folder or as the file.

@@ -825,11 +825,7 @@ enum DateIssue {
 /// Whether `text` can be the date of a field check of a change imaged last on
 /// `last_date`, in an audit run on `today`. The change's own date is allowed.
 fn check_date(text: &str, last_date: Option<AcqDate>, today: AcqDate) -> Result<(), DateIssue> {
-    // A date cell Excel saved as its serial number (46086 is 2026-03-05) is a date too.
-    let read = AcqDate::parse_lenient(text)
-        .ok()
-        .or_else(|| AcqDate::from_excel_serial(text));
-    let d = match read {
+    let d = match AcqDate::parse_cell(text).ok() {
         Some(d) => d,
         // AcqDate reads 1950–2200 only: a day outside is a date, but not of a check.
         None => {

@@ -259,8 +259,7 @@ impl<'a> Overlay<'a> {
                         licences.push(r.licence.clone());
                         holders.push(r.holder.clone());
                         minerals.push(r.mineral.clone());
-                        let judged =
-                            p.date.is_some() && (r.valid_from.is_some() || r.valid_to.is_some());
+                        let judged = p.date.is_some() && r.validity_known();
                         validity_checked = Some(validity_checked.unwrap_or(true) && judged);
                         match (r.exploration, r.state_on(p.date)) {
                             (false, RightState::Valid) => valid_mining.push((z, a)),

@@ -56,6 +56,11 @@ impl Right {
         }
     }
 
+    /// Whether the right has a validity period to judge a date against.
+    pub fn validity_known(&self) -> bool {
+        self.valid_from.is_some() || self.valid_to.is_some()
+    }
+
     /// Whether anything says when the right was granted (its start date or its number).
     pub fn grant_known(&self) -> bool {
         self.valid_from.is_some() || first_issue(&self.licence).is_some()
