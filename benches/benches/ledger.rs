@@ -72,6 +72,8 @@ fn patches() -> Vec<LedgerPatch> {
                     },
                     river_distance_m: None,
                     over_10_mu_illegal: false,
+                    licence_validity_checked: Some(true),
+                    admin_overruled: vec![],
                 },
             });
         }
@@ -96,12 +98,14 @@ fn bench(c: &mut Criterion) {
     assert!(sites.iter().all(|s| s.longest_run == YEARS as u32));
     let policy = Policy::default();
     let ctx = Context::default();
+    // The dates only shape the reasons' wording, not the cost.
+    let dates = minewatch_policy::RunDates::default();
     g.bench_function("score_and_rank", |b| {
         b.iter(|| {
             use rayon::prelude::*;
             let mut t: Vec<_> = sites
                 .par_iter()
-                .map(|s| minewatch_policy::score(s, &policy, &ctx))
+                .map(|s| minewatch_policy::score(s, &dates, &policy, &ctx))
                 .collect();
             minewatch_policy::rank(&mut t);
             t.len()

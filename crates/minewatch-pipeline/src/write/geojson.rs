@@ -1,11 +1,10 @@
 //! RFC 7946 GeoJSON in EPSG:4326 lon/lat (7 decimals, about 1 cm), shells
 //! counter-clockwise, a bbox per feature.
 
-use super::{attributes, round, Attr};
+use super::{attributes, push_position, round, Attr};
 use crate::error::PipelineError;
 use crate::georef::GeoPatch;
 use serde_json::{json, Map, Value};
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -52,8 +51,7 @@ pub fn write(path: &Path, patches: &[GeoPatch], stats: &[String]) -> Result<(), 
                     if n > 0 {
                         g.push(',');
                     }
-                    // Rust prints the shortest decimal that reads back as the same double.
-                    let _ = write!(g, "[{},{}]", round(x, 7), round(y, 7));
+                    push_position(&mut g, x, y);
                 }
                 g.push(']');
             }

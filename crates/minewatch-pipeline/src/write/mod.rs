@@ -19,6 +19,63 @@ pub fn round(x: f64, d: i32) -> f64 {
     (x * f).round() / f + 0.0
 }
 
+/// Appends `round(x, 7)` as `{}` prints it, without the float formatter: a lon/lat
+/// vertex pair per polygon corner made float printing the largest single cost of writing
+/// GeoJSON. The double nearest to n / 10⁷ prints as that decimal, trailing zeros trimmed,
+/// as long as n / 10⁷ is far above the double's spacing (|x| < 10⁸ here); anything else
+/// takes the formatter.
+pub fn push_round7(out: &mut String, x: f64) {
+    const F: f64 = 1e7;
+    let n = (x * F).round();
+    if n.is_nan() || n.abs() >= 1e15 {
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{}", round(x, 7)));
+        return;
+    }
+    let n = n as i64;
+    let a = n.unsigned_abs();
+    let (mut int, mut frac) = (a / 10_000_000, a % 10_000_000);
+    // Digits right to left into a stack buffer: sign, ≤ 8 integer digits, '.', 7 decimals.
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    if frac != 0 {
+        let mut digits = 7;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        for _ in 0..digits {
+            i -= 1;
+            buf[i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        i -= 1;
+        buf[i] = b'.';
+    }
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (int % 10) as u8;
+        int /= 10;
+        if int == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    // Only ASCII digits, '.' and '-' were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Appends a GeoJSON position `[lon,lat]` at 7 decimals (about 1 cm).
+pub fn push_position(out: &mut String, x: f64, y: f64) {
+    out.push('[');
+    push_round7(out, x);
+    out.push(',');
+    push_round7(out, y);
+    out.push(']');
+}
+
 /// The attribute columns shared by every writer, in order.
 pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
     let r = &p.record;
@@ -113,6 +170,58 @@ pub enum Attr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn printed(x: f64) -> String {
+        let mut s = String::new();
+        push_round7(&mut s, x);
+        s
+    }
+
+    #[test]
+    fn positions_print_as_the_rounded_double_does() {
+        // Lon/lat-sized values, tiny ones, halves at the 8th decimal, integers, signs,
+        // and values past the fast path.
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1e-8,
+            -1e-8,
+            4e-8,
+            5e-8,
+            -5e-8,
+            6e-8,
+            1e-7,
+            -1e-7,
+            0.5,
+            118.0,
+            -118.0,
+            118.00000005,
+            118.12345675,
+            31.99999999,
+            32.000000049,
+            179.9999999,
+            -179.99999995,
+            89.99999999,
+            1e8,
+            123456789.123,
+            -5e9,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let scale = [1.0, 180.0, 1e-6, 1e4, 1e8][(state % 5) as usize];
+            cases.push((u * 2.0 - 1.0) * scale);
+        }
+        for x in cases {
+            assert_eq!(printed(x), format!("{}", round(x, 7)), "x = {x:e}");
+        }
+    }
 
     #[test]
     fn schema_names_follow_attributes() {

@@ -4,13 +4,12 @@
 //! BOM so Excel opens Chinese text. All byte-identical for the same rows.
 
 use super::formula_guard::guard;
-use super::{round, Attr, Kind};
+use super::{push_position, round, Attr, Kind};
 use crate::error::PipelineError;
 use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRwkbGeometryType};
 use gdal::DriverManager;
 use serde_json::{json, Map, Value};
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -114,7 +113,7 @@ pub fn write_geojson(
                     }
                     let (x, y) = (round(x, 7), round(y, 7));
                     (w0, s0, e0, n0) = (w0.min(x), s0.min(y), e0.max(x), n0.max(y));
-                    let _ = write!(g, "[{x},{y}]");
+                    push_position(&mut g, x, y);
                 }
                 g.push(']');
             }
