@@ -1099,6 +1099,8 @@ mod tests {
             "19950101-20010630",
             "1995/01/01到2001/06/30",
             "1995年1月1日至2001年6月30日",
+            // 日 left off, as typed in Excel.
+            "1995年1月1至2001年6月30",
         ] {
             assert_eq!(parse_validity_range(t), Some((want.0, Some(want.1))), "{t}");
         }
