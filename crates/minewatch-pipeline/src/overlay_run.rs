@@ -820,9 +820,12 @@ pub const ZH: &[(&str, &str)] = &[
 
 /// Chinese column names for county offices; names without one stay English.
 pub fn zh(col: &str) -> String {
-    ZH.iter()
-        .find(|(k, _)| *k == col)
-        .map_or_else(|| col.to_string(), |(_, v)| v.to_string())
+    zh_name(col).map_or_else(|| col.to_string(), str::to_string)
+}
+
+/// The Chinese name of a column, if it has one.
+pub fn zh_name(col: &str) -> Option<&'static str> {
+    ZH.iter().find(|(k, _)| *k == col).map(|(_, v)| *v)
 }
 
 #[cfg(test)]
