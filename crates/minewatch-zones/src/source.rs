@@ -552,6 +552,12 @@ fn load_corners(
             check_exists(l, p)?;
             licence_table(l, p, set)?
         }
+        None if l.name_field.is_some() => {
+            return Err(layer_err(
+                l,
+                "`name_field` names a column of the licence table, and the layer has no `attributes` table; add `attributes = \"…\"` or remove `name_field`",
+            ));
+        }
         None => {
             set.warn(format!(
                 "layer `{}` ({}): no `attributes` table, so no validity dates: licence validity is not checked (an expired licence counts as valid)",
@@ -765,20 +771,23 @@ fn licence_table(
         &l.right.valid_from,
         &l.right.valid_to,
     ];
+    let column = |f: &str, declared_as: &str| {
+        headers.iter().position(|h| h == f).ok_or_else(|| {
+            layer_err(
+                l,
+                format!(
+                    "{}: no column `{f}` (declared as {declared_as}); its columns: {}",
+                    p.display(),
+                    headers.join(", ")
+                ),
+            )
+        })
+    };
     let mut columns: Vec<(&str, usize)> = Vec::new();
     let mut missing: Vec<(&str, &[&str])> = Vec::new();
     for ((key, aliases), decl) in RIGHT_COLUMNS.iter().zip(declared) {
         let found = match decl {
-            Some(f) => Some(headers.iter().position(|h| h == f).ok_or_else(|| {
-                layer_err(
-                    l,
-                    format!(
-                        "{}: no column `{f}` (declared as {key}_field); its columns: {}",
-                        p.display(),
-                        headers.join(", ")
-                    ),
-                )
-            })?),
+            Some(f) => Some(column(f, &format!("{key}_field"))?),
             None => aliases
                 .iter()
                 .find_map(|a| headers.iter().position(|h| h == a)),
@@ -801,6 +810,14 @@ fn licence_table(
             columns.push(("valid_to", k));
             missing.retain(|(k, _)| !k.starts_with("valid"));
             range = true;
+        }
+    }
+    // A declared name column the table lacks is an error, never a silent fallback (to a
+    // guessed mine-name column, the holder or the parcel's name). The right fields found
+    // also go by their canonical names (`holder` …).
+    if let Some(f) = &l.name_field {
+        if !columns.iter().any(|(key, _)| key == f) {
+            column(f, "name_field")?;
         }
     }
     for (key, aliases) in missing {
@@ -1023,11 +1040,13 @@ mod tests {
         }
     }
 
-    /// A corner-file licence is named by its mine (矿山名称) or holder from the attributes
-    /// table, not by the parcel name every licence of the file shares (地块1).
-    #[test]
-    fn corner_licences_take_the_mine_or_holder_name() {
-        let d = tempfile::tempdir().unwrap();
+    /// Three licences C…01, C…02, C…03 in a corner file of `d`, loaded with `attributes`
+    /// (bytes of `lic.csv`) and the layer's extra TOML lines `extra`.
+    fn corner_licences(
+        d: &std::path::Path,
+        attributes: &[u8],
+        extra: &str,
+    ) -> Result<ZoneSet, ZonesError> {
         let mut txt = String::from(
             "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n",
         );
@@ -1054,25 +1073,69 @@ mod tests {
                 txt += &format!("J{},1,{:.2},{:.2}\n", j + 1, 4_451_780.0 + x, e + y);
             }
         }
-        std::fs::write(d.path().join("lic.txt"), txt).unwrap();
-        std::fs::write(
-            d.path().join("lic.csv"),
-            "licence,采矿权人,矿山名称,有效期起,有效期止\n\
-             C1100002010011110000001,甲矿业公司,甲石灰岩矿,2010-01-01,2030-12-31\n\
-             C1100002010011110000002,乙矿业公司,,2010-01-01,2030-12-31\n",
-        )
-        .unwrap();
+        std::fs::write(d.join("lic.txt"), txt).unwrap();
+        std::fs::write(d.join("lic.csv"), attributes).unwrap();
         let spec = LayersSpec::from_str(
-            "[[layer]]\nname = \"lic\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n",
-            &d.path().join("l.toml"),
-            d.path(),
+            &format!("[[layer]]\nname = \"lic\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n{extra}"),
+            &d.join("l.toml"),
+            d,
         )
         .unwrap();
         let wkt = crate::crs::from_epsg(4527).unwrap().to_wkt().unwrap();
         let work = crate::WorkCrs::choose(&wkt, [117.2, 40.2, 117.3, 40.3]).unwrap();
-        let set = load(&spec, &LoadOptions { work, aoi: None }).unwrap();
+        load(&spec, &LoadOptions { work, aoi: None })
+    }
+
+    const LICENCE_TABLE: &str = "licence,采矿权人,矿山名称,有效期起,有效期止\n\
+         C1100002010011110000001,甲矿业公司,甲石灰岩矿,2010-01-01,2030-12-31\n\
+         C1100002010011110000002,乙矿业公司,,2010-01-01,2030-12-31\n";
+
+    /// A corner-file licence is named by its mine (矿山名称) or holder from the attributes
+    /// table, not by the parcel name every licence of the file shares (地块1).
+    #[test]
+    fn corner_licences_take_the_mine_or_holder_name() {
+        let d = tempfile::tempdir().unwrap();
+        let set = corner_licences(d.path(), LICENCE_TABLE.as_bytes(), "").unwrap();
         let names: Vec<&str> = set.zones.iter().map(|z| z.name.as_str()).collect();
         assert_eq!(names, ["甲石灰岩矿", "乙矿业公司", "地块1"]);
+    }
+
+    /// A declared `name_field` the licence table lacks is an error naming the layer, the
+    /// table, the column and the columns it has; it fell back to the guessed mine-name
+    /// columns, the holder or the parcel name without a word.
+    #[test]
+    fn a_declared_name_field_missing_from_the_licence_table_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let e = corner_licences(
+            d.path(),
+            LICENCE_TABLE.as_bytes(),
+            "name_field = \"矿山名\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("layer `lic`")
+                && e.contains("lic.csv")
+                && e.contains("no column `矿山名` (declared as name_field)")
+                && e.contains("licence, 采矿权人, 矿山名称, 有效期起, 有效期止"),
+            "{e}"
+        );
+        // Declared and present, as a header or as a right field's canonical name: its
+        // column names the licence.
+        let set = corner_licences(
+            d.path(),
+            LICENCE_TABLE.as_bytes(),
+            "name_field = \"holder\"\n",
+        )
+        .unwrap();
+        assert_eq!(set.zones[0].name, "甲矿业公司");
+        let set = corner_licences(
+            d.path(),
+            LICENCE_TABLE.as_bytes(),
+            "name_field = \"采矿权人\"\n",
+        )
+        .unwrap();
+        assert_eq!(set.zones[0].name, "甲矿业公司");
     }
 
     #[test]
