@@ -18,6 +18,7 @@ pub mod river;
 pub mod scale;
 pub mod source;
 pub mod spec;
+pub mod text_table;
 pub mod unplaced;
 pub mod validity;
 pub mod zoneset;

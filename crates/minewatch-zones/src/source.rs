@@ -11,6 +11,7 @@ use crate::gdal_error;
 use crate::guotu;
 use crate::ogr_layer;
 use crate::spec::{Format, LayerSpec, LayersSpec};
+use crate::text_table;
 use crate::validity::UnknownValidity;
 use crate::zoneset::{Right, Zone, ZoneSet};
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
@@ -751,8 +752,10 @@ fn licence_table(
     set: &mut ZoneSet,
 ) -> Result<(BTreeMap<String, BTreeMap<String, String>>, bool), ZonesError> {
     let bytes = std::fs::read(p).map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?;
-    let text = decode_text(&bytes);
+    let text = text_table::decode_text(&bytes);
+    // Tab-separated too: Excel's and WPS's "Unicode 文本" and 文本文件 saves of a register.
     let mut r = csv::ReaderBuilder::new()
+        .delimiter(text_table::delimiter_of(&text))
         .flexible(false)
         .from_reader(text.as_bytes());
     let headers: Vec<String> = r
@@ -933,28 +936,6 @@ fn validity_date(text: &str, end: bool, range: bool) -> Result<Option<AcqDate>, 
     parse_register_date(text).map(Some).ok_or_else(|| {
         format!("`{text}` is not a date (YYYY-MM-DD) or a period (YYYY-MM-DD至YYYY-MM-DD)")
     })
-}
-
-/// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send; and
-/// UTF-16 with its BOM (Excel's and WPS's "Unicode 文本" save).
-pub fn decode_text(bytes: &[u8]) -> String {
-    if let Some(b) = bytes.strip_prefix(b"\xFF\xFE") {
-        return encoding_rs::UTF_16LE
-            .decode_without_bom_handling(b)
-            .0
-            .into_owned();
-    }
-    if let Some(b) = bytes.strip_prefix(b"\xFE\xFF") {
-        return encoding_rs::UTF_16BE
-            .decode_without_bom_handling(b)
-            .0
-            .into_owned();
-    }
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030.decode(b).0.into_owned(),
-    }
 }
 
 /// Polygon parts of a GDAL geometry as a geo MultiPolygon (lines and points of a
@@ -1138,6 +1119,26 @@ mod tests {
         assert_eq!(set.zones[0].name, "甲矿业公司");
     }
 
+    /// Excel's "Unicode 文本" save of a register (UTF-16LE with its BOM, tab-separated) was
+    /// decoded but read as one column: no holder, no validity. It gives the rights the
+    /// UTF-8 CSV gives, as does a tab-separated UTF-8 file.
+    #[test]
+    fn a_utf16_tab_separated_licence_table_reads_as_the_csv() {
+        let d = tempfile::tempdir().unwrap();
+        let rights = |bytes: &[u8]| -> Vec<(String, Option<Right>)> {
+            let set = corner_licences(d.path(), bytes, "").unwrap();
+            set.zones.into_iter().map(|z| (z.name, z.right)).collect()
+        };
+        let want = rights(LICENCE_TABLE.as_bytes());
+        assert_eq!(want[0].1.as_ref().unwrap().holder, "甲矿业公司");
+        assert!(want[0].1.as_ref().unwrap().valid_to.is_some());
+        let tabs = LICENCE_TABLE.replace(',', "\t").replace('\n', "\r\n");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(tabs.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(rights(&utf16), want);
+        assert_eq!(rights(tabs.as_bytes()), want);
+    }
+
     #[test]
     fn codes_normalise_to_six_digits() {
         assert_eq!(normalise_code("32").unwrap(), "320000");
@@ -1205,13 +1206,5 @@ mod tests {
             validity_date("2001-06-30至1995-01-01", true, true),
             Ok(Some(want.0))
         );
-    }
-
-    #[test]
-    fn gbk_text_is_decoded() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("许可证号,矿种\nC1,煤\n");
-        assert!(std::str::from_utf8(&bytes).is_err());
-        assert_eq!(decode_text(&bytes), "许可证号,矿种\nC1,煤\n");
-        assert_eq!(decode_text("\u{feff}a,b".as_bytes()), "a,b");
     }
 }
