@@ -75,8 +75,9 @@ impl NotKept {
     }
 }
 
-/// The smallest extent holding all of `extents` (west, south, east, north).
-fn union(extents: &[[f64; 4]]) -> [f64; 4] {
+/// The smallest extent holding all of `extents` (west, south, east, north; or any boxes
+/// of min x, min y, max x, max y).
+pub(crate) fn union(extents: &[[f64; 4]]) -> [f64; 4] {
     extents
         .iter()
         .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, b| {

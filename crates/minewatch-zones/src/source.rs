@@ -1,5 +1,6 @@
-//! Loading the declared layers through GDAL/OGR (or the corner-coordinate parser) into the
-//! work CRS: fields checked up front, geometries reprojected once, invalid polygons
+//! Loading the declared layers through GDAL/OGR (or the corner-coordinate parser): each
+//! file read once, fields checked up front, features kept in their own CRS (`ReadLayers`),
+//! then projected onto each work CRS the patches need, invalid polygons
 //! repaired with `make_valid` and reported, lines and points buffered in metres, river
 //! lines kept for distances. Nothing is dropped silently: every skipped or repaired feature
 //! leaves a note.
@@ -7,13 +8,13 @@
 use crate::buffer;
 use crate::crs::{self, Reprojector, WorkCrs};
 use crate::error::ZonesError;
-use crate::gdal_error;
 use crate::guotu;
 use crate::ogr_layer;
 use crate::spec::{Format, LayerSpec, LayersSpec};
 use crate::text_table;
 use crate::validity::UnknownValidity;
 use crate::zoneset::{Right, Zone, ZoneSet};
+use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
 use gdal::Dataset;
 use geo_types::{LineString, MultiPolygon, Polygon};
@@ -33,44 +34,148 @@ pub struct LoadOptions {
     pub aoi: Option<[f64; 4]>,
 }
 
+/// The layers in one work CRS around its patches (for several, [`ReadLayers`]).
 pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError> {
-    let work_srs = opts.work.srs()?;
-    let mut set = ZoneSet {
-        layers: spec.layers.clone(),
-        ..Default::default()
-    };
-    let mut open = ogr_layer::OpenFiles::new();
-    for (li, l) in spec.layers.iter().enumerate() {
-        let before = set.zones.len();
-        let read = match l.format {
-            Format::Ogr => {
-                let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
-                if let Some(w) = guessed {
-                    set.warn(w);
-                }
-                load_ogr(li, l, ds, &work_srs, opts, &mut set)?
-            }
-            Format::GuotuTxt => {
-                let read = load_corners(li, l, &work_srs, &mut set)?;
-                if read == 0 {
-                    set.empty_layers.push(li);
-                }
-                read
-            }
-        };
-        set.features_read.push(read);
-        set.warn_duplicate_ids(li, before);
-        if set.empty_layers.last() == Some(&li) {
-            set.notes.push(empty_note(l));
-        }
-        if set.zones.len() == before && read > 0 {
-            set.notes.push(format!(
-                "layer `{}`: {read} features read, none near the patches",
-                l.name
-            ));
+    ReadLayers::read(spec, std::slice::from_ref(opts))?.project(0)
+}
+
+/// Every declared layer read from its file once, in its own CRS, around the patches of
+/// every work CRS: a file (a corner-coordinate text and its licence table, a GeoJSON
+/// parsed whole) is read once however many CRSs the patches need, each feature counts
+/// once in [`ReadLayers::features_read`], and what reading finds is said once per CRS's
+/// zone set alike. [`ReadLayers::project`] then builds one work CRS's zones.
+pub struct ReadLayers {
+    areas: Vec<LoadOptions>,
+    layers: Vec<LayerRead>,
+}
+
+/// One layer as read from its file.
+struct LayerRead {
+    /// The layer's own CRS (a corner file's Gauss-Krüger zone).
+    srs: SpatialRef,
+    features: Vec<ReadFeature>,
+    /// Features read (a corner file's parcels).
+    read: usize,
+    /// No features at all under its filter, not just none near the patches.
+    empty: bool,
+    /// The notes and warnings reading it gave.
+    said: ZoneSet,
+}
+
+/// A feature as read: what it contributes, and its geometry in its layer's CRS.
+struct ReadFeature {
+    info: FeatureInfo,
+    geom: Geometry,
+    /// Whether it lies near the patches of each work CRS (an index into the areas).
+    near: Vec<bool>,
+}
+
+impl ReadFeature {
+    /// Its geometry in the work CRS.
+    fn in_work(&self, l: &LayerSpec, to_work: &Reprojector) -> Result<Geometry, ZonesError> {
+        let mut g = self.geom.clone();
+        to_work
+            .apply(&mut g)
+            .map_err(|e| feature_err(l, &self.info.id, format!("cannot reproject: {e}")))?;
+        Ok(g)
+    }
+
+    /// The zone of layer `li` it makes with `geom` (in the work CRS).
+    fn zone(&self, li: usize, geom: MultiPolygon<f64>) -> Zone {
+        let info = self.info.clone();
+        Zone {
+            layer: li,
+            id: info.id,
+            name: info.name,
+            attrs: info.attrs,
+            geom,
+            right: info.right,
+            admin_code: info.admin_code,
         }
     }
-    Ok(set)
+}
+
+impl ReadLayers {
+    /// Read `spec`'s layers around the patches of `areas` (one per work CRS).
+    pub fn read(spec: &LayersSpec, areas: &[LoadOptions]) -> Result<Self, ZonesError> {
+        let works = areas
+            .iter()
+            .map(|a| Ok((a.work.srs()?, a.aoi)))
+            .collect::<Result<Vec<_>, ZonesError>>()?;
+        let mut open = ogr_layer::OpenFiles::new();
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for l in &spec.layers {
+            layers.push(match l.format {
+                Format::Ogr => {
+                    let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
+                    read_ogr(l, ds, &works, guessed)?
+                }
+                Format::GuotuTxt => read_corners(l, areas.len())?,
+            });
+        }
+        Ok(Self {
+            areas: areas.to_vec(),
+            layers,
+        })
+    }
+
+    /// Features read per layer, in layer order, each feature once.
+    pub fn features_read(&self) -> Vec<usize> {
+        self.layers.iter().map(|r| r.read).collect()
+    }
+
+    /// The zones of work CRS `g` (an index into the areas read around): each layer's
+    /// features near its patches reprojected onto it, repaired, buffered and dissolved,
+    /// with what reading said.
+    pub fn project(&self, g: usize) -> Result<ZoneSet, ZonesError> {
+        let work_srs = self.areas[g].work.srs()?;
+        let mut set = ZoneSet::default();
+        for (li, r) in self.layers.iter().enumerate() {
+            let l = &r.said.layers[0];
+            set.layers.push(l.clone());
+            set.notes.extend(r.said.notes.iter().cloned());
+            set.warnings.extend(r.said.warnings.iter().cloned());
+            set.features_read.push(r.read);
+            if r.empty {
+                set.empty_layers.push(li);
+            }
+            let before = set.zones.len();
+            let near: Vec<&ReadFeature> = r.features.iter().filter(|f| f.near[g]).collect();
+            match l.format {
+                Format::Ogr => {
+                    let to_work = Reprojector::new(&r.srs, &work_srs)
+                        .map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+                    project_ogr(li, l, &near, &to_work, &mut set)?;
+                }
+                Format::GuotuTxt => {
+                    let to_work = Reprojector::new(&r.srs, &work_srs)
+                        .map_err(|e| layer_err(l, e.to_string()))?;
+                    project_corners(li, l, &near, &to_work, &mut set)?;
+                }
+            }
+            set.warn_duplicate_ids(li, before);
+            if r.empty {
+                set.notes.push(empty_note(l));
+            }
+            if set.zones.len() == before && !near.is_empty() {
+                set.notes.push(format!(
+                    "layer `{}`: {} features read, none near the patches",
+                    l.name,
+                    near.len()
+                ));
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// A rectangle (min x, min y, max x, max y) as a polygon.
+fn rectangle(b: [f64; 4]) -> Result<Geometry, ZonesError> {
+    let [x0, y0, x1, y1] = b;
+    Geometry::from_wkt(&format!(
+        "POLYGON (({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
+    ))
+    .map_err(|e| ZonesError::Crs(format!("rectangle {b:?}: {e}")))
 }
 
 /// What a layer without features means for the findings. Not an error: a county may
@@ -171,6 +276,7 @@ pub(crate) fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, 
 }
 
 /// What one feature contributes before geometry handling.
+#[derive(Clone)]
 struct FeatureInfo {
     id: String,
     name: String,
@@ -179,14 +285,22 @@ struct FeatureInfo {
     admin_code: Option<String>,
 }
 
-fn load_ogr(
-    li: usize,
+/// An OGR layer's features near the patches of any of `works` (each work CRS with its
+/// patches' box), checked and parsed, their geometries as stored; `guessed`: what opening
+/// its file guessed, to say.
+fn read_ogr(
     l: &LayerSpec,
     ds: &Dataset,
-    work_srs: &gdal::spatial_ref::SpatialRef,
-    opts: &LoadOptions,
-    set: &mut ZoneSet,
-) -> Result<usize, ZonesError> {
+    works: &[(SpatialRef, Option<[f64; 4]>)],
+    guessed: Option<String>,
+) -> Result<LayerRead, ZonesError> {
+    let mut said = ZoneSet {
+        layers: vec![l.clone()],
+        ..Default::default()
+    };
+    if let Some(w) = guessed {
+        said.warn(w);
+    }
     let ogr_layer::Opened {
         mut layer,
         srs,
@@ -198,39 +312,70 @@ fn load_ogr(
         && l.right.valid_from.is_none()
         && l.right.valid_to.is_none()
     {
-        set.warn(format!(
+        said.warn(format!(
             "layer `{}` ({}): no valid_from_field or valid_to_field declared: licence validity is not checked (an expired licence counts as valid); the layer has fields: {}",
             l.name,
             l.path.display(),
             field_names.join(", ")
         ));
     }
-    let to_work =
-        Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
     let is_river = l.kind == ZoneKind::RiverCorridor;
     let margin = l.buffer_m.unwrap_or(0.0) + 1_000.0 + if is_river { RIVER_SEARCH_M } else { 0.0 };
-    if let Some(a) = opts.aoi {
-        let back =
-            Reprojector::new(work_srs, &srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
-        let grown = [a[0] - margin, a[1] - margin, a[2] + margin, a[3] + margin];
-        if let Ok(b) = back.bounds(grown) {
-            layer.set_spatial_filter_rect(b[0], b[1], b[2], b[3]);
-        }
+    // Each work CRS's patches, grown by the margin, as a box in the layer's CRS (none:
+    // every feature, as when it cannot be placed there).
+    let mut boxes = Vec::with_capacity(works.len());
+    for (work_srs, aoi) in works {
+        boxes.push(match aoi {
+            None => None,
+            Some(a) => {
+                let back = Reprojector::new(work_srs, &srs)
+                    .map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+                let grown = [a[0] - margin, a[1] - margin, a[2] + margin, a[3] + margin];
+                back.bounds(grown).ok()
+            }
+        });
     }
+    // Read only near the patches: with one box, OGR's filter is the test; with several,
+    // their envelope is read and each feature tested against each box, so that a feature
+    // near several CRSs' patches is read once, and one between them not at all.
+    let several: Vec<Option<Geometry>> = match boxes.iter().copied().collect::<Option<Vec<_>>>() {
+        Some(bs) if bs.len() == 1 => {
+            let b = bs[0];
+            layer.set_spatial_filter_rect(b[0], b[1], b[2], b[3]);
+            Vec::new()
+        }
+        Some(bs) if !bs.is_empty() => {
+            let all = crs::union(&bs);
+            layer.set_spatial_filter_rect(all[0], all[1], all[2], all[3]);
+            bs.into_iter()
+                .map(rectangle)
+                .map(|r| r.map(Some))
+                .collect::<Result<_, _>>()?
+        }
+        _ => boxes
+            .iter()
+            .map(|b| b.map(rectangle).transpose())
+            .collect::<Result<_, _>>()?,
+    };
+    let filtered = boxes.iter().all(Option::is_some) && !boxes.is_empty();
     let mut read = 0usize;
     let mut unknown = UnknownValidity::default();
-    let mut dissolved: Vec<Geometry> = Vec::new();
+    let mut kept: Vec<ReadFeature> = Vec::new();
     // Features without geometry (null or empty), by id: skipped, and said.
     let mut no_geometry: Vec<String> = Vec::new();
     let mut features = layer.features();
-    loop {
-        gdal_error::reset();
-        let Some(feature) = features.next() else {
-            if let Some(msg) = gdal_error::last_failure() {
-                return Err(ogr_layer::read_failed(l, &field_names, read, msg));
-            }
-            break;
+    while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, read)? {
+        let geom = feature.geometry().filter(|g| !g.is_empty());
+        let near: Vec<bool> = match geom {
+            Some(g) if !several.is_empty() => several
+                .iter()
+                .map(|b| b.as_ref().is_none_or(|b| g.intersects(b)))
+                .collect(),
+            _ => vec![true; works.len()],
         };
+        if !near.contains(&true) && !near.is_empty() {
+            continue;
+        }
         read += 1;
         let fid = feature
             .fid()
@@ -257,14 +402,88 @@ fn load_ogr(
             },
             id,
         };
-        let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
+        let Some(g) = geom else {
             no_geometry.push(info.id);
             continue;
         };
-        let mut g = g.clone();
-        to_work
-            .apply(&mut g)
-            .map_err(|e| feature_err(l, &info.id, format!("cannot reproject: {e}")))?;
+        kept.push(ReadFeature {
+            info,
+            geom: g.clone(),
+            near,
+        });
+    }
+    drop(features);
+    // The spatial filter never returns a feature without geometry: look for them in the
+    // whole layer (under its `where`), so none is dropped unsaid.
+    if filtered {
+        layer.clear_spatial_filter();
+        let mut features = layer.features();
+        let mut n = 0usize;
+        while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, n)? {
+            n += 1;
+            if feature.geometry().is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            let id = fields
+                .id
+                .and_then(|i| feature.field_as_string(i).ok().flatten())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .or_else(|| feature.fid().map(|f| f.to_string()))
+                .unwrap_or_else(|| n.to_string());
+            no_geometry.push(id);
+        }
+    }
+    if !no_geometry.is_empty() {
+        // In file order, each once (the spatial read and the search may both see one).
+        let mut seen = std::collections::BTreeSet::new();
+        no_geometry.retain(|id| seen.insert(id.clone()));
+        const SHOWN: usize = 20;
+        let more = no_geometry.len().saturating_sub(SHOWN);
+        said.warn(format!(
+            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
+            l.name,
+            l.path.display(),
+            no_geometry.len(),
+            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    unknown.warn(l, None, &mut said);
+    // Nothing near the patches may be right; nothing at all under the filter is said (a
+    // mining-rights layer that reads empty makes every patch unlicensed).
+    let empty = if read == 0 && filtered {
+        layer.clear_spatial_filter();
+        ogr_layer::next_feature(&mut layer.features(), l, &field_names, 0)?.is_none()
+    } else {
+        read == 0
+    };
+    Ok(LayerRead {
+        srs,
+        features: kept,
+        read,
+        empty,
+        said,
+    })
+}
+
+/// An OGR layer's features (those near the patches) as zones in the work CRS.
+fn project_ogr(
+    li: usize,
+    l: &LayerSpec,
+    features: &[&ReadFeature],
+    to_work: &Reprojector,
+    set: &mut ZoneSet,
+) -> Result<(), ZonesError> {
+    let is_river = l.kind == ZoneKind::RiverCorridor;
+    let mut dissolved: Vec<Geometry> = Vec::new();
+    for f in features {
+        let info = &f.info;
+        let mut g = f.in_work(l, to_work)?;
         let flat = gdal::vector::geometry_type_flatten(g.geometry_type());
         let polygonal = matches!(
             flat,
@@ -322,81 +541,7 @@ fn load_ogr(
             ));
             continue;
         }
-        set.zones.push(Zone {
-            layer: li,
-            id: info.id,
-            name: info.name,
-            attrs: info.attrs,
-            geom,
-            right: info.right,
-            admin_code: info.admin_code,
-        });
-    }
-    drop(features);
-    // The spatial filter never returns a feature without geometry: look for them in the
-    // whole layer (under its `where`), so none is dropped unsaid.
-    if opts.aoi.is_some() {
-        layer.clear_spatial_filter();
-        let mut features = layer.features();
-        let mut n = 0usize;
-        loop {
-            // Reset per feature: GDAL reports a null geometry's emptiness check as an
-            // error, which is not a read failure.
-            gdal_error::reset();
-            let Some(feature) = features.next() else {
-                if let Some(msg) = gdal_error::last_failure() {
-                    return Err(ogr_layer::read_failed(l, &field_names, n, msg));
-                }
-                break;
-            };
-            n += 1;
-            if feature.geometry().is_some_and(|g| !g.is_empty()) {
-                continue;
-            }
-            let id = fields
-                .id
-                .and_then(|i| feature.field_as_string(i).ok().flatten())
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .or_else(|| feature.fid().map(|f| f.to_string()))
-                .unwrap_or_else(|| n.to_string());
-            no_geometry.push(id);
-        }
-    }
-    if !no_geometry.is_empty() {
-        // In file order, each once (the spatial read and the search may both see one).
-        let mut seen = std::collections::BTreeSet::new();
-        no_geometry.retain(|id| seen.insert(id.clone()));
-        const SHOWN: usize = 20;
-        let more = no_geometry.len().saturating_sub(SHOWN);
-        set.warn(format!(
-            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
-            l.name,
-            l.path.display(),
-            no_geometry.len(),
-            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    unknown.warn(l, None, set);
-    // Nothing near the patches may be right; nothing at all under the filter is said (a
-    // mining-rights layer that reads empty makes every patch unlicensed).
-    if read == 0 && opts.aoi.is_some() {
-        layer.clear_spatial_filter();
-        gdal_error::reset();
-        let any = layer.features().next().is_some();
-        if let Some(msg) = gdal_error::last_failure() {
-            return Err(ogr_layer::read_failed(l, &field_names, 0, msg));
-        }
-        if !any {
-            set.empty_layers.push(li);
-        }
-    } else if read == 0 {
-        set.empty_layers.push(li);
+        set.zones.push(f.zone(li, geom));
     }
     if l.dissolve && !dissolved.is_empty() {
         let merged =
@@ -412,7 +557,7 @@ fn load_ogr(
             admin_code: None,
         });
     }
-    Ok(read)
+    Ok(())
 }
 
 fn right_of(
@@ -524,12 +669,14 @@ pub fn normalise_code(raw: &str) -> Result<String, String> {
     }
 }
 
-fn load_corners(
-    li: usize,
-    l: &LayerSpec,
-    work_srs: &gdal::spatial_ref::SpatialRef,
-    set: &mut ZoneSet,
-) -> Result<usize, ZonesError> {
+/// A corner-coordinate layer's licences with their attributes table, in the file's
+/// Gauss-Krüger zone; the whole file, near the patches of each of `areas` work CRSs.
+fn read_corners(l: &LayerSpec, areas: usize) -> Result<LayerRead, ZonesError> {
+    let mut said = ZoneSet {
+        layers: vec![l.clone()],
+        ..Default::default()
+    };
+    let set = &mut said;
     check_exists(l, &l.path)?;
     let bytes = std::fs::read(&l.path).map_err(|e| layer_err(l, format!("cannot read: {e}")))?;
     let file = guotu::parse_bytes(&bytes).map_err(|source| ZonesError::Corners {
@@ -547,7 +694,6 @@ fn load_corners(
         }
     }
     let gk = crs::from_epsg(file.epsg)?;
-    let to_work = Reprojector::new(&gk, work_srs).map_err(|e| layer_err(l, e.to_string()))?;
     let (attrs, range) = match &l.attributes {
         Some(p) => {
             check_exists(l, p)?;
@@ -569,6 +715,7 @@ fn load_corners(
         }
     };
     let mut unknown = UnknownValidity::default();
+    let mut features = Vec::new();
     // A licence with several separate areas comes as several parcels with one id.
     let mut by_id: BTreeMap<&str, Vec<&guotu::Parcel>> = BTreeMap::new();
     for p in &file.parcels {
@@ -597,10 +744,6 @@ fn load_corners(
                 .buffer(0.0, 8)
                 .map_err(|e| feature_err(l, id, format!("cannot merge its parcels: {e}")))?;
         }
-        to_work
-            .apply(&mut g)
-            .map_err(|e| feature_err(l, id, format!("cannot reproject: {e}")))?;
-        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, id, e))?;
         let row = attrs.get(id);
         if l.attributes.is_some() && row.is_none() {
             unknown.no_row(id);
@@ -628,18 +771,42 @@ fn load_corners(
             valid_to: date("valid_to")?,
         };
         unknown.check_order(&mut right);
-        set.zones.push(Zone {
-            layer: li,
-            id: id.to_string(),
-            name: zone_name(l, row, &right, &parcels[0].name, &shared_names),
-            attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
-            geom,
-            right: Some(right),
-            admin_code: None,
+        features.push(ReadFeature {
+            info: FeatureInfo {
+                id: id.to_string(),
+                name: zone_name(l, row, &right, &parcels[0].name, &shared_names),
+                attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
+                right: Some(right),
+                admin_code: None,
+            },
+            geom: g,
+            near: vec![true; areas],
         });
     }
     unknown.warn(l, l.attributes.as_deref(), set);
-    Ok(file.parcels.len())
+    Ok(LayerRead {
+        srs: gk,
+        features,
+        read: file.parcels.len(),
+        empty: file.parcels.is_empty(),
+        said,
+    })
+}
+
+/// A corner-coordinate layer's licences as zones in the work CRS.
+fn project_corners(
+    li: usize,
+    l: &LayerSpec,
+    features: &[&ReadFeature],
+    to_work: &Reprojector,
+    set: &mut ZoneSet,
+) -> Result<(), ZonesError> {
+    for f in features {
+        let g = f.in_work(l, to_work)?;
+        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, &f.info.id, e))?;
+        set.zones.push(f.zone(li, geom));
+    }
+    Ok(())
 }
 
 /// Headers of a licence table's mine name (矿山名称), the zone name when the layer
