@@ -1270,20 +1270,11 @@ mod tests {
         );
         // Declared and present, as a header or as a right field's canonical name: its
         // column names the licence.
-        let set = corner_licences(
-            d.path(),
-            LICENCE_TABLE.as_bytes(),
-            "name_field = \"holder\"\n",
-        )
-        .unwrap();
-        assert_eq!(set.zones[0].name, "甲矿业公司");
-        let set = corner_licences(
-            d.path(),
-            LICENCE_TABLE.as_bytes(),
-            "name_field = \"采矿权人\"\n",
-        )
-        .unwrap();
-        assert_eq!(set.zones[0].name, "甲矿业公司");
+        for field in ["holder", "采矿权人"] {
+            let extra = format!("name_field = \"{field}\"\n");
+            let set = corner_licences(d.path(), LICENCE_TABLE.as_bytes(), &extra).unwrap();
+            assert_eq!(set.zones[0].name, "甲矿业公司", "{field}");
+        }
     }
 
     /// Excel's "Unicode 文本" save of a register (UTF-16LE with its BOM, tab-separated) was
