@@ -466,6 +466,28 @@ fn corner_coordinate_licence_in_gauss_kruger() {
         "{}",
         stderr(&o)
     );
+    // So does a declared name column (it fell back to guessed mine-name columns).
+    let named = d.path().join("layers_named.toml");
+    std::fs::write(
+        &named,
+        "[[layer]]\nname = \"rights\"\npath = \"licences.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"licences.csv\"\nname_field = \"矿山名\"\n",
+    )
+    .unwrap();
+    let (o, out_named) = with_table(
+        "licence,holder,矿山名称\nC3200002009011120001234,甲,南京某石料矿\n",
+        &named,
+        "ov_named",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("layer `rights`")
+            && e.contains("licences.csv")
+            && e.contains("`矿山名`")
+            && e.contains("licence, holder, 矿山名称"),
+        "{e}"
+    );
+    assert!(!out_named.join("findings.csv").exists());
     let (o, _) = with_table(
         "licence,holder,valid_to\nC3200002009011120001234,甲,2030-12-31\nC3200002009011120001234,甲,2001-12-31\n",
         &layers,

@@ -223,6 +223,19 @@ fn lonlat_patch(id: &str, w: f64, s_: f64, e: f64, n: f64) -> String {
     )
 }
 
+/// A GeoJSON FeatureCollection of `feats` written to `path`.
+fn collection(path: &Path, feats: &[&str]) -> std::path::PathBuf {
+    std::fs::write(
+        path,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            feats.join(",")
+        ),
+    )
+    .unwrap();
+    path.to_path_buf()
+}
+
 /// Review revT finding 6: a patch's river distance and corridor share do not depend on the
 /// other patches of the file. A patch 4.9 km north of a river at Nantong (120.6° E) came
 /// out 1 % farther, and partly outside the 5 km corridor, when a patch near Yibin
@@ -253,20 +266,8 @@ fn a_patch_measures_the_same_alone_and_beside_a_far_one() {
     // 0.0442° to 0.0450° of latitude north of the river: 4901 m to 4990 m on GRS80.
     let near = lonlat_patch("N1", 120.6, 32.0442, 120.601, 32.0450);
     let far = lonlat_patch("Y1", 104.7, 28.8, 104.701, 28.801);
-    let write = |name: &str, feats: &[&str]| {
-        let p = d.path().join(name);
-        std::fs::write(
-            &p,
-            format!(
-                r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-                feats.join(",")
-            ),
-        )
-        .unwrap();
-        p
-    };
-    let alone = write("alone.geojson", &[&near]);
-    let batch = write("batch.geojson", &[&far, &near]);
+    let alone = collection(&d.path().join("alone.geojson"), &[&near]);
+    let batch = collection(&d.path().join("batch.geojson"), &[&far, &near]);
     let mut got = Vec::new();
     for (p, name) in [(alone, "alone"), (batch, "batch")] {
         let out = d.path().join(format!("ov_{name}"));
@@ -288,4 +289,107 @@ fn a_patch_measures_the_same_alone_and_beside_a_far_one() {
         .parse()
         .unwrap();
     assert!((pct - 100.0).abs() < 1e-6, "{pct}");
+}
+
+/// A licence square (lon/lat `w s e n`) as 国土 TXT corners in the CGCS2000 3° Gauss-Krüger
+/// zone 40 with its prefix (EPSG:4528, CM 120° E).
+fn corner_licence_gk40(licence: &str, [w, s_, e, n]: [f64; 4]) -> String {
+    use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+    let mut ll = SpatialRef::from_epsg(4490).unwrap();
+    ll.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut gk = SpatialRef::from_epsg(4528).unwrap();
+    gk.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let t = CoordTransform::new(&ll, &gk).unwrap();
+    let mut xs = vec![w, e, e, w, w];
+    let mut ys = vec![s_, s_, n, n, s_];
+    t.transform_coords(&mut xs, &mut ys, &mut [0.0; 5]).unwrap();
+    let mut text = format!(
+        "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=40\n[地块坐标]\n5,,{licence},地块1,面,,采矿用地,,@\n"
+    );
+    for k in 0..5 {
+        // Northing first, then the easting with its zone prefix.
+        text.push_str(&format!("J{},1,{:.2},{:.2}\n", k + 1, ys[k], xs[k]));
+    }
+    text
+}
+
+/// Review follow-up: with patches in two work CRSs (Nantong and Yibin, UTM 51N and 48N)
+/// the layers were loaded once per CRS, so a river near both groups and the parcels of a
+/// corner-coordinate file (read whole each time) counted twice in the manifest's
+/// `features_read`, and every file was read again. Each file is now read once and each
+/// feature counted once, and each patch's findings are those of its group run alone.
+#[test]
+fn layers_are_read_once_for_patches_in_two_work_crss() {
+    let d = tempfile::tempdir().unwrap();
+    // One river past both: along 28.85° N at Yibin, then to 32° N past Nantong.
+    std::fs::write(
+        d.path().join("river.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"长江"},"geometry":{"type":"LineString","coordinates":[[104.0,28.85],[105.0,28.85],[120.0,32.0],[121.2,32.0]]}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("lic.txt"),
+        corner_licence_gk40("C1", [120.595, 32.04, 120.605, 32.05]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("lic.csv"),
+        "许可证号,采矿权人,有效期起,有效期止\nC1,甲公司,2010-01-01,2030-12-31\n",
+    )
+    .unwrap();
+    let layers = d.path().join("l.toml");
+    std::fs::write(
+        &layers,
+        "[[layer]]\nname = \"yangtze_5km\"\npath = \"river.geojson\"\nkind = \"river_corridor\"\nbuffer_m = 5000\n\n\
+         [[layer]]\nname = \"rights\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n",
+    )
+    .unwrap();
+    let nantong = [
+        lonlat_patch("N1", 120.6, 32.0442, 120.601, 32.0450),
+        lonlat_patch("N2", 120.7, 32.01, 120.701, 32.011),
+    ];
+    let yibin = [lonlat_patch("Y1", 104.7, 28.8, 104.701, 28.801)];
+    let run = |name: &str, feats: &[&str]| {
+        let p = collection(&d.path().join(format!("{name}.geojson")), feats);
+        let out = d.path().join(name);
+        let o = overlay(&p, &layers, &out, &[]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        out
+    };
+    let batch = run("batch", &[&yibin[0], &nantong[0], &nantong[1]]);
+    let m = manifest_of_overlay(&batch);
+    assert_eq!(m["work_crs_groups"].as_array().unwrap().len(), 2, "{m}");
+    let read: Vec<u64> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["features_read"].as_u64().unwrap())
+        .collect();
+    assert_eq!(read, [1, 1], "{m}");
+    // Each group alone gives the findings the batch gives its patches.
+    let rows = |out: &Path| csv_rows(&out.join("findings.csv"));
+    let batch_rows = rows(&batch);
+    let alone: Vec<_> = rows(&run("nantong", &[&nantong[0], &nantong[1]]))
+        .into_iter()
+        .chain(rows(&run("yibin", &[&yibin[0]])))
+        .collect();
+    assert_eq!(alone.len(), 3);
+    for a in &alone {
+        let b = batch_rows.iter().find(|r| r["id"] == a["id"]).unwrap();
+        assert_eq!(a, b, "{}", a["id"]);
+    }
+    // And they are the findings the layers should give: N1 inside the licence and the
+    // corridor, Y1 near the river there too.
+    let n1 = batch_rows.iter().find(|r| r["id"] == "N1").unwrap();
+    assert_eq!(n1["licence_status"], "inside", "{n1:?}");
+    for id in ["N1", "Y1"] {
+        let r = batch_rows.iter().find(|r| r["id"] == id).unwrap();
+        let dist: f64 = r["river_distance_m"].parse().unwrap();
+        assert!(dist < 6000.0, "{id}: {dist}");
+    }
+}
+
+fn manifest_of_overlay(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
+        .unwrap()
 }

@@ -791,6 +791,42 @@ fn history_rows_the_audit_refuses_do_not_suppress() {
     }
 }
 
+/// `rank --history` applies the audit's row rules (`check_row`) to the handling as it
+/// reads it: 已立案 is 立案 to rank but a spelling the audit's rules did not know, so they
+/// stopped short and a row the audit sends back (no responsible person) counted as a
+/// filed case. A `case_filed` 是 on a 合法 is the audit's `case_filed_not_illegal` too,
+/// refused naming the column that says it.
+#[test]
+fn history_rules_see_the_handling_as_rank_reads_it() {
+    let d = fixture_dir();
+    let a = patch_id(0, "A");
+    let head = "patch_id,verdict,violation_type,handling,reason,responsible,date\n";
+    let csv = format!("{head}{a},违法,无证开采,已立案,,张三,2023-01-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "spelt");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert!(t[0]["history"].ends_with("case_filed"), "{:?}", t[0]);
+    let csv = format!("{head}{a},违法,无证开采,已立案,,/,2023-01-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "no_person");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = csv_rows(&out.join("tasks.csv"));
+    assert!(!t[0]["history"].contains("case_filed"), "{:?}", t[0]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 2 is not read as history") && e.contains("missing_responsible"),
+        "{e}"
+    );
+    let csv = format!("patch_id,verdict,case_filed,date\n{a},合法,是,2023-01-01\n");
+    let (o, out) = rank_with_history(d.path(), &csv, "column");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("history.csv row 2") && e.contains("`case_filed`") && e.contains("合法"),
+        "{e}"
+    );
+    assert!(!out.join("tasks.csv").exists());
+}
+
 /// Review U F7: a returned form with one site still blank (no verdict yet) was refused
 /// as history (exit 1), though a form is read as it is: the row is passed over, named.
 #[test]

@@ -107,7 +107,8 @@ impl AcqDate {
     }
 
     /// A typed date in the forms [`AcqDate::parse_lenient`] reads: full-width characters
-    /// (U+FF01–FF5E, the ideographic space) as ASCII, and `2024年6月1日` as `2024-6-1`.
+    /// (U+FF01–FF5E, the ideographic space) as ASCII, and `2024年6月1日` (or `2024年6月1`)
+    /// as `2024-6-1`.
     pub fn normalise(text: &str) -> String {
         let t: String = text
             .trim()
@@ -119,11 +120,16 @@ impl AcqDate {
             })
             .collect();
         let t = t.trim();
-        match t.split_once('日') {
-            Some((ymd, rest)) if ymd.contains('年') && ymd.contains('月') => {
-                format!("{}{rest}", ymd.replace(['年', '月'], "-"))
-            }
-            _ => t.to_string(),
+        // 日 is often left off in a typed cell (`1995年1月1`): the date ends at 日 or at
+        // the time after it, as for the other forms.
+        let (ymd, rest) = match t.split_once('日') {
+            Some((ymd, rest)) => (ymd, rest),
+            None => t.split_at(t.find([' ', 'T']).unwrap_or(t.len())),
+        };
+        if ymd.contains('年') && ymd.contains('月') {
+            format!("{}{rest}", ymd.replace(['年', '月'], "-"))
+        } else {
+            t.to_string()
         }
     }
 
@@ -255,6 +261,27 @@ mod lenient_tests {
             assert_eq!(AcqDate::parse_lenient(t).ok(), d, "{t}");
         }
         assert!(AcqDate::parse_lenient("2026年2月30日").is_err());
+        // 日 left off, as typed in Excel (read before `parse_cell`, and again now).
+        let jan1 = AcqDate::new(1995, 1, 1);
+        for t in [
+            "1995年1月1",
+            "1995年01月01",
+            "１９９５年１月１",
+            "1995年1月1 08:00",
+        ] {
+            assert_eq!(AcqDate::parse_lenient(t).ok(), jan1, "{t}");
+            assert_eq!(AcqDate::parse_cell(t).ok(), jan1, "{t}");
+        }
+        for t in [
+            "1995年1月",
+            "1995年1月1号",
+            "1995年13月1",
+            "1995年1月1x",
+            "95年1月1",
+            "年月",
+        ] {
+            assert!(AcqDate::parse_cell(t).is_err(), "{t}");
+        }
         assert!(AcqDate::parse_lenient("46086").is_err());
         assert_eq!(AcqDate::from_excel_serial("46086"), d);
         assert_eq!(AcqDate::from_excel_serial("46086.0"), d);

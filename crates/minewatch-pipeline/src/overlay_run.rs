@@ -16,7 +16,7 @@ use minewatch_core::units::m2_to_mu;
 use minewatch_core::{Finding, LicenceStatus, ZoneKind};
 use minewatch_zones::{
     findings::KindAreas, AdminCodes, LayersSpec, LoadOptions, Overlay, PatchInput, PatchShape,
-    Reprojector, WorkCrs,
+    ReadLayers, Reprojector, WorkCrs,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -167,21 +167,23 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     let groups = prepare_patches(&table)?;
     timings.insert("read_patches".into(), t0.elapsed().as_secs_f64());
 
-    // The layers once per work CRS, around its patches (one CRS, one load, unless the
-    // patches span zones their own CRS cannot measure).
+    // The layers read once around all the patches, then projected onto each work CRS
+    // around its own (one CRS unless the patches span zones their own CRS cannot
+    // measure): each file is read, and each feature counted, once.
     let t = Instant::now();
-    let sets = groups
+    let areas: Vec<LoadOptions> = groups
         .iter()
-        .map(|g| {
-            minewatch_zones::load(
-                &spec,
-                &LoadOptions {
-                    work: g.work.clone(),
-                    aoi: g.aoi,
-                },
-            )
+        .map(|g| LoadOptions {
+            work: g.work.clone(),
+            aoi: g.aoi,
         })
+        .collect();
+    let read = ReadLayers::read(&spec, &areas)?;
+    let sets = (0..areas.len())
+        .map(|g| read.project(g))
         .collect::<Result<Vec<_>, _>>()?;
+    let features_read = read.features_read();
+    drop(read);
     let admin = match &spec.admin_codes {
         Some(d) => Some(AdminCodes::load(d)?),
         None => None,
@@ -189,7 +191,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     timings.insert("load_layers".into(), t.elapsed().as_secs_f64());
     // Said at once, not only in the manifest: an empty mining-rights layer (a typo in a
     // path or filter) would make every patch unlicensed without it. Each said once, as
-    // every work CRS's load finds it again.
+    // every work CRS's zone set carries what reading found.
     let mut notes = table.notes.clone();
     let mut said: Vec<String> = Vec::new();
     for set in &sets {
@@ -367,10 +369,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
                 filter: l.filter.clone(),
                 buffer_m: l.buffer_m,
                 dissolve: l.dissolve,
-                features_read: sets
-                    .iter()
-                    .map(|s| s.features_read.get(i).copied().unwrap_or(0))
-                    .sum(),
+                features_read: features_read.get(i).copied().unwrap_or(0),
                 zones: sets
                     .iter()
                     .map(|s| s.zones.iter().filter(|z| z.layer == i).count())
@@ -820,9 +819,12 @@ pub const ZH: &[(&str, &str)] = &[
 
 /// Chinese column names for county offices; names without one stay English.
 pub fn zh(col: &str) -> String {
-    ZH.iter()
-        .find(|(k, _)| *k == col)
-        .map_or_else(|| col.to_string(), |(_, v)| v.to_string())
+    zh_name(col).map_or_else(|| col.to_string(), str::to_string)
+}
+
+/// The Chinese name of a column, if it has one.
+pub fn zh_name(col: &str) -> Option<&'static str> {
+    ZH.iter().find(|(k, _)| *k == col).map(|(_, v)| *v)
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
         return Err(PipelineError::Input(format!(
             "patches {}: no patch id column (looked for {}); the file has {}. Add the patch numbers as a column `id` (or 图斑编号): feature numbers are not patch ids",
             table.path.display(),
-            ALIASES[0].1.join(", "),
+            names_of(ALIASES[0].0, ALIASES[0].1).join(", "),
             if table.columns.is_empty() {
                 "no attribute columns".to_string()
             } else {
@@ -107,14 +107,24 @@ pub fn read(input: &Path) -> Result<PatchTable, PipelineError> {
     Ok(table)
 }
 
-/// The columns the overlay reads and the names they are found under, first match wins:
-/// minewatch's own (`zh` header) Chinese names and a Shapefile's 10-character cut.
-pub const ALIASES: [(&str, &[&str]); 4] = [
-    ("id", &["id", "图斑编号"]),
-    ("area_m2", &["area_m2", "监测面积(平方米)"]),
-    ("date_after", &["date_after", "后时相"]),
-    ("date_before", &["date_before", "date_befor", "前时相"]),
+/// The columns the overlay reads, each with the names it is found under besides its own
+/// and its Chinese one (`overlay_run::ZH`, what `--header zh` writes): a Shapefile's
+/// 10-character cut.
+const ALIASES: [(&str, &[&str]); 4] = [
+    ("id", &[]),
+    ("area_m2", &[]),
+    ("date_after", &[]),
+    ("date_before", &["date_befor"]),
 ];
+
+/// The names column `canon` is found under, first match wins: its own, the `extra` cuts,
+/// then its Chinese name.
+fn names_of(canon: &'static str, extra: &[&'static str]) -> Vec<&'static str> {
+    std::iter::once(canon)
+        .chain(extra.iter().copied())
+        .chain(crate::overlay_run::zh_name(canon))
+        .collect()
+}
 
 /// Read layer `name` of `path` (or its only / first layer when there is no such layer).
 pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> {
@@ -155,10 +165,10 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     // detect output's do (and `--header zh` writes 图斑编号 in both tables).
     let mut found = [None; ALIASES.len()];
     let mut file_name = ALIASES.map(|(canon, _)| canon);
-    for (k, (canon, names)) in ALIASES.iter().enumerate() {
-        let Some((i, alias)) = names
-            .iter()
-            .find_map(|n| columns.iter().position(|(c, _)| c == n).map(|i| (i, *n)))
+    for (k, (canon, extra)) in ALIASES.iter().enumerate() {
+        let Some((i, alias)) = names_of(canon, extra)
+            .into_iter()
+            .find_map(|n| columns.iter().position(|(c, _)| c == n).map(|i| (i, n)))
         else {
             continue;
         };

@@ -795,7 +795,9 @@ fn with_form_headers(mut t: Table) -> Result<Table, PipelineError> {
 /// audit's `conflicting_verdicts`). Each is named on stderr and the run goes on. Rules on
 /// a column the table does not have (核查责任人, 违法类型: a history table of another
 /// system) are not applied, but a 伪变化 always needs its reason. A verdict, handling,
-/// `case_filed` or date no one can read is an input error, as before.
+/// `case_filed` or date no one can read is an input error, as before, and so is a case
+/// filed (立案, or `case_filed` 是) on a verdict other than 违法 (the audit's
+/// `case_filed_not_illegal`).
 fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
     t.require(&["verdict", "date"], "history")?;
     let today = crate::verify_run::AuditDate::clock().date();
@@ -804,38 +806,27 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
     let mut refused: BTreeMap<usize, String> = BTreeMap::new();
     for r in &t.rows {
         let v = r.get("verdict").unwrap_or("");
-        let cell = |k: &str| {
-            let k = if k == "check_date" { "date" } else { k };
-            r.get(k).unwrap_or("")
+        let verdict = match v {
+            "" => None,
+            v => Some(Verdict::parse(v).ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "verdict",
+                    format!("`{v}` is not 合法, 违法 or 伪变化"),
+                )
+            })?),
         };
-        let check = minewatch_verify::audit::check_row(cell, None, today);
-        let said: Vec<String> = check
-            .issues
-            .iter()
-            .filter(|i| {
-                has(if i.field == "check_date" {
-                    "date"
-                } else {
-                    i.field
-                }) || (i.code == "false_change_no_reason")
-            })
-            .filter(|i| !matches!(i.code, "unknown_verdict" | "unknown_handling" | "bad_date"))
-            .map(|i| format!("field `{}`: {} ({})", i.field, i.message, i.code))
-            .collect();
-        if v.is_empty() {
-            refused.insert(r.line, said.join("; "));
-            continue;
-        }
-        let verdict = Verdict::parse(v).ok_or_else(|| {
-            t.err(
-                r.line,
-                "verdict",
-                format!("`{v}` is not 合法, 违法 or 伪变化"),
-            )
-        })?;
         let handling = r.get("handling").unwrap_or("");
-        let case_filed = match r.get("case_filed") {
-            Some(x) => case_filed_value(x).ok_or_else(|| {
+        // Where the row says whether a case is filed: its own column, else the county
+        // answers' handling (立案 / 非立案 / 不处理).
+        let filed_in = if r.get("case_filed").is_some() {
+            "case_filed"
+        } else {
+            "handling"
+        };
+        let case_filed = match (verdict, r.get("case_filed")) {
+            (None, _) => false,
+            (Some(_), Some(x)) => case_filed_value(x).ok_or_else(|| {
                 t.err(
                     r.line,
                     "case_filed",
@@ -846,10 +837,9 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
                     ),
                 )
             })?,
-            // The county answers' own column (立案 / 非立案 / 不处理). Anything else is
-            // refused like a bad `case_filed`: "已移送公安" must not silently read as
-            // "no case filed" and lower a repeat offender's standing.
-            None => handling_filed(handling).ok_or_else(|| {
+            // Anything else is refused like a bad `case_filed`: "已移送公安" must not
+            // silently read as "no case filed" and lower a repeat offender's standing.
+            (Some(_), None) => handling_filed(handling).ok_or_else(|| {
                 t.err(
                     r.line,
                     "handling",
@@ -859,22 +849,48 @@ fn read_history(t: &Table) -> Result<Vec<HistoryRecord>, PipelineError> {
                 )
             })?,
         };
-        // As `audit` sends it back: only a 违法 verdict has a case filed. 合法 + 立案 added
-        // "case filed (+5)" to a legal site.
-        if case_filed && verdict != Verdict::Illegal {
-            let field = if r.get("case_filed").is_some() {
-                "case_filed"
-            } else {
-                "handling"
-            };
-            return Err(t.err(
-                r.line,
-                field,
-                format!(
-                    "a case is filed (立案) on a {} verdict: only 违法 patches are filed; correct the verdict or the handling",
-                    v.trim()
-                ),
-            ));
+        // The audit's rules see the handling as read here (已立案, or a `case_filed` 是,
+        // is 立案): a 立案 on a verdict other than 违法 is its `case_filed_not_illegal`,
+        // and a spelling it does not know would stop its checks short.
+        let cell = |k: &str| match k {
+            "check_date" => r.get("date").unwrap_or(""),
+            "handling" if verdict.is_some() => {
+                if case_filed {
+                    "立案"
+                } else {
+                    "不处理"
+                }
+            }
+            k => r.get(k).unwrap_or(""),
+        };
+        let check = minewatch_verify::audit::check_row(cell, None, today);
+        let column = |field: &'static str| -> &'static str {
+            match field {
+                "check_date" => "date",
+                "handling" => filed_in,
+                f => f,
+            }
+        };
+        let said: Vec<String> = check
+            .issues
+            .iter()
+            .filter(|i| has(column(i.field)) || (i.code == "false_change_no_reason"))
+            .filter(|i| !matches!(i.code, "unknown_verdict" | "unknown_handling" | "bad_date"))
+            .map(|i| format!("field `{}`: {} ({})", column(i.field), i.message, i.code))
+            .collect();
+        let Some(verdict) = verdict else {
+            refused.insert(r.line, said.join("; "));
+            continue;
+        };
+        // As `audit` sends it back, but an error here, not a passed-over row: a case
+        // filed on a 合法 added "case filed (+5)" to a legal site, and which of the two
+        // cells is wrong only the county knows.
+        if let Some(i) = check
+            .issues
+            .iter()
+            .find(|i| i.code == "case_filed_not_illegal")
+        {
+            return Err(t.err(r.line, filed_in, i.message.clone()));
         }
         let (patch_id, site_id) = (
             r.get("patch_id").map(String::from),

@@ -62,13 +62,17 @@ impl ReturnedTable {
     }
 }
 
-/// The tables to audit, in the order given (a folder's in name order).
-pub fn read_all(given: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> {
+/// The tables to audit, in the order given (a folder's in name order). `counties`: the
+/// tasks' county codes, the only six-digit runs in a file name that say whose form it is.
+pub fn read_all(
+    given: &[PathBuf],
+    counties: &BTreeSet<&str>,
+) -> Result<Vec<ReturnedTable>, PipelineError> {
     let mut out: Vec<ReturnedTable> = Vec::new();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     for p in given {
         let chosen = if p.is_dir() {
-            from_given_folder(p)?
+            from_given_folder(p, counties)?
         } else {
             vec![ReturnedTable::read(p)?]
         };
@@ -95,28 +99,31 @@ pub fn read_all(given: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> 
 
 /// A given folder's tables, then each subfolder's as if it were given (a county's
 /// returned package folder), saying on stderr what is passed over.
-fn from_given_folder(dir: &Path) -> Result<Vec<ReturnedTable>, PipelineError> {
+fn from_given_folder(
+    dir: &Path,
+    counties: &BTreeSet<&str>,
+) -> Result<Vec<ReturnedTable>, PipelineError> {
     let top = returned_folder::list(dir)?;
     returned_folder::say_passed_over(&top);
-    let mut out = from_folder(dir, &top.tables)?;
+    let mut out = from_folder(dir, &top.tables, counties)?;
     for sub in &top.folders {
         let l = returned_folder::list(sub)?;
         if returned_folder::read_subfolder(sub, &l) {
-            out.extend(from_folder(sub, &l.tables)?);
+            out.extend(from_folder(sub, &l.tables, counties)?);
         }
     }
     Ok(out)
 }
 
 /// A folder's tables (`paths`), copies of one form reduced to the copy holding verdicts.
-fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, PipelineError> {
+fn from_folder(
+    dir: &Path,
+    paths: &[PathBuf],
+    counties: &BTreeSet<&str>,
+) -> Result<Vec<ReturnedTable>, PipelineError> {
     let mut tables: Vec<ReturnedTable> = Vec::new();
     for p in paths {
-        let text = p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            returned_folder::TEXT_TABLES
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(e))
-        });
+        let text = returned_folder::has_ext(p, &returned_folder::TEXT_TABLES);
         match ReturnedTable::read(p) {
             Ok(t) => tables.push(t),
             // A .txt in a folder of forms may be a note (说明.txt): said, not an error.
@@ -147,7 +154,10 @@ fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, Pipe
         .collect();
     let codes: Vec<Option<&str>> = tables
         .iter()
-        .map(|t| county_in_name(&t.table.path))
+        .map(|t| {
+            let stem = t.table.path.file_stem().and_then(|s| s.to_str());
+            stem.and_then(|n| county_in_name(n, counties))
+        })
         .collect();
     for i in 0..tables.len() {
         for j in i + 1..tables.len() {
@@ -211,13 +221,12 @@ fn from_folder(dir: &Path, paths: &[PathBuf]) -> Result<Vec<ReturnedTable>, Pipe
         .collect())
 }
 
-/// The county code a table's file name carries (`320111_返回.csv`: a run of six digits),
-/// if any.
-fn county_in_name(path: &Path) -> Option<&str> {
-    path.file_stem()?
-        .to_str()?
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|d| d.len() == 6)
+/// The county code a file or folder name carries (`320111_返回.csv`): a run of six digits
+/// that is one of `counties` (the tasks'), so that a month (`回执_202401_320102.csv`) or a
+/// phone number's digits in the name are not taken for one.
+pub(crate) fn county_in_name<'a>(name: &'a str, counties: &BTreeSet<&str>) -> Option<&'a str> {
+    name.split(|c: char| !c.is_ascii_digit())
+        .find(|d| d.len() == 6 && counties.contains(d))
 }
 
 #[cfg(test)]
@@ -225,6 +234,11 @@ mod tests {
     use super::*;
 
     const HEAD: &str = "图斑地块编号,核查结果,核查责任人\n";
+
+    /// The tasks' counties of these tests.
+    fn counties() -> BTreeSet<&'static str> {
+        ["320102", "320111", "320113", "320116"].into()
+    }
 
     fn names(tables: &[ReturnedTable]) -> Vec<String> {
         tables
@@ -254,11 +268,11 @@ mod tests {
             "A,违法,张\nB,合法,张\nC,合法,张\nD,合法,张\n",
         );
         w("320116_返回.csv", "D,违法,李\nE,合法,李\nF,合法,李\n");
-        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        let got = read_all(&[d.path().to_path_buf()], &counties()).unwrap();
         assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.csv"]);
         // Still blank, 320116's form is read (its sites returned without verdicts).
         w("320116_返回.csv", "D,,\nE,,\nF,,\n");
-        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        let got = read_all(&[d.path().to_path_buf()], &counties()).unwrap();
         assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.csv"]);
         // A package folder's two copies of one form: the filled one is read.
         let pkg = tempfile::tempdir().unwrap();
@@ -267,7 +281,7 @@ mod tests {
         };
         w("tasks.csv", "A,违法,张\nB,合法,张\nC,合法,张\n");
         w("tasks_copy.csv", "A,,\nB,,\nC,,\nD,,\n");
-        let got = read_all(&[pkg.path().to_path_buf()]).unwrap();
+        let got = read_all(&[pkg.path().to_path_buf()], &counties()).unwrap();
         assert_eq!(names(&got), ["tasks.csv"]);
     }
 
@@ -285,7 +299,7 @@ mod tests {
         );
         w("320113_返回.et", "binary");
         w("说明.txt", "请于三月底前返回\n");
-        let got = read_all(&[d.path().to_path_buf()]).unwrap();
+        let got = read_all(&[d.path().to_path_buf()], &counties()).unwrap();
         assert_eq!(names(&got), ["320111_返回.csv", "320116_返回.txt"]);
         let l = returned_folder::list(d.path()).unwrap();
         let over: Vec<(String, &str, &str)> = l
@@ -305,5 +319,44 @@ mod tests {
             ("320113_返回.et", "warning")
         );
         assert!(over[0].2.contains(".xlsx or .csv"), "{}", over[0].2);
+    }
+
+    /// A six-digit run in a file name that is no task county (a month, 202401) said
+    /// nothing of whose form it is: two counties' forms `回执_202401_…` sharing a border site
+    /// were taken for copies of one form (exit 1: both hold verdicts), and a county's
+    /// package copy `320102_tasks.csv` for another county's form than its filled
+    /// `回执_202401_320102.csv`.
+    #[test]
+    fn only_task_counties_in_a_name_say_whose_form_it_is() {
+        assert_eq!(
+            county_in_name("回执_202401_320102", &counties()),
+            Some("320102")
+        );
+        assert_eq!(county_in_name("回执_202401_13905", &counties()), None);
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, rows: &str| {
+            std::fs::write(d.path().join(n), format!("{HEAD}{rows}")).unwrap()
+        };
+        w(
+            "回执_202401_320102.csv",
+            "A,违法,张\nB,合法,张\nD,合法,张\n",
+        );
+        w("回执_202401_320111.csv", "D,违法,李\n");
+        let got = read_all(&[d.path().to_path_buf()], &counties()).unwrap();
+        assert_eq!(
+            names(&got),
+            ["回执_202401_320102.csv", "回执_202401_320111.csv"]
+        );
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, rows: &str| {
+            std::fs::write(d.path().join(n), format!("{HEAD}{rows}")).unwrap()
+        };
+        w("320102_tasks.csv", "A,,\nB,,\nD,,\n");
+        w(
+            "回执_202401_320102.csv",
+            "A,违法,张\nB,合法,张\nD,合法,张\n",
+        );
+        let got = read_all(&[d.path().to_path_buf()], &counties()).unwrap();
+        assert_eq!(names(&got), ["回执_202401_320102.csv"]);
     }
 }

@@ -53,7 +53,8 @@ pub(crate) struct Listing {
     pub output_manifest: Option<&'static str>,
 }
 
-fn has_ext(p: &Path, exts: &[&str]) -> bool {
+/// Whether `p`'s extension is one of `exts`, in any case.
+pub(crate) fn has_ext(p: &Path, exts: &[&str]) -> bool {
     p.extension()
         .and_then(|x| x.to_str())
         .is_some_and(|x| exts.iter().any(|e| e.eq_ignore_ascii_case(x)))

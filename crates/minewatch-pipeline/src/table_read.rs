@@ -7,6 +7,7 @@
 use crate::error::PipelineError;
 use crate::write::formula_guard::unguard;
 use gdal::vector::LayerAccess;
+use minewatch_zones::text_table;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -122,8 +123,8 @@ fn open_table(path: &Path) -> Result<gdal::Dataset, gdal::errors::GdalError> {
 fn read_csv(path: &Path) -> Result<Table, PipelineError> {
     let bytes = std::fs::read(path)
         .map_err(|e| PipelineError::Input(format!("{}: cannot read: {e}", path.display())))?;
-    let text = minewatch_zones::source::decode_text(&bytes);
-    let delimiter = delimiter_of(&text);
+    let text = text_table::decode_text(&bytes);
+    let delimiter = text_table::delimiter_of(&text);
     // Rows of another length are told apart here, with the rows as an editor numbers them
     // (the reader's own message gave "row 2 … line: 1").
     let mut r = csv::ReaderBuilder::new()
@@ -211,31 +212,6 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         columns,
         rows,
     })
-}
-
-/// The separator of a CSV text, from its first non-empty line: a tab (Excel's and WPS's
-/// 文本文件 and "Unicode 文本" saves, a `.csv` written by hand) or a semicolon (European
-/// Excel) when there are more of it than of commas outside quotes, else a comma.
-fn delimiter_of(text: &str) -> u8 {
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut quoted = false;
-    let (mut comma, mut tab, mut semi) = (0, 0, 0);
-    for c in first.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => comma += 1,
-            '\t' if !quoted => tab += 1,
-            ';' if !quoted => semi += 1,
-            _ => {}
-        }
-    }
-    if tab > comma && tab >= semi {
-        b'\t'
-    } else if semi > comma {
-        b';'
-    } else {
-        b','
-    }
 }
 
 /// Line numbers (1-based) of byte offsets into a text, asked in increasing order. A line

@@ -616,8 +616,9 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         .iter()
         .map(|t| (t.site_id.as_str(), t.county.as_str()))
         .collect();
+    let counties: BTreeSet<&str> = tasks.iter().map(|t| t.county.as_str()).collect();
     // Returned tables: files as given, a folder's tables with copies of one form read once.
-    let returned = crate::returned::read_all(&req.returned)?;
+    let returned = crate::returned::read_all(&req.returned, &counties)?;
     let files: Vec<PathBuf> = returned.iter().map(|t| t.table.path.clone()).collect();
     let hashes = InputHashes::start(
         std::iter::once(tasks_file.clone())
@@ -642,11 +643,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         let first = rows.len();
         // The county of a file: a county code in its name, else in its folder's name (a
         // county package folder), else its known ids' county (a guess: not judged).
-        let code_in = |n: &str| {
-            n.split(|c: char| !c.is_ascii_digit())
-                .find(|d| d.len() == 6 && tasks.iter().any(|t| t.county == *d))
-                .map(str::to_string)
-        };
+        let code_in = |n: &str| crate::returned::county_in_name(n, &counties).map(str::to_string);
         let folder = f
             .parent()
             .and_then(|p| p.file_name())

@@ -4,7 +4,7 @@
 //! names and parent divisions a polygon layer does not carry.
 
 use crate::error::ZonesError;
-use crate::source::decode_text;
+use crate::text_table::decode_text;
 use minewatch_core::AdminPlace;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -56,8 +56,28 @@ pub fn utm_code(lon: f64, lat: f64) -> u32 {
     (if lat >= 0.0 { 32600 } else { 32700 }) + zone
 }
 
-/// The smallest extent holding all of `extents` (west, south, east, north).
-fn union(extents: &[[f64; 4]]) -> [f64; 4] {
+/// Why the patches' own CRS was not kept: whether it can measure anywhere at all (decides
+/// whether per-patch scale errors are worth computing), and the words for the manifest.
+#[derive(Debug, Clone, PartialEq)]
+enum NotKept {
+    /// Not a transverse Mercator in metres: no patch can be measured in it.
+    Unusable(String),
+    /// A transverse Mercator in metres, but not true enough over all the patches together:
+    /// some of them may still be measured in it.
+    OffScale(String),
+}
+
+impl NotKept {
+    fn why(&self) -> &str {
+        match self {
+            NotKept::Unusable(w) | NotKept::OffScale(w) => w,
+        }
+    }
+}
+
+/// The smallest extent holding all of `extents` (west, south, east, north; or any boxes
+/// of min x, min y, max x, max y).
+pub(crate) fn union(extents: &[[f64; 4]]) -> [f64; 4] {
     extents
         .iter()
         .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, b| {
@@ -84,7 +104,7 @@ impl WorkCrs {
                     &srs,
                     extent_lonlat,
                     "the UTM zone of the patches' centre",
-                    &why_not,
+                    why_not.why(),
                 )
             }
         }
@@ -111,10 +131,9 @@ impl WorkCrs {
             return Ok((vec![Self::choose(patch_wkt, whole)?], Vec::new()));
         }
         // Each patch's scale error in its own CRS (None: not a usable CRS at all).
-        let errors = if why_not.starts_with("is not") {
-            vec![None; extents.len()]
-        } else {
-            max_scale_errors(&srs, &extents)?
+        let errors = match why_not {
+            NotKept::Unusable(_) => vec![None; extents.len()],
+            NotKept::OffScale(_) => max_scale_errors(&srs, &extents)?,
         };
         // 0 stands for the patches' own CRS.
         let keys: Vec<u32> = extents
@@ -153,7 +172,7 @@ impl WorkCrs {
                     &srs,
                     union(&ext),
                     "the UTM zone of these patches' centres",
-                    &why_not,
+                    why_not.why(),
                 )?
             };
             if groups.len() > 1 {
@@ -173,7 +192,7 @@ impl WorkCrs {
         srs: &SpatialRef,
         patch_wkt: &str,
         extent_lonlat: [f64; 4],
-    ) -> Result<Result<Self, String>, ZonesError> {
+    ) -> Result<Result<Self, NotKept>, ZonesError> {
         let name = srs.name().unwrap_or_else(|| "unnamed".into());
         // Buffers and river distances are metres on the work CRS, so it must keep scale
         // over the patches: a transverse Mercator (UTM, Gauss-Krüger) does near its central
@@ -185,13 +204,19 @@ impl WorkCrs {
             .ok()
             .flatten()
             .is_some_and(|p| p.eq_ignore_ascii_case("Transverse_Mercator"));
-        Ok(Err(if !srs.is_projected() {
-            "is not projected".to_string()
-        } else if !transverse_mercator {
-            "is not a transverse Mercator (its scale is not true enough for metres)".to_string()
-        } else if (srs.linear_units() - 1.0).abs() >= 1e-12 {
-            "is not in metres".to_string()
-        } else {
+        let unusable = |w: &str| Ok(Err(NotKept::Unusable(w.to_string())));
+        if !srs.is_projected() {
+            return unusable("is not projected");
+        }
+        if !transverse_mercator {
+            return unusable(
+                "is not a transverse Mercator (its scale is not true enough for metres)",
+            );
+        }
+        if (srs.linear_units() - 1.0).abs() >= 1e-12 {
+            return unusable("is not in metres");
+        }
+        Ok(Err(NotKept::OffScale(
             match max_scale_error(srs, extent_lonlat)? {
                 Some(e) if e <= MAX_SCALE_ERROR => {
                     return Ok(Ok(Self {
@@ -209,8 +234,8 @@ impl WorkCrs {
                     percent(MAX_SCALE_ERROR)
                 ),
                 None => "cannot place every patch (they lie beyond its domain)".to_string(),
-            }
-        }))
+            },
+        )))
     }
 
     /// UTM zone `code`, with its scale error over `extent_lonlat` and why the patches'
@@ -372,6 +397,28 @@ mod tests {
             WorkCrs::choose_local(&gk, [120.5, 31.0, 120.9, 32.0], || panic!("not needed"))
                 .unwrap();
         assert!(works.len() == 1 && of.is_empty() && works[0].is_patch_crs);
+    }
+
+    /// Whether per-patch scale errors are looked at hangs on the kind of reason, not on
+    /// its wording: a CRS that cannot measure at all, or one only too far from some patches.
+    #[test]
+    fn the_patch_crs_is_unusable_or_off_scale_by_kind() {
+        let far = [104.7, 28.8, 120.9, 32.0];
+        let kind = |srs: SpatialRef| {
+            let wkt = srs.to_wkt().unwrap();
+            match WorkCrs::patch_crs(&srs, &wkt, far).unwrap() {
+                Ok(_) => "kept",
+                Err(NotKept::Unusable(_)) => "unusable",
+                Err(NotKept::OffScale(_)) => "off scale",
+            }
+        };
+        assert_eq!(kind(from_epsg(4326).unwrap()), "unusable");
+        assert_eq!(kind(from_epsg(3857).unwrap()), "unusable");
+        let feet =
+            "+proj=tmerc +lon_0=120 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=us-ft +no_defs";
+        assert_eq!(kind(SpatialRef::from_proj4(feet).unwrap()), "unusable");
+        assert_eq!(kind(from_epsg(4549).unwrap()), "off scale");
+        assert_eq!(kind(from_epsg(32651).unwrap()), "off scale");
     }
 
     #[test]

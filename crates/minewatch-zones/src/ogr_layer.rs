@@ -7,7 +7,7 @@ use crate::gdal_error;
 use crate::source::{check_exists, layer_err, resolve_fields};
 use crate::spec::{Format, LayerSpec, LayersSpec};
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Layer, LayerAccess};
+use gdal::vector::{Feature, FeatureIterator, Layer, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -171,6 +171,25 @@ pub fn read_failed(l: &LayerSpec, field_names: &[String], read: usize, msg: Stri
     }
 }
 
+/// The next feature of a read, `None` at the end of the layer: a read that stops on a GDAL
+/// failure after `n` features is an error, not the end. The error state is reset first:
+/// GDAL reports a null geometry's emptiness check (of the feature before) as an error.
+pub fn next_feature<'a>(
+    features: &mut FeatureIterator<'a>,
+    l: &LayerSpec,
+    field_names: &[String],
+    n: usize,
+) -> Result<Option<Feature<'a>>, ZonesError> {
+    gdal_error::reset();
+    match features.next() {
+        Some(f) => Ok(Some(f)),
+        None => match gdal_error::last_failure() {
+            Some(msg) => Err(read_failed(l, field_names, n, msg)),
+            None => Ok(None),
+        },
+    }
+}
+
 /// Check every layer of a layers file as loading would, without loading it: the file
 /// opens, the layer exists and has a CRS, the declared fields exist and the `where`
 /// filter runs (one feature is read). Corner-coordinate files and attribute tables must
@@ -188,11 +207,7 @@ pub fn check(spec: &LayersSpec) -> Result<(), ZonesError> {
                 } = open_layer(l, ds)?;
                 set_filter(l, &mut layer, &field_names)?;
                 resolve_fields(l, &field_names)?;
-                gdal_error::reset();
-                let _ = layer.features().next();
-                if let Some(msg) = gdal_error::last_failure() {
-                    return Err(read_failed(l, &field_names, 0, msg));
-                }
+                next_feature(&mut layer.features(), l, &field_names, 0)?;
             }
             Format::GuotuTxt => {
                 check_exists(l, &l.path)?;

@@ -1,5 +1,6 @@
-//! Loading the declared layers through GDAL/OGR (or the corner-coordinate parser) into the
-//! work CRS: fields checked up front, geometries reprojected once, invalid polygons
+//! Loading the declared layers through GDAL/OGR (or the corner-coordinate parser): each
+//! file read once, fields checked up front, features kept in their own CRS (`ReadLayers`),
+//! then projected onto each work CRS the patches need, invalid polygons
 //! repaired with `make_valid` and reported, lines and points buffered in metres, river
 //! lines kept for distances. Nothing is dropped silently: every skipped or repaired feature
 //! leaves a note.
@@ -7,12 +8,13 @@
 use crate::buffer;
 use crate::crs::{self, Reprojector, WorkCrs};
 use crate::error::ZonesError;
-use crate::gdal_error;
 use crate::guotu;
 use crate::ogr_layer;
 use crate::spec::{Format, LayerSpec, LayersSpec};
+use crate::text_table;
 use crate::validity::UnknownValidity;
 use crate::zoneset::{Right, Zone, ZoneSet};
+use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
 use gdal::Dataset;
 use geo_types::{LineString, MultiPolygon, Polygon};
@@ -32,44 +34,148 @@ pub struct LoadOptions {
     pub aoi: Option<[f64; 4]>,
 }
 
+/// The layers in one work CRS around its patches (for several, [`ReadLayers`]).
 pub fn load(spec: &LayersSpec, opts: &LoadOptions) -> Result<ZoneSet, ZonesError> {
-    let work_srs = opts.work.srs()?;
-    let mut set = ZoneSet {
-        layers: spec.layers.clone(),
-        ..Default::default()
-    };
-    let mut open = ogr_layer::OpenFiles::new();
-    for (li, l) in spec.layers.iter().enumerate() {
-        let before = set.zones.len();
-        let read = match l.format {
-            Format::Ogr => {
-                let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
-                if let Some(w) = guessed {
-                    set.warn(w);
-                }
-                load_ogr(li, l, ds, &work_srs, opts, &mut set)?
-            }
-            Format::GuotuTxt => {
-                let read = load_corners(li, l, &work_srs, &mut set)?;
-                if read == 0 {
-                    set.empty_layers.push(li);
-                }
-                read
-            }
-        };
-        set.features_read.push(read);
-        set.warn_duplicate_ids(li, before);
-        if set.empty_layers.last() == Some(&li) {
-            set.notes.push(empty_note(l));
-        }
-        if set.zones.len() == before && read > 0 {
-            set.notes.push(format!(
-                "layer `{}`: {read} features read, none near the patches",
-                l.name
-            ));
+    ReadLayers::read(spec, std::slice::from_ref(opts))?.project(0)
+}
+
+/// Every declared layer read from its file once, in its own CRS, around the patches of
+/// every work CRS: a file (a corner-coordinate text and its licence table, a GeoJSON
+/// parsed whole) is read once however many CRSs the patches need, each feature counts
+/// once in [`ReadLayers::features_read`], and what reading finds is said once per CRS's
+/// zone set alike. [`ReadLayers::project`] then builds one work CRS's zones.
+pub struct ReadLayers {
+    areas: Vec<LoadOptions>,
+    layers: Vec<LayerRead>,
+}
+
+/// One layer as read from its file.
+struct LayerRead {
+    /// The layer's own CRS (a corner file's Gauss-Krüger zone).
+    srs: SpatialRef,
+    features: Vec<ReadFeature>,
+    /// Features read (a corner file's parcels).
+    read: usize,
+    /// No features at all under its filter, not just none near the patches.
+    empty: bool,
+    /// The notes and warnings reading it gave.
+    said: ZoneSet,
+}
+
+/// A feature as read: what it contributes, and its geometry in its layer's CRS.
+struct ReadFeature {
+    info: FeatureInfo,
+    geom: Geometry,
+    /// Whether it lies near the patches of each work CRS (an index into the areas).
+    near: Vec<bool>,
+}
+
+impl ReadFeature {
+    /// Its geometry in the work CRS.
+    fn in_work(&self, l: &LayerSpec, to_work: &Reprojector) -> Result<Geometry, ZonesError> {
+        let mut g = self.geom.clone();
+        to_work
+            .apply(&mut g)
+            .map_err(|e| feature_err(l, &self.info.id, format!("cannot reproject: {e}")))?;
+        Ok(g)
+    }
+
+    /// The zone of layer `li` it makes with `geom` (in the work CRS).
+    fn zone(&self, li: usize, geom: MultiPolygon<f64>) -> Zone {
+        let info = self.info.clone();
+        Zone {
+            layer: li,
+            id: info.id,
+            name: info.name,
+            attrs: info.attrs,
+            geom,
+            right: info.right,
+            admin_code: info.admin_code,
         }
     }
-    Ok(set)
+}
+
+impl ReadLayers {
+    /// Read `spec`'s layers around the patches of `areas` (one per work CRS).
+    pub fn read(spec: &LayersSpec, areas: &[LoadOptions]) -> Result<Self, ZonesError> {
+        let works = areas
+            .iter()
+            .map(|a| Ok((a.work.srs()?, a.aoi)))
+            .collect::<Result<Vec<_>, ZonesError>>()?;
+        let mut open = ogr_layer::OpenFiles::new();
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for l in &spec.layers {
+            layers.push(match l.format {
+                Format::Ogr => {
+                    let (ds, guessed) = ogr_layer::open_dataset(&mut open, l)?;
+                    read_ogr(l, ds, &works, guessed)?
+                }
+                Format::GuotuTxt => read_corners(l, areas.len())?,
+            });
+        }
+        Ok(Self {
+            areas: areas.to_vec(),
+            layers,
+        })
+    }
+
+    /// Features read per layer, in layer order, each feature once.
+    pub fn features_read(&self) -> Vec<usize> {
+        self.layers.iter().map(|r| r.read).collect()
+    }
+
+    /// The zones of work CRS `g` (an index into the areas read around): each layer's
+    /// features near its patches reprojected onto it, repaired, buffered and dissolved,
+    /// with what reading said.
+    pub fn project(&self, g: usize) -> Result<ZoneSet, ZonesError> {
+        let work_srs = self.areas[g].work.srs()?;
+        let mut set = ZoneSet::default();
+        for (li, r) in self.layers.iter().enumerate() {
+            let l = &r.said.layers[0];
+            set.layers.push(l.clone());
+            set.notes.extend(r.said.notes.iter().cloned());
+            set.warnings.extend(r.said.warnings.iter().cloned());
+            set.features_read.push(r.read);
+            if r.empty {
+                set.empty_layers.push(li);
+            }
+            let before = set.zones.len();
+            let near: Vec<&ReadFeature> = r.features.iter().filter(|f| f.near[g]).collect();
+            match l.format {
+                Format::Ogr => {
+                    let to_work = Reprojector::new(&r.srs, &work_srs)
+                        .map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+                    project_ogr(li, l, &near, &to_work, &mut set)?;
+                }
+                Format::GuotuTxt => {
+                    let to_work = Reprojector::new(&r.srs, &work_srs)
+                        .map_err(|e| layer_err(l, e.to_string()))?;
+                    project_corners(li, l, &near, &to_work, &mut set)?;
+                }
+            }
+            set.warn_duplicate_ids(li, before);
+            if r.empty {
+                set.notes.push(empty_note(l));
+            }
+            if set.zones.len() == before && !near.is_empty() {
+                set.notes.push(format!(
+                    "layer `{}`: {} features read, none near the patches",
+                    l.name,
+                    near.len()
+                ));
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// A rectangle (min x, min y, max x, max y) as a polygon.
+fn rectangle(b: [f64; 4]) -> Result<Geometry, ZonesError> {
+    let [x0, y0, x1, y1] = b;
+    Geometry::from_wkt(&format!(
+        "POLYGON (({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
+    ))
+    .map_err(|e| ZonesError::Crs(format!("rectangle {b:?}: {e}")))
 }
 
 /// What a layer without features means for the findings. Not an error: a county may
@@ -170,6 +276,7 @@ pub(crate) fn resolve_fields(l: &LayerSpec, names: &[String]) -> Result<Fields, 
 }
 
 /// What one feature contributes before geometry handling.
+#[derive(Clone)]
 struct FeatureInfo {
     id: String,
     name: String,
@@ -178,14 +285,22 @@ struct FeatureInfo {
     admin_code: Option<String>,
 }
 
-fn load_ogr(
-    li: usize,
+/// An OGR layer's features near the patches of any of `works` (each work CRS with its
+/// patches' box), checked and parsed, their geometries as stored; `guessed`: what opening
+/// its file guessed, to say.
+fn read_ogr(
     l: &LayerSpec,
     ds: &Dataset,
-    work_srs: &gdal::spatial_ref::SpatialRef,
-    opts: &LoadOptions,
-    set: &mut ZoneSet,
-) -> Result<usize, ZonesError> {
+    works: &[(SpatialRef, Option<[f64; 4]>)],
+    guessed: Option<String>,
+) -> Result<LayerRead, ZonesError> {
+    let mut said = ZoneSet {
+        layers: vec![l.clone()],
+        ..Default::default()
+    };
+    if let Some(w) = guessed {
+        said.warn(w);
+    }
     let ogr_layer::Opened {
         mut layer,
         srs,
@@ -197,39 +312,70 @@ fn load_ogr(
         && l.right.valid_from.is_none()
         && l.right.valid_to.is_none()
     {
-        set.warn(format!(
+        said.warn(format!(
             "layer `{}` ({}): no valid_from_field or valid_to_field declared: licence validity is not checked (an expired licence counts as valid); the layer has fields: {}",
             l.name,
             l.path.display(),
             field_names.join(", ")
         ));
     }
-    let to_work =
-        Reprojector::new(&srs, work_srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
     let is_river = l.kind == ZoneKind::RiverCorridor;
     let margin = l.buffer_m.unwrap_or(0.0) + 1_000.0 + if is_river { RIVER_SEARCH_M } else { 0.0 };
-    if let Some(a) = opts.aoi {
-        let back =
-            Reprojector::new(work_srs, &srs).map_err(|e| layer_err(l, format!("CRS: {e}")))?;
-        let grown = [a[0] - margin, a[1] - margin, a[2] + margin, a[3] + margin];
-        if let Ok(b) = back.bounds(grown) {
-            layer.set_spatial_filter_rect(b[0], b[1], b[2], b[3]);
-        }
+    // Each work CRS's patches, grown by the margin, as a box in the layer's CRS (none:
+    // every feature, as when it cannot be placed there).
+    let mut boxes = Vec::with_capacity(works.len());
+    for (work_srs, aoi) in works {
+        boxes.push(match aoi {
+            None => None,
+            Some(a) => {
+                let back = Reprojector::new(work_srs, &srs)
+                    .map_err(|e| layer_err(l, format!("CRS: {e}")))?;
+                let grown = [a[0] - margin, a[1] - margin, a[2] + margin, a[3] + margin];
+                back.bounds(grown).ok()
+            }
+        });
     }
+    // Read only near the patches: with one box, OGR's filter is the test; with several,
+    // their envelope is read and each feature tested against each box, so that a feature
+    // near several CRSs' patches is read once, and one between them not at all.
+    let several: Vec<Option<Geometry>> = match boxes.iter().copied().collect::<Option<Vec<_>>>() {
+        Some(bs) if bs.len() == 1 => {
+            let b = bs[0];
+            layer.set_spatial_filter_rect(b[0], b[1], b[2], b[3]);
+            Vec::new()
+        }
+        Some(bs) if !bs.is_empty() => {
+            let all = crs::union(&bs);
+            layer.set_spatial_filter_rect(all[0], all[1], all[2], all[3]);
+            bs.into_iter()
+                .map(rectangle)
+                .map(|r| r.map(Some))
+                .collect::<Result<_, _>>()?
+        }
+        _ => boxes
+            .iter()
+            .map(|b| b.map(rectangle).transpose())
+            .collect::<Result<_, _>>()?,
+    };
+    let filtered = boxes.iter().all(Option::is_some) && !boxes.is_empty();
     let mut read = 0usize;
     let mut unknown = UnknownValidity::default();
-    let mut dissolved: Vec<Geometry> = Vec::new();
+    let mut kept: Vec<ReadFeature> = Vec::new();
     // Features without geometry (null or empty), by id: skipped, and said.
     let mut no_geometry: Vec<String> = Vec::new();
     let mut features = layer.features();
-    loop {
-        gdal_error::reset();
-        let Some(feature) = features.next() else {
-            if let Some(msg) = gdal_error::last_failure() {
-                return Err(ogr_layer::read_failed(l, &field_names, read, msg));
-            }
-            break;
+    while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, read)? {
+        let geom = feature.geometry().filter(|g| !g.is_empty());
+        let near: Vec<bool> = match geom {
+            Some(g) if !several.is_empty() => several
+                .iter()
+                .map(|b| b.as_ref().is_none_or(|b| g.intersects(b)))
+                .collect(),
+            _ => vec![true; works.len()],
         };
+        if !near.contains(&true) && !near.is_empty() {
+            continue;
+        }
         read += 1;
         let fid = feature
             .fid()
@@ -256,14 +402,88 @@ fn load_ogr(
             },
             id,
         };
-        let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
+        let Some(g) = geom else {
             no_geometry.push(info.id);
             continue;
         };
-        let mut g = g.clone();
-        to_work
-            .apply(&mut g)
-            .map_err(|e| feature_err(l, &info.id, format!("cannot reproject: {e}")))?;
+        kept.push(ReadFeature {
+            info,
+            geom: g.clone(),
+            near,
+        });
+    }
+    drop(features);
+    // The spatial filter never returns a feature without geometry: look for them in the
+    // whole layer (under its `where`), so none is dropped unsaid.
+    if filtered {
+        layer.clear_spatial_filter();
+        let mut features = layer.features();
+        let mut n = 0usize;
+        while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, n)? {
+            n += 1;
+            if feature.geometry().is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            let id = fields
+                .id
+                .and_then(|i| feature.field_as_string(i).ok().flatten())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .or_else(|| feature.fid().map(|f| f.to_string()))
+                .unwrap_or_else(|| n.to_string());
+            no_geometry.push(id);
+        }
+    }
+    if !no_geometry.is_empty() {
+        // In file order, each once (the spatial read and the search may both see one).
+        let mut seen = std::collections::BTreeSet::new();
+        no_geometry.retain(|id| seen.insert(id.clone()));
+        const SHOWN: usize = 20;
+        let more = no_geometry.len().saturating_sub(SHOWN);
+        said.warn(format!(
+            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
+            l.name,
+            l.path.display(),
+            no_geometry.len(),
+            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    unknown.warn(l, None, &mut said);
+    // Nothing near the patches may be right; nothing at all under the filter is said (a
+    // mining-rights layer that reads empty makes every patch unlicensed).
+    let empty = if read == 0 && filtered {
+        layer.clear_spatial_filter();
+        ogr_layer::next_feature(&mut layer.features(), l, &field_names, 0)?.is_none()
+    } else {
+        read == 0
+    };
+    Ok(LayerRead {
+        srs,
+        features: kept,
+        read,
+        empty,
+        said,
+    })
+}
+
+/// An OGR layer's features (those near the patches) as zones in the work CRS.
+fn project_ogr(
+    li: usize,
+    l: &LayerSpec,
+    features: &[&ReadFeature],
+    to_work: &Reprojector,
+    set: &mut ZoneSet,
+) -> Result<(), ZonesError> {
+    let is_river = l.kind == ZoneKind::RiverCorridor;
+    let mut dissolved: Vec<Geometry> = Vec::new();
+    for f in features {
+        let info = &f.info;
+        let mut g = f.in_work(l, to_work)?;
         let flat = gdal::vector::geometry_type_flatten(g.geometry_type());
         let polygonal = matches!(
             flat,
@@ -321,81 +541,7 @@ fn load_ogr(
             ));
             continue;
         }
-        set.zones.push(Zone {
-            layer: li,
-            id: info.id,
-            name: info.name,
-            attrs: info.attrs,
-            geom,
-            right: info.right,
-            admin_code: info.admin_code,
-        });
-    }
-    drop(features);
-    // The spatial filter never returns a feature without geometry: look for them in the
-    // whole layer (under its `where`), so none is dropped unsaid.
-    if opts.aoi.is_some() {
-        layer.clear_spatial_filter();
-        let mut features = layer.features();
-        let mut n = 0usize;
-        loop {
-            // Reset per feature: GDAL reports a null geometry's emptiness check as an
-            // error, which is not a read failure.
-            gdal_error::reset();
-            let Some(feature) = features.next() else {
-                if let Some(msg) = gdal_error::last_failure() {
-                    return Err(ogr_layer::read_failed(l, &field_names, n, msg));
-                }
-                break;
-            };
-            n += 1;
-            if feature.geometry().is_some_and(|g| !g.is_empty()) {
-                continue;
-            }
-            let id = fields
-                .id
-                .and_then(|i| feature.field_as_string(i).ok().flatten())
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .or_else(|| feature.fid().map(|f| f.to_string()))
-                .unwrap_or_else(|| n.to_string());
-            no_geometry.push(id);
-        }
-    }
-    if !no_geometry.is_empty() {
-        // In file order, each once (the spatial read and the search may both see one).
-        let mut seen = std::collections::BTreeSet::new();
-        no_geometry.retain(|id| seen.insert(id.clone()));
-        const SHOWN: usize = 20;
-        let more = no_geometry.len().saturating_sub(SHOWN);
-        set.warn(format!(
-            "layer `{}` ({}): {} feature(s) without geometry skipped (no zone from them): {}{}",
-            l.name,
-            l.path.display(),
-            no_geometry.len(),
-            no_geometry[..no_geometry.len().min(SHOWN)].join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    unknown.warn(l, None, set);
-    // Nothing near the patches may be right; nothing at all under the filter is said (a
-    // mining-rights layer that reads empty makes every patch unlicensed).
-    if read == 0 && opts.aoi.is_some() {
-        layer.clear_spatial_filter();
-        gdal_error::reset();
-        let any = layer.features().next().is_some();
-        if let Some(msg) = gdal_error::last_failure() {
-            return Err(ogr_layer::read_failed(l, &field_names, 0, msg));
-        }
-        if !any {
-            set.empty_layers.push(li);
-        }
-    } else if read == 0 {
-        set.empty_layers.push(li);
+        set.zones.push(f.zone(li, geom));
     }
     if l.dissolve && !dissolved.is_empty() {
         let merged =
@@ -411,7 +557,7 @@ fn load_ogr(
             admin_code: None,
         });
     }
-    Ok(read)
+    Ok(())
 }
 
 fn right_of(
@@ -523,12 +669,14 @@ pub fn normalise_code(raw: &str) -> Result<String, String> {
     }
 }
 
-fn load_corners(
-    li: usize,
-    l: &LayerSpec,
-    work_srs: &gdal::spatial_ref::SpatialRef,
-    set: &mut ZoneSet,
-) -> Result<usize, ZonesError> {
+/// A corner-coordinate layer's licences with their attributes table, in the file's
+/// Gauss-Krüger zone; the whole file, near the patches of each of `areas` work CRSs.
+fn read_corners(l: &LayerSpec, areas: usize) -> Result<LayerRead, ZonesError> {
+    let mut said = ZoneSet {
+        layers: vec![l.clone()],
+        ..Default::default()
+    };
+    let set = &mut said;
     check_exists(l, &l.path)?;
     let bytes = std::fs::read(&l.path).map_err(|e| layer_err(l, format!("cannot read: {e}")))?;
     let file = guotu::parse_bytes(&bytes).map_err(|source| ZonesError::Corners {
@@ -546,11 +694,16 @@ fn load_corners(
         }
     }
     let gk = crs::from_epsg(file.epsg)?;
-    let to_work = Reprojector::new(&gk, work_srs).map_err(|e| layer_err(l, e.to_string()))?;
     let (attrs, range) = match &l.attributes {
         Some(p) => {
             check_exists(l, p)?;
             licence_table(l, p, set)?
+        }
+        None if l.name_field.is_some() => {
+            return Err(layer_err(
+                l,
+                "`name_field` names a column of the licence table, and the layer has no `attributes` table; add `attributes = \"…\"` or remove `name_field`",
+            ));
         }
         None => {
             set.warn(format!(
@@ -562,6 +715,7 @@ fn load_corners(
         }
     };
     let mut unknown = UnknownValidity::default();
+    let mut features = Vec::new();
     // A licence with several separate areas comes as several parcels with one id.
     let mut by_id: BTreeMap<&str, Vec<&guotu::Parcel>> = BTreeMap::new();
     for p in &file.parcels {
@@ -590,10 +744,6 @@ fn load_corners(
                 .buffer(0.0, 8)
                 .map_err(|e| feature_err(l, id, format!("cannot merge its parcels: {e}")))?;
         }
-        to_work
-            .apply(&mut g)
-            .map_err(|e| feature_err(l, id, format!("cannot reproject: {e}")))?;
-        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, id, e))?;
         let row = attrs.get(id);
         if l.attributes.is_some() && row.is_none() {
             unknown.no_row(id);
@@ -621,18 +771,42 @@ fn load_corners(
             valid_to: date("valid_to")?,
         };
         unknown.check_order(&mut right);
-        set.zones.push(Zone {
-            layer: li,
-            id: id.to_string(),
-            name: zone_name(l, row, &right, &parcels[0].name, &shared_names),
-            attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
-            geom,
-            right: Some(right),
-            admin_code: None,
+        features.push(ReadFeature {
+            info: FeatureInfo {
+                id: id.to_string(),
+                name: zone_name(l, row, &right, &parcels[0].name, &shared_names),
+                attrs: l.carry.iter().map(|c| (c.clone(), get(c))).collect(),
+                right: Some(right),
+                admin_code: None,
+            },
+            geom: g,
+            near: vec![true; areas],
         });
     }
     unknown.warn(l, l.attributes.as_deref(), set);
-    Ok(file.parcels.len())
+    Ok(LayerRead {
+        srs: gk,
+        features,
+        read: file.parcels.len(),
+        empty: file.parcels.is_empty(),
+        said,
+    })
+}
+
+/// A corner-coordinate layer's licences as zones in the work CRS.
+fn project_corners(
+    li: usize,
+    l: &LayerSpec,
+    features: &[&ReadFeature],
+    to_work: &Reprojector,
+    set: &mut ZoneSet,
+) -> Result<(), ZonesError> {
+    for f in features {
+        let g = f.in_work(l, to_work)?;
+        let geom = to_multipolygon(&g).map_err(|e| feature_err(l, &f.info.id, e))?;
+        set.zones.push(f.zone(li, geom));
+    }
+    Ok(())
 }
 
 /// Headers of a licence table's mine name (矿山名称), the zone name when the layer
@@ -745,8 +919,10 @@ fn licence_table(
     set: &mut ZoneSet,
 ) -> Result<(BTreeMap<String, BTreeMap<String, String>>, bool), ZonesError> {
     let bytes = std::fs::read(p).map_err(|e| layer_err(l, format!("{}: {e}", p.display())))?;
-    let text = decode_text(&bytes);
+    let text = text_table::decode_text(&bytes);
+    // Tab-separated too: Excel's and WPS's "Unicode 文本" and 文本文件 saves of a register.
     let mut r = csv::ReaderBuilder::new()
+        .delimiter(text_table::delimiter_of(&text))
         .flexible(false)
         .from_reader(text.as_bytes());
     let headers: Vec<String> = r
@@ -765,20 +941,23 @@ fn licence_table(
         &l.right.valid_from,
         &l.right.valid_to,
     ];
+    let column = |f: &str, declared_as: &str| {
+        headers.iter().position(|h| h == f).ok_or_else(|| {
+            layer_err(
+                l,
+                format!(
+                    "{}: no column `{f}` (declared as {declared_as}); its columns: {}",
+                    p.display(),
+                    headers.join(", ")
+                ),
+            )
+        })
+    };
     let mut columns: Vec<(&str, usize)> = Vec::new();
     let mut missing: Vec<(&str, &[&str])> = Vec::new();
     for ((key, aliases), decl) in RIGHT_COLUMNS.iter().zip(declared) {
         let found = match decl {
-            Some(f) => Some(headers.iter().position(|h| h == f).ok_or_else(|| {
-                layer_err(
-                    l,
-                    format!(
-                        "{}: no column `{f}` (declared as {key}_field); its columns: {}",
-                        p.display(),
-                        headers.join(", ")
-                    ),
-                )
-            })?),
+            Some(f) => Some(column(f, &format!("{key}_field"))?),
             None => aliases
                 .iter()
                 .find_map(|a| headers.iter().position(|h| h == a)),
@@ -801,6 +980,14 @@ fn licence_table(
             columns.push(("valid_to", k));
             missing.retain(|(k, _)| !k.starts_with("valid"));
             range = true;
+        }
+    }
+    // A declared name column the table lacks is an error, never a silent fallback (to a
+    // guessed mine-name column, the holder or the parcel's name). The right fields found
+    // also go by their canonical names (`holder` …).
+    if let Some(f) = &l.name_field {
+        if !columns.iter().any(|(key, _)| key == f) {
+            column(f, "name_field")?;
         }
     }
     for (key, aliases) in missing {
@@ -918,28 +1105,6 @@ fn validity_date(text: &str, end: bool, range: bool) -> Result<Option<AcqDate>, 
     })
 }
 
-/// UTF-8 (with or without BOM) or, failing that, GB18030 — what Chinese offices send; and
-/// UTF-16 with its BOM (Excel's and WPS's "Unicode 文本" save).
-pub fn decode_text(bytes: &[u8]) -> String {
-    if let Some(b) = bytes.strip_prefix(b"\xFF\xFE") {
-        return encoding_rs::UTF_16LE
-            .decode_without_bom_handling(b)
-            .0
-            .into_owned();
-    }
-    if let Some(b) = bytes.strip_prefix(b"\xFE\xFF") {
-        return encoding_rs::UTF_16BE
-            .decode_without_bom_handling(b)
-            .0
-            .into_owned();
-    }
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030.decode(b).0.into_owned(),
-    }
-}
-
 /// Polygon parts of a GDAL geometry as a geo MultiPolygon (lines and points of a
 /// collection are dropped: they have no area).
 pub fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, String> {
@@ -1023,11 +1188,13 @@ mod tests {
         }
     }
 
-    /// A corner-file licence is named by its mine (矿山名称) or holder from the attributes
-    /// table, not by the parcel name every licence of the file shares (地块1).
-    #[test]
-    fn corner_licences_take_the_mine_or_holder_name() {
-        let d = tempfile::tempdir().unwrap();
+    /// Three licences C…01, C…02, C…03 in a corner file of `d`, loaded with `attributes`
+    /// (bytes of `lic.csv`) and the layer's extra TOML lines `extra`.
+    fn corner_licences(
+        d: &std::path::Path,
+        attributes: &[u8],
+        extra: &str,
+    ) -> Result<ZoneSet, ZonesError> {
         let mut txt = String::from(
             "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n投影类型=高斯克吕格\n计量单位=米\n带号=39\n[地块坐标]\n",
         );
@@ -1054,25 +1221,80 @@ mod tests {
                 txt += &format!("J{},1,{:.2},{:.2}\n", j + 1, 4_451_780.0 + x, e + y);
             }
         }
-        std::fs::write(d.path().join("lic.txt"), txt).unwrap();
-        std::fs::write(
-            d.path().join("lic.csv"),
-            "licence,采矿权人,矿山名称,有效期起,有效期止\n\
-             C1100002010011110000001,甲矿业公司,甲石灰岩矿,2010-01-01,2030-12-31\n\
-             C1100002010011110000002,乙矿业公司,,2010-01-01,2030-12-31\n",
-        )
-        .unwrap();
+        std::fs::write(d.join("lic.txt"), txt).unwrap();
+        std::fs::write(d.join("lic.csv"), attributes).unwrap();
         let spec = LayersSpec::from_str(
-            "[[layer]]\nname = \"lic\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n",
-            &d.path().join("l.toml"),
-            d.path(),
+            &format!("[[layer]]\nname = \"lic\"\npath = \"lic.txt\"\nformat = \"guotu_txt\"\nkind = \"mining_right\"\nattributes = \"lic.csv\"\n{extra}"),
+            &d.join("l.toml"),
+            d,
         )
         .unwrap();
         let wkt = crate::crs::from_epsg(4527).unwrap().to_wkt().unwrap();
         let work = crate::WorkCrs::choose(&wkt, [117.2, 40.2, 117.3, 40.3]).unwrap();
-        let set = load(&spec, &LoadOptions { work, aoi: None }).unwrap();
+        load(&spec, &LoadOptions { work, aoi: None })
+    }
+
+    const LICENCE_TABLE: &str = "licence,采矿权人,矿山名称,有效期起,有效期止\n\
+         C1100002010011110000001,甲矿业公司,甲石灰岩矿,2010-01-01,2030-12-31\n\
+         C1100002010011110000002,乙矿业公司,,2010-01-01,2030-12-31\n";
+
+    /// A corner-file licence is named by its mine (矿山名称) or holder from the attributes
+    /// table, not by the parcel name every licence of the file shares (地块1).
+    #[test]
+    fn corner_licences_take_the_mine_or_holder_name() {
+        let d = tempfile::tempdir().unwrap();
+        let set = corner_licences(d.path(), LICENCE_TABLE.as_bytes(), "").unwrap();
         let names: Vec<&str> = set.zones.iter().map(|z| z.name.as_str()).collect();
         assert_eq!(names, ["甲石灰岩矿", "乙矿业公司", "地块1"]);
+    }
+
+    /// A declared `name_field` the licence table lacks is an error naming the layer, the
+    /// table, the column and the columns it has; it fell back to the guessed mine-name
+    /// columns, the holder or the parcel name without a word.
+    #[test]
+    fn a_declared_name_field_missing_from_the_licence_table_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let e = corner_licences(
+            d.path(),
+            LICENCE_TABLE.as_bytes(),
+            "name_field = \"矿山名\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("layer `lic`")
+                && e.contains("lic.csv")
+                && e.contains("no column `矿山名` (declared as name_field)")
+                && e.contains("licence, 采矿权人, 矿山名称, 有效期起, 有效期止"),
+            "{e}"
+        );
+        // Declared and present, as a header or as a right field's canonical name: its
+        // column names the licence.
+        for field in ["holder", "采矿权人"] {
+            let extra = format!("name_field = \"{field}\"\n");
+            let set = corner_licences(d.path(), LICENCE_TABLE.as_bytes(), &extra).unwrap();
+            assert_eq!(set.zones[0].name, "甲矿业公司", "{field}");
+        }
+    }
+
+    /// Excel's "Unicode 文本" save of a register (UTF-16LE with its BOM, tab-separated) was
+    /// decoded but read as one column: no holder, no validity. It gives the rights the
+    /// UTF-8 CSV gives, as does a tab-separated UTF-8 file.
+    #[test]
+    fn a_utf16_tab_separated_licence_table_reads_as_the_csv() {
+        let d = tempfile::tempdir().unwrap();
+        let rights = |bytes: &[u8]| -> Vec<(String, Option<Right>)> {
+            let set = corner_licences(d.path(), bytes, "").unwrap();
+            set.zones.into_iter().map(|z| (z.name, z.right)).collect()
+        };
+        let want = rights(LICENCE_TABLE.as_bytes());
+        assert_eq!(want[0].1.as_ref().unwrap().holder, "甲矿业公司");
+        assert!(want[0].1.as_ref().unwrap().valid_to.is_some());
+        let tabs = LICENCE_TABLE.replace(',', "\t").replace('\n', "\r\n");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(tabs.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(rights(&utf16), want);
+        assert_eq!(rights(tabs.as_bytes()), want);
     }
 
     #[test]
@@ -1099,6 +1321,8 @@ mod tests {
             "19950101-20010630",
             "1995/01/01到2001/06/30",
             "1995年1月1日至2001年6月30日",
+            // 日 left off, as typed in Excel.
+            "1995年1月1至2001年6月30",
         ] {
             assert_eq!(parse_validity_range(t), Some((want.0, Some(want.1))), "{t}");
         }
@@ -1140,13 +1364,5 @@ mod tests {
             validity_date("2001-06-30至1995-01-01", true, true),
             Ok(Some(want.0))
         );
-    }
-
-    #[test]
-    fn gbk_text_is_decoded() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("许可证号,矿种\nC1,煤\n");
-        assert!(std::str::from_utf8(&bytes).is_err());
-        assert_eq!(decode_text(&bytes), "许可证号,矿种\nC1,煤\n");
-        assert_eq!(decode_text("\u{feff}a,b".as_bytes()), "a,b");
     }
 }
