@@ -1037,3 +1037,54 @@ fn band_names_decide_over_the_band_order() {
     );
     assert!(!out.exists());
 }
+
+/// Review, session 19 (W f2): a date exported without red, whose names say so (`TM/ETM+
+/// B1 blue, B2 green, B4 NIR, B5 SWIR1, B7 SWIR2`), was read by position as `bgrns` (NIR
+/// as red) and compared, exit 0. It is refused naming the file and red. A date without
+/// SWIR2 is compared on the bands both dates have, and stderr and the manifest say so.
+#[test]
+fn a_date_missing_a_band_is_never_read_by_position() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = nanjing_clip();
+    let detect = |second: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        let o = minewatch(&["detect", s(&a), s(second), "--out", s(&out), "--quiet"]);
+        (o, out)
+    };
+    let nored = dir.path().join("nored_20020712.tif");
+    translate(
+        &["-b", "1", "-b", "2", "-b", "4", "-b", "5", "-b", "6"],
+        &b,
+        &nored,
+    );
+    let (o, out) = detect(&nored, "nored");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("nored_20020712.tif") && e.contains("leave out red"),
+        "{e}"
+    );
+    assert!(!out.exists());
+
+    let noswir2 = dir.path().join("noswir2_20020712.tif");
+    translate(
+        &["-b", "1", "-b", "2", "-b", "3", "-b", "4", "-b", "5"],
+        &b,
+        &noswir2,
+    );
+    let (o, out) = detect(&noswir2, "noswir2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = "swir2 band: not in";
+    assert!(stderr(&o).contains(line), "{}", stderr(&o));
+    let m = manifest(&out);
+    let skipped = m["skipped_statistics"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|v| v.as_str().unwrap().starts_with(line)
+            && v.as_str().unwrap().contains("noswir2_20020712.tif")),
+        "{skipped:?}"
+    );
+    assert_eq!(m["inputs"][1]["bands"].as_array().unwrap().len(), 5);
+}
