@@ -531,7 +531,13 @@ fn landsat_stacks_are_read_with_landsat_band_numbers() {
     let (base, _) = detect(&src, "base", &[]);
     // (band order of the copy, its band names or none)
     let layouts: [(&str, &[&str], &[&str]); 2] = [
-        ("tm7", &["1", "2", "3", "4", "5", "1", "6"], &[]),
+        // Names that tell nothing (GDAL keeps the clip's own `B4 NIR`, … otherwise,
+        // and those would decide, not the count).
+        (
+            "tm7",
+            &["1", "2", "3", "4", "5", "1", "6"],
+            &["L1", "L2", "L3", "L4", "L5", "L6", "L7"],
+        ),
         (
             "oli11",
             &["1", "1", "2", "3", "4", "5", "6", "2", "1", "1", "1"],
@@ -953,4 +959,132 @@ fn a_files_own_mask_keeps_its_masked_pixels_out() {
         n += 1;
     }
     assert!(n > 0, "patches outside the mask are still found");
+}
+
+/// Review, session 19 (W f1): the Nanjing TM clip reordered to false colour 4-3-2-1-5-7
+/// keeps its band names (`B4 NIR`, `B3 red`, …), and a Google Earth Engine Landsat 8
+/// export names the same order `B5,B4,B3,B2,B6,B7`; both were read by position as
+/// `landsat-tm` (NIR as blue), exit 0. Read by their names they give the original's
+/// patches; plain `B4,B3,B2,B1,B5,B7` follow TM numbers under `--profile landsat-tm`.
+#[test]
+fn band_names_decide_over_the_band_order() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = nanjing_clip();
+    let peer_rule = root().join("pipelines/peer-rule.toml");
+    let detect = |t: &[std::path::PathBuf], out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec!["detect", s(&t[0]), s(&t[1]), "--out", s(&out), "--quiet"];
+        args.extend(["--params", s(&peer_rule)]);
+        args.extend(extra);
+        let o = minewatch(&args);
+        (o, out)
+    };
+    let (o, base) = detect(&src, "base", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let base_csv = std::fs::read(base.join("patches.csv")).unwrap();
+    assert!(csv_rows(&base.join("patches.csv")).len() > 10);
+    let reorder = |name: &str, names: &[&str]| {
+        copies_of(&src, dir.path(), name, |p, q| {
+            translate(
+                &[
+                    "-b", "4", "-b", "3", "-b", "2", "-b", "1", "-b", "5", "-b", "6",
+                ],
+                p,
+                q,
+            );
+            let ds = open_update(q);
+            for (i, n) in names.iter().enumerate() {
+                use gdal::Metadata;
+                ds.rasterband(i + 1).unwrap().set_description(n).unwrap();
+            }
+        })
+    };
+    // The file's own names travel with the bands.
+    for (name, names, extra) in [
+        ("kept", &[][..], &[][..]),
+        ("gee_l8", &["B5", "B4", "B3", "B2", "B6", "B7"][..], &[][..]),
+        (
+            "tm_numbers",
+            &["B4", "B3", "B2", "B1", "B5", "B7"][..],
+            &["--profile", "landsat-tm"][..],
+        ),
+    ] {
+        let t = reorder(name, names);
+        let (o, out) = detect(&t, &format!("{name}_out"), extra);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let m = manifest(&out);
+        assert_eq!(
+            m["inputs"][0]["bands"][0],
+            serde_json::json!(["blue", 4]),
+            "{name}"
+        );
+        assert!(
+            std::fs::read(out.join("patches.csv")).unwrap() == base_csv,
+            "{name}: patches differ from the original band order"
+        );
+    }
+    // B1, B6 and B7 without a sensor: TM's blue…thermal or OLI's coastal…SWIR2.
+    let t = reorder("undecided", &["B4", "B3", "B2", "B1", "B6", "B7"]);
+    let (o, out) = detect(&t, "undecided_out", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("band 1 is named `B4`") && e.contains("--profile landsat-tm or landsat-oli"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
+
+/// Review, session 19 (W f2): a date exported without red, whose names say so (`TM/ETM+
+/// B1 blue, B2 green, B4 NIR, B5 SWIR1, B7 SWIR2`), was read by position as `bgrns` (NIR
+/// as red) and compared, exit 0. It is refused naming the file and red. A date without
+/// SWIR2 is compared on the bands both dates have, and stderr and the manifest say so.
+#[test]
+fn a_date_missing_a_band_is_never_read_by_position() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = nanjing_clip();
+    let detect = |second: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        let o = minewatch(&["detect", s(&a), s(second), "--out", s(&out), "--quiet"]);
+        (o, out)
+    };
+    let nored = dir.path().join("nored_20020712.tif");
+    translate(
+        &["-b", "1", "-b", "2", "-b", "4", "-b", "5", "-b", "6"],
+        &b,
+        &nored,
+    );
+    let (o, out) = detect(&nored, "nored");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("nored_20020712.tif") && e.contains("leave out red"),
+        "{e}"
+    );
+    assert!(!out.exists());
+
+    let noswir2 = dir.path().join("noswir2_20020712.tif");
+    translate(
+        &["-b", "1", "-b", "2", "-b", "3", "-b", "4", "-b", "5"],
+        &b,
+        &noswir2,
+    );
+    let (o, out) = detect(&noswir2, "noswir2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = "swir2 band: not in";
+    assert!(stderr(&o).contains(line), "{}", stderr(&o));
+    let m = manifest(&out);
+    let skipped = m["skipped_statistics"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|v| v.as_str().unwrap().starts_with(line)
+            && v.as_str().unwrap().contains("noswir2_20020712.tif")),
+        "{skipped:?}"
+    );
+    assert_eq!(m["inputs"][1]["bands"].as_array().unwrap().len(), 5);
 }

@@ -64,7 +64,8 @@ fn nanjing_landsat_clip_flags() {
     golden("nanjing_clip400_peer_rule.csv", &flags(dir.path()));
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["inputs"][0]["profile"], "landsat-tm");
+    // The clip names its bands (`TM/ETM+ B1 blue`, `B4 NIR`, …): read by the names.
+    assert_eq!(m["inputs"][0]["profile"], "from-band-descriptions");
     assert_eq!(m["inputs"][0]["date_source"], "file_name");
     assert_eq!(m["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
 }

@@ -181,32 +181,41 @@ impl SensorProfile {
     /// is told from the set of names first (see [`Numbering::of`]); names of roles
     /// (`blue`, `nir`, …) mean the same everywhere.
     pub fn from_descriptions(descriptions: &[String]) -> Option<Self> {
+        Self::from_descriptions_as(descriptions, Numbering::of(descriptions))
+    }
+
+    /// [`SensorProfile::from_descriptions`] with `B<n>` names read in `numbering` (the
+    /// sensor a named profile or a band-count guess decides when the names do not).
+    pub fn from_descriptions_as(
+        descriptions: &[String],
+        numbering: Option<Numbering>,
+    ) -> Option<Self> {
         use BandRole::*;
-        let (bands, _) = Self::described_roles(descriptions);
+        let (bands, _) = Self::described_roles_as(descriptions, numbering);
         let p = Self::new("from-band-descriptions", &bands);
         (p.has(Blue) && p.has(Red) && p.has(Nir)).then_some(p)
     }
 
     /// The roles band descriptions name (first band of each role), and how many
     /// descriptions are band names of a known numbering or role names (`B04`, `SR_B5`,
-    /// `nir`, also bands no role uses, such as Sentinel-2's `B01` or `B05`): names that say
-    /// which bands a file holds rule out a guess by band count.
+    /// `nir`, `B4 NIR`, also bands no role uses, such as Sentinel-2's `B01` or `B05`):
+    /// names that say which bands a file holds rule out a guess by band count.
     pub fn described_roles(descriptions: &[String]) -> (Vec<(BandRole, usize)>, usize) {
-        use BandRole::*;
-        let numbering = Numbering::of(descriptions);
+        Self::described_roles_as(descriptions, Numbering::of(descriptions))
+    }
+
+    /// [`SensorProfile::described_roles`] with `B<n>` names read in `numbering`. A role
+    /// word in a description (`B4 NIR`, `TM/ETM+ B1 blue`) decides before any number:
+    /// it means the same on every sensor.
+    pub fn described_roles_as(
+        descriptions: &[String],
+        numbering: Option<Numbering>,
+    ) -> (Vec<(BandRole, usize)>, usize) {
         let mut bands = Vec::new();
         let mut named = 0;
         for (i, d) in descriptions.iter().enumerate() {
             let d = d.trim().to_ascii_lowercase();
-            let role = match d.as_str() {
-                "blue" => Some(Blue),
-                "green" => Some(Green),
-                "red" => Some(Red),
-                "nir" => Some(Nir),
-                "swir1" | "swir16" => Some(Swir1),
-                "swir2" | "swir22" => Some(Swir2),
-                _ => numbering.and_then(|n| n.role(&d)),
-            };
+            let role = role_word(&d).or_else(|| numbering.and_then(|n| n.role(&d)));
             // A plain B1…B7 is OLI's or TM's (numbering unknown): it names no band yet.
             if role.is_some() || (numbering.is_some() && band_token(&d).is_some()) {
                 named += 1;
@@ -243,6 +252,43 @@ pub enum Numbering {
     LandsatOli,
     /// Landsat 4/5 TM, 7 ETM+: B1 blue … B4 NIR, B5 / B7 SWIR (B6 thermal).
     LandsatTm,
+}
+
+/// The role a description names in words (`blue`, `B4 NIR`, `B5 SWIR1`, `SWIR 2`),
+/// or `None` when it names none or more than one. `red` in Sentinel-2's `Red Edge 1` is
+/// not red.
+fn role_word(d: &str) -> Option<BandRole> {
+    use BandRole::*;
+    let words: Vec<&str> = d
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words
+        .iter()
+        .any(|w| w.starts_with("edge") || *w == "rededge")
+    {
+        return None;
+    }
+    let mut found = None;
+    for (k, w) in words.iter().enumerate() {
+        let next = words.get(k + 1).copied();
+        let role = match *w {
+            "blue" => Blue,
+            "green" => Green,
+            "red" => Red,
+            "nir" => Nir,
+            "swir1" | "swir16" => Swir1,
+            "swir2" | "swir22" => Swir2,
+            "swir" if next == Some("1") => Swir1,
+            "swir" if next == Some("2") => Swir2,
+            _ => continue,
+        };
+        if found.is_some_and(|f| f != role) {
+            return None;
+        }
+        found = Some(role);
+    }
+    found
 }
 
 /// A band name as `(number, is 8A, zero-padded, Landsat Collection 2 prefix)`:
@@ -298,11 +344,25 @@ impl Numbering {
         if c2 || (has(7) && !has(6)) {
             return Some(Self::LandsatTm);
         }
+        // B6 and B7 with B1 are OLI's 1–7 or TM's with its thermal band 6; without B1
+        // they are OLI's B2…B7 (Google Earth Engine's Landsat 8/9 export): TM's set
+        // would have no blue.
         if has(6) && has(7) && !has(8) {
-            return None;
+            return (!has(1)).then_some(Self::LandsatOli);
         }
         // B2, B3, B4, B8 and the like: the Sentinel-2 names the tool always took.
         Some(Self::Sentinel2)
+    }
+
+    /// The numbering of a built-in profile's sensor (`landsat-tm` → TM's), which decides
+    /// what `B<n>` names mean when the names themselves do not tell.
+    pub fn of_profile(name: &str) -> Option<Self> {
+        match name {
+            "sentinel2" | "sentinel2-l2a" => Some(Self::Sentinel2),
+            "landsat-oli" => Some(Self::LandsatOli),
+            "landsat-tm" => Some(Self::LandsatTm),
+            _ => None,
+        }
     }
 
     fn role(self, d: &str) -> Option<BandRole> {
@@ -403,6 +463,40 @@ mod tests {
                 .band(BandRole::Nir),
             Some(4)
         );
+    }
+
+    /// Review, session 19: descriptions such as `B4 NIR` or `TM/ETM+ B1 blue` name their
+    /// role in words, and Earth Engine's Landsat 8 `B2…B7` (no B1) are OLI's numbers.
+    #[test]
+    fn role_words_and_landsat8_names_place_bands() {
+        let tm = names(&[
+            "B4 NIR",
+            "B3 red",
+            "B2 green",
+            "TM/ETM+ B1 blue",
+            "B5 SWIR1",
+            "B7 SWIR2",
+        ]);
+        let p = SensorProfile::from_descriptions(&tm).unwrap();
+        assert_eq!(
+            (
+                p.band(BandRole::Blue),
+                p.band(BandRole::Nir),
+                p.band(BandRole::Swir2)
+            ),
+            (Some(4), Some(1), Some(6))
+        );
+        let l8 = names(&["B5", "B4", "B3", "B2", "B6", "B7"]);
+        assert_eq!(Numbering::of(&l8), Some(Numbering::LandsatOli));
+        let p = SensorProfile::from_descriptions(&l8).unwrap();
+        assert_eq!(
+            (p.band(BandRole::Blue), p.band(BandRole::Nir)),
+            (Some(4), Some(1))
+        );
+        // `Red Edge 1` is not red; `SWIR 2` is SWIR2.
+        assert_eq!(role_word("b5 red edge 1"), None);
+        assert_eq!(role_word("swir 2"), Some(BandRole::Swir2));
+        assert_eq!(role_word("red or nir"), None);
     }
 
     #[test]

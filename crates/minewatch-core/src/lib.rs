@@ -11,7 +11,7 @@ pub mod site;
 pub mod units;
 pub mod zone;
 
-pub use band::{BandRole, SensorProfile};
+pub use band::{BandRole, Numbering, SensorProfile};
 pub use date::{AcqDate, DatePair};
 pub use grid::{Grid, Window};
 pub use patch::{ChannelStat, PatchGeometry, PatchRecord, PixelRing};

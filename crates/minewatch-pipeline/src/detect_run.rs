@@ -231,6 +231,35 @@ fn integer_range(data_type: &str) -> Option<(f64, f64)> {
     })
 }
 
+/// Bands some dates have and others lack (a date exported without SWIR2): each pair is
+/// compared on the bands both of its dates have, which the user should hear of rather
+/// than find a different score in the manifest. One line per band, for the manifest's
+/// `skipped_statistics`, and the same on stderr.
+fn roles_not_in_every_date(images: &[DatedImage]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for role in BandRole::ALL {
+        let lacking: Vec<String> = images
+            .iter()
+            .filter(|img| !img.profile.has(role))
+            .map(|img| img.source.display().to_string())
+            .collect();
+        if lacking.is_empty() || lacking.len() == images.len() {
+            continue;
+        }
+        let line = format!(
+            "{role} band: not in {} (profile {}); the dates are compared without it",
+            lacking.join(", "),
+            images
+                .iter()
+                .find(|img| !img.profile.has(role))
+                .map_or("", |img| img.profile.name.as_str())
+        );
+        eprintln!("warning: {line}");
+        lines.push(line);
+    }
+    lines
+}
+
 pub(crate) fn prepare(
     paths: &[PathBuf],
     dates: Option<&[AcqDate]>,
@@ -279,6 +308,7 @@ pub(crate) fn prepare(
         });
         skipped.extend(skip);
     }
+    skipped.extend(roles_not_in_every_date(&images));
     skipped.sort();
     skipped.dedup();
     let kernel = Kernel {

@@ -185,9 +185,9 @@ impl ImageInfo {
         name: &str,
     ) -> Result<(SensorProfile, Option<String>), RasterError> {
         let count = self.bands.len();
+        let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
         let mut note = None;
         let mut profile = if name == "auto" {
-            let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
             let (found, named) = SensorProfile::described_roles(&desc);
             match SensorProfile::from_descriptions(&desc) {
                 Some(p) => p,
@@ -243,6 +243,9 @@ impl ImageInfo {
                                 "OLI, coastal band first"
                             }
                         ));
+                    } else if let Some(b) = self.undecided_landsat_number(&desc) {
+                        // Only a 7-band stack's count tells TM from OLI (and says so).
+                        return Err(self.ambiguous_numbers(b));
                     }
                     match self.colour_profile(&guess)? {
                         Some((p, why)) => {
@@ -262,12 +265,114 @@ impl ImageInfo {
                 ),
             })?
         };
-        // A TM/ETM+ stack of all 7 bands has the thermal band 6 between SWIR1 and SWIR2.
-        if profile.name == "landsat-tm" && count >= 7 {
+        // A TM/ETM+ stack of all 7 bands has the thermal band 6 between SWIR1 and SWIR2;
+        // a trailing alpha band is no eighth spectral band.
+        if profile.name == "landsat-tm" && self.spectral_count() >= 7 {
             profile = SensorProfile::landsat_tm_with_thermal();
+        }
+        if profile.name != "from-band-descriptions" {
+            if let Some((p, why)) = self.by_description(&profile, &desc)? {
+                note = Some(why);
+                profile = p;
+            }
         }
         self.check_profile(&profile)?;
         Ok((profile, note))
+    }
+
+    /// Band names that say which band is which win over a profile chosen by name, band
+    /// count or colour: the positions of a reordered export (`B4 NIR`, `B3 red`, … as
+    /// `gdal_translate -b 4 -b 3 …` leaves them) contradict them. `B<n>` names the names
+    /// themselves do not place on a sensor are read in the profile's sensor (TM/ETM+,
+    /// OLI, Sentinel-2). `Some` with the mapping and a note when it differs from
+    /// `positional`; an error when the names contradict it but lack blue, red or NIR.
+    fn by_description(
+        &self,
+        positional: &SensorProfile,
+        desc: &[String],
+    ) -> Result<Option<(SensorProfile, String)>, RasterError> {
+        let numbering = minewatch_core::Numbering::of(desc)
+            .or_else(|| minewatch_core::Numbering::of_profile(&positional.name));
+        let (found, _) = SensorProfile::described_roles_as(desc, numbering);
+        if found
+            .iter()
+            .all(|(r, b)| !positional.has(*r) || positional.band(*r) == Some(*b))
+        {
+            return Ok(None);
+        }
+        let show = |bands: &[(BandRole, usize)]| {
+            bands
+                .iter()
+                .map(|(r, b)| format!("{r} = band {b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // The profile decides which roles are read (`gf-wfv` none of SWIR, whatever the
+        // file holds); the names only where: all of them, or none.
+        let named = SensorProfile::from_descriptions_as(desc, numbering).and_then(|p| {
+            let bands: Vec<(BandRole, usize)> = positional
+                .bands
+                .iter()
+                .map(|(r, _)| p.band(*r).map(|b| (*r, b)))
+                .collect::<Option<_>>()?;
+            Some(SensorProfile::from_roles(&p.name, &bands))
+        });
+        match named {
+            Some(p) => {
+                let why = format!(
+                    "its band names ({}) say {}, not {}'s band order: read by the names",
+                    desc.join(", "),
+                    show(&p.bands),
+                    positional.name
+                );
+                Ok(Some((p, why)))
+            }
+            None => {
+                // A profile that does not fit the file at all says so first.
+                self.check_profile(positional)?;
+                let (role, band) = found
+                    .iter()
+                    .find(|(r, b)| positional.has(*r) && positional.band(*r) != Some(*b))
+                    .copied()
+                    .unwrap_or(found[0]);
+                Err(RasterError::Other {
+                    path: self.path.clone(),
+                    msg: format!(
+                        "band {band} is described `{}`, which is {role}, but profile {} reads {role} from {}; the band names ({}) do not give blue, red and NIR to read by instead — name the bands by role (`blue`, `B4 NIR`, `B02`) or map them in a params file's [bands] (docs/config.md)",
+                        desc[band - 1],
+                        positional.name,
+                        positional
+                            .band(role)
+                            .map_or("no band".to_string(), |b| format!("band {b}")),
+                        desc.join(", ")
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The first band whose `B<n>` name is a Landsat number of no one sensor (the names
+    /// hold B1, B6 and B7: OLI's coastal … SWIR2 or TM's blue … with thermal B6).
+    fn undecided_landsat_number(&self, desc: &[String]) -> Option<usize> {
+        if minewatch_core::Numbering::of(desc).is_some() {
+            return None;
+        }
+        let plain = |d: &str| {
+            let d = d.trim().to_ascii_lowercase();
+            d.strip_prefix('b')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        };
+        desc.iter().position(|d| plain(d)).map(|i| i + 1)
+    }
+
+    fn ambiguous_numbers(&self, band: usize) -> RasterError {
+        RasterError::Other {
+            path: self.path.clone(),
+            msg: format!(
+                "band {band} is named `{}`: Landsat band numbers differ by sensor (TM/ETM+: B1 blue, B2 green, B3 red, B4 NIR, B5 and B7 SWIR, B6 thermal; OLI: B1 coastal, B2 blue … B5 NIR, B6 and B7 SWIR) and these names do not tell which; give --profile landsat-tm or landsat-oli, or name the bands by role (`blue`, `B4 NIR`) or as Sentinel-2's (`B02`)",
+                self.bands[band - 1].description.trim()
+            ),
+        }
     }
 
     /// The bands a file's colour interpretation declares red, green and blue (1-based,
