@@ -650,6 +650,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 confidence: text("confidence"),
                 centre_lonlat,
                 finding,
+                restores: crate::classify::restores(num("mean_ndvi_drop"), num("mean_mndwi_rise")),
             });
         }
     }

@@ -193,13 +193,23 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         zh.push("矿权于前后时相间取得, 须核实开采起始时间".into());
     }
 
-    // Area of suspected illegal mining.
+    // Area of suspected illegal mining. None on a restored site: its latest change is the
+    // land recovering (复绿), not ground occupied now; what it dug before was sent for
+    // checking when it was found.
     let special = latest.iter().any(|f| f.special_land);
     // From +0.0: an f64 `sum()` starts at -0.0, which an inside site would print as -0.
     let illegal: f64 = latest
         .iter()
         .filter(|f| f.licence_status != LicenceStatus::Inside && !f.special_land)
+        .filter(|_| site.restored.is_none())
         .fold(0.0, |t, f| t + f.outside_licence_m2);
+    if let Some(q) = &site.restored {
+        en.push(format!(
+            "restored: vegetation came back in {}, not counted as change",
+            pair_text(q)
+        ));
+        zh.push(format!("{}期间已复绿, 不计为变化", pair_text(q)));
+    }
     let mu = m2_to_mu(illegal);
     if mu > 0.0 && p.area.per_mu != 0.0 {
         terms[2] = (p.area.per_mu * mu).min(p.area.cap);
@@ -571,6 +581,7 @@ mod tests {
             last_change_type: "other".into(),
             last_confidence: "low".into(),
             new_change: true,
+            restored: None,
             last_date: d,
             latest_pair: DatePair {
                 before: AcqDate::new(2023, 6, 1).unwrap(),
@@ -615,6 +626,27 @@ mod tests {
             &ctx,
         );
         t.terms[TERMS.iter().position(|t| *t == "mineral").unwrap()]
+    }
+
+    /// Review finding (revV F1): a revegetated pit was "194.4 mu suspected illegal area"
+    /// and needed a provincial field check from its reversal.
+    #[test]
+    fn a_restored_site_has_no_suspected_illegal_area() {
+        let mut s = site_with_minerals(&[]);
+        s.latest[0].licence_status = LicenceStatus::OutsideAllRights;
+        s.latest[0].outside_licence_m2 = 129_600.0;
+        let p = Policy::default();
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(t.provincial_field_check_required && t.illegal_area_m2 > 0.0);
+        s.restored = Some(s.latest_pair);
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(!t.provincial_field_check_required);
+        assert_eq!(t.illegal_area_m2, 0.0);
+        assert!(
+            t.reasons_zh.iter().any(|r| r.contains("已复绿")),
+            "{:?}",
+            t.reasons_zh
+        );
     }
 
     /// Review finding: names matched as substrings, so a gold price surge raised every
