@@ -300,13 +300,11 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .iter()
         .map(|t| {
             let s = site_by_id[t.site_id.as_str()];
-            let mut all: Polys = Vec::new();
-            for pid in &s.patch_ids {
-                if let Some(g) = loaded.polys.get(pid) {
-                    all.extend(crate::overlay_run::to_polys(g));
-                }
-            }
-            all
+            // Dissolved: a growing pit's rings share edges with the old extent and a
+            // re-detection repeats it; as separate parts the MultiPolygon is invalid and
+            // a GIS counts that ground twice.
+            let parts = s.patch_ids.iter().filter_map(|pid| loaded.polys.get(pid));
+            crate::overlay_run::to_polys(&minewatch_ledger::footprint(parts))
         })
         .collect();
     let lonlat = pool.install(|| crate::overlay_run::lonlat_of(&loaded.crs_wkt, &geoms))?;
