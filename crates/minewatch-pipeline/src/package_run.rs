@@ -334,7 +334,14 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;
         let mut tasks = Vec::new();
         for (n, &(r, rings)) in rows.iter().enumerate() {
-            let ll = centre(&r.geom, &to_ll).map_err(PipelineError::Input)?;
+            // One point per task: rank's centre (on the site's latest change), which the
+            // form's 中心点 columns carry, is the point of the KML, GPX, chips and
+            // index.html too; the geometry's own point only for a table without it.
+            let given = |c: &str| text(r, c).parse::<f64>().ok().filter(|v| v.is_finite());
+            let ll = match (given("centre_lon"), given("centre_lat")) {
+                (Some(lon), Some(lat)) => (lon, lat),
+                _ => centre(&r.geom, &to_ll).map_err(PipelineError::Input)?,
+            };
             tasks.push(Task {
                 row: r,
                 rings,
@@ -492,7 +499,8 @@ fn out_err(p: &Path, e: impl std::fmt::Display) -> PipelineError {
     }
 }
 
-/// Where a field crew is sent: the task's centroid when it lies on the patch, else a
+/// Where a field crew is sent when the task table has no centre (rank writes one): the
+/// task's centroid when it lies on the patch, else a
 /// point inside it (a C-shaped pit or a site of several parts has its centroid off the
 /// ground to check; a reviewer found 4 of the demo's 92 centroids 7–23 m outside).
 fn centre(g: &geo_types::MultiPolygon<f64>, to_ll: &Reprojector) -> Result<(f64, f64), String> {
