@@ -233,24 +233,36 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     }
 
     // Persistence over years (多年连续变化): `longest_run` is the years the longest run of
-    // consecutive changed comparisons covers.
+    // consecutive changed comparisons covers. Each comparison shows the change once, so
+    // it counts at most one of them (an archive image of 2000 before 2020, 2021, 2022 is
+    // three observations, not 22 years), and the term is capped like area and growth.
     if site.longest_run > 1 || site.multi_year_change {
-        let v = p.persistence.per_extra_year * (site.longest_run.saturating_sub(1)) as f64
+        let n = site.longest_run;
+        let counted = dates.run.map_or(n, |(.., pairs)| n.min(pairs));
+        let v = (p.persistence.per_extra_year * (counted.saturating_sub(1)) as f64
             + if site.multi_year_change {
                 p.persistence.multi_year
             } else {
                 0.0
-            };
+            })
+        .min(p.persistence.cap);
         if v != 0.0 {
             terms[4] = v;
-            let n = site.longest_run;
+            let (years_en, years_zh) = if counted < n {
+                (
+                    format!("{n} years, {counted} counted: one per comparison"),
+                    format!("共{n}年, 按每期一年计{counted}年"),
+                )
+            } else {
+                (format!("{n} years"), format!("共{n}年"))
+            };
             match dates.run {
                 Some((first, last, pairs)) => {
                     en.push(format!(
-                        "changed in {pairs} consecutive pairs, {first}→{last} ({n} years) ({v:+})"
+                        "changed in {pairs} consecutive pairs, {first}→{last} ({years_en}) ({v:+})"
                     ));
                     zh.push(format!(
-                        "连续{pairs}期变化, {first}至{last} (共{n}年) ({v:+})"
+                        "连续{pairs}期变化, {first}至{last} ({years_zh}) ({v:+})"
                     ));
                 }
                 None => {
@@ -626,6 +638,32 @@ mod tests {
             &ctx,
         );
         t.terms[TERMS.iter().position(|t| *t == "mineral").unwrap()]
+    }
+
+    /// Review finding (revV F5): images of 2000, 2020, 2021, 2022 made a site "22 years"
+    /// of continuous change (+225), more than every other term together; annual images of
+    /// 2019–2022 gave +35 for the same three observations. Each comparison counts one year
+    /// at most, and the term is capped.
+    #[test]
+    fn persistence_counts_one_year_per_comparison_and_is_capped() {
+        let d = |y| AcqDate::new(y, 5, 10).unwrap();
+        let term = |years: u32, first: u16, last: u16, pairs: u32| {
+            let mut s = site_with_minerals(&[]);
+            s.longest_run = years;
+            s.multi_year_change = true;
+            let dates = RunDates {
+                run: Some((d(first), d(last), pairs)),
+                growth: None,
+            };
+            let t = score(&s, &dates, &Policy::default(), &Context::default());
+            (t.terms[4], t.reasons_en.join("; "))
+        };
+        let (annual, _) = term(3, 2019, 2022, 3);
+        let (archive, why) = term(22, 2000, 2022, 3);
+        assert_eq!((annual, archive), (35.0, 35.0), "{why}");
+        assert!(why.contains("22 years, 3 counted"), "{why}");
+        // Ten annual pairs: 15 + 90 without the cap.
+        assert_eq!(term(10, 2010, 2020, 10).0, 45.0);
     }
 
     /// Review finding (revV F1): a revegetated pit was "194.4 mu suspected illegal area"
