@@ -39,6 +39,10 @@ pub struct Task {
     pub suppressed: bool,
     /// No change in the latest date pair: listed, not ranked (policy `rank_only_new_change`).
     pub no_new_change: bool,
+    /// Its latest verdict is dated on or after the later image of its latest change: the
+    /// county verified it and it has not changed since. Each county verifies a patch once
+    /// (docs/domain.md): not sent again, no provincial field check.
+    pub verified_unchanged: bool,
     pub province_code: Option<String>,
     pub province_name: Option<String>,
     pub prefecture_code: Option<String>,
@@ -219,7 +223,17 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         ));
         zh.push(format!("疑似违法面积 {mu:.1} 亩 ({:+.1})", terms[2]));
     }
-    let provincial = !special && illegal >= p.area.provincial_check_mu * M2_PER_MU;
+    let verified = site.history.last().filter(|h| h.date >= site.last_date);
+    if let Some(h) = verified {
+        en.push(format!(
+            "verified {} ({}), no change since: not sent again",
+            h.date,
+            h.verdict.name()
+        ));
+        zh.push(format!("已于{}核查, 此后无新变化, 不再下发", h.date));
+    }
+    let provincial =
+        !special && verified.is_none() && illegal >= p.area.provincial_check_mu * M2_PER_MU;
     if provincial {
         terms[3] = p.area.provincial_check;
         en.push(format!(
@@ -483,6 +497,7 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         criminal_referral_candidate: site.criminal_referral.is_some(),
         suppressed,
         no_new_change: !site.new_change && p.ledger.rank_only_new_change,
+        verified_unchanged: verified.is_some(),
         province_code: place.province_code,
         province_name: place.province_name,
         prefecture_code: place.prefecture_code,
@@ -497,7 +512,7 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
 
 impl Task {
     pub fn is_ranked(&self) -> bool {
-        !self.suppressed && !self.no_new_change
+        !self.suppressed && !self.no_new_change && !self.verified_unchanged
     }
 
     /// No admin division holds it at any level: the overlay's layers had none covering it.
@@ -638,6 +653,35 @@ mod tests {
             &ctx,
         );
         t.terms[TERMS.iter().position(|t| *t == "mineral").unwrap()]
+    }
+
+    /// Review finding (revV F7): next quarter's run re-sent a site verified last cycle,
+    /// unchanged since, as a blank task with 需省级实地核查=1.
+    #[test]
+    fn a_site_verified_after_its_last_change_is_not_sent_again() {
+        let mut s = site_with_minerals(&[]);
+        s.latest[0].licence_status = LicenceStatus::OutsideAllRights;
+        s.latest[0].outside_licence_m2 = 129_600.0;
+        let verdict = |y, m, d| minewatch_core::HistoryRecord {
+            source: "h".into(),
+            patch_id: Some("p1".into()),
+            site_id: None,
+            lonlat: None,
+            verdict: Verdict::Illegal,
+            reason: String::new(),
+            case_filed: true,
+            date: AcqDate::new(y, m, d).unwrap(),
+        };
+        let p = Policy::default();
+        // Verified before the latest change (2024-06-01): new ground to check.
+        s.history = vec![verdict(2024, 3, 1)];
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(!t.verified_unchanged && t.provincial_field_check_required && t.is_ranked());
+        // Verified after it, nothing since.
+        s.history = vec![verdict(2024, 6, 10)];
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(t.verified_unchanged);
+        assert!(!t.provincial_field_check_required && !t.is_ranked());
     }
 
     /// Review finding (revV F5): images of 2000, 2020, 2021, 2022 made a site "22 years"
