@@ -53,6 +53,7 @@ fn patches() -> Vec<LedgerPatch> {
                 change_type: "bare_soil_gain".into(),
                 confidence: "high".into(),
                 centre_lonlat: (117.0 + i as f64 * 0.01, 27.0 + j as f64 * 0.009),
+                restores: false,
                 finding: Finding {
                     patch_id: String::new(),
                     area_m2: area,

@@ -8,25 +8,28 @@ use common::*;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// `package` of rank folder `rk` over `images` with the Nanjing layers, into `out`.
+fn package_nanjing(
+    rk: &std::path::Path,
+    images: &[&std::path::Path],
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let layers = root().join("pipelines/layers/nanjing.toml");
+    let mut args = vec!["package", s(rk), "--imagery"];
+    args.extend(images.iter().map(|p| s(p)));
+    args.extend(["--layers", s(&layers), "--out", s(out)]);
+    args.extend(extra);
+    minewatch(&args)
+}
+
 #[test]
 fn county_package_has_every_chip_table_and_page() {
     let d = tempfile::tempdir().unwrap();
     let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
     let out = d.path().join("pkg");
     let layers = root().join("pipelines/layers/nanjing.toml");
-    let o = minewatch(&[
-        "package",
-        s(&rk),
-        "--imagery",
-        s(&a),
-        s(&b),
-        "--layers",
-        s(&layers),
-        "--out",
-        s(&out),
-        "--format",
-        "json",
-    ]);
+    let o = package_nanjing(&rk, &[&a, &b], &out, &["--format", "json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The imagery is the tasks' own (their pair's dates), and every task has a province.
     assert!(
@@ -376,4 +379,61 @@ fn imagery_of_other_dates_and_tasks_in_no_division_are_warned() {
     );
     let html = std::fs::read_to_string(pk.join("000000_未定县/index.html")).unwrap();
     assert_eq!(html.matches("class=\"other-dates\"").count(), n);
+}
+
+/// Review finding (revV F8): a growing pit's form gave rank's centre (on its latest
+/// change) while centres.kml, centres.gpx, the chip captions and index.html gave the
+/// centroid of the whole site, 285 m away. Every file of the package gives the form's
+/// point: here the first task's centre is moved off its polygon's centroid, as a
+/// multi-year site's is.
+#[test]
+fn every_file_of_a_package_gives_the_forms_centre() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let o = Command::new("ogrinfo")
+        .arg(rk.join("tasks.gpkg"))
+        .args([
+            "-q",
+            "-dialect",
+            "SQLite",
+            "-sql",
+            "UPDATE tasks SET centre_lon = centre_lon + 0.0003 WHERE fid = 1",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let folder = out.join("320000_江苏省");
+    let kml = std::fs::read_to_string(folder.join("centres.kml")).unwrap();
+    let gpx = std::fs::read_to_string(folder.join("centres.gpx")).unwrap();
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    let rows = csv_rows(&folder.join("tasks.csv"));
+    // tasks.csv still has rank's own centre of the task moved in tasks.gpkg (fid 1).
+    let first = &csv_rows(&rk.join("tasks.csv"))[0];
+    let moved = first["centre_lon"].parse::<f64>().unwrap() + 0.0003;
+    let form = rows
+        .iter()
+        .find(|r| r["图斑地块编号"] == first["site_id"])
+        .unwrap();
+    let lon: f64 = form["中心点经度"].parse().unwrap();
+    assert!((lon - moved).abs() < 1e-9, "{lon} vs {moved}");
+    for r in &rows {
+        let lon: f64 = r["中心点经度"].parse().unwrap();
+        let lat: f64 = r["中心点纬度"].parse().unwrap();
+        let id = &r["图斑地块编号"];
+        assert!(
+            kml.contains(&format!("<coordinates>{lon:.7},{lat:.7},0</coordinates>")),
+            "{id}: KML"
+        );
+        assert!(
+            gpx.contains(&format!("<wpt lat=\"{lat:.7}\" lon=\"{lon:.7}\">")),
+            "{id}: GPX"
+        );
+        assert!(
+            html.contains(&format!("{lon:.6}, {lat:.6}")),
+            "{id}: index.html"
+        );
+    }
 }

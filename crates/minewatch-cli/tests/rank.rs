@@ -1253,3 +1253,50 @@ fn a_filed_case_on_a_legal_verdict_is_refused() {
     );
     assert!(!out.join("tasks.csv").exists());
 }
+
+/// Review finding (revV F4): a growing pit's task was its patches as separate parts of one
+/// MultiPolygon (rings sharing edges with the old extent): invalid for GEOS
+/// (self-intersection), and a re-detected site's identical parts gave a GIS area twice its
+/// ground. The task geometry is the dissolved footprint, in tasks.gpkg and tasks.geojson.
+#[test]
+fn task_geometries_are_valid_dissolved_footprints() {
+    let d = fixture_dir();
+    let mut ov: Vec<PathBuf> = (0..4).map(|k| overlay_pair(d.path(), k)).collect();
+    // E: the same 100 m square found in two adjacent pairs (parts that are identical).
+    ov.extend(overlay_chain(
+        d.path(),
+        "E",
+        &["2022-06-01", "2023-06-01", "2024-06-01"],
+        &[[5000.0, 0.0, 5100.0, 100.0], [5000.0, 0.0, 5100.0, 100.0]],
+    ));
+    let out = d.path().join("rank");
+    let o = rank(d.path(), &ov, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let site_a = format!("S{}", patch_id(0, "A"));
+    let site_e = "S20220601_20230601_E".to_string();
+    for file in ["tasks.gpkg", "tasks.geojson"] {
+        let ds = gdal::Dataset::open(out.join(file)).unwrap();
+        let mut layer = ds.layer(0).unwrap();
+        let mut ll = gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap();
+        ll.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        let to_utm = gdal::spatial_ref::CoordTransform::new(&ll, &utm()).unwrap();
+        let mut areas = BTreeMap::new();
+        for f in layer.features() {
+            let id = f
+                .field_as_string(f.field_index("site_id").unwrap())
+                .unwrap()
+                .unwrap();
+            let g = f.geometry().unwrap();
+            assert!(g.is_valid(), "{file}: {id} is not a valid geometry");
+            let g = if file.ends_with("geojson") {
+                g.transform(&to_utm).unwrap()
+            } else {
+                g.clone()
+            };
+            areas.insert(id, g.area());
+        }
+        // A: 260 × 100 m of ground in four strips; E: one 100 m square.
+        assert!((areas[&site_a] - 26_000.0).abs() < 1.0, "{file}: {areas:?}");
+        assert!((areas[&site_e] - 10_000.0).abs() < 1.0, "{file}: {areas:?}");
+    }
+}

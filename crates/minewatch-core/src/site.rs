@@ -87,6 +87,11 @@ pub struct Site {
     pub last_confidence: String,
     /// Changes in the latest date pair of the run.
     pub new_change: bool,
+    /// The comparison in which the site reverted (vegetation came back: 复绿), when that is
+    /// its latest change. Reversals count as no change: no area, no run, no act; the other
+    /// fields describe the site's mining change before it.
+    #[serde(default)]
+    pub restored: Option<DatePair>,
     /// The later image of its latest pair.
     pub last_date: AcqDate,
     /// Its latest comparison: the latest of the pairs it changed in (by later, then

@@ -4,6 +4,7 @@
 //! with the area up to it read every re-detection as 100 % growth and ranked the site
 //! again; growth is ground outside what the county had seen and judged.
 
+use crate::footprint::footprint;
 use geo::{Area, BooleanOps};
 use geo_types::MultiPolygon;
 
@@ -41,16 +42,14 @@ pub fn since_verdict(
     if known.is_empty() {
         return SinceVerdict::Unknown;
     }
-    let union = |gs: &[&MultiPolygon<f64>]| {
-        gs.iter()
-            .fold(MultiPolygon::<f64>::new(vec![]), |acc, g| acc.union(*g))
-    };
-    let seen = union(known);
+    let seen = footprint(known.iter().copied());
     let known_m2 = seen.unsigned_area();
     let new_m2 = if later.is_empty() {
         0.0
     } else {
-        union(later).difference(&seen).unsigned_area()
+        footprint(later.iter().copied())
+            .difference(&seen)
+            .unsigned_area()
     };
     if new_m2 > known_m2 * growth_pct / 100.0 {
         SinceVerdict::Grown { new_m2, known_m2 }

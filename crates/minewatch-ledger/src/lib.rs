@@ -4,12 +4,14 @@
 //! 法释〔2016〕25号 art. 3). Pure: geometry in, core `Site`s out.
 
 pub mod false_change;
+pub mod footprint;
 pub mod link;
 pub mod match_key;
 pub mod referral;
 pub mod runs;
 pub mod sites;
 
+pub use footprint::footprint;
 pub use referral::plus_two_years;
 pub use runs::{ChangeRun, Growth, Persistence};
 pub use sites::{

@@ -25,6 +25,9 @@ pub struct LedgerPatch {
     pub confidence: String,
     pub centre_lonlat: (f64, f64),
     pub finding: Finding,
+    /// The change reverses mining (vegetation came back on the ground: 复绿): the land
+    /// recovered, so it is no act, no area and no year of 多年连续变化 (see `restoration`).
+    pub restores: bool,
 }
 
 /// Knobs of the ledger (from the policy file's `[ledger]` table).
@@ -276,9 +279,18 @@ fn make_site(
             prior_ids.iter().skip(1).map(|s| (*s).clone()).collect(),
         ),
     };
+    // A reversal (vegetation back on ground the site had dug) is the land recovering, not
+    // another year of mining: it adds no area, no year to a run and no act. A site of
+    // reversals only keeps them as its latest patches, so it still has a place.
+    let mining: Vec<usize> = m
+        .iter()
+        .copied()
+        .filter(|&i| !patches[i].restores)
+        .collect();
+    let basis: &[usize] = if mining.is_empty() { m } else { &mining };
     let mut by_year: BTreeMap<u16, f64> = BTreeMap::new();
     let mut by_pair: BTreeMap<DatePair, f64> = BTreeMap::new();
-    for &i in m {
+    for &i in &mining {
         *by_year.entry(patches[i].pair.after.year).or_default() += patches[i].area_m2;
         *by_pair.entry(patches[i].pair).or_default() += patches[i].area_m2;
     }
@@ -289,16 +301,24 @@ fn make_site(
     // counted the same ground up to three times (docs/rank.md: calendar-year numbers play
     // no part). Pairs of one chain never share a later date (overlapping pairs are
     // refused), so the latest pair is one comparison.
-    let latest_pair = by_pair
-        .keys()
-        .copied()
-        .max_by_key(|q| (q.after, q.before))
-        .unwrap_or(earliest.pair);
-    let latest: Vec<usize> = m
+    let newest = |ix: &[usize]| {
+        ix.iter()
+            .map(|&i| patches[i].pair)
+            .max_by_key(|q| (q.after, q.before))
+            .unwrap_or(earliest.pair)
+    };
+    let latest_pair = newest(basis);
+    let latest: Vec<usize> = basis
         .iter()
         .copied()
         .filter(|&i| patches[i].pair == latest_pair)
         .collect();
+    // Restored: the site's latest comparison shows only reversals.
+    let restored = Some(newest(m)).filter(|q| {
+        m.iter()
+            .filter(|&&i| patches[i].pair == *q)
+            .all(|&i| patches[i].restores)
+    });
     let biggest = latest
         .iter()
         .copied()
@@ -378,7 +398,7 @@ fn make_site(
         .map(|h| h.date);
     let since = false_change.map(|date| {
         let (known, later): (Vec<usize>, Vec<usize>) =
-            m.iter().partition(|&&i| patches[i].pair.after <= date);
+            basis.iter().partition(|&&i| patches[i].pair.after <= date);
         let geoms = |ix: &[usize]| -> Vec<&MultiPolygon<f64>> {
             ix.iter().map(|&i| &patches[i].geom).collect()
         };
@@ -438,7 +458,7 @@ fn make_site(
     // Each changed pair bounds one act: dug after its earlier image, by its later one.
     // Only suspected illegal mining is an act (法释〔2016〕25号 art. 3(3): 又实施非法采矿):
     // change inside the holder's own valid licence, or on special land, is not.
-    let mut acts: Vec<(AcqDate, AcqDate)> = m
+    let mut acts: Vec<(AcqDate, AcqDate)> = mining
         .iter()
         .filter(|&&i| {
             let f = &patches[i].finding;
@@ -466,9 +486,10 @@ fn make_site(
         growth_pct,
         last_change_type: patches[biggest].change_type.clone(),
         last_confidence,
-        new_change: m
+        new_change: mining
             .iter()
             .any(|&i| ends.get(&patches[i].pair) == Some(&patches[i].pair)),
+        restored,
         last_date,
         latest_pair,
         centre_lonlat: centre,
@@ -636,11 +657,10 @@ mod referral_tests {
     /// holder (two penalties in the two years before the change).
     #[test]
     fn only_illegal_change_on_the_holders_licence_refers() {
-        let pens: Vec<(Penalty, Option<(f64, f64)>)> =
-            [penalty("罚1", 2023, 1, 10), penalty("罚2", 2023, 3, 10)]
-                .into_iter()
-                .map(|p| (p, None))
-                .collect();
+        let pens = unplaced(vec![
+            penalty("罚1", 2023, 1, 10),
+            penalty("罚2", 2023, 3, 10),
+        ]);
         let out = Outside {
             history: &[],
             penalties: &pens,
@@ -989,6 +1009,68 @@ mod false_change_tests {
 }
 
 #[cfg(test)]
+mod restoration_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    fn d(y: u16, m: u8, dd: u8) -> AcqDate {
+        AcqDate::new(y, m, dd).unwrap()
+    }
+
+    /// Review finding (revV F1): a pit dug in 2000→2001 and revegetated in 2001→2002 was
+    /// 多年连续变化 (+25), summed dig and reversal as its area, and with two penalties of
+    /// 2001 after the dig became a criminal referral candidate for the revegetation.
+    #[test]
+    fn a_revegetated_pit_is_restored_not_continued_change() {
+        let dig = patch_between("dig", d(2000, 5, 3), d(2001, 5, 10), 129_600.0);
+        let mut back = patch_between("back", d(2001, 5, 10), d(2002, 5, 8), 129_600.0);
+        back.restores = true;
+        let pens = unplaced(vec![penalty("罚1", 2001, 6, 1), penalty("罚2", 2001, 9, 1)]);
+        let out = Outside {
+            history: &[],
+            penalties: &pens,
+        };
+        let s = build(
+            &[dig, back],
+            &BTreeMap::new(),
+            &out,
+            &LedgerParams::default(),
+        );
+        assert_eq!(s.len(), 1, "one site");
+        let s = &s[0];
+        assert_eq!(
+            s.restored.map(|q| (q.before, q.after)),
+            Some((d(2001, 5, 10), d(2002, 5, 8)))
+        );
+        assert!(!s.multi_year_change);
+        assert_eq!(s.longest_run, 1);
+        assert_eq!(s.total_area_m2, 129_600.0, "the dig only");
+        assert!(!s.new_change, "restoring is no new change");
+        assert!(s.criminal_referral.is_none(), "no act after the penalties");
+        let ids: Vec<&str> = s.latest.iter().map(|f| f.patch_id.as_str()).collect();
+        assert_eq!(ids, vec!["dig"], "zones and licence of the ground it dug");
+    }
+
+    /// Digging again after a restoration is new change, but the reversal breaks the run.
+    #[test]
+    fn digging_again_after_a_restoration_is_new_change_without_a_run() {
+        let dig = patch_between("dig", d(2000, 5, 3), d(2001, 5, 10), 100.0);
+        let mut back = patch_between("back", d(2001, 5, 10), d(2002, 5, 8), 100.0);
+        back.restores = true;
+        let again = patch_between("again", d(2002, 5, 8), d(2003, 5, 12), 100.0);
+        let s = build(
+            &[dig, back, again],
+            &BTreeMap::new(),
+            &NO_OUTSIDE,
+            &LedgerParams::default(),
+        );
+        assert_eq!(s[0].restored, None);
+        assert!(s[0].new_change && !s[0].multi_year_change);
+        assert_eq!(s[0].total_area_m2, 200.0);
+    }
+}
+
+#[cfg(test)]
 mod tests_support {
     use super::*;
     use geo_types::{LineString, Polygon};
@@ -1003,6 +1085,11 @@ mod tests_support {
             decision: decision.into(),
             lonlat: None,
         }
+    }
+
+    /// Penalties given without a location (they link by licence).
+    pub fn unplaced(pens: Vec<Penalty>) -> Vec<(Penalty, Option<(f64, f64)>)> {
+        pens.into_iter().map(|p| (p, None)).collect()
     }
 
     pub const NO_OUTSIDE: Outside = Outside {
@@ -1046,6 +1133,7 @@ mod tests_support {
             change_type: "bare_soil_gain".into(),
             confidence: "high".into(),
             centre_lonlat: (118.0, 32.0),
+            restores: false,
             finding: Finding {
                 patch_id: id.into(),
                 area_m2: area,

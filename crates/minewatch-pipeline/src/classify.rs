@@ -23,15 +23,29 @@ fn mean(stats: &[ChannelStat], name: &str) -> Option<f64> {
         .filter(|m| m.is_finite())
 }
 
+/// MNDWI move that makes a patch `water_gain` / `water_loss`.
+const WATER_MNDWI: f64 = 0.15;
+/// NDVI drop that makes a patch `vegetation_loss`.
+const VEGETATION_NDVI: f64 = 0.10;
+
+/// Whether a patch's change reverses mining: NDVI rose by at least the drop that makes
+/// `vegetation_loss` (0.10), and water did not move enough to make it `water_gain` /
+/// `water_loss`. Vegetation back on the ground (复绿) is a pit restored, never a pit dug,
+/// so the ledger counts it as no change (docs/rank.md). Means from the findings' columns.
+pub fn restores(mean_ndvi_drop: Option<f64>, mean_mndwi_rise: Option<f64>) -> bool {
+    let water_moved = mean_mndwi_rise.is_some_and(|w| w.abs() >= WATER_MNDWI);
+    !water_moved && mean_ndvi_drop.is_some_and(|n| n <= -VEGETATION_NDVI)
+}
+
 pub fn classify(stats: &[ChannelStat], threshold: Option<f64>) -> Verdict {
     let ndvi = mean(stats, "ndvi_drop");
     let bsi = mean(stats, "bsi_rise");
     let mndwi = mean(stats, "mndwi_rise");
     let bright = mean(stats, "brightness_rise");
     let change_type = match (mndwi, ndvi, bsi, bright) {
-        (Some(w), ..) if w >= 0.15 => "water_gain",
-        (Some(w), ..) if w <= -0.15 => "water_loss",
-        (_, Some(n), ..) if n >= 0.10 => "vegetation_loss",
+        (Some(w), ..) if w >= WATER_MNDWI => "water_gain",
+        (Some(w), ..) if w <= -WATER_MNDWI => "water_loss",
+        (_, Some(n), ..) if n >= VEGETATION_NDVI => "vegetation_loss",
         (_, _, Some(b), _) if b >= 0.05 => "bare_soil_gain",
         (.., Some(l)) if l > 0.0 => "brightening",
         (.., Some(l)) if l < 0.0 => "darkening",
@@ -90,6 +104,17 @@ mod tests {
                 max: *m,
             })
             .collect()
+    }
+
+    /// Review finding (revV F1): a pit revegetated (NDVI +0.60, BSI −0.38) read as a
+    /// `darkening` change and counted as a second year of mining.
+    #[test]
+    fn vegetation_coming_back_restores_unless_water_moved() {
+        assert!(restores(Some(-0.60), Some(0.09)));
+        assert!(!restores(Some(-0.05), None), "noise");
+        assert!(!restores(Some(0.60), None), "vegetation lost");
+        assert!(!restores(Some(-0.30), Some(-0.20)), "a pit drained");
+        assert!(!restores(None, None));
     }
 
     #[test]

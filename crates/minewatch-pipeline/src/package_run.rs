@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 pub const FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 /// Chip side in pixels.
 const CHIP: u32 = 320;
+/// Overview marker of a task without a rank.
+const GREY: image::Rgb<u8> = image::Rgb([150, 150, 150]);
 
 #[derive(Debug, Clone)]
 pub struct PackageRequest {
@@ -88,6 +90,10 @@ struct Task<'a> {
     class: String,
     status: String,
     area_mu: String,
+    /// It has a rank in the folder's division (the overview numbers only those).
+    ranked: bool,
+    /// Left out of the ranking as an earlier 伪变化.
+    suppressed: bool,
     /// Its latest pair when the imagery lacks one of its dates (`before→after`).
     other_dates: Option<String>,
 }
@@ -274,26 +280,45 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 .join(", ")
         );
     }
+    // Site ids of the rows where `pick` holds, and the first five of them for a message.
+    let sites_where = |pick: &dyn Fn(&PatchRow) -> bool| -> (usize, String) {
+        let ids: Vec<String> = table
+            .rows
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| text(r, "site_id"))
+            .collect();
+        let more = if ids.len() > 5 { ", …" } else { "" };
+        (
+            ids.len(),
+            format!("{}{more}", ids[..ids.len().min(5)].join(", ")),
+        )
+    };
     // Tasks in no admin division go to one folder that is no county: say so, and what
     // would place them.
-    let unplaced: Vec<String> = table
-        .rows
-        .iter()
-        .filter(|r| text(r, "county_code").is_empty() && text(r, "province_code").is_empty())
-        .map(|r| text(r, "site_id"))
-        .collect();
-    if !unplaced.is_empty() {
+    let (n_unplaced, unplaced) = sites_where(&|r: &PatchRow| {
+        text(r, "county_code").is_empty() && text(r, "province_code").is_empty()
+    });
+    if n_unplaced > 0 {
         eprintln!(
-            "package: warning: {} of {} tasks lie in no admin division ({}{}) and are filed under 000000_未定县; add an admin_division layer that covers them to the overlay's layers, then run overlay, rank and package again",
-            unplaced.len(),
+            "package: warning: {n_unplaced} of {} tasks lie in no admin division ({unplaced}) and are filed under 000000_未定县; add an admin_division layer that covers them to the overlay's layers, then run overlay, rank and package again",
             table.rows.len(),
-            unplaced.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
-            if unplaced.len() > 5 { ", …" } else { "" }
+        );
+    }
+    // A site the county verified and that has not changed since is not sent again: each
+    // county verifies a patch once (rank's `verified_unchanged`).
+    let (n_verified, verified) = sites_where(&|r: &PatchRow| text(r, "verified_unchanged") == "1");
+    if n_verified > 0 {
+        eprintln!(
+            "package: note: {n_verified} sites verified earlier with no change since are not sent again ({verified})"
         );
     }
     // Group by county (province when no county is known), in priority order.
     let mut groups: BTreeMap<(String, String), Vec<Placed>> = BTreeMap::new();
     for (r, rings) in table.rows.iter().zip(&placed) {
+        if text(r, "verified_unchanged") == "1" {
+            continue;
+        }
         let key = match (text(r, "county_code"), text(r, "province_code")) {
             (c, _) if !c.is_empty() => (c, text(r, "county_name")),
             (_, p) if !p.is_empty() => (p, text(r, "province_name")),
@@ -309,7 +334,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         chips: 0,
         tasks_outside_imagery: outside.len(),
         tasks_of_other_dates: n_other,
-        tasks_without_admin_place: unplaced.len(),
+        tasks_without_admin_place: n_unplaced,
     };
     let mut names: Vec<String> = Vec::new();
     let mut outside_list: Vec<serde_json::Value> = Vec::new();
@@ -334,7 +359,14 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         std::fs::create_dir_all(dir.join("chips")).map_err(|e| out_err(&dir, e))?;
         let mut tasks = Vec::new();
         for (n, &(r, rings)) in rows.iter().enumerate() {
-            let ll = centre(&r.geom, &to_ll).map_err(PipelineError::Input)?;
+            // One point per task: rank's centre (on the site's latest change), which the
+            // form's 中心点 columns carry, is the point of the KML, GPX, chips and
+            // index.html too; the geometry's own point only for a table without it.
+            let given = |c: &str| text(r, c).parse::<f64>().ok().filter(|v| v.is_finite());
+            let ll = match (given("centre_lon"), given("centre_lat")) {
+                (Some(lon), Some(lat)) => (lon, lat),
+                _ => centre(&r.geom, &to_ll).map_err(PipelineError::Input)?,
+            };
             tasks.push(Task {
                 row: r,
                 rings,
@@ -346,6 +378,8 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 class: text(r, "priority_class"),
                 status: text(r, "licence_status"),
                 area_mu: text(r, "illegal_area_mu"),
+                ranked: !text(r, level).is_empty(),
+                suppressed: text(r, "suppressed") == "1",
                 other_dates: rings.and_then(|_| other_dates(r)),
             });
         }
@@ -492,7 +526,8 @@ fn out_err(p: &Path, e: impl std::fmt::Display) -> PipelineError {
     }
 }
 
-/// Where a field crew is sent: the task's centroid when it lies on the patch, else a
+/// Where a field crew is sent when the task table has no centre (rank writes one): the
+/// task's centroid when it lies on the patch, else a
 /// point inside it (a C-shaped pit or a site of several parts has its centroid off the
 /// ground to check; a reviewer found 4 of the demo's 92 centroids 7–23 m outside).
 fn centre(g: &geo_types::MultiPolygon<f64>, to_ll: &Reprojector) -> Result<(f64, f64), String> {
@@ -794,7 +829,7 @@ fn frame(tasks: &[Task], size: f64, pad: f64) -> (impl Fn((f64, f64)) -> (f64, f
 /// Whether a task is suspected illegal: it has suspected illegal area (sites inside a
 /// valid licence and special land have none).
 fn suspected(t: &Task) -> bool {
-    t.area_mu.trim().parse::<f64>().is_ok_and(|a| a > 0.0)
+    !t.suppressed && t.area_mu.trim().parse::<f64>().is_ok_and(|a| a > 0.0)
 }
 
 /// The county monitoring map (一张图): title, county name and code, year, frame, numbered
@@ -853,19 +888,29 @@ fn overview(
             py + y0 as f64 - ((x1 - x0) - (y1 - y0)) as f64 / 2.0,
         );
         let py = py.clamp(y0 as f64 + 8.0, y1 as f64 - 8.0);
-        render::fill_rect(&mut img, px as i64 - 4, py as i64 - 4, 9, 9, render::RED);
-        render::text(
-            &mut img,
-            font,
-            &t.n.to_string(),
-            (px as f32 + 6.0, py as f32 - 8.0),
-            render::Pen::on_paper(14.0),
-        );
+        // Only ranked tasks carry a number: the legend calls it the county's priority
+        // order, and an unranked task (no new change, 伪变化) has none.
+        if t.ranked {
+            render::fill_rect(&mut img, px as i64 - 4, py as i64 - 4, 9, 9, render::RED);
+            render::text(
+                &mut img,
+                font,
+                &t.n.to_string(),
+                (px as f32 + 6.0, py as f32 - 8.0),
+                render::Pen::on_paper(14.0),
+            );
+        } else {
+            render::fill_rect(&mut img, px as i64 - 4, py as i64 - 4, 9, 9, GREY);
+        }
     }
     let ly = y1 + 14;
     render::fill_rect(&mut img, x0, ly + 6, 9, 9, render::RED);
     for (k, (line, size, dx)) in [
-        ("图例：■ 核查图斑（数字为县内优先序号）", 16.0, 14.0),
+        (
+            "图例：■ 核查图斑（数字为县内优先序号；灰色为暂不排序）",
+            16.0,
+            14.0,
+        ),
         (
             "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
             14.0,

@@ -300,13 +300,11 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         .iter()
         .map(|t| {
             let s = site_by_id[t.site_id.as_str()];
-            let mut all: Polys = Vec::new();
-            for pid in &s.patch_ids {
-                if let Some(g) = loaded.polys.get(pid) {
-                    all.extend(crate::overlay_run::to_polys(g));
-                }
-            }
-            all
+            // Dissolved: a growing pit's rings share edges with the old extent and a
+            // re-detection repeats it; as separate parts the MultiPolygon is invalid and
+            // a GIS counts that ground twice.
+            let parts = s.patch_ids.iter().filter_map(|pid| loaded.polys.get(pid));
+            crate::overlay_run::to_polys(&minewatch_ledger::footprint(parts))
         })
         .collect();
     let lonlat = pool.install(|| crate::overlay_run::lonlat_of(&loaded.crs_wkt, &geoms))?;
@@ -650,6 +648,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 confidence: text("confidence"),
                 centre_lonlat,
                 finding,
+                restores: crate::classify::restores(num("mean_ndvi_drop"), num("mean_mndwi_rise")),
             });
         }
     }
@@ -1145,6 +1144,7 @@ fn task_rows(
         ("rank_province", Int),
         ("suppressed", Int),
         ("no_new_change", Int),
+        ("verified_unchanged", Int),
         ("provincial_field_check_required", Int),
         ("multi_year_change", Int),
         ("criminal_referral_candidate", Int),
@@ -1201,6 +1201,7 @@ fn task_rows(
                 int(t.rank_province),
                 Attr::Int(t.suppressed as i64),
                 Attr::Int(t.no_new_change as i64),
+                Attr::Int(t.verified_unchanged as i64),
                 Attr::Int(t.provincial_field_check_required as i64),
                 Attr::Int(s.multi_year_change as i64),
                 Attr::Int(t.criminal_referral_candidate as i64),
@@ -1392,6 +1393,7 @@ const ZH: &[(&str, &str)] = &[
     ("zone_kinds", "压占区域类别"),
     ("suppressed", "暂不排序(伪变化)"),
     ("no_new_change", "本期无新变化"),
+    ("verified_unchanged", "已核查且无新变化"),
     ("provincial_field_check_required", "需省级实地核查"),
     ("multi_year_change", "多年连续变化"),
     ("criminal_referral_candidate", "涉嫌犯罪移送"),

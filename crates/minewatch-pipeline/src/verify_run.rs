@@ -590,9 +590,12 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     crate::rank_run::english_header(&mut tt);
     tt.require(&["site_id", "county_code", "licence_status"], "tasks")?;
     let flag = |r: &table_read::Row, c: &str| r.get(c) == Some("1");
+    // A site verified earlier and unchanged since is not in any package: no county
+    // returns it, and it is not missing.
     let tasks: Vec<TaskFacts> = tt
         .rows
         .iter()
+        .filter(|r| !flag(r, "verified_unchanged"))
         .map(|r| {
             // The change's later image (rank writes it): no check can come before it.
             let last_date = match r.get("last_date") {

@@ -88,6 +88,9 @@ pub struct AreaTable {
 pub struct PersistenceTable {
     pub per_extra_year: f64,
     pub multi_year: f64,
+    /// The most the term adds: every other term has a bound, and an uncapped run outweighed
+    /// a red line and a repeat offender together.
+    pub cap: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,6 +227,7 @@ impl Default for PersistenceTable {
         Self {
             per_extra_year: 10.0,
             multi_year: 15.0,
+            cap: 45.0,
         }
     }
 }
@@ -315,6 +319,7 @@ impl Policy {
             ("area.cap", p.area.cap),
             ("area.provincial_check_mu", p.area.provincial_check_mu),
             ("growth.cap", p.growth.cap),
+            ("persistence.cap", p.persistence.cap),
             ("ledger.location_link_m", p.ledger.location_link_m),
         ] {
             if v < 0.0 {

@@ -39,6 +39,10 @@ pub struct Task {
     pub suppressed: bool,
     /// No change in the latest date pair: listed, not ranked (policy `rank_only_new_change`).
     pub no_new_change: bool,
+    /// Its latest verdict is dated on or after the later image of its latest change: the
+    /// county verified it and it has not changed since. Each county verifies a patch once
+    /// (docs/domain.md): not sent again, no provincial field check.
+    pub verified_unchanged: bool,
     pub province_code: Option<String>,
     pub province_name: Option<String>,
     pub prefecture_code: Option<String>,
@@ -193,13 +197,23 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         zh.push("矿权于前后时相间取得, 须核实开采起始时间".into());
     }
 
-    // Area of suspected illegal mining.
+    // Area of suspected illegal mining. None on a restored site: its latest change is the
+    // land recovering (复绿), not ground occupied now; what it dug before was sent for
+    // checking when it was found.
     let special = latest.iter().any(|f| f.special_land);
     // From +0.0: an f64 `sum()` starts at -0.0, which an inside site would print as -0.
     let illegal: f64 = latest
         .iter()
         .filter(|f| f.licence_status != LicenceStatus::Inside && !f.special_land)
+        .filter(|_| site.restored.is_none())
         .fold(0.0, |t, f| t + f.outside_licence_m2);
+    if let Some(q) = &site.restored {
+        en.push(format!(
+            "restored: vegetation came back in {}, not counted as change",
+            pair_text(q)
+        ));
+        zh.push(format!("{}期间已复绿, 不计为变化", pair_text(q)));
+    }
     let mu = m2_to_mu(illegal);
     if mu > 0.0 && p.area.per_mu != 0.0 {
         terms[2] = (p.area.per_mu * mu).min(p.area.cap);
@@ -209,7 +223,17 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         ));
         zh.push(format!("疑似违法面积 {mu:.1} 亩 ({:+.1})", terms[2]));
     }
-    let provincial = !special && illegal >= p.area.provincial_check_mu * M2_PER_MU;
+    let verified = site.history.last().filter(|h| h.date >= site.last_date);
+    if let Some(h) = verified {
+        en.push(format!(
+            "verified {} ({}), no change since: not sent again",
+            h.date,
+            h.verdict.name()
+        ));
+        zh.push(format!("已于{}核查, 此后无新变化, 不再下发", h.date));
+    }
+    let provincial =
+        !special && verified.is_none() && illegal >= p.area.provincial_check_mu * M2_PER_MU;
     if provincial {
         terms[3] = p.area.provincial_check;
         en.push(format!(
@@ -223,24 +247,36 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     }
 
     // Persistence over years (多年连续变化): `longest_run` is the years the longest run of
-    // consecutive changed comparisons covers.
+    // consecutive changed comparisons covers. Each comparison shows the change once, so
+    // it counts at most one of them (an archive image of 2000 before 2020, 2021, 2022 is
+    // three observations, not 22 years), and the term is capped like area and growth.
     if site.longest_run > 1 || site.multi_year_change {
-        let v = p.persistence.per_extra_year * (site.longest_run.saturating_sub(1)) as f64
+        let n = site.longest_run;
+        let counted = dates.run.map_or(n, |(.., pairs)| n.min(pairs));
+        let v = (p.persistence.per_extra_year * (counted.saturating_sub(1)) as f64
             + if site.multi_year_change {
                 p.persistence.multi_year
             } else {
                 0.0
-            };
+            })
+        .min(p.persistence.cap);
         if v != 0.0 {
             terms[4] = v;
-            let n = site.longest_run;
+            let (years_en, years_zh) = if counted < n {
+                (
+                    format!("{n} years, {counted} counted: one per comparison"),
+                    format!("共{n}年, 按每期一年计{counted}年"),
+                )
+            } else {
+                (format!("{n} years"), format!("共{n}年"))
+            };
             match dates.run {
                 Some((first, last, pairs)) => {
                     en.push(format!(
-                        "changed in {pairs} consecutive pairs, {first}→{last} ({n} years) ({v:+})"
+                        "changed in {pairs} consecutive pairs, {first}→{last} ({years_en}) ({v:+})"
                     ));
                     zh.push(format!(
-                        "连续{pairs}期变化, {first}至{last} (共{n}年) ({v:+})"
+                        "连续{pairs}期变化, {first}至{last} ({years_zh}) ({v:+})"
                     ));
                 }
                 None => {
@@ -461,6 +497,7 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         criminal_referral_candidate: site.criminal_referral.is_some(),
         suppressed,
         no_new_change: !site.new_change && p.ledger.rank_only_new_change,
+        verified_unchanged: verified.is_some(),
         province_code: place.province_code,
         province_name: place.province_name,
         prefecture_code: place.prefecture_code,
@@ -475,7 +512,7 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
 
 impl Task {
     pub fn is_ranked(&self) -> bool {
-        !self.suppressed && !self.no_new_change
+        !self.suppressed && !self.no_new_change && !self.verified_unchanged
     }
 
     /// No admin division holds it at any level: the overlay's layers had none covering it.
@@ -571,6 +608,7 @@ mod tests {
             last_change_type: "other".into(),
             last_confidence: "low".into(),
             new_change: true,
+            restored: None,
             last_date: d,
             latest_pair: DatePair {
                 before: AcqDate::new(2023, 6, 1).unwrap(),
@@ -615,6 +653,82 @@ mod tests {
             &ctx,
         );
         t.terms[TERMS.iter().position(|t| *t == "mineral").unwrap()]
+    }
+
+    /// Review finding (revV F7): next quarter's run re-sent a site verified last cycle,
+    /// unchanged since, as a blank task with 需省级实地核查=1.
+    #[test]
+    fn a_site_verified_after_its_last_change_is_not_sent_again() {
+        let mut s = site_with_minerals(&[]);
+        s.latest[0].licence_status = LicenceStatus::OutsideAllRights;
+        s.latest[0].outside_licence_m2 = 129_600.0;
+        let verdict = |y, m, d| minewatch_core::HistoryRecord {
+            source: "h".into(),
+            patch_id: Some("p1".into()),
+            site_id: None,
+            lonlat: None,
+            verdict: Verdict::Illegal,
+            reason: String::new(),
+            case_filed: true,
+            date: AcqDate::new(y, m, d).unwrap(),
+        };
+        let p = Policy::default();
+        // Verified before the latest change (2024-06-01): new ground to check.
+        s.history = vec![verdict(2024, 3, 1)];
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(!t.verified_unchanged && t.provincial_field_check_required && t.is_ranked());
+        // Verified after it, nothing since.
+        s.history = vec![verdict(2024, 6, 10)];
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(t.verified_unchanged);
+        assert!(!t.provincial_field_check_required && !t.is_ranked());
+    }
+
+    /// Review finding (revV F5): images of 2000, 2020, 2021, 2022 made a site "22 years"
+    /// of continuous change (+225), more than every other term together; annual images of
+    /// 2019–2022 gave +35 for the same three observations. Each comparison counts one year
+    /// at most, and the term is capped.
+    #[test]
+    fn persistence_counts_one_year_per_comparison_and_is_capped() {
+        let d = |y| AcqDate::new(y, 5, 10).unwrap();
+        let term = |years: u32, first: u16, last: u16, pairs: u32| {
+            let mut s = site_with_minerals(&[]);
+            s.longest_run = years;
+            s.multi_year_change = true;
+            let dates = RunDates {
+                run: Some((d(first), d(last), pairs)),
+                growth: None,
+            };
+            let t = score(&s, &dates, &Policy::default(), &Context::default());
+            (t.terms[4], t.reasons_en.join("; "))
+        };
+        let (annual, _) = term(3, 2019, 2022, 3);
+        let (archive, why) = term(22, 2000, 2022, 3);
+        assert_eq!((annual, archive), (35.0, 35.0), "{why}");
+        assert!(why.contains("22 years, 3 counted"), "{why}");
+        // Ten annual pairs: 15 + 90 without the cap.
+        assert_eq!(term(10, 2010, 2020, 10).0, 45.0);
+    }
+
+    /// Review finding (revV F1): a revegetated pit was "194.4 mu suspected illegal area"
+    /// and needed a provincial field check from its reversal.
+    #[test]
+    fn a_restored_site_has_no_suspected_illegal_area() {
+        let mut s = site_with_minerals(&[]);
+        s.latest[0].licence_status = LicenceStatus::OutsideAllRights;
+        s.latest[0].outside_licence_m2 = 129_600.0;
+        let p = Policy::default();
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(t.provincial_field_check_required && t.illegal_area_m2 > 0.0);
+        s.restored = Some(s.latest_pair);
+        let t = score(&s, &RunDates::default(), &p, &Context::default());
+        assert!(!t.provincial_field_check_required);
+        assert_eq!(t.illegal_area_m2, 0.0);
+        assert!(
+            t.reasons_zh.iter().any(|r| r.contains("已复绿")),
+            "{:?}",
+            t.reasons_zh
+        );
     }
 
     /// Review finding: names matched as substrings, so a gold price surge raised every
