@@ -169,7 +169,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
     let f = ov.run(&patches);
     let hits: usize = f.iter().map(|(f, _)| f.hits.len()).sum();
-    let placed = f.iter().filter(|(f, _)| f.admin.county_code.is_some()).count();
+    let placed = f
+        .iter()
+        .filter(|(f, _)| f.admin.county_code.is_some())
+        .count();
     eprintln!(
         "{} pieces; {hits} red-line hits; {placed} of {} patches placed in a county",
         ov.pieces(),
