@@ -1300,3 +1300,50 @@ fn task_geometries_are_valid_dissolved_footprints() {
         assert!((areas[&site_e] - 10_000.0).abs() < 1.0, "{file}: {areas:?}");
     }
 }
+
+/// Review finding (revV F2): the same pair from two detect runs whose mosaics differ in
+/// origin (other grid, so other patch ids) was accepted: the pit's area counted twice and
+/// it became two tasks. Refused (exit 1) naming both inputs; tiles of one pair that meet
+/// along an edge are not the same ground.
+#[test]
+fn one_pair_from_two_inputs_over_the_same_ground_is_refused() {
+    let d = fixture_dir();
+    let (before, after) = ("2021-06-01", "2022-06-01");
+    let run_a = overlay_between(
+        d.path(),
+        "sa",
+        before,
+        after,
+        &[("20210601_20220601_r10c10".into(), [0.0, 0.0, 300.0, 300.0])],
+    );
+    // The same pit from a mosaic 30 m off: other id, same ground.
+    let run_b = overlay_between(
+        d.path(),
+        "sb",
+        before,
+        after,
+        &[("20210601_20220601_r7c7".into(), [30.0, 0.0, 330.0, 300.0])],
+    );
+    let out = d.path().join("rk");
+    let o = rank(d.path(), &[run_a.clone(), run_b.clone()], &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(s(&run_a)) && e.contains(s(&run_b)) && e.contains("count twice"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // A neighbouring tile of the same pair: accepted.
+    let tile = overlay_between(
+        d.path(),
+        "sc",
+        before,
+        after,
+        &[(
+            "20210601_20220601_r10c40".into(),
+            [300.0, 0.0, 600.0, 300.0],
+        )],
+    );
+    let o = rank(d.path(), &[run_a, tile], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -61,14 +61,7 @@ pub fn since_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo_types::{LineString, Polygon};
-
-    fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![Polygon::new(
-            LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
-            vec![],
-        )])
-    }
+    use crate::test_shapes::square;
 
     /// Review finding (revR F1): the same 100 m square detected again after its 伪变化
     /// verdict read as 100 % growth and was ranked again.

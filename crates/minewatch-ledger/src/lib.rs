@@ -9,7 +9,10 @@ pub mod link;
 pub mod match_key;
 pub mod referral;
 pub mod runs;
+pub mod same_change;
 pub mod sites;
+#[cfg(test)]
+mod test_shapes;
 
 pub use footprint::footprint;
 pub use referral::plus_two_years;

@@ -122,14 +122,7 @@ pub fn link(geoms: &[MultiPolygon<f64>], pair: &[usize], d: f64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo_types::{LineString, Polygon};
-
-    fn sq(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![Polygon::new(
-            LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
-            vec![],
-        )])
-    }
+    use crate::test_shapes::square as sq;
 
     #[test]
     fn rings_of_a_growing_pit_link_and_far_patches_do_not() {

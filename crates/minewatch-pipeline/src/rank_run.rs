@@ -76,6 +76,8 @@ pub const OUTPUTS: [&str; 10] = [
 
 struct Loaded {
     patches: Vec<LedgerPatch>,
+    /// The input (index into the inputs) each patch came from.
+    input: Vec<usize>,
     /// Patch polygons in the first input's CRS, by patch id, for the task geometries.
     polys: BTreeMap<String, MultiPolygon<f64>>,
     crs_wkt: String,
@@ -136,6 +138,24 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         return Err(PipelineError::Input(format!(
             "findings of {} → {} and of {} → {} cover the same time: the change would count twice; rank findings of consecutive pairs only (e.g. one detect run over all dates)",
             a.before, a.after, b.before, b.after
+        )));
+    }
+    // Nor the same pair from two inputs over the same ground (detect runs on mosaics of
+    // other origins give other ids): its area would count twice, one pit be two tasks.
+    let geoms: Vec<MultiPolygon<f64>> = loaded.patches.iter().map(|p| p.geom.clone()).collect();
+    let pair_of: Vec<DatePair> = loaded.patches.iter().map(|p| p.pair).collect();
+    if let Some((i, j)) =
+        minewatch_ledger::same_change::given_twice(&geoms, &pair_of, &loaded.input)
+    {
+        let (a, b) = (&loaded.patches[i], &loaded.patches[j]);
+        return Err(PipelineError::Input(format!(
+            "{} and {} both hold findings of {} → {} on the same ground (patches {} and {}): the change would count twice; give each pair's findings once (two detect runs of the same dates, e.g. on mosaics of other origins, are one pair)",
+            inputs[loaded.input[i]].display(),
+            inputs[loaded.input[j]].display(),
+            a.pair.before,
+            a.pair.after,
+            a.id,
+            b.id
         )));
     }
     let to_work = Reprojector::new(&minewatch_zones::crs::from_epsg(4326)?, &loaded.work.srs()?)?;
@@ -209,7 +229,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     if let Some(file) = &req.ledger {
         if !prior.is_empty() && !loaded.patches.iter().any(|p| prior.contains_key(&p.id)) {
             eprintln!(
-                "rank: warning: none of the {} patch ids of the earlier ledger {} is in these findings, so no site keeps its id; give the earlier findings too (rank LAST_YEAR THIS_YEAR --ledger …)",
+                "rank: warning: none of the {} patch ids of the earlier ledger {} is in these findings, so no site keeps its id; give the earlier findings too (rank LAST_YEAR THIS_YEAR --ledger …: the findings that run ranked, not the same pairs detected again)",
                 prior.len(),
                 ledger_file(file).display()
             );
@@ -507,7 +527,8 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
     let mut crs_wkt = String::new();
     let mut work: Option<WorkCrs> = None;
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for path in inputs {
+    let mut input = Vec::new();
+    for (k, path) in inputs.iter().enumerate() {
         let table = patch_table::read_layer(path, "findings")?;
         let hits = read_hits(path)?;
         if work.is_none() {
@@ -639,6 +660,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
                 }
             };
             polys.insert(r.id.clone(), reproject(&r.geom, &to_first)?);
+            input.push(k);
             patches.push(LedgerPatch {
                 id: r.id.clone(),
                 pair,
@@ -654,6 +676,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
     }
     Ok(Loaded {
         patches,
+        input,
         polys,
         crs_wkt,
         work: work.expect("at least one input"),
