@@ -584,10 +584,7 @@ fn float_reflectance_and_landsat_c2_keep_the_cloud_screen() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = [
-        fixture("real/hongkong_S2_20160927_clip320.tif"),
-        fixture("real/hongkong_S2_20180323_clip320.tif"),
-    ];
+    let src = hongkong_clip();
     let ids = |t: &[std::path::PathBuf], out: &str| {
         let out = dir.path().join(out);
         let v = json(&minewatch(&[
@@ -1087,4 +1084,65 @@ fn a_date_missing_a_band_is_never_read_by_position() {
         "{skipped:?}"
     );
     assert_eq!(m["inputs"][1]["bands"].as_array().unwrap().len(), 5);
+}
+
+/// Review, session 19 (W f5): Sentinel-2 processing baseline 04.00 adds 1000 DN and says
+/// so in `BOA_ADD_OFFSET=-1000`; the cloud screen removed it, the indices did not (2
+/// patches instead of 28 under the peer rule). The Hong Kong clip +1000 DN with the
+/// offset declared in metadata, or as a GDAL band offset, reads as the original: the same
+/// patches under the peer rule and the automatic method.
+#[test]
+fn a_metadata_offset_is_applied_to_everything_that_reads_the_values() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = hongkong_clip();
+    let plus_1000 = ["-scale", "0", "10000", "1000", "11000"];
+    let esa = copies_of(&src, dir.path(), "esa", |p, q| {
+        let mut a = plus_1000.to_vec();
+        a.extend([
+            "-mo",
+            "BOA_ADD_OFFSET=-1000",
+            "-mo",
+            "QUANTIFICATION_VALUE=10000",
+        ]);
+        translate(&a, p, q);
+    });
+    let band = copies_of(&src, dir.path(), "band", |p, q| {
+        let mut a = plus_1000.to_vec();
+        a.extend(["-a_offset", "-1000", "-mo", "QUANTIFICATION_VALUE=10000"]);
+        translate(&a, p, q);
+    });
+    let peer_rule = root().join("pipelines/peer-rule.toml");
+    for (method, extra) in [("rule", vec!["--params", s(&peer_rule)]), ("auto", vec![])] {
+        let run = |t: &[std::path::PathBuf], tag: &str| {
+            let out = dir.path().join(format!("{tag}_{method}"));
+            let mut args = vec!["detect", s(&t[0]), s(&t[1]), "--out", s(&out), "--quiet"];
+            args.extend(&extra);
+            let o = minewatch(&args);
+            assert!(o.status.success(), "{tag} {method}: {}", stderr(&o));
+            (
+                std::fs::read(out.join("patches.csv")).unwrap(),
+                manifest(&out),
+            )
+        };
+        let (orig, _) = run(&src, "orig");
+        let (from_meta, m) = run(&esa, "esa");
+        let (from_band, _) = run(&band, "band");
+        assert!(orig.len() > 1000, "{method}: too few patches to compare");
+        assert!(
+            from_meta == orig,
+            "{method}: metadata offset differs from the original"
+        );
+        assert!(
+            from_band == orig,
+            "{method}: band offset differs from the original"
+        );
+        if method == "auto" {
+            let screen = &m["pairs"][0]["auto"]["screen"]["before"];
+            assert_eq!(screen["scale"], 0.0001, "{screen}");
+            assert_eq!(screen["offset"], 0.0, "{screen}");
+        }
+    }
 }

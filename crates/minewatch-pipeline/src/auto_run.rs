@@ -90,16 +90,21 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
         .iter()
         .filter_map(|(_, b)| img.info.bands.get(b - 1))
         .collect();
+    // The file states its quantification (the Sentinel-2 convention): values read at
+    // scale 1 are digital numbers on that scale, any offset (the metadata's
+    // `BOA_ADD_OFFSET` included, see `ImageInfo::quantification`) already removed by the
+    // reader, as for the indices.
+    if let Some((q, _)) = img.info.quantification {
+        if !used.is_empty() && used.iter().all(|b| b.scale == 1.0) {
+            return Ok(vec![Reflectance {
+                scale: 1.0 / q,
+                offset: 0.0,
+            }]);
+        }
+    }
     // The reader has applied the file's own scale and offset: values are physical.
     if !used.is_empty() && used.iter().all(|b| b.scale != 1.0 || b.offset != 0.0) {
         return Ok(vec![Reflectance::UNIT]);
-    }
-    // The file states its quantification (the Sentinel-2 convention).
-    if let Some((q, add)) = img.info.quantification {
-        return Ok(vec![Reflectance {
-            scale: 1.0 / q,
-            offset: add / q,
-        }]);
     }
     // Landsat Collection 2 Level-2 surface reflectance (bands named SR_B<n>) is stored as
     // DN × 2.75e-5 − 0.2 (USGS product guide), on every Landsat sensor.

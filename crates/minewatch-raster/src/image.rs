@@ -54,7 +54,8 @@ pub struct ImageInfo {
     pub decode: String,
     /// Reflectance = (value + offset) / quantification, when the file says so in the
     /// Sentinel-2 convention (`QUANTIFICATION_VALUE` or `BOA_QUANTIFICATION_VALUE`, and
-    /// `BOA_ADD_OFFSET` / `RADIO_ADD_OFFSET` from processing baseline 04.00).
+    /// `BOA_ADD_OFFSET` / `RADIO_ADD_OFFSET` from processing baseline 04.00). The offset
+    /// is also in each unscaled band's `offset`, which the reader applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantification: Option<(f64, f64)>,
     /// The file carries a validity mask of its own (a TIFF internal mask, a `.msk` file or
@@ -141,6 +142,19 @@ impl ImageInfo {
             None => date_of(&ds, path)?.ok_or_else(|| RasterError::NoDate { path: p() })?,
         };
         let quantification = metadata_quantification(&ds);
+        // The additive offset of Sentinel-2 processing baseline 04.00 is part of reading
+        // the values, like a GDAL band offset: the reader removes it once, so indices,
+        // rule and cloud screen all see digital numbers on the L1C scale (reflectance ×
+        // the quantification). Left to the screen alone, NDVI and BSI ran on +1000 DN.
+        // A band's own offset or scale says how to read it already.
+        if let Some((_, add)) = quantification.filter(|(_, add)| *add != 0.0) {
+            for b in bands
+                .iter_mut()
+                .filter(|b| b.scale == 1.0 && b.offset == 0.0)
+            {
+                b.offset = add;
+            }
+        }
         // A nodata value is already read band by band; only a mask of the dataset's own
         // (per-dataset or alpha) adds anything.
         let flags = ds.rasterband(1).and_then(|b| b.mask_flags()).ok();

@@ -177,6 +177,14 @@ pub fn nanjing_clip() -> [PathBuf; 2] {
     ]
 }
 
+/// The real Hong Kong Sentinel-2 clip pair (320², 13 named bands, dates in the metadata).
+pub fn hongkong_clip() -> [PathBuf; 2] {
+    [
+        fixture("real/hongkong_S2_20160927_clip320.tif"),
+        fixture("real/hongkong_S2_20180323_clip320.tif"),
+    ]
+}
+
 /// Copies of `src` under `dir/name/`, same file names, each made by `make(src, dst)`.
 pub fn copies_of(
     src: &[PathBuf],
