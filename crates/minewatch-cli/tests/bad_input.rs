@@ -617,3 +617,41 @@ fn a_name_with_two_dates_asks_for_the_dates() {
         "2000-05-03"
     );
 }
+
+/// Review, session 19 (W f8, f7; V f6): an ACQUISITION_DATE with a typo (`2000-13-03`)
+/// fell back to the export date in the name and compared the pair backwards, exit 0;
+/// `jiangsu_mosaic_2003_0512_v20240315.tif` was dated by its version stamp. Both stop,
+/// quoting what was found.
+#[test]
+fn an_unreadable_or_ambiguous_date_is_refused_not_replaced() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = nanjing_clip();
+    let typo = dir.path().join("export_20230101.tif");
+    translate(&["-mo", "ACQUISITION_DATE=2000-13-03"], &a, &typo);
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&typo), s(&b), "--out", s(&out)],
+        &out,
+        &[
+            "export_20230101.tif",
+            "ACQUISITION_DATE",
+            "`2000-13-03`",
+            "--dates",
+        ],
+    );
+    let mosaic = dir.path().join("jiangsu_mosaic_2003_0512_v20240315.tif");
+    std::fs::copy(&b, &mosaic).unwrap();
+    assert_user_error(
+        &["detect", s(&a), s(&mosaic), "--out", s(&out)],
+        &out,
+        &[
+            "jiangsu_mosaic_2003_0512_v20240315.tif",
+            "2003-05-12",
+            "2024-03-15",
+            "--dates",
+        ],
+    );
+}

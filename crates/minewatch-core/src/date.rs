@@ -177,9 +177,38 @@ impl AcqDate {
         None
     }
 
-    /// Every distinct `YYYYMMDD` date in a file name, in order of appearance.
+    /// Dates written `YYYY_MMDD` or `YYYY-MMDD` in a file name (`mosaic_2003_0512_v…`):
+    /// a date like any other, so that a `YYYYMMDD` version stamp beside one makes the
+    /// name ambiguous instead of dating the image.
+    fn split_in_name(name: &str) -> Vec<Self> {
+        let b = name.as_bytes();
+        let digit_run = |i: usize, n: usize| {
+            b.len() >= i + n
+                && b[i..i + n].iter().all(u8::is_ascii_digit)
+                && (i == 0 || !b[i - 1].is_ascii_digit())
+        };
+        let mut found = Vec::new();
+        for i in 0..b.len().saturating_sub(8) {
+            if digit_run(i, 4)
+                && matches!(b[i + 4], b'_' | b'-')
+                && digit_run(i + 5, 4)
+                && b.get(i + 9).is_none_or(|c| !c.is_ascii_digit())
+            {
+                let text = format!("{}{}", &name[i..i + 4], &name[i + 5..i + 9]);
+                if let Ok(d) = Self::parse(&text) {
+                    if !found.contains(&d) {
+                        found.push(d);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Every distinct date in a file name (`YYYYMMDD`, and `YYYY_MMDD` alongside them),
+    /// in order of appearance.
     pub fn all_in_name(name: &str) -> Vec<Self> {
-        let mut dates = Vec::new();
+        let mut dates = Self::split_in_name(name);
         let mut rest = name;
         while let Some(d) = Self::find_in_name(rest) {
             if !dates.contains(&d) {
@@ -325,6 +354,26 @@ mod tests {
     }
 
     use super::*;
+
+    /// Review, session 19: a `YYYY_MMDD` acquisition beside a `YYYYMMDD` version stamp.
+    #[test]
+    fn a_split_date_beside_a_stamp_is_ambiguous() {
+        let both = AcqDate::from_name("jiangsu_mosaic_2003_0512_v20240315.tif");
+        assert_eq!(
+            both,
+            Err(vec![
+                AcqDate::new(2003, 5, 12).unwrap(),
+                AcqDate::new(2024, 3, 15).unwrap()
+            ])
+        );
+        assert_eq!(
+            AcqDate::from_name("mosaic_2003_0512.tif"),
+            Ok(AcqDate::new(2003, 5, 12))
+        );
+        // Not a split date: part of a longer run, or not a calendar day.
+        assert_eq!(AcqDate::all_in_name("tile_12003_0512_x.tif"), vec![]);
+        assert_eq!(AcqDate::all_in_name("run_2003_1399.tif"), vec![]);
+    }
 
     #[test]
     fn parses_the_forms_seen_in_files() {

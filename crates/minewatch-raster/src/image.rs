@@ -553,14 +553,30 @@ fn date_of(
             .and_then(|v| AcqDate::parse(&v).ok())
             .map(|d| (key.to_string(), d))
     };
-    let acquired = [
+    let keys = [
         "ACQUISITION_DATE",
         "ACQUISITIONDATETIME",
         "DATE_ACQUIRED",
         "SENSING_TIME",
-    ]
-    .iter()
-    .find_map(|k| item(k));
+    ];
+    // A date the file states but that cannot be read (`2000-13-03`, `03/05/2000`) is a
+    // typo or a format to check, not an absent date: falling back to the name once
+    // took an export date and compared the pair backwards.
+    for key in keys {
+        let raw = ds
+            .metadata_item(key, "")
+            .or_else(|| ds.metadata_item(key, "IMAGERY"));
+        if let Some(v) = raw.filter(|v| AcqDate::parse(v).is_err()) {
+            return Err(RasterError::Other {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "its {key} is `{}`, which is not a date (expected YYYY-MM-DD or YYYYMMDD with a real month and day); fix the metadata or give the dates with --dates (detect.dates in a run config)",
+                    v.trim()
+                ),
+            });
+        }
+    }
+    let acquired = keys.iter().find_map(|k| item(k));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
