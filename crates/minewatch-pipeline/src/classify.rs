@@ -3,8 +3,8 @@
 //!
 //! Types, first match wins: `water_gain` / `water_loss` (MNDWI moved by ≥ 0.15: a pit
 //! filling with water, a pond drained), `vegetation_loss` (NDVI dropped by ≥ 0.10),
-//! `bare_soil_gain` (BSI rose by ≥ 0.05), `brightening` / `darkening` (the visible mean
-//! moved), else `other`. Confidence (automatic methods): the patch's mean score over the
+//! `vegetation_gain` (NDVI rose by ≥ 0.10: 复绿, see [`restores`]), `bare_soil_gain` (BSI
+//! rose by ≥ 0.05), `brightening` / `darkening` (the visible mean moved), else `other`. Confidence (automatic methods): the patch's mean score over the
 //! threshold, ≥ 2.5 `highest`, ≥ 1.5 `high`, else `low`; the explicit rule says `rule`.
 
 use minewatch_core::ChannelStat;
@@ -46,6 +46,9 @@ pub fn classify(stats: &[ChannelStat], threshold: Option<f64>) -> Verdict {
         (Some(w), ..) if w >= WATER_MNDWI => "water_gain",
         (Some(w), ..) if w <= -WATER_MNDWI => "water_loss",
         (_, Some(n), ..) if n >= VEGETATION_NDVI => "vegetation_loss",
+        // The type says what rank reads it as (restored ground), not the visible mean:
+        // a pit revegetated also darkens, and read as `darkening` it looked like work.
+        (_, Some(n), ..) if n <= -VEGETATION_NDVI => "vegetation_gain",
         (_, _, Some(b), _) if b >= 0.05 => "bare_soil_gain",
         (.., Some(l)) if l > 0.0 => "brightening",
         (.., Some(l)) if l < 0.0 => "darkening",
@@ -136,6 +139,29 @@ mod tests {
             "darkening"
         );
         assert_eq!(classify(&[], None).change_type, "other");
+    }
+
+    /// Review finding (revV F1, left in session 19): the revegetated pit rank calls
+    /// restored was typed `darkening` (brightness fell with it), so the findings and the
+    /// county form called 复绿 "地表变暗", a change of the surface worth a look.
+    #[test]
+    fn vegetation_coming_back_is_typed_as_such_and_agrees_with_restores() {
+        let regrown = st(&[
+            ("ndvi_drop", -0.60),
+            ("bsi_rise", -0.38),
+            ("mndwi_rise", 0.09),
+            ("brightness_rise", -300.0),
+        ]);
+        assert_eq!(classify(&regrown, None).change_type, "vegetation_gain");
+        assert!(restores(Some(-0.60), Some(0.09)));
+        // Water moving first: a pit filling is water_gain whatever NDVI does.
+        let flooded = st(&[("ndvi_drop", -0.30), ("mndwi_rise", 0.40)]);
+        assert_eq!(classify(&flooded, None).change_type, "water_gain");
+        assert!(!restores(Some(-0.30), Some(0.40)));
+        // Below the 0.10 step it stays what the other channels say.
+        let faint = st(&[("ndvi_drop", -0.05), ("brightness_rise", -300.0)]);
+        assert_eq!(classify(&faint, None).change_type, "darkening");
+        assert!(!restores(Some(-0.05), None));
     }
 
     #[test]

@@ -187,6 +187,7 @@ impl Default for Policy {
                 ("water_loss", 4.0),
                 ("brightening", 4.0),
                 ("darkening", 2.0),
+                ("vegetation_gain", 0.0),
                 ("other", 0.0),
             ]),
             history: HistoryTable::default(),

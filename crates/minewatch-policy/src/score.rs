@@ -121,6 +121,7 @@ pub fn change_type_zh(t: &str) -> &str {
         "water_loss" => "水体减少",
         "brightening" => "地表变亮",
         "darkening" => "地表变暗",
+        "vegetation_gain" => "植被恢复",
         "other" => "其他",
         other => other,
     }
