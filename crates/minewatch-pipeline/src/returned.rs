@@ -5,7 +5,8 @@
 //! QGIS), and the county fills in one of them. Tables of one folder that list mostly the
 //! same sites (more than half of the smaller one's), with no two county codes in their
 //! names, are therefore copies of one form: the copy holding verdicts is read, and when
-//! several do the user says which. A file named twice (or given and also inside a given
+//! several do the user says which — unless they answer different sites (a form with rows
+//! not done yet and its supplement, 补报), when all are read. A file named twice (or given and also inside a given
 //! folder) is read once.
 
 use crate::error::PipelineError;
@@ -60,6 +61,25 @@ impl ReturnedTable {
     fn holds_verdicts(&self) -> bool {
         self.values("verdict").next().is_some()
     }
+
+    /// The sites this table gives a verdict for (a placeholder such as `/` is none).
+    fn answered(&self) -> BTreeSet<&str> {
+        let col = |field| {
+            self.fields
+                .iter()
+                .position(|f| *f == Some(field))
+                .map(|i| self.table.columns[i].as_str())
+        };
+        let (Some(id), Some(verdict)) = (col("site_id"), col("verdict")) else {
+            return BTreeSet::new();
+        };
+        self.table
+            .rows
+            .iter()
+            .filter(|r| r.fields.get(verdict).is_some_and(|v| !audit::is_blank(v)))
+            .filter_map(|r| r.fields.get(id).map(|v| v.trim()))
+            .collect()
+    }
 }
 
 /// The tables to audit, in the order given (a folder's in name order). `counties`: the
@@ -113,6 +133,19 @@ fn from_given_folder(
         }
     }
     Ok(out)
+}
+
+/// Whether no site is answered in two of these sets.
+fn disjoint_answers<'a>(sets: impl Iterator<Item = BTreeSet<&'a str>>) -> bool {
+    let mut all: BTreeSet<&str> = BTreeSet::new();
+    for set in sets {
+        for id in set {
+            if !all.insert(id) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// A folder's tables (`paths`), copies of one form reduced to the copy holding verdicts.
@@ -200,6 +233,16 @@ fn from_folder(
                     "audit: note: {} holds the verdicts; {} (a copy of the same form: mostly the same sites, no verdicts) is not read",
                     name(*one),
                     others.join(", ")
+                );
+            }
+            // A form with rows not done yet and a supplement (补报) filling them: no site
+            // answered twice, so both are read (the audit takes each site's filled row).
+            many if disjoint_answers(many.iter().map(|&i| tables[i].answered())) => {
+                keep.extend(many.iter().copied());
+                let names: Vec<String> = many.iter().map(|&i| name(i)).collect();
+                eprintln!(
+                    "audit: note: {} list mostly the same sites but give verdicts for different ones (a form and its supplement): all are read",
+                    names.join(", ")
                 );
             }
             many => {

@@ -281,11 +281,11 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
     let by_id: BTreeMap<&str, &TaskFacts> = tasks.iter().map(|t| (t.site_id.as_str(), t)).collect();
     let mut issues = Vec::new();
     let mut checked = Vec::new();
-    // id → the first row of it: file, line, verdict as parsed.
-    let mut seen: BTreeMap<String, (String, usize, Option<Verdict>)> = BTreeMap::new();
+    // id → the row that answers for it: file, line, verdict as parsed (see `answering_rows`).
+    let answering = answering_rows(&by_id, rows, today);
     // Ids returned with verdicts that disagree: none of their rows is a valid verdict.
     let mut conflicting: BTreeSet<String> = BTreeSet::new();
-    for r in rows {
+    for (ri, r) in rows.iter().enumerate() {
         let first_issue = issues.len();
         let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
         let id = get("site_id").to_string();
@@ -351,13 +351,15 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
             });
             continue;
         }
-        if let Some((f, l, first)) = seen.get(&id) {
+        let &(answer, l, f, ref first) = &answering[id.as_str()];
+        if answer != ri {
+            let f = f.to_string();
             let this = Verdict::parse(get("verdict"));
             if let (Some(a), Some(b)) = (first, this) {
                 if *a != b {
                     let mut first_row = None;
                     if conflicting.insert(id.clone()) {
-                        let (f, l) = (f.clone(), *l);
+                        let (f, l) = (f.clone(), l);
                         first_row = Some(Issue {
                             severity: Invalid,
                             county: county.clone(),
@@ -380,7 +382,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
                             ),
                         });
                     }
-                    let (f, l, a) = (f.clone(), *l, a.name());
+                    let (f, l, a) = (f.clone(), l, a.name());
                     issue(
                         Invalid,
                         "verdict",
@@ -403,10 +405,6 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
             );
             continue;
         }
-        seen.insert(
-            id.clone(),
-            (r.file.clone(), r.line, Verdict::parse(get("verdict"))),
-        );
         let rc = check_row(get, task.last_date, today);
         for i in rc.issues {
             issue(Invalid, i.field, i.code, i.message, i.message_zh);
@@ -1048,6 +1046,52 @@ fn excel_scientific(id: &str) -> bool {
 }
 
 /// A row in a form whose county is known, for a task of another county.
+/// The row that answers for each site returned more than once, whatever order the files
+/// come in: the first usable verdict (a row whose own cells pass `check_row`), else the
+/// first row with a verdict at all, else the first row. The site's other rows are
+/// duplicates of it, or conflicts when their verdict differs. A county's form with rows
+/// not done yet and a supplement (补报) filling them: the filled rows answer, and the
+/// blank ones are the duplicates, in either order of the two files; taking the first row
+/// seen made the verdicts themselves the duplicates when the form came first.
+fn answering_rows<'a>(
+    by_id: &BTreeMap<&str, &TaskFacts>,
+    rows: &'a [Returned],
+    today: AcqDate,
+) -> BTreeMap<&'a str, (usize, usize, &'a str, Option<Verdict>)> {
+    let mut best: BTreeMap<&str, (u8, usize)> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
+        let Some(id) = r.fields.get("site_id").map(|s| s.trim()) else {
+            continue;
+        };
+        let Some(task) = by_id.get(id) else {
+            continue;
+        };
+        if id.is_empty() || wrong_county(r, task) {
+            continue;
+        }
+        let rc = check_row(get, task.last_date, today);
+        let rank = if rc.valid() {
+            0
+        } else if rc.verdict.is_some() || Verdict::parse(get("verdict")).is_some() {
+            1
+        } else {
+            2
+        };
+        let e = best.entry(id).or_insert((rank, i));
+        if rank < e.0 {
+            *e = (rank, i);
+        }
+    }
+    best.into_iter()
+        .map(|(id, (_, i))| {
+            let r = &rows[i];
+            let verdict = Verdict::parse(r.fields.get("verdict").map_or("", |s| s.trim()));
+            (id, (i, r.line, r.file.as_str(), verdict))
+        })
+        .collect()
+}
+
 fn wrong_county(r: &Returned, task: &TaskFacts) -> bool {
     r.county_known && !r.county.is_empty() && !task.county.is_empty() && task.county != r.county
 }
@@ -1101,6 +1145,90 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+        }
+    }
+
+    /// Review finding (revX F1): a county's form with rows not done yet, then a supplement
+    /// (补报) filling them. The form given first made its blank rows answer for the sites
+    /// and the supplement's verdicts duplicates (7 of 10 verified); the other order gave
+    /// 10. A row corrected in a later file (the first lacked 核查责任人) is the same case.
+    #[test]
+    fn a_filled_row_answers_for_its_site_whatever_the_file_order() {
+        let p = "responsible";
+        let tasks: Vec<TaskFacts> = ["S1", "S2", "S3"]
+            .iter()
+            .map(|id| task(id, "320115", "inside", false, false))
+            .collect();
+        let form = vec![
+            row(2, &[("site_id", "S1"), ("verdict", "合法"), (p, "张三")]),
+            row(3, &[("site_id", "S2"), ("verdict", ""), (p, "")]),
+            // Filled, but without the responsible person: sent back, then corrected.
+            row(
+                4,
+                &[("site_id", "S3"), ("verdict", "伪变化"), ("reason", "阴影")],
+            ),
+        ];
+        let supplement: Vec<Returned> = [(2, "S2", "伪变化", "阴影"), (3, "S3", "伪变化", "阴影")]
+            .iter()
+            .map(|(l, id, v, reason)| Returned {
+                file: "320115_补报.csv".into(),
+                ..row(
+                    *l,
+                    &[
+                        ("site_id", id),
+                        ("verdict", v),
+                        ("reason", reason),
+                        (p, "李四"),
+                    ],
+                )
+            })
+            .collect();
+        let orders = [
+            [form.clone(), supplement.clone()].concat(),
+            [supplement.clone(), form.clone()].concat(),
+        ];
+        for rows in &orders {
+            let a = audit(&tasks, rows, TODAY);
+            let mut valid: Vec<(&str, Verdict)> = a
+                .checked
+                .iter()
+                .map(|c| (c.site_id.as_str(), c.verdict))
+                .collect();
+            valid.sort_by_key(|v| v.0);
+            assert_eq!(
+                valid,
+                vec![
+                    ("S1", Verdict::Legal),
+                    ("S2", Verdict::FalseChange),
+                    ("S3", Verdict::FalseChange)
+                ],
+                "{:?}",
+                a.issues
+                    .iter()
+                    .map(|i| (&i.file, i.line, i.code))
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(a.counties[0].returned_valid, 3);
+            // The form's two superseded rows are the duplicates, naming the supplement.
+            let dups: Vec<(&str, usize)> = a
+                .issues
+                .iter()
+                .filter(|i| i.code == "duplicate_id")
+                .map(|i| (i.file.as_str(), i.line))
+                .collect();
+            assert_eq!(dups, vec![("320115.csv", 3), ("320115.csv", 4)]);
+            assert!(a.issues.iter().all(|i| i.code == "duplicate_id"));
+            assert_eq!((a.invalid_rows, a.no_verdict_rows), (2, 0));
+        }
+        // A real disagreement still voids both, in either order.
+        let mut other = supplement.clone();
+        other[0].fields.insert("verdict".into(), "违法".into());
+        for rows in [
+            [form.clone(), other.clone()].concat(),
+            [other, form].concat(),
+        ] {
+            let a = audit(&tasks, &rows, TODAY);
+            assert!(a.checked.iter().all(|c| c.site_id != "S2"));
         }
     }
 
@@ -1175,9 +1303,9 @@ mod tests {
                 (5, "illegal_not_filed"),
                 (5, "no_reason"),
                 (5, "referral_missing"),
-                (6, "unknown_verdict"),
-                // Every later row of an id already returned is a duplicate, valid or not.
-                (7, "duplicate_id"),
+                // The first usable row of an id answers for it (row 7); its other rows,
+                // an unknown verdict before it included, are duplicates of it.
+                (6, "duplicate_id"),
                 (8, "duplicate_id"),
                 (9, "unknown_id"),
                 (10, "missing_verdict"),
@@ -1196,13 +1324,13 @@ mod tests {
                 c.illegal,
                 c.filed
             ),
-            ("320115", 5, 4, 1, 0)
+            ("320115", 5, 5, 1, 0)
         );
-        assert!((c.verified_share().unwrap() - 0.8).abs() < 1e-12);
-        assert!((c.violation_rate().unwrap() - 0.25).abs() < 1e-12);
+        assert!((c.verified_share().unwrap() - 1.0).abs() < 1e-12);
+        assert!((c.violation_rate().unwrap() - 0.2).abs() < 1e-12);
         // One 违法 verdict, not filed: a real zero.
         assert_eq!(c.filing_rate(), Some(0.0));
-        assert_eq!((c.invalid_rows, c.review_flags, c.no_verdict), (4, 7, 0));
+        assert_eq!((c.invalid_rows, c.review_flags, c.no_verdict), (3, 7, 0));
         // S6's blank verdict: returned, invalid, and counted as not checked yet.
         let c16 = &a.counties[1];
         assert_eq!((c16.county.as_str(), c16.no_verdict), ("320116", 1));
