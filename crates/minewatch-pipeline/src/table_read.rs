@@ -88,11 +88,44 @@ pub fn read(path: &Path) -> Result<Table, PipelineError> {
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"));
-    if is_csv {
+    let table = if is_csv {
         read_csv(path)
     } else {
         read_ogr(path)
+    }?;
+    Ok(without_invisible(table))
+}
+
+/// Zero-width characters (U+200B–U+200D, U+2060) and stray byte-order marks (U+FEFF) that
+/// text pasted from WeChat or a web page carries: invisible in Excel and in our messages,
+/// they made `伪变化\u{200b}` an unknown verdict and `核查结果\u{200b}` a missing column,
+/// which the county could not see to correct (revX F5). `str::trim` leaves them.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
+fn without_invisible(mut t: Table) -> Table {
+    let clean = |s: &str| -> Option<String> {
+        s.contains(is_invisible)
+            .then(|| s.chars().filter(|c| !is_invisible(*c)).collect())
+    };
+    for c in &mut t.columns {
+        if let Some(x) = clean(c) {
+            *c = x;
+        }
     }
+    for r in &mut t.rows {
+        if r.fields
+            .iter()
+            .any(|(k, v)| k.contains(is_invisible) || v.contains(is_invisible))
+        {
+            r.fields = std::mem::take(&mut r.fields)
+                .into_iter()
+                .map(|(k, v)| (clean(&k).unwrap_or(k), clean(&v).unwrap_or(v)))
+                .collect();
+        }
+    }
+    t
 }
 
 /// Spreadsheet formats GDAL reads as tables (first sheet).
@@ -340,6 +373,33 @@ mod tests {
         let got: Vec<&str> = t.rows.iter().map(|r| r.fields["id"].as_str()).collect();
         assert_eq!(got, TEXTS);
         assert!(t.rows.iter().all(|r| r.fields["=n"] == "-5"));
+    }
+
+    /// Review finding (revX F5): a zero-width space pasted after a verdict or a header
+    /// (WeChat, web pages) made it unknown, and the message quoted a value that looked
+    /// right. The reader drops such characters from headers and cells.
+    #[test]
+    fn zero_width_characters_are_dropped_from_headers_and_cells() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.csv");
+        std::fs::write(
+            &p,
+            "图斑地块编号,核查结果\u{200b}\nS1,伪变化\u{200b}\nS\u{2060}2,\u{feff}违法\u{200d}\nS3,合法\n",
+        )
+        .unwrap();
+        let t = read(&p).unwrap();
+        assert_eq!(t.columns, ["图斑地块编号", "核查结果"]);
+        let got: Vec<(&str, &str)> = t
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.fields["图斑地块编号"].as_str(),
+                    r.fields["核查结果"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("S1", "伪变化"), ("S2", "违法"), ("S3", "合法")]);
     }
 
     /// Review finding: rows were numbered one short in CRLF files and after an empty line

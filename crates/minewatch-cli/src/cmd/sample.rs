@@ -20,7 +20,8 @@ pub struct SampleArgs {
     /// Sample this share of each stratum's units (e.g. 0.1).
     #[arg(long, conflicts_with_all = ["count", "proportion"])]
     pub rate: Option<f64>,
-    /// Sample this many units in all.
+    /// Draw this many random units in all strata together, besides the mandatory ones
+    /// (`--must`), which are always in the sample and come on top.
     #[arg(long, conflicts_with = "proportion")]
     pub count: Option<usize>,
     /// Size the sample to estimate a proportion (e.g. the misjudgement rate).
