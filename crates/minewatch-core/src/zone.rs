@@ -151,6 +151,9 @@ pub enum LicenceStatus {
     ExplorationOnly,
     /// No right at all (无证).
     OutsideAllRights,
+    /// Not screened: the overlay had no mining- or exploration-rights layer, so nothing
+    /// says whether the ground is licensed (a patch is not 无证 for want of the layer).
+    NotChecked,
 }
 
 impl LicenceStatus {
@@ -161,6 +164,7 @@ impl LicenceStatus {
             LicenceStatus::Expired => "expired",
             LicenceStatus::ExplorationOnly => "exploration_only",
             LicenceStatus::OutsideAllRights => "outside_all_rights",
+            LicenceStatus::NotChecked => "not_checked",
         }
     }
 
@@ -171,7 +175,25 @@ impl LicenceStatus {
             LicenceStatus::Expired => "证过期",
             LicenceStatus::ExplorationOnly => "以探代采嫌疑",
             LicenceStatus::OutsideAllRights => "无证",
+            LicenceStatus::NotChecked => "未核对矿权",
         }
+    }
+
+    /// Every status, in the order the findings' summaries list them.
+    pub const ALL: [LicenceStatus; 6] = [
+        LicenceStatus::Inside,
+        LicenceStatus::PartlyOutside,
+        LicenceStatus::Expired,
+        LicenceStatus::ExplorationOnly,
+        LicenceStatus::OutsideAllRights,
+        LicenceStatus::NotChecked,
+    ];
+
+    /// Whether the rights screening found the ground suspect (无证, 越界, expired,
+    /// exploration only): what counts as suspected illegal area and as an act for the
+    /// repeat-offender rule. Neither licensed ground nor unscreened ground is.
+    pub fn suspect(self) -> bool {
+        !matches!(self, LicenceStatus::Inside | LicenceStatus::NotChecked)
     }
 }
 

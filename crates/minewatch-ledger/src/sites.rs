@@ -8,9 +8,7 @@ use crate::referral::referral;
 use crate::runs::{persistence, Persistence};
 use geo::Contains;
 use geo_types::{Coord, MultiPolygon, Point};
-use minewatch_core::{
-    AcqDate, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict, ZoneKind,
-};
+use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Site, Verdict, ZoneKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One patch handed to the ledger.
@@ -462,7 +460,7 @@ fn make_site(
         .iter()
         .filter(|&&i| {
             let f = &patches[i].finding;
-            f.licence_status != LicenceStatus::Inside && !f.special_land
+            f.licence_status.suspect() && !f.special_land
         })
         .map(|&i| (patches[i].pair.before, patches[i].pair.after))
         .collect();
@@ -565,7 +563,7 @@ mod tests {
 mod referral_tests {
     use super::tests_support::*;
     use super::*;
-    use minewatch_core::Referral;
+    use minewatch_core::{LicenceStatus, Referral};
 
     fn refer(pens: &[Penalty], ps: &[LedgerPatch], p: &LedgerParams) -> Option<Referral> {
         let pen_refs: Vec<(Penalty, Option<(f64, f64)>)> =
@@ -1074,7 +1072,7 @@ mod restoration_tests {
 mod tests_support {
     use super::*;
     use geo_types::{LineString, Polygon};
-    use minewatch_core::{AdminPlace, ZoneHit};
+    use minewatch_core::{AdminPlace, LicenceStatus, ZoneHit};
 
     pub fn penalty(decision: &str, y: u16, m: u8, d: u8) -> Penalty {
         Penalty {

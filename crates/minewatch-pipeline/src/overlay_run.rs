@@ -257,6 +257,23 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         notes.push(w);
     }
 
+    // No rights layer: every patch would read as unlicensed (无证) for want of the data,
+    // and rank would add the 无证 term and a provincial check to every site. The status is
+    // `not_checked` instead, which the user should hear of (revY F3).
+    if !spec.layers.iter().any(|l| {
+        matches!(
+            l.kind,
+            minewatch_core::ZoneKind::MiningRight | minewatch_core::ZoneKind::ExplorationRight
+        )
+    }) {
+        let w = format!(
+            "layers {}: no mining_right or exploration_right layer: licence status is not checked (licence_status not_checked, 未核对矿权; no 无证/越界 and no ≥ 10 亩 suspected-illegal flag); add the mining-rights layer to screen legality",
+            req.layers.display()
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
+    }
+
     let t = Instant::now();
     // Each group in its own CRS, the findings back in the patches' order.
     let mut by_row: Vec<Option<(Finding, KindAreas)>> = vec![None; table.rows.len()];

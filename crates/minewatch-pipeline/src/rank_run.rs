@@ -684,16 +684,7 @@ fn load_findings(inputs: &[PathBuf]) -> Result<Loaded, PipelineError> {
 }
 
 fn parse_status(s: &str) -> Option<LicenceStatus> {
-    use LicenceStatus::*;
-    [
-        Inside,
-        PartlyOutside,
-        Expired,
-        ExplorationOnly,
-        OutsideAllRights,
-    ]
-    .into_iter()
-    .find(|x| x.name() == s)
+    LicenceStatus::ALL.into_iter().find(|x| x.name() == s)
 }
 
 /// The `zone_hits` table of a findings GeoPackage, by patch id.

@@ -170,6 +170,7 @@ impl Default for Policy {
                 ("expired", 20.0),
                 ("exploration_only", 20.0),
                 ("inside", 0.0),
+                ("not_checked", 0.0),
             ]),
             area: AreaTable::default(),
             persistence: PersistenceTable::default(),
@@ -362,6 +363,7 @@ impl Policy {
                     "expired",
                     "exploration_only",
                     "inside",
+                    "not_checked",
                 ]
                 .contains(&k.as_str())
                 {

@@ -80,11 +80,12 @@ fn pair_text(p: &DatePair) -> String {
 
 fn severity(s: LicenceStatus) -> u8 {
     match s {
-        LicenceStatus::OutsideAllRights => 4,
-        LicenceStatus::PartlyOutside => 3,
-        LicenceStatus::Expired => 2,
-        LicenceStatus::ExplorationOnly => 1,
-        LicenceStatus::Inside => 0,
+        LicenceStatus::OutsideAllRights => 5,
+        LicenceStatus::PartlyOutside => 4,
+        LicenceStatus::Expired => 3,
+        LicenceStatus::ExplorationOnly => 2,
+        LicenceStatus::Inside => 1,
+        LicenceStatus::NotChecked => 0,
     }
 }
 
@@ -171,6 +172,10 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
         .iter()
         .map(|f| f.licence_status)
         .max_by_key(|s| severity(*s));
+    if status == Some(LicenceStatus::NotChecked) {
+        en.push("licence not checked: no mining-rights layer was overlaid".into());
+        zh.push("矿权未核对: 未叠加矿业权图层".into());
+    }
     if let Some(s) = status {
         let w = p.licence.get(s.name()).copied().unwrap_or(0.0);
         if w != 0.0 {
@@ -205,7 +210,7 @@ pub fn score(site: &Site, dates: &RunDates, p: &Policy, ctx: &Context) -> Task {
     // From +0.0: an f64 `sum()` starts at -0.0, which an inside site would print as -0.
     let illegal: f64 = latest
         .iter()
-        .filter(|f| f.licence_status != LicenceStatus::Inside && !f.special_land)
+        .filter(|f| f.licence_status.suspect() && !f.special_land)
         .filter(|_| site.restored.is_none())
         .fold(0.0, |t, f| t + f.outside_licence_m2);
     if let Some(q) = &site.restored {

@@ -322,7 +322,15 @@ impl<'a> Overlay<'a> {
         // those two).
         let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
         let other_half = holds_half(by_expl) || holds_half(by_expired);
-        let licence_status = if !valid_mining.is_empty() && outside_planar <= tol {
+        // Without any rights layer nothing was screened: no patch is 无证 for want of it.
+        let screened = self
+            .set
+            .layers
+            .iter()
+            .any(|l| matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight));
+        let licence_status = if !screened {
+            LicenceStatus::NotChecked
+        } else if !valid_mining.is_empty() && outside_planar <= tol {
             LicenceStatus::Inside
         } else if covered > tol && (holds_half(covered) || !other_half) {
             LicenceStatus::PartlyOutside
@@ -363,7 +371,7 @@ impl<'a> Overlay<'a> {
         if let Some(t) = self.admin {
             t.complete(&mut admin);
         }
-        let illegal = licence_status != LicenceStatus::Inside;
+        let illegal = licence_status.suspect();
         // Part of the patch is covered only by rights granted after the earlier image: the
         // change there may have begun before the grant (先采后批), so the check must date
         // it. Renewals and touching neighbours do not count (`Right::granted_after`, the
@@ -393,7 +401,7 @@ impl<'a> Overlay<'a> {
             area_m2: p.area_m2,
             hits,
             licence_status,
-            outside_licence_m2: outside_m2,
+            outside_licence_m2: if screened { outside_m2 } else { 0.0 },
             licence_granted_in_pair,
             licence_validity_checked: validity_checked,
             licences,
@@ -487,6 +495,35 @@ kind = "construction_project"
             date: AcqDate::new(2024, 6, 1),
             date_before: AcqDate::new(2023, 6, 1),
         }
+    }
+
+    /// Review finding (revY F3): a layers file without any rights layer (the shipped
+    /// Nanjing demo) made every patch 无证 and ≥ 10 亩 suspected illegal, and rank added
+    /// the 无证 term and a provincial check to every site.
+    #[test]
+    fn without_a_rights_layer_nothing_is_unlicensed() {
+        let mut layers = spec().layers;
+        layers[0].kind = ZoneKind::NatureReserve;
+        layers[1].kind = ZoneKind::NatureReserve;
+        let set = ZoneSet {
+            layers,
+            zones: vec![zone(0, "N1", [0.0, 0.0, 100.0, 100.0], None)],
+            ..Default::default()
+        };
+        let ov = Overlay::new(&set, None, 1.0);
+        for b in [[500.0, 500.0, 600.0, 600.0], [0.0, 0.0, 100.0, 100.0]] {
+            let f = ov.finding(&patch(b));
+            assert_eq!(f.licence_status, LicenceStatus::NotChecked);
+            assert!(!f.licence_status.suspect());
+            assert!(!f.over_10_mu_illegal, "10000 m², but nothing was screened");
+            assert_eq!(f.outside_licence_m2, 0.0);
+        }
+        // One rights layer, even with no right near the patch, screens it.
+        let mut set = set;
+        set.layers[1].kind = ZoneKind::MiningRight;
+        let f = Overlay::new(&set, None, 1.0).finding(&patch([500.0, 500.0, 600.0, 600.0]));
+        assert_eq!(f.licence_status, LicenceStatus::OutsideAllRights);
+        assert!(f.over_10_mu_illegal);
     }
 
     #[test]
