@@ -646,6 +646,59 @@ fn float_reflectance_and_landsat_c2_keep_the_cloud_screen() {
     }
 }
 
+/// Review, session 20 (revW F3): a 6-band Sentinel-2 export named `B2,B3,B4,B8,B11,B12`
+/// (UInt16 reflectance × 10000, no B8A, no QUANTIFICATION_VALUE) was mapped by its names
+/// but left without a cloud screen ("digital numbers of unknown scale"): only B8A or the
+/// profile's name said Sentinel-2. Names read in Sentinel-2 numbering now say it too, for
+/// integer and (reflectance-valued) floating-point stacks.
+#[test]
+fn sentinel2_names_without_b8a_keep_the_cloud_screen() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["B2", "B3", "B4", "B8", "B11", "B12"];
+    let six = |tag: &str, extra: &[&str]| {
+        copies_of(&hongkong_clip(), dir.path(), tag, |p, q| {
+            let mut args = extra.to_vec();
+            for b in ["2", "3", "4", "8", "12", "13"] {
+                args.extend(["-b", b]);
+            }
+            translate(&args, p, q);
+            let ds = open_update(q);
+            for (i, n) in names.iter().enumerate() {
+                use gdal::Metadata;
+                ds.rasterband(i + 1).unwrap().set_description(n).unwrap();
+            }
+        })
+    };
+    let screen_scale = |t: &[std::path::PathBuf], tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--out",
+            s(&out),
+            "--format",
+            "json",
+        ]);
+        let pair = &json(&o)["pairs"][0];
+        assert!(pair["auto"]["screen_skipped"].is_null(), "{tag}: {pair}");
+        let m = manifest(&out);
+        assert_eq!(m["inputs"][0]["profile"], "from-band-descriptions", "{tag}");
+        assert_eq!(
+            m["inputs"][0]["bands"][3],
+            serde_json::json!(["nir", 4]),
+            "{tag}"
+        );
+        pair["auto"]["screen"]["before"]["scale"].as_f64().unwrap()
+    };
+    assert_eq!(screen_scale(&six("u16", &[]), "u16"), 1e-4);
+    let refl = six("f32", &["-ot", "Float32", "-scale", "0", "10000", "0", "1"]);
+    assert_eq!(screen_scale(&refl, "f32"), 1.0);
+}
+
 /// Review, session 12: the explicit rule compared 8-bit digital numbers of one date with
 /// float reflectance of the other without a word. Now a warning names both files; the
 /// automatic method, which normalises one date onto the other, gives none.
