@@ -777,6 +777,62 @@ fn the_rule_warns_when_dates_store_values_differently() {
     assert!(!err.contains("whose values lie in"), "{err}");
 }
 
+/// Review, session 20 (revW F6): the mirror of the warning above. A reflectance threshold
+/// (`blue_t2 < 0.25`) on UInt16 digital numbers read at scale 1 holds on no pixel, and
+/// was silent; it is now named with the file, the band's type and the threshold in
+/// digital numbers. A threshold in digital numbers (`2500`, or `2` on 8-bit data) and an
+/// index threshold (`ndvi_drop >= 0.2`) are not warned of.
+#[test]
+fn a_reflectance_threshold_on_digital_numbers_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule_run = |imgs: &[std::path::PathBuf], blue: &str, tag: &str| {
+        let params = dir.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &params,
+            format!(
+                "method = \"rule\"\nrule = [\"ndvi_drop >= 0.2\", \"bsi_rise >= 0.1\", \"{blue}\"]\nmmu_px = 10\n"
+            ),
+        )
+        .unwrap();
+        let o = minewatch(&[
+            "detect",
+            s(&imgs[0]),
+            s(&imgs[1]),
+            "--params",
+            s(&params),
+            "--out",
+            s(&dir.path().join(tag)),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        stderr(&o)
+    };
+    let s2 = hongkong_clip();
+    let err = rule_run(&s2, "blue_t2 < 0.25", "refl");
+    assert!(
+        err.contains(&format!(
+            "rule condition `blue_t2 < 0.25`: the blue band of {} is UInt16 read at scale 1",
+            s2[1].display()
+        )) && err.contains("e.g. 2500 for reflectance × 10000 data"),
+        "{err}"
+    );
+    assert!(!err.contains("ndvi_drop >= 0.2`"), "{err}");
+    let err = rule_run(&s2, "blue_t2 < 2500", "dn");
+    assert!(!err.contains("looks like a reflectance"), "{err}");
+    let tm = nanjing_clip();
+    let err = rule_run(&tm, "blue_t2 < 2", "byte_dn");
+    assert!(!err.contains("blue_t2 < 2`"), "{err}");
+    // 8-bit digital numbers: no ×10000 advice past their 0..255.
+    let err = rule_run(&tm, "blue_t1 < 0.3", "byte_refl");
+    assert!(
+        err.contains(&format!(
+            "the blue band of {} is Byte read at scale 1",
+            tm[0].display()
+        )) && err.contains("digital numbers (0..255; 3000"),
+        "{err}"
+    );
+}
+
 /// A 4-band export without band names whose colour interpretation says red, green, blue
 /// (an RGB + NIR product) is read by its colour interpretation, not as blue, green, red,
 /// NIR by band count, which would swap red and blue in every index; a NIR guessed onto an
