@@ -1022,6 +1022,123 @@ fn an_alpha_band_is_a_mask_not_a_band() {
     assert_eq!(valid(&m), 320 * 320 - gap_px);
 }
 
+/// Review, session 20 (item 4): a `gdalwarp -dstalpha` of a 6-band TM/ETM+ stack has 7
+/// bands, the 7th declared alpha. Without band names the count must not make it TM's
+/// 7-band layout (thermal band 6 between the SWIR bands, the alpha read as SWIR2): it is
+/// the 6 reflective bands and a validity mask. The same painted change (vegetation to bare
+/// ground) is found where the alpha is 255 and never where the alpha of one date is 0.
+#[test]
+fn an_alpha_band_on_a_tm_stack_is_a_mask_not_the_thermal_band() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (400usize, 400usize);
+    // Two 20 × 20 squares in a quiet part of the clip: `hidden` under alpha 0 in the
+    // later date, `seen` under alpha 255.
+    let hidden = (70..90usize, 40..60usize);
+    let seen = (70..90usize, 120..140usize);
+    // Blue, green, red, NIR, SWIR1, SWIR2 (digital numbers): vegetation, then bare ground.
+    let before = [60u8, 80, 50, 150, 90, 50];
+    let after = [90u8, 100, 120, 110, 160, 130];
+    // The 6 bands, painted and unnamed, and with `alpha` a 7th band declared alpha: 255,
+    // or 0 over `hidden` in the later date when `alpha` is `Some(true)`.
+    let make = |tag: &str, alpha: Option<bool>| -> Vec<std::path::PathBuf> {
+        copies_of(&nanjing_clip(), dir.path(), tag, |p, q| {
+            let mut args: Vec<&str> = ["1", "2", "3", "4", "5", "6"]
+                .iter()
+                .flat_map(|b| ["-b", *b])
+                .collect();
+            if alpha.is_some() {
+                // The dataset mask (all 255), to become the alpha band.
+                args.extend(["-b", "mask"]);
+            }
+            translate(&args, p, q);
+            let later = p.to_string_lossy().contains("20020712");
+            let ds = open_update(q);
+            for i in 1..=ds.raster_count() {
+                let mut band = ds.rasterband(i).unwrap();
+                // No band names: only the count and the colour interpretation are left.
+                gdal::Metadata::set_description(&mut band, "").unwrap();
+                let mut buf = band.read_as::<u8>((0, 0), (w, h), (w, h), None).unwrap();
+                for sq in [&hidden, &seen] {
+                    let value = match i {
+                        7 if alpha == Some(true) && later && sq == &hidden => 0,
+                        7 => 255,
+                        _ if later => after[i - 1],
+                        _ => before[i - 1],
+                    };
+                    for r in sq.0.clone() {
+                        buf.data_mut()[r * w + sq.1.start..r * w + sq.1.end].fill(value);
+                    }
+                }
+                band.write((0, 0), (w, h), &mut buf).unwrap();
+                if i == 7 {
+                    band.set_color_interpretation(gdal::raster::ColorInterpretation::AlphaBand)
+                        .unwrap();
+                }
+            }
+        })
+    };
+    let peer_rule = root().join("pipelines/peer-rule.toml");
+    let detect = |t: &[std::path::PathBuf], tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--params",
+            s(&peer_rule),
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("thermal"), "{tag}: {}", stderr(&o));
+        let ids: std::collections::BTreeMap<String, String> = csv_rows(&out.join("patches.csv"))
+            .into_iter()
+            .map(|r| (r["id"].clone(), r["pixels"].clone()))
+            .collect();
+        (manifest(&out), ids)
+    };
+    let square = |sq: &(std::ops::Range<usize>, std::ops::Range<usize>)| {
+        format!("20000503_20020712_r{}c{}", sq.0.start, sq.1.start)
+    };
+
+    let (m, opaque) = detect(&make("opaque", Some(false)), "opaque");
+    for input in [&m["inputs"][0], &m["inputs"][1]] {
+        assert_eq!(input["profile"], "landsat-tm", "{input}");
+        assert_eq!(input["own_mask"], "alpha band 7", "{input}");
+        // SWIR2 is band 6 (TM's band 7 in a reflective stack), not the alpha band.
+        assert_eq!(
+            input["bands"][5],
+            serde_json::json!(["swir2", 6]),
+            "{input}"
+        );
+    }
+    assert_eq!(m["pairs"][0]["valid_pixels"], (w * h) as u64);
+    assert_eq!(opaque.get(&square(&seen)).map(String::as_str), Some("400"));
+    assert_eq!(
+        opaque.get(&square(&hidden)).map(String::as_str),
+        Some("400")
+    );
+    // The 6 bands alone, without names, give the same patches: the alpha band is no band.
+    let six = make("six", None);
+    let (_, six_ids) = detect(&six, "six");
+    assert_eq!(
+        six_ids, opaque,
+        "7 bands with an opaque alpha against the 6 bands"
+    );
+
+    let (m, masked) = detect(&make("masked", Some(true)), "masked");
+    assert_eq!(
+        m["pairs"][0]["valid_pixels"],
+        (w * h - hidden.0.len() * hidden.1.len()) as u64
+    );
+    let mut expected = opaque.clone();
+    expected.remove(&square(&hidden));
+    assert_eq!(masked, expected, "only the square under alpha 0 is gone");
+}
+
 /// A file's own validity mask (here a TIFF mask band; also a `.msk` file or an alpha
 /// band) marks pixels that are no observation whatever their values: float data with a
 /// flat fill under the mask must not become change.
