@@ -655,3 +655,24 @@ fn an_unreadable_or_ambiguous_date_is_refused_not_replaced() {
         ],
     );
 }
+
+/// Review, session 20 (revW F7, third case): `scene_20001303.tif` (eight digits, month 13)
+/// with no date in its metadata got the generic "no acquisition date" message, as if the
+/// name held no digits at all. The digits are quoted as no date, with what to do.
+#[test]
+fn eight_digits_that_are_no_date_are_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = nanjing_clip();
+    let bad = dir.path().join("scene_20001303.tif");
+    std::fs::copy(&b, &bad).unwrap();
+    let out = dir.path().join("out");
+    assert_user_error(
+        &["detect", s(&a), s(&bad), "--out", s(&out)],
+        &out,
+        &[
+            "scene_20001303.tif: no acquisition date: its name holds `20001303`, eight digits that are not a date",
+            "--dates",
+            "rename the file",
+        ],
+    );
+}

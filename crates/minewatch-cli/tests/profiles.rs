@@ -646,6 +646,59 @@ fn float_reflectance_and_landsat_c2_keep_the_cloud_screen() {
     }
 }
 
+/// Review, session 20 (revW F3): a 6-band Sentinel-2 export named `B2,B3,B4,B8,B11,B12`
+/// (UInt16 reflectance × 10000, no B8A, no QUANTIFICATION_VALUE) was mapped by its names
+/// but left without a cloud screen ("digital numbers of unknown scale"): only B8A or the
+/// profile's name said Sentinel-2. Names read in Sentinel-2 numbering now say it too, for
+/// integer and (reflectance-valued) floating-point stacks.
+#[test]
+fn sentinel2_names_without_b8a_keep_the_cloud_screen() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["B2", "B3", "B4", "B8", "B11", "B12"];
+    let six = |tag: &str, extra: &[&str]| {
+        copies_of(&hongkong_clip(), dir.path(), tag, |p, q| {
+            let mut args = extra.to_vec();
+            for b in ["2", "3", "4", "8", "12", "13"] {
+                args.extend(["-b", b]);
+            }
+            translate(&args, p, q);
+            let ds = open_update(q);
+            for (i, n) in names.iter().enumerate() {
+                use gdal::Metadata;
+                ds.rasterband(i + 1).unwrap().set_description(n).unwrap();
+            }
+        })
+    };
+    let screen_scale = |t: &[std::path::PathBuf], tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--out",
+            s(&out),
+            "--format",
+            "json",
+        ]);
+        let pair = &json(&o)["pairs"][0];
+        assert!(pair["auto"]["screen_skipped"].is_null(), "{tag}: {pair}");
+        let m = manifest(&out);
+        assert_eq!(m["inputs"][0]["profile"], "from-band-descriptions", "{tag}");
+        assert_eq!(
+            m["inputs"][0]["bands"][3],
+            serde_json::json!(["nir", 4]),
+            "{tag}"
+        );
+        pair["auto"]["screen"]["before"]["scale"].as_f64().unwrap()
+    };
+    assert_eq!(screen_scale(&six("u16", &[]), "u16"), 1e-4);
+    let refl = six("f32", &["-ot", "Float32", "-scale", "0", "10000", "0", "1"]);
+    assert_eq!(screen_scale(&refl, "f32"), 1.0);
+}
+
 /// Review, session 12: the explicit rule compared 8-bit digital numbers of one date with
 /// float reflectance of the other without a word. Now a warning names both files; the
 /// automatic method, which normalises one date onto the other, gives none.
@@ -722,6 +775,62 @@ fn the_rule_warns_when_dates_store_values_differently() {
     });
     let err = rule_run(&u16s[0], &u16s[1], "dn16");
     assert!(!err.contains("whose values lie in"), "{err}");
+}
+
+/// Review, session 20 (revW F6): the mirror of the warning above. A reflectance threshold
+/// (`blue_t2 < 0.25`) on UInt16 digital numbers read at scale 1 holds on no pixel, and
+/// was silent; it is now named with the file, the band's type and the threshold in
+/// digital numbers. A threshold in digital numbers (`2500`, or `2` on 8-bit data) and an
+/// index threshold (`ndvi_drop >= 0.2`) are not warned of.
+#[test]
+fn a_reflectance_threshold_on_digital_numbers_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule_run = |imgs: &[std::path::PathBuf], blue: &str, tag: &str| {
+        let params = dir.path().join(format!("{tag}.toml"));
+        std::fs::write(
+            &params,
+            format!(
+                "method = \"rule\"\nrule = [\"ndvi_drop >= 0.2\", \"bsi_rise >= 0.1\", \"{blue}\"]\nmmu_px = 10\n"
+            ),
+        )
+        .unwrap();
+        let o = minewatch(&[
+            "detect",
+            s(&imgs[0]),
+            s(&imgs[1]),
+            "--params",
+            s(&params),
+            "--out",
+            s(&dir.path().join(tag)),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        stderr(&o)
+    };
+    let s2 = hongkong_clip();
+    let err = rule_run(&s2, "blue_t2 < 0.25", "refl");
+    assert!(
+        err.contains(&format!(
+            "rule condition `blue_t2 < 0.25`: the blue band of {} is UInt16 read at scale 1",
+            s2[1].display()
+        )) && err.contains("e.g. 2500 for reflectance × 10000 data"),
+        "{err}"
+    );
+    assert!(!err.contains("ndvi_drop >= 0.2`"), "{err}");
+    let err = rule_run(&s2, "blue_t2 < 2500", "dn");
+    assert!(!err.contains("looks like a reflectance"), "{err}");
+    let tm = nanjing_clip();
+    let err = rule_run(&tm, "blue_t2 < 2", "byte_dn");
+    assert!(!err.contains("blue_t2 < 2`"), "{err}");
+    // 8-bit digital numbers: no ×10000 advice past their 0..255.
+    let err = rule_run(&tm, "blue_t1 < 0.3", "byte_refl");
+    assert!(
+        err.contains(&format!(
+            "the blue band of {} is Byte read at scale 1",
+            tm[0].display()
+        )) && err.contains("digital numbers (0..255; 3000"),
+        "{err}"
+    );
 }
 
 /// A 4-band export without band names whose colour interpretation says red, green, blue
@@ -911,6 +1020,123 @@ fn an_alpha_band_is_a_mask_not_a_band() {
         m["inputs"][1]
     );
     assert_eq!(valid(&m), 320 * 320 - gap_px);
+}
+
+/// Review, session 20 (item 4): a `gdalwarp -dstalpha` of a 6-band TM/ETM+ stack has 7
+/// bands, the 7th declared alpha. Without band names the count must not make it TM's
+/// 7-band layout (thermal band 6 between the SWIR bands, the alpha read as SWIR2): it is
+/// the 6 reflective bands and a validity mask. The same painted change (vegetation to bare
+/// ground) is found where the alpha is 255 and never where the alpha of one date is 0.
+#[test]
+fn an_alpha_band_on_a_tm_stack_is_a_mask_not_the_thermal_band() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (400usize, 400usize);
+    // Two 20 × 20 squares in a quiet part of the clip: `hidden` under alpha 0 in the
+    // later date, `seen` under alpha 255.
+    let hidden = (70..90usize, 40..60usize);
+    let seen = (70..90usize, 120..140usize);
+    // Blue, green, red, NIR, SWIR1, SWIR2 (digital numbers): vegetation, then bare ground.
+    let before = [60u8, 80, 50, 150, 90, 50];
+    let after = [90u8, 100, 120, 110, 160, 130];
+    // The 6 bands, painted and unnamed, and with `alpha` a 7th band declared alpha: 255,
+    // or 0 over `hidden` in the later date when `alpha` is `Some(true)`.
+    let make = |tag: &str, alpha: Option<bool>| -> Vec<std::path::PathBuf> {
+        copies_of(&nanjing_clip(), dir.path(), tag, |p, q| {
+            let mut args: Vec<&str> = ["1", "2", "3", "4", "5", "6"]
+                .iter()
+                .flat_map(|b| ["-b", *b])
+                .collect();
+            if alpha.is_some() {
+                // The dataset mask (all 255), to become the alpha band.
+                args.extend(["-b", "mask"]);
+            }
+            translate(&args, p, q);
+            let later = p.to_string_lossy().contains("20020712");
+            let ds = open_update(q);
+            for i in 1..=ds.raster_count() {
+                let mut band = ds.rasterband(i).unwrap();
+                // No band names: only the count and the colour interpretation are left.
+                gdal::Metadata::set_description(&mut band, "").unwrap();
+                let mut buf = band.read_as::<u8>((0, 0), (w, h), (w, h), None).unwrap();
+                for sq in [&hidden, &seen] {
+                    let value = match i {
+                        7 if alpha == Some(true) && later && sq == &hidden => 0,
+                        7 => 255,
+                        _ if later => after[i - 1],
+                        _ => before[i - 1],
+                    };
+                    for r in sq.0.clone() {
+                        buf.data_mut()[r * w + sq.1.start..r * w + sq.1.end].fill(value);
+                    }
+                }
+                band.write((0, 0), (w, h), &mut buf).unwrap();
+                if i == 7 {
+                    band.set_color_interpretation(gdal::raster::ColorInterpretation::AlphaBand)
+                        .unwrap();
+                }
+            }
+        })
+    };
+    let peer_rule = root().join("pipelines/peer-rule.toml");
+    let detect = |t: &[std::path::PathBuf], tag: &str| {
+        let out = dir.path().join(tag);
+        let o = minewatch(&[
+            "detect",
+            s(&t[0]),
+            s(&t[1]),
+            "--params",
+            s(&peer_rule),
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("thermal"), "{tag}: {}", stderr(&o));
+        let ids: std::collections::BTreeMap<String, String> = csv_rows(&out.join("patches.csv"))
+            .into_iter()
+            .map(|r| (r["id"].clone(), r["pixels"].clone()))
+            .collect();
+        (manifest(&out), ids)
+    };
+    let square = |sq: &(std::ops::Range<usize>, std::ops::Range<usize>)| {
+        format!("20000503_20020712_r{}c{}", sq.0.start, sq.1.start)
+    };
+
+    let (m, opaque) = detect(&make("opaque", Some(false)), "opaque");
+    for input in [&m["inputs"][0], &m["inputs"][1]] {
+        assert_eq!(input["profile"], "landsat-tm", "{input}");
+        assert_eq!(input["own_mask"], "alpha band 7", "{input}");
+        // SWIR2 is band 6 (TM's band 7 in a reflective stack), not the alpha band.
+        assert_eq!(
+            input["bands"][5],
+            serde_json::json!(["swir2", 6]),
+            "{input}"
+        );
+    }
+    assert_eq!(m["pairs"][0]["valid_pixels"], (w * h) as u64);
+    assert_eq!(opaque.get(&square(&seen)).map(String::as_str), Some("400"));
+    assert_eq!(
+        opaque.get(&square(&hidden)).map(String::as_str),
+        Some("400")
+    );
+    // The 6 bands alone, without names, give the same patches: the alpha band is no band.
+    let six = make("six", None);
+    let (_, six_ids) = detect(&six, "six");
+    assert_eq!(
+        six_ids, opaque,
+        "7 bands with an opaque alpha against the 6 bands"
+    );
+
+    let (m, masked) = detect(&make("masked", Some(true)), "masked");
+    assert_eq!(
+        m["pairs"][0]["valid_pixels"],
+        (w * h - hidden.0.len() * hidden.1.len()) as u64
+    );
+    let mut expected = opaque.clone();
+    expected.remove(&square(&hidden));
+    assert_eq!(masked, expected, "only the square under alpha 0 is gone");
 }
 
 /// A file's own validity mask (here a TIFF mask band; also a `.msk` file or an alpha

@@ -177,6 +177,23 @@ impl AcqDate {
         None
     }
 
+    /// Runs of exactly eight digits in a file name that are not dates (`scene_20001303`:
+    /// month 13), in order: a name meant to carry the date but mistyped, which the user
+    /// should see quoted when no date is found.
+    pub fn non_dates_in_name(name: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut rest = name;
+        while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+            let run = &rest[start..];
+            let len = run.find(|c: char| !c.is_ascii_digit()).unwrap_or(run.len());
+            if len == 8 && Self::parse(&run[..8]).is_err() {
+                found.push(run[..8].to_string());
+            }
+            rest = &run[len..];
+        }
+        found
+    }
+
     /// Dates written `YYYY_MMDD` or `YYYY-MMDD` in a file name (`mosaic_2003_0512_v…`):
     /// a date like any other, so that a `YYYYMMDD` version stamp beside one makes the
     /// name ambiguous instead of dating the image.
@@ -385,6 +402,17 @@ mod tests {
         assert!(AcqDate::parse("20190229").is_err());
         assert!(AcqDate::parse("2020-02-29").is_ok());
         assert!(AcqDate::parse("2018-0323").is_err());
+    }
+
+    #[test]
+    fn eight_digits_that_are_no_date_are_quoted() {
+        assert_eq!(AcqDate::find_in_name("scene_20001303.tif"), None);
+        assert_eq!(
+            AcqDate::non_dates_in_name("scene_20001303_x20000230.tif"),
+            vec!["20001303".to_string(), "20000230".to_string()]
+        );
+        // Dates, longer runs and shorter ones are not quoted.
+        assert!(AcqDate::non_dates_in_name("s_20000503_123456789_1234.tif").is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::detect_run::WindowOut;
 use crate::error::PipelineError;
 use crate::inputs::DatedImage;
 use crate::params::DetectParams;
-use minewatch_core::{grid::window_rows, BandRole, Grid, Window};
+use minewatch_core::{grid::window_rows, BandRole, Grid, Numbering, SensorProfile, Window};
 use minewatch_detect::auto::{
     cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Cap, Neighbourhood,
 };
@@ -118,13 +118,16 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
     if c2_sr {
         return Ok(vec![Reflectance::LANDSAT_C2_SR]);
     }
-    // Sentinel-2 L1C / L2A digital numbers are reflectance × 10000 (B8A names the stack);
-    // `bgrns` is the peers' synthetic reflectance × 10000.
+    // Sentinel-2 L1C / L2A digital numbers are reflectance × 10000 (B8A names the stack,
+    // as do names read in Sentinel-2 numbering: a `B2,B3,B4,B8,B11,B12` export has no B8A
+    // but its profile came from those names); `bgrns` is the peers' synthetic reflectance
+    // × 10000.
     let s2_named = img
         .info
         .bands
         .iter()
-        .any(|b| b.description.trim().eq_ignore_ascii_case("b8a"));
+        .any(|b| b.description.trim().eq_ignore_ascii_case("b8a"))
+        || read_as_sentinel2_names(img);
     if s2_named
         || matches!(
             img.profile.name.as_str(),
@@ -144,6 +147,22 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
         img.source.display(),
         img.profile.name
     ))
+}
+
+/// Whether the band names decide Sentinel-2 numbering and the profile's bands are the
+/// ones those names give (not a profile chosen by name or count over other names).
+fn read_as_sentinel2_names(img: &DatedImage) -> bool {
+    let desc: Vec<String> = img
+        .info
+        .bands
+        .iter()
+        .map(|b| b.description.clone())
+        .collect();
+    if Numbering::of(&desc) != Some(Numbering::Sentinel2) {
+        return false;
+    }
+    let (named, _) = SensorProfile::described_roles_as(&desc, Some(Numbering::Sentinel2));
+    !img.profile.bands.is_empty() && img.profile.bands.iter().all(|rb| named.contains(rb))
 }
 
 /// The pair's screen, or why there is none.

@@ -167,20 +167,23 @@ fn warn_mixed_storage(images: &[DatedImage]) {
 /// A rule's band-value thresholds are in the units the values are read in. Thresholds
 /// written for digital numbers (the peers' `blue_t2 < 2500`, for reflectance × 10000) hold
 /// on every pixel of data read as reflectance (stored as floating point, or scaled by the
-/// file's own scale), so the condition silently does nothing; only the inputs tell.
+/// file's own scale), so the condition silently does nothing; only the inputs tell. And
+/// the mirror case: a reflectance threshold (`blue_t2 < 0.25`) on integer digital numbers
+/// read at scale 1.
 fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
     for c in &rule.all {
         let Var::Band(role, date) = c.var else {
             continue;
         };
-        if c.value.abs() <= 2.0 {
-            continue;
-        }
         // `blue_t2` is read from the later image of each pair, `blue_t1` from the earlier.
         let images = match date {
             minewatch_detect::index::Date::T1 => &images[..images.len().saturating_sub(1)],
             minewatch_detect::index::Date::T2 => &images[images.len().min(1)..],
         };
+        if c.value.abs() <= 2.0 {
+            warn_reflectance_threshold_on_dn(c, role, images);
+            continue;
+        }
         let reflectance = images.iter().find(|img| {
             img.profile
                 .band(role)
@@ -216,6 +219,51 @@ fn warn_band_thresholds(rule: &Rule, images: &[DatedImage]) {
             );
         }
     }
+}
+
+/// A fractional threshold of at most 2 in magnitude (`blue_t2 < 0.25`) is a reflectance;
+/// on an integer band read at scale 1 the values are digital numbers (0, 1, … 10000), so
+/// the condition holds everywhere or nowhere. Integer thresholds (`blue_t2 < 2`) may be
+/// meant for digital numbers and are left alone.
+fn warn_reflectance_threshold_on_dn(
+    c: &minewatch_detect::Condition,
+    role: BandRole,
+    images: &[DatedImage],
+) {
+    if c.value.fract() == 0.0 {
+        return;
+    }
+    let dn = images.iter().find_map(|img| {
+        let b = img
+            .profile
+            .band(role)
+            .and_then(|b| img.info.bands.get(b - 1))?;
+        let range = integer_range(&b.data_type)?;
+        (b.scale == 1.0).then_some((img, b.data_type.clone(), range))
+    });
+    let Some((img, ty, (lo, hi))) = dn else {
+        return;
+    };
+    let v = c.value as f64;
+    // The file's own quantification (Sentinel-2's QUANTIFICATION_VALUE) says the scale;
+    // else reflectance × 10000, the common one of 16-bit products.
+    let (q, whose) = match img.info.quantification {
+        Some((q, _)) => (q, format!("its QUANTIFICATION_VALUE {q}")),
+        None => (10000.0, "reflectance × 10000 data".to_string()),
+    };
+    let scaled = (v * q * 1000.0).round() / 1000.0;
+    let advice = if (lo..=hi).contains(&scaled) {
+        format!("write the threshold in digital numbers (e.g. {scaled} for {whose})")
+    } else {
+        format!(
+            "write the threshold in the file's digital numbers ({lo}..{hi}; {scaled}, as for {whose}, is past them)"
+        )
+    };
+    eprintln!(
+        "warning: rule condition `{c}`: the {role} band of {} is {ty} read at scale 1 (digital numbers), but {} looks like a reflectance, so the condition holds everywhere or nowhere; {advice}",
+        img.source.display(),
+        c.value,
+    );
 }
 
 /// The values an integer GDAL data type can hold (`None` for floating point).

@@ -13,6 +13,8 @@ pub enum RasterError {
     NoGeoref { path: PathBuf },
     #[error("{path}: no acquisition date: none given with --dates, none in the file's metadata (ACQUISITION_DATE, DATE_ACQUIRED, SENSING_TIME, TIFFTAG_DATETIME), and no YYYYMMDD in the file name; pass --dates (detect.dates in a run config)")]
     NoDate { path: PathBuf },
+    #[error("{path}: no acquisition date: its name holds {digits}, eight digits that are not a date (YYYYMMDD with a real month and day), and the file's metadata gives none; give the dates with --dates (detect.dates in a run config), or rename the file with the acquisition date as YYYYMMDD")]
+    NotADateInName { path: PathBuf, digits: String },
     #[error("{path}: its name holds more than one date ({dates}) and nothing says which is the acquisition date; give the dates with --dates (detect.dates in a run config)")]
     AmbiguousDate { path: PathBuf, dates: String },
     #[error("{path}: band profile `{profile}` needs band {band} for {role}, but the file has {count} band(s); choose another --profile or a custom band mapping")]

@@ -139,7 +139,27 @@ impl ImageInfo {
                     .map(|n| format!("--dates gives {d} for it, its name says {n}; {d} is used"));
                 (d, DateSource::Flag, note)
             }
-            None => date_of(&ds, path)?.ok_or_else(|| RasterError::NoDate { path: p() })?,
+            None => date_of(&ds, path)?.ok_or_else(|| {
+                // Eight digits in the name that are no date (`scene_20001303`) are a typo
+                // to quote, not an absent date.
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let digits = AcqDate::non_dates_in_name(&name);
+                if digits.is_empty() {
+                    RasterError::NoDate { path: p() }
+                } else {
+                    RasterError::NotADateInName {
+                        path: p(),
+                        digits: digits
+                            .iter()
+                            .map(|d| format!("`{d}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                }
+            })?,
         };
         let quantification = metadata_quantification(&ds);
         // The additive offset of Sentinel-2 processing baseline 04.00 is part of reading
