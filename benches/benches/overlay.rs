@@ -118,6 +118,7 @@ fn setup() -> (ZoneSet, Vec<PatchInput>) {
                 geom: MultiPolygon(vec![county(i, j)]),
                 right: None,
                 admin_code: Some(format!("{:06}", 110000 + i * 100 + j)),
+                feature: Some(i * COUNTY_GRID + j),
             });
         }
     }
@@ -133,6 +134,7 @@ fn setup() -> (ZoneSet, Vec<PatchInput>) {
             geom: MultiPolygon(vec![star(&mut rng, cx, cy, r0)]),
             right: None,
             admin_code: None,
+            feature: Some(k),
         });
     }
     let set = ZoneSet {

@@ -317,7 +317,8 @@ fn corner_licence_gk40(licence: &str, [w, s_, e, n]: [f64; 4]) -> String {
 /// the layers were loaded once per CRS, so a river near both groups and the parcels of a
 /// corner-coordinate file (read whole each time) counted twice in the manifest's
 /// `features_read`, and every file was read again. Each file is now read once and each
-/// feature counted once, and each patch's findings are those of its group run alone.
+/// feature counted once (in `features_read` and, session 20, in `zones`), and each
+/// patch's findings are those of its group run alone.
 #[test]
 fn layers_are_read_once_for_patches_in_two_work_crss() {
     let d = tempfile::tempdir().unwrap();
@@ -359,13 +360,18 @@ fn layers_are_read_once_for_patches_in_two_work_crss() {
     let batch = run("batch", &[&yibin[0], &nantong[0], &nantong[1]]);
     let m = manifest_of_overlay(&batch);
     assert_eq!(m["work_crs_groups"].as_array().unwrap().len(), 2, "{m}");
-    let read: Vec<u64> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["features_read"].as_u64().unwrap())
-        .collect();
-    assert_eq!(read, [1, 1], "{m}");
+    let per_layer = |key: &str| -> Vec<u64> {
+        m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l[key].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(per_layer("features_read"), [1, 1], "{m}");
+    // Zones too: the river is one zone of its layer though both groups have it (it was
+    // counted once per work CRS: 2); the licence lies near Nantong's patches only.
+    assert_eq!(per_layer("zones"), [1, 1], "{m}");
     // Each group alone gives the findings the batch gives its patches.
     let rows = |out: &Path| csv_rows(&out.join("findings.csv"));
     let batch_rows = rows(&batch);

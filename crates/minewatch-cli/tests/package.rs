@@ -437,3 +437,129 @@ fn every_file_of_a_package_gives_the_forms_centre() {
         );
     }
 }
+
+/// A site the county verified after its latest change (rank `--history` makes it
+/// `verified_unchanged`) is sent to no county again: `package` leaves it out of the form
+/// (tasks.csv), the GeoPackage and GeoJSON, the KML / GPX points, the page, the chips and
+/// the zip; and `audit` does not list it as not returned (English tasks folder and
+/// `rank --header zh`'s tasks.csv), while without the verdict it is a task like any other.
+#[test]
+fn a_verified_unchanged_site_is_not_packaged_nor_missing_in_the_audit() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let tasks = csv_rows(&rk.join("tasks.csv"));
+    let n = tasks.len();
+    assert!(n > 10);
+    let site = tasks[0]["site_id"].clone();
+    let patch = tasks[0]["patch_ids"].clone();
+    assert!(tasks[0]["last_date"].as_str() < "2002-08-01");
+    // Verified legal after the change's later image (2002-07-12), nothing new since.
+    let history = d.path().join("history.csv");
+    std::fs::write(
+        &history,
+        format!("patch_id,verdict,reason,handling,date\n{patch},合法,有证开采,不处理,2002-08-01\n"),
+    )
+    .unwrap();
+    let ov = d.path().join("ov");
+    let (rk2, rk_zh) = (d.path().join("rank2"), d.path().join("rank_zh"));
+    for (out, extra) in [(&rk2, &[][..]), (&rk_zh, &["--header", "zh"][..])] {
+        let mut args = vec!["rank", s(&ov), "--history", s(&history), "--out", s(out)];
+        args.extend(extra);
+        let o = minewatch(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let t2 = csv_rows(&rk2.join("tasks.csv"));
+    let row = t2.iter().find(|r| r["site_id"] == site).unwrap();
+    assert_eq!(row["verified_unchanged"], "1", "{row:?}");
+    assert_eq!(
+        t2.iter().filter(|r| r["verified_unchanged"] == "1").count(),
+        1
+    );
+
+    // package: the other n - 1 tasks, and no trace of the verified site.
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk2, &[&a, &b], &out, &["--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("not sent again ({site})")),
+        "{}",
+        stderr(&o)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["tasks"].as_u64(), Some(n as u64 - 1), "{summary}");
+    let folder = out.join("320000_江苏省");
+    let form = csv_rows(&folder.join("tasks.csv"));
+    assert_eq!(form.len(), n - 1);
+    assert!(form.iter().all(|r| r["图斑地块编号"] != site));
+    for f in [
+        "tasks.csv",
+        "tasks.geojson",
+        "centres.kml",
+        "centres.gpx",
+        "index.html",
+    ] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        assert!(!text.contains(site.as_str()), "{site} in {f}");
+    }
+    let kml = std::fs::read_to_string(folder.join("centres.kml")).unwrap();
+    assert_eq!(kml.matches("<Placemark>").count(), n - 1);
+    let boxes = task_boxes(&folder.join("tasks.gpkg"));
+    assert_eq!(boxes.len(), n - 1);
+    assert!(!boxes.contains_key(&site), "{site} in tasks.gpkg");
+    let chips: Vec<String> = std::fs::read_dir(folder.join("chips"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(chips.len(), 4 * (n - 1));
+    assert!(chips.iter().all(|c| !c.contains(site.as_str())));
+    let zip = std::fs::read(out.join("320000_江苏省.zip")).unwrap();
+    assert!(
+        !zip.windows(site.len()).any(|w| w == site.as_bytes()),
+        "{site} in the zip"
+    );
+
+    // audit: two other sites returned; the verified one is not "not returned".
+    let returned = d.path().join("returned.csv");
+    std::fs::write(
+        &returned,
+        format!(
+            "site_id,verdict,violation_type,handling,responsible,date\n{},合法,,,王五,2002-08-01\n{},合法,,,王五,2002-08-01\n",
+            tasks[1]["site_id"], tasks[2]["site_id"]
+        ),
+    )
+    .unwrap();
+    let not_returned = |tasks_in: &std::path::Path, name: &str| -> Vec<String> {
+        let out = d.path().join(name);
+        let o = minewatch(&[
+            "audit",
+            s(&returned),
+            "--tasks",
+            s(tasks_in),
+            "--seed",
+            "1",
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        csv_rows(&out.join("not_returned.csv"))
+            .iter()
+            .map(|r| r["site_id"].clone())
+            .collect()
+    };
+    // Without the verdict the site is a task, and not returned.
+    let before = not_returned(&rk, "audit0");
+    assert_eq!(before.len(), n - 2);
+    assert!(before.contains(&site));
+    for (tasks_in, name) in [
+        (rk2.clone(), "audit_en"),
+        (rk_zh.join("tasks.csv"), "audit_zh"),
+    ] {
+        let after = not_returned(&tasks_in, name);
+        assert_eq!(after.len(), n - 3, "{name}");
+        assert!(
+            !after.contains(&site),
+            "{name}: {site} listed as not returned"
+        );
+    }
+}

@@ -1689,5 +1689,97 @@ fn a_form_and_its_supplement_are_read_together_in_either_order() {
         let (o, _) = run(&order.map(|f| f.as_path()), name);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(valid(&o), 3, "order {name}: {}", stderr(&o));
+
+/// `tasks_60.csv` with a `verified_unchanged` column (named `header`) that is 1 on every
+/// third row (S20230000, a `provincial_field_check_required` task, among them), as
+/// `p/name`: (path, the ids left out).
+fn tasks_with_verified(p: &Path, name: &str, header: &str) -> (PathBuf, Vec<String>) {
+    let text = std::fs::read_to_string(fixture("verify/tasks_60.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{},{header}\n", lines.next().unwrap());
+    let mut left = Vec::new();
+    for (k, l) in lines.enumerate() {
+        let v = (k % 3 == 0) as u8;
+        if v == 1 {
+            left.push(l.split(',').next().unwrap().to_string());
+        }
+        out.push_str(&format!("{l},{v}\n"));
+    }
+    let path = p.join(name);
+    std::fs::write(&path, out).unwrap();
+    (path, left)
+}
+
+/// A site verified earlier and unchanged since (rank's `verified_unchanged` 1) is in no
+/// county package, so it is no sampling unit: no seed draws it, a `--must` rule it meets
+/// does not force it in, the population excludes it, and stderr and the manifest say how
+/// many were left out; with rank's Chinese header (`rank --header zh`) too.
+#[test]
+fn sample_leaves_out_verified_unchanged_tasks() {
+    let d = tempfile::tempdir().unwrap();
+    for (name, header) in [
+        ("tasks_en.csv", "verified_unchanged"),
+        ("tasks_zh.csv", "已核查且无新变化"),
+    ] {
+        let (input, left) = tasks_with_verified(d.path(), name, header);
+        assert_eq!(left.len(), 20);
+        assert!(left.contains(&"S20230000".to_string()));
+        for seed in ["1", "2", "3", "7", "42", "1000"] {
+            let out = d.path().join(format!("s_{name}_{seed}"));
+            let o = minewatch(&[
+                "sample",
+                s(&input),
+                "--seed",
+                seed,
+                "--count",
+                "25",
+                "--strata",
+                "county_code",
+                "--must",
+                "provincial_field_check_required",
+                "--out",
+                s(&out),
+            ]);
+            assert!(o.status.success(), "{name} seed {seed}: {}", stderr(&o));
+            let picks = csv_rows(&out.join("sample.csv"));
+            assert!(!picks.is_empty());
+            for p in &picks {
+                assert!(
+                    !left.contains(&p["unit_id"]),
+                    "{name} seed {seed}: {} is verified_unchanged but was drawn ({})",
+                    p["unit_id"],
+                    p["selection"]
+                );
+                assert_eq!(p[header], "0", "{name} seed {seed}");
+            }
+            let m = json(&out.join("sample_manifest.json"));
+            assert_eq!(m["summary"]["population"], 40, "{name}: {m}");
+            assert_eq!(m["summary"]["left_out_verified_unchanged"], 20, "{name}");
+            let notes = m["notes"].to_string();
+            assert!(notes.contains("20 of 60 tasks left out"), "{notes}");
+            assert!(
+                notes.contains("--must provincial_field_check_required matches 2"),
+                "{notes}"
+            );
+            assert!(
+                stderr(&o).contains("20 of 60 tasks left out"),
+                "{}",
+                stderr(&o)
+            );
+        }
+        // A census takes the 40 units and still none of the 20.
+        let out = d.path().join(format!("census_{name}"));
+        let o = sample_seed1(&input, &out, &["--count", "500"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let picks = csv_rows(&out.join("sample.csv"));
+        assert_eq!(picks.len(), 40);
+        assert!(picks.iter().all(|p| !left.contains(&p["unit_id"])));
+        assert!(
+            stderr(&o).contains("asks more than the 40 tasks left"),
+            "{}",
+            stderr(&o)
+        );
+        let rep = std::fs::read_to_string(out.join("sample_report.txt")).unwrap();
+        assert!(rep.contains("left out 未纳入: 20 tasks"), "{rep}");
     }
 }

@@ -387,10 +387,14 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
                 buffer_m: l.buffer_m,
                 dissolve: l.dissolve,
                 features_read: features_read.get(i).copied().unwrap_or(0),
+                // Distinct features: one near the patches of two work CRSs has a zone in
+                // each set, but is one zone of the layer.
                 zones: sets
                     .iter()
-                    .map(|s| s.zones.iter().filter(|z| z.layer == i).count())
-                    .sum(),
+                    .flat_map(|s| s.zones.iter().filter(|z| z.layer == i))
+                    .map(|z| z.feature)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
             })
             .collect(),
         other_inputs: other.iter().map(|p| rec(p)).collect(),

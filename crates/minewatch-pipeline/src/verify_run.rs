@@ -38,7 +38,12 @@ pub struct SampleSummary {
     pub mandatory: usize,
     pub strata: usize,
     pub seed: u64,
+    /// Tasks that are no sampling unit: rank's `verified_unchanged` 1 (in no package).
+    pub left_out_verified_unchanged: usize,
 }
+
+/// Rank's column of a site verified earlier and unchanged since (in no county package).
+const VERIFIED_UNCHANGED: &str = "verified_unchanged";
 
 /// A rule that forces units into the sample: `col` (truthy), `col=value`, `col~text`,
 /// `col>=number`.
@@ -268,6 +273,10 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     t.require(&needed, "sample")?;
     let mut units = Vec::with_capacity(t.rows.len());
     let mut by_id: BTreeMap<String, &table_read::Row> = BTreeMap::new();
+    // A site verified earlier and unchanged since (rank's `verified_unchanged`) is in no
+    // county package: no county could be spot-checked on it, so it is no sampling unit,
+    // and a `--must` rule does not force it in either.
+    let mut left_out: Vec<&table_read::Row> = Vec::new();
     for r in &t.rows {
         let id = r
             .get(&id_column)
@@ -275,6 +284,10 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
             .to_string();
         if by_id.insert(id.clone(), r).is_some() {
             return Err(t.err(r.line, &id_column, format!("id {id} appears twice")));
+        }
+        if r.get(VERIFIED_UNCHANGED) == Some("1") {
+            left_out.push(r);
+            continue;
         }
         let stratum = strata
             .iter()
@@ -309,10 +322,29 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     };
     let s = sample::draw_sample(&units, &design);
     let mut notes = Vec::new();
+    if !left_out.is_empty() {
+        let note = format!(
+            "{} of {} tasks left out: `{VERIFIED_UNCHANGED}` 1 (verified earlier and unchanged since, in no county package); the population is the other {}",
+            left_out.len(),
+            t.rows.len(),
+            units.len()
+        );
+        eprintln!("sample: {note}");
+        notes.push(note);
+    }
     // A rule no task meets is most likely a typo (zone_kinds~ecological_redline for
     // ecological_red_line): the units it was to force in would be left to chance.
     for r in &rules {
-        if !t.rows.iter().any(|row| r.holds(row)) {
+        let left = left_out.iter().filter(|row| r.holds(row)).count();
+        if left > 0 {
+            let note = format!(
+                "--must {} matches {left} `{VERIFIED_UNCHANGED}` task(s): left out, not forced in",
+                r.text()
+            );
+            eprintln!("sample: warning: {note}");
+            notes.push(note);
+        }
+        if left == 0 && !t.rows.iter().any(|row| r.holds(row)) {
             let note = format!(
                 "--must {} matches no task: no unit is mandatory by it; {}",
                 r.text(),
@@ -412,7 +444,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     let mut rep = format!(
         "minewatch sample — 抽样设计 / sampling design\n\
          input 输入: {}\nseed 随机种子: {}\nsize 样本量: {} → {} random units of {} (after {} mandatory){}\n\
-         allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n{ROUNDING_NOTE}\n\
+         allocation 分配: {:?}{}; minimum per stratum 每层最少: {}\nstrata 分层: {}\nmandatory 必选: {}\n{}{ROUNDING_NOTE}\n\
          stratum 层 | population 总体 | mandatory 必选 | expected 期望 | random 随机 | inclusion probability 入样概率\n",
         t.path.display(),
         req.seed,
@@ -433,6 +465,14 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         req.min_per_stratum,
         if req.strata.is_empty() { "none".into() } else { req.strata.join(", ") },
         if rules.is_empty() { "none".into() } else { rules.iter().map(Rule::text).collect::<Vec<_>>().join("; ") },
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "left out 未纳入: {} tasks verified earlier and unchanged since 已核查且无新变化 (in no county package 未下发; not in the population)\n",
+                left_out.len()
+            )
+        },
     );
     for r in &s.strata {
         // A stratum of mandatory units only has no random unit: its units are drawn with
@@ -454,6 +494,7 @@ pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
         mandatory,
         strata: s.strata.len(),
         seed: req.seed,
+        left_out_verified_unchanged: left_out.len(),
     };
     let m = serde_json::json!({
         "tool": "minewatch sample",
@@ -595,7 +636,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks: Vec<TaskFacts> = tt
         .rows
         .iter()
-        .filter(|r| !flag(r, "verified_unchanged"))
+        .filter(|r| !flag(r, VERIFIED_UNCHANGED))
         .map(|r| {
             // The change's later image (rank writes it): no check can come before it.
             let last_date = match r.get("last_date") {

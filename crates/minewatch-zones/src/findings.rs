@@ -472,6 +472,7 @@ kind = "construction_project"
             geom: MultiPolygon(vec![rect_polygon(b)]),
             right,
             admin_code: (layer == 3).then(|| id.to_string()),
+            feature: None,
         }
     }
 
@@ -644,6 +645,7 @@ code_field = "code"
             geom: MultiPolygon(vec![rect_polygon(b)]),
             right: None,
             admin_code: Some(code.into()),
+            feature: None,
         };
         // The coarse layers put the border at x = 1000, the county layer at x = 700.
         let set = ZoneSet {

@@ -68,6 +68,8 @@ struct ReadFeature {
     geom: Geometry,
     /// Whether it lies near the patches of each work CRS (an index into the areas).
     near: Vec<bool>,
+    /// Its index among its layer's features as read (`Zone::feature`).
+    index: usize,
 }
 
 impl ReadFeature {
@@ -91,6 +93,7 @@ impl ReadFeature {
             geom,
             right: info.right,
             admin_code: info.admin_code,
+            feature: Some(self.index),
         }
     }
 }
@@ -410,6 +413,7 @@ fn read_ogr(
             info,
             geom: g.clone(),
             near,
+            index: kept.len(),
         });
     }
     drop(features);
@@ -555,6 +559,7 @@ fn project_ogr(
             geom,
             right: None,
             admin_code: None,
+            feature: None,
         });
     }
     Ok(())
@@ -781,6 +786,7 @@ fn read_corners(l: &LayerSpec, areas: usize) -> Result<LayerRead, ZonesError> {
             },
             geom: g,
             near: vec![true; areas],
+            index: features.len(),
         });
     }
     unknown.warn(l, l.attributes.as_deref(), set);

@@ -95,6 +95,10 @@ pub struct Zone {
     pub right: Option<Right>,
     /// GB/T 2260 code of an admin division, six digits.
     pub admin_code: Option<String>,
+    /// The feature it was made from, as its index among its layer's features as read:
+    /// the same in every work CRS, so a feature near the patches of two CRSs is one
+    /// feature, not two. `None` for a dissolved layer's one zone.
+    pub feature: Option<usize>,
 }
 
 /// Everything loaded for an overlay.

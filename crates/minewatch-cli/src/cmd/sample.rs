@@ -12,7 +12,10 @@ pub struct SampleArgs {
     /// whatever `rank --header`; edits to the folder's tasks.csv are not seen), or any table
     /// of units (CSV, spreadsheet, GeoPackage). sample.csv repeats the columns of the table
     /// read: give a folder's tasks.csv itself to keep its headers (Chinese after
-    /// `rank --header zh`).
+    /// `rank --header zh`). Rows whose `verified_unchanged` (已核查且无新变化) is 1 are
+    /// sites verified earlier and unchanged since, in no county package: they are no
+    /// sampling units (counted on stderr and in the manifest), and no `--must` rule forces
+    /// them in.
     pub input: PathBuf,
     /// Seed of the draw (recorded in the manifest): the same inputs and seed give the same sample.
     #[arg(long)]
@@ -118,8 +121,20 @@ pub fn run(a: SampleArgs) -> i32 {
 
 fn print_text(s: &SampleSummary) {
     println!(
-        "sampled {} of {} units ({} mandatory) in {} strata, seed {}",
-        s.sampled, s.population, s.mandatory, s.strata, s.seed
+        "sampled {} of {} units ({} mandatory) in {} strata, seed {}{}",
+        s.sampled,
+        s.population,
+        s.mandatory,
+        s.strata,
+        s.seed,
+        if s.left_out_verified_unchanged > 0 {
+            format!(
+                "; {} verified_unchanged tasks left out",
+                s.left_out_verified_unchanged
+            )
+        } else {
+            String::new()
+        }
     );
     println!("  {}", s.out.join("sample.csv").display());
     println!("  {}", s.out.join("sample_report.txt").display());
