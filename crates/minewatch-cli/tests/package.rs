@@ -562,4 +562,73 @@ fn a_verified_unchanged_site_is_not_packaged_nor_missing_in_the_audit() {
             "{name}: {site} listed as not returned"
         );
     }
+
+/// Review finding (revX F2): running `package` again into the same --out deleted each
+/// county folder whole, with the form the county had filled in place and the photos it
+/// had put beside it, without a word. Now a file edited since the earlier run wrote it,
+/// or not written by it, is moved to `OUT/kept-edits/FOLDER/…` and named on stderr (as
+/// `minewatch run` does); an unedited rerun moves nothing.
+#[test]
+fn a_rerun_keeps_a_countys_filled_form_and_photos() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let county = out.join("320000_江苏省");
+    let form = county.join("tasks.csv");
+    let original = std::fs::read(&form).unwrap();
+    let mut filled = original.clone();
+    filled.extend_from_slice("S_extra,伪变化,,,大棚,张三\n".as_bytes());
+    std::fs::write(&form, &filled).unwrap();
+    let photo = county.join("photos/IMG_0001.jpg");
+    std::fs::create_dir_all(photo.parent().unwrap()).unwrap();
+    std::fs::write(&photo, b"a photo").unwrap();
+
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("320000_江苏省/tasks.csv was edited since minewatch package wrote it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("320000_江苏省/photos/IMG_0001.jpg was not written by minewatch package"),
+        "{err}"
+    );
+    let kept = out.join("kept-edits/320000_江苏省");
+    assert_eq!(std::fs::read(kept.join("tasks.csv")).unwrap(), filled);
+    assert_eq!(
+        std::fs::read(kept.join("photos/IMG_0001.jpg")).unwrap(),
+        b"a photo"
+    );
+    // The package itself is whole again, and only what the county changed was moved.
+    assert_eq!(std::fs::read(&form).unwrap(), original);
+    assert!(!photo.exists());
+    let moved = walk(&out.join("kept-edits"));
+    assert_eq!(moved.len(), 2, "{moved:?}");
+
+    // Unedited, a rerun moves nothing.
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("kept as"), "{}", stderr(&o));
+    assert_eq!(walk(&out.join("kept-edits")), moved);
+}
+
+/// Every file under `dir`, sorted.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -36,6 +36,7 @@ pub mod staging;
 pub mod table_read;
 pub mod verify_run;
 pub mod write;
+mod xlsx_merges;
 
 pub use detect_run::{run_detect, DetectRequest, DetectSummary};
 pub use error::PipelineError;

@@ -9,6 +9,7 @@ use crate::error::PipelineError;
 use crate::inputs::{self, DatedImage};
 use crate::params::DetectParams;
 use crate::patch_table::{self, PatchRow};
+use crate::stage_outputs::{self, OutputFile, StageRecord};
 use crate::staging::Staging;
 use crate::write::table::{self as tw, GpkgLayer, Polys};
 use crate::write::{round, Attr, Kind};
@@ -475,6 +476,13 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         names.push(folder);
         names.push(zip_name);
     }
+    // What this run wrote (size and sha256 of every file; no inodes or times, so reruns
+    // give the same record): the next run into this folder tells a form filled in place
+    // from a file it may replace.
+    let mut written = stage_outputs::record(&staging.path(""), "")?;
+    for o in &mut written.outputs {
+        o.identity = None;
+    }
     let m = serde_json::json!({
         "tool": "minewatch package",
         "version": env!("CARGO_PKG_VERSION"),
@@ -488,35 +496,156 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         "tasks_outside_imagery": outside_list,
         "tasks_of_other_dates": by_pair.iter().map(|(p, n)| serde_json::json!({"pair": p, "tasks": n})).collect::<Vec<_>>(),
         "seconds": round(t0.elapsed().as_secs_f64(), 3),
+        "outputs": written.outputs,
     });
     crate::manifest::write(&staging.path("package_manifest.json"), &m)?;
     names.push("package_manifest.json".into());
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    // Counties of an earlier run into this folder that this run does not have must not
-    // survive beside it (their names come from the earlier manifest).
-    if let Ok(text) = std::fs::read_to_string(req.out.join("package_manifest.json")) {
-        if let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) {
-            for c in m["summary"]["counties"].as_array().into_iter().flatten() {
-                if let Some(f) = c["folder"]
-                    .as_str()
-                    .filter(|f| !f.contains(['/', '\\']) && !names.iter().any(|n| n == f))
-                {
-                    let _ = std::fs::remove_file(req.out.join("package_manifest.json"));
-                    let _ = std::fs::remove_dir_all(req.out.join(f));
-                    let _ = std::fs::remove_file(req.out.join(format!("{f}.zip")));
-                }
-            }
-        }
-    }
-    // Folders are replaced whole: an earlier run's folder of the same county goes first.
-    for n in &refs {
-        let p = req.out.join(n);
-        if p.is_dir() {
-            let _ = std::fs::remove_dir_all(&p);
-        }
-    }
+    make_room(&req.out, &names, &staging)?;
     staging.commit(&refs, &[])?;
     Ok(summary)
+}
+
+/// Clear the way in `out` for this run's county folders and zips (`names`, staged in
+/// `staging`): an earlier run's folders of the same counties are replaced, and those of
+/// counties this run does not have are removed (the earlier manifest names them), so that no
+/// stale package goes out beside the new ones. A county's work is never lost: a file edited
+/// since the earlier run wrote it (a form filled in place) or not written by it (photos
+/// beside the form) is moved to `out/kept-edits/FOLDER/…` first, and named on stderr.
+/// The earlier run's record is `outputs` in its manifest (size and sha256 of every file);
+/// a manifest of a version before session 20 has none: a file is then replaced only when
+/// this run writes the same bytes to it.
+fn make_room(out: &Path, names: &[String], staging: &Staging) -> Result<(), PipelineError> {
+    let earlier: Option<serde_json::Value> =
+        std::fs::read_to_string(out.join("package_manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    let recorded: Option<Vec<OutputFile>> = earlier
+        .as_ref()
+        .and_then(|m| serde_json::from_value(m["outputs"].clone()).ok());
+    // Names from a manifest are trusted only as plain folder names beside it.
+    let is_folder = |f: &str| {
+        !f.is_empty()
+            && !f.starts_with('.')
+            && !f.contains(['/', '\\'])
+            && !f.ends_with(".zip")
+            && f != KEPT
+    };
+    // Counties of the earlier run, then this run's (a folder of the same name goes first).
+    let mut going: Vec<String> = earlier
+        .iter()
+        .flat_map(|m| {
+            m["summary"]["counties"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|c| c["folder"].as_str().map(String::from))
+        .chain(names.iter().cloned())
+        .filter(|f| is_folder(f) && f != "package_manifest.json")
+        .collect();
+    going.sort();
+    going.dedup();
+    // A half-replaced folder must not sit beside the earlier manifest.
+    if !going.is_empty() {
+        let _ = std::fs::remove_file(out.join("package_manifest.json"));
+    }
+    let kept_root = out.join(KEPT);
+    for f in &going {
+        let dir = out.join(f);
+        let zip = format!("{f}.zip");
+        let (rec, unrecorded) = match &recorded {
+            Some(outputs) => (under(outputs, &format!("{f}/")), false),
+            None => {
+                let staged = staging.path(f);
+                let rec = if staged.is_dir() {
+                    stage_outputs::record(&staged, "")?
+                } else {
+                    under(&[], "")
+                };
+                (rec, true)
+            }
+        };
+        let mut kept = Vec::new();
+        if dir.is_dir() {
+            kept = stage_outputs::keep_edits(
+                &dir,
+                &rec,
+                &kept_root.join(f),
+                true,
+                "minewatch package",
+            )?;
+        }
+        // The zip: kept too when changed since written (never added: it is one file).
+        if let Some(outputs) = recorded.as_ref().filter(|_| out.join(&zip).is_file()) {
+            let only: Vec<OutputFile> = outputs.iter().filter(|o| o.path == zip).cloned().collect();
+            let rec = under(&only, "");
+            for mut k in
+                stage_outputs::keep_edits(out, &rec, &kept_root, false, "minewatch package")?
+            {
+                k.rel = zip.clone();
+                kept.push(k);
+            }
+        }
+        if unrecorded && !kept.is_empty() {
+            let why = if earlier.is_some() {
+                "the earlier package_manifest.json there records no checksums (a version before session 20)"
+            } else {
+                "no package_manifest.json there says what an earlier run wrote"
+            };
+            eprintln!(
+                "package: {} already holds {f} and {why}: its files that differ from this run's, or that this run does not write, are kept aside",
+                out.display()
+            );
+        }
+        for k in &kept {
+            let rel = if k.rel == zip {
+                zip.clone()
+            } else {
+                format!("{f}/{}", k.rel)
+            };
+            let how = match (k.edited, unrecorded) {
+                (true, false) => "was edited since minewatch package wrote it",
+                (true, true) => "differs from what this run writes",
+                (false, _) => "was not written by minewatch package",
+            };
+            eprintln!(
+                "package: {rel} {how}; kept as {} (the county folder is written anew: copy what you need back)",
+                k.to.display()
+            );
+        }
+        if dir.is_dir() {
+            std::fs::remove_dir_all(&dir).map_err(|e| {
+                out_err(
+                    &dir,
+                    format!("cannot remove the earlier package of this county: {e}"),
+                )
+            })?;
+        }
+        let _ = std::fs::remove_file(out.join(&zip));
+    }
+    Ok(())
+}
+
+/// Folder beside the packages where a rerun keeps a county's edits and added files.
+const KEPT: &str = "kept-edits";
+
+/// The records of `outputs` under `prefix`, as a record of that folder.
+fn under(outputs: &[OutputFile], prefix: &str) -> StageRecord {
+    StageRecord {
+        fingerprint: String::new(),
+        recorded_ns: 0,
+        outputs: outputs
+            .iter()
+            .filter_map(|o| {
+                Some(OutputFile {
+                    path: o.path.strip_prefix(prefix)?.to_string(),
+                    ..o.clone()
+                })
+            })
+            .collect(),
+        summary: serde_json::Value::Null,
+    }
 }
 
 fn out_err(p: &Path, e: impl std::fmt::Display) -> PipelineError {

@@ -519,42 +519,15 @@ pub fn run_all(req: &RunRequest) -> Result<RunSummary, PipelineError> {
 
 /// Move the outputs of `stage` (in `dir`) edited since it finished, and the files added
 /// to its folder since (a stage that runs again replaces its folder: photos a county put
-/// beside its package were lost), to `OUT/kept-edits/STAGE/PATH` (a free name: `.1`,
-/// `.2` … appended), and say so.
+/// beside its package were lost), to `OUT/kept-edits/STAGE/PATH`, and say so.
 fn keep_edits(out: &Path, stage: &str, dir: &Path, rec: &StageRecord) -> Result<(), PipelineError> {
-    let edited = stage_outputs::edited(dir, rec);
-    let added = stage_outputs::added(dir, rec);
-    let how = |rel: &String| {
-        if edited.contains(rel) {
-            "was edited"
-        } else {
-            "was added"
-        }
-    };
-    for rel in edited.iter().chain(&added) {
-        let base = out.join("kept-edits").join(stage).join(rel);
-        let mut dest = base.clone();
-        let mut n = 0;
-        while dest.exists() {
-            n += 1;
-            dest = PathBuf::from(format!("{}.{n}", base.display()));
-        }
-        let moved = dest
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::rename(dir.join(rel), &dest));
-        moved.map_err(|e| PipelineError::Output {
-            path: dir.join(rel),
-            msg: format!(
-                "{} since the {stage} stage wrote its folder, and it cannot be kept at {} before the stage runs again: {e}",
-                how(rel).trim_start_matches("was "),
-                dest.display()
-            ),
-        })?;
+    let kept = out.join("kept-edits").join(stage);
+    for k in stage_outputs::keep_edits(dir, rec, &kept, true, &format!("the {stage} stage"))? {
         eprintln!(
-            "run: {stage}: {rel} {} since the stage wrote its folder; kept as {} before running the stage again",
-            how(rel),
-            dest.display()
+            "run: {stage}: {} {} since the stage wrote its folder; kept as {} before running the stage again",
+            k.rel,
+            if k.edited { "was edited" } else { "was added" },
+            k.to.display()
         );
     }
     Ok(())

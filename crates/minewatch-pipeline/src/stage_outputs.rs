@@ -25,7 +25,9 @@ pub struct OutputFile {
     pub path: String,
     pub bytes: u64,
     pub sha256: String,
-    /// Identity when recorded; `None` where the platform has none (always hashed).
+    /// Identity when recorded; `None` where the platform has none, or in a package
+    /// manifest, which stays free of inode numbers and times (always hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
 }
 
@@ -119,6 +121,68 @@ pub fn added(dir: &Path, rec: &StageRecord) -> Vec<String> {
         rec.outputs.iter().map(|o| o.path.as_str()).collect();
     files.retain(|f| !known.contains(f.as_str()));
     files
+}
+
+/// A file [`keep_edits`] moved aside.
+#[derive(Debug, Clone)]
+pub struct KeptFile {
+    /// Relative to the folder it was in, `/`-separated.
+    pub rel: String,
+    /// Edited since it was written (else: not written by the stage).
+    pub edited: bool,
+    /// Where it is now.
+    pub to: PathBuf,
+}
+
+/// Move the outputs `rec` lists that were edited since they were written (in `dir`), and
+/// with `added_too` the files in `dir` that `rec` does not list, to `kept/REL` (a free
+/// name: `.1`, `.2` … appended), so that writing the folder again destroys no user's work
+/// (a county's form filled in place, its photos beside it). `who` names the writer for the
+/// error of a file that cannot be moved (`the package stage`).
+pub fn keep_edits(
+    dir: &Path,
+    rec: &StageRecord,
+    kept: &Path,
+    added_too: bool,
+    who: &str,
+) -> Result<Vec<KeptFile>, PipelineError> {
+    let edited = edited(dir, rec);
+    let added = if added_too {
+        added(dir, rec)
+    } else {
+        Vec::new()
+    };
+    let mut moved = Vec::new();
+    for (rel, was_edited) in edited
+        .into_iter()
+        .map(|r| (r, true))
+        .chain(added.into_iter().map(|r| (r, false)))
+    {
+        let base = kept.join(&rel);
+        let mut dest = base.clone();
+        let mut n = 0;
+        while dest.exists() {
+            n += 1;
+            dest = PathBuf::from(format!("{}.{n}", base.display()));
+        }
+        dest.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::rename(dir.join(&rel), &dest))
+            .map_err(|e| PipelineError::Output {
+                path: dir.join(&rel),
+                msg: format!(
+                    "{} since {who} wrote its folder, and it cannot be kept at {} before it is written again: {e}",
+                    if was_edited { "edited" } else { "added" },
+                    dest.display()
+                ),
+            })?;
+        moved.push(KeptFile {
+            rel,
+            edited: was_edited,
+            to: dest,
+        });
+    }
+    Ok(moved)
 }
 
 /// Whether the outputs `rec` lists are still in `dir` as they were.

@@ -200,13 +200,8 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         // A title above the header (一张表's 六合区矿产卫片核查结果汇总表): one cell, then
         // a row of many. Said with the row that looks like the header.
         if rows.is_empty() && header_filled <= 1 && filled(&rec) > 2 {
-            return Err(PipelineError::Input(format!(
-                "{} row {header_line} holds one cell (`{}`), row {line} has {} cells ({}…): row {header_line} looks like a title above the header, which seems to be row {line}; delete the title row(s) so that the header is the first row",
-                path.display(),
-                columns.iter().find(|c| !c.is_empty()).map_or("", String::as_str),
-                filled(&rec),
-                rec.iter().take(3).collect::<Vec<_>>().join(", "),
-            )));
+            let cells: Vec<&str> = rec.iter().collect();
+            return Err(title_row(path, header_line, &columns, line, &cells));
         }
         // Cells beyond the header's that are all empty are Excel's leftovers; any other
         // length is an error naming both rows.
@@ -245,6 +240,79 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         columns,
         rows,
     })
+}
+
+/// Fill the rows a merged range of data cells covers with the value of its first cell,
+/// as Excel shows them (GDAL reads them blank: a batch of verdicts merged into one cell
+/// came back as rows "without a verdict"), and say so on stderr. Only a range's first
+/// column is filled: the cells to its right under a merge across columns stay blank, as
+/// their columns hold other things. Ranges over the header row are left alone.
+fn fill_merged(path: &Path, columns: &[String], rows: &mut [Row]) {
+    let mut filled = Vec::new();
+    for m in crate::xlsx_merges::first_sheet(path) {
+        let Some(col) = columns
+            .get(m.left)
+            .filter(|_| m.top >= 2 && m.bottom > m.top)
+        else {
+            continue;
+        };
+        let Some(value) = rows
+            .iter()
+            .find(|r| r.line == m.top)
+            .and_then(|r| r.fields.get(col))
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+        else {
+            continue;
+        };
+        let mut n = 0;
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.line > m.top && r.line <= m.bottom)
+        {
+            if let Some(v) = r.fields.get_mut(col).filter(|v| v.trim().is_empty()) {
+                *v = value.clone();
+                n += 1;
+            }
+        }
+        if n > 0 {
+            filled.push(format!("{} ({col})", m.range));
+        }
+    }
+    if !filled.is_empty() {
+        let more = filled.len().saturating_sub(6);
+        filled.truncate(6);
+        eprintln!(
+            "{}: merged cells {}{} are read as the spreadsheet shows them: their first cell's value on every row they cover",
+            path.display(),
+            filled.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+}
+
+/// The error for a title above the header (一张表's 六合区矿产卫片核查结果汇总表): row
+/// `header_line` holds one cell of `columns` (the one read as the header), row `line` holds
+/// `cells`, many: said with the row that looks like the header, for a CSV and a sheet alike.
+fn title_row(
+    path: &Path,
+    header_line: usize,
+    columns: &[String],
+    line: usize,
+    cells: &[&str],
+) -> PipelineError {
+    let filled: Vec<&str> = cells
+        .iter()
+        .copied()
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    PipelineError::Input(format!(
+        "{} row {header_line} holds one cell (`{}`), row {line} has {} cells ({}…): row {header_line} looks like a title above the header, which seems to be row {line}; delete the title row(s) so that the header is the first row",
+        path.display(),
+        columns.iter().find(|c| !c.is_empty()).map_or("", String::as_str),
+        filled.len(),
+        cells.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+    ))
 }
 
 /// Line numbers (1-based) of byte offsets into a text, asked in increasing order. A line
@@ -294,6 +362,13 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
     // are (other GDAL files hold the text as written).
     let text = |v: String| if sheet { unguard(&v).to_string() } else { v };
     let columns: Vec<String> = layer.defn().fields().map(|f| text(f.name())).collect();
+    // Header cells a sheet leaves empty, which GDAL names `Field<column number>`.
+    let placeholder = |k: usize, c: &str| sheet && c == format!("Field{}", k + 1);
+    let header_filled = columns
+        .iter()
+        .enumerate()
+        .filter(|(k, c)| !c.trim().is_empty() && !placeholder(*k, c))
+        .count();
     let to_lonlat = match layer.spatial_ref() {
         Some(s) => Some(
             minewatch_zones::Reprojector::new(&s, &minewatch_zones::crs::from_epsg(4326)?)
@@ -313,6 +388,24 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
         if f.geometry().is_none() && fields.values().all(|v| v.trim().is_empty()) {
             continue;
         }
+        // A title above the header, as for a CSV (GDAL reads the title row as the header).
+        if sheet && rows.is_empty() && header_filled <= 1 {
+            let cells: Vec<&str> = columns.iter().map(|c| fields[c].as_str()).collect();
+            if cells.iter().filter(|v| !v.trim().is_empty()).count() > 2 {
+                let shown: Vec<String> = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| {
+                        if placeholder(k, c) {
+                            String::new()
+                        } else {
+                            c.clone()
+                        }
+                    })
+                    .collect();
+                return Err(title_row(path, 1, &shown, i + first_row, &cells));
+            }
+        }
         let mut lonlat = None;
         if let (Some(g), Some(t)) = (f.geometry(), &to_lonlat) {
             let env = g.envelope();
@@ -331,6 +424,12 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
             fields,
             lonlat,
         });
+    }
+    let is_xlsx = path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("xlsx"));
+    if is_xlsx {
+        fill_merged(path, &columns, &mut rows);
     }
     Ok(Table {
         path: path.to_path_buf(),
@@ -508,5 +607,128 @@ mod tests {
         let t = read(&p).unwrap();
         let got: Vec<&str> = t.rows.iter().map(|r| r.fields["id"].as_str()).collect();
         assert_eq!(got, TEXTS);
+    }
+
+    /// An .xlsx as Excel writes it: text cells (inline), a blank cell left out, merged
+    /// ranges listed after the sheet's data with the value in their first cell only.
+    fn write_xlsx(p: &Path, rows: &[Vec<&str>], merges: &[&str]) {
+        use std::io::Write;
+        let mut x = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (ri, r) in rows.iter().enumerate() {
+            x += &format!(r#"<row r="{}">"#, ri + 1);
+            for (ci, v) in r.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+                let col = (b'A' + ci as u8) as char;
+                x += &format!(
+                    r#"<c r="{col}{}" t="inlineStr"><is><t>{v}</t></is></c>"#,
+                    ri + 1
+                );
+            }
+            x += "</row>";
+        }
+        x += "</sheetData>";
+        if !merges.is_empty() {
+            x += &format!(r#"<mergeCells count="{}">"#, merges.len());
+            for m in merges {
+                x += &format!(r#"<mergeCell ref="{m}"/>"#);
+            }
+            x += "</mergeCells>";
+        }
+        x += "</worksheet>";
+        let ns = "http://schemas.openxmlformats.org";
+        let parts = [
+            (
+                "[Content_Types].xml",
+                format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+                ),
+            ),
+            (
+                "_rels/.rels",
+                format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+                ),
+            ),
+            (
+                "xl/workbook.xml",
+                format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+                ),
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
+                ),
+            ),
+            ("xl/worksheets/sheet1.xml", x),
+        ];
+        let mut z = zip::ZipWriter::new(std::fs::File::create(p).unwrap());
+        for (name, text) in parts {
+            z.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(text.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+
+    const FORM_HEADER: [&str; 4] = ["图斑地块编号", "核查结果", "理由说明", "核查责任人"];
+
+    /// Review finding (revX F4): a title row above the header was named in a CSV but not
+    /// in an .xlsx, where the message listed the title and GDAL's Field2…FieldN as the
+    /// columns. The sheet gets the CSV's message, with the row that looks like the header.
+    #[test]
+    fn a_title_row_above_a_sheets_header_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("320106_返回.xlsx");
+        let mut rows = vec![
+            vec!["鼓楼区2024年度矿产卫片执法核查结果汇总表", "", "", ""],
+            FORM_HEADER.to_vec(),
+        ];
+        rows.push(vec!["S1", "伪变化", "大棚", "张三"]);
+        write_xlsx(&p, &rows, &["A1:D1"]);
+        let e = read(&p).err().expect("a title row is refused").to_string();
+        assert!(
+            e.contains("row 1 holds one cell (`鼓楼区2024年度矿产卫片执法核查结果汇总表`)")
+                && e.contains("row 2 has 4 cells (图斑地块编号, 核查结果, 理由说明…)")
+                && e.contains("delete the title row(s)"),
+            "{e}"
+        );
+        assert!(!e.contains("Field2"), "{e}");
+        // A sheet whose header is its first row reads as before.
+        write_xlsx(&p, &rows[1..], &[]);
+        let t = read(&p).unwrap();
+        assert_eq!(t.columns, FORM_HEADER);
+        assert_eq!(t.rows[0].line, 2);
+    }
+
+    /// Review finding (revX F3): merged cells (合并单元格) over a batch of rows were read
+    /// as blank below their first row (GDAL ignores merges), so rows Excel shows filled came
+    /// back as having no verdict. Each covered row reads the range's value; rows keep
+    /// their numbers, and a cell of its own under a merge keeps its value.
+    #[test]
+    fn merged_cells_read_as_the_sheet_shows_them() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("320106_返回.xlsx");
+        let rows = vec![
+            FORM_HEADER.to_vec(),
+            vec!["S1", "伪变化", "大棚", "张三"],
+            vec!["S2", "", "大棚", ""],
+            vec!["S3", "", "", ""],
+            vec!["S4", "违法", "采砂", "李四"],
+            vec!["S5", "", "", "王五"],
+        ];
+        write_xlsx(&p, &rows, &["B2:B4", "D2:D4", "B5:B6", "D5:D6"]);
+        let t = read(&p).unwrap();
+        let col = |c: &str| -> Vec<&str> { t.rows.iter().map(|r| r.fields[c].as_str()).collect() };
+        assert_eq!(
+            col("核查结果"),
+            ["伪变化", "伪变化", "伪变化", "违法", "违法"]
+        );
+        assert_eq!(col("核查责任人"), ["张三", "张三", "张三", "李四", "王五"]);
+        assert_eq!(col("理由说明"), ["大棚", "大棚", "", "采砂", ""]);
+        let lines: Vec<usize> = t.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6]);
     }
 }
