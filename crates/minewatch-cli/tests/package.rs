@@ -562,6 +562,7 @@ fn a_verified_unchanged_site_is_not_packaged_nor_missing_in_the_audit() {
             "{name}: {site} listed as not returned"
         );
     }
+}
 
 /// Review finding (revX F2): running `package` again into the same --out deleted each
 /// county folder whole, with the form the county had filled in place and the photos it

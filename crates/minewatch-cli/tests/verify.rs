@@ -1689,6 +1689,8 @@ fn a_form_and_its_supplement_are_read_together_in_either_order() {
         let (o, _) = run(&order.map(|f| f.as_path()), name);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(valid(&o), 3, "order {name}: {}", stderr(&o));
+    }
+}
 
 /// `tasks_60.csv` with a `verified_unchanged` column (named `header`) that is 1 on every
 /// third row (S20230000, a `provincial_field_check_required` task, among them), as

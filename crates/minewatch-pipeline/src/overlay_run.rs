@@ -84,6 +84,8 @@ struct LayerRecord {
     buffer_m: Option<f64>,
     dissolve: bool,
     features_read: usize,
+    /// Features left out because GEOS could not repair their geometry (each warned by id).
+    features_skipped: usize,
     zones: usize,
 }
 
@@ -387,6 +389,14 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
                 buffer_m: l.buffer_m,
                 dissolve: l.dissolve,
                 features_read: features_read.get(i).copied().unwrap_or(0),
+                // A feature near the patches of several work CRSs counts once.
+                features_skipped: sets
+                    .iter()
+                    .flat_map(|s| &s.skipped)
+                    .filter(|(li, _)| *li == i)
+                    .map(|(_, id)| id)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
                 // Distinct features: one near the patches of two work CRSs has a zone in
                 // each set, but is one zone of the layer.
                 zones: sets

@@ -9,6 +9,7 @@ use gdal::vector::{FieldValue, Geometry, LayerAccess, OGRFieldType};
 use gdal::Dataset;
 use geo_types::MultiPolygon;
 use minewatch_core::AcqDate;
+use minewatch_zones::repair;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -250,7 +251,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     // GEOS's validity check is most of the reading time (22 % of `overlay`'s CPU, ≈ 0.35 s,
     // on the 6,751 patches of the 8192² peers' scene, `perf record`); each geometry is
     // checked on its own, so the checks run on every thread.
-    let shaped: Vec<Result<(MultiPolygon<f64>, bool), PipelineError>> = read
+    let shaped: Vec<Result<Shaped, PipelineError>> = read
         .par_iter()
         .map(|(id, _, wkb, _, _)| shape(id, wkb).map_err(err))
         .collect();
@@ -260,8 +261,8 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     {
         let (geom, repaired) = shaped?;
         let (date_after, date_before) = (date_after?, date_before?);
-        if repaired {
-            notes.push(format!("patch {id}: invalid polygon repaired (make_valid)"));
+        if let Some(what) = repaired {
+            notes.push(format!("patch {id}: {what}"));
         }
         rows.push(PatchRow {
             id,
@@ -285,26 +286,35 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     })
 }
 
-/// A patch's polygons from its WKB, repaired when invalid (and whether it was).
-fn shape(id: &str, wkb: &[u8]) -> Result<(MultiPolygon<f64>, bool), String> {
-    let g = Geometry::from_wkb(wkb).map_err(|e| format!("patch {id}: geometry from WKB: {e}"))?;
+/// A patch's polygons, and what repairing them did (to note), if anything.
+type Shaped = (MultiPolygon<f64>, Option<String>);
+
+/// A patch's polygons from its WKB, repaired when invalid (and what was repaired, to
+/// note).
+fn shape(id: &str, wkb: &[u8]) -> Result<Shaped, String> {
+    let mut g =
+        Geometry::from_wkb(wkb).map_err(|e| format!("patch {id}: geometry from WKB: {e}"))?;
     // Patches from other tools may be invalid (GDAL's polygonize leaves self-touching
-    // rings; hand-drawn ones cross themselves): a bow tie would measure next to
-    // nothing. Repaired as the zone layers are, and reported.
-    let (g, repaired) = if g.is_valid() {
-        (g, false)
-    } else {
-        let r = g
-            .make_valid(&gdal::cpl::CslStringList::new())
+    // rings; hand-drawn ones cross themselves, or leave a ring open; parts of one patch
+    // overlap): a bow tie would measure next to nothing. Repaired as the zone layers are
+    // (every part's ground kept, overlaps unioned), and reported.
+    let mut said = Vec::new();
+    if let Some(((x0, y0), (x1, y1))) = repair::close_rings(&mut g) {
+        said.push(format!(
+            "ring not closed (first point {x0} {y0}, last point {x1} {y1}); closed by repeating its first point"
+        ));
+    }
+    if !g.is_valid() {
+        g = repair::make_valid(&g)
             .map_err(|e| format!("patch {id}: invalid polygon that GEOS cannot repair: {e}"))?;
-        (r, true)
-    };
+        said.push("invalid polygon repaired (make_valid)".into());
+    }
     let geom =
         minewatch_zones::source::to_multipolygon(&g).map_err(|e| format!("patch {id}: {e}"))?;
     if geom.0.is_empty() {
         return Err(format!("patch {id} is not a polygon"));
     }
-    Ok((geom, repaired))
+    Ok((geom, (!said.is_empty()).then(|| said.join("; "))))
 }
 
 /// A list field as text, comma-separated.

@@ -5,6 +5,7 @@
 //! status, admin place, river distance). No patch I/O: the pipeline hands patches in.
 
 pub mod admin;
+pub mod area_of_use;
 pub mod buffer;
 pub mod crs;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod guotu;
 pub mod index;
 pub mod ogr_layer;
 pub mod overlap;
+pub mod repair;
 pub mod river;
 pub mod scale;
 pub mod source;

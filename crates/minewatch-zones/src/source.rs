@@ -10,6 +10,7 @@ use crate::crs::{self, Reprojector, WorkCrs};
 use crate::error::ZonesError;
 use crate::guotu;
 use crate::ogr_layer;
+use crate::repair;
 use crate::spec::{Format, LayerSpec, LayersSpec};
 use crate::text_table;
 use crate::validity::UnknownValidity;
@@ -309,6 +310,11 @@ fn read_ogr(
         srs,
         field_names,
     } = ogr_layer::open_layer(l, ds)?;
+    // Before any filter: the whole layer's extent against where its CRS is used.
+    if let Ok(e) = layer.get_extent() {
+        crate::area_of_use::check(&srs, [e.MinX, e.MinY, e.MaxX, e.MaxY], &l.path)
+            .map_err(|m| layer_err(l, m))?;
+    }
     ogr_layer::set_filter(l, &mut layer, &field_names)?;
     let fields = resolve_fields(l, &field_names)?;
     if matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
@@ -368,8 +374,14 @@ fn read_ogr(
     let mut no_geometry: Vec<String> = Vec::new();
     let mut features = layer.features();
     while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, read)? {
-        let geom = feature.geometry().filter(|g| !g.is_empty());
-        let near: Vec<bool> = match geom {
+        // Rings closed first: GEOS refuses an unclosed one, in the tests below and in
+        // the repair (some exporters leave the last point off).
+        let geom = feature.geometry().filter(|g| !g.is_empty()).map(|g| {
+            let mut g = g.clone();
+            let open = repair::close_rings(&mut g);
+            (g, open)
+        });
+        let near: Vec<bool> = match geom.as_ref().map(|(g, _)| g) {
             Some(g) if !several.is_empty() => several
                 .iter()
                 .map(|b| b.as_ref().is_none_or(|b| g.intersects(b)))
@@ -405,13 +417,19 @@ fn read_ogr(
             },
             id,
         };
-        let Some(g) = geom else {
+        let Some((geom, open)) = geom else {
             no_geometry.push(info.id);
             continue;
         };
+        if let Some(((x0, y0), (x1, y1))) = open {
+            said.notes.push(format!(
+                "layer `{}` feature {}: ring not closed (first point {x0} {y0}, last point {x1} {y1}); closed by repeating its first point",
+                l.name, info.id
+            ));
+        }
         kept.push(ReadFeature {
             info,
-            geom: g.clone(),
+            geom,
             near,
             index: kept.len(),
         });
@@ -466,6 +484,16 @@ fn read_ogr(
     } else {
         read == 0
     };
+    // Features, but none near the patches: a mining-rights layer then makes every patch
+    // unlicensed, which a layer in the wrong place (or CRS) does too.
+    if read == 0 && !empty && matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight) {
+        said.warn(format!(
+            "layer `{}` ({}): none of its features lies within {margin:.0} m of the patches, so no patch is inside one of its rights; if some should be, check the layer's extent and CRS ({})",
+            l.name,
+            l.path.display(),
+            srs.name().unwrap_or_else(|| "unnamed".into())
+        ));
+    }
     Ok(LayerRead {
         srs,
         features: kept,
@@ -507,17 +535,36 @@ fn project_ogr(
                 ),
             ));
         }
-        // Collections too: their polygons are what the overlay measures.
+        // Collections too: their polygons are what the overlay measures. Repaired to
+        // cover every part as drawn (overlapping parts unioned), holes taken away.
         if (polygonal || collection) && !g.is_valid() {
-            g = g
-                .make_valid(&gdal::cpl::CslStringList::new())
-                .map_err(|e| {
-                    feature_err(
-                        l,
-                        &info.id,
-                        format!("invalid polygon that GEOS cannot repair: {e}"),
-                    )
-                })?;
+            for h in repair::stray_holes(&g) {
+                set.warn(format!(
+                    "layer `{}` ({}) feature {}: hole (ring {} of polygon {}) lies outside its outer ring; its ground is kept out of the zone, not added to it (a hole must lie inside its outer ring: check the ring order)",
+                    l.name,
+                    l.path.display(),
+                    info.id,
+                    h.ring,
+                    h.polygon
+                ));
+            }
+            // A repair that leaves no geometry the overlay can read is no repair either.
+            let repaired = repair::make_valid(&g).and_then(|r| to_multipolygon(&r).map(|_| r));
+            match repaired {
+                Ok(r) => g = r,
+                Err(e) => {
+                    // One feature GEOS cannot repair does not stop the run: said by id,
+                    // counted in the manifest.
+                    set.warn(format!(
+                        "layer `{}` ({}) feature {}: invalid polygon that GEOS cannot repair ({e}); skipped, no zone from it",
+                        l.name,
+                        l.path.display(),
+                        info.id
+                    ));
+                    set.skipped.push((li, info.id.clone()));
+                    continue;
+                }
+            }
             set.notes.push(format!(
                 "layer `{}` feature {}: invalid polygon repaired (make_valid)",
                 l.name, info.id
@@ -1122,7 +1169,7 @@ pub fn to_multipolygon(g: &Geometry) -> Result<MultiPolygon<f64>, String> {
     Ok(MultiPolygon(out))
 }
 
-fn collect_polygons(g: geo_types::Geometry<f64>, out: &mut Vec<Polygon<f64>>) {
+pub(crate) fn collect_polygons(g: geo_types::Geometry<f64>, out: &mut Vec<Polygon<f64>>) {
     use geo_types::Geometry as G;
     match g {
         G::Polygon(p) => out.push(p),

@@ -121,6 +121,9 @@ pub struct ZoneSet {
     /// Layers (indexes into `layers`) with no features at all under their filter, not just
     /// none near the patches; each also has a note.
     pub empty_layers: Vec<usize>,
+    /// Features left out because their geometry could not be repaired: (layer index, id).
+    /// Each also has a warning.
+    pub skipped: Vec<(usize, String)>,
 }
 
 impl ZoneSet {
