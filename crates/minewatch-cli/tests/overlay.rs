@@ -1398,6 +1398,7 @@ fn manifest_of(out: &Path) -> serde_json::Value {
 fn undeclared_shapefile(
     dir: &Path,
     encoding: &str,
+    fields: [&str; 3],
     rows: &[(Vec<&str>, [f64; 3])],
 ) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -1415,7 +1416,7 @@ fn undeclared_shapefile(
                 options: Some(&[enc.as_str()]),
             })
             .unwrap();
-        let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = ["lic_id", "holder", "mineral"]
+        let defs: Vec<(&str, gdal::vector::OGRFieldType::Type)> = fields
             .iter()
             .map(|f| (*f, gdal::vector::OGRFieldType::OFTString))
             .collect();
@@ -1439,40 +1440,86 @@ fn undeclared_shapefile(
 
 /// A GBK Shapefile without a .cpg (nor a language-driver byte) is read as GBK — its
 /// holder and mineral come out right, not as U+FFFD — and that guess is said on stderr
-/// and in the manifest; a UTF-8 one is read as UTF-8 and nothing is said.
+/// and in the manifest; a UTF-8 one is read as UTF-8 and nothing is said. Review finding
+/// (revY F4): the guess was CP936, which garbled a GB18030-only character and the rest
+/// of its value; Chinese field names over ASCII records were not looked at (the layer
+/// was refused, quoting `����`); a .cpg saying GB2312 garbled GBK-only 堃 and 昇.
 #[test]
 fn a_gbk_shapefile_without_cpg_is_read_as_gbk_and_said() {
     let d = tempfile::tempdir().unwrap();
     one_patch(d.path());
-    let row = vec!["C1", "南京甲矿业有限公司", "石灰岩"];
-    for (enc, guessed) in [("CP936", true), ("UTF-8", false)] {
-        let dir = d.path().join(enc);
-        let shp =
-            undeclared_shapefile(&dir, enc, &[(row.clone(), [500_000.0, 3_500_000.0, 200.0])]);
+    let ascii = ["lic_id", "holder", "mineral"];
+    let cases = [
+        ("CP936", ascii, "南京甲矿业有限公司", "石灰岩", None, true),
+        ("UTF-8", ascii, "南京甲矿业有限公司", "石灰岩", None, false),
+        (
+            "GB18030",
+            ascii,
+            "山西𠀾䶮煤业有限公司",
+            "石灰岩",
+            None,
+            true,
+        ),
+        // Chinese field names, ASCII records: only the names tell.
+        (
+            "CP936",
+            ["许可证号", "持有人", "矿种"],
+            "Nanjing A",
+            "limestone",
+            None,
+            true,
+        ),
+        (
+            "CP936",
+            ascii,
+            "山西堃昇煤业有限公司",
+            "石灰岩",
+            Some("GB2312"),
+            true,
+        ),
+    ];
+    for (n, (enc, fields, holder, mineral, cpg, guessed)) in cases.into_iter().enumerate() {
+        let dir = d.path().join(format!("{n}"));
+        let row = vec!["C1", holder, mineral];
+        let shp = undeclared_shapefile(
+            &dir,
+            enc,
+            fields,
+            &[(row.clone(), [500_000.0, 3_500_000.0, 200.0])],
+        );
+        if let Some(c) = cpg {
+            std::fs::write(shp.with_extension("cpg"), c).unwrap();
+        }
         let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
-        let (gbk, _, _) = encoding_rs::GBK.encode("石灰岩");
+        let (gbk, _, _) = encoding_rs::GBK.encode(fields[1]);
+        let (gbk_text, _, _) = encoding_rs::GBK.encode(mineral);
         let has = |needle: &[u8]| dbf.windows(needle.len()).any(|w| w == needle);
-        assert_eq!(has(&gbk), guessed, "{enc}: the .dbf holds GBK bytes");
+        assert_eq!(
+            (!fields[1].is_ascii() && has(&gbk)) || (!mineral.is_ascii() && has(&gbk_text)),
+            enc != "UTF-8",
+            "case {n}: the .dbf holds GBK bytes"
+        );
         let layers = dir.join("layers.toml");
         std::fs::write(
             &layers,
-            format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"lic_id\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n", shp.display()),
+            format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"{}\"\nholder_field = \"{}\"\nmineral_field = \"{}\"\n", shp.display(), fields[0], fields[1], fields[2]),
         )
         .unwrap();
         let out = dir.join("ov");
         let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(o.status.success(), "case {n}: {}", stderr(&o));
         let rows = csv_rows(&out.join("findings.csv"));
-        assert_eq!(rows[0]["licence_holders"], "南京甲矿业有限公司", "{enc}");
-        assert_eq!(rows[0]["minerals"], "石灰岩", "{enc}");
+        assert_eq!(rows[0]["licence_holders"], holder, "case {n}");
+        assert_eq!(rows[0]["minerals"], mineral, "case {n}");
         let err = stderr(&o);
         let notes = manifest_of(&out)["notes"].to_string();
-        assert_eq!(err.contains("read as GBK"), guessed, "{enc}: {err}");
-        assert_eq!(
-            notes.contains("read as GBK (CP936)"),
-            guessed,
-            "{enc}: {notes}"
-        );
+        let said = if cpg.is_some() {
+            "its .cpg says GB2312; read as GB18030"
+        } else {
+            "read as GBK (GB18030"
+        };
+        assert_eq!(err.contains(said), guessed, "case {n}: {err}");
+        assert_eq!(notes.contains(said), guessed, "case {n}: {notes}");
         if guessed {
             assert!(
                 err.contains("layer `rights`") && err.contains("rights.shp"),

@@ -26,7 +26,7 @@ pub fn open_dataset<'a>(
     let mut said = None;
     if !open.contains_key(&l.path) {
         let guess = shapefile_encoding_guess(&l.path);
-        let encoding = guess.map(|e| format!("ENCODING={e}"));
+        let encoding = guess.as_ref().map(|(e, _)| format!("ENCODING={e}"));
         let options: Vec<&str> = encoding.iter().map(String::as_str).collect();
         let ds = Dataset::open_ex(
             &l.path,
@@ -38,23 +38,40 @@ pub fn open_dataset<'a>(
         )
         .map_err(|e| layer_err(l, format!("cannot open it as a vector file: {e}")))?;
         open.insert(l.path.clone(), ds);
-        said = guess.map(|e| {
-            format!(
-                "layer `{}` ({}): the Shapefile has no .cpg and its .dbf declares no code page, and its text is not UTF-8: read as GBK ({e}); if that is wrong, add a .cpg naming the encoding",
+        said = guess.map(|(e, why)| match why {
+            Declared::Nothing => format!(
+                "layer `{}` ({}): the Shapefile has no .cpg and its .dbf declares no code page, and its text is not UTF-8: read as GBK ({e}, its superset); if that is wrong, add a .cpg naming the encoding",
                 l.name,
                 l.path.display()
-            )
+            ),
+            Declared::Gbk(cpg) => format!(
+                "layer `{}` ({}): its .cpg says {cpg}; read as {e}, the superset, so that names with characters {cpg} lacks (堃, 昇, 喆) are not garbled",
+                l.name,
+                l.path.display()
+            ),
         });
     }
     Ok((&open[&l.path], said))
 }
 
-/// The encoding to read a Shapefile's attributes in when nothing in the files says: GDAL
-/// reads undeclared text as it is, so GBK text (what Chinese offices mostly write) would
-/// come out as U+FFFD. `Some("CP936")` for a `.shp` with no `.cpg`, a .dbf whose language
-/// driver byte is 0 (none) and whose records are not UTF-8; `None` when anything declares
-/// the encoding, the records are UTF-8 (ASCII included), or it is no Shapefile.
-pub fn shapefile_encoding_guess(path: &Path) -> Option<&'static str> {
+/// What declared a Shapefile's encoding, when minewatch reads it otherwise.
+pub enum Declared {
+    /// Nothing: no .cpg, no language-driver byte.
+    Nothing,
+    /// A .cpg naming a subset of GB18030 (`GB2312`, `GBK`, `936`), as many Chinese tools
+    /// write for code-page-936 data holding GBK-only characters.
+    Gbk(String),
+}
+
+/// The encoding to read a Shapefile's attributes in when the files say nothing or too
+/// little: GDAL reads undeclared text as it is, so GBK text (what Chinese offices mostly
+/// write) would come out as U+FFFD. GB18030, the superset of GB2312 and GBK (CP936), is
+/// read for a `.shp` with no `.cpg`, a .dbf whose language-driver byte is 0 (none) and
+/// whose field names or records are not UTF-8 — CP936 garbled a GB18030-only character
+/// and the rest of its value (revY F4) — and for a `.cpg` naming GB2312, GBK or 936.
+/// `None` when the files declare another encoding, the text is UTF-8 (ASCII included),
+/// or it is no Shapefile.
+pub fn shapefile_encoding_guess(path: &Path) -> Option<(&'static str, Declared)> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     if ext != "shp" && ext != "dbf" {
         return None;
@@ -65,18 +82,34 @@ pub fn shapefile_encoding_guess(path: &Path) -> Option<&'static str> {
             .map(|x| path.with_extension(x))
             .find(|p| p.is_file())
     };
-    if sibling("cpg").is_some() {
-        return None;
+    if let Some(cpg) = sibling("cpg") {
+        let said = std::fs::read_to_string(cpg).ok()?;
+        let said = said.trim();
+        let key = said.to_ascii_uppercase().replace([' ', '-', '_'], "");
+        return matches!(
+            key.as_str(),
+            "GB2312" | "GBK" | "936" | "CP936" | "ANSI936" | "EUCCN"
+        )
+        .then(|| ("GB18030", Declared::Gbk(said.to_string())));
     }
     let dbf = std::fs::read(sibling("dbf")?).ok()?;
     if dbf.len() < 32 || dbf[29] != 0 {
         return None;
     }
     let header = u16::from_le_bytes([dbf[8], dbf[9]]) as usize;
-    let records = dbf.get(header..).unwrap_or(&[]);
-    match std::str::from_utf8(records) {
+    // Field names (the first 11 bytes of each 32-byte descriptor, NUL-padded) count too:
+    // Chinese names over ASCII records (licence numbers, dates) were read as U+FFFD.
+    let names = dbf
+        .get(32..header.saturating_sub(1))
+        .unwrap_or(&[])
+        .chunks_exact(32)
+        .flat_map(|d| d[..11].iter().copied().take_while(|b| *b != 0));
+    let text: Vec<u8> = names
+        .chain(dbf.get(header..).unwrap_or(&[]).iter().copied())
+        .collect();
+    match std::str::from_utf8(&text) {
         Ok(_) => None,
-        Err(_) => Some("CP936"),
+        Err(_) => Some(("GB18030", Declared::Nothing)),
     }
 }
 
