@@ -262,12 +262,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
     // No rights layer: every patch would read as unlicensed (无证) for want of the data,
     // and rank would add the 无证 term and a provincial check to every site. The status is
     // `not_checked` instead, which the user should hear of (revY F3).
-    if !spec.layers.iter().any(|l| {
-        matches!(
-            l.kind,
-            minewatch_core::ZoneKind::MiningRight | minewatch_core::ZoneKind::ExplorationRight
-        )
-    }) {
+    if !minewatch_zones::spec::screens_rights(&spec.layers) {
         let w = format!(
             "layers {}: no mining_right or exploration_right layer: licence status is not checked (licence_status not_checked, 未核对矿权; no 无证/越界 and no ≥ 10 亩 suspected-illegal flag); add the mining-rights layer to screen legality",
             req.layers.display()

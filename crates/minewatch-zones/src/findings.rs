@@ -46,6 +46,9 @@ pub struct Overlay<'a> {
     rivers: RiverIndex,
     admin: Option<&'a AdminCodes>,
     inside_tolerance_pct: f64,
+    /// The set has a rights layer (`spec::screens_rights`); else every status is
+    /// `not_checked`.
+    screened: bool,
 }
 
 impl<'a> Overlay<'a> {
@@ -54,6 +57,7 @@ impl<'a> Overlay<'a> {
         Self {
             index: ZoneIndex::build(&geoms),
             rivers: RiverIndex::new(&set.river_lines, &set.river_areas),
+            screened: crate::spec::screens_rights(&set.layers),
             set,
             admin,
             inside_tolerance_pct,
@@ -323,11 +327,7 @@ impl<'a> Overlay<'a> {
         let (by_expl, by_expired) = (self.covered(p, &exploration), self.covered(p, &expired));
         let other_half = holds_half(by_expl) || holds_half(by_expired);
         // Without any rights layer nothing was screened: no patch is 无证 for want of it.
-        let screened = self
-            .set
-            .layers
-            .iter()
-            .any(|l| matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight));
+        let screened = self.screened;
         let licence_status = if !screened {
             LicenceStatus::NotChecked
         } else if !valid_mining.is_empty() && outside_planar <= tol {

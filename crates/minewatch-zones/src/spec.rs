@@ -105,6 +105,14 @@ pub struct LayersSpec {
     pub layers: Vec<LayerSpec>,
 }
 
+/// Whether any of `layers` holds mining or exploration rights: without one no licence
+/// is screened, and no patch is unlicensed (无证) for want of the data (revY F3).
+pub fn screens_rights(layers: &[LayerSpec]) -> bool {
+    layers
+        .iter()
+        .any(|l| matches!(l.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight))
+}
+
 impl LayersSpec {
     pub fn from_file(path: &Path) -> Result<Self, ZonesError> {
         let text = std::fs::read_to_string(path).map_err(|e| ZonesError::Spec {
