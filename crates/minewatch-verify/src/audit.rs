@@ -282,7 +282,7 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
     let mut issues = Vec::new();
     let mut checked = Vec::new();
     // id → the row that answers for it: file, line, verdict as parsed (see `answering_rows`).
-    let answering = answering_rows(&by_id, rows, today);
+    let (answering, mut checks) = answering_rows(&by_id, rows, today);
     // Ids returned with verdicts that disagree: none of their rows is a valid verdict.
     let mut conflicting: BTreeSet<String> = BTreeSet::new();
     for (ri, r) in rows.iter().enumerate() {
@@ -405,7 +405,9 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
             );
             continue;
         }
-        let rc = check_row(get, task.last_date, today);
+        let rc = checks[ri]
+            .take()
+            .unwrap_or_else(|| check_row(get, task.last_date, today));
         for i in rc.issues {
             issue(Invalid, i.field, i.code, i.message, i.message_zh);
         }
@@ -1045,20 +1047,26 @@ fn excel_scientific(id: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// A row in a form whose county is known, for a task of another county.
 /// The row that answers for each site returned more than once, whatever order the files
 /// come in: the first usable verdict (a row whose own cells pass `check_row`), else the
 /// first row with a verdict at all, else the first row. The site's other rows are
 /// duplicates of it, or conflicts when their verdict differs. A county's form with rows
 /// not done yet and a supplement (补报) filling them: the filled rows answer, and the
 /// blank ones are the duplicates, in either order of the two files; taking the first row
-/// seen made the verdicts themselves the duplicates when the form came first.
+/// seen made the verdicts themselves the duplicates when the form came first. With each
+/// row's `check_row` (rows of a site in the tasks and of its county), which the audit
+/// then takes instead of checking the row again.
+#[allow(clippy::type_complexity)]
 fn answering_rows<'a>(
     by_id: &BTreeMap<&str, &TaskFacts>,
     rows: &'a [Returned],
     today: AcqDate,
-) -> BTreeMap<&'a str, (usize, usize, &'a str, Option<Verdict>)> {
+) -> (
+    BTreeMap<&'a str, (usize, usize, &'a str, Option<Verdict>)>,
+    Vec<Option<RowCheck>>,
+) {
     let mut best: BTreeMap<&str, (u8, usize)> = BTreeMap::new();
+    let mut checks: Vec<Option<RowCheck>> = rows.iter().map(|_| None).collect();
     for (i, r) in rows.iter().enumerate() {
         let get = |k: &str| r.fields.get(k).map(|s| s.trim()).unwrap_or("");
         let Some(id) = r.fields.get("site_id").map(|s| s.trim()) else {
@@ -1082,16 +1090,20 @@ fn answering_rows<'a>(
         if rank < e.0 {
             *e = (rank, i);
         }
+        checks[i] = Some(rc);
     }
-    best.into_iter()
+    let answering = best
+        .into_iter()
         .map(|(id, (_, i))| {
             let r = &rows[i];
             let verdict = Verdict::parse(r.fields.get("verdict").map_or("", |s| s.trim()));
             (id, (i, r.line, r.file.as_str(), verdict))
         })
-        .collect()
+        .collect();
+    (answering, checks)
 }
 
+/// A row in a form whose county is known, for a task of another county.
 fn wrong_county(r: &Returned, task: &TaskFacts) -> bool {
     r.county_known && !r.county.is_empty() && !task.county.is_empty() && task.county != r.county
 }
