@@ -1529,6 +1529,79 @@ fn a_gbk_shapefile_without_cpg_is_read_as_gbk_and_said() {
     }
 }
 
+/// A Shapefile whose .cpg names the wrong encoding reads without error but with garbled
+/// names (GDAL says nothing: its recoding warning is once per process and goes to its
+/// log): GBK under a `.cpg` of UTF-8 gives U+FFFD, GBK under 1252 gives `ÄÏ¾©…`, UTF-8
+/// under GBK gives `鍗椾含…`. Each is warned about naming the layer, feature, field and
+/// the likely text, on stderr and in the manifest; a right declaration says nothing.
+#[test]
+fn text_read_in_the_wrong_encoding_is_said() {
+    let d = tempfile::tempdir().unwrap();
+    one_patch(d.path());
+    let holder = "南京矿业有限公司";
+    let cases = [
+        (
+            "CP936",
+            Some("UTF-8"),
+            Some("bytes not valid in the declared encoding"),
+        ),
+        (
+            "CP936",
+            Some("1252"),
+            Some("looks like GBK text \"南京矿业有限公司\" read as a Western code page"),
+        ),
+        (
+            "UTF-8",
+            Some("GBK"),
+            Some("looks like UTF-8 text \"南京矿业有限公司\" read as GBK"),
+        ),
+        ("CP936", Some("GBK"), None),
+        ("UTF-8", Some("UTF-8"), None),
+    ];
+    for (n, (enc, cpg, said)) in cases.into_iter().enumerate() {
+        let dir = d.path().join(format!("{n}"));
+        let shp = undeclared_shapefile(
+            &dir,
+            enc,
+            ["lic_id", "holder", "mineral"],
+            &[(
+                vec!["C1", holder, "limestone"],
+                [500_000.0, 3_500_000.0, 200.0],
+            )],
+        );
+        if let Some(c) = cpg {
+            std::fs::write(shp.with_extension("cpg"), c).unwrap();
+        }
+        let layers = dir.join("layers.toml");
+        std::fs::write(
+            &layers,
+            format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"lic_id\"\nholder_field = \"holder\"\nmineral_field = \"mineral\"\n", shp.display()),
+        )
+        .unwrap();
+        let out = dir.join("ov");
+        let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+        assert!(o.status.success(), "case {n}: {}", stderr(&o));
+        let err = stderr(&o);
+        let notes = manifest_of(&out)["notes"].to_string();
+        let warned = "look read in the wrong encoding";
+        match said {
+            Some(s) => {
+                assert!(err.contains(warned) && err.contains(s), "case {n}: {err}");
+                assert!(
+                    err.contains("layer `rights`") && err.contains("feature C1 field `holder`"),
+                    "case {n}: {err}"
+                );
+                assert!(notes.contains(warned), "case {n}: {notes}");
+            }
+            None => {
+                assert!(!err.contains(warned), "case {n}: {err}");
+                let rows = csv_rows(&out.join("findings.csv"));
+                assert_eq!(rows[0]["licence_holders"], holder, "case {n}");
+            }
+        }
+    }
+}
+
 /// One licence as 国土 TXT corners: a square (half side `half` m) around UTM 49N point
 /// (x, y) in CGCS2000 GK zone 37 with the prefix (EPSG:4525, CM 111° E), under the given
 /// header lines.

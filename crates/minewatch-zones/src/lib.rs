@@ -13,6 +13,7 @@ pub mod findings;
 mod gdal_error;
 pub mod guotu;
 pub mod index;
+pub mod mojibake;
 pub mod ogr_layer;
 pub mod overlap;
 pub mod repair;

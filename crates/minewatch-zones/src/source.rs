@@ -9,6 +9,7 @@ use crate::buffer;
 use crate::crs::{self, Reprojector, WorkCrs};
 use crate::error::ZonesError;
 use crate::guotu;
+use crate::mojibake::Misreads;
 use crate::ogr_layer;
 use crate::repair;
 use crate::spec::{Format, LayerSpec, LayersSpec};
@@ -372,6 +373,7 @@ fn read_ogr(
     let mut kept: Vec<ReadFeature> = Vec::new();
     // Features without geometry (null or empty), by id: skipped, and said.
     let mut no_geometry: Vec<String> = Vec::new();
+    let mut misreads = Misreads::default();
     let mut features = layer.features();
     while let Some(feature) = ogr_layer::next_feature(&mut features, l, &field_names, read)? {
         // Rings closed first: GEOS refuses an unclosed one, in the tests below and in
@@ -395,9 +397,19 @@ fn read_ogr(
         let fid = feature
             .fid()
             .map_or_else(|| read.to_string(), |f| f.to_string());
+        // Every value read, kept to look for text read in the wrong encoding once the
+        // feature's id is known.
+        let seen = std::cell::RefCell::new(std::collections::BTreeMap::new());
         let text = |i: Option<usize>| -> Option<String> {
-            i.and_then(|i| feature.field_as_string(i).ok().flatten())
-                .map(|s| s.trim().to_string())
+            let i = i?;
+            let s = feature
+                .field_as_string(i)
+                .ok()
+                .flatten()?
+                .trim()
+                .to_string();
+            seen.borrow_mut().insert(i, s.clone());
+            Some(s)
         };
         let id = text(fields.id).filter(|s| !s.is_empty()).unwrap_or(fid);
         let info = FeatureInfo {
@@ -417,6 +429,10 @@ fn read_ogr(
             },
             id,
         };
+        for (i, v) in seen.take() {
+            let field = field_names.get(i).map_or("?", String::as_str);
+            misreads.check(&info.id, field, &v);
+        }
         let Some((geom, open)) = geom else {
             no_geometry.push(info.id);
             continue;
@@ -476,6 +492,9 @@ fn read_ogr(
         ));
     }
     unknown.warn(l, None, &mut said);
+    if let Some(w) = misreads.warning(&l.name, &l.path) {
+        said.warn(w);
+    }
     // Nothing near the patches may be right; nothing at all under the filter is said (a
     // mining-rights layer that reads empty makes every patch unlicensed).
     let empty = if read == 0 && filtered {
