@@ -1539,26 +1539,37 @@ fn text_read_in_the_wrong_encoding_is_said() {
     let d = tempfile::tempdir().unwrap();
     one_patch(d.path());
     let holder = "南京矿业有限公司";
+    // Nine characters: 27 bytes of UTF-8, of which GDAL's GBK reading drops the last.
+    let odd = "南京甲矿业有限公司";
     let cases = [
         (
+            holder,
             "CP936",
             Some("UTF-8"),
             Some("bytes not valid in the declared encoding"),
         ),
         (
+            holder,
             "CP936",
             Some("1252"),
             Some("looks like GBK text \"南京矿业有限公司\" read as a Western code page"),
         ),
         (
+            holder,
             "UTF-8",
             Some("GBK"),
             Some("looks like UTF-8 text \"南京矿业有限公司\" read as GBK"),
         ),
-        ("CP936", Some("GBK"), None),
-        ("UTF-8", Some("UTF-8"), None),
+        (
+            odd,
+            "UTF-8",
+            Some("GBK"),
+            Some("looks like UTF-8 text \"南京甲矿业有限公"),
+        ),
+        (holder, "CP936", Some("GBK"), None),
+        (odd, "UTF-8", Some("UTF-8"), None),
     ];
-    for (n, (enc, cpg, said)) in cases.into_iter().enumerate() {
+    for (n, (holder, enc, cpg, said)) in cases.into_iter().enumerate() {
         let dir = d.path().join(format!("{n}"));
         let shp = undeclared_shapefile(
             &dir,

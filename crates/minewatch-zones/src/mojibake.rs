@@ -32,30 +32,34 @@ pub fn misread(s: &str) -> Option<Misread> {
     let non_ascii = s.chars().filter(|c| !c.is_ascii()).count();
     if non_ascii >= 4 && !s.chars().any(is_cjk) {
         if let Some(t) = reread(s, WINDOWS_1252, GB18030) {
-            if 2 * non_ascii >= 3 * cjk_count(&t) {
+            if !t.contains('\u{FFFD}') && cjk_count(&t) >= 2 && 2 * non_ascii >= 3 * cjk_count(&t) {
                 return Some(Misread::GbkAsWestern(t));
             }
         }
     }
-    // Two or more Chinese characters that are, byte for byte, valid UTF-8 holding Chinese:
-    // GBK pairs rarely line up into UTF-8's three-byte sequences by chance.
+    // Two or more Chinese characters that are, byte for byte, UTF-8 holding Chinese: GBK
+    // pairs rarely line up into UTF-8's three-byte sequences by chance. A few broken
+    // sequences are allowed: GDAL drops the bytes it cannot convert (an odd byte count
+    // leaves one at the end), so the text it shows is short of a byte or two.
     if cjk_count(s) >= 2 {
         if let Some(t) = reread(s, GB18030, UTF_8) {
-            return Some(Misread::Utf8AsGbk(t));
+            let broken = t.chars().filter(|c| *c == '\u{FFFD}').count();
+            if cjk_count(&t) >= 2 && 3 * broken <= cjk_count(&t) {
+                return Some(Misread::Utf8AsGbk(t));
+            }
         }
     }
     None
 }
 
-/// `s` encoded back in `was` and decoded as `is`, when both are clean and the result
-/// holds at least two Chinese characters.
+/// `s` encoded back in `was` and decoded as `is` (broken sequences as U+FFFD), when it
+/// encodes cleanly.
 fn reread(s: &str, was: &'static Encoding, is: &'static Encoding) -> Option<String> {
     let (bytes, _, unmappable) = was.encode(s);
     if unmappable {
         return None;
     }
-    let (t, bad) = is.decode_without_bom_handling(&bytes);
-    (!bad && cjk_count(&t) >= 2).then(|| t.into_owned())
+    Some(is.decode_without_bom_handling(&bytes).0.into_owned())
 }
 
 fn cjk_count(s: &str) -> usize {
@@ -143,6 +147,19 @@ mod tests {
             misread(&shown),
             Some(Misread::Utf8AsGbk("南京矿业有限公司".into()))
         );
+    }
+
+    /// GDAL drops the byte it cannot convert: 27 bytes of UTF-8 read as GBK lose the last.
+    #[test]
+    fn utf8_read_as_gbk_short_of_a_byte_is_recognised() {
+        let t = "南京甲矿业有限公司";
+        let bytes = &t.as_bytes()[..t.len() - 1];
+        let shown = GB18030.decode_without_bom_handling(bytes).0.into_owned();
+        assert!(!shown.contains('\u{FFFD}'), "{shown}");
+        match misread(&shown) {
+            Some(Misread::Utf8AsGbk(x)) => assert!(x.starts_with("南京甲矿业有限公"), "{x}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
