@@ -47,6 +47,7 @@ pub struct PlanArgs {
     /// Worker threads for the automatic method's fit (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Summary on stdout: `text` (the plan's tiles, shards and hash) or `json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -78,8 +79,11 @@ pub struct MergeArgs {
     /// Refuse unless the current plan has this hash (launchers emitted for one plan pass it).
     #[arg(long, value_name = "HASH")]
     pub plan: Option<String>,
+    /// Worker threads for decoding tile windows, the stitching sweep and the later
+    /// stages (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
