@@ -67,6 +67,11 @@ fn identical_for_threads_1_2_8_and_two_window_sizes() {
             p.as_object_mut().unwrap().remove("detect_s");
             p.as_object_mut().unwrap().remove("georef_s");
         }
+        // Whether a hash came from the cache depends on the clock (a file is cached only
+        // 2 s after its last change): on a loaded machine later runs take it from there.
+        for i in m["inputs"].as_array_mut().unwrap() {
+            i.as_object_mut().unwrap().remove("sha256_from_cache");
+        }
         v
     };
     assert_eq!(strip(&outs[0]), strip(&outs[3]));

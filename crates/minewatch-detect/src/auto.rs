@@ -3,7 +3,9 @@
 //! 1. Relative radiometric normalisation: per band, a reduced-major-axis fit of date 1 on
 //!    date 2 over pseudo-invariant pixels, chosen iteratively as the least-changed half of
 //!    the sample (standardised squared difference below its median), three rounds. DN and
-//!    reflectance inputs both land on date 1's scale.
+//!    reflectance inputs both land on date 1's scale. The pipeline fits the gains a second
+//!    time on each sampled pixel's best match within the score's neighbourhood
+//!    ([`fit_gains`], [`fit_with_gains`]), so that misregistration does not bend them.
 //! 2. Score: the Mahalanobis length of the normalised difference vector, with the
 //!    no-change covariance of the pseudo-invariant pixels (so correlated illumination
 //!    shifts count little and changes of spectral shape count much), divided by the band
@@ -133,16 +135,25 @@ pub fn robust_sigma(v: &[f64]) -> (f64, f64) {
 
 /// Fit the model on paired samples: `t1[b][i]`, `t2[b][i]` for band b, valid pixel i.
 pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
-    let nb = t1.len();
-    let n = t1.first().map_or(0, |v| v.len());
-    if nb == 0 || n < 100 {
-        return Err(format!(
-            "too few valid pixels to normalise the dates ({n}); need at least 100"
-        ));
-    }
+    let g = fit_gains(t1, t2)?;
+    fit_with_gains(t1, t2, g.gains, g.offsets, &g.among)
+}
+
+/// A normalisation: per band gains and offsets (date 2 × gain + offset ≈ date 1), and
+/// the samples its last round was fitted on.
+pub struct Gains {
+    pub gains: Vec<f64>,
+    pub offsets: Vec<f64>,
+    pub among: Vec<bool>,
+}
+
+/// The normalisation alone: per band, the reduced-major-axis line of date 1 on date 2
+/// over the least-changed half of the sample, three rounds.
+pub fn fit_gains(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<Gains, String> {
+    let (nb, n) = sample_shape(t1)?;
     let mut sel = vec![true; n];
+    let mut among = sel.clone();
     let (mut gains, mut offsets) = (vec![1.0; nb], vec![0.0; nb]);
-    let mut d: Vec<Vec<f64>> = vec![vec![0.0; n]; nb];
     for _round in 0..3 {
         for b in 0..nb {
             let xs: Vec<f64> = (0..n).filter(|&i| sel[i]).map(|i| t2[b][i]).collect();
@@ -150,25 +161,37 @@ pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
             let ((mx, sx), (my, sy)) = (mean_std(&xs), mean_std(&ys));
             gains[b] = if sx > 0.0 { sy / sx } else { 1.0 };
             offsets[b] = my - gains[b] * mx;
-            for i in 0..n {
-                d[b][i] = t2[b][i] * gains[b] + offsets[b] - t1[b][i];
-            }
         }
-        let sig: Vec<f64> = (0..nb)
-            .map(|b| {
-                let v: Vec<f64> = (0..n).filter(|&i| sel[i]).map(|i| d[b][i]).collect();
-                robust_sigma(&v).1.max(1e-9)
-            })
-            .collect();
-        let z2: Vec<f64> = (0..n)
-            .map(|i| (0..nb).map(|b| (d[b][i] / sig[b]).powi(2)).sum::<f64>())
-            .collect();
-        let cut = median(z2.clone());
-        for i in 0..n {
-            sel[i] = z2[i] <= cut;
-        }
+        let next = least_changed(t1, t2, &gains, &offsets, &sel).1;
+        among = std::mem::replace(&mut sel, next);
     }
-    // No-change covariance of the differences on the invariant set.
+    if gains.iter().chain(&offsets).any(|g| !g.is_finite()) {
+        return Err(
+            "the normalisation did not converge (non-finite gain); check the nodata values".into(),
+        );
+    }
+    Ok(Gains {
+        gains,
+        offsets,
+        among,
+    })
+}
+
+/// The model for given gains: the no-change covariance of the normalised differences
+/// over the least-changed half of the sample, standardised by the differences over
+/// `among` (as the last round of [`fit_gains`] chooses them).
+pub fn fit_with_gains(
+    t1: &[Vec<f64>],
+    t2: &[Vec<f64>],
+    gains: Vec<f64>,
+    offsets: Vec<f64>,
+    among: &[bool],
+) -> Result<AutoModel, String> {
+    let (nb, n) = sample_shape(t1)?;
+    if among.len() != n {
+        return Err(format!("{} samples but {} selection flags", n, among.len()));
+    }
+    let (d, sel) = least_changed(t1, t2, &gains, &offsets, among);
     let idx: Vec<usize> = (0..n).filter(|&i| sel[i]).collect();
     let m: Vec<f64> = (0..nb)
         .map(|b| idx.iter().map(|&i| d[b][i]).sum::<f64>() / idx.len() as f64)
@@ -185,11 +208,6 @@ pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
             cov[c * nb + r] = s;
         }
     }
-    if gains.iter().chain(&offsets).any(|g| !g.is_finite()) {
-        return Err(
-            "the normalisation did not converge (non-finite gain); check the nodata values".into(),
-        );
-    }
     let whiten = inverse_cholesky(&cov, nb).ok_or(
         "the dates do not differ anywhere (identical dates?), or bands are constant or duplicated, \
          or a fill value covers most of the scene without a nodata tag; use --method rule",
@@ -200,6 +218,63 @@ pub fn fit(t1: &[Vec<f64>], t2: &[Vec<f64>]) -> Result<AutoModel, String> {
         whiten,
         invariant_pixels: idx.len(),
     })
+}
+
+fn sample_shape(t1: &[Vec<f64>]) -> Result<(usize, usize), String> {
+    let nb = t1.len();
+    let n = t1.first().map_or(0, |v| v.len());
+    if nb == 0 || n < 100 {
+        return Err(format!(
+            "too few valid pixels to normalise the dates ({n}); need at least 100"
+        ));
+    }
+    Ok((nb, n))
+}
+
+/// The normalised differences per band, and which samples are the least-changed half:
+/// squared differences standardised by each band's robust sigma over `among`, at or
+/// below their median.
+fn least_changed(
+    t1: &[Vec<f64>],
+    t2: &[Vec<f64>],
+    gains: &[f64],
+    offsets: &[f64],
+    among: &[bool],
+) -> (Vec<Vec<f64>>, Vec<bool>) {
+    let (nb, n) = (t1.len(), among.len());
+    let d: Vec<Vec<f64>> = (0..nb)
+        .map(|b| {
+            (0..n)
+                .map(|i| t2[b][i] * gains[b] + offsets[b] - t1[b][i])
+                .collect()
+        })
+        .collect();
+    let sig: Vec<f64> = (0..nb)
+        .map(|b| {
+            let v: Vec<f64> = (0..n).filter(|&i| among[i]).map(|i| d[b][i]).collect();
+            robust_sigma(&v).1.max(1e-9)
+        })
+        .collect();
+    let z2: Vec<f64> = (0..n)
+        .map(|i| (0..nb).map(|b| (d[b][i] / sig[b]).powi(2)).sum::<f64>())
+        .collect();
+    let cut = median(z2.clone());
+    let sel = z2.iter().map(|&z| z <= cut).collect();
+    (d, sel)
+}
+
+impl AutoModel {
+    /// |L d|²: the Mahalanobis length of a difference vector (date 2 normalised minus
+    /// date 1).
+    pub fn mahalanobis2(&self, d: &[f64]) -> f64 {
+        let nb = d.len();
+        (0..nb)
+            .map(|r| {
+                let x: f64 = (0..=r).map(|c| self.whiten[r * nb + c] * d[c]).sum();
+                x * x
+            })
+            .sum()
+    }
 }
 
 /// L lower-triangular with Lᵀ L = Σ⁻¹: Σ = C Cᵀ (Cholesky), L = C⁻¹.

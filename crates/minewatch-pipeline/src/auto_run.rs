@@ -8,7 +8,8 @@ use crate::inputs::DatedImage;
 use crate::params::DetectParams;
 use minewatch_core::{grid::window_rows, BandRole, Grid, Numbering, SensorProfile, Window};
 use minewatch_detect::auto::{
-    cva_window, fit, otsu, robust_sigma, score_window, AutoModel, Cap, Neighbourhood,
+    cva_window, fit, fit_gains, fit_with_gains, otsu, robust_sigma, score_window, AutoModel, Cap,
+    Neighbourhood,
 };
 use minewatch_detect::cloud::{Reflectance, Screen, ScreenBands};
 use minewatch_detect::{Kernel, Planes};
@@ -313,6 +314,50 @@ fn with_halo(w: &Window, grid: &Grid, halo: usize) -> (Window, usize, usize) {
 }
 
 /// The score of planes read for window `big` (its halo included).
+/// The fit's samples of one block, date 1 taken at the best match of each sampled
+/// date-2 pixel (`picks`, indices in `big`) within `radius`: the smallest Mahalanobis
+/// length under `model`, the pixel itself on a tie, then raster order.
+fn matched_samples(
+    p: &PairPlanes,
+    big: &Window,
+    picks: impl Iterator<Item = usize>,
+    model: &AutoModel,
+    radius: usize,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let nb = p.t1.len();
+    let (w, h) = (big.width as isize, big.height as isize);
+    let r = radius as isize;
+    let (mut s1, mut s2) = (vec![Vec::new(); nb], vec![Vec::new(); nb]);
+    let mut d = vec![0.0f64; nb];
+    let diff = |i: usize, j: usize, d: &mut [f64]| {
+        for (b, x) in d.iter_mut().enumerate() {
+            *x = p.t2[b][i] as f64 * model.gains[b] + model.offsets[b] - p.t1[b][j] as f64;
+        }
+        model.mahalanobis2(d)
+    };
+    for i in picks {
+        let (x, y) = ((i as isize) % w, (i as isize) / w);
+        let mut best = (diff(i, i, &mut d), i);
+        for yy in (y - r).max(0)..=(y + r).min(h - 1) {
+            for xx in (x - r).max(0)..=(x + r).min(w - 1) {
+                let j = (yy * w + xx) as usize;
+                if j == i || p.valid[j] == 0 {
+                    continue;
+                }
+                let q = diff(i, j, &mut d);
+                if q < best.0 {
+                    best = (q, j);
+                }
+            }
+        }
+        for b in 0..nb {
+            s1[b].push(p.t1[b][best.1] as f64);
+            s2[b].push(p.t2[b][i] as f64);
+        }
+    }
+    (s1, s2)
+}
+
 fn score_planes(
     planes: &PairPlanes,
     model: Option<(&AutoModel, Neighbourhood)>,
@@ -592,16 +637,51 @@ pub fn fit_pair(
             Err(why) => (None, Some(why)),
         }
     };
-    let model = if cva {
-        None
-    } else {
-        Some(fit(&t1, &t2).map_err(|e| {
-            PipelineError::Input(format!(
-                "{} / {}: {e}",
-                a.source.display(),
-                b.source.display()
-            ))
-        })?)
+    let fit_err = |e: String| {
+        PipelineError::Input(format!(
+            "{} / {}: {e}",
+            a.source.display(),
+            b.source.display()
+        ))
+    };
+    let model = match (cva, hood) {
+        (true, _) => None,
+        (false, None) => Some(fit(&t1, &t2).map_err(fit_err)?),
+        (false, Some(h)) => {
+            // The gains again, each sampled date-2 pixel paired with its best match in
+            // date 1 within the score's tolerance: a shift between the dates pairs a
+            // pixel with its neighbour's ground, which bent the gains (one 10 m pixel
+            // moved Hong Kong's blue gain 1.02 → 1.09) and with them every score. The
+            // covariance stays that of co-located pixels with those gains: the score's
+            // own match forgives the shift, not the whitening.
+            let first = fit_gains(&t1, &t2).map_err(fit_err)?;
+            let m0 = fit_with_gains(
+                &t1,
+                &t2,
+                first.gains.clone(),
+                first.offsets.clone(),
+                &first.among,
+            )
+            .map_err(fit_err)?;
+            let matched: Vec<Sample> = source.map(&read, |block, s| {
+                let p = &s.planes;
+                // The co-located sample's pixels, in its order.
+                let picks = (starts[block]..)
+                    .zip(s.inner().filter(|&i| p.valid[i] != 0 && !repeated(p, i)))
+                    .filter(|(k, _)| k.is_multiple_of(stride))
+                    .map(|(_, i)| i);
+                matched_samples(p, &s.big, picks, &m0, h.match_radius)
+            })?;
+            let (mut m1, mut m2) = (vec![Vec::new(); roles.len()], vec![Vec::new(); roles.len()]);
+            for (a1, a2) in matched {
+                for bnd in 0..roles.len() {
+                    m1[bnd].extend_from_slice(&a1[bnd]);
+                    m2[bnd].extend_from_slice(&a2[bnd]);
+                }
+            }
+            let g = fit_gains(&m1, &m2).map_err(fit_err)?;
+            Some(fit_with_gains(&t1, &t2, g.gains, g.offsets, &first.among).map_err(fit_err)?)
+        }
     };
     let scores: Vec<Vec<f64>> = source.map(&read, |_, s| {
         let mut sc = Vec::new();
@@ -815,4 +895,74 @@ fn compute_window_with(
     out.valid = out.valid_mask.iter().map(|&v| v as u64).sum();
     out.flagged = out.mask.iter().map(|&v| v as u64).sum();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Date 2 is date 1 moved one pixel east and halved (gain 2): the matched sample pairs
+    /// each date-2 pixel with the date-1 pixel it came from, so a fit on it finds gain 2
+    /// exactly, where co-located pairs (neighbouring ground) do not.
+    #[test]
+    fn matched_samples_pair_a_shifted_pixel_with_its_own_ground() {
+        let (w, h) = (40usize, 40usize);
+        // A texture with no repeats nearby: a hash of the position.
+        let ground = |x: usize, y: usize| -> f32 {
+            let v = (x as u32).wrapping_mul(2_654_435_761) ^ (y as u32).wrapping_mul(40_503);
+            100.0 + (v.wrapping_mul(2_246_822_519) >> 22) as f32
+        };
+        let t1: Vec<f32> = (0..w * h).map(|i| ground(i % w, i / w)).collect();
+        let t2: Vec<f32> = (0..w * h)
+            .map(|i| ground((i % w).saturating_sub(1), i / w) / 2.0)
+            .collect();
+        let p = PairPlanes {
+            t1: vec![t1.clone(), t1.iter().map(|v| v * 0.5 + 7.0).collect()],
+            t2: vec![t2.clone(), t2.iter().map(|v| v * 0.5 + 3.5).collect()],
+            valid: vec![1; w * h],
+        };
+        let big = Window {
+            col: 0,
+            row: 0,
+            width: w,
+            height: h,
+        };
+        // Inner pixels only, away from the edge the shift leaves.
+        let picks: Vec<usize> = (2..h - 2)
+            .flat_map(|y| (2..w - 2).map(move |x| y * w + x))
+            .collect();
+        let colocated = (
+            (0..2)
+                .map(|b| picks.iter().map(|&i| p.t1[b][i] as f64).collect())
+                .collect::<Vec<Vec<f64>>>(),
+            (0..2)
+                .map(|b| picks.iter().map(|&i| p.t2[b][i] as f64).collect())
+                .collect::<Vec<Vec<f64>>>(),
+        );
+        // A first fit that knows the gain: matching needs only a rough one.
+        let m0 = fit_with_gains(
+            &colocated.0,
+            &colocated.1,
+            vec![2.0, 2.0],
+            vec![0.0, 0.0],
+            &vec![true; picks.len()],
+        )
+        .unwrap();
+        let (s1, s2) = matched_samples(&p, &big, picks.iter().copied(), &m0, 2);
+        for b in 0..2 {
+            for (x1, x2) in s1[b].iter().zip(&s2[b]) {
+                assert_eq!(*x1, x2 * 2.0, "band {b}");
+            }
+        }
+        let matched = fit_gains(&s1, &s2).unwrap();
+        assert!((matched.gains[0] - 2.0).abs() < 1e-9, "{:?}", matched.gains);
+        assert!(matched.offsets[0].abs() < 1e-6, "{:?}", matched.offsets);
+        let off = (0..picks.len())
+            .filter(|&k| colocated.0[0][k] != colocated.1[0][k] * 2.0)
+            .count();
+        assert!(
+            off > picks.len() / 2,
+            "co-located pairs are mostly other ground"
+        );
+    }
 }
