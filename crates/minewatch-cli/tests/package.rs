@@ -390,18 +390,10 @@ fn imagery_of_other_dates_and_tasks_in_no_division_are_warned() {
 fn every_file_of_a_package_gives_the_forms_centre() {
     let d = tempfile::tempdir().unwrap();
     let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
-    let o = Command::new("ogrinfo")
-        .arg(rk.join("tasks.gpkg"))
-        .args([
-            "-q",
-            "-dialect",
-            "SQLite",
-            "-sql",
-            "UPDATE tasks SET centre_lon = centre_lon + 0.0003 WHERE fid = 1",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sql(
+        &rk.join("tasks.gpkg"),
+        "UPDATE tasks SET centre_lon = centre_lon + 0.0003 WHERE fid = 1",
+    );
     let out = d.path().join("pkg");
     let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -436,6 +428,144 @@ fn every_file_of_a_package_gives_the_forms_centre() {
             "{id}: index.html"
         );
     }
+}
+
+/// Run SQLite statement `statement` on GeoPackage `gpkg` with ogrinfo.
+fn sql(gpkg: &std::path::Path, statement: &str) {
+    let o = Command::new("ogrinfo")
+        .arg(gpkg)
+        .args(["-q", "-dialect", "SQLite", "-sql", statement])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Review revZ2 F5, F6, F7: site ids with `/`, `\` and characters Windows forbids give chip
+/// names every system and zip accepts, and the page links the names written; unranked
+/// tasks carry no number anywhere (page map, KML, GPX), as on the 一张图; the county form
+/// (tasks.csv) and page show coded values in Chinese, while the GeoPackage keeps codes.
+#[test]
+fn chip_names_are_safe_unranked_tasks_unnumbered_and_values_chinese() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    for (fid, id) in [
+        (1, "2023/001"),
+        (2, "STB*002?"),
+        (3, "Sx\\003"),
+        (4, "a\"b<4>:|#%"),
+    ] {
+        sql(
+            &rk.join("tasks.gpkg"),
+            &format!("UPDATE tasks SET site_id = '{id}' WHERE fid = {fid}"),
+        );
+    }
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let folder = out.join("320000_江苏省");
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    // F5: every chip is a plain file in chips/ with no character Windows refuses, and
+    // every src of the page is a file that exists; the ids are on the page as they are.
+    let bad = |n: &str| n.chars().any(|c| "\\/:*?\"<>|#%".contains(c));
+    let chips: Vec<String> = std::fs::read_dir(folder.join("chips"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            assert!(e.path().is_file(), "{}", e.path().display());
+            e.file_name().to_string_lossy().to_string()
+        })
+        .collect();
+    assert!(!chips.is_empty());
+    for c in &chips {
+        assert!(!bad(c), "{c}");
+    }
+    assert!(chips.iter().any(|c| c.contains("_2023_001_")), "{chips:?}");
+    let srcs: Vec<&str> = html
+        .split("src=\"")
+        .skip(1)
+        .map(|x| x.split('"').next().unwrap())
+        .collect();
+    assert_eq!(srcs.len(), chips.len());
+    for src in &srcs {
+        assert!(folder.join(src).is_file(), "{src}");
+    }
+    for id in ["2023/001", "STB*002?", "Sx\\003", "a&quot;b&lt;4&gt;:|#%"] {
+        assert!(html.contains(id), "{id}");
+    }
+    if have_tool("unzip") {
+        let o = Command::new("unzip")
+            .arg("-Z1")
+            .arg(out.join("320000_江苏省.zip"))
+            .output()
+            .unwrap();
+        for e in String::from_utf8_lossy(&o.stdout).lines() {
+            let rest = e.strip_prefix("320000_江苏省/").unwrap();
+            let file = rest.strip_prefix("chips/").unwrap_or(rest);
+            assert!(!bad(file), "zip entry {e}");
+        }
+    }
+    // F6: the unranked tasks (no rank at any level) have no number in the KML, GPX or the
+    // page's map, and the ranked ones keep theirs.
+    let rows = csv_rows(&folder.join("tasks.csv"));
+    let kml = std::fs::read_to_string(folder.join("centres.kml")).unwrap();
+    let gpx = std::fs::read_to_string(folder.join("centres.gpx")).unwrap();
+    let unranked: Vec<&String> = rows
+        .iter()
+        .filter(|r| {
+            ["县内排序", "市内排序", "省内排序"]
+                .iter()
+                .all(|c| r[*c].is_empty())
+        })
+        .map(|r| &r["图斑地块编号"])
+        .collect();
+    assert!(!unranked.is_empty() && unranked.len() < rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let id = r["图斑地块编号"]
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        let want = if unranked.contains(&&r["图斑地块编号"]) {
+            format!("<name>暂不排序 {id}</name>")
+        } else {
+            format!("<name>{} {id}</name>", i + 1)
+        };
+        assert!(kml.contains(&want) && gpx.contains(&want), "{want}");
+    }
+    assert_eq!(html.matches("fill=\"#969696\"").count(), unranked.len());
+    assert_eq!(
+        html.matches("fill=\"#d22\"").count(),
+        rows.len() - unranked.len()
+    );
+    assert_eq!(html.matches("<td>暂不排序</td>").count(), unranked.len());
+    // F7: the demo has no rights layer: 矿权状态 reads 未核对矿权, 优先级 高/中/低, and no
+    // English code is left in the coded columns; the GeoPackage keeps the codes.
+    for r in &rows {
+        assert_eq!(r["矿权状态"], "未核对矿权");
+        assert!(
+            ["高", "中", "低"].contains(&r["优先级"].as_str()),
+            "{}",
+            r["优先级"]
+        );
+        for c in ["最近变化类型", "最近置信度", "压占区域类别"] {
+            assert!(
+                !r[c].contains('_') && !r[c].contains("high"),
+                "{c}: {}",
+                r[c]
+            );
+        }
+    }
+    assert!(html.contains("<td>未核对矿权</td>") && !html.contains("not_checked"));
+    let o = Command::new("ogrinfo")
+        .arg(folder.join("tasks.gpkg"))
+        .args(["-q", "-sql", "SELECT DISTINCT licence_status FROM tasks"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("not_checked"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 /// A site the county verified after its latest change (rank `--history` makes it

@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod object_image;
 pub mod overlay_run;
 pub mod package_run;
+mod package_text;
 pub mod params;
 pub mod patch_table;
 pub mod rank_run;

@@ -7,6 +7,7 @@
 
 use crate::error::PipelineError;
 use crate::inputs::{self, DatedImage};
+use crate::package_text::{file_safe, legend, subtitle, value_zh};
 use crate::params::DetectParams;
 use crate::patch_table::{self, PatchRow};
 use crate::stage_outputs::{self, OutputFile, StageRecord};
@@ -97,6 +98,23 @@ struct Task<'a> {
     suppressed: bool,
     /// Its latest pair when the imagery lacks one of its dates (`before→after`).
     other_dates: Option<String>,
+}
+
+impl Task<'_> {
+    /// The number it is shown with: only a ranked task has one, as on the 一张图 (an
+    /// unranked task's place in the list is no priority; a crew reading "85" in the GPX
+    /// takes it for one).
+    fn number(&self) -> Option<usize> {
+        self.ranked.then_some(self.n)
+    }
+
+    /// Its name as a waypoint or placemark: number and site id, or 暂不排序 and site id.
+    fn point_name(&self) -> String {
+        match self.number() {
+            Some(n) => format!("{n} {}", self.site),
+            None => format!("暂不排序 {}", self.site),
+        }
+    }
 }
 
 pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError> {
@@ -425,8 +443,22 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             vals.push(v);
             polys.push(crate::overlay_run::to_polys(&t.row.geom));
         }
+        // The spreadsheet's coded values in Chinese too (优先级 高, 矿权状态 无证); the
+        // GeoPackage and GeoJSON keep the codes programs read.
+        let zh_vals: Vec<Vec<Attr>> = vals
+            .iter()
+            .map(|v| {
+                v.iter()
+                    .zip(&cols)
+                    .map(|(a, (c, _))| match a {
+                        Attr::Text(s) => value_zh(c, s).map_or_else(|| a.clone(), Attr::Text),
+                        _ => a.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
         // The first column is site_id in rank outputs; keep the English name in GIS files.
-        tw::write_csv(&dir.join("tasks.csv"), &header, &vals)?;
+        tw::write_csv(&dir.join("tasks.csv"), &header, &zh_vals)?;
         tw::write_gpkg(
             &dir.join("tasks.gpkg"),
             &table.crs_wkt,
@@ -452,6 +484,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
             &code,
             &name,
             &year.chars().take(4).collect::<String>(),
+            level,
             &tasks,
         )?;
         write_html(
@@ -819,9 +852,10 @@ fn chips_for(
                 let pts: Vec<(f64, f64)> = r.iter().map(|&(x, y)| to_chip(x, y)).collect();
                 render::ring(&mut chip, &pts, YELLOW, 2);
             }
+            // Only a ranked task's chips carry its number (as on the 一张图).
             let label = format!(
-                "{}  {}  {}",
-                t.n,
+                "{}{}  {}",
+                t.number().map(|n| format!("{n}  ")).unwrap_or_default(),
                 img.info.date,
                 if tag == "tc" {
                     "真彩色"
@@ -859,10 +893,12 @@ fn chips_for(
                 (6.0, CHIP as f32 - 18.0),
                 render::Pen::on_image(12.0),
             );
+            // The task's place in the folder makes the name unique; the id is made safe
+            // for every file system and zip (the page shows it as it is).
             let name = format!(
                 "chips/{:03}_{}_{}_{tag}.png",
                 t.n,
-                t.site,
+                file_safe(&t.site),
                 img.info.date.compact()
             );
             chip.save(dir.join(&name))
@@ -900,9 +936,8 @@ fn write_kml(path: &Path, name: &str, tasks: &[Task]) -> Result<(), PipelineErro
     for t in tasks {
         let _ = writeln!(
             s,
-            "<Placemark><name>{} {}</name><description>{}</description><Point><coordinates>{:.7},{:.7},0</coordinates></Point></Placemark>",
-            t.n,
-            esc(&t.site),
+            "<Placemark><name>{}</name><description>{}</description><Point><coordinates>{:.7},{:.7},0</coordinates></Point></Placemark>",
+            esc(&t.point_name()),
             esc(&t.reasons),
             t.lonlat.0,
             t.lonlat.1
@@ -917,11 +952,10 @@ fn write_gpx(path: &Path, tasks: &[Task]) -> Result<(), PipelineError> {
     for t in tasks {
         let _ = writeln!(
             s,
-            "<wpt lat=\"{:.7}\" lon=\"{:.7}\"><name>{} {}</name><desc>{}</desc></wpt>",
+            "<wpt lat=\"{:.7}\" lon=\"{:.7}\"><name>{}</name><desc>{}</desc></wpt>",
             t.lonlat.1,
             t.lonlat.0,
-            t.n,
-            esc(&t.site),
+            esc(&t.point_name()),
             esc(&t.reasons)
         );
     }
@@ -969,6 +1003,7 @@ fn overview(
     code: &str,
     name: &str,
     year: &str,
+    level: &str,
     tasks: &[Task],
 ) -> Result<(), PipelineError> {
     let size = 900u32;
@@ -981,18 +1016,23 @@ fn overview(
         (30.0, 18.0),
         render::Pen::on_paper(30.0),
     );
+    // Sites inside a valid licence are verified too but are not suspected illegal (a
+    // review found them counted as such); unscreened ones are not counted either way.
+    let sub = subtitle(
+        name,
+        code,
+        tasks.len(),
+        tasks.iter().filter(|t| suspected(t)).count(),
+        tasks.iter().filter(|t| t.status == "not_checked").count(),
+    );
+    // A long line (a long name, both counts) in a smaller pen, to stay inside the frame.
+    let pen = if sub.chars().count() > 40 { 17.0 } else { 20.0 };
     render::text(
         &mut img,
         font,
-        // Sites inside a valid licence are verified too but are not suspected illegal
-        // (a review found them counted as such).
-        &format!(
-            "{name}（行政区划代码 {code}）  核查图斑 {} 个，其中疑似违法 {} 个",
-            tasks.len(),
-            tasks.iter().filter(|t| suspected(t)).count()
-        ),
+        &sub,
         (30.0, 60.0),
-        render::Pen::on_paper(20.0),
+        render::Pen::on_paper(pen),
     );
     let (x0, y0, x1, y1) = (30i64, 100i64, size as i64 - 30, size as i64 - 120);
     for (a, b) in [
@@ -1017,7 +1057,7 @@ fn overview(
             py + y0 as f64 - ((x1 - x0) - (y1 - y0)) as f64 / 2.0,
         );
         let py = py.clamp(y0 as f64 + 8.0, y1 as f64 - 8.0);
-        // Only ranked tasks carry a number: the legend calls it the county's priority
+        // Only ranked tasks carry a number: the legend calls it the division's priority
         // order, and an unranked task (no new change, 伪变化) has none.
         if t.ranked {
             render::fill_rect(&mut img, px as i64 - 4, py as i64 - 4, 9, 9, render::RED);
@@ -1034,12 +1074,9 @@ fn overview(
     }
     let ly = y1 + 14;
     render::fill_rect(&mut img, x0, ly + 6, 9, 9, render::RED);
+    let legend_line = legend(level);
     for (k, (line, size, dx)) in [
-        (
-            "图例：■ 核查图斑（数字为县内优先序号；灰色为暂不排序）",
-            16.0,
-            14.0,
-        ),
+        (legend_line.as_str(), 16.0, 14.0),
         (
             "坐标系：2000国家大地坐标系（CGCS2000，EPSG:4490），经纬度；图斑位置为中心点",
             14.0,
@@ -1082,17 +1119,24 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
     // An SVG map of the centres.
     let (proj, _) = frame(tasks, 480.0, 24.0);
     s.push_str("<svg class=\"map\" width=\"480\" height=\"480\" viewBox=\"0 0 480 480\">\n");
+    // As on the 一张图: a ranked task red with its number, an unranked one grey without.
     for t in tasks {
         let (x, y) = proj(t.lonlat);
-        let _ = writeln!(
-            s,
-            "<a href=\"#t{0}\"><circle cx=\"{1:.1}\" cy=\"{2:.1}\" r=\"5\" fill=\"#d22\"/><text x=\"{3:.1}\" y=\"{4:.1}\" font-size=\"11\">{0}</text></a>",
-            t.n,
-            x,
-            y,
-            x + 6.0,
-            y - 4.0
-        );
+        let _ = match t.number() {
+            Some(n) => writeln!(
+                s,
+                "<a href=\"#t{}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#d22\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{n}</text></a>",
+                t.n,
+                x + 6.0,
+                y - 4.0
+            ),
+            None => writeln!(
+                s,
+                "<a href=\"#t{}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"#969696\"><title>暂不排序 {}</title></circle></a>",
+                t.n,
+                esc(&t.site)
+            ),
+        };
     }
     s.push_str("</svg>\n<table>\n<tr><th>序号</th><th>图斑地块编号</th><th>得分 / 优先级</th><th>矿权状态</th><th>疑似违法面积(亩)</th><th>中心点</th><th>理由</th><th>影像</th></tr>\n");
     for (t, c) in tasks.iter().zip(chips) {
@@ -1100,11 +1144,11 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
             s,
             "<tr id=\"t{}\" class=\"task\"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td>{}</td><td class=\"chips\">",
             t.n,
-            t.n,
+            t.number().map_or("暂不排序".to_string(), |n| n.to_string()),
             esc(&t.site),
             esc(&t.score),
-            esc(&t.class),
-            esc(&t.status),
+            esc(&value_zh("priority_class", &t.class).unwrap_or_default()),
+            esc(&value_zh("licence_status", &t.status).unwrap_or_default()),
             esc(&t.area_mu),
             render::dms(t.lonlat.0, 'E', 'W'),
             render::dms(t.lonlat.1, 'N', 'S'),
@@ -1115,9 +1159,10 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
         for f in c {
             let _ = write!(
                 s,
-                "<img class=\"chip\" src=\"{}\" alt=\"{}\">",
+                "<img class=\"chip\" src=\"{}\" alt=\"{} {}\">",
                 esc(f),
-                esc(f)
+                esc(&t.site),
+                esc(f.rsplit('/').next().unwrap_or(f))
             );
         }
         if t.rings.is_none() {

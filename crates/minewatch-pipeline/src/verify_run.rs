@@ -624,6 +624,17 @@ pub const AUDIT_OUTPUTS: [&str; 7] = [
     "audit_manifest.json",
 ];
 
+/// A licence status as its code: a code as it is, a Chinese label (a county package's
+/// form writes 无证, 未核对矿权) as the code it stands for.
+fn licence_code(v: &str) -> String {
+    let v = v.trim();
+    minewatch_core::LicenceStatus::ALL
+        .iter()
+        .find(|s| s.label_zh() == v)
+        .map_or(v, |s| s.name())
+        .to_string()
+}
+
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks_file = tasks_path(&req.tasks);
     let mut tt = table_read::read(&tasks_file)?;
@@ -649,7 +660,9 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             Ok(TaskFacts {
                 site_id: r.get("site_id").unwrap_or("").to_string(),
                 county: r.get("county_code").unwrap_or("").to_string(),
-                licence_status: r.get("licence_status").unwrap_or("").to_string(),
+                // A county package's tasks.csv shows the status in Chinese (无证): read
+                // back as its code.
+                licence_status: licence_code(r.get("licence_status").unwrap_or("")),
                 multi_year_change: flag(r, "multi_year_change"),
                 criminal_referral_candidate: flag(r, "criminal_referral_candidate"),
                 last_date,
@@ -1063,4 +1076,18 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     crate::manifest::write(&staging.path("audit_manifest.json"), &m)?;
     staging.commit(&AUDIT_OUTPUTS, &[])?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A county package's form shows the licence status in Chinese (review revZ2 F7):
+    /// audit reads such a table as the codes.
+    #[test]
+    fn a_chinese_licence_status_is_read_as_its_code() {
+        assert_eq!(licence_code("无证"), "outside_all_rights");
+        assert_eq!(licence_code(" 未核对矿权 "), "not_checked");
+        assert_eq!(licence_code("partly_outside"), "partly_outside");
+    }
 }
