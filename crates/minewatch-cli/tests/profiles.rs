@@ -1372,3 +1372,279 @@ fn a_metadata_offset_is_applied_to_everything_that_reads_the_values() {
         }
     }
 }
+
+/// Copies of `src` under `dir/tag/` made of bands `order`, described `names` (empty:
+/// no description), with GDAL colour interpretation `colours` when given.
+fn restacked(
+    src: &[std::path::PathBuf],
+    dir: &std::path::Path,
+    tag: &str,
+    order: &[&str],
+    names: &[&str],
+    colours: Option<&str>,
+) -> Vec<std::path::PathBuf> {
+    copies_of(src, dir, tag, |p, q| {
+        let mut args: Vec<&str> = order.iter().flat_map(|b| ["-b", *b]).collect();
+        if let Some(c) = colours {
+            args.extend(["-colorinterp", c]);
+        }
+        translate(&args, p, q);
+        let ds = open_update(q);
+        for (i, n) in names.iter().enumerate() {
+            use gdal::Metadata;
+            ds.rasterband(i + 1).unwrap().set_description(n).unwrap();
+        }
+    })
+}
+
+/// `detect` of the first two images into `dir/out` with `extra` arguments.
+fn detect_into(
+    dir: &std::path::Path,
+    t: &[std::path::PathBuf],
+    out: &str,
+    extra: &[&str],
+) -> (std::process::Output, std::path::PathBuf) {
+    let out = dir.join(out);
+    let mut args = vec!["detect", s(&t[0]), s(&t[1]), "--out", s(&out)];
+    args.extend(extra);
+    (minewatch(&args), out)
+}
+
+/// Review, session 21 (revZ1 F1): a Landsat 7 ETM+ stack named `B1…B8` (B6 thermal, B8
+/// pan) was read in Sentinel-2 numbers (pan as NIR), exit 0 and no word; with the right
+/// `--profile landsat-tm` it was refused, and `--profile gf-wfv` on a GF-6 `B1…B8` file
+/// was overridden by the names. Names that only count the bands are now refused naming
+/// the sensors they fit, and the user's profile reads them.
+#[test]
+fn band_names_that_only_count_the_bands_are_left_to_the_profile() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = nanjing_clip();
+    let detect = |t: &[std::path::PathBuf], out: &str, extra: &[&str]| {
+        detect_into(dir.path(), t, out, extra)
+    };
+    let (o, base) = detect(&src, "base", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let base_csv = std::fs::read(base.join("patches.csv")).unwrap();
+    // TM 1–5, a thermal stand-in, TM 7, a pan stand-in.
+    let b18: Vec<String> = (1..=8).map(|i| format!("B{i}")).collect();
+    let b18: Vec<&str> = b18.iter().map(|x| x.as_str()).collect();
+    let etm = restacked(
+        &src,
+        dir.path(),
+        "etm",
+        &["1", "2", "3", "4", "5", "1", "6", "2"],
+        &b18,
+        None,
+    );
+    let (o, out) = detect(&etm, "etm_default", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("B1 … B8")
+            && e.contains("--profile landsat-tm")
+            && e.contains("--profile landsat-oli")
+            && e.contains("--profile gf-wfv"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    let (o, out) = detect(&etm, "etm_tm", &["--profile", "landsat-tm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read(out.join("patches.csv")).unwrap() == base_csv,
+        "ETM+ B1…B8 under --profile landsat-tm differs from the 6-band file"
+    );
+    // GF-6 WFV's B1…B4 are blue … NIR: the profile reads them by position.
+    let (o, out) = detect(&etm, "gf6", &["--profile", "gf-wfv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(m["inputs"][0]["profile"], "gf-wfv");
+    assert_eq!(m["inputs"][0]["bands"][3], serde_json::json!(["nir", 4]));
+    let gf1 = restacked(
+        &src,
+        dir.path(),
+        "gf1",
+        &["1", "2", "3", "4"],
+        &b18[..4],
+        None,
+    );
+    let (o, _) = detect(&gf1, "gf1_default", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--profile gf-wfv"), "{}", stderr(&o));
+    let (o, out) = detect(&gf1, "gf1", &["--profile", "gf-wfv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        manifest(&out)["inputs"][0]["bands"][0],
+        serde_json::json!(["blue", 1])
+    );
+    // Names of a sensor other than the user's profile are read as the profile says,
+    // with a warning.
+    let s2 = restacked(
+        &src,
+        dir.path(),
+        "s2names",
+        &["1", "2", "3", "4"],
+        &["B04", "B03", "B02", "B08"],
+        None,
+    );
+    let (o, _) = detect(&s2, "s2names_gf", &["--profile", "gf-wfv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read by position, as the profile says"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Review, session 21 (revZ1 F2): GDAL's SENTINEL2 driver describes its bands as
+/// `B4, central wavelength 665 nm`; without colour tags the 10 m set (B4, B3, B2, B8)
+/// was read as bgrn (red as blue) and the 20 m set (no visible band) as landsat-tm, both
+/// without a word. The leading band name counts.
+#[test]
+fn sentinel2_driver_descriptions_name_the_bands() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = hongkong_clip();
+    let undefined = Some("undefined,undefined,undefined,undefined");
+    let ten = restacked(
+        &src,
+        dir.path(),
+        "r10m",
+        &["4", "3", "2", "8"],
+        &[
+            "B4, central wavelength 665 nm",
+            "B3, central wavelength 560 nm",
+            "B2, central wavelength 490 nm",
+            "B8, central wavelength 842 nm",
+        ],
+        undefined,
+    );
+    let out = dir.path().join("r10m_out");
+    let o = minewatch(&["detect", s(&ten[0]), s(&ten[1]), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(m["inputs"][0]["profile"], "from-band-descriptions");
+    assert_eq!(
+        m["inputs"][0]["bands"],
+        serde_json::json!([["blue", 3], ["green", 2], ["red", 1], ["nir", 4]])
+    );
+    let twenty = restacked(
+        &src,
+        dir.path(),
+        "r20m",
+        &["5", "6", "7", "9", "12", "13"],
+        &[
+            "B5, central wavelength 705 nm",
+            "B6, central wavelength 740 nm",
+            "B7, central wavelength 783 nm",
+            "B8A, central wavelength 865 nm",
+            "B11, central wavelength 1610 nm",
+            "B12, central wavelength 2190 nm",
+        ],
+        None,
+    );
+    let out = dir.path().join("r20m_out");
+    let o = minewatch(&["detect", s(&twenty[0]), s(&twenty[1]), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("leave out blue and red") && stderr(&o).contains("nir = band 4"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Review, session 21 (revZ1 F4): GDAL tags a 4-band Byte GTiff red, green, blue,
+/// alpha by default; a GF B,G,R,NIR conversion so tagged was refused even with
+/// `--profile gf-wfv` or `[bands] nir = 4`. The user's choice reads band 4 as data and
+/// says so; without one, the refusal names both ways out.
+#[test]
+fn a_band_tagged_alpha_is_data_when_the_user_names_it() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = nanjing_clip();
+    let four = ["1", "2", "3", "4"];
+    let none = ["", "", "", ""];
+    let tagged = restacked(
+        &src,
+        dir.path(),
+        "rgba",
+        &four,
+        &none,
+        Some("red,green,blue,alpha"),
+    );
+    let plain = restacked(
+        &src,
+        dir.path(),
+        "plain",
+        &four,
+        &none,
+        Some("undefined,undefined,undefined,undefined"),
+    );
+    let detect = |t: &[std::path::PathBuf], out: &str, extra: &[&str]| {
+        detect_into(dir.path(), t, out, extra)
+    };
+    let (o, _) = detect(&tagged, "default", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--profile gf-wfv") && e.contains("gdal_edit.py -colorinterp_4 undefined"),
+        "{e}"
+    );
+    let (o, want) = detect(&plain, "plain_out", &["--profile", "gf-wfv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = std::fs::read(want.join("patches.csv")).unwrap();
+    let map = dir.path().join("bands.toml");
+    std::fs::write(&map, "[bands]\nblue = 1\ngreen = 2\nred = 3\nnir = 4\n").unwrap();
+    for (tag, extra) in [
+        ("profile", vec!["--profile", "gf-wfv"]),
+        ("mapping", vec!["--params", s(&map)]),
+    ] {
+        let (o, out) = detect(&tagged, tag, &extra);
+        assert!(o.status.success(), "{tag}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("band 4 as nir, which the file declares alpha"),
+            "{tag}: {}",
+            stderr(&o)
+        );
+        assert!(
+            std::fs::read(out.join("patches.csv")).unwrap() == want,
+            "{tag}: band 4 not read as the untagged file's"
+        );
+    }
+}
+
+/// Review, session 21 (revZ1 F6): six unnamed Sentinel-2 bands were taken as landsat-tm
+/// by their count and left unscreened, both silently. Both are said on stderr now.
+#[test]
+fn a_guess_by_band_count_and_an_unscreened_run_are_said() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let six = restacked(
+        &hongkong_clip(),
+        dir.path(),
+        "six",
+        &["2", "3", "4", "8", "12", "13"],
+        &["", "", "", "", "", ""],
+        None,
+    );
+    let out = dir.path().join("out");
+    let o = minewatch(&["detect", s(&six[0]), s(&six[1]), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("read as landsat-tm by the band count alone") && e.contains("--profile"),
+        "{e}"
+    );
+    assert!(
+        e.contains("cloud screen off") && e.contains("reflectance_scale"),
+        "{e}"
+    );
+}

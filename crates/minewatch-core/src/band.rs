@@ -226,6 +226,18 @@ impl SensorProfile {
                 }
             }
         }
+        // Sentinel-2's 20 m set (L2A R20m) has B8A and no B08: its narrow NIR band is
+        // the NIR there is.
+        if numbering == Some(Numbering::Sentinel2)
+            && !bands.iter().any(|(r, _)| *r == BandRole::Nir)
+        {
+            if let Some(i) = descriptions
+                .iter()
+                .position(|d| band_token(d).is_some_and(|t| t.1))
+            {
+                bands.push((BandRole::Nir, i + 1));
+            }
+        }
         (bands, named)
     }
 
@@ -293,8 +305,14 @@ fn role_word(d: &str) -> Option<BandRole> {
 
 /// A band name as `(number, is 8A, zero-padded, Landsat Collection 2 prefix)`:
 /// `B05` → (5, false, true, false), `SR_B7` → (7, false, false, true).
+/// GDAL's SENTINEL2 driver describes a band as `B4, central wavelength 665 nm`: the
+/// name is the part before the comma.
 fn band_token(d: &str) -> Option<(u32, bool, bool, bool)> {
     let d = d.trim().to_ascii_lowercase();
+    let d = match d.split_once(',') {
+        Some((head, _)) => head.trim().to_string(),
+        None => d,
+    };
     let (rest, c2) = match d.strip_prefix("sr_").or_else(|| d.strip_prefix("st_")) {
         Some(r) => (r.to_string(), true),
         None => (d, false),
@@ -327,7 +345,25 @@ impl Numbering {
             return None;
         }
         let has = |n: u32| t.iter().any(|x| x.0 == n && !x.1);
-        if t.iter().any(|x| x.1 || x.2) || has(12) {
+        // GDAL's SENTINEL2 driver text (`B4, central wavelength 665 nm`) names the sensor.
+        let s2_driver = descriptions
+            .iter()
+            .any(|d| d.to_ascii_lowercase().contains("central wavelength"));
+        if s2_driver || t.iter().any(|x| x.1 || x.2) {
+            return Some(Self::Sentinel2);
+        }
+        // No sensor numbers a band B13 or above: such names count bands by position.
+        if t.iter().any(|x| x.0 > 12) {
+            return None;
+        }
+        // B1, B2, … Bn in that order, nothing else: a band count written as names. B1…B8
+        // is ETM+ (B8 pan), OLI (coastal first, B8 pan) or GF-6 WFV (B1 blue … B4 NIR,
+        // B5–B8 red edge, purple, yellow) as much as Sentinel-2's first eight; only the
+        // long runs name one sensor: B1…B10/B11 OLI's with thermal, B1…B12 Sentinel-2's.
+        if Self::bare_run(descriptions).is_some_and(|n| n < 10) {
+            return None;
+        }
+        if has(12) {
             return Some(Self::Sentinel2);
         }
         let c2 = t.iter().any(|x| x.3);
@@ -352,6 +388,24 @@ impl Numbering {
         }
         // B2, B3, B4, B8 and the like: the Sentinel-2 names the tool always took.
         Some(Self::Sentinel2)
+    }
+
+    /// `Some(n)` when the descriptions are exactly `B1`, `B2`, … `Bn` in band order
+    /// (n ≥ 2), unnamed bands after them aside (a warped export's alpha band): names that
+    /// only count the bands, and fit several sensors.
+    pub fn bare_run(descriptions: &[String]) -> Option<usize> {
+        let n = descriptions
+            .iter()
+            .rposition(|d| !d.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        let descriptions = &descriptions[..n];
+        let bare = n >= 2
+            && descriptions.iter().enumerate().all(|(i, d)| {
+                d.trim()
+                    .strip_prefix(['b', 'B'])
+                    .is_some_and(|k| k == (i + 1).to_string())
+            });
+        bare.then_some(n)
     }
 
     /// The numbering of a built-in profile's sensor (`landsat-tm` → TM's), which decides
@@ -497,6 +551,72 @@ mod tests {
         assert_eq!(role_word("b5 red edge 1"), None);
         assert_eq!(role_word("swir 2"), Some(BandRole::Swir2));
         assert_eq!(role_word("red or nir"), None);
+    }
+
+    /// Review, session 21 (revZ1 F1): `B1…Bn` in band order only count the bands: ETM+'s
+    /// B1…B8 (B8 pan), GF-6's (B8 yellow) and a 13-band Sentinel-2 stack numbered by
+    /// position (no sensor has a B13) were read in Sentinel-2 numbers.
+    #[test]
+    fn names_that_only_count_the_bands_name_no_sensor() {
+        let run = |n: usize| (1..=n).map(|i| format!("B{i}")).collect::<Vec<_>>();
+        for n in [4, 5, 6, 8, 9, 13] {
+            assert_eq!(Numbering::of(&run(n)), None, "B1…B{n}");
+            assert!(
+                SensorProfile::from_descriptions(&run(n)).is_none(),
+                "B1…B{n}"
+            );
+        }
+        assert_eq!(Numbering::of(&run(11)), Some(Numbering::LandsatOli));
+        assert_eq!(Numbering::of(&run(12)), Some(Numbering::Sentinel2));
+        assert_eq!(Numbering::bare_run(&run(8)), Some(8));
+        // A trailing unnamed (alpha) band leaves the run as it is.
+        let mut alpha = run(8);
+        alpha.push(String::new());
+        assert_eq!(Numbering::of(&alpha), None);
+        assert_eq!(Numbering::bare_run(&names(&["B2", "B3", "B4", "B8"])), None);
+    }
+
+    /// Review, session 21 (revZ1 F2, F7): GDAL's SENTINEL2 driver names bands
+    /// `B4, central wavelength 665 nm`; the L2A 20 m set has B8A and no B08.
+    #[test]
+    fn sentinel2_driver_text_and_b8a_without_b08() {
+        let ten = names(&[
+            "B4, central wavelength 665 nm",
+            "B3, central wavelength 560 nm",
+            "B2, central wavelength 490 nm",
+            "B8, central wavelength 842 nm",
+        ]);
+        assert_eq!(Numbering::of(&ten), Some(Numbering::Sentinel2));
+        let p = SensorProfile::from_descriptions(&ten).unwrap();
+        assert_eq!(
+            p.bands,
+            [
+                (BandRole::Blue, 3),
+                (BandRole::Green, 2),
+                (BandRole::Red, 1),
+                (BandRole::Nir, 4)
+            ]
+        );
+        let twenty = names(&[
+            "B5, central wavelength 705 nm",
+            "B6, central wavelength 740 nm",
+            "B7, central wavelength 783 nm",
+            "B8A, central wavelength 865 nm",
+            "B11, central wavelength 1610 nm",
+            "B12, central wavelength 2190 nm",
+        ]);
+        let (roles, named) = SensorProfile::described_roles(&twenty);
+        assert_eq!(named, 6);
+        assert!(roles.contains(&(BandRole::Nir, 4)));
+        assert!(SensorProfile::from_descriptions(&twenty).is_none());
+        let r20m = names(&[
+            "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12",
+        ]);
+        let p = SensorProfile::from_descriptions(&r20m).unwrap();
+        assert_eq!(
+            (p.band(BandRole::Nir), p.band(BandRole::Swir1)),
+            (Some(7), Some(8))
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn reflectance_of(img: &DatedImage, params: &DetectParams) -> Result<Vec<Reflect
         });
     }
     Err(format!(
-        "{}: digital numbers of unknown scale (profile {}, no QUANTIFICATION_VALUE or band scale in the file); give reflectance_scale in the params file to screen clouds",
+        "{}: digital numbers of unknown scale (profile {}, no QUANTIFICATION_VALUE or band scale in the file); patches under clouds and shadows are kept; to screen them, give reflectance_scale in a params file (0.0001 for Sentinel-2 digital numbers, reflectance × 10000; docs/config.md, \"The detect params file\")",
         img.source.display(),
         img.profile.name
     ))
@@ -193,7 +193,10 @@ fn screen_for(
     let mut chosen = [Reflectance::UNIT; 2];
     for (k, (img, t)) in [(a, sample.0), (b, sample.1)].into_iter().enumerate() {
         let median = robust_sigma(&t[blue]).0;
-        let candidates = reflectance_of(img, params)?;
+        let candidates = reflectance_of(img, params).inspect_err(|why| {
+            // Patches under clouds and shadows stay in: worth a line where the user looks.
+            eprintln!("warning: cloud screen off: {why}");
+        })?;
         let plausible = |r: &Reflectance| {
             (PLAUSIBLE_BLUE.0..=PLAUSIBLE_BLUE.1).contains(&(median * r.scale + r.offset))
         };

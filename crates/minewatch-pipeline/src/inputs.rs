@@ -59,12 +59,21 @@ pub fn resolve(
         }
         // An object is asked for first, so a wrong key reads as such, not as GDAL's 404.
         crate::object_image::stat(p)?;
-        let info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
+        let mut info = ImageInfo::inspect(p, dates.map(|d| d[i]))?;
         if let Some(note) = &info.date_note {
             eprintln!("warning: {}: {note}", p.display());
         }
         let profile = match params.custom_profile() {
             Some(custom) => {
+                // The user's mapping is read as given: band names that say otherwise and
+                // a band it names that the file declares alpha are warned of, not obeyed.
+                info.check_profile_bands(&custom)?;
+                for note in [info.mapping_note(&custom), info.read_alpha_as_data(&custom)]
+                    .into_iter()
+                    .flatten()
+                {
+                    eprintln!("warning: {}: {note}", p.display());
+                }
                 info.check_profile(&custom)?;
                 custom
             }
@@ -147,7 +156,10 @@ pub fn align(images: &mut [DatedImage], dir: &std::path::Path) -> Result<(), Pip
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let dst = dir.join(format!("{i}_{name}"));
-        let info = minewatch_raster::align::align_to(&img.info, &first.grid, &dst)?;
+        let mut info = minewatch_raster::align::align_to(&img.info, &first.grid, &dst)?;
+        if img.info.alpha_read_as_data {
+            info.read_alpha_as_data(&img.profile);
+        }
         info.check_profile(&img.profile)?;
         img.info = info;
         img.aligned = true;

@@ -530,7 +530,7 @@ pub const KEYS: &[(&str, &str, bool, &str)] = &[
     ("data_root", "path", false, "Folder that inputs written `@data/...` resolve against (overridden by --data-root or MINEWATCH_DATA_ROOT)."),
     ("detect.images", "array of path/glob", true, "Dated images (GeoTIFF/COG); `*` and `?` allowed in file names; two or more."),
     ("detect.dates", "array of date", false, "Dates in image order (after sorting expanded paths) when file names and metadata lack them: one distinct date per image."),
-    ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, stats, reflectance_scale, reflectance_offset, cloud_screen)."),
+    ("detect.params", "path", false, "A detect params file (method, profile, bands, rule, mmu_px, mmu_mode, connectivity, stats, reflectance_scale, reflectance_offset, cloud_screen): see \"The detect params file\" below."),
     ("detect.quicklook", "bool", false, "Also write quicklook.png."),
     ("overlay.layers", "path", true, "Layers file (zones, mining rights, admin divisions); see docs/overlay.md. Enables the overlay stage."),
     ("rank.policy", "path", false, "Priority policy (default pipelines/policy/default.toml weights). The [rank] table enables ranking."),
@@ -648,5 +648,46 @@ pub fn config_markdown() -> String {
         s.push_str(&format!("| `{k}` | {t} | {required} | {d} |\n"));
     }
     s.push_str("\nExamples: `pipelines/demo.toml` (the bundled Nanjing chain), `pipelines/provincial.toml` (a multi-year provincial run), `pipelines/smoke.toml` (fixture smoke run).\n");
+    s.push_str(PARAMS_DOC);
     s
 }
+
+/// The detect params file (`detect --params`, `detect.params`), which band-layout errors
+/// point at: its keys live in `params.rs::DetectParams`.
+const PARAMS_DOC: &str = r#"
+## The detect params file
+
+`minewatch detect --params FILE` (or `detect.params` above) reads a TOML file of detection
+settings. Every key is optional; an unknown key is an error.
+
+| key | type | default | meaning |
+|---|---|---|---|
+| `method` | string | `auto` | `auto` (automatic score and threshold), `rule` (the explicit `rule`) or `cva` (baseline). A file that gives `rule` but no `method` means `rule`. |
+| `profile` | string | `auto` | Band profile: `auto` (band names, then band count) or one of `sentinel2`, `sentinel2-l2a`, `landsat-tm`, `landsat-oli`, `gf-wfv`, `gf2-pms`, `bgrn`, `bgrns`; same as `--profile`. A named profile is read by position (band names in its own sensor's numbering may reorder it; other names are warned of, not obeyed). |
+| `bands` | table | none | Which band holds which role, `ROLE = BAND`: roles `blue`, `green`, `red`, `nir`, `swir1`, `swir2` (lower case), bands numbered from 1 as GDAL numbers them; each role its own band; roles left out are not read (statistics that need them are skipped, a rule that needs them is refused). Overrides `profile`. A band the file declares alpha is read as data when named here, with a warning. |
+| `rule` | array of string | the peers' rule | Conditions that must all hold for a pixel to count as change (`method = "rule"`), e.g. `"ndvi_drop >= 0.2"`. |
+| `mmu_px` | integer | 10 | Minimum mapping unit in pixels. |
+| `mmu_mode` | string | `gdal` | `gdal` (gdal_sieve -8 -nomask: small patches dropped, small holes filled), `objects` (drop small patches only) or `none`. |
+| `connectivity` | integer | 8 | Pixel connectivity of patches; only 8 is supported. |
+| `stats` | array of string | the index differences the bands allow | Per-patch statistics (mean and max) of these variables. |
+| `reflectance_scale` | number | none | Reflectance = value × scale + offset, for the automatic method's cloud and shadow screen where minewatch cannot tell (Landsat DN, GF digital numbers, unnamed bands); 0.0001 for Sentinel-2 digital numbers. |
+| `reflectance_offset` | number | 0 | With `reflectance_scale`; −0.1 for Sentinel-2 processing baseline 04.00 or later without `BOA_ADD_OFFSET` metadata. |
+| `cloud_screen` | boolean | true | Screen clouds and cloud shadows (automatic method). |
+
+Example: a GF-6 WFV 8-band file (B1 blue, B2 green, B3 red, B4 NIR, B5–B8 red edge,
+purple, yellow) whose bands are named only `B1`…`B8`, or a 4-band 8-bit file whose fourth
+band GDAL tagged alpha:
+
+```toml
+# minewatch detect T1.tif T2.tif --params gf6.toml --out OUT
+[bands]
+blue = 1
+green = 2
+red = 3
+nir = 4
+```
+
+A Landsat 7 ETM+ stack of all eight bands in order (B6 thermal, B8 pan) is
+`--profile landsat-tm`, or `[bands]` with `blue = 1`, `green = 2`, `red = 3`, `nir = 4`,
+`swir1 = 5`, `swir2 = 7`. The explicit rule of the peers is `pipelines/peer-rule.toml`.
+"#;

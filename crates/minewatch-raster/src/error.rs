@@ -17,7 +17,7 @@ pub enum RasterError {
     NotADateInName { path: PathBuf, digits: String },
     #[error("{path}: its name holds more than one date ({dates}) and nothing says which is the acquisition date; give the dates with --dates (detect.dates in a run config)")]
     AmbiguousDate { path: PathBuf, dates: String },
-    #[error("{path}: band profile `{profile}` needs band {band} for {role}, but the file has {count} band(s); choose another --profile or a custom band mapping")]
+    #[error("{path}: band profile `{profile}` needs band {band} for {role}, but the file has {count} band(s); choose another --profile or a params file's [bands] mapping (docs/config.md, \"The detect params file\")")]
     MissingBand {
         path: PathBuf,
         profile: String,
@@ -25,7 +25,7 @@ pub enum RasterError {
         band: usize,
         count: usize,
     },
-    #[error("{path}: cannot tell which band is which ({count} bands, no usable band descriptions); pass --profile (sentinel2, landsat-tm, landsat-oli, gf-wfv, gf2-pms, bgrn, bgrns) or a custom [bands] mapping")]
+    #[error("{path}: cannot tell which band is which ({count} bands, no usable band descriptions); pass --profile (sentinel2, sentinel2-l2a, landsat-tm, landsat-oli, gf-wfv, gf2-pms, bgrn, bgrns) or a params file's [bands] mapping (docs/config.md, \"The detect params file\")")]
     UnknownProfile { path: PathBuf, count: usize },
     #[error("{first} and {other} are on different grids ({difference}); reproject/resample them onto one grid, or pass --align to warp every date onto the first date's grid")]
     GridMismatch {

@@ -68,6 +68,14 @@ pub struct ImageInfo {
     /// observation) and never as a spectral band.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpha_band: Option<usize>,
+    /// GDAL's mask of this file is its alpha band (GDAL's flag): the mask goes when that
+    /// band is read as data.
+    #[serde(skip)]
+    pub mask_is_alpha: bool,
+    /// A band declared alpha is read as data because the user's profile or `[bands]`
+    /// names it (GDAL tags the 4th band of any 4-band Byte file alpha by default).
+    #[serde(skip)]
+    pub alpha_read_as_data: bool,
 }
 
 pub(crate) fn open(path: &Path) -> Result<Dataset, RasterError> {
@@ -113,9 +121,16 @@ impl ImageInfo {
                 path: p(),
                 msg: e.to_string(),
             })?;
+            // GDAL's SENTINEL2 driver also states the band's name as `BANDNAME`.
+            let description = b
+                .description()
+                .ok()
+                .filter(|d| !d.trim().is_empty())
+                .or_else(|| b.metadata_item("BANDNAME", ""))
+                .unwrap_or_default();
             bands.push(BandInfo {
                 index: i,
-                description: b.description().unwrap_or_default(),
+                description,
                 data_type: b.band_type().name(),
                 nodata: b.no_data_value(),
                 scale: b.scale().unwrap_or(1.0),
@@ -181,6 +196,7 @@ impl ImageInfo {
         let dataset_mask = flags.as_ref().is_some_and(|f| {
             !f.is_all_valid() && !f.is_nodata() && (f.is_per_dataset() || f.is_alpha())
         });
+        let mask_is_alpha = flags.as_ref().is_some_and(|f| f.is_alpha());
         let alpha_band = bands
             .iter()
             .find(|b| b.colour == "Alpha")
@@ -208,20 +224,25 @@ impl ImageInfo {
             block,
             dataset_mask,
             alpha_band,
+            mask_is_alpha,
+            alpha_read_as_data: false,
         })
     }
 
     /// The profile to use: a named built-in, or `auto` (band descriptions, then band count).
     /// The band profile `name` (or, for `auto`, the one the band names or count imply),
-    /// checked against the file, and a note when the choice was a guess worth a look.
+    /// checked against the file, and notes (for stderr) when the choice was a guess worth
+    /// a look or the user's profile overrode what the names say. A named profile may
+    /// take a band declared alpha as data (see [`ImageInfo::read_alpha_as_data`]).
     pub fn resolve_profile(
-        &self,
+        &mut self,
         name: &str,
     ) -> Result<(SensorProfile, Option<String>), RasterError> {
         let count = self.bands.len();
         let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
+        let explicit = name != "auto";
         let mut note = None;
-        let mut profile = if name == "auto" {
+        let mut profile = if !explicit {
             let (found, named) = SensorProfile::described_roles(&desc);
             match SensorProfile::from_descriptions(&desc) {
                 Some(p) => p,
@@ -241,7 +262,7 @@ impl ImageInfo {
                     return Err(RasterError::Other {
                         path: self.path.clone(),
                         msg: format!(
-                            "its band names ({}) leave out {} (found: {}); minewatch needs blue, red and NIR — export those bands too, or map the bands in a params file's [bands] (docs/config.md) if the names are wrong",
+                            "its band names ({}) leave out {} (found: {}); minewatch needs blue, red and NIR — export those bands too, or map the bands in a params file's [bands] (docs/config.md, \"The detect params file\") if the names are wrong",
                             desc.join(", "),
                             missing.join(" and "),
                             if found.is_empty() { "none".into() } else { found.join(", ") }
@@ -249,14 +270,24 @@ impl ImageInfo {
                     });
                 }
                 None => {
+                    // B1…Bn only count the bands: several sensors fit (B1…B7 alone is
+                    // left to the count of 7, which tells TM from OLI and says so).
+                    if let Some(n) = minewatch_core::Numbering::bare_run(&desc) {
+                        if self.spectral_count() != 7 {
+                            return Err(self.bare_run_refusal(n));
+                        }
+                    }
                     let guess = self.guess_by_count().ok_or_else(|| {
                         let n = self.spectral_count();
                         if n < count {
                             RasterError::Other {
                                 path: self.path.clone(),
                                 msg: format!(
-                                    "band {} is declared alpha (the validity mask), and no band profile has the other {n} band(s) without band names; minewatch needs blue, red and NIR — pass --profile or a params file's [bands] mapping (docs/config.md)",
-                                    n + 1
+                                    "band {} is declared alpha (the validity mask), and no band profile has the other {n} band(s) without band names; minewatch needs blue, red and NIR — if band {} holds data (GDAL tags the last band of a 4-band 8-bit file alpha by default), give --profile gf-wfv or a params file's [bands] mapping naming it (docs/config.md, \"The detect params file\") to read it as data, or clear the tag: gdal_edit.py -colorinterp_{} undefined {}",
+                                    n + 1,
+                                    n + 1,
+                                    n + 1,
+                                    self.path.display()
                                 ),
                             }
                         } else {
@@ -280,6 +311,17 @@ impl ImageInfo {
                     } else if let Some(b) = self.undecided_landsat_number(&desc) {
                         // Only a 7-band stack's count tells TM from OLI (and says so).
                         return Err(self.ambiguous_numbers(b));
+                    } else {
+                        // Other sensors share these counts too (Sentinel-2's six 10 m and
+                        // 20 m bands are six bands like TM's): say what was assumed.
+                        note = Some(format!(
+                            "{} bands of {}, no band names that tell the sensor: read as {} by the band count alone ({}); if that is wrong, give --profile ({}) or map the bands in a params file's [bands] (docs/config.md, \"The detect params file\")",
+                            self.spectral_count(),
+                            self.bands[0].data_type,
+                            guess.name,
+                            show(&guess.bands),
+                            SensorProfile::BUILTIN.join(", ")
+                        ));
                     }
                     match self.colour_profile(&guess)? {
                         Some((p, why)) => {
@@ -305,42 +347,120 @@ impl ImageInfo {
             profile = SensorProfile::landsat_tm_with_thermal();
         }
         if profile.name != "from-band-descriptions" {
-            if let Some((p, why)) = self.by_description(&profile, &desc)? {
+            if let Some((p, why)) = self.by_description(&profile, &desc, explicit)? {
                 note = Some(why);
                 profile = p;
+            }
+        }
+        if explicit {
+            if let Some(why) = self.read_alpha_as_data(&profile) {
+                note = Some(match note {
+                    Some(n) => format!("{n}; {why}"),
+                    None => why,
+                });
             }
         }
         self.check_profile(&profile)?;
         Ok((profile, note))
     }
 
-    /// Band names that say which band is which win over a profile chosen by name, band
-    /// count or colour: the positions of a reordered export (`B4 NIR`, `B3 red`, … as
+    /// A profile the user chose (`--profile`, `[bands]`) that reads a band declared alpha
+    /// reads it as data: GDAL's default for a 4-band Byte GTiff is red, green, blue, alpha,
+    /// whatever the bands hold (a GF B,G,R,NIR conversion). The band then masks nothing.
+    /// Returns the note to print, or `None` when no profile band is declared alpha.
+    pub fn read_alpha_as_data(&mut self, profile: &SensorProfile) -> Option<String> {
+        let mut taken = Vec::new();
+        for (role, band) in &profile.bands {
+            let Some(b) = band.checked_sub(1).and_then(|i| self.bands.get_mut(i)) else {
+                continue;
+            };
+            if b.colour == "Alpha" {
+                b.colour = "Undefined".into();
+                taken.push(format!("band {band} as {role}"));
+                if self.alpha_band == Some(*band) {
+                    self.alpha_band = None;
+                }
+                if self.mask_is_alpha {
+                    self.dataset_mask = false;
+                    self.mask_is_alpha = false;
+                }
+            }
+        }
+        if taken.is_empty() {
+            return None;
+        }
+        self.alpha_read_as_data = true;
+        Some(format!(
+            "profile {} reads {}, which the file declares alpha (transparency): read as data, the alpha tag ignored, as the profile says (clear the tag with gdal_edit.py -colorinterp_N undefined to silence this)",
+            profile.name,
+            taken.join(", ")
+        ))
+    }
+
+    /// The refusal of `B1`…`Bn` names (see [`minewatch_core::Numbering::bare_run`]): the
+    /// sensors they fit, and the `--profile` that reads each.
+    fn bare_run_refusal(&self, n: usize) -> RasterError {
+        let fits = match n {
+            4 => "GF-1/GF-2/GF-6 4-band (B1 blue, B2 green, B3 red, B4 NIR: --profile gf-wfv or gf2-pms), Landsat TM/ETM+ B1–B4 (--profile bgrn), or Sentinel-2's B1–B4 (coastal, blue, green, red: no NIR)".to_string(),
+            8 => "Landsat 7 ETM+ (B6 thermal, B8 pan: --profile landsat-tm), Landsat 8/9 OLI (B1 coastal … B7 SWIR2, B8 pan: --profile landsat-oli), GF-6 WFV (B1 blue … B4 NIR, B5–B8 red edge, purple, yellow: --profile gf-wfv), or Sentinel-2's B1–B8".to_string(),
+            13 => "a Sentinel-2 L1C stack numbered by position (B8A as band 9: --profile sentinel2), but no sensor has a band B13".to_string(),
+            12 => "a Sentinel-2 L2A stack numbered by position (--profile sentinel2-l2a)".to_string(),
+            _ => format!("Landsat, GF and Sentinel-2 stacks of {n} bands alike"),
+        };
+        RasterError::Other {
+            path: self.path.clone(),
+            msg: format!(
+                "its band names are B1 … B{n} in band order, which number the bands by position and fit several sensors: {fits}; give --profile ({}) to say which, or name the bands by role (`blue`, `B4 NIR`), or map them in a params file's [bands] (docs/config.md, \"The detect params file\")",
+                SensorProfile::BUILTIN.join(", ")
+            ),
+        }
+    }
+
+    /// Band names that say which band is which win over a profile chosen by band count
+    /// or colour: the positions of a reordered export (`B4 NIR`, `B3 red`, … as
     /// `gdal_translate -b 4 -b 3 …` leaves them) contradict them. `B<n>` names the names
     /// themselves do not place on a sensor are read in the profile's sensor (TM/ETM+,
     /// OLI, Sentinel-2). `Some` with the mapping and a note when it differs from
     /// `positional`; an error when the names contradict it but lack blue, red or NIR.
+    ///
+    /// A profile the user named (`explicit`) is the user's word on the sensor: `B<n>`
+    /// names are read in its numbering only (a guess from the names never overrides it),
+    /// names that still contradict it without giving blue, red and NIR are warned of and
+    /// the bands read by position, as the profile says.
     fn by_description(
         &self,
         positional: &SensorProfile,
         desc: &[String],
+        explicit: bool,
     ) -> Result<Option<(SensorProfile, String)>, RasterError> {
-        let numbering = minewatch_core::Numbering::of(desc)
-            .or_else(|| minewatch_core::Numbering::of_profile(&positional.name));
+        use minewatch_core::Numbering;
+        let own = Numbering::of(desc);
+        let of_profile = Numbering::of_profile(&positional.name);
+        let numbering = if explicit {
+            // Names that place themselves on another sensor say nothing in this one.
+            of_profile.filter(|n| own.is_none_or(|o| o == *n))
+        } else {
+            own.or(of_profile)
+        };
         let (found, _) = SensorProfile::described_roles_as(desc, numbering);
-        if found
-            .iter()
-            .all(|(r, b)| !positional.has(*r) || positional.band(*r) == Some(*b))
-        {
+        let contradicts = |found: &[(BandRole, usize)]| {
+            found
+                .iter()
+                .any(|(r, b)| positional.has(*r) && positional.band(*r) != Some(*b))
+        };
+        if !contradicts(&found) {
+            if explicit {
+                // The names in their own numbering may still disagree: say so.
+                let (theirs, _) = SensorProfile::described_roles_as(desc, own);
+                if contradicts(&theirs) {
+                    return Ok(Some((
+                        positional.clone(),
+                        self.profile_over_names(positional, desc, &theirs),
+                    )));
+                }
+            }
             return Ok(None);
         }
-        let show = |bands: &[(BandRole, usize)]| {
-            bands
-                .iter()
-                .map(|(r, b)| format!("{r} = band {b}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         // The profile decides which roles are read (`gf-wfv` none of SWIR, whatever the
         // file holds); the names only where: all of them, or none.
         let named = SensorProfile::from_descriptions_as(desc, numbering).and_then(|p| {
@@ -361,6 +481,13 @@ impl ImageInfo {
                 );
                 Ok(Some((p, why)))
             }
+            None if explicit => {
+                self.check_profile_bands(positional)?;
+                Ok(Some((
+                    positional.clone(),
+                    self.profile_over_names(positional, desc, &found),
+                )))
+            }
             None => {
                 // A profile that does not fit the file at all says so first.
                 self.check_profile(positional)?;
@@ -372,7 +499,7 @@ impl ImageInfo {
                 Err(RasterError::Other {
                     path: self.path.clone(),
                     msg: format!(
-                        "band {band} is described `{}`, which is {role}, but profile {} reads {role} from {}; the band names ({}) do not give blue, red and NIR to read by instead — name the bands by role (`blue`, `B4 NIR`, `B02`) or map them in a params file's [bands] (docs/config.md)",
+                        "band {band} is described `{}`, which is {role}, but profile {} reads {role} from {}; the band names ({}) do not give blue, red and NIR to read by instead — name the bands by role (`blue`, `B4 NIR`, `B02`) or map them in a params file's [bands] (docs/config.md, \"The detect params file\")",
                         desc[band - 1],
                         positional.name,
                         positional
@@ -383,6 +510,42 @@ impl ImageInfo {
                 })
             }
         }
+    }
+
+    /// A note when a `[bands]` mapping (read as given) disagrees with what the band names
+    /// say in their own numbering.
+    pub fn mapping_note(&self, mapping: &SensorProfile) -> Option<String> {
+        let desc: Vec<String> = self.bands.iter().map(|b| b.description.clone()).collect();
+        let (theirs, _) =
+            SensorProfile::described_roles_as(&desc, minewatch_core::Numbering::of(&desc));
+        theirs
+            .iter()
+            .any(|(r, b)| mapping.has(*r) && mapping.band(*r) != Some(*b))
+            .then(|| {
+                format!(
+                    "its band names ({}) say {}, but the params file's [bands] reads {}: read as [bands] says",
+                    desc.join(", "),
+                    show(&theirs),
+                    show(&mapping.bands)
+                )
+            })
+    }
+
+    /// The note when the user's profile is read by position over band names that say
+    /// otherwise.
+    fn profile_over_names(
+        &self,
+        profile: &SensorProfile,
+        desc: &[String],
+        found: &[(BandRole, usize)],
+    ) -> String {
+        format!(
+            "its band names ({}) say {}, but --profile {} reads {}: read by position, as the profile says; if the names are right, drop --profile",
+            desc.join(", "),
+            show(found),
+            profile.name,
+            show(&profile.bands)
+        )
     }
 
     /// The first band whose `B<n>` name is a Landsat number of no one sensor (the names
@@ -450,7 +613,7 @@ impl ImageInfo {
                 return Err(RasterError::Other {
                     path: self.path.clone(),
                     msg: format!(
-                        "{} bands with no band names: by count they would be {} ({role} = band {band}), but the file declares band {band} as {colour} (red = band {r}, green = band {g}, blue = band {b}); say which band is which in a params file's [bands] (docs/config.md), or --profile",
+                        "{} bands with no band names: by count they would be {} ({role} = band {band}), but the file declares band {band} as {colour} (red = band {r}, green = band {g}, blue = band {b}); say which band is which in a params file's [bands] (docs/config.md, \"The detect params file\"), or --profile",
                         self.bands.len(),
                         guess.name,
                         colour = colour.to_lowercase(),
@@ -496,8 +659,8 @@ impl ImageInfo {
                 .count()
     }
 
-    /// Every band the profile names must exist in the file.
-    pub fn check_profile(&self, profile: &SensorProfile) -> Result<(), RasterError> {
+    /// Every band the profile names must exist in the file (alpha or not).
+    pub fn check_profile_bands(&self, profile: &SensorProfile) -> Result<(), RasterError> {
         for (role, band) in &profile.bands {
             if *band == 0 || *band > self.bands.len() {
                 return Err(RasterError::MissingBand {
@@ -508,13 +671,22 @@ impl ImageInfo {
                     count: self.bands.len(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Every band the profile names must exist in the file, and none be declared alpha.
+    pub fn check_profile(&self, profile: &SensorProfile) -> Result<(), RasterError> {
+        self.check_profile_bands(profile)?;
+        for (role, band) in &profile.bands {
             // Transparency read as reflectance would put 0/255 into every index.
             if self.bands[band - 1].colour == "Alpha" {
                 return Err(RasterError::Other {
                     path: self.path.clone(),
                     msg: format!(
-                        "band {band} is declared alpha (transparency), but profile {} reads it as {role}; give --profile or a params file's [bands] mapping (docs/config.md) that leaves the alpha band out — it is used as the validity mask",
-                        profile.name
+                        "band {band} is declared alpha (transparency), but profile {} reads it as {role}; if band {band} holds data (GDAL tags the last band of a 4-band 8-bit file alpha by default), give --profile (e.g. gf-wfv) or a params file's [bands] mapping naming it (docs/config.md, \"The detect params file\") to read it as data, or clear the tag: gdal_edit.py -colorinterp_{band} undefined {}",
+                        profile.name,
+                        self.path.display()
                     ),
                 });
             }
@@ -636,4 +808,13 @@ fn date_of(
             )
         }),
     })
+}
+
+/// `blue = band 1, green = band 2, …`
+fn show(bands: &[(BandRole, usize)]) -> String {
+    bands
+        .iter()
+        .map(|(r, b)| format!("{r} = band {b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
