@@ -633,3 +633,83 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Twice the signed area of a GeoJSON ring (> 0: counter-clockwise, lon east, lat north).
+fn signed_area2(ring: &serde_json::Value) -> f64 {
+    let p: Vec<(f64, f64)> = ring
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    p.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum()
+}
+
+/// revZ2 F2: rank's and the county packages' tasks.geojson wrote 26 of the demo's 29 holes
+/// counter-clockwise (the footprint union's order), and overlay copied its input's winding
+/// (a Shapefile's clockwise shells). Every GeoJSON written, from any stage and from a
+/// Shapefile of patches, now has counter-clockwise shells and clockwise holes (RFC 7946
+/// §3.1.6), which web renderers that fill by winding need to leave the holes empty.
+#[test]
+fn every_geojson_ring_follows_rfc7946_winding() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut files = vec![
+        d.path().join("det/patches.geojson"),
+        d.path().join("ov/findings.geojson"),
+        rk.join("tasks.geojson"),
+        rk.join("hotspots.geojson"),
+        out.join("320000_江苏省/tasks.geojson"),
+    ];
+    if have_tool("ogr2ogr") {
+        // Patches handed over as a Shapefile: its shells are clockwise by convention.
+        let shp = d.path().join("patches.shp");
+        let st = Command::new("ogr2ogr")
+            .args(["-q", "-f", "ESRI Shapefile", s(&shp)])
+            .arg(d.path().join("det/patches.gpkg"))
+            .args(["-lco", "ENCODING=UTF-8"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let layers = root().join("pipelines/layers/nanjing.toml");
+        let ov = d.path().join("ov_shp");
+        let o = minewatch(&["overlay", s(&shp), "--layers", s(&layers), "--out", s(&ov)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        files.push(ov.join("findings.geojson"));
+    }
+    for f in &files {
+        let j: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        let (mut shells, mut holes, mut wrong) = (0, 0, Vec::new());
+        for ft in j["features"].as_array().unwrap() {
+            for p in ft["geometry"]["coordinates"].as_array().unwrap() {
+                for (k, r) in p.as_array().unwrap().iter().enumerate() {
+                    let a = signed_area2(r);
+                    if k == 0 {
+                        shells += 1;
+                    } else {
+                        holes += 1;
+                    }
+                    if (k == 0) != (a > 0.0) {
+                        wrong.push((k, a));
+                    }
+                }
+            }
+        }
+        assert!(shells > 0, "{}: no polygons", f.display());
+        if !f.ends_with("hotspots.geojson") {
+            assert!(holes > 10, "{}: {holes} holes", f.display());
+        }
+        assert!(
+            wrong.is_empty(),
+            "{}: {} of {shells} shells + {holes} holes wound the wrong way (ring, 2·area): {:?}",
+            f.display(),
+            wrong.len(),
+            &wrong[..wrong.len().min(5)]
+        );
+    }
+}
