@@ -713,3 +713,53 @@ fn every_geojson_ring_follows_rfc7946_winding() {
         );
     }
 }
+
+/// revZ2 F4: `package` given a county package's own tasks.gpkg (which `package --help`
+/// allows: "a tasks GeoPackage") stopped with "choose a folder you can write to", the
+/// form's columns written twice. What a county entered in the form is kept in the new
+/// package's form, once.
+#[test]
+fn a_packages_own_tasks_keep_their_form() {
+    use gdal::vector::LayerAccess;
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tasks = d.path().join("filled.gpkg");
+    std::fs::copy(out.join("320000_江苏省/tasks.gpkg"), &tasks).unwrap();
+    let site = {
+        let ds = gdal::Dataset::open_ex(
+            &tasks,
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let layer = ds.layer(0).unwrap();
+        let mut f = layer.feature(1).unwrap();
+        f.set_field_string(f.field_index("verdict").unwrap(), "违法")
+            .unwrap();
+        layer.set_feature(f).unwrap();
+        let f = layer.feature(1).unwrap();
+        f.field_as_string(f.field_index("site_id").unwrap())
+            .unwrap()
+            .unwrap()
+    };
+    let again = d.path().join("pkg2");
+    let o = package_nanjing(&tasks, &[&a, &b], &again, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("verdict"), "{}", stderr(&o));
+    let csv = again.join("320000_江苏省/tasks.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let header = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+    assert_eq!(header.matches("核查结果").count(), 1, "{header}");
+    let rows = csv_rows(&csv);
+    let row = rows.iter().find(|r| r["图斑地块编号"] == site).unwrap();
+    assert_eq!(row["核查结果"], "违法");
+    assert!(rows
+        .iter()
+        .filter(|r| r["图斑地块编号"] != site)
+        .all(|r| r["核查结果"].is_empty()));
+}
