@@ -399,3 +399,94 @@ fn manifest_of_overlay(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("overlay_manifest.json")).unwrap())
         .unwrap()
 }
+
+/// The header of a CSV that minewatch wrote (BOM dropped).
+fn csv_header(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+    first.split(',').map(String::from).collect()
+}
+
+/// revZ2 F4: a patch file that already had a column overlay writes (`county_code`,
+/// `zones`, `area_mu` in any case; every finding column when overlay runs again on its
+/// own findings.gpkg) stopped with "choose a folder you can write to", blaming the output
+/// folder. The input's clashing columns are now left out with a warning naming them, the
+/// findings written in their place; an upper-case `AREA_M2` (a DBF's) is read as the
+/// area; a rerun on findings.gpkg writes the same table as the first run.
+#[test]
+fn input_columns_overlay_writes_itself_are_replaced_with_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let layers = licences(d.path());
+    let patches = d.path().join("p.geojson");
+    let props = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","date_after":"2024-06-01","county_code":"999999","zones":"mine","Area_Mu":7.5,"note":"kept"}}"#
+        )
+    };
+    let (p1, p2) = (props("P1"), props("P2"));
+    let rows = [
+        (p1.as_str(), 500_000.0, 3_500_000.0),
+        (p2.as_str(), 510_000.0, 3_500_000.0),
+    ];
+    std::fs::write(&patches, features(&rows)).unwrap();
+    let out = d.path().join("ov");
+    let o = overlay(&patches, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("overlay: warning:")
+            && err.contains("county_code, zones, Area_Mu")
+            && !err.contains("choose a folder"),
+        "{err}"
+    );
+    let note = manifest_notes(&out);
+    assert!(
+        note.iter()
+            .any(|n| n.contains("county_code, zones, Area_Mu")),
+        "{note:?}"
+    );
+    let header = csv_header(&out.join("findings.csv"));
+    for c in ["county_code", "zones", "area_mu", "note"] {
+        let n = header.iter().filter(|h| h.eq_ignore_ascii_case(c)).count();
+        assert_eq!(n, 1, "{c} in {header:?}");
+    }
+    let rows = csv_rows(&out.join("findings.csv"));
+    // This run's values, not the input's: no admin layer, so no county; 100 m × 100 m.
+    assert_eq!(rows[0]["county_code"], "");
+    assert_eq!(rows[0]["zones"], "rights/L1 (100.0%)");
+    let mu: f64 = rows[0]["area_mu"].parse().unwrap();
+    assert!((mu - 15.0).abs() < 0.1, "{mu}");
+    assert_eq!(rows[0]["note"], "kept");
+
+    // Overlay again on its own findings (the rights layer arrived later): the same table.
+    let again = d.path().join("ov2");
+    let o = overlay(&out.join("findings.gpkg"), &layers, &again, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(csv_header(&again.join("findings.csv")), header);
+    assert_eq!(csv_rows(&again.join("findings.csv")), rows);
+
+    // A DBF's upper-case AREA_M2 is the area (not a second `area_m2` added beside it).
+    let upper = d.path().join("upper.geojson");
+    std::fs::write(
+        &upper,
+        features(&[(r#"{"ID":"P1","AREA_M2":12345.0}"#, 500_000.0, 3_500_000.0)]),
+    )
+    .unwrap();
+    let out = d.path().join("ov_upper");
+    let o = overlay(&upper, &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&out.join("findings.csv"));
+    assert_eq!(rows[0]["id"], "P1");
+    assert_eq!(rows[0]["area_m2"], "12345");
+}
+
+fn manifest_notes(out: &Path) -> Vec<String> {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("overlay_manifest.json")).unwrap()).unwrap();
+    m["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}

@@ -763,3 +763,133 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Twice the signed area of a GeoJSON ring (> 0: counter-clockwise, lon east, lat north).
+fn signed_area2(ring: &serde_json::Value) -> f64 {
+    let p: Vec<(f64, f64)> = ring
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    p.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum()
+}
+
+/// revZ2 F2: rank's and the county packages' tasks.geojson wrote 26 of the demo's 29 holes
+/// counter-clockwise (the footprint union's order), and overlay copied its input's winding
+/// (a Shapefile's clockwise shells). Every GeoJSON written, from any stage and from a
+/// Shapefile of patches, now has counter-clockwise shells and clockwise holes (RFC 7946
+/// §3.1.6), which web renderers that fill by winding need to leave the holes empty.
+#[test]
+fn every_geojson_ring_follows_rfc7946_winding() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut files = vec![
+        d.path().join("det/patches.geojson"),
+        d.path().join("ov/findings.geojson"),
+        rk.join("tasks.geojson"),
+        rk.join("hotspots.geojson"),
+        out.join("320000_江苏省/tasks.geojson"),
+    ];
+    if have_tool("ogr2ogr") {
+        // Patches handed over as a Shapefile: its shells are clockwise by convention.
+        let shp = d.path().join("patches.shp");
+        let st = Command::new("ogr2ogr")
+            .args(["-q", "-f", "ESRI Shapefile", s(&shp)])
+            .arg(d.path().join("det/patches.gpkg"))
+            .args(["-lco", "ENCODING=UTF-8"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let layers = root().join("pipelines/layers/nanjing.toml");
+        let ov = d.path().join("ov_shp");
+        let o = minewatch(&["overlay", s(&shp), "--layers", s(&layers), "--out", s(&ov)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        files.push(ov.join("findings.geojson"));
+    }
+    for f in &files {
+        let j: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        let (mut shells, mut holes, mut wrong) = (0, 0, Vec::new());
+        for ft in j["features"].as_array().unwrap() {
+            for p in ft["geometry"]["coordinates"].as_array().unwrap() {
+                for (k, r) in p.as_array().unwrap().iter().enumerate() {
+                    let a = signed_area2(r);
+                    if k == 0 {
+                        shells += 1;
+                    } else {
+                        holes += 1;
+                    }
+                    if (k == 0) != (a > 0.0) {
+                        wrong.push((k, a));
+                    }
+                }
+            }
+        }
+        assert!(shells > 0, "{}: no polygons", f.display());
+        if !f.ends_with("hotspots.geojson") {
+            assert!(holes > 10, "{}: {holes} holes", f.display());
+        }
+        assert!(
+            wrong.is_empty(),
+            "{}: {} of {shells} shells + {holes} holes wound the wrong way (ring, 2·area): {:?}",
+            f.display(),
+            wrong.len(),
+            &wrong[..wrong.len().min(5)]
+        );
+    }
+}
+
+/// revZ2 F4: `package` given a county package's own tasks.gpkg (which `package --help`
+/// allows: "a tasks GeoPackage") stopped with "choose a folder you can write to", the
+/// form's columns written twice. What a county entered in the form is kept in the new
+/// package's form, once.
+#[test]
+fn a_packages_own_tasks_keep_their_form() {
+    use gdal::vector::LayerAccess;
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tasks = d.path().join("filled.gpkg");
+    std::fs::copy(out.join("320000_江苏省/tasks.gpkg"), &tasks).unwrap();
+    let site = {
+        let ds = gdal::Dataset::open_ex(
+            &tasks,
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let layer = ds.layer(0).unwrap();
+        let mut f = layer.feature(1).unwrap();
+        f.set_field_string(f.field_index("verdict").unwrap(), "违法")
+            .unwrap();
+        layer.set_feature(f).unwrap();
+        let f = layer.feature(1).unwrap();
+        f.field_as_string(f.field_index("site_id").unwrap())
+            .unwrap()
+            .unwrap()
+    };
+    let again = d.path().join("pkg2");
+    let o = package_nanjing(&tasks, &[&a, &b], &again, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("verdict"), "{}", stderr(&o));
+    let csv = again.join("320000_江苏省/tasks.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let header = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+    assert_eq!(header.matches("核查结果").count(), 1, "{header}");
+    let rows = csv_rows(&csv);
+    let row = rows.iter().find(|r| r["图斑地块编号"] == site).unwrap();
+    assert_eq!(row["核查结果"], "违法");
+    assert!(rows
+        .iter()
+        .filter(|r| r["图斑地块编号"] != site)
+        .all(|r| r["核查结果"].is_empty()));
+}

@@ -303,8 +303,17 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
 
     let t = Instant::now();
     let summary = summarise(&req.out, &findings);
+    let (columns, rows, replaced) = finding_rows(&table, &findings, &kind_areas);
+    if !replaced.is_empty() {
+        let w = format!(
+            "patches {}: column(s) {} are also finding columns overlay writes: the input's are left out and this run's written in their place (rename them in the input to keep them beside the findings)",
+            table.path.display(),
+            replaced.join(", ")
+        );
+        eprintln!("overlay: warning: {w}");
+        notes.push(w);
+    }
     let staging = Staging::new(&req.out)?;
-    let (columns, rows) = finding_rows(&table, &findings, &kind_areas);
     let (hit_cols, hit_rows) = hit_rows(&findings);
     let polys: Vec<Polys> = table.rows.iter().map(|r| to_polys(&r.geom)).collect();
     let header = |cols: &[(String, Kind)]| req.header.names(cols, zh);
@@ -598,18 +607,35 @@ const LONLAT_CHUNK: usize = 512;
 /// Overlap columns by kind: the built-in kinds other than admin divisions, then custom.
 const KIND_COLUMNS: &[&str] = ZoneKind::NAMES.split_at(9).0;
 
+/// Columns, rows, and the input columns left out as `finding_rows` says.
+type FindingTable = (Vec<(String, Kind)>, Vec<Vec<Attr>>, Vec<String>);
+
+/// The items of `xs` whose `keep` is true.
+fn kept<T: Clone>(xs: &[T], keep: &[bool]) -> Vec<T> {
+    xs.iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(x, _)| x.clone())
+        .collect()
+}
+
+/// The findings table: the patch file's columns, then the ones overlay adds. An input
+/// column that overlay also writes (the same name, case aside: GeoPackage and Shapefile
+/// names ignore case) is left out and its name returned, so that overlay run again on
+/// its own findings, or on a file that has `county_code` or `zones` of its own, writes
+/// the findings of this run once, not a table GDAL refuses.
 fn finding_rows(
     table: &PatchTable,
     findings: &[Finding],
     kind_areas: &[KindAreas],
-) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {
+) -> FindingTable {
     use Kind::*;
-    let mut cols = table.columns.clone();
     // A patches file from elsewhere may lack areas: add the ellipsoidal ones computed here.
-    let add_area = !cols.iter().any(|(c, _)| c == "area_m2");
+    let add_area = !table.columns.iter().any(|(c, _)| c == "area_m2");
+    let mut added: Vec<(String, Kind)> = Vec::new();
     if add_area {
-        cols.push(("area_m2".into(), Real));
-        cols.push(("area_mu".into(), Real));
+        added.push(("area_m2".into(), Real));
+        added.push(("area_mu".into(), Real));
     }
     let own: Vec<(&str, Kind)> = vec![
         ("licence_status", Text),
@@ -636,11 +662,25 @@ fn finding_rows(
         ("zone_hits", Int),
         ("zones", Text),
     ];
-    cols.extend(own.iter().map(|(n, k)| (n.to_string(), *k)));
+    added.extend(own.iter().map(|(n, k)| (n.to_string(), *k)));
     for k in KIND_COLUMNS {
-        cols.push((format!("{k}_m2"), Real));
+        added.push((format!("{k}_m2"), Real));
     }
-    cols.push(("custom_m2".into(), Real));
+    added.push(("custom_m2".into(), Real));
+    let keep: Vec<bool> = table
+        .columns
+        .iter()
+        .map(|(c, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(c)))
+        .collect();
+    let replaced: Vec<String> = table
+        .columns
+        .iter()
+        .zip(&keep)
+        .filter(|(_, &k)| !k)
+        .map(|((c, _), _)| c.clone())
+        .collect();
+    let mut cols = kept(&table.columns, &keep);
+    cols.extend(added);
     let text = |s: &Option<String>| s.clone().map_or(Attr::Null, Attr::Text);
     let rows = table
         .rows
@@ -648,7 +688,7 @@ fn finding_rows(
         .zip(findings)
         .zip(kind_areas)
         .map(|((r, f), by_kind)| {
-            let mut v = r.values.clone();
+            let mut v = kept(&r.values, &keep);
             if add_area {
                 v.push(Attr::Real(round(f.area_m2, 2)));
                 v.push(Attr::Real(round(m2_to_mu(f.area_m2), 4)));
@@ -705,7 +745,7 @@ fn finding_rows(
             v
         })
         .collect();
-    (cols, rows)
+    (cols, rows, replaced)
 }
 
 fn hit_rows(findings: &[Finding]) -> (Vec<(String, Kind)>, Vec<Vec<Attr>>) {

@@ -140,6 +140,19 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
     let table = pool.install(|| patch_table::read_layer(&tpath, "tasks"))?;
     let col = |n: &str| table.columns.iter().position(|(c, _)| c == n);
+    let carried: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .filter(|c| FORM.iter().any(|(en, _)| en.eq_ignore_ascii_case(c)))
+        .collect();
+    if !carried.is_empty() {
+        eprintln!(
+            "package: note: {} already has the county form's column(s) {} (a package's own tasks): what they hold is kept in each county's form",
+            tpath.display(),
+            carried.join(", ")
+        );
+    }
     if col("site_id").is_none() {
         return Err(PipelineError::Input(format!(
             "{}: no site_id column; give a `minewatch rank` output",
@@ -424,8 +437,21 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
                 "lat": t.lonlat.1,
             }));
         }
-        // Tables: the task columns, then the form to fill.
-        let mut cols = table.columns.clone();
+        // Tables: the task columns, then the form to fill. Tasks that already carry the
+        // form (a county package's own tasks.gpkg given back) keep what was entered in
+        // it, in the form's place: the same names twice are a table GDAL refuses.
+        let form_of: Vec<Option<usize>> = table
+            .columns
+            .iter()
+            .map(|(c, _)| FORM.iter().position(|(en, _)| en.eq_ignore_ascii_case(c)))
+            .collect();
+        let mut cols: Vec<(String, Kind)> = table
+            .columns
+            .iter()
+            .zip(&form_of)
+            .filter(|(_, f)| f.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
         // The spreadsheet a county opens is in Chinese throughout, as `rank --header zh`
         // writes it (it was Chinese for the site id and the form only); audit reads these
         // headers back.
@@ -438,8 +464,22 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
         let mut vals: Vec<Vec<Attr>> = Vec::new();
         let mut polys: Vec<Polys> = Vec::new();
         for t in &tasks {
-            let mut v = t.row.values.clone();
-            v.extend(FORM.iter().map(|_| Attr::Text(String::new())));
+            let mut form = vec![Attr::Text(String::new()); FORM.len()];
+            let mut v = Vec::with_capacity(cols.len());
+            for (a, f) in t.row.values.iter().zip(&form_of) {
+                match f {
+                    None => v.push(a.clone()),
+                    Some(k) => {
+                        form[*k] = match a {
+                            Attr::Null => Attr::Text(String::new()),
+                            Attr::Int(n) => Attr::Text(n.to_string()),
+                            Attr::Real(x) => Attr::Text(x.to_string()),
+                            Attr::Text(s) => Attr::Text(s.clone()),
+                        }
+                    }
+                }
+            }
+            v.extend(form);
             vals.push(v);
             polys.push(crate::overlay_run::to_polys(&t.row.geom));
         }

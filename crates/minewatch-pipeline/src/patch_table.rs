@@ -165,11 +165,20 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
     // Each column under its minewatch name, so findings carry `id`, `date_before` … as a
     // detect output's do (and `--header zh` writes 图斑编号 in both tables).
     let mut found = [None; ALIASES.len()];
-    let mut file_name = ALIASES.map(|(canon, _)| canon);
+    let mut file_name = ALIASES.map(|(canon, _)| canon.to_string());
     for (k, (canon, extra)) in ALIASES.iter().enumerate() {
-        let Some((i, alias)) = names_of(canon, extra)
-            .into_iter()
-            .find_map(|n| columns.iter().position(|(c, _)| c == n).map(|i| (i, n)))
+        // The exact name first, then the name case aside: a DBF's are upper-case
+        // (`AREA_M2`), and a GeoPackage could not hold both spellings beside each other.
+        let names = names_of(canon, extra);
+        let Some((i, alias)) = names
+            .iter()
+            .find_map(|&n| columns.iter().position(|(c, _)| c == n))
+            .or_else(|| {
+                names
+                    .iter()
+                    .find_map(|&n| columns.iter().position(|(c, _)| c.eq_ignore_ascii_case(n)))
+            })
+            .map(|i| (i, columns[i].0.clone()))
         else {
             continue;
         };
@@ -237,7 +246,7 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
                     .map(Some)
                     .map_err(|e| err(format!("patch {id}, field `{name}`: {e}"))),
             };
-            let dates = (date(after_i, file_name[2]), date(before_i, file_name[3]));
+            let dates = (date(after_i, &file_name[2]), date(before_i, &file_name[3]));
             Ok((id, values, wkb, area_m2, dates))
         })();
         match row {

@@ -1,7 +1,7 @@
 //! RFC 7946 GeoJSON in EPSG:4326 lon/lat (7 decimals, about 1 cm), shells
-//! counter-clockwise, a bbox per feature.
+//! counter-clockwise and holes clockwise (`push_multipolygon`), a bbox per feature.
 
-use super::{attributes, push_position, round, Attr};
+use super::{attributes, push_multipolygon, round, Attr};
 use crate::error::PipelineError;
 use crate::georef::GeoPatch;
 use serde_json::{json, Map, Value};
@@ -42,22 +42,7 @@ pub fn write(path: &Path, patches: &[GeoPatch], stats: &[String]) -> Result<(), 
                     .map(|r| r.len())
                     .sum::<usize>(),
         );
-        g.push('[');
-        for (k, rings) in p.lonlat_polygons.iter().enumerate() {
-            g.push_str(if k == 0 { "[" } else { ",[" });
-            for (j, r) in rings.iter().enumerate() {
-                g.push_str(if j == 0 { "[" } else { ",[" });
-                for (n, &(x, y)) in r.iter().enumerate() {
-                    if n > 0 {
-                        g.push(',');
-                    }
-                    push_position(&mut g, x, y);
-                }
-                g.push(']');
-            }
-            g.push(']');
-        }
-        g.push(']');
+        push_multipolygon(&mut g, &p.lonlat_polygons);
         let b = p.bbox;
         let head = json!({
             "type": "Feature",

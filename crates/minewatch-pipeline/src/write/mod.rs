@@ -76,6 +76,58 @@ pub fn push_position(out: &mut String, x: f64, y: f64) {
     out.push(']');
 }
 
+/// Appends a GeoJSON MultiPolygon's `coordinates` (`polys`: shells followed by holes, in
+/// lon/lat) at 7 decimals, each polygon wound as RFC 7946 §3.1.6 asks: shell
+/// counter-clockwise, holes clockwise. Every GeoJSON writer goes through here, so no
+/// output repeats the winding its input happened to have (a Shapefile's clockwise shells,
+/// the holes of a `geo` union): renderers that fill by signed area or the non-zero rule
+/// (MapLibre, d3-geo, canvas) would fill the holes or draw the world minus the polygon.
+/// The winding is taken of the rounded vertices, the ones written. Returns the bbox
+/// `[west, south, east, north]` of what was written.
+pub fn push_multipolygon(out: &mut String, polys: &[Vec<Vec<(f64, f64)>>]) -> [f64; 4] {
+    use geo::orient::{Direction, Orient};
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    let ring = |r: &Vec<(f64, f64)>| {
+        geo::LineString::from(
+            r.iter()
+                .map(|&(x, y)| (round(x, 7), round(y, 7)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    out.push('[');
+    for (k, rings) in polys.iter().enumerate() {
+        out.push_str(if k == 0 { "[" } else { ",[" });
+        let Some((shell, holes)) = rings.split_first() else {
+            out.push(']');
+            continue;
+        };
+        let p = geo::Polygon::new(ring(shell), holes.iter().map(ring).collect())
+            .orient(Direction::Default);
+        for (j, r) in std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+        {
+            out.push_str(if j == 0 { "[" } else { ",[" });
+            for (n, c) in r.0.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                bbox = [
+                    bbox[0].min(c.x),
+                    bbox[1].min(c.y),
+                    bbox[2].max(c.x),
+                    bbox[3].max(c.y),
+                ];
+                push_position(out, c.x, c.y);
+            }
+            out.push(']');
+        }
+        out.push(']');
+    }
+    out.push(']');
+    bbox
+}
+
 /// The attribute columns shared by every writer, in order.
 pub fn attributes(p: &GeoPatch, stats: &[String]) -> Vec<(String, Attr)> {
     let r = &p.record;
@@ -241,5 +293,24 @@ mod tests {
         }
         assert_eq!(format!("{}", round(-0.005, 2)), "-0.01");
         assert_eq!(format!("{}", round(-12.3456, 2)), "-12.35");
+    }
+
+    /// revZ2 F2: a Shapefile's winding (shell clockwise, hole counter-clockwise) is
+    /// written the RFC 7946 way round, and RFC input is written as it came.
+    #[test]
+    fn multipolygons_are_written_with_rfc7946_winding() {
+        let shell_cw = vec![(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)];
+        let hole_ccw = vec![(0.2, 0.2), (0.8, 0.2), (0.8, 0.8), (0.2, 0.8), (0.2, 0.2)];
+        let rev = |r: &Vec<(f64, f64)>| r.iter().rev().copied().collect::<Vec<_>>();
+        let want = "[[[[0,0],[1,0],[1,1],[0,1],[0,0]],[[0.2,0.2],[0.2,0.8],[0.8,0.8],[0.8,0.2],[0.2,0.2]]]]";
+        for polys in [
+            vec![vec![shell_cw.clone(), hole_ccw.clone()]],
+            vec![vec![rev(&shell_cw), rev(&hole_ccw)]],
+        ] {
+            let mut g = String::new();
+            let bbox = push_multipolygon(&mut g, &polys);
+            assert_eq!(g, want);
+            assert_eq!(bbox, [0.0, 0.0, 1.0, 1.0]);
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! BOM so Excel opens Chinese text. All byte-identical for the same rows.
 
 use super::formula_guard::guard;
-use super::{push_position, round, Attr, Kind};
+use super::{push_multipolygon, Attr, Kind};
 use crate::error::PipelineError;
 use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRwkbGeometryType};
@@ -101,25 +101,7 @@ pub fn write_geojson(
             w.write_all(b",\n").map_err(io)?;
         }
         let mut g = String::new();
-        let (mut w0, mut s0, mut e0, mut n0) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        g.push('[');
-        for (k, rings) in polys.iter().enumerate() {
-            g.push_str(if k == 0 { "[" } else { ",[" });
-            for (j, r) in rings.iter().enumerate() {
-                g.push_str(if j == 0 { "[" } else { ",[" });
-                for (n, &(x, y)) in r.iter().enumerate() {
-                    if n > 0 {
-                        g.push(',');
-                    }
-                    let (x, y) = (round(x, 7), round(y, 7));
-                    (w0, s0, e0, n0) = (w0.min(x), s0.min(y), e0.max(x), n0.max(y));
-                    push_position(&mut g, x, y);
-                }
-                g.push(']');
-            }
-            g.push(']');
-        }
-        g.push(']');
+        let [w0, s0, e0, n0] = push_multipolygon(&mut g, polys);
         write!(
             w,
             "{{\"type\":\"Feature\",\"bbox\":[{w0},{s0},{e0},{n0}],\"properties\":{},\"geometry\":{{\"type\":\"MultiPolygon\",\"coordinates\":{g}}}}}",
