@@ -689,3 +689,38 @@ fn eight_digits_that_are_no_date_are_quoted() {
         ],
     );
 }
+
+/// Imagery on the Xian 1980 datum is converted to lon/lat and CGCS2000 without the datum
+/// shift (PROJ has none): the run goes on, and says so naming the file and what to do
+/// (revZ2 F1). The same pixels on WGS 84 / UTM say nothing.
+#[test]
+fn imagery_on_the_xian_1980_datum_is_warned_about() {
+    if !have_tool("gdal_translate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let [t1, t2] = synth_pair(dir.path(), 120, 100, 3);
+    let x1 = dir.path().join("xian_20200601.tif");
+    let x2 = dir.path().join("xian_20210601.tif");
+    // Xian 1980 / 3-degree Gauss-Kruger CM 120E: the synthetic grid's coordinates lie
+    // in it (easting 400 km, northing 4420 km).
+    translate(&["-a_srs", "EPSG:2385"], &t1, &x1);
+    translate(&["-a_srs", "EPSG:2385"], &t2, &x2);
+    let out = dir.path().join("out");
+    let o = minewatch(&["detect", s(&x1), s(&x2), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("xian_20200601.tif") && err.contains("Xian 1980 datum"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("Xian 1980 datum").count(),
+        1,
+        "once per CRS: {err}"
+    );
+    let out = dir.path().join("out_utm");
+    let o = minewatch(&["detect", s(&t1), s(&t2), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("datum"), "{}", stderr(&o));
+}

@@ -2293,3 +2293,45 @@ fn patches_outside_every_division_are_warned() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("lie outside every"), "{}", stderr(&o));
 }
+
+/// A layer on Xian 1980 (a Shapefile whose .prj says so, as old licence registers are)
+/// is converted without the datum shift (PROJ has none to CGCS2000): that is said on
+/// stderr and in the manifest, naming the layer, the datum and what to do (revZ2 F1).
+#[test]
+fn a_layer_on_the_xian_1980_datum_is_warned_about() {
+    let d = tempfile::tempdir().unwrap();
+    one_patch(d.path());
+    let shp = undeclared_shapefile(
+        &d.path().join("xian"),
+        "UTF-8",
+        ["lic_id", "holder", "mineral"],
+        &[(vec!["C1", "A", "coal"], [500_000.0, 3_500_000.0, 200.0])],
+    );
+    let layers = d.path().join("layers.toml");
+    std::fs::write(
+        &layers,
+        format!("[[layer]]\nname = \"rights\"\npath = \"{}\"\nkind = \"mining_right\"\nid_field = \"lic_id\"\n", shp.display()),
+    )
+    .unwrap();
+    let warned = "datum";
+    // As written (UTM 49N on WGS 84): nothing said.
+    let out = d.path().join("ov_wgs84");
+    let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Xian 1980"), "{}", stderr(&o));
+    // The same file declared Xian 1980 / 3-degree GK CM 111E (EPSG:2382), ESRI-style .prj.
+    let srs = SpatialRef::from_epsg(2382).unwrap();
+    srs.morph_to_esri().unwrap();
+    std::fs::write(shp.with_extension("prj"), srs.to_wkt().unwrap()).unwrap();
+    let out = d.path().join("ov_xian");
+    let o = overlay(&d.path().join("patches.gpkg"), &layers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("layer `rights`") && err.contains("Xian 1980") && err.contains(warned),
+        "{err}"
+    );
+    assert!(err.contains("~100 m") && err.contains("CGCS2000"), "{err}");
+    let notes = manifest_of(&out)["notes"].to_string();
+    assert!(notes.contains("Xian 1980"), "{notes}");
+}

@@ -4,6 +4,7 @@
 
 pub mod band;
 pub mod date;
+pub mod datum;
 pub mod grid;
 pub mod memory;
 pub mod patch;

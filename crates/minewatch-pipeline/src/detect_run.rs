@@ -308,6 +308,30 @@ fn roles_not_in_every_date(images: &[DatedImage]) -> Vec<String> {
     lines
 }
 
+/// Imagery on Xian 1980 / Beijing 1954: said once per CRS, naming the first file on it.
+fn warn_legacy_datum(images: &[DatedImage]) {
+    let mut said = std::collections::BTreeSet::new();
+    for img in images {
+        let wkt = &img.info.grid.crs_wkt;
+        if let Some(d) = minewatch_core::datum::legacy_datum(wkt) {
+            if said.insert(wkt.clone()) {
+                let name = gdal::spatial_ref::SpatialRef::from_wkt(wkt)
+                    .ok()
+                    .and_then(|s| s.name())
+                    .unwrap_or_else(|| "unnamed CRS".into());
+                eprintln!(
+                    "warning: {}",
+                    minewatch_core::datum::legacy_datum_warning(
+                        &img.source.display().to_string(),
+                        &name,
+                        d
+                    )
+                );
+            }
+        }
+    }
+}
+
 pub(crate) fn prepare(
     paths: &[PathBuf],
     dates: Option<&[AcqDate]>,
@@ -326,6 +350,7 @@ pub(crate) fn prepare(
     if check_grid {
         check_grids(&images)?;
     }
+    warn_legacy_datum(&images);
     // Rule roles must exist in every date's profile; statistics are skipped where they cannot be computed.
     for img in &images {
         for c in &rule.all {

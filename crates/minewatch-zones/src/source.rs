@@ -20,6 +20,7 @@ use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{Geometry, LayerAccess, OGRwkbGeometryType};
 use gdal::Dataset;
 use geo_types::{LineString, MultiPolygon, Polygon};
+use minewatch_core::datum::{legacy_datum, legacy_datum_warning};
 use minewatch_core::{AcqDate, ZoneKind};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -311,6 +312,13 @@ fn read_ogr(
         srs,
         field_names,
     } = ogr_layer::open_layer(l, ds)?;
+    if let Some(d) = srs.to_wkt().ok().as_deref().and_then(legacy_datum) {
+        said.warn(legacy_datum_warning(
+            &format!("layer `{}` ({})", l.name, l.path.display()),
+            &srs.name().unwrap_or_else(|| "unnamed CRS".into()),
+            d,
+        ));
+    }
     // Before any filter: the whole layer's extent against where its CRS is used.
     if let Ok(e) = layer.get_extent() {
         crate::area_of_use::check(&srs, [e.MinX, e.MinY, e.MaxX, e.MaxY], &l.path)
