@@ -1,7 +1,9 @@
 //! China's older geodetic datums. Xian 1980 and Beijing 1954 (and New Beijing) differ
-//! from CGCS2000 / WGS 84 by up to ~100 m on the ground, and PROJ holds no published
-//! transformation between them and CGCS2000: GDAL converts with a "ballpark" that ignores
-//! the datum shift, without a word. Every position minewatch derives from such a file
+//! from CGCS2000 / WGS 84 by up to ~100 m on the ground. PROJ (checked with `projinfo`,
+//! PROJ of Debian 12) offers only a "ballpark" from any of them to CGCS2000 and from Xian
+//! 1980 and New Beijing to WGS 84, which ignores the datum shift; Beijing 1954 → WGS 84 has
+//! published transformations only over a few regions (1–15 m). GDAL converts without a
+//! word either way. Every position minewatch derives from such a file
 //! (lon/lat outputs, the CGCS2000 centroid, the overlap with CGCS2000 layers) then
 //! carries the whole offset, so the user must be told.
 
@@ -26,7 +28,7 @@ pub fn legacy_datum(wkt: &str) -> Option<&'static str> {
 /// The warning for a file on a legacy datum: what, which file, how far off, what to do.
 pub fn legacy_datum_warning(what: &str, crs_name: &str, datum: &str) -> String {
     format!(
-        "{what} is on the {datum} datum ({crs_name}): there is no exact conversion to CGCS2000 / WGS 84 here, so its positions (lon/lat outputs, centroids, overlaps with CGCS2000 layers) may be off by up to ~100 m; reproject it to CGCS2000 (e.g. EPSG:4490 or a CGCS2000 Gauss-Krüger zone, EPSG:4513–4554) with your office's published 7-parameter or grid transformation first"
+        "{what} is on the {datum} datum ({crs_name}): PROJ converts it to CGCS2000 (and, outside a few regions, to WGS 84) with a ballpark that ignores the datum shift, so its positions (lon/lat outputs, centroids, overlaps with CGCS2000 layers) may be off by up to ~100 m; reproject it to CGCS2000 (e.g. EPSG:4490 or a CGCS2000 Gauss-Krüger zone, EPSG:4513–4554) with your office's published 7-parameter or grid transformation first"
     )
 }
 
