@@ -128,15 +128,14 @@ impl CompactWindow {
     }
 
     /// Write row `r` of the window into a scene-wide pixel row: change and valid masks, and
-    /// the channels (`vals`, channel-major rows of `width`). Pixels without kept values
-    /// get 0: no patch can hold them.
+    /// the kept pixels' channel values into `row`. Pixels without kept values stay 0 (no
+    /// patch can hold them) as long as `row` was cleared before the first window of the row.
     pub fn stitch_row(
         &self,
         r: usize,
-        width: usize,
         mask_row: &mut [u8],
         valid_row: &mut [u8],
-        vals: &mut [f32],
+        row: &mut RowValues,
     ) {
         let (c0, ww) = (self.window.col, self.window.width);
         let st = &self.state[r * ww..(r + 1) * ww];
@@ -148,16 +147,49 @@ impl CompactWindow {
             *m = s & CHANGE;
             *v = (s & VALID) >> 1;
         }
-        for c in 0..self.n_ch {
-            vals[c * width + c0..c * width + c0 + ww].fill(0.0);
-        }
+        let width = row.width;
         let mut k = self.row_start[r] as usize * self.n_ch;
         for (x, _) in st.iter().enumerate().filter(|(_, &s)| s & KEPT != 0) {
+            let col = c0 + x;
             for c in 0..self.n_ch {
-                vals[c * width + c0 + x] = self.values[k + c];
+                row.vals[c * width + col] = self.values[k + c];
             }
+            row.written.push(col as u32);
             k += self.n_ch;
         }
+    }
+}
+
+/// One scene-wide pixel row of channel values as the sweep consumes it (`vals`:
+/// channel-major rows of `width`), 0 wherever no kept value was stitched. The buffer goes
+/// round from row to row, and `clear` zeroes only the pixels the last row wrote: clearing
+/// whole rows (channels × width f32 per pixel row, ~0.3 MB at 16384 px) was a tenth of the
+/// sweep thread's time in a merge, where that thread sets the pace.
+pub struct RowValues {
+    pub vals: Vec<f32>,
+    written: Vec<u32>,
+    n_ch: usize,
+    width: usize,
+}
+
+impl RowValues {
+    pub fn new(n_ch: usize, width: usize) -> Self {
+        RowValues {
+            vals: vec![0.0; n_ch * width],
+            written: Vec::new(),
+            n_ch,
+            width,
+        }
+    }
+
+    /// All values back to 0.
+    pub fn clear(&mut self) {
+        for &x in &self.written {
+            for c in 0..self.n_ch {
+                self.vals[c * self.width + x as usize] = 0.0;
+            }
+        }
+        self.written.clear();
     }
 }
 
@@ -398,15 +430,21 @@ mod tests {
         );
         assert!(cw.kept() < n, "some pixels lose their values");
         let width = 12;
-        let (mut m, mut v, mut vals) = (vec![9u8; width], vec![9u8; width], vec![-1f32; 2 * width]);
+        let (mut m, mut v) = (vec![9u8; width], vec![9u8; width]);
+        let mut row = RowValues::new(2, width);
+        // Dirty the buffer where a previous row could have written: `clear` must undo it.
+        row.vals.fill(-1.0);
+        row.written = (0..width as u32).collect();
         for r in 0..window.height {
-            cw.stitch_row(r, width, &mut m, &mut v, &mut vals);
+            row.clear();
+            assert!(row.vals.iter().all(|&x| x == 0.0), "row {r}: cleared");
+            cw.stitch_row(r, &mut m, &mut v, &mut row);
             for x in 0..window.width {
                 let i = r * window.width + x;
                 assert_eq!(m[3 + x], mask[i]);
                 assert_eq!(v[3 + x], valid[i]);
                 for c in 0..2 {
-                    let got = vals[c * width + 3 + x];
+                    let got = row.vals[c * width + 3 + x];
                     if mask[i] & valid[i] != 0 {
                         assert_eq!(got, channels[c][i], "flagged valid pixels keep values");
                     } else {
@@ -415,7 +453,7 @@ mod tests {
                 }
             }
             // Outside the window's columns nothing is touched.
-            assert_eq!((m[0], v[0], vals[width - 1]), (9, 9, -1.0));
+            assert_eq!((m[0], v[0], row.vals[width - 1]), (9, 9, 0.0));
         }
     }
 }

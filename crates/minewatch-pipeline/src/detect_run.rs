@@ -7,7 +7,7 @@
 //! linear in pixels.
 
 use crate::auto_run::AutoSetup;
-use crate::compact::CompactWindow;
+use crate::compact::{CompactWindow, RowValues};
 use crate::error::PipelineError;
 use crate::georef::{GeoPatch, Georef};
 use crate::inputs::{check_grids, resolve, DatedImage};
@@ -726,7 +726,7 @@ fn detect_pair(
     let sweep = std::thread::Builder::new()
         .name("mw-sweep".into())
         .spawn(move || {
-            let mut sieve = SieveSweep::<(Vec<f32>, Vec<u8>)>::new(width, mmu_sieve);
+            let mut sieve = SieveSweep::<(RowValues, Vec<u8>)>::new(width, mmu_sieve);
             let mut label = PatchSweep::new(width, n_ch, min_pixels);
             let mut patches: Vec<PatchPixels> = Vec::new();
             let mut sieved_px = 0u64;
@@ -740,7 +740,7 @@ fn detect_pair(
             };
             let mut mask_row = vec![0u8; width];
             // Row value buffers circle back here once labelled: no fresh pages per row.
-            type RowBufs = (Vec<f32>, Vec<u8>);
+            type RowBufs = (RowValues, Vec<u8>);
             let spare: std::cell::RefCell<Vec<RowBufs>> = Default::default();
             let mut clean = vec![0u8; width];
             {
@@ -751,7 +751,7 @@ fn detect_pair(
                         *c = r & v;
                     }
                     sieved_px += clean.iter().map(|&v| v as u64).sum::<u64>();
-                    label.push_row(&clean, &vals, &mut on_patch);
+                    label.push_row(&clean, &vals.vals, &mut on_patch);
                     spare.borrow_mut().push((vals, vrow));
                 };
                 for outs in rx {
@@ -760,9 +760,10 @@ fn detect_pair(
                         let (mut vals, mut vrow) = spare
                             .borrow_mut()
                             .pop()
-                            .unwrap_or_else(|| (vec![0f32; n_ch * width], vec![0u8; width]));
+                            .unwrap_or_else(|| (RowValues::new(n_ch, width), vec![0u8; width]));
+                        vals.clear();
                         for o in &outs {
-                            o.stitch_row(r, width, &mut mask_row, &mut vrow, &mut vals);
+                            o.stitch_row(r, &mut mask_row, &mut vrow, &mut vals);
                         }
                         sieve.push_row(&mask_row, (vals, vrow), &mut on_row);
                     }
