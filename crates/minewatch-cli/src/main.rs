@@ -6,6 +6,7 @@
 //! 0 / 1 / 2: a stale plan is 1 from `missing`, 65 from a shard.
 
 mod cmd;
+mod interrupt;
 
 // Windows allocate and free megabyte planes at a high rate on every worker; glibc's
 // per-thread arenas hand those pages back and fault them in again (measured: 11 % of
@@ -154,6 +155,12 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // An interrupted batch task is retried (75); an interrupted command is a partial run.
+    interrupt::install(if engine_task(&std::env::args().collect::<Vec<_>>()) {
+        75
+    } else {
+        2
+    });
     let code = match cli.command {
         Command::Detect(a) => cmd::detect::run(a),
         Command::Eval(a) => cmd::eval::run(a),

@@ -893,3 +893,67 @@ fn a_packages_own_tasks_keep_their_form() {
         .filter(|r| r["图斑地块编号"] != site)
         .all(|r| r["核查结果"].is_empty()));
 }
+
+/// Review findings (session 22): a package killed while it removed the earlier run's
+/// county folders lost the list of them with the earlier manifest, and the next run left a
+/// stale county package beside its own; and a rank folder without its manifest (a rank
+/// killed while publishing) was packaged.
+#[test]
+fn a_package_killed_while_clearing_leaves_no_stale_county_and_unfinished_ranks_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The state a kill leaves right after the earlier manifest was set aside, when that
+    // earlier run also had a county this run does not have.
+    let manifest = out.join("package_manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let stale = "320115_江宁区";
+    m["summary"]["counties"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"folder": stale}));
+    std::fs::remove_file(&manifest).unwrap();
+    std::fs::write(out.join(".package_manifest.clearing.json"), m.to_string()).unwrap();
+    std::fs::create_dir_all(out.join(stale)).unwrap();
+    std::fs::write(out.join(stale).join("tasks.csv"), "old").unwrap();
+    std::fs::write(out.join(format!("{stale}.zip")), "old").unwrap();
+
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join(stale).exists(), "stale county folder left");
+    assert!(!out.join(format!("{stale}.zip")).exists(), "stale zip left");
+    assert!(!out.join(".package_manifest.clearing.json").exists());
+    assert!(manifest.is_file());
+    assert!(out.join("320000_江苏省/tasks.csv").is_file());
+
+    // A rank folder whose manifest is missing did not finish: refused, nothing written.
+    let rk2 = d.path().join("rank_unfinished");
+    std::fs::create_dir(&rk2).unwrap();
+    for f in ["tasks.csv", "tasks.gpkg"] {
+        std::fs::copy(rk.join(f), rk2.join(f)).unwrap();
+    }
+    let out2 = d.path().join("pkg2");
+    let o = package_nanjing(&rk2, &[&a, &b], &out2, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rank_manifest.json") && stderr(&o).contains("did not finish"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out2.join("package_manifest.json").exists());
+    let o = minewatch(&[
+        "sample",
+        s(&rk2),
+        "--seed",
+        "1",
+        "--rate",
+        "0.5",
+        "--out",
+        s(&d.path().join("smp")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("did not finish"), "{}", stderr(&o));
+}

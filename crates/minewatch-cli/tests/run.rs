@@ -939,3 +939,60 @@ fn undated_images_dated_by_the_config_reach_the_packages() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("no acquisition date"), "{}", stderr(&o));
 }
+
+/// Review finding (session 22): Ctrl-C or a batch engine's SIGTERM killed the process at
+/// once and left its staging folder (hundreds of files for a package) until a later run.
+/// Now the signal removes the unfinished outputs and the run exits as partial (2).
+#[test]
+fn sigterm_removes_the_unfinished_outputs_and_exits_partial() {
+    let d = tempfile::tempdir().unwrap();
+    let [a, b] = synth_pair(d.path(), 2048, 2048, 11);
+    let staged = |out: &Path| {
+        std::fs::read_dir(out).is_ok_and(|es| {
+            es.flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".minewatch-staging-")
+            })
+        })
+    };
+    // The detection runs on one thread for a second or more after its staging folder is
+    // made; a run that finished before the signal arrived is tried again.
+    for attempt in 0..3 {
+        let out = d.path().join(format!("out{attempt}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_minewatch"))
+            .args(["detect", s(&a), s(&b), "--out", s(&out), "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        while !staged(&out) && child.try_wait().unwrap().is_none() {
+            assert!(t0.elapsed() < Duration::from_secs(60), "no staging folder");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        if o.status.code() == Some(0) {
+            continue; // finished before the signal
+        }
+        assert!(kill.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("stopped by SIGTERM"), "{err}");
+        assert!(!staged(&out), "staging folder left: {err}");
+        for f in [
+            "patches.gpkg",
+            "patches.geojson",
+            "patches.csv",
+            "manifest.json",
+        ] {
+            assert!(!out.join(f).exists(), "{f} written by an interrupted run");
+        }
+        return;
+    }
+    panic!("detect finished before SIGTERM every time");
+}

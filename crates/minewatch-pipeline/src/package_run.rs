@@ -128,11 +128,8 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     })?;
     let font = FontRef::try_from_slice_and_index(&font_bytes, 0)
         .map_err(|e| PipelineError::Input(format!("font {}: {e}", font_path.display())))?;
-    let tpath = if req.tasks.is_dir() {
-        req.tasks.join("tasks.gpkg")
-    } else {
-        req.tasks.clone()
-    };
+    // A rank folder without its manifest was left by a rank that did not finish.
+    let tpath = crate::run_folder::data_file(&req.tasks, crate::run_folder::Stage::Rank)?;
     // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(req.threads.unwrap_or(0))
@@ -576,6 +573,7 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     make_room(&req.out, &names, &staging)?;
     staging.commit(&refs, &[])?;
+    let _ = std::fs::remove_file(req.out.join(CLEARING));
     Ok(summary)
 }
 
@@ -589,10 +587,16 @@ pub fn run_package(req: &PackageRequest) -> Result<PackageSummary, PipelineError
 /// a manifest of a version before session 20 has none: a file is then replaced only when
 /// this run writes the same bytes to it.
 fn make_room(out: &Path, names: &[String], staging: &Staging) -> Result<(), PipelineError> {
-    let earlier: Option<serde_json::Value> =
-        std::fs::read_to_string(out.join("package_manifest.json"))
+    let read = |name: &str| -> Option<serde_json::Value> {
+        std::fs::read_to_string(out.join(name))
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+            .and_then(|t| serde_json::from_str(&t).ok())
+    };
+    // A run killed while it cleared the way left the earlier manifest under its clearing
+    // name: it still says which county folders are stale.
+    let clearing = read(CLEARING);
+    let earlier: Option<serde_json::Value> =
+        read("package_manifest.json").or_else(|| clearing.clone());
     let recorded: Option<Vec<OutputFile>> = earlier
         .as_ref()
         .and_then(|m| serde_json::from_value(m["outputs"].clone()).ok());
@@ -607,6 +611,7 @@ fn make_room(out: &Path, names: &[String], staging: &Staging) -> Result<(), Pipe
     // Counties of the earlier run, then this run's (a folder of the same name goes first).
     let mut going: Vec<String> = earlier
         .iter()
+        .chain(clearing.iter())
         .flat_map(|m| {
             m["summary"]["counties"]
                 .as_array()
@@ -619,9 +624,17 @@ fn make_room(out: &Path, names: &[String], staging: &Staging) -> Result<(), Pipe
         .collect();
     going.sort();
     going.dedup();
-    // A half-replaced folder must not sit beside the earlier manifest.
-    if !going.is_empty() {
-        let _ = std::fs::remove_file(out.join("package_manifest.json"));
+    // A half-replaced folder must not sit beside the earlier manifest, but the manifest's
+    // list of folders must outlive a kill halfway through the removals (a county folder
+    // left from the earlier run would go out beside the new ones): it is set aside under
+    // the clearing name, removed once this run's manifest is in place.
+    if !going.is_empty() && out.join("package_manifest.json").is_file() {
+        std::fs::rename(out.join("package_manifest.json"), out.join(CLEARING)).map_err(|e| {
+            out_err(
+                &out.join("package_manifest.json"),
+                format!("cannot set the earlier manifest aside: {e}"),
+            )
+        })?;
     }
     let kept_root = out.join(KEPT);
     for f in &going {
@@ -702,6 +715,9 @@ fn make_room(out: &Path, names: &[String], staging: &Staging) -> Result<(), Pipe
 
 /// Folder beside the packages where a rerun keeps a county's edits and added files.
 const KEPT: &str = "kept-edits";
+/// The earlier run's manifest while this run removes the folders it names (hidden: it
+/// describes no package that is there).
+const CLEARING: &str = ".package_manifest.clearing.json";
 
 /// The records of `outputs` under `prefix`, as a record of that folder.
 fn under(outputs: &[OutputFile], prefix: &str) -> StageRecord {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub enum Stage {
     Detect,
     Overlay,
+    Rank,
 }
 
 impl Stage {
@@ -19,6 +20,7 @@ impl Stage {
         match self {
             Stage::Detect => "detect",
             Stage::Overlay => "overlay",
+            Stage::Rank => "rank",
         }
     }
 
@@ -27,6 +29,7 @@ impl Stage {
         match self {
             Stage::Detect => "patches.gpkg",
             Stage::Overlay => "findings.gpkg",
+            Stage::Rank => "tasks.gpkg",
         }
     }
 
@@ -34,6 +37,7 @@ impl Stage {
         match self {
             Stage::Detect => "manifest.json",
             Stage::Overlay => "overlay_manifest.json",
+            Stage::Rank => "rank_manifest.json",
         }
     }
 
@@ -47,6 +51,7 @@ impl Stage {
                 v
             }
             Stage::Overlay => crate::overlay_run::OUTPUTS.to_vec(),
+            Stage::Rank => crate::rank_run::OUTPUTS.to_vec(),
         }
     }
 }
@@ -177,6 +182,25 @@ mod tests {
             assert!(e.contains("same input"), "{}: {e}", twin.display());
         }
         assert!(check(&[ov.clone(), other]).is_ok());
+    }
+
+    /// Review finding (session 22): a rank killed while publishing left a new tasks.csv
+    /// beside the previous run's tasks.gpkg, and package, sample and audit read it.
+    #[test]
+    fn a_rank_folder_without_its_manifest_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::write(p.join("tasks.csv"), "").unwrap();
+        std::fs::write(p.join("tasks.gpkg"), "").unwrap();
+        let e = data_file(p, Stage::Rank).unwrap_err().to_string();
+        assert!(
+            e.contains("rank_manifest.json")
+                && e.contains("minewatch rank")
+                && e.contains("did not finish"),
+            "{e}"
+        );
+        std::fs::write(p.join("rank_manifest.json"), "{}").unwrap();
+        assert_eq!(data_file(p, Stage::Rank).unwrap(), p.join("tasks.gpkg"));
     }
 
     #[test]

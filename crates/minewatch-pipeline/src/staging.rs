@@ -19,6 +19,25 @@ pub struct Staging {
     done: bool,
 }
 
+/// The staging folders this process has open, for `remove_open` (a Ctrl-C, or a batch
+/// engine's SIGTERM at its time limit, skips every `Drop`).
+static OPEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn open_list() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    OPEN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Remove every staging folder this process has open and return them: called when the
+/// process is told to stop, just before it exits. The folders hold only unfinished
+/// outputs; finished ones were renamed out of them.
+pub fn remove_open() -> Vec<PathBuf> {
+    let dirs = std::mem::take(&mut *open_list());
+    // A worker may still be writing into a folder while it goes: try again.
+    dirs.into_iter()
+        .filter(|d| (0..3).any(|_| std::fs::remove_dir_all(d).is_ok() || !d.exists()))
+        .collect()
+}
+
 impl Staging {
     pub fn new(out: &Path) -> Result<Self, PipelineError> {
         let oe = |msg: String| PipelineError::Output {
@@ -40,6 +59,7 @@ impl Staging {
                 let _ = std::fs::remove_dir_all(&fresh);
                 oe(format!("cannot write into it: {e}"))
             })?;
+        open_list().push(dir.clone());
         Ok(Self {
             out: out.to_path_buf(),
             dir,
@@ -56,17 +76,38 @@ impl Staging {
     /// so its presence means the run finished. `stale` names optional outputs of an earlier
     /// run that this run did not make and that must not survive beside it.
     pub fn commit(mut self, names: &[&str], stale: &[&str]) -> Result<(), PipelineError> {
+        // What would make a rename fail halfway is looked for before anything moves: a
+        // folder where this run writes a file of that name.
+        for name in names {
+            let to = self.out.join(name);
+            if self.dir.join(name).is_file() && to.is_dir() {
+                return Err(PipelineError::Output {
+                    path: to,
+                    msg: format!(
+                        "is a folder, and this run writes its file {name} there: move or rename the folder, then run again"
+                    ),
+                });
+            }
+        }
         // A previous run's manifest must not sit beside this run's half-moved files.
         for old in names.last().into_iter().chain(stale) {
             let _ = std::fs::remove_file(self.out.join(old));
         }
-        for name in names {
-            std::fs::rename(self.dir.join(name), self.out.join(name)).map_err(|e| {
-                PipelineError::Output {
-                    path: self.out.clone(),
-                    msg: format!("cannot move {name} into place: {e}"),
+        for (i, name) in names.iter().enumerate() {
+            if let Err(e) = std::fs::rename(self.dir.join(name), self.out.join(name)) {
+                // Take back what this run already moved: a part of a run must not sit in
+                // the folder as if it were a whole one.
+                for moved in &names[..i] {
+                    let to = self.out.join(moved);
+                    let _ = std::fs::remove_file(&to).or_else(|_| std::fs::remove_dir_all(&to));
                 }
-            })?;
+                return Err(PipelineError::Output {
+                    path: self.out.clone(),
+                    msg: format!(
+                        "cannot move {name} into place: {e}; none of this run's files were left there"
+                    ),
+                });
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
         self.done = true;
@@ -79,6 +120,7 @@ impl Drop for Staging {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+        open_list().retain(|d| *d != self.dir);
     }
 }
 
@@ -199,6 +241,33 @@ mod tests {
         assert!(!alive(tid), "a thread's number is not a process");
         stop_tx.send(()).unwrap();
         h.join().unwrap();
+    }
+
+    /// Review finding (session 22): a folder where a run writes a file failed the commit
+    /// halfway and left the files moved before it in the output folder.
+    #[test]
+    fn a_commit_that_cannot_finish_moves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let st = Staging::new(&out).unwrap();
+        for f in ["a.geojson", "b.gpkg", "manifest.json"] {
+            std::fs::write(st.path(f), f).unwrap();
+        }
+        std::fs::create_dir(out.join("b.gpkg")).unwrap();
+        let e = st
+            .commit(&["a.geojson", "b.gpkg", "manifest.json"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("b.gpkg") && e.contains("is a folder"), "{e}");
+        assert!(!out.join("a.geojson").exists(), "nothing moved");
+        assert!(!out.join("manifest.json").exists());
+        // Nothing of the staging folder is left either.
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("b.gpkg")]);
     }
 
     #[test]

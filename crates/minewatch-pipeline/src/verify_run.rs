@@ -162,12 +162,8 @@ impl Rule {
 /// whatever header language the CSV was written with: a run config's sampling rules and
 /// `validate` name rank's English columns, and the folder is what `run` samples. A user who
 /// wants the CSV (its Chinese headers in sample.csv) gives it itself.
-fn tasks_path(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join("tasks.gpkg")
-    } else {
-        p.to_path_buf()
-    }
+fn tasks_path(p: &Path) -> Result<PathBuf, PipelineError> {
+    crate::run_folder::data_file(p, crate::run_folder::Stage::Rank)
 }
 
 /// Hash the inputs on a side thread while the run reads them (through the shared hash
@@ -221,7 +217,7 @@ const BLANK_STRATUM: &str = "(blank)";
 
 pub fn run_sample(req: &SampleRequest) -> Result<SampleSummary, PipelineError> {
     req.size.check().map_err(PipelineError::Input)?;
-    let input = tasks_path(&req.input);
+    let input = tasks_path(&req.input)?;
     let hashes = InputHashes::start([input.clone()])?;
     let mut t = table_read::read(&input)?;
     // A `rank --header zh` table reads with English names (sample.csv keeps the headers of
@@ -636,7 +632,7 @@ fn licence_code(v: &str) -> String {
 }
 
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
-    let tasks_file = tasks_path(&req.tasks);
+    let tasks_file = tasks_path(&req.tasks)?;
     let mut tt = table_read::read(&tasks_file)?;
     // `rank --header zh` writes the tasks with Chinese headers.
     crate::rank_run::english_header(&mut tt);
