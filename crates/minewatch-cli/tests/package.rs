@@ -163,7 +163,57 @@ fn county_package_has_every_chip_table_and_page() {
             &dom[..dom.len().min(400)]
         );
         assert_eq!(dom.matches("class=\"task\"").count(), n);
+        page_layout_holds(&folder.join("index.html"));
     }
+}
+
+/// The county page laid out by headless Chromium at 1200 px (a laptop) and 1047 px (the
+/// width of A4 landscape between 10 mm margins, with the screen's larger type and chips):
+/// the short coded cells (序号, 得分 / 优先级, 矿权状态, 面积) each stay on one line — the
+/// status 未核对矿权 stood one character per line — the reasons have room for a dozen
+/// characters a line, and nothing runs off the right edge. Measured by a script added to
+/// a copy of the page: the line boxes of each cell's text.
+fn page_layout_holds(page: &std::path::Path) {
+    let measure = "<script>window.addEventListener('load',function(){\
+var lines=0,cells=0;document.querySelectorAll('td.nw').forEach(function(td){var r=document.createRange();r.selectNodeContents(td);\
+var tops={};Array.prototype.forEach.call(r.getClientRects(),function(x){tops[Math.round(x.top)]=1;});lines=Math.max(lines,Object.keys(tops).length);cells++;});\
+var why=Infinity;document.querySelectorAll('td.why').forEach(function(td){why=Math.min(why,td.clientWidth/13);});\
+var b=document.body;b.setAttribute('data-nw-cells',cells);b.setAttribute('data-nw-lines',lines);b.setAttribute('data-why-chars',Math.floor(why));\
+b.setAttribute('data-overflow',document.documentElement.scrollWidth>window.innerWidth?1:0);});</script>";
+    let html = std::fs::read_to_string(page).unwrap();
+    let copy = page.with_file_name("measure.html");
+    std::fs::write(&copy, html.replace("</body>", &format!("{measure}</body>"))).unwrap();
+    for width in [1200, 1047] {
+        let o = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--virtual-time-budget=5000",
+                &format!("--window-size={width},900"),
+                "--dump-dom",
+            ])
+            .arg(format!("file://{}", copy.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&o.stdout);
+        let attr = |k: &str| -> i64 {
+            let at = dom
+                .find(&format!("{k}=\""))
+                .unwrap_or_else(|| panic!("{width} px: no {k} in {}", &dom[..dom.len().min(300)]));
+            let v = &dom[at + k.len() + 2..];
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        assert!(attr("data-nw-cells") > 40, "{width} px");
+        assert_eq!(attr("data-nw-lines"), 1, "{width} px: a short cell wraps");
+        assert!(attr("data-why-chars") >= 12, "{width} px: reasons squeezed");
+        assert_eq!(
+            attr("data-overflow"),
+            0,
+            "{width} px: the table runs off the page"
+        );
+    }
+    std::fs::remove_file(&copy).unwrap();
 }
 
 /// Envelope (min x, min y, max x, max y) of each task's patch in the tasks' CRS, by site.
@@ -537,7 +587,10 @@ fn chip_names_are_safe_unranked_tasks_unnumbered_and_values_chinese() {
         html.matches("fill=\"#d22\"").count(),
         rows.len() - unranked.len()
     );
-    assert_eq!(html.matches("<td>暂不排序</td>").count(), unranked.len());
+    assert_eq!(
+        html.matches("<td class=\"nw\">暂不排序</td>").count(),
+        unranked.len()
+    );
     // F7: the demo has no rights layer: 矿权状态 reads 未核对矿权, 优先级 高/中/低, and no
     // English code is left in the coded columns; the GeoPackage keeps the codes.
     for r in &rows {
@@ -555,7 +608,7 @@ fn chip_names_are_safe_unranked_tasks_unnumbered_and_values_chinese() {
             );
         }
     }
-    assert!(html.contains("<td>未核对矿权</td>") && !html.contains("not_checked"));
+    assert!(html.contains("<td class=\"nw\">未核对矿权</td>") && !html.contains("not_checked"));
     let o = Command::new("ogrinfo")
         .arg(folder.join("tasks.gpkg"))
         .args(["-q", "-sql", "SELECT DISTINCT licence_status FROM tasks"])
@@ -956,4 +1009,138 @@ fn a_package_killed_while_clearing_leaves_no_stale_county_and_unfinished_ranks_a
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("did not finish"), "{}", stderr(&o));
+}
+
+/// Every GeoPackage of the chain types its date columns as dates (QGIS filters and sorts
+/// them as such; `ogrinfo` says `Date`) and columns that can hold other text (the form's
+/// 核查日期, `history`) as text; the dates are the same at every step — detect's CSV,
+/// each GeoPackage read back as a date, the county's form — and `sample`, which reads
+/// tasks.gpkg, repeats them as the CSVs write them, not as GDAL prints a date (2002/07/12).
+#[test]
+fn dates_are_dates_in_every_geopackage_and_the_same_through_the_chain() {
+    use gdal::vector::{LayerAccess, OGRFieldType};
+    let d = tempfile::tempdir().unwrap();
+    let (rk, [a, b]) = nanjing_chain(d.path(), &[]);
+    let out = d.path().join("pkg");
+    let o = package_nanjing(&rk, &[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let folder = out.join("320000_江苏省");
+    let patches = csv_rows(&d.path().join("det/patches.csv"));
+    assert!(patches.len() > 10);
+    let pairs: std::collections::BTreeSet<(String, String)> = patches
+        .iter()
+        .map(|r| (r["date_before"].clone(), r["date_after"].clone()))
+        .collect();
+    let want =
+        std::collections::BTreeSet::from([("2000-05-03".to_string(), "2002-07-12".to_string())]);
+    assert_eq!(pairs, want);
+
+    let cases: [(PathBuf, &str, [&str; 2], &[&str]); 4] = [
+        (
+            d.path().join("det/patches.gpkg"),
+            "patches",
+            ["date_before", "date_after"],
+            &["id"],
+        ),
+        (
+            d.path().join("ov/findings.gpkg"),
+            "findings",
+            ["date_before", "date_after"],
+            &["zones"],
+        ),
+        (
+            rk.join("tasks.gpkg"),
+            "tasks",
+            ["last_date_before", "last_date"],
+            &["history"],
+        ),
+        (
+            folder.join("tasks.gpkg"),
+            "tasks",
+            ["last_date_before", "last_date"],
+            &["history", "check_date"],
+        ),
+    ];
+    for (gpkg, layer, dates, texts) in &cases {
+        let ds = gdal::Dataset::open(gpkg).unwrap();
+        let mut l = ds.layer_by_name(layer).unwrap();
+        let ty = |c: &str| {
+            l.defn()
+                .fields()
+                .find(|f| f.name() == c)
+                .unwrap_or_else(|| panic!("{}: no {c}", gpkg.display()))
+                .field_type()
+        };
+        for c in dates {
+            assert_eq!(ty(c), OGRFieldType::OFTDate, "{} {c}", gpkg.display());
+        }
+        for c in *texts {
+            assert_eq!(ty(c), OGRFieldType::OFTString, "{} {c}", gpkg.display());
+        }
+        let ix: Vec<usize> = dates
+            .iter()
+            .map(|c| l.defn().field_index(c).unwrap())
+            .collect();
+        let mut n = 0;
+        for f in l.features() {
+            let got: Vec<String> = ix
+                .iter()
+                .map(|&i| {
+                    f.field(i)
+                        .unwrap()
+                        .unwrap()
+                        .into_date()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            assert_eq!(got, ["2000-05-03", "2002-07-12"], "{}", gpkg.display());
+            n += 1;
+        }
+        assert!(n > 10, "{}: {n} features", gpkg.display());
+        if have_tool("ogrinfo") {
+            let o = Command::new("ogrinfo")
+                .args(["-so", s(gpkg), layer])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            for c in dates {
+                assert!(text.contains(&format!("{c}: Date")), "{text}");
+            }
+        }
+    }
+    // The county's form (Chinese headers) and the rank CSV.
+    for r in csv_rows(&rk.join("tasks.csv")) {
+        assert_eq!(
+            (r["last_date_before"].as_str(), r["last_date"].as_str()),
+            ("2000-05-03", "2002-07-12")
+        );
+    }
+    for r in csv_rows(&folder.join("tasks.csv")) {
+        assert_eq!(
+            (r["最近对比前时相"].as_str(), r["最近时相"].as_str()),
+            ("2000-05-03", "2002-07-12")
+        );
+    }
+    // sample reads the rank folder's tasks.gpkg and repeats its columns.
+    let sp = d.path().join("sample");
+    let o = minewatch(&[
+        "sample",
+        s(&rk),
+        "--seed",
+        "3",
+        "--count",
+        "4",
+        "--out",
+        s(&sp),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let picked = csv_rows(&sp.join("sample.csv"));
+    assert!(picked.len() >= 4);
+    for r in picked {
+        assert_eq!(
+            (r["last_date_before"].as_str(), r["last_date"].as_str()),
+            ("2000-05-03", "2002-07-12")
+        );
+    }
 }

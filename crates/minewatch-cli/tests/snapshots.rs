@@ -227,5 +227,10 @@ fn no_change_gives_empty_but_complete_outputs() {
             text.contains("Feature Count: 0") && text.contains("area_mu: Real"),
             "{text}"
         );
+        // The dates are typed as dates even with no patch to hold one.
+        assert!(
+            text.contains("date_before: Date") && text.contains("date_after: Date"),
+            "{text}"
+        );
     }
 }

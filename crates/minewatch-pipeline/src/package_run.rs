@@ -1167,7 +1167,8 @@ fn write_html(
         s,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{name} {code} 核查任务</title>\n<style>\
 body{{font-family:sans-serif;margin:16px;color:#222}} table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #bbb;padding:4px;vertical-align:top;font-size:13px}}\
-th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px;margin:1px;display:inline-block}} .map{{border:1px solid #888;background:#fafaf5}}\
+th{{background:#eee}} .nw{{white-space:nowrap}} td.why{{min-width:12em}} td.chips{{width:332px}} @media screen and (min-width:1440px){{td.chips{{width:660px}}}} img.chip{{width:160px;height:160px;margin:1px;display:inline-block}} .map{{border:1px solid #888;background:#fafaf5}}\
+@page{{size:A4 landscape;margin:10mm}} @media print{{body{{margin:0}} h1{{font-size:18px}} td,th{{font-size:10px;padding:2px}} td.chips{{min-width:0;width:168px}} img.chip{{width:82px;height:82px}} tr{{break-inside:avoid}}}}\
 </style></head>\n<body>\n<h1>{name}（{code}）矿产卫片执法核查任务</h1>\n<p>共 {} 个任务，按优先级排序。影像时相：{}。本页离线可用（无需网络）。</p>\n",
         tasks.len(),
         images.iter().map(|i| i.info.date.to_string()).collect::<Vec<_>>().join("、")
@@ -1194,11 +1195,17 @@ th{{background:#eee}} td.chips{{width:660px}} img.chip{{width:160px;height:160px
             ),
         };
     }
-    s.push_str("</svg>\n<table>\n<tr><th>序号</th><th>图斑地块编号</th><th>得分 / 优先级</th><th>矿权状态</th><th>疑似违法面积(亩)</th><th>中心点</th><th>理由</th><th>影像</th></tr>\n");
+    // Short coded columns (序号, 得分 / 优先级, 矿权状态, 面积) never wrap: squeezed by the
+    // chips, 未核对矿权 stood one character per line. The reasons wrap, with room for a
+    // dozen characters a line; the chips go two by two below 1440 px (four in a row beside
+    // the rest would leave the reasons a few characters a line). Printed on
+    // A4 landscape the chips are smaller, two by two, a task is not cut across pages, and
+    // the header row (thead) is repeated on every page.
+    s.push_str("</svg>\n<table>\n<thead><tr><th class=\"nw\">序号</th><th>图斑地块编号</th><th class=\"nw\">得分 /<br>优先级</th><th class=\"nw\">矿权状态</th><th class=\"nw\">疑似违法<br>面积(亩)</th><th>中心点</th><th>理由</th><th>影像</th></tr></thead>\n");
     for (t, c) in tasks.iter().zip(chips) {
         let _ = write!(
             s,
-            "<tr id=\"t{}\" class=\"task\"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td>{}</td><td class=\"chips\">",
+            "<tr id=\"t{}\" class=\"task\"><td class=\"nw\">{}</td><td>{}</td><td class=\"nw\">{} / {}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td>{}<br>{}<br>{:.6}, {:.6}</td><td class=\"why\">{}</td><td class=\"chips\">",
             t.n,
             t.number().map_or("暂不排序".to_string(), |n| n.to_string()),
             esc(&t.site),

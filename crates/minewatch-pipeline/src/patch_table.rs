@@ -156,6 +156,9 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
             let k = match f.field_type() {
                 OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => Kind::Int,
                 OGRFieldType::OFTReal => Kind::Real,
+                // A date column stays one in the findings, tasks and packages written from
+                // it; a date-time's values carry a time, so they are text (`Kind::Date`).
+                OGRFieldType::OFTDate => Kind::Date,
                 _ => Kind::Text,
             };
             (f.name(), k)
@@ -202,23 +205,24 @@ pub fn read_layer(path: &Path, name: &str) -> Result<PatchTable, PipelineError> 
                 .fid()
                 .map_or_else(|| (n + 1).to_string(), |x| x.to_string());
             let mut values = Vec::with_capacity(columns.len());
-            for (i, (_, kind)) in columns.iter().enumerate() {
-                let v = f.field(i).map_err(|e| err(format!("feature {fid}: {e}")))?;
-                values.push(match (v, kind) {
-                    (None, _) => Attr::Null,
-                    (Some(FieldValue::IntegerValue(x)), _) => Attr::Int(x as i64),
-                    (Some(FieldValue::Integer64Value(x)), _) => Attr::Int(x),
-                    (Some(FieldValue::RealValue(x)), _) => Attr::Real(x),
-                    (Some(FieldValue::StringValue(s)), _) => Attr::Text(s),
-                    (Some(FieldValue::DateValue(d)), _) => Attr::Text(d.to_string()),
-                    // A timestamp in its own offset: its date part is the local date.
-                    (Some(FieldValue::DateTimeValue(t)), _) => {
-                        Attr::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+            for (i, (name, _)) in columns.iter().enumerate() {
+                // A DATE the GeoPackage holds as text GDAL cannot read as a date fails here.
+                let v = f
+                    .field(i)
+                    .map_err(|e| err(format!("feature {fid}, field `{name}`: {e}")))?;
+                values.push(match v {
+                    None => Attr::Null,
+                    Some(FieldValue::IntegerValue(x)) => Attr::Int(x as i64),
+                    Some(FieldValue::Integer64Value(x)) => Attr::Int(x),
+                    Some(FieldValue::RealValue(x)) => Attr::Real(x),
+                    Some(FieldValue::StringValue(s)) => Attr::Text(s),
+                    Some(d @ (FieldValue::DateValue(_) | FieldValue::DateTimeValue(_))) => {
+                        Attr::Text(date_text(&d).unwrap_or_default())
                     }
-                    (Some(FieldValue::IntegerListValue(v)), _) => Attr::Text(join(&v)),
-                    (Some(FieldValue::Integer64ListValue(v)), _) => Attr::Text(join(&v)),
-                    (Some(FieldValue::RealListValue(v)), _) => Attr::Text(join(&v)),
-                    (Some(FieldValue::StringListValue(v)), _) => Attr::Text(v.join(",")),
+                    Some(FieldValue::IntegerListValue(v)) => Attr::Text(join(&v)),
+                    Some(FieldValue::Integer64ListValue(v)) => Attr::Text(join(&v)),
+                    Some(FieldValue::RealListValue(v)) => Attr::Text(join(&v)),
+                    Some(FieldValue::StringListValue(v)) => Attr::Text(v.join(",")),
                 });
             }
             let text = |i: Option<usize>| match i.map(|i| &values[i]) {
@@ -326,10 +330,113 @@ fn shape(id: &str, wkb: &[u8]) -> Result<Shaped, String> {
     Ok((geom, (!said.is_empty()).then(|| said.join("; "))))
 }
 
+/// A date as `YYYY-MM-DD` and a date-time as `YYYY-MM-DD HH:MM:SS` in its own offset (its
+/// date part is the local date), as minewatch writes and reads dates. Not GDAL's text
+/// (`OGR_F_GetFieldAsString`), which prints them `2000/05/03` and `2000/05/03 10:11:12+08`.
+/// `None` for any other value.
+pub(crate) fn date_text(v: &FieldValue) -> Option<String> {
+    match v {
+        FieldValue::DateValue(d) => Some(d.format("%Y-%m-%d").to_string()),
+        FieldValue::DateTimeValue(t) => Some(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        _ => None,
+    }
+}
+
 /// A list field as text, comma-separated.
 fn join<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter()
         .map(|x| x.to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::table::{write_gpkg, GpkgLayer};
+    use gdal::vector::{Feature, LayerOptions, OGRwkbGeometryType};
+
+    /// A patches file made elsewhere with typed dates: `date_after` a DATE, `date_before`
+    /// a DATETIME (as a GIS exports a time stamp). Both read as dates for the overlay; the
+    /// DATE column stays a date in what is written from it (findings, tasks, packages), the
+    /// time stamp, which holds more than a day, stays text.
+    #[test]
+    fn typed_dates_of_a_users_geopackage_are_read_and_carried() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("user_patches.gpkg");
+        let srs = gdal::spatial_ref::SpatialRef::from_epsg(32650).unwrap();
+        {
+            let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+            let mut ds = drv.create_vector_only(&p).unwrap();
+            let l = ds
+                .create_layer(LayerOptions {
+                    name: "patches",
+                    srs: Some(&srs),
+                    ty: OGRwkbGeometryType::wkbPolygon,
+                    options: None,
+                })
+                .unwrap();
+            l.create_defn_fields(&[
+                ("id", OGRFieldType::OFTString),
+                ("date_after", OGRFieldType::OFTDate),
+                ("date_before", OGRFieldType::OFTDateTime),
+            ])
+            .unwrap();
+            let mut f = Feature::new(l.defn()).unwrap();
+            f.set_field_string(0, "P1").unwrap();
+            f.set_field_string(1, "2002-07-12").unwrap();
+            f.set_field_string(2, "2000-05-03T10:20:30+08:00").unwrap();
+            f.set_geometry(
+                Geometry::from_wkt(
+                    "POLYGON ((650000 3550000, 650100 3550000, 650100 3550100, 650000 3550100, 650000 3550000))",
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            f.create(&l).unwrap();
+        }
+        let t = read(&p).unwrap();
+        let kind = |c: &str| t.columns.iter().find(|(n, _)| n == c).unwrap().1;
+        assert_eq!(kind("date_after"), Kind::Date);
+        assert_eq!(kind("date_before"), Kind::Text);
+        let r = &t.rows[0];
+        assert_eq!(r.date_after.unwrap().to_string(), "2002-07-12");
+        assert_eq!(r.date_before.unwrap().to_string(), "2000-05-03");
+        assert_eq!(r.values[1], Attr::Text("2002-07-12".into()));
+        assert_eq!(r.values[2], Attr::Text("2000-05-03 10:20:30".into()));
+
+        // Written again as overlay writes findings: the types and values come back.
+        let out = d.path().join("findings.gpkg");
+        let polys = vec![crate::overlay_run::to_polys(&r.geom)];
+        let rows = vec![r.values.clone()];
+        write_gpkg(
+            &out,
+            &t.crs_wkt,
+            &[GpkgLayer {
+                name: "findings",
+                columns: &t.columns,
+                rows: &rows,
+                geoms: Some(&polys),
+            }],
+        )
+        .unwrap();
+        let ds = Dataset::open(&out).unwrap();
+        let types: Vec<(String, u32)> = ds
+            .layer(0)
+            .unwrap()
+            .defn()
+            .fields()
+            .map(|f| (f.name(), f.field_type()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("id".to_string(), OGRFieldType::OFTString),
+                ("date_after".to_string(), OGRFieldType::OFTDate),
+                ("date_before".to_string(), OGRFieldType::OFTString),
+            ]
+        );
+        let back = read_layer(&out, "findings").unwrap();
+        assert_eq!(back.rows[0].values, r.values);
+    }
 }

@@ -362,6 +362,18 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
     // are (other GDAL files hold the text as written).
     let text = |v: String| if sheet { unguard(&v).to_string() } else { v };
     let columns: Vec<String> = layer.defn().fields().map(|f| text(f.name())).collect();
+    // Date and date-time fields (a tasks.gpkg's `last_date`, a form's 核查日期 typed as a
+    // date) are read as minewatch writes dates, not as GDAL prints them (`2002/07/12`).
+    let is_date: Vec<bool> = layer
+        .defn()
+        .fields()
+        .map(|f| {
+            matches!(
+                f.field_type(),
+                gdal::vector::OGRFieldType::OFTDate | gdal::vector::OGRFieldType::OFTDateTime
+            )
+        })
+        .collect();
     // Header cells a sheet leaves empty, which GDAL names `Field<column number>`.
     let placeholder = |k: usize, c: &str| sheet && c == format!("Field{}", k + 1);
     let header_filled = columns
@@ -380,7 +392,17 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
     for (i, f) in layer.features().enumerate() {
         let mut fields = BTreeMap::new();
         for (k, c) in columns.iter().enumerate() {
-            let v = f.field_as_string(k).ok().flatten().unwrap_or_default();
+            let v = if is_date[k] {
+                // A value GDAL cannot read as a date is left as its text, for the row's
+                // reader to name.
+                match f.field(k) {
+                    Ok(Some(d)) => crate::patch_table::date_text(&d).unwrap_or_default(),
+                    Ok(None) => String::new(),
+                    Err(_) => f.field_as_string(k).ok().flatten().unwrap_or_default(),
+                }
+            } else {
+                f.field_as_string(k).ok().flatten().unwrap_or_default()
+            };
             fields.insert(c.clone(), text(v));
         }
         // A row with every cell blank and no geometry is no row (its number is kept for
@@ -607,6 +629,59 @@ mod tests {
         let t = read(&p).unwrap();
         let got: Vec<&str> = t.rows.iter().map(|r| r.fields["id"].as_str()).collect();
         assert_eq!(got, TEXTS);
+    }
+
+    /// A GeoPackage whose date columns are typed (a package's tasks.gpkg: `last_date`
+    /// DATE; a county's form with 核查日期 as a date, or a time stamp) reads its dates as
+    /// our CSVs hold them, `2002-07-12`, not as GDAL prints them (`2002/07/12`): sample.csv
+    /// repeats them and audit parses them. A null date is an empty cell.
+    #[test]
+    fn typed_dates_in_a_geopackage_read_as_iso_text() {
+        use gdal::vector::{Feature, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("returned.gpkg");
+        {
+            let drv = gdal::DriverManager::get_driver_by_name("GPKG").unwrap();
+            let mut ds = drv.create_vector_only(&p).unwrap();
+            let l = ds
+                .create_layer(LayerOptions {
+                    name: "tasks",
+                    srs: None,
+                    ty: OGRwkbGeometryType::wkbNone,
+                    options: None,
+                })
+                .unwrap();
+            l.create_defn_fields(&[
+                ("site_id", OGRFieldType::OFTString),
+                ("last_date", OGRFieldType::OFTDate),
+                ("check_date", OGRFieldType::OFTDateTime),
+            ])
+            .unwrap();
+            for (id, day, stamp) in [
+                ("S1", Some("2002-07-12"), Some("2024-06-01T09:30:05+08:00")),
+                ("S2", None, None),
+            ] {
+                let mut f = Feature::new(l.defn()).unwrap();
+                f.set_field_string(0, id).unwrap();
+                match day {
+                    Some(x) => f.set_field_string(1, x).unwrap(),
+                    None => f.set_field_null(1).unwrap(),
+                }
+                match stamp {
+                    Some(x) => f.set_field_string(2, x).unwrap(),
+                    None => f.set_field_null(2).unwrap(),
+                }
+                f.create(&l).unwrap();
+            }
+        }
+        let t = read(&p).unwrap();
+        assert_eq!(t.rows[0].fields["last_date"], "2002-07-12");
+        assert_eq!(t.rows[0].fields["check_date"], "2024-06-01 09:30:05");
+        assert_eq!(t.rows[1].get("last_date"), None);
+        assert_eq!(t.rows[1].get("check_date"), None);
+        // What the readers of these tables make of them.
+        let day = minewatch_core::AcqDate::parse_lenient(&t.rows[0].fields["check_date"]);
+        assert_eq!(day.unwrap().to_string(), "2024-06-01");
     }
 
     /// An .xlsx as Excel writes it: text cells (inline), a blank cell left out, merged

@@ -45,14 +45,9 @@ pub fn write(
         let geom = Geometry::from_wkb(&wkb(&p.map_polygons))
             .map_err(|e| err(format!("patch {}: {e}", p.record.id)))?;
         let mut f = Feature::new(layer.defn()).map_err(|e| err(e.to_string()))?;
-        for (i, (_, v)) in attributes(p, stats).into_iter().enumerate() {
-            let r = match v {
-                Attr::Text(s) => f.set_field(i, &FieldValue::StringValue(s)),
-                Attr::Int(n) => f.set_field(i, &FieldValue::Integer64Value(n)),
-                Attr::Real(x) => f.set_field(i, &FieldValue::RealValue(x)),
-                Attr::Null => f.set_field_null(i),
-            };
-            r.map_err(|e| err(e.to_string()))?;
+        for (i, ((_, v), (name, kind))) in attributes(p, stats).iter().zip(&cols).enumerate() {
+            set_attr(&mut f, i, *kind, v)
+                .map_err(|e| err(format!("patch {}, field `{name}`: {e}", p.record.id)))?;
         }
         f.set_geometry(geom).map_err(|e| err(e.to_string()))?;
         f.create(&layer)
@@ -70,10 +65,58 @@ pub(crate) fn ogr_fields(cols: &[(String, Kind)]) -> Vec<(&str, OGRFieldType::Ty
                 Kind::Text => OGRFieldType::OFTString,
                 Kind::Int => OGRFieldType::OFTInteger64,
                 Kind::Real => OGRFieldType::OFTReal,
+                Kind::Date => OGRFieldType::OFTDate,
             };
             (k.as_str(), ty)
         })
         .collect()
+}
+
+/// Set field `i` of `f`, a column of `kind`, to `v`. A date column takes its text only
+/// when it is a `YYYY-MM-DD` day, which GDAL stores as that text under the declared type
+/// `DATE`: anything else would be parsed by OGR in its own way or dropped with a warning,
+/// so it is refused here, naming the value. An empty text is no date (null).
+pub(crate) fn set_attr(f: &mut Feature, i: usize, kind: Kind, v: &Attr) -> Result<(), String> {
+    let r = match (v, kind) {
+        (Attr::Text(s), Kind::Date) if s.is_empty() => f.set_field_null(i),
+        (Attr::Text(s), Kind::Date) => {
+            if !is_iso_date(s) {
+                return Err(format!("`{s}` is not a YYYY-MM-DD date"));
+            }
+            f.set_field_string(i, s)
+        }
+        (Attr::Text(s), _) => f.set_field_string(i, s),
+        (Attr::Int(n), _) => f.set_field(i, &FieldValue::Integer64Value(*n)),
+        (Attr::Real(x), _) => f.set_field(i, &FieldValue::RealValue(*x)),
+        (Attr::Null, _) => f.set_field_null(i),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+/// `YYYY-MM-DD` with a month 01–12 and a day that month has (leap years counted).
+pub(crate) fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return false;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// Little-endian WKB MultiPolygon: GDAL parses it several times faster than WKT text.
@@ -96,4 +139,62 @@ pub(crate) fn wkb(polys: &[Vec<Vec<(f64, f64)>>]) -> Vec<u8> {
         }
     }
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_real_calendar_days_are_iso_dates() {
+        for ok in ["2000-05-03", "2024-02-29", "2000-02-29", "1900-12-31"] {
+            assert!(is_iso_date(ok), "{ok}");
+        }
+        for bad in [
+            "2000/05/03",
+            "20000503",
+            "2000-5-3",
+            "2023-02-29",
+            "1900-02-29",
+            "2000-13-01",
+            "2000-04-31",
+            "2000-00-10",
+            "2000-05-03 10:00:00",
+            "２０００-05-03",
+            "",
+        ] {
+            assert!(!is_iso_date(bad), "{bad}");
+        }
+    }
+
+    /// A date column takes `YYYY-MM-DD` (stored as that text) or nothing; other text is
+    /// refused with the value named, where OGR would have parsed it its own way or dropped it.
+    #[test]
+    fn a_date_column_refuses_what_is_not_a_day() {
+        let drv = DriverManager::get_driver_by_name("Memory").unwrap();
+        let mut ds = drv.create_vector_only("mem").unwrap();
+        let l = ds
+            .create_layer(LayerOptions {
+                name: "t",
+                srs: None,
+                ty: OGRwkbGeometryType::wkbNone,
+                options: None,
+            })
+            .unwrap();
+        let cols = vec![("d".to_string(), Kind::Date)];
+        l.create_defn_fields(&ogr_fields(&cols)).unwrap();
+        let mut f = Feature::new(l.defn()).unwrap();
+        set_attr(&mut f, 0, Kind::Date, &Attr::Text("2002-07-12".into())).unwrap();
+        assert_eq!(
+            f.field(0)
+                .unwrap()
+                .and_then(|v| v.into_date())
+                .map(|d| d.to_string()),
+            Some("2002-07-12".to_string())
+        );
+        set_attr(&mut f, 0, Kind::Date, &Attr::Text(String::new())).unwrap();
+        assert!(f.field(0).unwrap().is_none());
+        let e = set_attr(&mut f, 0, Kind::Date, &Attr::Text("2002/07/12".into())).unwrap_err();
+        assert!(e.contains("`2002/07/12` is not a YYYY-MM-DD date"), "{e}");
+    }
 }

@@ -178,6 +178,11 @@ pub enum Kind {
     Text,
     Int,
     Real,
+    /// A calendar date, its values `Attr::Text` in `YYYY-MM-DD` (or `Attr::Null`): a
+    /// GeoPackage declares it `DATE` (OGR `OFTDate`), so QGIS and `ogrinfo` filter and sort
+    /// it as a date; GeoJSON (RFC 7946 has no date type) and CSV write the text. Only for
+    /// columns that hold nothing but dates: date-times and free text stay `Text`.
+    Date,
 }
 
 /// Names and types of the attribute columns, in `attributes` order: writers create their
@@ -186,8 +191,8 @@ pub fn schema(stats: &[String]) -> Vec<(String, Kind)> {
     use Kind::*;
     let mut v: Vec<(String, Kind)> = [
         ("id", Text),
-        ("date_before", Text),
-        ("date_after", Text),
+        ("date_before", Date),
+        ("date_after", Date),
         ("pixels", Int),
         ("area_m2", Real),
         ("area_mu", Real),

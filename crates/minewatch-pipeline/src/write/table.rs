@@ -7,7 +7,7 @@ use super::formula_guard::guard;
 use super::{push_multipolygon, Attr, Kind};
 use crate::error::PipelineError;
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRwkbGeometryType};
+use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRwkbGeometryType};
 use gdal::DriverManager;
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -54,14 +54,13 @@ pub fn write_gpkg(path: &Path, crs_wkt: &str, layers: &[GpkgLayer]) -> Result<()
             .map_err(|e| out_err(path, e))?;
         for (n, row) in l.rows.iter().enumerate() {
             let mut f = Feature::new(layer.defn()).map_err(|e| out_err(path, e))?;
-            for (i, v) in row.iter().enumerate() {
-                let r = match v {
-                    Attr::Text(s) => f.set_field(i, &FieldValue::StringValue(s.clone())),
-                    Attr::Int(x) => f.set_field(i, &FieldValue::Integer64Value(*x)),
-                    Attr::Real(x) => f.set_field(i, &FieldValue::RealValue(*x)),
-                    Attr::Null => f.set_field_null(i),
-                };
-                r.map_err(|e| out_err(path, e))?;
+            for (i, (v, (col, kind))) in row.iter().zip(l.columns).enumerate() {
+                super::gpkg::set_attr(&mut f, i, *kind, v).map_err(|e| {
+                    out_err(
+                        path,
+                        format!("{} row {}, field `{col}`: {e}", l.name, n + 1),
+                    )
+                })?;
             }
             if let Some(g) = l.geoms {
                 let geom = Geometry::from_wkb(&super::gpkg::wkb(&g[n]))
