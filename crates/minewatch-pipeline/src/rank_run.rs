@@ -43,7 +43,15 @@ pub struct RankRequest {
 pub struct RankSummary {
     pub out: PathBuf,
     pub patches: usize,
+    /// The pairs with patches.
     pub pairs: Vec<String>,
+    /// Every pair compared, with patches or not (detect's list, carried by overlay), plus
+    /// the pairs of findings whose list is unknown: the chains of dates new change is
+    /// judged on.
+    pub compared_pairs: Vec<String>,
+    /// Findings given whose compared pairs are unknown (patches not from a detect output):
+    /// only their pairs with patches are seen, so a quiet latest pair there is missed.
+    pub compared_pairs_unknown_for: Vec<PathBuf>,
     pub sites: usize,
     pub ranked: usize,
     pub suppressed: usize,
@@ -126,11 +134,37 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
 
     // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
     let loaded = pool.install(|| load_findings(&inputs))?;
+    // Every pair detect compared, with patches or not (overlay carries detect's list): a
+    // quiet latest pair is what makes an old site not new. Findings whose list is unknown
+    // give only the pairs of their patches, as before, and say so.
+    let mut recorded: BTreeMap<String, crate::compared_pairs::ComparedPair> = BTreeMap::new();
+    let mut pairs_unknown: Vec<PathBuf> = Vec::new();
+    for (given, file) in req.findings.iter().zip(&inputs) {
+        match crate::compared_pairs::from_overlay(file)? {
+            Some(v) => {
+                for c in v {
+                    recorded.entry(c.pair.clone()).or_insert(c);
+                }
+            }
+            None => pairs_unknown.push(given.clone()),
+        }
+    }
+    if !pairs_unknown.is_empty() {
+        eprintln!(
+            "rank: warning: the date pairs detect compared are not known for {} (patches not read from a `minewatch detect` output, or an overlay run before Session 22): only pairs with patches are seen there, so a site whose latest comparison found nothing counts as new change; run overlay on the detect output folder, then rank again",
+            pairs_unknown
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     // The same change must not count twice: 2019→2021 beside 2019→2020 and 2020→2021.
     let pairs: Vec<DatePair> = loaded
         .patches
         .iter()
         .map(|p| p.pair)
+        .chain(recorded.values().filter_map(|c| c.dates()))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -204,8 +238,9 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     };
     let t_ledger = Instant::now();
     let ledger = pool.install(|| {
-        minewatch_ledger::build_ledger(
+        minewatch_ledger::build_ledger_compared(
             &loaded.patches,
+            &pairs,
             &prior,
             &Outside {
                 history: &hist,
@@ -366,6 +401,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         msg: e.to_string(),
     })?;
 
+    let compared_pairs: Vec<String> = pairs.iter().map(|p| p.key()).collect();
     let mut pairs: Vec<String> = loaded.patches.iter().map(|p| p.pair.key()).collect();
     pairs.sort();
     pairs.dedup();
@@ -373,6 +409,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         out: req.out.clone(),
         patches: loaded.patches.len(),
         pairs,
+        compared_pairs,
+        compared_pairs_unknown_for: pairs_unknown,
         sites: sites.len(),
         ranked: tasks
             .iter()
@@ -412,6 +450,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         "work_crs_wkt": loaded.work.wkt,
         "work_crs_reason": loaded.work.reason,
         "summary": summary,
+        "compared_pairs": recorded.values().collect::<Vec<_>>(),
         "timings_s": {
             "ledger": round(ledger_s, 3),
             "score_and_rank": round(score_s, 3),
