@@ -763,7 +763,10 @@ mod referral_tests {
         };
         let l = with(LicenceStatus::PartlyOutside, 40.0);
         assert_eq!(l.sites[0].parties, vec!["某公司".to_string()]);
-        assert!(l.sites[0].criminal_referral.is_some(), "越界 by C1's holder");
+        assert!(
+            l.sites[0].criminal_referral.is_some(),
+            "越界 by C1's holder"
+        );
         assert!(l.unmatched_penalties.is_empty());
         let graze = with(LicenceStatus::PartlyOutside, 5.0);
         assert!(graze.sites[0].parties.is_empty(), "5 % is a graze");
@@ -810,7 +813,10 @@ mod referral_tests {
             assert!(!refers(&h, &[licensed("a", 2024)]), "{v:?}");
         }
         let illegal = [(verdict_on("a", Verdict::Illegal, checked), None)];
-        assert!(refers(&illegal, &[licensed("a", 2024)]), "违法 stays an act");
+        assert!(
+            refers(&illegal, &[licensed("a", 2024)]),
+            "违法 stays an act"
+        );
         assert!(refers(&[], &[licensed("a", 2024)]), "unverified: an act");
         // A verdict before the change did not judge it: new change after a 合法 is an act.
         let mut by_site = verdict_on("zz", Verdict::Legal, AcqDate::new(2023, 12, 1).unwrap());
@@ -837,7 +843,10 @@ mod referral_tests {
         ];
         let p = LedgerParams::default();
         let blind = build_ledger(&[dug.clone()], &BTreeMap::new(), &NO_OUTSIDE, &p);
-        assert!(blind.sites[0].new_change, "patches alone: the pit looks new");
+        assert!(
+            blind.sites[0].new_change,
+            "patches alone: the pit looks new"
+        );
         let mut compared = quiet.to_vec();
         compared.push(dug.pair);
         let l = build_ledger_compared(&[dug], &compared, &BTreeMap::new(), &NO_OUTSIDE, &p);

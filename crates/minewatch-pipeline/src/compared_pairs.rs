@@ -32,7 +32,10 @@ impl ComparedPair {
 /// `given`), from the `manifest.json` beside it. `None` when the patches came from
 /// elsewhere: a file given by itself whose neighbour manifest is not detect's, or one
 /// detect did not write.
-pub fn from_detect(given: &Path, data_file: &Path) -> Result<Option<Vec<ComparedPair>>, PipelineError> {
+pub fn from_detect(
+    given: &Path,
+    data_file: &Path,
+) -> Result<Option<Vec<ComparedPair>>, PipelineError> {
     let mpath = data_file.with_file_name("manifest.json");
     if !mpath.is_file() {
         return Ok(None);
