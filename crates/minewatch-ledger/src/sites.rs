@@ -842,7 +842,12 @@ mod referral_tests {
             },
         ];
         let p = LedgerParams::default();
-        let blind = build_ledger(&[dug.clone()], &BTreeMap::new(), &NO_OUTSIDE, &p);
+        let blind = build_ledger(
+            std::slice::from_ref(&dug),
+            &BTreeMap::new(),
+            &NO_OUTSIDE,
+            &p,
+        );
         assert!(
             blind.sites[0].new_change,
             "patches alone: the pit looks new"
