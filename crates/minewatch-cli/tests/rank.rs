@@ -1347,3 +1347,153 @@ fn one_pair_from_two_inputs_over_the_same_ground_is_refused() {
     let o = rank(d.path(), &[run_a, tile], &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Review 22-A F1: a pit dug in 2020→2021 and untouched through 2022→2023 was ranked as
+/// new change: the quiet pairs had no patches, and rank never saw them. Overlay carries
+/// detect's pair list to rank; patches from elsewhere keep the old reading, with a warning.
+#[test]
+fn a_quiet_latest_pair_leaves_an_old_pit_unranked() {
+    let d = fixture_dir();
+    let p = d.path();
+    let id = "20200601_20210601_once".to_string();
+    let loose = overlay_between(
+        p,
+        "once",
+        "2020-06-01",
+        "2021-06-01",
+        &[(id, [0.0, 0.0, 100.0, 100.0])],
+    );
+    // The same patches as a detect output folder that compared three pairs.
+    let det = p.join("det");
+    std::fs::create_dir(&det).unwrap();
+    std::fs::copy(p.join("patchesonce.gpkg"), det.join("patches.gpkg")).unwrap();
+    let pair =
+        |k: &str, n: usize| serde_json::json!({"pair": k, "valid_pixels": 40000, "patches": n});
+    std::fs::write(
+        det.join("manifest.json"),
+        serde_json::json!({
+            "tool": "minewatch", "command": "detect", "outputs": ["patches.gpkg", "manifest.json"],
+            "pairs": [pair("20200601_20210601", 1), pair("20210601_20220601", 0), pair("20220601_20230601", 0)],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ov = p.join("ovdet");
+    let o = minewatch(&[
+        "overlay",
+        s(&det),
+        "--layers",
+        s(&p.join("layers.toml")),
+        "--out",
+        s(&ov),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ov.join("overlay_manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["detect_pairs"].as_array().map(Vec::len), Some(3));
+    let tasks = |out: &Path| -> Vec<BTreeMap<String, String>> {
+        let mut r = csv::ReaderBuilder::new()
+            .from_path(out.join("tasks.csv"))
+            .unwrap();
+        let h: Vec<String> = r
+            .headers()
+            .unwrap()
+            .iter()
+            .map(|x| x.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        r.records()
+            .map(|x| {
+                h.iter()
+                    .cloned()
+                    .zip(x.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let out = p.join("rk_det");
+    let o = minewatch(&["rank", s(&ov), "--out", s(&out), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["compared_pairs"].as_array().map(Vec::len), Some(3));
+    assert!(!stderr(&o).contains("not known"), "{}", stderr(&o));
+    let t = tasks(&out);
+    assert_eq!(
+        (t[0]["new_change"].as_str(), t[0]["rank_county"].as_str()),
+        ("0", "")
+    );
+    // From a bare patches file the quiet pairs are unknown: today's reading, said.
+    let out = p.join("rk_loose");
+    let o = minewatch(&["rank", s(&loose), "--out", s(&out), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("date pairs detect compared are not known for"),
+        "{}",
+        stderr(&o)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        summary["compared_pairs_unknown_for"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(tasks(&out)[0]["new_change"], "1");
+}
+
+/// Review 22-A F4: penalties for other causes (非法占用耕地, a late annual report) counted
+/// toward the two-penalties rule. F5: without a rights layer the rule said "0 candidates"
+/// as if judged.
+#[test]
+fn only_mining_penalties_count_and_unchecked_licences_are_said() {
+    let d = fixture_dir();
+    let ov: Vec<PathBuf> = (2..4).map(|k| overlay_pair(d.path(), k)).collect();
+    let run = |csv: &str, out: &str, findings: &[PathBuf]| {
+        std::fs::write(d.path().join("penalties.csv"), csv).unwrap();
+        let o = rank(
+            d.path(),
+            findings,
+            &d.path().join(out),
+            &["--format", "json"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, stderr(&o))
+    };
+    let mining = "party,licence,date,decision,案由\n某矿业公司,C001,2022-08-10,罚〔2022〕1号,越界开采\n某矿业公司,C001,2023-06-20,罚〔2023〕7号,非法采矿\n";
+    let (v, _) = run(mining, "mining", &ov);
+    assert_eq!(v["criminal_referral_candidates"], 1);
+    assert_eq!(v["penalty_cause_column"], "案由");
+    let other = mining.replace("非法采矿", "未按期提交矿产资源开发利用年报");
+    let (v, err) = run(&other, "other", &ov);
+    assert_eq!(v["criminal_referral_candidates"], 0);
+    assert_eq!(v["penalty_rows_not_mining"], 1);
+    assert!(
+        err.contains("1 penalty row of") && err.contains("row 3 未按期提交"),
+        "{err}"
+    );
+    // The same findings overlaid without the rights layer.
+    let layers = std::fs::read_to_string(d.path().join("layers.toml")).unwrap();
+    let cut = layers.find("[[layer]]\nname = \"rights\"").unwrap();
+    std::fs::write(d.path().join("norights.toml"), &layers[..cut]).unwrap();
+    let mut bare = Vec::new();
+    for k in 2..4 {
+        let out = d.path().join(format!("ovn{k}"));
+        let o = minewatch(&[
+            "overlay",
+            s(&d.path().join(format!("patches{k}.gpkg"))),
+            "--layers",
+            s(&d.path().join("norights.toml")),
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        bare.push(out);
+    }
+    let (v, err) = run(mining, "bare", &bare);
+    assert_eq!(v["referrals_not_judged_without_licences"], true);
+    assert!(err.contains("cannot be judged"), "{err}");
+    let (v, err) = run(mining, "checked", &ov);
+    assert_eq!(v["referrals_not_judged_without_licences"], false);
+    assert!(!err.contains("cannot be judged"), "{err}");
+}

@@ -18,5 +18,6 @@ pub use footprint::footprint;
 pub use referral::plus_two_years;
 pub use runs::{ChangeRun, Growth, Persistence};
 pub use sites::{
-    build, build_ledger, chain_ends, overlapping_pairs, Ledger, LedgerParams, LedgerPatch, Outside,
+    build, build_ledger, build_ledger_compared, chain_ends, overlapping_pairs, Ledger,
+    LedgerParams, LedgerPatch, Outside,
 };

@@ -8,7 +8,9 @@ use crate::referral::referral;
 use crate::runs::{persistence, Persistence};
 use geo::Contains;
 use geo_types::{Coord, MultiPolygon, Point};
-use minewatch_core::{AcqDate, DatePair, Finding, HistoryRecord, Penalty, Site, Verdict, ZoneKind};
+use minewatch_core::{
+    AcqDate, DatePair, Finding, HistoryRecord, LicenceStatus, Penalty, Site, Verdict, ZoneKind,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One patch handed to the ledger.
@@ -144,9 +146,25 @@ pub fn build(
     build_ledger(patches, prior, outside, p).sites
 }
 
-/// [`build`], keeping each site's runs and the rows that matched nothing.
+/// [`build`], keeping each site's runs and the rows that matched nothing. The date pairs
+/// are those of the patches only: a comparison that found nothing is unknown (see
+/// [`build_ledger_compared`]).
 pub fn build_ledger(
     patches: &[LedgerPatch],
+    prior: &BTreeMap<String, String>,
+    outside: &Outside,
+    p: &LedgerParams,
+) -> Ledger {
+    build_ledger_compared(patches, &[], prior, outside, p)
+}
+
+/// [`build_ledger`] knowing every pair detect compared (`compared`), patches or not. A pair
+/// that found nothing is still the latest comparison of its chain of dates: a site dug in
+/// 2019→2020 and untouched through 2021→2022 has no new change. Without it the chains end
+/// at the latest pair with patches and such a site looks new.
+pub fn build_ledger_compared(
+    patches: &[LedgerPatch],
+    compared: &[DatePair],
     prior: &BTreeMap<String, String>,
     outside: &Outside,
     p: &LedgerParams,
@@ -160,7 +178,9 @@ pub fn build_ledger(
     let pairs: Vec<DatePair> = {
         let s: BTreeSet<(AcqDate, AcqDate)> = patches
             .iter()
-            .map(|x| (x.pair.after, x.pair.before))
+            .map(|x| x.pair)
+            .chain(compared.iter().copied())
+            .map(|q| (q.after, q.before))
             .collect();
         s.into_iter()
             .map(|(after, before)| DatePair { before, after })
@@ -421,17 +441,25 @@ fn make_site(
         ),
     };
     let (growth_m2, growth_pct) = runs.growth.map_or((0.0, None), |g| (g.m2, g.pct));
-    // A licence ties the site to its holder's penalties only where it holds at least half
-    // of one of the site's patches: a sliver along a licence line does not pin the case on
-    // the holder (as for the licence status; docs/overlay.md). Penalties given with a
-    // location still link by distance.
+    // A licence ties the site to its holder's penalties where it holds at least half of
+    // one of the site's patches, or where a patch is 越界 (`partly_outside`) and the licence
+    // holds at least `OVERREACH_LINK_PCT` of it: the licensee digging past its boundary is
+    // the offender, and a 越界 pit is often mostly outside. A sliver along a licence line
+    // still does not pin the case on the holder (as for the licence status;
+    // docs/overlay.md). Penalties given with a location still link by distance.
     // Licence numbers by key: a penalty table's ` c3201…` is the register's `C3201…`.
     let licences: BTreeSet<String> = m
         .iter()
-        .flat_map(|&i| patches[i].finding.hits.iter())
-        .filter(|h| {
-            matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
-                && h.overlap_pct >= 50.0
+        .flat_map(|&i| {
+            let f = &patches[i].finding;
+            let overreach = f.licence_status == LicenceStatus::PartlyOutside;
+            f.hits.iter().filter(move |h| {
+                matches!(h.kind, ZoneKind::MiningRight | ZoneKind::ExplorationRight)
+                    && (h.overlap_pct >= 50.0
+                        || (overreach
+                            && h.kind == ZoneKind::MiningRight
+                            && h.overlap_pct >= OVERREACH_LINK_PCT))
+            })
         })
         .map(|h| key(&h.zone_id))
         .collect();
@@ -456,11 +484,24 @@ fn make_site(
     // Each changed pair bounds one act: dug after its earlier image, by its later one.
     // Only suspected illegal mining is an act (法释〔2016〕25号 art. 3(3): 又实施非法采矿):
     // change inside the holder's own valid licence, or on special land, is not.
+    // Nor is a change the county verified as 伪变化 or 合法: the verdict that judged a pair
+    // is the one naming its patch, else the site's first verdict dated on or after its later
+    // image (the field check that saw it).
+    let judged_not_illegal = |i: usize| {
+        let q = &patches[i];
+        let by_patch = history
+            .iter()
+            .rfind(|h| h.patch_id.as_deref() == Some(q.id.as_str()));
+        let first_after = || history.iter().find(|h| h.date >= q.pair.after);
+        by_patch
+            .or_else(first_after)
+            .is_some_and(|h| matches!(h.verdict, Verdict::FalseChange | Verdict::Legal))
+    };
     let mut acts: Vec<(AcqDate, AcqDate)> = mining
         .iter()
         .filter(|&&i| {
             let f = &patches[i].finding;
-            f.licence_status.suspect() && !f.special_land
+            f.licence_status.suspect() && !f.special_land && !judged_not_illegal(i)
         })
         .map(|&i| (patches[i].pair.before, patches[i].pair.after))
         .collect();
@@ -509,6 +550,15 @@ fn make_site(
         },
     }
 }
+
+/// Share of a 越界 (`partly_outside`) patch, percent, a mining right must hold for its
+/// holder to answer for the site. Overlay calls a patch 越界 once valid rights hold more than
+/// its inside tolerance (1 % by default), so a neighbour's unlicensed pit grazing a licence
+/// line is 越界 of that licence too; 10 % is a pixel row across a 10-pixel-wide patch,
+/// more than the misregistration of the imagery against the licence corners, so what lies
+/// inside is the licensee's own working, dug on past its line (the 40 %-inside pit of review
+/// 22-A F6 links; a 5 % graze does not).
+pub const OVERREACH_LINK_PCT: f64 = 10.0;
 
 /// A point as a degenerate polygon, so the vertex-distance test applies to it.
 fn point_square(pt: (f64, f64)) -> MultiPolygon<f64> {
@@ -689,6 +739,124 @@ mod referral_tests {
         half.finding.licence_status = LicenceStatus::PartlyOutside;
         half.finding.hits[0].overlap_pct = 50.0;
         assert!(refers(half), "越界 with half the patch inside C1");
+    }
+
+    /// Review 22-A F6: a 越界 pit 40 % inside 甲's licence was linked to nobody (the link
+    /// needed half of a patch), so 甲's penalties matched no site. A graze of a few percent
+    /// still pins nothing on the holder.
+    #[test]
+    fn an_overreaching_pit_links_to_the_licence_it_overlaps() {
+        let pens = unplaced(vec![
+            penalty("罚1", 2023, 1, 10),
+            penalty("罚2", 2023, 3, 10),
+        ]);
+        let out = Outside {
+            history: &[],
+            penalties: &pens,
+        };
+        let p = LedgerParams::default();
+        let with = |status: LicenceStatus, pct: f64| {
+            let mut x = licensed("a", 2024);
+            x.finding.licence_status = status;
+            x.finding.hits[0].overlap_pct = pct;
+            build_ledger(&[x], &BTreeMap::new(), &out, &p)
+        };
+        let l = with(LicenceStatus::PartlyOutside, 40.0);
+        assert_eq!(l.sites[0].parties, vec!["某公司".to_string()]);
+        assert!(
+            l.sites[0].criminal_referral.is_some(),
+            "越界 by C1's holder"
+        );
+        assert!(l.unmatched_penalties.is_empty());
+        let graze = with(LicenceStatus::PartlyOutside, 5.0);
+        assert!(graze.sites[0].parties.is_empty(), "5 % is a graze");
+        assert_eq!(graze.unmatched_penalties, vec![0, 1]);
+        // Unlicensed ground beside a licence: the status, not the share, says 越界.
+        let beside = with(LicenceStatus::OutsideAllRights, 40.0);
+        assert!(beside.sites[0].parties.is_empty());
+    }
+
+    fn verdict_on(patch: &str, verdict: Verdict, date: AcqDate) -> HistoryRecord {
+        HistoryRecord {
+            source: "h".into(),
+            patch_id: Some(patch.into()),
+            site_id: None,
+            lonlat: None,
+            verdict,
+            reason: "核查".into(),
+            case_filed: false,
+            date,
+        }
+    }
+
+    /// Review 22-A F3: a change verified 伪变化 (SE3) or 合法 (SC3) still made its site a
+    /// criminal referral candidate through the holder's two penalties.
+    #[test]
+    fn a_change_verified_false_or_legal_is_no_act() {
+        let pens = unplaced(vec![
+            penalty("罚1", 2023, 1, 10),
+            penalty("罚2", 2023, 3, 10),
+        ]);
+        let p = LedgerParams::default();
+        let refers = |history: &[(HistoryRecord, Option<(f64, f64)>)], ps: &[LedgerPatch]| {
+            let out = Outside {
+                history,
+                penalties: &pens,
+            };
+            build(ps, &BTreeMap::new(), &out, &p)[0]
+                .criminal_referral
+                .is_some()
+        };
+        let checked = AcqDate::new(2024, 7, 1).unwrap();
+        for v in [Verdict::FalseChange, Verdict::Legal] {
+            let h = [(verdict_on("a", v, checked), None)];
+            assert!(!refers(&h, &[licensed("a", 2024)]), "{v:?}");
+        }
+        let illegal = [(verdict_on("a", Verdict::Illegal, checked), None)];
+        assert!(
+            refers(&illegal, &[licensed("a", 2024)]),
+            "违法 stays an act"
+        );
+        assert!(refers(&[], &[licensed("a", 2024)]), "unverified: an act");
+        // A verdict before the change did not judge it: new change after a 合法 is an act.
+        let mut by_site = verdict_on("zz", Verdict::Legal, AcqDate::new(2023, 12, 1).unwrap());
+        by_site.patch_id = None;
+        by_site.site_id = Some("Sa".into());
+        assert!(refers(&[(by_site, None)], &[licensed("a", 2024)]));
+    }
+
+    /// Review 22-A F1: a pit dug in 2019→2020 and untouched through 2021→2022 was ranked
+    /// as new change, because the quiet pairs had no patches and the ledger never saw them.
+    #[test]
+    fn a_quiet_latest_pair_makes_an_old_site_not_new() {
+        let d = |y| AcqDate::new(y, 6, 1).unwrap();
+        let dug = patch_between("dug", d(2019), d(2020), 800.0);
+        let quiet = [
+            DatePair {
+                before: d(2020),
+                after: d(2021),
+            },
+            DatePair {
+                before: d(2021),
+                after: d(2022),
+            },
+        ];
+        let p = LedgerParams::default();
+        let blind = build_ledger(
+            std::slice::from_ref(&dug),
+            &BTreeMap::new(),
+            &NO_OUTSIDE,
+            &p,
+        );
+        assert!(
+            blind.sites[0].new_change,
+            "patches alone: the pit looks new"
+        );
+        let mut compared = quiet.to_vec();
+        compared.push(dug.pair);
+        let l = build_ledger_compared(&[dug], &compared, &BTreeMap::new(), &NO_OUTSIDE, &p);
+        assert!(!l.sites[0].new_change);
+        assert_eq!(l.chain_ends, vec![quiet[1]]);
     }
 
     fn pair(b: (u16, u8, u8), a: (u16, u8, u8)) -> DatePair {

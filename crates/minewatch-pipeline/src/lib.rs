@@ -5,6 +5,7 @@
 pub mod auto_run;
 pub mod classify;
 pub mod compact;
+pub mod compared_pairs;
 pub mod detect_run;
 pub mod error;
 pub mod eval_run;

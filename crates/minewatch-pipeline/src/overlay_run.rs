@@ -103,6 +103,9 @@ struct OverlayManifest {
     gdal: String,
     command: String,
     patches: FileRecord,
+    /// Every date pair the detect run that wrote the patches compared, with or without
+    /// patches (from its manifest), for rank: `null` when the patches came from elsewhere.
+    detect_pairs: Option<Vec<crate::compared_pairs::ComparedPair>>,
     layers_file: FileRecord,
     layers: Vec<LayerRecord>,
     other_inputs: Vec<FileRecord>,
@@ -143,6 +146,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
     let threads = pool.current_num_threads();
     let table = pool.install(|| patch_table::read(&req.patches))?;
+    let detect_pairs = crate::compared_pairs::from_detect(&req.patches, &table.path)?;
     let mut hash_paths = vec![table.path.clone(), req.layers.clone()];
     let mut other = Vec::new();
     for l in &spec.layers {
@@ -379,6 +383,7 @@ pub fn run_overlay(req: &OverlayRequest) -> Result<OverlaySummary, PipelineError
         gdal: gdal::version::version_info("RELEASE_NAME"),
         command: req.command.clone(),
         patches: rec(&table.path),
+        detect_pairs,
         layers_file: rec(&req.layers),
         layers: spec
             .layers

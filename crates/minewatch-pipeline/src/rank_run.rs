@@ -43,7 +43,15 @@ pub struct RankRequest {
 pub struct RankSummary {
     pub out: PathBuf,
     pub patches: usize,
+    /// The pairs with patches.
     pub pairs: Vec<String>,
+    /// Every pair compared, with patches or not (detect's list, carried by overlay), plus
+    /// the pairs of findings whose list is unknown: the chains of dates new change is
+    /// judged on.
+    pub compared_pairs: Vec<String>,
+    /// Findings given whose compared pairs are unknown (patches not from a detect output):
+    /// only their pairs with patches are seen, so a quiet latest pair there is missed.
+    pub compared_pairs_unknown_for: Vec<PathBuf>,
     pub sites: usize,
     pub ranked: usize,
     pub suppressed: usize,
@@ -56,6 +64,17 @@ pub struct RankSummary {
     pub unmatched_history_rows: usize,
     /// Penalty rows that link to no site and whose party links to none: they weigh nothing.
     pub unmatched_penalty_rows: usize,
+    /// The penalties table's cause column (案由 …), if it has one: only rows whose cause is
+    /// illegal mining count.
+    pub penalty_cause_column: Option<String>,
+    /// Penalty rows left out because their cause is not illegal mining.
+    pub penalty_rows_not_mining: usize,
+    /// Penalties were given but licences were not checked (no rights layer: every finding
+    /// `not_checked`), so no change counts as an act and no referral can be judged.
+    pub referrals_not_judged_without_licences: bool,
+    /// Sites linked to a penalised party whose every patch is `not_checked`: whether they
+    /// are criminal referral candidates cannot be judged without licences.
+    pub referral_sites_not_judged: usize,
     /// Sites in no admin division of the overlay's layers: no county, prefecture or
     /// province, so no rank (warned on stderr).
     pub sites_without_admin_place: usize,
@@ -126,11 +145,37 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
 
     // Reading checks each polygon on the pool's threads (patch_table), as `--threads` says.
     let loaded = pool.install(|| load_findings(&inputs))?;
+    // Every pair detect compared, with patches or not (overlay carries detect's list): a
+    // quiet latest pair is what makes an old site not new. Findings whose list is unknown
+    // give only the pairs of their patches, as before, and say so.
+    let mut recorded: BTreeMap<String, crate::compared_pairs::ComparedPair> = BTreeMap::new();
+    let mut pairs_unknown: Vec<PathBuf> = Vec::new();
+    for (given, file) in req.findings.iter().zip(&inputs) {
+        match crate::compared_pairs::from_overlay(file)? {
+            Some(v) => {
+                for c in v {
+                    recorded.entry(c.pair.clone()).or_insert(c);
+                }
+            }
+            None => pairs_unknown.push(given.clone()),
+        }
+    }
+    if !pairs_unknown.is_empty() {
+        eprintln!(
+            "rank: warning: the date pairs detect compared are not known for {} (patches not read from a `minewatch detect` output, or an overlay run before Session 22): only pairs with patches are seen there, so a site whose latest comparison found nothing counts as new change; run overlay on the detect output folder, then rank again",
+            pairs_unknown
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     // The same change must not count twice: 2019→2021 beside 2019→2020 and 2020→2021.
     let pairs: Vec<DatePair> = loaded
         .patches
         .iter()
         .map(|p| p.pair)
+        .chain(recorded.values().filter_map(|c| c.dates()))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -169,10 +214,18 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         Some(p) => read_history(&with_form_headers(table_read::read(p)?)?)?,
         None => Vec::new(),
     };
-    let penalties = match &req.penalties {
-        Some(p) => read_penalties(&table_read::read(p)?)?,
-        None => Vec::new(),
+    let penalty_rows = match &req.penalties {
+        Some(p) => {
+            let rows = read_penalties(&table_read::read(p)?)?;
+            note_penalty_causes(p, &rows);
+            Some(rows)
+        }
+        None => None,
     };
+    let penalties: Vec<Penalty> = penalty_rows
+        .as_ref()
+        .map(|r| r.kept.clone())
+        .unwrap_or_default();
     let prices = match &req.prices {
         Some(p) => read_prices(&table_read::read(p)?)?,
         None => Vec::new(),
@@ -204,8 +257,9 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
     };
     let t_ledger = Instant::now();
     let ledger = pool.install(|| {
-        minewatch_ledger::build_ledger(
+        minewatch_ledger::build_ledger_compared(
             &loaded.patches,
+            &pairs,
             &prior,
             &Outside {
                 history: &hist,
@@ -243,6 +297,46 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         s.centre_lonlat = centre_on_site(s, &by_id, &work_point, &to_lonlat);
     }
     let sites = &ledger.sites;
+    // Without licences no change is an act (it may lie inside the party's own licence,
+    // which is no 又实施非法采矿), so the referral rule cannot be judged: say so rather than
+    // report "0 candidates" as if checked (docs/rank.md).
+    let unchecked = |id: &str| {
+        by_id
+            .get(id)
+            .is_some_and(|p| p.finding.licence_status == LicenceStatus::NotChecked)
+    };
+    let unjudged: Vec<&str> = sites
+        .iter()
+        .filter(|s| !s.parties.is_empty() && s.patch_ids.iter().all(|id| unchecked(id)))
+        .map(|s| s.id.as_str())
+        .collect();
+    let no_licences = !pens.is_empty()
+        && loaded
+            .patches
+            .iter()
+            .all(|p| p.finding.licence_status == LicenceStatus::NotChecked);
+    if no_licences || !unjudged.is_empty() {
+        eprintln!(
+            "rank: warning: penalties were given but {}: no change there counts as a new act (it may lie inside the party's own licence), so criminal referral candidates (法释〔2016〕25号 art. 3 (3)) cannot be judged{}; add the mining-rights layer to the overlay's layers, run overlay and rank again",
+            if no_licences {
+                "no mining-rights layer was overlaid (every finding 未核对矿权), so penalties given by licence link to no site and licences are unknown"
+                    .to_string()
+            } else {
+                format!("{} site{} linked to penalised parties lie on ground whose licences were not checked (未核对矿权)", unjudged.len(), if unjudged.len() == 1 { "" } else { "s" })
+            },
+            if unjudged.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " — {} site{} linked to penalised parties: {}{}",
+                    unjudged.len(),
+                    if unjudged.len() == 1 { "" } else { "s" },
+                    unjudged.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+                    if unjudged.len() > 5 { ", …" } else { "" }
+                )
+            }
+        );
+    }
     warn_false_change_unassessed(&ledger.false_change_unassessed, req.history.as_deref());
     note_unmatched(
         "history",
@@ -366,6 +460,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         msg: e.to_string(),
     })?;
 
+    let compared_pairs: Vec<String> = pairs.iter().map(|p| p.key()).collect();
     let mut pairs: Vec<String> = loaded.patches.iter().map(|p| p.pair.key()).collect();
     pairs.sort();
     pairs.dedup();
@@ -373,6 +468,8 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         out: req.out.clone(),
         patches: loaded.patches.len(),
         pairs,
+        compared_pairs,
+        compared_pairs_unknown_for: pairs_unknown,
         sites: sites.len(),
         ranked: tasks
             .iter()
@@ -392,6 +489,10 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         hotspots: spots.len(),
         unmatched_history_rows: ledger.unmatched_history.len(),
         unmatched_penalty_rows: ledger.unmatched_penalties.len(),
+        penalty_cause_column: penalty_rows.as_ref().and_then(|r| r.cause_column.clone()),
+        penalty_rows_not_mining: penalty_rows.as_ref().map_or(0, |r| r.not_mining.len()),
+        referrals_not_judged_without_licences: no_licences,
+        referral_sites_not_judged: unjudged.len(),
         sites_without_admin_place: unplaced,
     };
     let sums = hashes.finish()?;
@@ -412,6 +513,7 @@ pub fn run_rank(req: &RankRequest) -> Result<RankSummary, PipelineError> {
         "work_crs_wkt": loaded.work.wkt,
         "work_crs_reason": loaded.work.reason,
         "summary": summary,
+        "compared_pairs": recorded.values().collect::<Vec<_>>(),
         "timings_s": {
             "ledger": round(ledger_s, 3),
             "score_and_rank": round(score_s, 3),
@@ -460,6 +562,50 @@ fn note_unmatched<'a>(
         lines.join(", "),
         if rows.len() > 5 { ", …" } else { "" }
     );
+}
+
+/// Say which penalty rows were left out for their cause, and whether causes were read.
+fn note_penalty_causes(file: &Path, rows: &PenaltyRows) {
+    let Some(col) = &rows.cause_column else {
+        eprintln!(
+            "rank: note: {} has no cause column ({}): every penalty counts toward the repeat-offender rule, so the table must hold penalties for illegal mining only (法释〔2016〕25号 art. 3 (3): 因非法采矿受过行政处罚)",
+            file.display(),
+            CAUSE_COLUMNS.join(" / ")
+        );
+        return;
+    };
+    if !rows.not_mining.is_empty() {
+        let shown: Vec<String> = rows
+            .not_mining
+            .iter()
+            .take(5)
+            .map(|(line, cause)| format!("row {line} {cause}"))
+            .collect();
+        eprintln!(
+            "rank: note: {} penalty row{} of {} left out: `{col}` is not illegal mining (no {} in it; 法释〔2016〕25号 art. 3 (3) counts only 因非法采矿 penalties): {}{}",
+            rows.not_mining.len(),
+            if rows.not_mining.len() == 1 { "" } else { "s" },
+            file.display(),
+            MINING_CAUSE_WORDS.join(" / "),
+            shown.join(", "),
+            if rows.not_mining.len() > 5 { ", …" } else { "" }
+        );
+    }
+    if !rows.blank_cause.is_empty() {
+        eprintln!(
+            "rank: note: {} penalty row{} of {} with an empty `{col}` counted as illegal mining (rows {}{}); fill in the cause to leave out other penalties",
+            rows.blank_cause.len(),
+            if rows.blank_cause.len() == 1 { "" } else { "s" },
+            file.display(),
+            rows.blank_cause
+                .iter()
+                .take(5)
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if rows.blank_cause.len() > 5 { ", …" } else { "" }
+        );
+    }
 }
 
 /// 伪变化 sites none of whose patches predates the verdict: the ground the county judged is
@@ -1004,8 +1150,38 @@ fn case_filed_value(v: &str) -> Option<bool> {
     }
 }
 
-fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
+/// Columns that give a penalty's cause (案由), first found wins.
+const CAUSE_COLUMNS: [&str; 4] = ["cause", "案由", "违法类型", "处罚事由"];
+
+/// Words of a cause that make it a penalty for illegal mining (法释〔2016〕25号 art. 3 (3):
+/// 因非法采矿受过…行政处罚): 非法采矿, 越界开采, 无证开采, 非法采砂, 非法采石, 盗采. Not
+/// 矿 alone: 未按期提交矿产资源开发利用年报 or 矿山地质环境 penalties are no illegal mining.
+const MINING_CAUSE_WORDS: [&str; 5] = ["采矿", "开采", "采砂", "采石", "盗采"];
+
+/// Whether a penalty's cause is illegal mining.
+pub fn is_mining_cause(cause: &str) -> bool {
+    MINING_CAUSE_WORDS.iter().any(|w| cause.contains(w))
+}
+
+/// The penalty rows read, and those left out for their cause.
+struct PenaltyRows {
+    kept: Vec<Penalty>,
+    /// The column read as the cause, if the table has one.
+    cause_column: Option<String>,
+    /// (row, cause) of rows whose cause is not illegal mining.
+    not_mining: Vec<(usize, String)>,
+    /// Rows with an empty cause cell: counted, as in a table without the column.
+    blank_cause: Vec<usize>,
+}
+
+fn read_penalties(t: &Table) -> Result<PenaltyRows, PipelineError> {
     t.require(&["party", "date", "decision"], "penalties")?;
+    let cause_column = CAUSE_COLUMNS
+        .iter()
+        .find(|c| t.columns.iter().any(|x| x == *c))
+        .map(|c| c.to_string());
+    let mut not_mining: Vec<(usize, String)> = Vec::new();
+    let mut blank_cause: Vec<usize> = Vec::new();
     let mut out: Vec<Penalty> = Vec::new();
     // (party, decision) → (row, date, decision as typed): one decision is one penalty,
     // however many rows list it (one per licence it covers, say), and it has one date.
@@ -1050,6 +1226,17 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
                 seen.insert(key, (r.line, date, decision.clone()));
             }
         }
+        // Checked after the date: one decision keeps one date whatever its cause.
+        if let Some(c) = &cause_column {
+            match r.get(c) {
+                Some(cause) if !is_mining_cause(cause) => {
+                    not_mining.push((r.line, cause.to_string()));
+                    continue;
+                }
+                Some(_) => {}
+                None => blank_cause.push(r.line),
+            }
+        }
         out.push(Penalty {
             source: format!("{}:{}", t.path.display(), r.line),
             party,
@@ -1059,7 +1246,12 @@ fn read_penalties(t: &Table) -> Result<Vec<Penalty>, PipelineError> {
             lonlat: r.lonlat,
         });
     }
-    Ok(out)
+    Ok(PenaltyRows {
+        kept: out,
+        cause_column,
+        not_mining,
+        blank_cause,
+    })
 }
 
 fn read_prices(t: &Table) -> Result<Vec<minewatch_policy::prices::PriceRow>, PipelineError> {

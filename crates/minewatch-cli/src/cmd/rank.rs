@@ -61,9 +61,10 @@ pub fn run(a: RankArgs) -> i32 {
 
 fn print_text(s: &RankSummary) {
     println!(
-        "{} patches of {} date pairs → {} sites ({} ranked, {} suppressed as earlier 伪变化)",
+        "{} patches of {} date pairs ({} compared) → {} sites ({} ranked, {} suppressed as earlier 伪变化)",
         s.patches,
         s.pairs.len(),
+        s.compared_pairs.len(),
         s.sites,
         s.ranked,
         s.suppressed
