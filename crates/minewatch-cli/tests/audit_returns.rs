@@ -57,7 +57,8 @@ fn audit(returned: &[&Path], tasks: &Path, out: &Path, more: &[&str]) -> std::pr
 }
 
 fn audit_manifest(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("audit_manifest.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(out.join("audit_manifest.json")).unwrap())
+        .unwrap()
 }
 
 fn ids(rows: &[std::collections::BTreeMap<String, String>]) -> BTreeSet<String> {
@@ -78,7 +79,11 @@ fn a_corrected_form_keeps_the_recheck_sample_as_drawn() {
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
     form(&a.join("320115_返回.csv"), 0..20, &[]);
-    form(&a.join("320116_返回.csv"), 20..40, &[20, 22, 24, 26, 28, 30]);
+    form(
+        &a.join("320116_返回.csv"),
+        20..40,
+        &[20, 22, 24, 26, 28, 30],
+    );
     let o = audit(&[&a], &tasks, &p.join("o1"), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let drawn = csv_rows(&p.join("o1/recheck_sample.csv"));
@@ -103,11 +108,7 @@ fn a_corrected_form_keeps_the_recheck_sample_as_drawn() {
     std::fs::write(&filled_csv, filled).unwrap();
     // 320116 corrects its form: the six blank rows filled, and one picked site of 320115
     // blanked again (a verdict withdrawn).
-    let gone = drawn
-        .iter()
-        .find(|r| r["county_code"] == "320115")
-        .unwrap()["site_id"]
-        .clone();
+    let gone = drawn.iter().find(|r| r["county_code"] == "320115").unwrap()["site_id"].clone();
     let gone_i: usize = gone[1..].parse().unwrap();
     form(&b.join("320115_返回.csv"), 0..20, &[gone_i]);
     form(&b.join("320116_返回.csv"), 20..40, &[]);
@@ -127,12 +128,18 @@ fn a_corrected_form_keeps_the_recheck_sample_as_drawn() {
     );
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains(&gone) && err.contains("no valid verdict"), "{err}");
+    assert!(
+        err.contains(&gone) && err.contains("no valid verdict"),
+        "{err}"
+    );
     assert!(err.contains("kept as drawn"), "{err}");
     let kept = csv_rows(&p.join("o2/recheck_sample.csv"));
     assert_eq!(ids(&kept), ids(&drawn));
     // Results carried over into the file to fill in further.
-    assert!(kept.iter().all(|r| !r["recheck_verdict"].is_empty()), "{kept:?}");
+    assert!(
+        kept.iter().all(|r| !r["recheck_verdict"].is_empty()),
+        "{kept:?}"
+    );
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["recheck_missing"], 0, "{summary}");
     let m = audit_manifest(&p.join("o2"));
@@ -145,7 +152,10 @@ fn a_corrected_form_keeps_the_recheck_sample_as_drawn() {
         .unwrap()
         .contains("kept as drawn"));
     let mis = csv_rows(&p.join("o2/misjudgement.csv"));
-    let n15 = drawn.iter().filter(|r| r["county_code"] == "320115").count();
+    let n15 = drawn
+        .iter()
+        .filter(|r| r["county_code"] == "320115")
+        .count();
     let m15 = mis.iter().find(|r| r["county_code"] == "320115").unwrap();
     // The withdrawn pick is out of 320115's sample; its other picks are all re-checked.
     assert_eq!(m15["sampled"], (n15 - 1).to_string(), "{mis:?}");
@@ -176,7 +186,11 @@ fn recheck_results_read_chinese_headers_and_name_rows_outside_the_sample() {
         .unwrap();
     let mut r = String::from("图斑地块编号,复核结果\n");
     for x in &drawn {
-        let v = if x["county_verdict"] == "legal" { "合法" } else { "伪变化" };
+        let v = if x["county_verdict"] == "legal" {
+            "合法"
+        } else {
+            "伪变化"
+        };
         r.push_str(&format!("{},{v}\n", x["site_id"]));
     }
     r.push_str(&format!("{outside},合法\n"));
@@ -185,9 +199,15 @@ fn recheck_results_read_chinese_headers_and_name_rows_outside_the_sample() {
     let o = audit(&[&f15, &f16], &tasks, &p.join("o2"), &["--recheck", s(&rc)]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains(&outside) && err.contains("not in the re-check sample"), "{err}");
+    assert!(
+        err.contains(&outside) && err.contains("not in the re-check sample"),
+        "{err}"
+    );
     let mis = csv_rows(&p.join("o2/misjudgement.csv"));
-    let rechecked: usize = mis.iter().map(|r| r["rechecked"].parse::<usize>().unwrap()).sum();
+    let rechecked: usize = mis
+        .iter()
+        .map(|r| r["rechecked"].parse::<usize>().unwrap())
+        .sum();
     assert_eq!(rechecked, drawn.len(), "{mis:?}");
     assert_eq!(
         audit_manifest(&p.join("o2"))["recheck"]["not_in_sample"],
@@ -231,10 +251,17 @@ fn duplicates_with_another_handling_are_flagged_whatever_the_file_order() {
             .collect();
         assert_eq!(
             flagged,
-            [(s(&a).to_string(), "3".to_string()), (s(&b).to_string(), "2".to_string())].into(),
+            [
+                (s(&a).to_string(), "3".to_string()),
+                (s(&b).to_string(), "2".to_string())
+            ]
+            .into(),
             "{issues:?}"
         );
-        assert!(issues.iter().all(|i| i["code"] != "duplicate_id"), "{issues:?}");
+        assert!(
+            issues.iter().all(|i| i["code"] != "duplicate_id"),
+            "{issues:?}"
+        );
         let c = csv_rows(&out.join("county_stats.csv"));
         stats.push((c[0]["valid_verdicts"].clone(), c[0]["filing_rate"].clone()));
     }
@@ -252,7 +279,11 @@ fn every_bad_form_is_named_in_one_run() {
     let ret = p.join("returned");
     std::fs::create_dir_all(&ret).unwrap();
     form(&ret.join("320115_返回.csv"), 0..20, &[]);
-    std::fs::write(ret.join("320116_a.csv"), "图斑地块编号,核查结论\nS20,合法\n").unwrap();
+    std::fs::write(
+        ret.join("320116_a.csv"),
+        "图斑地块编号,核查结论\nS20,合法\n",
+    )
+    .unwrap();
     std::fs::write(ret.join("320116_b.csv"), "编号,核查结果\nS21,合法\n").unwrap();
     let out = p.join("out");
     let o = audit(&[&ret], &tasks, &out, &[]);
@@ -265,7 +296,10 @@ fn every_bad_form_is_named_in_one_run() {
 }
 
 /// An .xlsx form through GDAL: sheets `(name, header, rows)` in order, all text.
-fn workbook(path: &Path, sheets: &[(&str, &[&str], &[&[&str]])]) {
+/// A sheet: its name, header and rows.
+type Sheet<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]]);
+
+fn workbook(path: &Path, sheets: &[Sheet]) {
     use gdal::vector::{Feature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
     let drv = gdal::DriverManager::get_driver_by_name("XLSX").unwrap();
     let mut ds = drv.create_vector_only(path).unwrap();
@@ -278,8 +312,10 @@ fn workbook(path: &Path, sheets: &[(&str, &[&str], &[&[&str]])]) {
                 options: None,
             })
             .unwrap();
-        let defs: Vec<(&str, OGRFieldType::Type)> =
-            header.iter().map(|c| (*c, OGRFieldType::OFTString)).collect();
+        let defs: Vec<(&str, OGRFieldType::Type)> = header
+            .iter()
+            .map(|c| (*c, OGRFieldType::OFTString))
+            .collect();
         l.create_defn_fields(&defs).unwrap();
         for row in *rows {
             let mut f = Feature::new(l.defn()).unwrap();
@@ -291,7 +327,13 @@ fn workbook(path: &Path, sheets: &[(&str, &[&str], &[&[&str]])]) {
     }
 }
 
-const FORM_HEAD: [&str; 5] = ["图斑地块编号", "核查结果", "处理方式", "理由说明", "核查责任人"];
+const FORM_HEAD: [&str; 5] = [
+    "图斑地块编号",
+    "核查结果",
+    "处理方式",
+    "理由说明",
+    "核查责任人",
+];
 
 /// Review 22 B F4 and F7: a workbook whose first sheet is instructions (填表说明) gave
 /// "no site_id column; it has: Field1"; a CSV renamed .xlsx and a cut-short .xlsx gave
@@ -330,7 +372,10 @@ fn workbooks_with_an_instructions_sheet_or_broken_are_read_or_named() {
     let o = audit(&[&y], &tasks, &p.join("o2"), &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("sheet `填表说明` read") && err.contains("填表说明, 其他"), "{err}");
+    assert!(
+        err.contains("sheet `填表说明` read") && err.contains("填表说明, 其他"),
+        "{err}"
+    );
     // A CSV renamed .xlsx, and an .xlsx cut short.
     let renamed = p.join("320115_r.xlsx");
     std::fs::write(&renamed, "图斑地块编号,核查结果\nS00,合法\n").unwrap();
@@ -340,8 +385,14 @@ fn workbooks_with_an_instructions_sheet_or_broken_are_read_or_named() {
     let o = audit(&[&renamed, &cut], &tasks, &p.join("o3"), &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("320115_r.xlsx: cannot open it: it is no .xlsx workbook inside"), "{err}");
-    assert!(err.contains("320116_r.xlsx: cannot open it: the workbook is damaged"), "{err}");
+    assert!(
+        err.contains("320115_r.xlsx: cannot open it: it is no .xlsx workbook inside"),
+        "{err}"
+    );
+    assert!(
+        err.contains("320116_r.xlsx: cannot open it: the workbook is damaged"),
+        "{err}"
+    );
     assert!(err.contains("save it again"), "{err}");
     assert!(!err.contains("NULL pointer. Error msg: ''"), "{err}");
 }
@@ -356,14 +407,26 @@ fn spreadsheet_header_names_are_trimmed_like_a_csvs() {
     workbook(&x, &[("核查表", &["site_id", "核查结果 "], &rows)]);
     let out = d.path().join("s");
     let o = minewatch(&[
-        "sample", s(&x), "--seed", "3", "--count", "2", "--strata", "核查结果", "--out", s(&out),
+        "sample",
+        s(&x),
+        "--seed",
+        "3",
+        "--count",
+        "2",
+        "--strata",
+        "核查结果",
+        "--out",
+        s(&out),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let strata: BTreeSet<String> = csv_rows(&out.join("sample.csv"))
         .iter()
         .map(|r| r["stratum"].clone())
         .collect();
-    assert!(strata.iter().all(|s| s == "合法" || s == "违法"), "{strata:?}");
+    assert!(
+        strata.iter().all(|s| s == "合法" || s == "违法"),
+        "{strata:?}"
+    );
 }
 
 /// Review 22 B F8: 立案查处 / 已立案 were `unknown_handling` (the row out of the filing
@@ -388,7 +451,10 @@ fn handling_wordings_read_as_filed_and_patch_ids_get_a_hint() {
     let o = audit(&[&f], &tasks, &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let c = csv_rows(&out.join("county_stats.csv"));
-    assert_eq!((c[0]["filed"].as_str(), c[0]["filing_rate"].as_str()), ("2", "1"));
+    assert_eq!(
+        (c[0]["filed"].as_str(), c[0]["filing_rate"].as_str()),
+        ("2", "1")
+    );
     let g = p.join("320115_patch.csv");
     std::fs::write(
         &g,

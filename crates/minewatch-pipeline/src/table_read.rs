@@ -484,6 +484,9 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
 /// instructions.
 const SHEET_KEYS: [&str; 3] = ["site_id", "图斑地块编号", "unit_id"];
 
+const NOT_XLS: &str = "cannot open it: it is no .xls workbook inside (a CSV or another file renamed .xls?); open it in Excel or WPS and save it again as .xlsx, or give a CSV its .csv name";
+const DAMAGED: &str = "cannot open it: the workbook is damaged (cut short or corrupt, as an interrupted download or copy leaves it); open it in Excel or WPS and save it again, or ask the county to send it again";
+
 /// Why a table file does not open, in words for its user: a spreadsheet that is no
 /// workbook inside (a CSV renamed .xlsx) or a damaged one, rather than GDAL's NULL pointer.
 fn cannot_open(path: &Path, x: gdal::errors::GdalError) -> String {
@@ -504,12 +507,8 @@ fn cannot_open(path: &Path, x: gdal::errors::GdalError) -> String {
         "xlsx" | "ods" if !zip && !ole => format!(
             "cannot open it: it is no .{ext} workbook inside (a CSV or another file renamed .{ext}?); open it in Excel or WPS and save it again as .{ext}, or give a CSV its .csv name"
         ),
-        "xls" if !zip && !ole => format!(
-            "cannot open it: it is no .xls workbook inside (a CSV or another file renamed .xls?); open it in Excel or WPS and save it again as .xlsx, or give a CSV its .csv name"
-        ),
-        "xlsx" | "xls" | "ods" => format!(
-            "cannot open it: the workbook is damaged (cut short or corrupt, as an interrupted download or copy leaves it); open it in Excel or WPS and save it again, or ask the county to send it again"
-        ),
+        "xls" if !zip && !ole => NOT_XLS.to_string(),
+        "xlsx" | "xls" | "ods" => DAMAGED.to_string(),
         _ => format!("cannot open it: {x}"),
     }
 }

@@ -739,7 +739,13 @@ fn fixed_recheck_sample(t: &table_read::Table) -> Result<DrawnSample, PipelineEr
         }
         let stratum = r
             .get("stratum")
-            .ok_or_else(|| t.err(r.line, "stratum", "blank: the pick's stratum (county|verdict) as drawn"))?
+            .ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "stratum",
+                    "blank: the pick's stratum (county|verdict) as drawn",
+                )
+            })?
             .to_string();
         let cell = |c: &str| r.get(c).unwrap_or("");
         let population: usize = cell("stratum_population").parse().map_err(|_| {
@@ -757,7 +763,10 @@ fn fixed_recheck_sample(t: &table_read::Table) -> Result<DrawnSample, PipelineEr
                 t.err(
                     r.line,
                     "inclusion_probability",
-                    format!("`{}` is no probability in (0, 1]", cell("inclusion_probability")),
+                    format!(
+                        "`{}` is no probability in (0, 1]",
+                        cell("inclusion_probability")
+                    ),
                 )
             })?;
         let county = r
@@ -848,8 +857,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let mut patch_id_forms: BTreeSet<String> = BTreeSet::new();
     for rt in &returned {
         let (f, t) = (&rt.table.path, &rt.table);
-        if t
-            .columns
+        if t.columns
             .iter()
             .zip(&rt.fields)
             .any(|(c, f)| *f == Some("site_id") && c.trim() == audit::PATCH_IDS_ZH)
@@ -993,7 +1001,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         let (n_now, n_then): (usize, usize) = (now.values().sum(), then.values().sum());
         if now != then {
             let note = format!(
-                "the re-check sample is kept as drawn in {} (its picks, strata populations and inclusion probabilities; {n_then} valid verdicts then), although the forms now give {n_now} valid verdicts in other strata counts: verdicts corrected or added since the draw are outside its frame",
+                "the re-check sample is kept as drawn in {} (its picks, strata populations and inclusion probabilities; {n_then} valid verdicts then), although the forms now give {n_now} valid verdicts, or as many in other strata: verdicts corrected or added since the draw are outside its frame",
                 t.path.display()
             );
             eprintln!("audit: note: {note}");
@@ -1258,10 +1266,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         ]),
         &rs_rows,
     )?;
-    let missing_rows: Vec<Vec<Attr>> = recheck_missing
-        .iter()
-        .map(|p| pick_cells(p))
-        .collect();
+    let missing_rows: Vec<Vec<Attr>> = recheck_missing.iter().map(|p| pick_cells(p)).collect();
     tw::write_csv(
         &staging.path("recheck_missing.csv"),
         &h(&["site_id", "county_code", "county_verdict", "stratum"]),

@@ -1155,7 +1155,12 @@ fn answering_rows<'a>(
 /// 中文名): the handling, violation type, check date and referral, each compared as read
 /// (非立案 and 非立案处理 alike, a date however written).
 fn differing_answers(a: &Returned, b: &Returned) -> Vec<(&'static str, &'static str)> {
-    let get = |r: &Returned, k: &str| r.fields.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let get = |r: &Returned, k: &str| {
+        r.fields
+            .get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
     let handling = |r: &Returned| {
         let h = get(r, "handling");
