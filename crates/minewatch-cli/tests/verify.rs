@@ -469,8 +469,9 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
             if i % 2 == 0 { "伪变化" } else { "合法" }
         ));
     }
-    // S10 again with the same verdict: a duplicate (another verdict would be a conflict).
-    en.push_str("S10,伪变化,,,赵六,2024-08-11\nS99,合法,,,赵六,2024-08-11\n");
+    // S10 again as it was: a duplicate (another verdict would be a conflict, and so would
+    // another handling or date since review 22 B F2: conflicting_handling).
+    en.push_str("S10,伪变化,不处理,复垦,赵六,2024-08-10\nS99,合法,,,赵六,2024-08-11\n");
     std::fs::write(dir.join("320116.csv"), en).unwrap();
     let out = p.join("audit");
     let tasks_csv = p.join("tasks.csv");
@@ -555,11 +556,21 @@ fn audit_names_every_problem_and_estimates_misjudgement() {
     args2.extend(["--recheck", s(&rc)]);
     let o = minewatch(&args2);
     assert!(o.status.success(), "{}", stderr(&o));
-    // Same seed, same tables: the same re-check sample.
+    // Same seed, same tables: the same re-check sample, now with the results carried
+    // over into its recheck_verdict column (session 22).
+    let picks = |o: &Path| {
+        csv_rows(&o.join("recheck_sample.csv"))
+            .into_iter()
+            .map(|mut r| (r.remove("recheck_verdict").unwrap(), r))
+            .collect::<Vec<_>>()
+    };
+    let (before, after) = (picks(&out), picks(&out2));
     assert_eq!(
-        std::fs::read(out.join("recheck_sample.csv")).unwrap(),
-        std::fs::read(out2.join("recheck_sample.csv")).unwrap()
+        before.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        after.iter().map(|x| &x.1).collect::<Vec<_>>()
     );
+    assert!(before.iter().all(|x| x.0.is_empty()));
+    assert!(after.iter().all(|x| !x.0.is_empty()), "{after:?}");
     let mis = csv_rows(&out2.join("misjudgement.csv"));
     let m15 = mis.iter().find(|r| r["county_code"] == "320115").unwrap();
     assert_eq!(m15["misjudgement_rate"], "0");

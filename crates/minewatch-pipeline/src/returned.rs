@@ -90,11 +90,19 @@ pub fn read_all(
 ) -> Result<Vec<ReturnedTable>, PipelineError> {
     let mut out: Vec<ReturnedTable> = Vec::new();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    // Every form is read before stopping: each bad one is named, not one per rerun.
+    let mut bad: Vec<PipelineError> = Vec::new();
     for p in given {
         let chosen = if p.is_dir() {
-            from_given_folder(p, counties)?
+            from_given_folder(p, counties, &mut bad)?
         } else {
-            vec![ReturnedTable::read(p)?]
+            match ReturnedTable::read(p) {
+                Ok(t) => vec![t],
+                Err(e) => {
+                    bad.push(e);
+                    Vec::new()
+                }
+            }
         };
         for t in chosen {
             let key = t
@@ -106,6 +114,17 @@ pub fn read_all(
                 out.push(t);
             }
         }
+    }
+    if bad.len() == 1 {
+        return Err(bad.remove(0));
+    }
+    if !bad.is_empty() {
+        let each: Vec<String> = bad.iter().map(|e| format!("  - {e}")).collect();
+        return Err(PipelineError::Input(format!(
+            "{} returned forms cannot be read (nothing is written; correct them and run again):\n{}",
+            bad.len(),
+            each.join("\n")
+        )));
     }
     if out.is_empty() {
         let given: Vec<String> = given.iter().map(|p| p.display().to_string()).collect();
@@ -122,14 +141,15 @@ pub fn read_all(
 fn from_given_folder(
     dir: &Path,
     counties: &BTreeSet<&str>,
+    bad: &mut Vec<PipelineError>,
 ) -> Result<Vec<ReturnedTable>, PipelineError> {
     let top = returned_folder::list(dir)?;
     returned_folder::say_passed_over(&top);
-    let mut out = from_folder(dir, &top.tables, counties)?;
+    let mut out = from_folder(dir, &top.tables, counties, bad);
     for sub in &top.folders {
         let l = returned_folder::list(sub)?;
         if returned_folder::read_subfolder(sub, &l) {
-            out.extend(from_folder(sub, &l.tables, counties)?);
+            out.extend(from_folder(sub, &l.tables, counties, bad));
         }
     }
     Ok(out)
@@ -149,11 +169,13 @@ fn disjoint_answers<'a>(sets: impl Iterator<Item = BTreeSet<&'a str>>) -> bool {
 }
 
 /// A folder's tables (`paths`), copies of one form reduced to the copy holding verdicts.
+/// A form that cannot be read, or copies that cannot be told apart, go to `bad`.
 fn from_folder(
     dir: &Path,
     paths: &[PathBuf],
     counties: &BTreeSet<&str>,
-) -> Result<Vec<ReturnedTable>, PipelineError> {
+    bad: &mut Vec<PipelineError>,
+) -> Vec<ReturnedTable> {
     let mut tables: Vec<ReturnedTable> = Vec::new();
     for p in paths {
         let text = returned_folder::has_ext(p, &returned_folder::TEXT_TABLES);
@@ -166,7 +188,7 @@ fn from_folder(
                     p.display()
                 );
             }
-            Err(e) => return Err(e),
+            Err(e) => bad.push(e),
         }
     }
     // Group copies (union-find over the folder's few tables): tables that list mostly the
@@ -248,7 +270,7 @@ fn from_folder(
             many => {
                 let mut names: Vec<String> = many.iter().map(|&i| name(i)).collect();
                 let last = names.pop().unwrap_or_default();
-                return Err(PipelineError::Input(format!(
+                bad.push(PipelineError::Input(format!(
                     "{} and {last} hold verdicts for the same sites (copies of one form); say which to audit by giving that file instead of the folder {}",
                     names.join(", "),
                     dir.display()
@@ -256,12 +278,12 @@ fn from_folder(
             }
         }
     }
-    Ok(tables
+    tables
         .into_iter()
         .enumerate()
         .filter(|(i, _)| keep.contains(i))
         .map(|(_, t)| t)
-        .collect())
+        .collect()
 }
 
 /// The county code a file or folder name carries (`320111_返回.csv`): a run of six digits

@@ -23,6 +23,8 @@ pub struct Table {
     pub path: PathBuf,
     pub columns: Vec<String>,
     pub rows: Vec<Row>,
+    /// Of a workbook with several sheets: the sheet read, and every sheet's name.
+    pub sheets: Option<(String, Vec<String>)>,
 }
 
 impl Table {
@@ -36,10 +38,17 @@ impl Table {
     /// Fail unless every column is present.
     /// The columns, for a message about a missing one ("it has: …", or that it has none).
     pub fn columns_listed(&self) -> String {
-        if self.columns.is_empty() {
+        let cols = if self.columns.is_empty() {
             "it has no columns (an empty file?)".to_string()
         } else {
             format!("it has: {}", self.columns.join(", "))
+        };
+        cols + &match &self.sheets {
+            Some((read, all)) => format!(
+                " (sheet `{read}` read; the workbook's sheets: {}; none has a site_id / 图斑地块编号 column: put the form on the first sheet)",
+                all.join(", ")
+            ),
+            None => String::new(),
         }
     }
 
@@ -239,6 +248,7 @@ fn read_csv(path: &Path) -> Result<Table, PipelineError> {
         path: path.to_path_buf(),
         columns,
         rows,
+        sheets: None,
     })
 }
 
@@ -353,15 +363,46 @@ impl<'a> LineCounter<'a> {
 
 fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
     let e = |m: String| PipelineError::Input(format!("{}: {m}", path.display()));
-    let ds = open_table(path).map_err(|x| e(format!("cannot open it: {x}")))?;
+    let ds = open_table(path).map_err(|x| e(cannot_open(path, x)))?;
     // A sheet's data start on its row 2, which is what Excel shows and what messages say.
     let sheet = is_spreadsheet(path);
     let first_row = if sheet { 2 } else { 1 };
-    let mut layer = ds.layer(0).map_err(|x| e(x.to_string()))?;
+    // A workbook whose first sheet is instructions (填表说明): the sheet with a form's id
+    // column is read, else the first.
+    let mut sheets = None;
+    let mut index = 0;
+    if sheet && ds.layer_count() > 1 {
+        let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+        let keyed = |i: usize| {
+            ds.layer(i).is_ok_and(|l| {
+                l.defn()
+                    .fields()
+                    .any(|f| SHEET_KEYS.contains(&unguard(f.name().trim())))
+            })
+        };
+        if let Some(i) = (0..names.len()).find(|&i| keyed(i)) {
+            index = i;
+        } else {
+            sheets = Some((names[0].clone(), names));
+        }
+    }
+    let mut layer = ds.layer(index).map_err(|x| e(x.to_string()))?;
     // A sheet is a CSV of ours saved from Excel: its guarded cells are undone as the CSV's
     // are (other GDAL files hold the text as written).
     let text = |v: String| if sheet { unguard(&v).to_string() } else { v };
-    let columns: Vec<String> = layer.defn().fields().map(|f| text(f.name())).collect();
+    // Header names trimmed, as a CSV's are (`核查结果 ` is 核查结果).
+    let columns: Vec<String> = layer
+        .defn()
+        .fields()
+        .map(|f| {
+            let n = f.name();
+            if sheet {
+                text(n.trim().to_string())
+            } else {
+                n
+            }
+        })
+        .collect();
     // Date and date-time fields (a tasks.gpkg's `last_date`, a form's 核查日期 typed as a
     // date) are read as minewatch writes dates, not as GDAL prints them (`2002/07/12`).
     let is_date: Vec<bool> = layer
@@ -457,7 +498,41 @@ fn read_ogr(path: &Path) -> Result<Table, PipelineError> {
         path: path.to_path_buf(),
         columns,
         rows,
+        sheets,
     })
+}
+
+/// The id columns that mark a workbook's sheet as the table (a form, the tasks), not its
+/// instructions.
+const SHEET_KEYS: [&str; 3] = ["site_id", "图斑地块编号", "unit_id"];
+
+const NOT_XLS: &str = "cannot open it: it is no .xls workbook inside (a CSV or another file renamed .xls?); open it in Excel or WPS and save it again as .xlsx, or give a CSV its .csv name";
+const DAMAGED: &str = "cannot open it: the workbook is damaged (cut short or corrupt, as an interrupted download or copy leaves it); open it in Excel or WPS and save it again, or ask the county to send it again";
+
+/// Why a table file does not open, in words for its user: a spreadsheet that is no
+/// workbook inside (a CSV renamed .xlsx) or a damaged one, rather than GDAL's NULL pointer.
+fn cannot_open(path: &Path, x: gdal::errors::GdalError) -> String {
+    // GDAL says no more than "returned a NULL pointer" of a broken workbook: not repeated.
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let zip = head.starts_with(b"PK\x03\x04");
+    let ole = head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    match ext.as_str() {
+        "xlsx" | "ods" if !zip && !ole => format!(
+            "cannot open it: it is no .{ext} workbook inside (a CSV or another file renamed .{ext}?); open it in Excel or WPS and save it again as .{ext}, or give a CSV its .csv name"
+        ),
+        "xls" if !zip && !ole => NOT_XLS.to_string(),
+        "xlsx" | "xls" | "ods" => DAMAGED.to_string(),
+        _ => format!("cannot open it: {x}"),
+    }
 }
 
 #[cfg(test)]

@@ -631,6 +631,176 @@ fn licence_code(v: &str) -> String {
         .to_string()
 }
 
+/// The re-check results' Chinese headers, as the forms and the zh guide write them.
+const RECHECK_ZH: [(&str, &str); 3] = [
+    ("图斑地块编号", "site_id"),
+    ("复核结果", "recheck_verdict"),
+    ("复核核查结果", "recheck_verdict"),
+];
+
+/// The columns of a filled recheck_sample.csv that record how its picks were drawn: a
+/// re-check results file with them keeps the sample as drawn.
+const RECHECK_DESIGN: [&str; 3] = ["stratum", "stratum_population", "inclusion_probability"];
+
+/// One re-check pick, drawn now or kept from the sample drawn earlier.
+struct DrawnPick {
+    id: String,
+    county: String,
+    /// The county's verdict when drawn.
+    county_verdict: String,
+    stratum: String,
+    stratum_population: usize,
+    inclusion_probability: f64,
+}
+
+struct DrawnSample {
+    picks: Vec<DrawnPick>,
+    strata: Vec<RecheckStratum>,
+}
+
+/// The re-check sample of the valid verdicts, by county and verdict, drawn with the seed.
+fn draw_recheck_sample(checked: &[audit::Checked], req: &AuditRequest) -> DrawnSample {
+    let mut county_of_stratum: BTreeMap<String, String> = BTreeMap::new();
+    let units: Vec<Unit> = checked
+        .iter()
+        .map(|c| {
+            let stratum = format!("{}|{}", c.county, c.verdict.name());
+            county_of_stratum.insert(stratum.clone(), c.county.clone());
+            Unit {
+                id: c.site_id.clone(),
+                stratum,
+                mandatory: None,
+                value: 0.0,
+            }
+        })
+        .collect();
+    let s = sample::draw_sample(
+        &units,
+        &Design {
+            size: req.recheck_size.clone(),
+            allocation: Allocation::Proportional,
+            min_per_stratum: req.recheck_min_per_stratum,
+            seed: req.seed,
+        },
+    );
+    let pop: BTreeMap<&str, usize> = s
+        .strata
+        .iter()
+        .map(|r| (r.stratum.as_str(), r.population))
+        .collect();
+    let by_id: BTreeMap<&str, &audit::Checked> =
+        checked.iter().map(|c| (c.site_id.as_str(), c)).collect();
+    DrawnSample {
+        picks: s
+            .picks
+            .iter()
+            .map(|p| DrawnPick {
+                id: p.id.clone(),
+                county: by_id[p.id.as_str()].county.clone(),
+                county_verdict: by_id[p.id.as_str()].verdict.name().to_string(),
+                stratum: p.stratum.clone(),
+                stratum_population: pop[p.stratum.as_str()],
+                inclusion_probability: p.inclusion_probability,
+            })
+            .collect(),
+        strata: s
+            .strata
+            .iter()
+            .map(|r| RecheckStratum {
+                county: county_of_stratum
+                    .get(&r.stratum)
+                    .cloned()
+                    .unwrap_or_default(),
+                stratum: r.stratum.clone(),
+                population: r.population,
+                sampled: r.random + r.mandatory,
+            })
+            .collect(),
+    }
+}
+
+/// The re-check sample as drawn earlier, from a filled recheck_sample.csv: every row is a
+/// pick (filled or not), with its stratum, the stratum's population and its inclusion
+/// probability as recorded. A county's correction since does not redraw it.
+fn fixed_recheck_sample(t: &table_read::Table) -> Result<DrawnSample, PipelineError> {
+    let mut picks: Vec<DrawnPick> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut strata: BTreeMap<String, RecheckStratum> = BTreeMap::new();
+    for r in &t.rows {
+        let Some(id) = r.get("site_id") else {
+            continue;
+        };
+        if !seen.insert(id.to_string()) {
+            return Err(t.err(r.line, "site_id", format!("{id} is listed twice")));
+        }
+        let stratum = r
+            .get("stratum")
+            .ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "stratum",
+                    "blank: the pick's stratum (county|verdict) as drawn",
+                )
+            })?
+            .to_string();
+        let cell = |c: &str| r.get(c).unwrap_or("");
+        let population: usize = cell("stratum_population").parse().map_err(|_| {
+            t.err(
+                r.line,
+                "stratum_population",
+                format!("`{}` is not a whole number", cell("stratum_population")),
+            )
+        })?;
+        let pi: f64 = cell("inclusion_probability")
+            .parse()
+            .ok()
+            .filter(|p: &f64| *p > 0.0 && *p <= 1.0)
+            .ok_or_else(|| {
+                t.err(
+                    r.line,
+                    "inclusion_probability",
+                    format!(
+                        "`{}` is no probability in (0, 1]",
+                        cell("inclusion_probability")
+                    ),
+                )
+            })?;
+        let county = r
+            .get("county_code")
+            .map(str::to_string)
+            .unwrap_or_else(|| stratum.split('|').next().unwrap_or("").to_string());
+        let s = strata.entry(stratum.clone()).or_insert(RecheckStratum {
+            county: county.clone(),
+            stratum: stratum.clone(),
+            population,
+            sampled: 0,
+        });
+        if s.population != population {
+            return Err(t.err(
+                r.line,
+                "stratum_population",
+                format!(
+                    "{population}, but an earlier row of stratum {stratum} says {}: the file is no recheck_sample.csv as the audit wrote it",
+                    s.population
+                ),
+            ));
+        }
+        s.sampled += 1;
+        picks.push(DrawnPick {
+            id: id.to_string(),
+            county,
+            county_verdict: cell("county_verdict").to_string(),
+            stratum,
+            stratum_population: population,
+            inclusion_probability: pi,
+        });
+    }
+    Ok(DrawnSample {
+        picks,
+        strata: strata.into_values().collect(),
+    })
+}
+
 pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
     let tasks_file = tasks_path(&req.tasks)?;
     let mut tt = table_read::read(&tasks_file)?;
@@ -679,8 +849,17 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             .chain(req.recheck_results.iter().cloned()),
     )?;
     let mut rows = Vec::new();
+    // Forms whose only id column is 图斑编号 (the patches' ids, not the site's).
+    let mut patch_id_forms: BTreeSet<String> = BTreeSet::new();
     for rt in &returned {
         let (f, t) = (&rt.table.path, &rt.table);
+        if t.columns
+            .iter()
+            .zip(&rt.fields)
+            .any(|(c, f)| *f == Some("site_id") && c.trim() == audit::PATCH_IDS_ZH)
+        {
+            patch_id_forms.insert(f.display().to_string());
+        }
         let canon: Vec<(String, Option<&str>)> = t
             .columns
             .iter()
@@ -737,7 +916,21 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             r.county = county.clone();
         }
     }
-    let a = audit::audit(&tasks, &rows, req.today.date());
+    let mut a = audit::audit(&tasks, &rows, req.today.date());
+    for i in a
+        .issues
+        .iter_mut()
+        .filter(|i| i.code == "unknown_id" && patch_id_forms.contains(&i.file))
+    {
+        i.message.push_str(&format!(
+            "; the form's ids are in a {} column (the patches' ids): the audit matches the site ids of 图斑地块编号: copy that column from the task list into the form",
+            audit::PATCH_IDS_ZH
+        ));
+        i.message_zh.push_str(&format!(
+            "；表中编号取自“{}”列（图斑编号），审核按“图斑地块编号”匹配：请从任务表复制“图斑地块编号”列",
+            audit::PATCH_IDS_ZH
+        ));
+    }
     let missing = audit::missing(&tasks, &rows);
     // A blank verdict counts as returned (returned rows are valid verdicts plus invalid
     // rows), so such a site is not in not_returned.csv: say how many are still unchecked.
@@ -749,48 +942,97 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         );
     }
 
-    // Re-check sample of the valid verdicts, by county and verdict.
-    let mut county_of_stratum: BTreeMap<String, String> = BTreeMap::new();
-    let units: Vec<Unit> = a
-        .checked
-        .iter()
-        .map(|c| {
-            let stratum = format!("{}|{}", c.county, c.verdict.name());
-            county_of_stratum.insert(stratum.clone(), c.county.clone());
-            Unit {
-                id: c.site_id.clone(),
-                stratum,
-                mandatory: None,
-                value: 0.0,
+    // The re-check results, read before the sample: a filled recheck_sample.csv (its
+    // stratum, stratum_population and inclusion_probability columns) fixes the sample.
+    let recheck_table = match &req.recheck_results {
+        None => None,
+        Some(p) => {
+            let mut t = table_read::read(p)?;
+            // The forms' Chinese headers (the zh guide's 复核结果.csv) read as English.
+            for (zh, en) in RECHECK_ZH {
+                if !t.columns.iter().any(|c| c == en) {
+                    t.rename(zh, en);
+                }
             }
-        })
-        .collect();
-    let s = sample::draw_sample(
-        &units,
-        &Design {
-            size: req.recheck_size.clone(),
-            allocation: Allocation::Proportional,
-            min_per_stratum: req.recheck_min_per_stratum,
-            seed: req.seed,
-        },
-    );
-    let pop: BTreeMap<&str, usize> = s
-        .strata
-        .iter()
-        .map(|r| (r.stratum.as_str(), r.population))
-        .collect();
+            t.require(&["site_id", "recheck_verdict"], "re-check results")?;
+            Some(t)
+        }
+    };
     let checked_by: BTreeMap<&str, &audit::Checked> =
         a.checked.iter().map(|c| (c.site_id.as_str(), c)).collect();
+    let fixed_from = recheck_table.as_ref().filter(|t| {
+        RECHECK_DESIGN
+            .iter()
+            .all(|c| t.columns.iter().any(|x| x == c))
+    });
+    let mut notes: Vec<String> = Vec::new();
+    let drawn = match fixed_from {
+        Some(t) => fixed_recheck_sample(t)?,
+        None => {
+            if let Some(p) = &req.recheck_results {
+                let note = format!(
+                    "{} has no {} columns (it is no filled recheck_sample.csv): the re-check sample is drawn again from the current forms with --seed {}, and a county's correction since the first draw can change it; fill in recheck_sample.csv itself to keep the sample as drawn",
+                    p.display(),
+                    RECHECK_DESIGN.join(" / "),
+                    req.seed
+                );
+                eprintln!("audit: note: {note}");
+                notes.push(note);
+            }
+            draw_recheck_sample(&a.checked, req)
+        }
+    };
+    // A fixed sample over forms corrected since: the strata's populations stay as drawn.
+    if let Some(t) = fixed_from {
+        let mut now: BTreeMap<String, usize> = BTreeMap::new();
+        for c in &a.checked {
+            *now.entry(format!("{}|{}", c.county, c.verdict.name()))
+                .or_default() += 1;
+        }
+        let then: BTreeMap<String, usize> = drawn
+            .strata
+            .iter()
+            .map(|s| (s.stratum.clone(), s.population))
+            .collect();
+        let (n_now, n_then): (usize, usize) = (now.values().sum(), then.values().sum());
+        if now != then {
+            let note = format!(
+                "the re-check sample is kept as drawn in {} (its picks, strata populations and inclusion probabilities; {n_then} valid verdicts then), although the forms now give {n_now} valid verdicts, or as many in other strata: verdicts corrected or added since the draw are outside its frame",
+                t.path.display()
+            );
+            eprintln!("audit: note: {note}");
+            notes.push(note);
+        }
+    }
+    // Picks whose site is no valid verdict any more (a correction blanked or spoiled it):
+    // their results are not counted, and their strata's samples are that much smaller.
+    let gone: Vec<&DrawnPick> = drawn
+        .picks
+        .iter()
+        .filter(|p| !checked_by.contains_key(p.id.as_str()))
+        .collect();
+    let gone_ids: BTreeSet<&str> = gone.iter().map(|p| p.id.as_str()).collect();
+    if !gone.is_empty() {
+        let note = format!(
+            "{} re-check {} no valid verdict in the returned forms any more (corrected since the draw, or now invalid: see audit_issues.csv): {}; {} re-check results are not counted, and {} strata's samples are that much smaller",
+            gone.len(),
+            if gone.len() == 1 { "pick has" } else { "picks have" },
+            gone.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+            if gone.len() == 1 { "its" } else { "their" },
+            if gone.len() == 1 { "its" } else { "their" },
+        );
+        eprintln!("audit: warning: {note}");
+        notes.push(note);
+    }
 
     // Picks without a result are listed, and their counties' estimates marked incomplete.
     let mut returned_ids: BTreeSet<String> = BTreeSet::new();
-    let mis = match &req.recheck_results {
+    let mut outside: Vec<(usize, String)> = Vec::new();
+    let mis = match &recheck_table {
         None => Vec::new(),
-        Some(p) => {
-            let t = table_read::read(p)?;
-            t.require(&["site_id", "recheck_verdict"], "re-check results")?;
-            let in_sample: BTreeMap<&str, &sample::Pick> =
-                s.picks.iter().map(|p| (p.id.as_str(), p)).collect();
+        Some(t) => {
+            let in_sample: BTreeMap<&str, &DrawnPick> =
+                drawn.picks.iter().map(|p| (p.id.as_str(), p)).collect();
             let mut units = Vec::new();
             for r in &t.rows {
                 // A row whose verdict is blank is a pick not re-checked yet (a form filled
@@ -802,9 +1044,6 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                 if !returned_ids.insert(id.to_string()) {
                     return Err(t.err(r.line, "site_id", format!("{id} is listed twice")));
                 }
-                let Some(pick) = in_sample.get(id) else {
-                    return Err(t.err(r.line, "site_id", format!("{id} is not in this audit's re-check sample (same returned tables and --seed)")));
-                };
                 let v = r.get("recheck_verdict").unwrap_or("");
                 let rv = Verdict::parse(v).ok_or_else(|| {
                     t.err(
@@ -813,33 +1052,55 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
                         format!("`{v}` is not 合法, 违法 or 伪变化"),
                     )
                 })?;
-                let c = checked_by[id];
+                let Some(pick) = in_sample.get(id) else {
+                    outside.push((r.line, id.to_string()));
+                    continue;
+                };
+                let Some(c) = checked_by.get(id) else {
+                    continue; // no valid verdict any more: said above
+                };
                 units.push(Rechecked {
-                    county: c.county.clone(),
+                    county: pick.county.clone(),
                     stratum: pick.stratum.clone(),
                     wrong: rv != c.verdict,
                 });
             }
-            let design: Vec<RecheckStratum> = s
+            let design: Vec<RecheckStratum> = drawn
                 .strata
                 .iter()
-                .map(|r| RecheckStratum {
-                    county: county_of_stratum
-                        .get(&r.stratum)
-                        .cloned()
-                        .unwrap_or_default(),
-                    stratum: r.stratum.clone(),
-                    population: r.population,
-                    sampled: r.random + r.mandatory,
+                .map(|s| RecheckStratum {
+                    sampled: s.sampled
+                        - drawn
+                            .picks
+                            .iter()
+                            .filter(|p| p.stratum == s.stratum && gone_ids.contains(p.id.as_str()))
+                            .count(),
+                    ..s.clone()
                 })
                 .collect();
             audit::misjudgement(&design, &units)
         }
     };
-    let recheck_missing: Vec<&sample::Pick> = if req.recheck_results.is_some() {
-        s.picks
+    if !outside.is_empty() {
+        let p = req.recheck_results.as_deref().unwrap_or(Path::new(""));
+        let note = format!(
+            "{} rows of {} are for sites not in the re-check sample, and are not counted: {}",
+            outside.len(),
+            p.display(),
+            outside
+                .iter()
+                .map(|(l, id)| format!("row {l} {id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        eprintln!("audit: warning: {note}");
+        notes.push(note);
+    }
+    let recheck_missing: Vec<&DrawnPick> = if req.recheck_results.is_some() {
+        drawn
+            .picks
             .iter()
-            .filter(|p| !returned_ids.contains(&p.id))
+            .filter(|p| !returned_ids.contains(&p.id) && !gone_ids.contains(p.id.as_str()))
             .collect()
     } else {
         Vec::new()
@@ -853,7 +1114,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         eprintln!(
             "audit: warning: {} of {} re-check picks have no result (listed in recheck_missing.csv); the misjudgement estimates of {} are marked incomplete",
             recheck_missing.len(),
-            s.picks.len(),
+            drawn.picks.len(),
             counties
                 .into_iter()
                 .map(|c| if c.is_empty() { "(no county code)" } else { c })
@@ -951,25 +1212,39 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         &h(&["site_id", "county_code"]),
         &miss_rows,
     )?;
-    // A re-check pick: its id, the county that checked it, the county's verdict, stratum.
-    let pick_cells = |id: &str, stratum: &str| -> Vec<Attr> {
-        let c = checked_by[id];
+    // A re-check pick: its id, the county that checked it, the county's verdict (as the
+    // forms give it now; as drawn for a pick that is no valid verdict any more), stratum.
+    let pick_cells = |p: &DrawnPick| -> Vec<Attr> {
+        let (county, verdict) = match checked_by.get(p.id.as_str()) {
+            Some(c) => (c.county.clone(), c.verdict.name().to_string()),
+            None => (p.county.clone(), p.county_verdict.clone()),
+        };
         vec![
-            Attr::Text(id.to_string()),
-            Attr::Text(c.county.clone()),
-            Attr::Text(c.verdict.name().into()),
-            Attr::Text(stratum.to_string()),
+            Attr::Text(p.id.clone()),
+            Attr::Text(county),
+            Attr::Text(verdict),
+            Attr::Text(p.stratum.clone()),
         ]
     };
-    let rs_rows: Vec<Vec<Attr>> = s
+    // Results already given are carried over: the file is the one to fill in further.
+    let results: BTreeMap<&str, &str> = recheck_table
+        .as_ref()
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| Some((r.get("site_id")?, r.get("recheck_verdict")?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rs_rows: Vec<Vec<Attr>> = drawn
         .picks
         .iter()
         .map(|p| {
-            let mut row = pick_cells(&p.id, &p.stratum);
+            let mut row = pick_cells(p);
             row.extend([
-                Attr::Int(pop[p.stratum.as_str()] as i64),
+                Attr::Int(p.stratum_population as i64),
                 Attr::Real(round(p.inclusion_probability, 9)),
-                Attr::Text(String::new()),
+                Attr::Text(results.get(p.id.as_str()).unwrap_or(&"").to_string()),
             ]);
             row
         })
@@ -987,10 +1262,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         ]),
         &rs_rows,
     )?;
-    let missing_rows: Vec<Vec<Attr>> = recheck_missing
-        .iter()
-        .map(|p| pick_cells(&p.id, &p.stratum))
-        .collect();
+    let missing_rows: Vec<Vec<Attr>> = recheck_missing.iter().map(|p| pick_cells(p)).collect();
     tw::write_csv(
         &staging.path("recheck_missing.csv"),
         &h(&["site_id", "county_code", "county_verdict", "stratum"]),
@@ -1041,7 +1313,7 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
             .filter(|i| i.severity == Severity::Review)
             .count(),
         not_returned: missing.len(),
-        recheck_sample: s.picks.len(),
+        recheck_sample: drawn.picks.len(),
         misjudgement_counties: mis.len(),
         recheck_missing: recheck_missing.len(),
         recheck_complete: req
@@ -1059,13 +1331,20 @@ pub fn run_audit(req: &AuditRequest) -> Result<AuditSummary, PipelineError> {
         "recheck_results": req.recheck_results,
         "today": req.today.date().to_string(),
         "today_from": req.today.source(),
-        "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed, "rounding": ROUNDING},
+        "recheck_design": {"size": size_text(&req.recheck_size), "strata": "county|verdict", "allocation": "proportional", "min_per_stratum": req.recheck_min_per_stratum, "seed": req.seed, "rounding": ROUNDING,
+            "drawn": match fixed_from {
+                Some(t) => format!("kept as drawn: the picks, strata populations and inclusion probabilities of {}", t.path.display()),
+                None => "from this audit's valid verdicts".to_string(),
+            }},
         "recheck": req.recheck_results.as_ref().map(|_| serde_json::json!({
             "complete": recheck_missing.is_empty(),
             "missing": recheck_missing.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            "no_valid_verdict_now": gone.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            "not_in_sample": outside.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(),
             "incomplete_counties": mis.iter().filter(|m| !m.complete).map(|m| m.county.as_str()).collect::<Vec<_>>(),
             "interval": "Wilson score interval at Kish's effective sample size over the county's strata; a stratum without results spans its whole weight",
         })),
+        "notes": notes,
         "summary": summary,
         "outputs": AUDIT_OUTPUTS,
     });

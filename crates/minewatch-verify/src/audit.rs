@@ -79,7 +79,8 @@ pub enum Handling {
 impl Handling {
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim() {
-            "立案" | "case_filed" => Some(Handling::CaseFiled),
+            // 立案查处 / 已立案: how forms often write it.
+            "立案" | "立案查处" | "已立案" | "case_filed" => Some(Handling::CaseFiled),
             "非立案" | "非立案处理" | "not_filed" => Some(Handling::NotFiled),
             "不处理" | "no_action" => Some(Handling::NoAction),
             _ => None,
@@ -395,6 +396,53 @@ pub fn audit(tasks: &[TaskFacts], rows: &[Returned], today: AcqDate) -> AuditRes
                     issues.extend(first_row);
                     continue;
                 }
+            }
+            // The same verdict, but another handling, violation type, date or referral:
+            // which row counts would depend on the order the files come in (a glob puts
+            // 返回.csv before 返回_更正.csv), so neither counts until the county says.
+            let differ = if let (Some(a), Some(b)) = (first, this) {
+                if a == &b {
+                    differing_answers(&rows[answer], r)
+                } else {
+                    Vec::new()
+                }
+            } else {
+                Vec::new()
+            };
+            if !differ.is_empty() {
+                let (en_f, zh_f): (Vec<&str>, Vec<&str>) = differ.iter().copied().unzip();
+                let (en_f, zh_f) = (en_f.join(", "), zh_f.join("、"));
+                let mut first_row = None;
+                if conflicting.insert(id.clone()) {
+                    first_row = Some(Issue {
+                        severity: Invalid,
+                        county: county.clone(),
+                        file: f.clone(),
+                        line: l,
+                        site_id: id.clone(),
+                        field: differ[0].0.into(),
+                        code: "conflicting_handling",
+                        message: format!(
+                            "site {id} returned again with the same verdict but another {en_f} ({} row {}); neither counts until one row is kept",
+                            r.file, r.line
+                        ),
+                        message_zh: format!(
+                            "图斑 {id} 重复填报，核查结果相同但{zh_f}不一致 (另见 {} 第{}行)，删除其一前均不计入",
+                            r.file, r.line
+                        ),
+                    });
+                }
+                issue(
+                    Invalid,
+                    differ[0].0,
+                    "conflicting_handling",
+                    format!(
+                        "site {id} returned twice with the same verdict but another {en_f} (also {f} row {l}); neither counts until one row is kept"
+                    ),
+                    format!("图斑 {id} 重复填报，核查结果相同但{zh_f}不一致 (另见 {f} 第{l}行)，删除其一前均不计入"),
+                );
+                issues.extend(first_row);
+                continue;
             }
             issue(
                 Invalid,
@@ -1101,6 +1149,51 @@ fn answering_rows<'a>(
         })
         .collect();
     (answering, checks)
+}
+
+/// The fields two rows of one site with the same verdict answer differently, as (field,
+/// 中文名): the handling, violation type, check date and referral, each compared as read
+/// (非立案 and 非立案处理 alike, a date however written).
+fn differing_answers(a: &Returned, b: &Returned) -> Vec<(&'static str, &'static str)> {
+    let get = |r: &Returned, k: &str| {
+        r.fields
+            .get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let handling = |r: &Returned| {
+        let h = get(r, "handling");
+        Handling::parse(&h).map_or(h, |x| format!("{x:?}"))
+    };
+    if handling(a) != handling(b) {
+        out.push(("handling", "处理方式"));
+    }
+    let types = |r: &Returned| {
+        let v = get(r, "violation_type");
+        let mut t: Vec<String> = v
+            .split([';', '；', ',', '，', '、'])
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
+        t.sort();
+        t
+    };
+    if types(a) != types(b) {
+        out.push(("violation_type", "违法类型"));
+    }
+    let date = |r: &Returned| {
+        let d = get(r, "check_date");
+        AcqDate::parse_cell(&d).map_or(d, |x| x.to_string())
+    };
+    if date(a) != date(b) {
+        out.push(("check_date", "核查日期"));
+    }
+    let refer = |r: &Returned| referral(&get(r, "referred"), &get(r, "reason"));
+    if refer(a) != refer(b) {
+        out.push(("referred", "是否移送司法"));
+    }
+    out
 }
 
 /// A row in a form whose county is known, for a task of another county.

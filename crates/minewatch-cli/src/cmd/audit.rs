@@ -35,7 +35,11 @@ pub struct AuditArgs {
     /// Seed of the re-check draw (recorded in the manifest).
     #[arg(long)]
     pub seed: u64,
-    /// Re-check results (site_id, recheck_verdict): adds the misjudgement rate per county.
+    /// Re-check results: adds the misjudgement rate per county. Give the earlier audit's
+    /// recheck_sample.csv with its recheck_verdict column filled in: the sample stays as it
+    /// was drawn (its picks, strata populations and inclusion probabilities), whatever the
+    /// counties corrected since. A file of site_id, recheck_verdict (or 图斑地块编号,
+    /// 复核结果) only draws the sample again from the current forms with --seed.
     #[arg(long)]
     pub recheck: Option<PathBuf>,
     /// The audit's date (YYYY-MM-DD): a 核查日期 after it is flagged. Default: today in
