@@ -201,7 +201,7 @@ fn cloud_screen(c: &mut Criterion) {
 /// back row by row (the sweep thread), with the peer rule's 2 channels and the automatic
 /// method's 5.
 fn compact(c: &mut Criterion) {
-    use minewatch_pipeline::compact::CompactWindow;
+    use minewatch_pipeline::compact::{CompactWindow, RowValues};
     use minewatch_pipeline::detect_run::WindowOut;
     let w = 512;
     let mask = blob_mask(w, 7);
@@ -228,13 +228,16 @@ fn compact(c: &mut Criterion) {
             b.iter(|| black_box(CompactWindow::new(&o, 10).kept()))
         });
         let cw = CompactWindow::new(&o, 10);
-        let (mut m, mut v, mut vals) = (vec![0u8; w], vec![0u8; w], vec![0f32; n_ch * w]);
+        let (mut m, mut v) = (vec![0u8; w], vec![0u8; w]);
+        let mut vals = RowValues::new(n_ch, w);
+        // As the sweep does: each row cleared of the last row's values, then stitched.
         g.bench_function(format!("stitch_512_rows_{n_ch}_channels"), |b| {
             b.iter(|| {
                 for r in 0..w {
-                    cw.stitch_row(r, w, &mut m, &mut v, &mut vals);
+                    vals.clear();
+                    cw.stitch_row(r, &mut m, &mut v, &mut vals);
                 }
-                black_box(vals[0])
+                black_box(vals.vals[0])
             })
         });
     }

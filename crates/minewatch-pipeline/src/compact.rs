@@ -443,12 +443,12 @@ mod tests {
                 let i = r * window.width + x;
                 assert_eq!(m[3 + x], mask[i]);
                 assert_eq!(v[3 + x], valid[i]);
-                for c in 0..2 {
+                for (c, ch) in channels.iter().enumerate() {
                     let got = row.vals[c * width + 3 + x];
                     if mask[i] & valid[i] != 0 {
-                        assert_eq!(got, channels[c][i], "flagged valid pixels keep values");
+                        assert_eq!(got, ch[i], "flagged valid pixels keep values");
                     } else {
-                        assert!(got == 0.0 || got == channels[c][i]);
+                        assert!(got == 0.0 || got == ch[i]);
                     }
                 }
             }
