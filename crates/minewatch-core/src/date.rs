@@ -18,22 +18,23 @@ pub struct DateError {
     pub text: String,
 }
 
+/// Whether month `month` of `year` has a day `day` (leap years counted; any year).
+pub fn is_calendar_day(year: u32, month: u32, day: u32) -> bool {
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
 impl AcqDate {
     pub fn new(year: u16, month: u8, day: u8) -> Option<Self> {
-        let leap =
-            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        ((1..=days).contains(&day) && (1950..=2200).contains(&year)).then_some(Self {
-            year,
-            month,
-            day,
-        })
+        (is_calendar_day(year.into(), month.into(), day.into()) && (1950..=2200).contains(&year))
+            .then_some(Self { year, month, day })
     }
 
     /// The calendar day `days` after 1970-01-01 (H. Hinnant's civil_from_days); `None`

@@ -107,16 +107,7 @@ pub(crate) fn is_iso_date(s: &str) -> bool {
         return false;
     }
     let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&d)
+    minewatch_core::date::is_calendar_day(n(0..4), n(5..7), n(8..10))
 }
 
 /// Little-endian WKB MultiPolygon: GDAL parses it several times faster than WKT text.
